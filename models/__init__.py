@@ -1,0 +1,68 @@
+"""Model registry: names and ``prefix:`` patterns map lazily to adapter factories.
+
+``load_model("oracle")``, ``load_model("hf:/path/to/model")``, ``load_model("gpt2-causal")``.
+A factory is called as ``factory(spec, options)`` where ``spec`` is the text after the prefix (or
+the whole name for plain names) and ``options`` a dict of ``--model-opt key=value`` settings.
+Heavy dependencies (torch, openai) are imported only when their adapter is used.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+from typing import Any
+
+from models.base import Adapter, Model, ModelError, Request, Response
+
+# Plain names -> factory.
+NAMES: dict[str, str] = {
+    "oracle": "models.baselines:OracleModel",
+    "random": "models.baselines:RandomModel",
+    "gpt2-causal": "models.reference:load_reference",
+    "gpt2-abcd": "models.reference:load_reference",
+    "gpt2-mult": "models.reference:load_reference",
+    "gpt2-mult-scratchpad": "models.reference:load_reference",
+}
+
+# ``prefix:spec`` patterns -> factory.
+PATTERNS: dict[str, str] = {
+    "hf": "models.hf:HFModel",
+    "vllm": "models.served:ServedModel",
+    "openai": "models.served:OpenAIModel",
+    "vllm-local": "models.served:VLLMLocalModel",
+    "transplant": "models.transplant:TransplantModel",
+    "python": "models.pycall:PythonModel",
+}
+
+# The extra that provides a pattern's dependencies, for install hints.
+EXTRAS: dict[str, str] = {"vllm-local": "vllm"}
+
+
+def known_names() -> list[str]:
+    return sorted(NAMES) + [f"{p}:..." for p in sorted(PATTERNS)]
+
+
+def _factory(target: str):
+    module, attr = target.split(":")
+    try:
+        return getattr(importlib.import_module(module), attr)
+    except ImportError as exc:
+        raise ModelError(f"cannot load {target}: {exc}; install the missing package (pip install -e '.[dev]')") from exc
+
+
+def load_model(name: str, options: dict[str, Any] | None = None) -> Model:
+    """The adapter for ``name``; an unknown name is a ``ModelError`` listing what exists."""
+    options = dict(options or {})
+    if name in NAMES:
+        return _factory(NAMES[name])(name, options)
+    prefix, sep, spec = name.partition(":")
+    if sep and prefix in PATTERNS:
+        if not spec:
+            raise ModelError(f"model {name!r} needs something after '{prefix}:' (for example {prefix}:PATH)")
+        return _factory(PATTERNS[prefix])(spec, options)
+    near = difflib.get_close_matches(name, list(NAMES) + [p + ":" for p in PATTERNS], n=1)
+    hint = f" (did you mean {near[0]!r}?)" if near else ""
+    raise ModelError(f"unknown model {name!r}{hint}; known: {', '.join(known_names())}")
+
+
+__all__ = ["load_model", "known_names", "NAMES", "PATTERNS", "Adapter", "Model", "ModelError", "Request", "Response"]

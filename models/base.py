@@ -1,0 +1,108 @@
+"""The one protocol every model adapter implements, batch-first by signature.
+
+An adapter answers a whole list of ``Request`` in one call and returns one ``Response`` per request,
+in the input order (lm-evaluation-harness's ``LM`` contract). Generation and choice requests may be
+mixed in one list; ``Adapter`` splits them and routes each kind to ``complete`` or ``choose``.
+
+>>> class Echo(Adapter):
+...     name = "echo"
+...     def complete(self, requests):
+...         return [Response(text=r.prompt) for r in requests]
+>>> Echo().generate([Request("hi")])[0].text
+'hi'
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Protocol, Sequence, runtime_checkable
+
+from tasks.base import Request, Response
+
+__all__ = ["Model", "Adapter", "Request", "Response", "ModelError"]
+
+
+class ModelError(RuntimeError):
+    """A model cannot be loaded or used at all (missing checkpoint, server not there): a usage error."""
+
+
+@runtime_checkable
+class Model(Protocol):
+    """What the runner needs of a model.
+
+    - ``name``: what the user typed (``gpt2-causal``, ``hf:/path``); ``identity()`` adds what makes
+      answers differ (weights hash, server model id, options) and keys the cache.
+    - ``manifest``: what the model saw in training (per task), or ``None``.
+    - ``generate(requests)``: one ``Response`` per ``Request``, same order. A request that fails
+      comes back with ``error`` set; it never raises for one bad request.
+    """
+
+    name: str
+    manifest: dict | None
+
+    def identity(self) -> str: ...
+
+    def generate(self, requests: Sequence[Request]) -> list[Response]: ...
+
+
+class Adapter:
+    """Shared plumbing for adapters: kind routing, order, error isolation and latency.
+
+    Subclasses implement ``complete`` (generation) and/or ``choose`` (choice); both take and return
+    lists. ``choose`` defaults to generating one option: the first option the completion starts with.
+    If a batch raises, it is split in halves until the failing requests are isolated, so one bad
+    request costs its own answer only (and is reported as an error, not as a wrong answer).
+    """
+
+    name: str = "adapter"
+    manifest: dict | None = None
+    batch_size: int | None = None
+
+    def identity(self) -> str:
+        return self.name
+
+    def complete(self, requests: Sequence[Request]) -> list[Response]:
+        raise NotImplementedError(f"{self.name} does not generate text")
+
+    def choose(self, requests: Sequence[Request]) -> list[Response]:
+        gen = [Request(r.prompt, stop=("\n",), max_tokens=max(4, max(len(c) for c in r.choices)), task=r.task,
+                       problem=r.problem) for r in requests]
+        out = []
+        for req, resp in zip(requests, self.complete(gen)):
+            if resp.error is None:
+                text = resp.text.strip()
+                resp.choice = next((i for i, c in enumerate(req.choices) if text.startswith(c)), None)
+            out.append(resp)
+        return out
+
+    def generate(self, requests: Sequence[Request]) -> list[Response]:
+        out: list[Response | None] = [None] * len(requests)
+        for kind, method in (("generate", self.complete), ("choice", self.choose)):
+            idx = [i for i, r in enumerate(requests) if r.kind == kind]
+            if not idx:
+                continue
+            step = self.batch_size or len(idx)
+            for start in range(0, len(idx), step):
+                chunk = idx[start:start + step]
+                for i, resp in zip(chunk, self._isolated(method, [requests[i] for i in chunk])):
+                    out[i] = resp
+        return out  # type: ignore[return-value]
+
+    def _isolated(self, method, requests: list[Request]) -> list[Response]:
+        t0 = time.perf_counter()
+        try:
+            responses = list(method(requests))
+            if len(responses) != len(requests):
+                raise ModelError(f"{self.name} returned {len(responses)} answers for {len(requests)} requests")
+        except ModelError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a model's failure is data, not a crash of the run
+            if len(requests) == 1:
+                return [Response(error=f"{type(exc).__name__}: {exc}", latency=time.perf_counter() - t0)]
+            half = len(requests) // 2
+            return self._isolated(method, requests[:half]) + self._isolated(method, requests[half:])
+        per_item = (time.perf_counter() - t0) / max(1, len(requests))
+        for r in responses:
+            if not r.latency:
+                r.latency = per_item
+        return responses

@@ -1,0 +1,1 @@
+"""oraclebench: scores language models on procedurally generated tasks with exact oracles."""

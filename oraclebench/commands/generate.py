@@ -1,0 +1,84 @@
+"""``oraclebench generate TASK --n N --seed S [--omit ...] --out DIR [--format jsonl|openai-chat]``.
+
+Writes ``train``/``valid``/``test`` files of prompt/completion rows drawn from the task's strategy,
+restricted to what the manifest says the model may see (``--omit`` for causal, ``--heldout`` for
+any task), and ``manifest.json`` recording what was held out, the seed, counts and a hash of the data.
+The same arguments always give the same files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+HELP = "write train/valid/test files and a manifest for a task"
+
+# Split streams are far apart so that train, valid and test never share a draw index.
+STREAMS = {"train": 0, "valid": 10_000_000, "test": 20_000_000}
+SYSTEM = "You are a precise solver. Answer in exactly the requested format."
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("task", help="abcd, causal, multiplication or judge")
+    parser.add_argument("--n", type=int, default=20_000, help="training rows (valid and test get n/10 each)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--omit", default=None,
+                        help="causal: input sequences never generated, e.g. '1,1,1,1,1;0,0,0,0,0'")
+    parser.add_argument("--heldout", default=None, help="the task's held-out spec, e.g. lengths=1-12 or digits=2x2")
+    parser.add_argument("--out", required=True, help="output directory")
+    parser.add_argument("--format", choices=("jsonl", "openai-chat"), default="jsonl")
+
+
+def rows(task, config, seed: int, n: int) -> list[dict]:
+    """``n`` prompt/completion rows: problem i is ``task.sample(seed, i, config)``."""
+    out = []
+    for i in range(n):
+        problem = task.sample(seed, i, config)
+        out.append({"prompt": task.render(problem).prompt,
+                    "completion": task.render_answer(problem, task.solve(problem))})
+    return out
+
+
+def as_chat(row: dict) -> dict:
+    """CleverGPT's fine-tuning format for the OpenAI API."""
+    return {"messages": [{"role": "system", "content": SYSTEM}, {"role": "user", "content": row["prompt"]},
+                         {"role": "assistant", "content": row["completion"]}]}
+
+
+def manifest_for(task, omit: str | None, heldout: str | None) -> dict:
+    from oraclebench.errors import UsageError
+
+    if omit and heldout:
+        raise UsageError("give --omit or --heldout, not both")
+    if omit and task.name != "causal":
+        raise UsageError(f"--omit is for causal; for {task.name} use --heldout (see `oraclebench tasks`)")
+    spec = omit or heldout
+    return task.manifest_from_spec(spec) if spec else {}
+
+
+def run(args) -> int:
+    from oraclebench.errors import UsageError
+    from tasks import get_task
+
+    task = get_task(args.task)
+    if args.n <= 0:
+        raise UsageError(f"--n must be positive, not {args.n}")
+    manifest = manifest_for(task, args.omit, args.heldout)
+    config = task.train_config(manifest or None)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    counts, digest = {}, hashlib.sha256()
+    for split, offset in STREAMS.items():
+        n = args.n if split == "train" else max(1, args.n // 10)
+        data = rows(task, config, args.seed + offset, n)
+        lines = [json.dumps(as_chat(r) if args.format == "openai-chat" else r, ensure_ascii=False) for r in data]
+        text = "\n".join(lines) + "\n"
+        digest.update(text.encode())
+        (out / f"{split}.jsonl").write_text(text, encoding="utf-8")
+        counts[split] = n
+    info = {"task": task.name, "split": manifest, "seed": args.seed, "counts": counts, "format": args.format,
+            "dataset_sha256": digest.hexdigest()}
+    (out / "manifest.json").write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
+    print(f"{task.name}: wrote {counts} rows ({args.format}) and manifest.json to {out}")
+    return 0

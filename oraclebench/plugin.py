@@ -1,0 +1,405 @@
+"""The pytest plugin: ``pytest benchmark --model NAME`` scores a model, one test item per instance.
+
+Flow:
+- collection: each ``benchmark/test_<task>.py`` is parametrized over the selected instances of its
+  task (frozen set, ``--limit``, ``--fresh``); item ids read ``test_abcd[gpt2-abcd|len07|0123]``;
+- after collection the model is loaded once (a missing checkpoint is trained or named, in one line);
+- the first item of a task answers ALL collected items of that task in one batched, cached call;
+  items only assert on the precomputed records (a failed request is a setup ERROR, a wrong answer a
+  FAILED item);
+- each item attaches its record to its report (``user_properties``), so with pytest-xdist the
+  controller collects them; only the controller writes ``results/``, prints the table and checks
+  ``--gate`` (the exit status is then 0 iff every gate holds).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+
+from oraclebench.errors import UsageError
+from oraclebench.records import Record
+
+RECORD_KEY = "oraclebench.record"
+
+
+# --------------------------------------------------------------------------------------- options
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _key_value(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    return key.strip(), value.strip()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("oraclebench", "oraclebench: score a language model")
+    group.addoption("--model", default=None, help="model to score: oracle, random, hf:PATH, gpt2-causal, vllm:MODEL@URL, ...")
+    group.addoption("--model-opt", action="append", type=_key_value, default=[], metavar="KEY=VALUE",
+                    help="adapter option, repeatable (device=cpu, dtype=float32, batch_size=64, concurrency=16, ...)")
+    group.addoption("--task", action="append", default=[], help="only these tasks (repeatable or comma-separated)")
+    group.addoption("--limit", type=_positive_int, default=None, help="a stratified subset of N instances per task")
+    group.addoption("--fresh", type=_positive_int, default=None, metavar="N",
+                    help="score N new instances drawn from each task's strategy instead of the frozen set")
+    group.addoption("--seed", type=int, default=0, help="seed for --fresh and --explore (default 0)")
+    group.addoption("--results", default="results", help="results directory (default results/)")
+    group.addoption("--gate", default=None, metavar="FILE", help="TOML gate file; exit 0 iff every gate holds")
+    group.addoption("--heldout", action="append", default=[], metavar="SPEC",
+                    help="what the model saw in training: TASK:SPEC (e.g. abcd:lengths=1-12) or a manifest.json")
+    group.addoption("--no-cache", action="store_true", default=False, help="do not read or write the response cache")
+    group.addoption("--report", action="store_true", default=False, help="write the HTML report after the run")
+    group.addoption("--explore", action="store_true", default=False,
+                    help="search for the smallest instance the model gets wrong (Hypothesis) instead of the set")
+    group.addoption("--budget", type=_positive_int, default=200, help="model calls per task for --explore (default 200)")
+    group.addoption("--budget-seconds", type=float, default=300.0, help="seconds per task for --explore (default 300)")
+
+
+# --------------------------------------------------------------------------------------- state
+
+
+class Bench:
+    """Per-session state, kept in ``config.stash``."""
+
+    def __init__(self, config: pytest.Config):
+        self.config = config
+        opt = config.getoption
+        self.model_name: str | None = opt("--model")
+        self.options = dict(opt("--model-opt"))
+        self.results = Path(opt("--results"))
+        self.tasks_filter = {t.strip() for chunk in opt("--task") for t in chunk.split(",") if t.strip()}
+        self.model = None
+        self.heldout: dict = {}
+        self.instances: dict[str, list] = {}  # task -> selected instances (before -k deselection)
+        self.selected: dict[str, list] = defaultdict(list)  # task -> instances of collected items
+        self.records: dict[str, dict[str, Record]] = {}  # task -> instance id -> record
+        self.collected: dict[str, dict] = {}  # nodeid -> record json, from reports (controller)
+        self.needs_model = False
+        self.run_id = ""
+        self.summary: dict | None = None
+        self.gates: list = []
+        self.gate_error: str | None = None
+        self.started = time.time()
+        self.is_worker = hasattr(config, "workerinput")
+
+    # -- instances ------------------------------------------------------------------------------
+    def task_instances(self, task: str) -> list:
+        if task not in self.instances:
+            from oraclebench.sets import load_set, stratified
+            from tasks import get_task
+
+            opt = self.config.getoption
+            if opt("--fresh"):
+                insts = get_task(task).fresh(opt("--fresh"), opt("--seed"))
+            else:
+                insts = load_set(task)
+            self.instances[task] = stratified(insts, opt("--limit"))
+        return self.instances[task]
+
+    def wants(self, task: str) -> bool:
+        return not self.tasks_filter or task in self.tasks_filter
+
+    # -- the model ------------------------------------------------------------------------------
+    def load_model(self) -> None:
+        from models import load_model
+
+        if self.model is not None:
+            return
+        self.heldout = parse_heldout(self.config.getoption("--heldout"))
+        self.model = load_model(self.model_name, self.options)
+
+    def cache(self):
+        from oraclebench.cache import ResponseCache
+
+        if self.config.getoption("--no-cache"):
+            return ResponseCache(None)
+        return ResponseCache(self.results / "cache.sqlite")
+
+    def score_task(self, task: str) -> dict[str, Record]:
+        """Answer every collected instance of ``task`` in one batched call (once per session)."""
+        if task not in self.records:
+            from oraclebench.runner import evaluate
+
+            insts = self.selected.get(task) or self.task_instances(task)
+            tr = self.config.pluginmanager.get_plugin("terminalreporter")
+            if tr is not None and not self.is_worker:
+                tr.write_line(f"oraclebench: {self.model_name} answering {len(insts)} {task} instances ...")
+            cache = self.cache()
+            try:
+                records = evaluate(self.model, insts, self.run_id, cache, self.heldout)
+            finally:
+                cache.close()
+            self.records[task] = {r.instance_id: r for r in records}
+        return self.records[task]
+
+
+BENCH = pytest.StashKey[Bench]()
+
+
+def parse_heldout(specs: list[str]) -> dict:
+    """``--heldout`` values to ``{task: manifest}``: ``TASK:SPEC`` or a manifest JSON file."""
+    from tasks import TaskError, get_task
+
+    out: dict = {}
+    for spec in specs:
+        if os.path.isfile(spec):
+            data = json.loads(Path(spec).read_text(encoding="utf-8"))
+            if "tasks" in data:
+                out.update(data["tasks"])
+            elif "task" in data:
+                out[data["task"]] = data.get("split", {})
+            else:
+                raise UsageError(f"--heldout {spec}: a manifest needs 'task' and 'split', or 'tasks'")
+            continue
+        task, sep, rest = spec.partition(":")
+        if not sep:
+            raise UsageError(f"--heldout {spec!r}: write TASK:SPEC, e.g. abcd:lengths=1-12 or causal:omitted=1,0,1,0,1")
+        try:
+            out[task] = get_task(task).manifest_from_spec(rest)
+        except TaskError as exc:
+            raise UsageError(f"--heldout {spec!r}: {exc}") from None
+    return out
+
+
+def model_label(name: str) -> str:
+    """A short, id-safe label of the model for test ids (paths shortened to their last part)."""
+    prefix, sep, spec = name.partition(":")
+    if sep and ("/" in spec or os.sep in spec):
+        name = f"{prefix}:{Path(spec.rstrip('/')).name}"
+    return re.sub(r"[\[\]|\s]+", "_", name)
+
+
+# --------------------------------------------------------------------------------------- hooks
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    bench = config.stash[BENCH] = Bench(config)
+    if not bench.is_worker:
+        config.pluginmanager.register(RecordCollector(bench), "oraclebench-records")
+    if config.getoption("--gate") and not bench.is_worker:
+        from oraclebench.gates import load_gates
+
+        try:  # a malformed gate file fails before any model is loaded
+            load_gates(config.getoption("--gate"))
+        except UsageError as exc:
+            raise pytest.UsageError(str(exc)) from None
+    for task in ("abcd", "causal", "multiplication", "judge"):
+        config.addinivalue_line("markers", f"{task}: the {task} task")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "oraclebench_instance" not in metafunc.fixturenames:
+        return
+    bench = metafunc.config.stash[BENCH]
+    task = getattr(metafunc.module, "TASK", None)
+    if task is None:
+        raise UsageError(f"{metafunc.module.__name__} needs TASK = '<task name>'")
+    bench.needs_model = True
+    if not bench.model_name or not bench.wants(task):
+        metafunc.parametrize("oraclebench_instance", [], ids=[])
+        return
+    if metafunc.config.getoption("--explore"):
+        metafunc.parametrize("oraclebench_instance", [f"explore:{task}"], ids=[f"{model_label(bench.model_name)}|explore"])
+        return
+    try:
+        insts = bench.task_instances(task)
+    except UsageError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    label = model_label(bench.model_name)
+    ids = [f"{label}|{i.label}|{i.id.rsplit('-', 1)[-1]}" for i in insts]
+    metafunc.parametrize("oraclebench_instance", insts, ids=ids)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Drop the empty placeholders of tasks that were filtered out (``--task``), instead of skipping them."""
+    from tasks.base import Instance
+
+    def placeholder(item) -> bool:
+        params = getattr(item, "callspec", None) and item.callspec.params
+        return "oraclebench_instance" in getattr(item, "fixturenames", ()) and not (
+            params and isinstance(params.get("oraclebench_instance"), (Instance, str)))
+
+    dropped = [i for i in items if placeholder(i)]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = [i for i in items if not placeholder(i)]
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    bench = session.config.stash[BENCH]
+    if not bench.needs_model:
+        return
+    if not bench.model_name:
+        raise pytest.UsageError("--model is required to run the benchmark: pytest benchmark --model NAME "
+                                "(try --model oracle; `oraclebench models` lists the names)")
+    from tasks.base import Instance
+
+    for item in session.items:
+        inst = getattr(item, "callspec", None) and item.callspec.params.get("oraclebench_instance")
+        if isinstance(inst, Instance):
+            bench.selected[inst.task].append(inst)
+    if not any(bench.selected.values()) and not session.config.getoption("--explore"):
+        return
+    _start(bench, session.config)
+
+
+def _start(bench: Bench, config: pytest.Config) -> None:
+    from models import ModelError
+    from oraclebench.records import new_run_id
+
+    if bench.model is not None:
+        return
+    tr = config.pluginmanager.get_plugin("terminalreporter")
+    try:
+        if tr is not None and not bench.is_worker:
+            tr.write_line(f"oraclebench: loading model {bench.model_name} ...")
+        bench.load_model()
+    except (ModelError, UsageError) as exc:
+        raise pytest.UsageError(str(exc)) from None
+    bench.run_id = config.workerinput["oraclebench_run_id"] if bench.is_worker else new_run_id(bench.model_name)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node) -> None:
+    """xdist controller: every worker writes its records under the controller's run id."""
+    bench = node.config.stash[BENCH]
+    if not bench.run_id:
+        from oraclebench.records import new_run_id
+
+        bench.run_id = new_run_id(bench.model_name or "none")
+    node.workerinput["oraclebench_run_id"] = bench.run_id
+
+
+@pytest.fixture
+def oraclebench_instance(request):
+    """The instance an item scores (parametrized by the plugin)."""
+    return request.param
+
+
+@pytest.fixture
+def oraclebench_record(request, oraclebench_instance) -> Record:
+    """The scored record of this item's instance; a failed model request is a setup error."""
+    bench = request.config.stash[BENCH]
+    if isinstance(oraclebench_instance, str):  # --explore
+        from oraclebench.explore import run_explore_item
+
+        return run_explore_item(request, bench, oraclebench_instance.split(":", 1)[1])
+    record = bench.score_task(oraclebench_instance.task)[oraclebench_instance.id]
+    request.node.user_properties.append((RECORD_KEY, record.to_json()))
+    if record.error is not None:
+        pytest.fail(f"model request failed (counted as an error, not a wrong answer): {record.error}", pytrace=False)
+    return record
+
+
+def _short(value, limit: int = 400) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+    text = text.replace("\n", "\\n")
+    return text if len(text) <= limit else text[: limit // 2] + " ... " + text[-limit // 2:]
+
+
+def explain(record: Record) -> str:
+    """The few lines shown for a wrong answer."""
+    return "\n".join([
+        f"wrong answer on {record.instance_id} ({record.split}, {record.label})",
+        f"  prompt:    {_short(record.prompt)}",
+        f"  expected:  {_short(record.expected)}",
+        f"  answer:    {_short(record.completion)}",
+        f"  parsed:    {_short(record.parsed)}",
+        f"  reason:    {record.reason}",
+    ])
+
+
+def assert_correct(record: Record) -> None:
+    """What every benchmark item does: pass iff the model's answer is correct by the oracle."""
+    if not record.correct:
+        pytest.fail(explain(record), pytrace=False)
+
+
+class RecordCollector:
+    """Gathers the records that items attach to their reports (also those sent back by xdist workers)."""
+
+    def __init__(self, bench: Bench):
+        self.bench = bench
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        for key, value in report.user_properties:
+            if key == RECORD_KEY:
+                self.bench.collected.setdefault(report.nodeid, value)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    bench = session.config.stash[BENCH]
+    if bench.is_worker or not bench.collected:
+        return
+    from oraclebench.records import write_run
+    from oraclebench.summary import summarize, write_leaderboard
+
+    records = [Record.from_json(v) for v in bench.collected.values()]
+    identity = bench.model.identity() if bench.model is not None else bench.model_name
+    opt = session.config.getoption
+    bench.summary = summarize(
+        records, run_id=bench.run_id or records[0].run_id, model=bench.model_name, identity=identity,
+        started=time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(bench.started)),
+        options={"limit": opt("--limit"), "fresh": opt("--fresh"), "seed": opt("--seed"), "heldout": opt("--heldout"),
+                 "tasks": sorted(bench.tasks_filter) or "all"},
+        manifest=getattr(bench.model, "manifest", None),
+    )
+    if opt("--gate"):
+        from oraclebench.gates import check_gates
+
+        try:
+            bench.gates = check_gates(opt("--gate"), bench.summary)
+        except UsageError as exc:
+            bench.gate_error = str(exc)
+        bench.summary["gates"] = [g.__dict__ for g in bench.gates]
+        if bench.gate_error is not None:
+            session.exitstatus = pytest.ExitCode.USAGE_ERROR
+        elif session.exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
+            ok = all(g.ok for g in bench.gates)
+            session.exitstatus = pytest.ExitCode.OK if ok else pytest.ExitCode.TESTS_FAILED
+    run_dir = write_run(bench.results, bench.summary["run_id"], records, bench.summary)
+    bench.summary["path"] = str(run_dir)
+    write_leaderboard(bench.results)
+    if opt("--report"):
+        from oraclebench.report import build_report
+
+        bench.summary["report"] = str(build_report(bench.results, out=bench.results / "report"))
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    bench = config.stash[BENCH]
+    if bench.summary is None:
+        return
+    from oraclebench.summary import render_table
+
+    tr = terminalreporter
+    tr.section("oraclebench")
+    tr.write_line(f"model {bench.summary['model']}  run {bench.summary['run_id']}")
+    tr.write_line(render_table(bench.summary))
+    tr.write_line(f"records and summary: {bench.summary['path']}; leaderboard: {bench.results / 'leaderboard.md'}")
+    if "report" in bench.summary:
+        tr.write_line(f"report: {bench.summary['report']}")
+    for gate in bench.gates:
+        tr.write_line(gate.line(), green=gate.ok, red=not gate.ok)
+    if bench.gate_error:
+        tr.write_line(f"ERROR gate: {bench.gate_error}", red=True)
+    if config.getoption("--gate") and bench.gate_error is None:
+        verdict = "all gates hold" if all(g.ok for g in bench.gates) else "a gate failed"
+        tr.write_line(f"oraclebench gates: {verdict}", bold=True, green="hold" in verdict, red="failed" in verdict)

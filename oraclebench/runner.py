@@ -1,0 +1,110 @@
+"""Scoring a model on a list of instances: batch-first, cached, resumable.
+
+``evaluate`` renders every instance to a ``Request``, answers what the cache already knows, sends
+the rest to the model in large batches (each batch one ``model.generate`` call, committed to the
+cache as soon as it returns, so a killed run loses at most the batch in flight), then scores every
+answer with the task's oracle.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+from models.base import Model
+from oraclebench.cache import ResponseCache, request_key
+from oraclebench.records import Record
+from tasks import get_task
+from tasks.base import Instance, Request, Response
+
+# Requests per model call. Large enough for adapters to sort and batch well; small enough that an
+# interrupted run keeps most of its work.
+CHUNK = 1024
+
+
+@dataclass
+class RunStats:
+    requested: int = 0
+    cached: int = 0
+    computed: int = 0
+    errors: int = 0
+    seconds: float = 0.0
+
+
+def task_manifest(model: Model, task: str, override: dict | None = None) -> dict | None:
+    """What ``model`` saw in training for ``task``: ``--heldout`` wins, then the model's manifest.
+
+    A model manifest is ``{"task": NAME, "split": {...}}`` (one task) or ``{"tasks": {NAME: {...}}}``.
+    """
+    if override and task in override:
+        return override[task]
+    manifest = getattr(model, "manifest", None) or {}
+    if "tasks" in manifest:
+        return manifest["tasks"].get(task)
+    if manifest.get("task") == task:
+        return manifest.get("split", {})
+    return None
+
+
+def answer(model: Model, requests: Sequence[Request], cache: ResponseCache | None = None,
+           chunk: int = CHUNK, progress: Callable[[int], None] | None = None,
+           stats: RunStats | None = None) -> tuple[list[Response], list[bool]]:
+    """One response per request, from the cache where possible; returns (responses, was_cached)."""
+    stats = stats or RunStats()
+    cache = cache or ResponseCache(None)
+    identity = model.identity()
+    keys = [request_key(identity, r) for r in requests]
+    known = cache.get_many(sorted(set(keys)))
+    todo: dict[str, Request] = {}
+    for k, r in zip(keys, requests):
+        if k not in known and k not in todo:
+            todo[k] = r  # identical requests are asked once
+    stats.requested += len(requests)
+    stats.cached += sum(k in known for k in keys)
+    pending = list(todo.items())
+    t0 = time.perf_counter()
+    for start in range(0, len(pending), chunk):
+        batch = pending[start:start + chunk]
+        responses = model.generate([r for _, r in batch])
+        if len(responses) != len(batch):
+            raise RuntimeError(f"{model.name} answered {len(responses)} of {len(batch)} requests")
+        cache.put_many(identity, [(k, resp) for (k, _), resp in zip(batch, responses)])
+        for (k, _), resp in zip(batch, responses):
+            known[k] = resp
+        stats.computed += len(batch)
+        if progress:
+            progress(len(batch))
+    stats.seconds += time.perf_counter() - t0
+    out = [known[k] for k in keys]
+    stats.errors += sum(r.error is not None for r in out)
+    was_cached = [k not in todo for k in keys]
+    return out, was_cached
+
+
+def score_one(instance: Instance, request: Request, response: Response, run_id: str, model_name: str,
+              manifest: dict | None, cached: bool) -> Record:
+    """Score one response with the task's oracle into a ``Record``."""
+    task = get_task(instance.task)
+    problem = task.decode(instance.problem)
+    score = task.score(problem, response)
+    completion = response.text if response.choice is None else (response.text or request.choices[response.choice])
+    return Record(
+        run_id=run_id, model=model_name, task=instance.task, instance_id=instance.id, label=instance.label,
+        bucket=instance.bucket, split=task.split(problem, manifest), prompt=request.prompt, completion=completion,
+        parsed=score.answer, expected=score.expected, correct=bool(score.correct and response.error is None),
+        reason=response.error and f"error: {response.error}" or score.reason, fields=score.fields,
+        detail={**score.detail, **({"scores": response.scores} if response.scores else {})},
+        error=response.error, latency=round(response.latency or 0.0, 6), cached=cached,
+    )
+
+
+def evaluate(model: Model, instances: Sequence[Instance], run_id: str, cache: ResponseCache | None = None,
+             heldout: dict | None = None, progress: Callable[[int], None] | None = None,
+             stats: RunStats | None = None) -> list[Record]:
+    """Score ``model`` on ``instances`` (any mix of tasks) in one batched pass."""
+    requests = [get_task(i.task).request(i) for i in instances]
+    responses, cached = answer(model, requests, cache, progress=progress, stats=stats)
+    manifests = {t: task_manifest(model, t, heldout) for t in {i.task for i in instances}}
+    return [score_one(i, q, r, run_id, model.name, manifests[i.task], c)
+            for i, q, r, c in zip(instances, requests, responses, cached)]

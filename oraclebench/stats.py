@@ -1,0 +1,78 @@
+"""Interval and test statistics for accuracies (pure Python, no scipy needed).
+
+>>> lo, hi = wilson(8, 10)
+>>> round(lo, 3), round(hi, 3)
+(0.49, 0.943)
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from typing import Sequence
+
+Z95 = 1.959963984540054
+
+
+def wilson(k: int, n: int, z: float = Z95) -> tuple[float, float]:
+    """The Wilson score interval for ``k`` successes in ``n`` trials (``(0, 1)`` when ``n == 0``)."""
+    if n == 0:
+        return 0.0, 1.0
+    p = k / n
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def mcnemar_exact(only_a: int, only_b: int, alternative: str = "two-sided") -> float:
+    """Exact McNemar p-value from the discordant counts (a binomial test with p = 1/2).
+
+    ``alternative="less"`` tests whether B is worse than A (B right less often: ``only_a`` large).
+
+    >>> round(mcnemar_exact(10, 2), 4)
+    0.0386
+    """
+    n = only_a + only_b
+    if n == 0:
+        return 1.0
+
+    def cdf(k: int) -> float:
+        return sum(math.comb(n, i) for i in range(0, k + 1)) / 2**n
+
+    if alternative == "two-sided":
+        return min(1.0, 2 * cdf(min(only_a, only_b)))
+    if alternative == "less":  # B worse than A: few "only B" wins
+        return cdf(only_b)
+    if alternative == "greater":
+        return cdf(only_a)
+    raise ValueError(f"alternative must be two-sided, less or greater, not {alternative!r}")
+
+
+def paired_bootstrap(a: Sequence[bool], b: Sequence[bool], n_boot: int = 2000, seed: int = 0,
+                     level: float = 0.95) -> tuple[float, float, float]:
+    """Accuracy difference ``mean(b) - mean(a)`` on paired items, with a percentile bootstrap interval."""
+    if len(a) != len(b):
+        raise ValueError("paired samples must have the same length")
+    n = len(a)
+    if n == 0:
+        return 0.0, 0.0, 0.0
+    diffs = [int(y) - int(x) for x, y in zip(a, b)]
+    rng = random.Random(seed)
+    boots = sorted(sum(diffs[rng.randrange(n)] for _ in range(n)) / n for _ in range(n_boot))
+    lo = boots[int((1 - level) / 2 * n_boot)]
+    hi = boots[min(n_boot - 1, int((1 + level) / 2 * n_boot))]
+    return sum(diffs) / n, lo, hi
+
+
+def difference_interval(k1: int, n1: int, k2: int, n2: int, z: float = Z95) -> tuple[float, float, float]:
+    """``p1 - p2`` for independent samples with Newcombe's hybrid Wilson interval (method 10)."""
+    if n1 == 0 or n2 == 0:
+        return float("nan"), -1.0, 1.0
+    p1, p2 = k1 / n1, k2 / n2
+    l1, u1 = wilson(k1, n1, z)
+    l2, u2 = wilson(k2, n2, z)
+    d = p1 - p2
+    lo = d - math.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2)
+    hi = d + math.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2)
+    return d, lo, hi

@@ -1,0 +1,114 @@
+"""Summaries of runs: accuracy per task and split with Wilson intervals, the terminal table, the leaderboard.
+
+A summary is plain JSON::
+
+    {"run_id": ..., "model": ..., "finished": ISO time,
+     "tasks": {"causal": {"all": Cell, "seen": Cell, "heldout": Cell}}}
+
+where a Cell is ``{"n", "correct", "accuracy", "ci": [lo, hi], "errors", "noanswer", "fields": {name: acc}}``.
+Errors (failed requests) count in ``n`` as not correct, and are reported apart.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Iterable
+
+from oraclebench.records import Record, atomic_write, latest_runs
+from oraclebench.stats import wilson
+
+SPLITS = ("all", "seen", "heldout")
+
+
+def cell(records: list[Record]) -> dict:
+    """Accuracy, interval, errors and per-field accuracies of a group of records."""
+    n = len(records)
+    k = sum(r.correct for r in records)
+    lo, hi = wilson(k, n)
+    fields: dict[str, list[bool]] = defaultdict(list)
+    for r in records:
+        if r.error is None:
+            for name, ok in (r.fields or {}).items():
+                fields[name].append(bool(ok))
+    return {
+        "n": n, "correct": k, "accuracy": k / n if n else None, "ci": [lo, hi],
+        "errors": sum(r.error is not None for r in records),
+        "noanswer": sum(r.error is None and r.parsed is None for r in records),
+        "fields": {name: sum(v) / len(v) for name, v in sorted(fields.items()) if v},
+    }
+
+
+def summarize(records: Iterable[Record], **info) -> dict:
+    """The summary of one run's records; ``info`` (run_id, model, options...) is stored alongside."""
+    by_task: dict[str, list[Record]] = defaultdict(list)
+    for r in records:
+        by_task[r.task].append(r)
+    tasks = {}
+    for task, recs in sorted(by_task.items()):
+        tasks[task] = {"all": cell(recs)}
+        for split in ("seen", "heldout"):
+            part = [r for r in recs if r.split == split]
+            if part:
+                tasks[task][split] = cell(part)
+    return {**info, "finished": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime()), "tasks": tasks}
+
+
+def shown_splits(splits: dict) -> list[str]:
+    """``all``, plus ``seen`` and ``heldout`` when something was held out (else ``seen`` is ``all``)."""
+    return ["all", *(s for s in ("seen", "heldout") if s in splits)] if "heldout" in splits else ["all"]
+
+
+def _pct(x: float | None) -> str:
+    return "-" if x is None else f"{100 * x:.1f}"
+
+
+def table_rows(summary: dict) -> list[list]:
+    """Rows of the terminal table: task, split, n, accuracy [95% CI], errors, no-answer, fields."""
+    rows = []
+    for task, splits in summary["tasks"].items():
+        for split in shown_splits(splits):
+            c = splits[split]
+            fields = " ".join(f"{k}={_pct(v)}" for k, v in list(c["fields"].items())[:8])
+            rows.append([task, split, c["n"], f"{_pct(c['accuracy'])} [{_pct(c['ci'][0])}, {_pct(c['ci'][1])}]",
+                         c["errors"], c["noanswer"], fields])
+    return rows
+
+
+def render_table(summary: dict) -> str:
+    from tabulate import tabulate
+
+    headers = ["task", "split", "n", "accuracy % [95% CI]", "errors", "no answer", "per-field accuracy %"]
+    return tabulate(table_rows(summary), headers=headers, tablefmt="github")
+
+
+def leaderboard_frame(results: Path):
+    """One row per model (its latest run), a column per task and per held-out split, n shown."""
+    import pandas as pd
+
+    rows = []
+    for model, summary in sorted(latest_runs(results).items()):
+        row = {"model": model, "run": summary["run_id"]}
+        for task, splits in summary.get("tasks", {}).items():
+            for split in shown_splits(splits):
+                c = splits[split]
+                column = task if split == "all" else f"{task} ({split})"
+                row[column] = f"{_pct(c['accuracy'])} (n={c['n']})"
+        rows.append(row)
+    frame = pd.DataFrame(rows)
+    if not frame.empty:
+        task_cols = sorted(c for c in frame.columns if c not in ("model", "run"))
+        frame = frame[["model", *task_cols, "run"]].fillna("")
+    return frame
+
+
+def write_leaderboard(results: Path) -> Path:
+    """Regenerate ``results/leaderboard.md`` from every model's latest summary."""
+    frame = leaderboard_frame(results)
+    body = "No runs yet." if frame.empty else frame.to_markdown(index=False)
+    text = ("# oraclebench leaderboard\n\nAccuracy in % of each model's latest run (regenerated after every run;"
+            " `seen`/`heldout` split by the model's training manifest).\n\n" + body + "\n")
+    path = Path(results) / "leaderboard.md"
+    atomic_write(path, text)
+    return path

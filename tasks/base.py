@@ -1,0 +1,307 @@
+"""The contracts every task shares: problems, requests, responses, scores and the Task base class.
+
+This module is the pure core's vocabulary. Models (``models/``) and the pytest plugin depend on it;
+it imports neither torch nor pytest.
+
+A task is written once as ``generate(draw, config)``: a function that builds a problem from a
+``Draw`` (``integer``/``choice``/``boolean``). The same function then gives
+
+- a Hypothesis strategy (``task.strategy(config)``), whose draws shrink towards small problems, and
+- a reproducible sampler (``task.sample(seed, i)``): problem ``i`` depends on ``Random(seed + i)`` alone,
+
+so the search in ``oraclebench explore`` and the frozen sets come from one definition.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Generic, Literal, Protocol, Sequence, TypeVar
+
+Split = Literal["seen", "heldout"]
+P = TypeVar("P")  # a task's problem dataclass
+T = TypeVar("T")
+
+
+# --------------------------------------------------------------------------- drawing problems
+
+
+class Draw(Protocol):
+    """Where a task's generator gets its randomness: Hypothesis (search, shrinking) or a Random."""
+
+    def integer(self, lo: int, hi: int) -> int: ...
+
+    def choice(self, options: Sequence[T]) -> T: ...
+
+    def boolean(self) -> bool: ...
+
+
+class RandomDraw:
+    """A ``Draw`` backed by ``random.Random``: instance i of a set is ``RandomDraw(Random(seed + i))``."""
+
+    def __init__(self, rng: random.Random):
+        self.rng = rng
+
+    def integer(self, lo: int, hi: int) -> int:
+        return self.rng.randint(lo, hi)
+
+    def choice(self, options: Sequence[T]) -> T:
+        return options[self.rng.randrange(len(options))]
+
+    def boolean(self) -> bool:
+        return self.rng.random() < 0.5
+
+
+class HypothesisDraw:
+    """A ``Draw`` backed by Hypothesis's ``draw``; integers shrink towards ``lo``, choices to the first."""
+
+    def __init__(self, draw: Any):
+        self.draw = draw
+
+    def integer(self, lo: int, hi: int) -> int:
+        from hypothesis import strategies as st
+
+        return self.draw(st.integers(lo, hi))
+
+    def choice(self, options: Sequence[T]) -> T:
+        from hypothesis import strategies as st
+
+        return self.draw(st.sampled_from(list(options)))
+
+    def boolean(self) -> bool:
+        from hypothesis import strategies as st
+
+        return self.draw(st.booleans())
+
+
+# --------------------------------------------------------------------------- requests and responses
+
+
+@dataclass(frozen=True)
+class Request:
+    """One thing asked of a model. Every adapter answers a list of these in one call.
+
+    - Generation: ``prompt`` continued greedily until a ``stop`` string or ``max_tokens``.
+    - Choice (``choices`` non-empty): which continuation of ``prompt`` the model prefers
+      (judge: ``("1", "2")`` after ``... candidate_``).
+    - ``spans``: texts that occur verbatim in ``prompt`` and whose hidden states an adapter may
+      replace (the transplant adapter); ``span_prompts[k]`` is the prompt that ``spans[k]``
+      continues in the arguer pass. Adapters that do not need them ignore them.
+    - ``task``/``problem``: the structured instance, for adapters that answer from the oracle
+      (``oracle``, ``random``). They are not part of the cache key: the prompt is.
+    """
+
+    prompt: str
+    stop: tuple[str, ...] = ()
+    max_tokens: int = 64
+    choices: tuple[str, ...] = ()
+    spans: tuple[str, ...] = ()
+    span_prompts: tuple[str, ...] = ()
+    task: str = ""
+    problem: dict = field(default_factory=dict, compare=False, hash=False)
+
+    @property
+    def kind(self) -> Literal["generate", "choice"]:
+        return "choice" if self.choices else "generate"
+
+    def key(self) -> dict:
+        """What identifies the request's answer for a given model (used for caching)."""
+        key: dict = {"prompt": self.prompt, "kind": self.kind}
+        if self.choices:
+            key["choices"] = list(self.choices)
+        else:
+            key["stop"] = list(self.stop)
+            key["max_tokens"] = self.max_tokens
+        if self.spans:
+            key["spans"] = list(self.spans)
+            key["span_prompts"] = list(self.span_prompts)
+        return key
+
+
+@dataclass
+class Response:
+    """A model's answer to one ``Request``.
+
+    ``error`` is set when the request failed (timeout, server error, exception in the model): such
+    an item is counted apart from wrong answers. ``scores`` are per-choice log-probabilities when
+    the adapter has them.
+    """
+
+    text: str = ""
+    choice: int | None = None
+    scores: list[float] | None = None
+    error: str | None = None
+    latency: float = 0.0
+
+    def to_json(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict) -> "Response":
+        return cls(**{f.name: data.get(f.name) for f in dataclasses.fields(cls) if f.name in data})
+
+
+# --------------------------------------------------------------------------- scores and instances
+
+
+@dataclass(frozen=True)
+class Score:
+    """The oracle's verdict on one answer (after inspect_ai's ``Score``).
+
+    ``answer`` is the parsed answer, ``None`` when nothing could be parsed (NOANSWER, which is
+    wrong but reported as such). ``reason`` is empty when correct and otherwise says why in one
+    line. ``fields`` holds per-field correctness (causal: ``newA``..``sum``; multiplication: digit
+    positions; abcd: ``final``/``trace``).
+    """
+
+    correct: bool
+    answer: Any
+    expected: Any
+    reason: str = ""
+    fields: dict[str, bool] = field(default_factory=dict)
+    detail: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Instance:
+    """A problem in a set: stable id, the structured problem, and its bucket metadata."""
+
+    task: str
+    id: str
+    problem: dict
+    bucket: dict
+    label: str  # short bucket label for test ids, e.g. "len07", "2x3"
+
+    def to_json(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+class TaskError(ValueError):
+    """Bad task input or configuration; the message names the problem and the fix."""
+
+
+# --------------------------------------------------------------------------- the Task base class
+
+
+class Task(Generic[P]):
+    """Base class of the four tasks. A subclass sets ``name``, ``Config``, ``Problem`` and implements
+    the methods marked below; everything else here is shared.
+
+    Subclasses implement:
+      ``generate(draw, config) -> P``, ``solve(p)``, ``render(p) -> Request``, ``render_answer(p, answer) -> str``,
+      ``parse(text, p)``, ``score(p, response) -> Score``, ``bucket(p) -> dict``, ``label(p) -> str``,
+      ``split(p, manifest) -> Split``, ``frozen_configs() -> list[(config, count)]``,
+      ``manifest_from_spec(spec) -> dict``, ``train_config(manifest) -> Config``.
+
+    A manifest is the task-specific dict of what a model saw in training (for example
+    ``{"omitted": ["1,0,1,0,1"]}`` for causal); ``split(p, None)`` is ``"seen"``: with no manifest
+    nothing is known to be held out.
+    """
+
+    name: ClassVar[str]
+    version: ClassVar[str] = "v1"
+    Config: ClassVar[type]
+    Problem: ClassVar[type]
+
+    # ---- to implement -------------------------------------------------------------------------
+    def generate(self, draw: Draw, config: Any) -> P:
+        raise NotImplementedError
+
+    def solve(self, problem: P) -> Any:
+        raise NotImplementedError
+
+    def render(self, problem: P) -> Request:
+        raise NotImplementedError
+
+    def render_answer(self, problem: P, answer: Any) -> str:
+        """The completion text a perfect model would write for ``answer`` (oracle model, training data)."""
+        raise NotImplementedError
+
+    def parse(self, text: str, problem: P) -> Any:
+        raise NotImplementedError
+
+    def score(self, problem: P, response: Response) -> Score:
+        raise NotImplementedError
+
+    def bucket(self, problem: P) -> dict:
+        raise NotImplementedError
+
+    def label(self, problem: P) -> str:
+        raise NotImplementedError
+
+    def split(self, problem: P, manifest: dict | None) -> Split:
+        raise NotImplementedError
+
+    def frozen_configs(self) -> list[tuple[Any, int]]:
+        """The strata of the frozen set: (config, how many distinct problems to draw with it)."""
+        raise NotImplementedError
+
+    def train_config(self, manifest: dict | None) -> Any:
+        """A config whose problems are all ``seen`` under ``manifest`` (what training draws from)."""
+        raise NotImplementedError
+
+    def manifest_from_spec(self, spec: str) -> dict:
+        """Parse a ``--heldout`` spec for this task (``"lengths=1-12"``) into the task's manifest dict."""
+        raise NotImplementedError
+
+    # ---- shared ---------------------------------------------------------------------------------
+    def config(self, **knobs: Any) -> Any:
+        """A validated config; unknown knobs are a ``TaskError`` naming the known ones."""
+        known = {f.name for f in dataclasses.fields(self.Config)}
+        unknown = sorted(set(knobs) - known)
+        if unknown:
+            raise TaskError(f"{self.name}: unknown option(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+        return self.Config(**knobs)
+
+    def strategy(self, config: Any = None):
+        """A Hypothesis strategy of problems under ``config`` (default: all knobs open)."""
+        from hypothesis import strategies as st
+
+        config = config if config is not None else self.Config()
+
+        @st.composite
+        def problems(draw):
+            return self.generate(HypothesisDraw(draw), config)
+
+        return problems()
+
+    def sample(self, seed: int, i: int, config: Any = None) -> P:
+        """Problem ``i`` of the stream ``seed``: depends on ``Random(seed + i)`` alone."""
+        config = config if config is not None else self.Config()
+        return self.generate(RandomDraw(random.Random(seed + i)), config)
+
+    def encode(self, problem: P) -> dict:
+        return dataclasses.asdict(problem)
+
+    def decode(self, data: dict) -> P:
+        return self.Problem(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})
+
+    def instance(self, problem: P, id: str) -> Instance:
+        return Instance(self.name, id, self.encode(problem), self.bucket(problem), self.label(problem))
+
+    def request(self, instance: Instance) -> Request:
+        """The model request for an instance, carrying the structured problem for oracle-backed models."""
+        req = self.render(self.decode(instance.problem))
+        return dataclasses.replace(req, task=self.name, problem=instance.problem)
+
+    def frozen(self, seed: int = 0) -> list[Instance]:
+        """The versioned frozen set: distinct problems per stratum, drawn from ``Random(seed + i)``."""
+        out: list[Instance] = []
+        seen: set[str] = set()
+        for s, (config, count) in enumerate(self.frozen_configs()):
+            got, i = 0, 0
+            while got < count and i < count * 50:
+                p = self.sample(seed + 1_000_003 * s, i, config)
+                i += 1
+                key = repr(self.encode(p))
+                if key in seen:
+                    continue
+                seen.add(key)
+                out.append(self.instance(p, f"{self.name}-{self.version}-{len(out):04d}"))
+                got += 1
+        return out
+
+    def fresh(self, n: int, seed: int, config: Any = None) -> list[Instance]:
+        """``n`` new problems from the strategy's full range: a contamination-free re-test."""
+        return [self.instance(self.sample(seed, i, config), f"{self.name}-fresh{seed}-{i:04d}") for i in range(n)]
