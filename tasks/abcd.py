@@ -1,0 +1,219 @@
+"""abcd: reduce an ABCD program step by step, one rewrite per line (after CleverGPT).
+
+The prompt describes the system, shows a worked example, and ends with the program on its own
+line. The completion is the trace, one line per rewrite, each ``= `` and the whole new program,
+ending with an empty line (the stop string)::
+
+    C A D B C          <- last line of the prompt
+    = C D A B C
+    = A B C
+    = C
+                       <- empty line: the trace is over
+
+A program in normal form is answered by one line repeating it; a program with no tokens left is
+written ``(empty)``. Any valid order of rewrites is accepted: the oracle checks each line against
+the previous one (``oracles.abcd.check_trace``), so ``expected`` is only the leftmost-first trace.
+
+Held out: program lengths outside the manifest's ``lengths`` range (``--heldout lengths=1-12``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from oracles.abcd import (
+    TOKENS,
+    check_trace,
+    format_program,
+    normal_form,
+    parse_program,
+    step_count,
+    trace,
+)
+from tasks.base import Draw, Request, Response, Score, Split, Task, TaskError
+
+NAME = "abcd"
+MAX_LENGTH = 64  # traces grow as length squared; past this the budget is no longer a test of reasoning
+STOP = "\n\n"
+
+PROMPT = """\
+ABCD is a rewriting system with four tokens: A, B, C and D.
+
+A program is a sequence of tokens separated by spaces, for example:
+
+    C A D B C
+
+A program is computed by rewriting two neighbouring tokens at a time, with these rules:
+
+    A B  becomes  nothing
+    A D  becomes  D A
+    C B  becomes  B C
+    C D  becomes  nothing
+
+Write one rewrite per line: "= " followed by the whole new program. Keep going until no rule
+applies; that last line is the result. Write (empty) when no tokens are left. If no rule applies
+to the program at all, write it once more. End with an empty line. The example computes as:
+
+C A D B C
+= C D A B C
+= A B C
+= C
+
+Now compute this program step by step:
+
+{program}
+"""
+
+
+@dataclass(frozen=True)
+class AbcdConfig:
+    """Program lengths drawn, in tokens (CleverGPT used 1 to 21)."""
+
+    min_length: int = 1
+    max_length: int = 21
+
+    def __post_init__(self) -> None:
+        for knob in ("min_length", "max_length"):
+            value = getattr(self, knob)
+            if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= MAX_LENGTH:
+                raise TaskError(f"{NAME}: {knob}={value!r} must be an integer from 1 to {MAX_LENGTH}")
+        if self.min_length > self.max_length:
+            raise TaskError(
+                f"{NAME}: min_length={self.min_length} exceeds max_length={self.max_length}; swap or widen them"
+            )
+
+
+@dataclass(frozen=True)
+class AbcdProblem:
+    """A program: a tuple of tokens from ``A B C D``."""
+
+    tokens: tuple[str, ...]
+
+
+def max_completion_chars(length: int) -> int:
+    """An upper bound on a correct completion's characters for a program of ``length`` tokens.
+
+    Every rewrite either cancels a right-mover (A, C) with a later left-mover (B, D) or moves one
+    past another, and each such pair meets at most once: at most ``length**2 // 4`` lines (the bound
+    is reached by ten A's then eleven D's: 110 lines). A line is ``= `` plus at most ``2*length - 1``
+    characters (or ``(empty)``) plus a newline; one more newline ends the trace.
+    """
+    lines = max(1, length * length // 4)
+    return lines * max(2 * length + 2, len("= (empty)\n")) + 1  # + the empty line that ends it
+
+
+class AbcdTask(Task[AbcdProblem]):
+    """Reduce a program of A B C D tokens to normal form, writing every rewrite."""
+
+    name = NAME
+    version = "v1"
+    Config = AbcdConfig
+    Problem = AbcdProblem
+
+    # ---- problems ---------------------------------------------------------------------------------
+    def generate(self, draw: Draw, config: AbcdConfig) -> AbcdProblem:
+        length = draw.integer(config.min_length, config.max_length)
+        return AbcdProblem(tuple(draw.choice(TOKENS) for _ in range(length)))
+
+    def solve(self, problem: AbcdProblem) -> tuple[str, ...]:
+        """The leftmost-first trace as written lines, without the program (one line if already normal)."""
+        lines = trace(problem.tokens)
+        return tuple(format_program(line) for line in (lines[1:] or lines))
+
+    # ---- text -------------------------------------------------------------------------------------
+    def render(self, problem: AbcdProblem) -> Request:
+        # Every reduction order takes the same number of rewrites (step_count), so this bounds any
+        # correct trace of THIS program; a worst case for the length would let a babbling model
+        # decode thousands of tokens per instance.
+        n = len(problem.tokens)
+        budget = max(1, step_count(problem.tokens)) * max(2 * n + 2, len("= (empty)\n")) + 1 + 32
+        return Request(PROMPT.format(program=format_program(problem.tokens)), stop=(STOP,), max_tokens=budget)
+
+    def render_answer(self, problem: AbcdProblem, answer: tuple[str, ...]) -> str:
+        return "".join(f"= {line}\n" for line in answer) + "\n"
+
+    def parse(self, text: str, problem: AbcdProblem) -> tuple[str, ...] | None:
+        """The trace lines, each normalised to single spaces and A B C D spelling.
+
+        Tolerates blank lines before the trace, missing or doubled ``=`` marks, a trailing ``=``
+        (CleverGPT's style), extra spaces and ``\\r``. The trace ends at the first blank line after
+        it. A line that is not a program is kept as written, for ``check_trace`` to call garbage.
+        """
+        lines: list[str] = []
+        for raw in text.splitlines():
+            line = re.sub(r"^[=\s]*|[=\s]*$", "", raw)
+            if not line:
+                if lines:
+                    break
+                continue
+            try:
+                lines.append(format_program(parse_program(line)))
+            except ValueError:
+                lines.append(line)
+        return tuple(lines) or None
+
+    def score(self, problem: AbcdProblem, response: Response) -> Score:
+        expected = self.solve(problem)
+        if response.error is not None:
+            return Score(False, None, expected, reason=f"error: {response.error}")
+        answer = self.parse(response.text, problem)
+        if answer is None:
+            return Score(False, None, expected, reason="no trace lines found",
+                         fields={"final": False, "trace": False}, detail={"first_bad_line": None})
+        verdict = check_trace(problem.tokens, answer)
+        steps_valid = verdict.ok or verdict.reason == "stopped early"
+        reason = ""
+        if not verdict.ok:  # bad_line is always set here; an empty answer was caught above
+            reason = f"trace line {verdict.bad_line} {answer[verdict.bad_line]!r}: {verdict.reason}"
+        return Score(
+            verdict.ok,
+            answer,
+            expected,
+            reason=reason,
+            fields={"final": verdict.final_ok, "trace": steps_valid},
+            detail={
+                "first_bad_line": verdict.bad_line,
+                "why": verdict.reason,
+                "lines": len(answer),
+                "normal_form": format_program(normal_form(problem.tokens)),
+            },
+        )
+
+    # ---- reporting --------------------------------------------------------------------------------
+    def bucket(self, problem: AbcdProblem) -> dict:
+        return {"length": len(problem.tokens), "steps": step_count(problem.tokens)}
+
+    def label(self, problem: AbcdProblem) -> str:
+        return f"len{len(problem.tokens):02d}"
+
+    # ---- held-out splits ---------------------------------------------------------------------------
+    def split(self, problem: AbcdProblem, manifest: dict | None) -> Split:
+        if not manifest or manifest.get("lengths") is None:
+            return "seen"
+        lo, hi = manifest["lengths"]
+        return "seen" if lo <= len(problem.tokens) <= hi else "heldout"
+
+    def manifest_from_spec(self, spec: str) -> dict:
+        """``"lengths=1-12"`` or ``"1-12"`` (or one length, ``"7"``) -> ``{"lengths": [1, 12]}``."""
+        match = re.fullmatch(r"\s*(?:lengths\s*=\s*)?(\d+)\s*(?:-\s*(\d+)\s*)?", spec)
+        if not match:
+            raise TaskError(f"{NAME}: bad held-out spec {spec!r}; write lengths=LO-HI, for example lengths=1-12")
+        lo = int(match.group(1))
+        hi = int(match.group(2) or lo)
+        if not 1 <= lo <= hi:
+            raise TaskError(f"{NAME}: bad length range {lo}-{hi} in {spec!r}; need 1 <= LO <= HI")
+        return {"lengths": [lo, hi]}
+
+    def train_config(self, manifest: dict | None) -> AbcdConfig:
+        if not manifest or manifest.get("lengths") is None:
+            return AbcdConfig()
+        lo, hi = manifest["lengths"]
+        return AbcdConfig(min_length=lo, max_length=hi)
+
+    def frozen_configs(self) -> list[tuple[AbcdConfig, int]]:
+        """Lengths 1 to 21, 48 distinct programs each (all 4 of length 1, all 16 of length 2): 932."""
+        return [(AbcdConfig(n, n), min(48, 4**n)) for n in range(1, 22)]
+
+
+TASK = AbcdTask()

@@ -1,0 +1,296 @@
+"""Multiplication of two integers of given digit counts, plain or with a worked long multiplication.
+
+Prompt and completion (the sign is ×, U+00D7)::
+
+    Q: What is 7 × 8? A:                     ->  " 56\\n"                    (stop "\\n")
+    Q: What is 47 × 23? Show your work. A:   ->  "\\n47 × 3 = 141 (carries 1,2)\\n47 × 20 = 940 (carries 0,1)
+                                                  \\n141 + 940 = 1081\\n= 1081\\n\\n"   (stop "\\n\\n")
+
+The worked format is ``oracles.multiply``'s scratchpad; a blank line ends it. An operand with d
+digits lies in [10^(d-1), 10^d - 1], so 1-digit operands are 1..9 (no zero: the seed's "1-digit"
+questions are 7 × 8 and alike, and 0 × n is a different, trivial skill).
+
+Parsing is strict about content: " 56", "56.", "1,081" read as numbers; "560" reads 560 and is
+scored wrong; "5 6", "56 or 57", "fifty-six" and "10,81" are NOANSWER (None). A worked answer is
+read from its final ``= N`` line only, which must be the last line of the work.
+
+Manifest: ``{"max_digits": [2, 2], "omitted_pairs": [[12, 34], [7, 8]]}`` (both keys optional).
+An instance is heldout iff its a has more digits than ``max_digits[0]``, its b more than
+``max_digits[1]``, or (a, b) or (b, a) is an omitted pair. Spec text: ``digits=2x2;omit=12x34,7x8``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from oracles.multiply import TIMES, check_scratchpad, product, read_final, render_scratchpad, scratchpad, work_lines
+from tasks.base import Draw, Request, Response, Score, Split, Task, TaskError
+
+NAME = "multiplication"
+MAX_DIGITS = 9
+Pair = tuple[int, int]
+
+
+@dataclass(frozen=True)
+class Problem:
+    a: int
+    b: int
+    scratchpad: bool = False
+
+
+def _digit_range(name: str, value) -> tuple[int, int]:
+    ok = (
+        isinstance(value, (tuple, list))
+        and len(value) == 2
+        and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+        and 1 <= value[0] <= value[1] <= MAX_DIGITS
+    )
+    if not ok:
+        raise TaskError(f"{NAME}: {name}={value!r} must be a (lo, hi) pair of digit counts with 1 <= lo <= hi <= {MAX_DIGITS}")
+    return (value[0], value[1])
+
+
+def _pair(value) -> Pair:
+    ok = (
+        isinstance(value, (tuple, list))
+        and len(value) == 2
+        and all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in value)
+    )
+    if not ok:
+        raise TaskError(f"{NAME}: omitted pair {value!r} must be two non-negative ints, like (12, 34)")
+    return (value[0], value[1])
+
+
+def _band(digits: int) -> range:
+    """The operands with exactly ``digits`` digits."""
+    return range(10 ** (digits - 1), 10**digits)
+
+
+@dataclass(frozen=True)
+class Config:
+    """``a_digits``/``b_digits``: (lo, hi) digit counts of each operand; ``scratchpad``: ask for the
+    worked answer; ``omitted_pairs``: operand pairs never generated, in either order."""
+
+    a_digits: tuple[int, int] = (1, 5)
+    b_digits: tuple[int, int] = (1, 5)
+    scratchpad: bool = False
+    omitted_pairs: tuple[Pair, ...] = ()
+
+    def __post_init__(self):
+        # Lists are accepted (JSON, CLI) and frozen to tuples so the config stays hashable.
+        object.__setattr__(self, "a_digits", _digit_range("a_digits", self.a_digits))
+        object.__setattr__(self, "b_digits", _digit_range("b_digits", self.b_digits))
+        if not isinstance(self.scratchpad, bool):
+            raise TaskError(f"{NAME}: scratchpad={self.scratchpad!r} must be True or False")
+        if isinstance(self.omitted_pairs, (str, bytes)) or not hasattr(self.omitted_pairs, "__iter__"):
+            raise TaskError(f"{NAME}: omitted_pairs={self.omitted_pairs!r} must be a list of (a, b) pairs")
+        object.__setattr__(self, "omitted_pairs", tuple(_pair(v) for v in self.omitted_pairs))
+        # Both orders, as a set: generation tests membership for every candidate pair.
+        object.__setattr__(self, "_omitted", frozenset(self.omitted_pairs) | {(y, x) for x, y in self.omitted_pairs})
+        if self._all_omitted():
+            raise TaskError(
+                f"{NAME}: omitted_pairs leave no problem with these digit counts; omit fewer pairs or widen a_digits/b_digits"
+            )
+
+    def omits(self, a: int, b: int) -> bool:
+        """Whether (a, b) or (b, a) is an omitted pair."""
+        return (a, b) in self._omitted
+
+    def _in_space(self, a: int, b: int) -> bool:
+        return self.a_digits[0] <= len(str(a)) <= self.a_digits[1] and self.b_digits[0] <= len(str(b)) <= self.b_digits[1]
+
+    def _all_omitted(self) -> bool:
+        (alo, ahi), (blo, bhi) = self.a_digits, self.b_digits
+        size = sum(len(_band(d)) for d in range(alo, ahi + 1)) * sum(len(_band(d)) for d in range(blo, bhi + 1))
+        hit = {(a, b) for a, b in self._omitted if a > 0 and b > 0 and self._in_space(a, b)}
+        return len(hit) >= size
+
+
+def _cycle(band: range, start: int, limit: int):
+    """Up to ``limit`` values of ``band`` from ``start`` on, wrapping around."""
+    for k in range(min(limit, len(band))):
+        yield band[(start - band.start + k) % len(band)]
+
+
+def _avoid_omitted(a: int, b: int, a_band: range, b_band: range, config: Config) -> Pair | None:
+    """The first pair not omitted, walking b then a upwards within their digit bands.
+
+    Deterministic instead of redrawing, so Hypothesis's shrinking stays simple. Each walk needs at
+    most 2 * len(omitted_pairs) + 1 steps: an omitted pair blocks at most two pairs in all.
+    """
+    limit = 2 * len(config.omitted_pairs) + 1
+    for x in _cycle(a_band, a, limit):
+        for y in _cycle(b_band, b, limit):
+            if not config.omits(x, y):
+                return x, y
+    return None
+
+
+def _axb(text: str, what: str, example: str) -> Pair:
+    """``"12x34"`` -> ``(12, 34)``; anything else is a TaskError showing ``example``."""
+    m = re.fullmatch(r"\s*(\d+)\s*x\s*(\d+)\s*", text)
+    if not m:
+        raise TaskError(f"{NAME}: bad {what} {text!r} in --heldout spec; write it like {example}")
+    return int(m.group(1)), int(m.group(2))
+
+
+def _manifest_pairs(manifest: dict) -> set[Pair]:
+    return {(int(x), int(y)) for x, y in manifest.get("omitted_pairs", ())}
+
+
+# Plain answers: an optional trailing period, digits with or without well-formed thousands separators.
+_NUMBER = re.compile(r"^(\d{1,3}(?:,\d{3})+|\d+)\.?$")
+
+
+class MultiplicationTask(Task[Problem]):
+    """a × b with exact answers, per-digit fields, and optional long-multiplication working."""
+
+    name = NAME
+    version = "v1"
+    Config = Config
+    Problem = Problem
+
+    def generate(self, draw: Draw, config: Config) -> Problem:
+        da = draw.integer(*config.a_digits)
+        db = draw.integer(*config.b_digits)
+        a_band, b_band = _band(da), _band(db)
+        a = draw.integer(a_band.start, a_band.stop - 1)
+        b = draw.integer(b_band.start, b_band.stop - 1)
+        if config.omitted_pairs:
+            found = _avoid_omitted(a, b, a_band, b_band, config)
+            if found is None:  # only when every pair of these two bands is omitted: try the others
+                found = next(
+                    (p for x in range(config.a_digits[0], config.a_digits[1] + 1)
+                     for y in range(config.b_digits[0], config.b_digits[1] + 1)
+                     if (p := _avoid_omitted(_band(x).start, _band(y).start, _band(x), _band(y), config))),
+                    None,
+                )
+            if found is None:
+                raise TaskError(f"{NAME}: omitted_pairs leave no problem to generate; omit fewer pairs")
+            a, b = found
+        return Problem(a, b, config.scratchpad)
+
+    def solve(self, problem: Problem) -> int:
+        return product(problem.a, problem.b)
+
+    # ---- text ---------------------------------------------------------------------------------
+    def render(self, problem: Problem) -> Request:
+        question = f"Q: What is {problem.a} {TIMES} {problem.b}?"
+        # Budget in UTF-8 bytes of the longest answer for these digit counts: a byte-level BPE never
+        # needs more tokens than bytes, and a character-level model needs fewer.
+        widest = Problem(10 ** len(str(problem.a)) - 1, 10 ** len(str(problem.b)) - 1, problem.scratchpad)
+        budget = len(self.render_answer(widest, self.solve(widest)).encode()) + 16
+        if problem.scratchpad:
+            return Request(f"{question} Show your work. A:", stop=("\n\n",), max_tokens=budget)
+        return Request(f"{question} A:", stop=("\n",), max_tokens=budget)
+
+    def render_answer(self, problem: Problem, answer: int) -> str:
+        """``" 56\\n"``; worked: a newline, the scratchpad lines with ``= answer`` last, and a blank line."""
+        if not problem.scratchpad:
+            return f" {answer}\n"
+        lines = render_scratchpad(scratchpad(problem.a, problem.b)).split("\n")
+        lines[-1] = f"= {answer}"
+        return "\n" + "\n".join(lines) + "\n\n"
+
+    def parse(self, text: str, problem: Problem) -> int | None:
+        """The answer as an int, or None (NOANSWER). Plain: the first line; worked: the final ``= N`` line."""
+        if problem.scratchpad:
+            lines = work_lines(text)
+            return read_final(lines[-1]) if lines else None
+        first = text.lstrip().split("\n", 1)[0].strip()  # "\n" is the stop string: nothing after it counts
+        m = _NUMBER.match(first)
+        return int(m.group(1).replace(",", "")) if m else None
+
+    # ---- scoring ------------------------------------------------------------------------------
+    def score(self, problem: Problem, response: Response) -> Score:
+        expected = self.solve(problem)
+        if response.error:
+            return Score(False, None, expected, reason=f"error: {response.error}")
+        answer = self.parse(response.text, problem)
+        fields = digit_fields(answer, expected)
+        detail: dict = {}
+        steps_why = ""
+        if problem.scratchpad:
+            ok, bad_line, why = check_scratchpad(problem.a, problem.b, response.text)
+            fields["steps"] = ok
+            detail = {"first_bad_line": bad_line, "steps_reason": why}
+            steps_why = "" if ok else f"; first bad step: {why}"
+        if answer is None:
+            form = "a final line '= N'" if problem.scratchpad else "a number like ' 56'"
+            reason = f"no answer: expected {form}, got {response.text[:60]!r}{steps_why}"
+            return Score(False, None, expected, reason, fields, detail)
+        if answer != expected:
+            return Score(False, answer, expected, f"wrong product: expected {expected}, got {answer}{steps_why}", fields, detail)
+        return Score(True, answer, expected, "", fields, detail)
+
+    # ---- sets and splits ----------------------------------------------------------------------
+    def bucket(self, problem: Problem) -> dict:
+        da, db = len(str(problem.a)), len(str(problem.b))
+        return {"a_digits": da, "b_digits": db, "digits": f"{da}x{db}", "scratchpad": problem.scratchpad}
+
+    def label(self, problem: Problem) -> str:
+        digits = f"{len(str(problem.a))}x{len(str(problem.b))}"
+        return f"{digits}_work" if problem.scratchpad else digits
+
+    def split(self, problem: Problem, manifest: dict | None) -> Split:
+        if not manifest:
+            return "seen"
+        max_a, max_b = manifest.get("max_digits", (MAX_DIGITS, MAX_DIGITS))
+        if len(str(problem.a)) > max_a or len(str(problem.b)) > max_b:
+            return "heldout"
+        pairs = _manifest_pairs(manifest)
+        if (problem.a, problem.b) in pairs or (problem.b, problem.a) in pairs:
+            return "heldout"
+        return "seen"
+
+    def frozen_configs(self) -> list[tuple[Config, int]]:
+        """All 25 digit pairs 1..5 × 1..5, 40 distinct plain problems each: 1,000 instances."""
+        return [(Config(a_digits=(da, da), b_digits=(db, db)), 40) for da in range(1, 6) for db in range(1, 6)]
+
+    def train_config(self, manifest: dict | None) -> Config:
+        """Digits up to ``max_digits`` (default: the full 1..5 range), omitted pairs excluded; plain format
+        (``dataclasses.replace(config, scratchpad=True)`` for worked answers)."""
+        manifest = manifest or {}
+        max_a, max_b = manifest.get("max_digits", (Config.a_digits[1], Config.b_digits[1]))
+        return Config(a_digits=(1, max_a), b_digits=(1, max_b), omitted_pairs=tuple(sorted(_manifest_pairs(manifest))))
+
+    def manifest_from_spec(self, spec: str) -> dict:
+        """``"digits=2x2;omit=12x34,7x8"`` -> ``{"max_digits": [2, 2], "omitted_pairs": [[12, 34], [7, 8]]}``."""
+        manifest: dict = {}
+        parts = [part.strip() for part in spec.split(";") if part.strip()]
+        if not parts:
+            raise TaskError(f"{NAME}: empty --heldout spec; write e.g. digits=2x2 or omit=12x34,7x8")
+        for part in parts:
+            key, sep, value = (s.strip() for s in part.partition("="))
+            if not sep or key not in ("digits", "omit"):
+                raise TaskError(f"{NAME}: bad --heldout part {part!r}; known: digits=AxB, omit=AxB,CxD (separated by ';')")
+            field = "max_digits" if key == "digits" else "omitted_pairs"
+            if field in manifest:
+                raise TaskError(f"{NAME}: {key}= given twice in --heldout spec {spec!r}; give it once")
+            if key == "digits":
+                da, db = _axb(value, "digit counts", "digits=2x2")
+                if not (1 <= da <= MAX_DIGITS and 1 <= db <= MAX_DIGITS):
+                    raise TaskError(f"{NAME}: digits={value} out of range; each count must be 1..{MAX_DIGITS}")
+                manifest[field] = [da, db]
+            else:
+                manifest[field] = [list(_axb(pair, "operand pair", "omit=12x34,7x8")) for pair in value.split(",")]
+        return manifest
+
+
+def digit_fields(answer: int | None, expected: int) -> dict[str, bool]:
+    """Per-digit correctness from the units up (``d0``, ``d1``, ...) over the expected digits, and ``length``.
+
+    A missing digit is wrong; NOANSWER makes every field wrong.
+
+    >>> digit_fields(1071, 1081)
+    {'d0': True, 'd1': False, 'd2': True, 'd3': True, 'length': True}
+    """
+    want = str(expected)
+    got = "" if answer is None else str(answer)
+    fields = {f"d{i}": i < len(got) and got[-1 - i] == want[-1 - i] for i in range(len(want))}
+    fields["length"] = answer is not None and len(got) == len(want)
+    return fields
+
+
+TASK = MultiplicationTask()

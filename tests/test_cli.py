@@ -1,0 +1,78 @@
+"""The `oraclebench` command: tasks, freeze, generate, models; bad input is one line and exit 2."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from oraclebench.cli import main
+
+
+def run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "oraclebench.cli", *args], capture_output=True, text=True, timeout=300)
+
+
+def read_jsonl(path):
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def test_generate_causal_writes_the_seed_format_with_omitted_sequences_absent(tmp_path):
+    omit = "1,1,1,1,1;0,0,0,0,0"
+    assert main(["generate", "causal", "--n", "2000", "--seed", "3", "--omit", omit, "--out", str(tmp_path)]) == 0
+    train, valid, test = (read_jsonl(tmp_path / f"{s}.jsonl") for s in ("train", "valid", "test"))
+    assert (len(train), len(valid), len(test)) == (2000, 200, 200)
+    prompts = {r["prompt"] for r in train + valid + test}
+    assert prompts.isdisjoint({"1,1,1,1,1", "0,0,0,0,0"}) and len(prompts) == 30
+    row = next(r for r in train if r["prompt"] == "0,1,1,1,0")
+    assert row["completion"] == "\n1,0,0,0\n3 - 1\n"
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert manifest["split"]["omitted"] == ["1,1,1,1,1", "0,0,0,0,0"]
+    assert manifest["counts"] == {"train": 2000, "valid": 200, "test": 200} and manifest["seed"] == 3
+
+
+def test_generate_is_deterministic_and_writes_openai_chat(tmp_path):
+    for out in ("a", "b"):
+        assert main(["generate", "abcd", "--n", "50", "--seed", "1", "--heldout", "lengths=1-12",
+                     "--format", "openai-chat", "--out", str(tmp_path / out)]) == 0
+    a, b = ((tmp_path / o / "train.jsonl").read_text() for o in ("a", "b"))
+    assert a == b
+    first = json.loads(a.splitlines()[0])
+    assert [m["role"] for m in first["messages"]] == ["system", "user", "assistant"]
+
+
+@pytest.mark.parametrize("omit, words", [
+    ("1,1,1", "1,1,1"),
+    ("1,1,1,1,2", "1,1,1,1,2"),
+])
+def test_a_malformed_omit_is_one_line_and_exit_2(tmp_path, omit, words):
+    result = run("generate", "causal", "--n", "10", "--omit", omit, "--out", str(tmp_path))
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and words in result.stderr and "Traceback" not in result.stderr
+
+
+def test_unknown_task_suggests_the_near_name(tmp_path):
+    result = run("generate", "casual", "--out", str(tmp_path))
+    assert result.returncode == 2 and "did you mean 'causal'" in result.stderr
+
+
+def test_tasks_lists_every_task_with_its_set_size():
+    result = run("tasks")
+    assert result.returncode == 0
+    for name in ("abcd", "causal", "judge", "multiplication"):
+        assert name in result.stdout
+    assert "| causal " in result.stdout and " 32 " in result.stdout
+
+
+def test_freeze_writes_the_same_set_as_committed(tmp_path):
+    assert main(["freeze", "causal", "--out", str(tmp_path)]) == 0
+    from oraclebench.sets import set_path
+
+    assert (tmp_path / "causal-v1.jsonl").read_text() == set_path("causal").read_text()
+
+
+def test_models_lists_names_and_patterns():
+    result = run("models")
+    assert result.returncode == 0 and "oracle" in result.stdout and "hf:..." in result.stdout

@@ -1,0 +1,207 @@
+"""The pytest plugin, driven through pytest's own ``pytester``: what `pytest benchmark --model NAME` promises."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from oraclebench.records import list_runs, read_records
+
+ROOT = Path(__file__).resolve().parent.parent
+pytest_plugins = ["pytester"]
+
+
+@pytest.fixture
+def bench(pytester: pytest.Pytester):
+    """A pytester dir with the benchmark modules; returns a runner of `pytest benchmark ...`."""
+    shutil.copytree(ROOT / "benchmark", pytester.path / "benchmark", ignore=shutil.ignore_patterns("sets", "__pycache__"))
+
+    def run(*args: str):
+        return pytester.runpytest("-p", "oraclebench.plugin", "-p", "no:cacheprovider", "benchmark",
+                                  "--results", str(pytester.path / "results"), *args)
+
+    return run
+
+
+def summary_of(pytester: pytest.Pytester, model: str) -> dict:
+    return [s for s in list_runs(pytester.path / "results") if s["model"] == model][-1]
+
+
+def test_oracle_passes_every_item_of_every_task_and_writes_results(bench, pytester):
+    result = bench("--model", "oracle", "--limit", "60")
+    result.assert_outcomes(passed=240)
+    summary = summary_of(pytester, "oracle")
+    assert set(summary["tasks"]) == {"abcd", "causal", "judge", "multiplication"}
+    for task, splits in summary["tasks"].items():
+        assert splits["all"]["accuracy"] == 1.0, task
+        assert splits["all"]["errors"] == 0
+    records = read_records(Path(summary["path"]))
+    assert len(records) == 240 and len({r.instance_id for r in records}) == 240
+    assert all(r.correct and r.split == "seen" for r in records)
+    board = (pytester.path / "results" / "leaderboard.md").read_text()
+    assert "| oracle" in board and "100.0 (n=60)" in board
+    result.stdout.fnmatch_lines(["*oraclebench*", "*causal*all*32*100.0*"])
+
+
+def test_item_ids_are_readable(bench):
+    result = bench("--model", "oracle", "--task", "multiplication", "--limit", "3", "--collect-only", "-q")
+    result.stdout.fnmatch_lines(["benchmark/test_multiplication.py::test_multiplication[[]oracle|1x1|*[]]"])
+
+
+def test_random_lands_near_chance_on_judge_and_fails_a_high_floor(bench, pytester):
+    gates = pytester.path / "gates.toml"
+    gates.write_text('[random]\njudge = 0.9\n')
+    result = bench("--model", "random", "--task", "judge", "--gate", str(gates))
+    assert result.ret == 1
+    accuracy = summary_of(pytester, "random")["tasks"]["judge"]["all"]["accuracy"]
+    assert 0.4 < accuracy < 0.6
+    result.stdout.fnmatch_lines(["*FAIL random judge: measured 0.*, floor 0.9000*", "*a gate failed*"])
+
+
+def test_a_floor_that_holds_exits_zero_whatever_the_wrong_answers(bench, pytester):
+    gates = pytester.path / "gates.toml"
+    gates.write_text('[random]\njudge = 0.3\n"judge.all" = 0.3\n')
+    result = bench("--model", "random", "--task", "judge", "--gate", str(gates))
+    outcomes = result.parseoutcomes()
+    assert outcomes["failed"] > 0 and outcomes["passed"] > 0
+    assert result.ret == 0
+    result.stdout.fnmatch_lines(["*PASS random judge: measured*", "*all gates hold*"])
+
+
+@pytest.mark.parametrize("text, message", [
+    ("[random\njudge = 0.3\n", "*is not valid TOML*"),
+    ("[random]\njudge = 3\n", "*must be a number between 0 and 1*"),
+    ("[random]\n\"judge.train\" = 0.5\n", "*split must be one of all, seen, heldout*"),
+    ("[somebody-else]\njudge = 0.5\n", "*has no [[]random[]] table*"),
+])
+def test_a_malformed_gate_file_is_a_usage_error(bench, pytester, text, message):
+    gates = pytester.path / "gates.toml"
+    gates.write_text(text)
+    result = bench("--model", "random", "--task", "judge", "--limit", "4", "--gate", str(gates))
+    assert result.ret != 0
+    result.stderr.fnmatch_lines([message]) if "TOML" in message or "between" in message else None
+    assert any(line.startswith("ERROR") for line in result.stderr.lines + result.stdout.lines)
+    assert "Traceback" not in result.stdout.str() + result.stderr.str()
+
+
+def test_a_gate_for_a_task_that_did_not_run_is_an_error_not_a_pass(bench, pytester):
+    gates = pytester.path / "gates.toml"
+    gates.write_text("[oracle]\nabcd = 0.5\n")
+    result = bench("--model", "oracle", "--task", "causal", "--gate", str(gates))
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stdout.fnmatch_lines(["*ERROR gate*task 'abcd' did not run*"])
+
+
+def test_missing_model_and_unknown_model_are_one_line_errors(bench):
+    result = bench()
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["ERROR: --model is required*"])
+    result = bench("--model", "orcale")
+    result.stderr.fnmatch_lines(["ERROR: unknown model 'orcale' (did you mean 'oracle'?)*"])
+
+
+def test_heldout_spec_splits_results_seen_and_heldout(bench, pytester):
+    result = bench("--model", "oracle", "--task", "causal", "--heldout", "causal:omitted=1,0,1,0,1;0,0,0,0,0")
+    result.assert_outcomes(passed=32)
+    splits = summary_of(pytester, "oracle")["tasks"]["causal"]
+    assert splits["heldout"]["n"] == 2 and splits["seen"]["n"] == 30
+    board = (pytester.path / "results" / "leaderboard.md").read_text()
+    assert "causal (heldout)" in board
+
+
+def test_fresh_instances_come_from_the_strategy_and_are_reproducible(bench, pytester):
+    bench("--model", "oracle", "--task", "multiplication", "--fresh", "25", "--seed", "7").assert_outcomes(passed=25)
+    first = {r.prompt for r in read_records(Path(summary_of(pytester, "oracle")["path"]))}
+    bench("--model", "oracle", "--task", "multiplication", "--fresh", "25", "--seed", "7").assert_outcomes(passed=25)
+    second = {r.prompt for r in read_records(Path(summary_of(pytester, "oracle")["path"]))}
+    assert first == second and all(r.endswith("A:") for r in first)
+
+
+FLAKY_MODEL = '''
+import os
+from pathlib import Path
+
+from models.baselines import OracleModel
+from tasks import get_task
+
+LOG = Path(os.environ["OB_CALL_LOG"])
+
+
+def answer(prompts):
+    """Right on every prompt, except that it raises on prompts mentioning 7 (a failing request)."""
+    with LOG.open("a") as fh:
+        fh.write(f"{len(prompts)}\\n")
+    if os.environ.get("OB_DIE_AFTER") and len(LOG.read_text().split()) > int(os.environ["OB_DIE_AFTER"]):
+        os.kill(os.getpid(), 9)
+    out = []
+    for p in prompts:
+        if "7" in p:
+            raise RuntimeError("server said no")
+        a, b = p.split("is ")[1].split("?")[0].split(" × ")
+        out.append(f" {int(a) * int(b)}\\n")
+    return out
+
+
+answer.batch_size = 10
+'''
+
+
+@pytest.fixture
+def flaky(pytester: pytest.Pytester, monkeypatch):
+    (pytester.path / "flaky_model.py").write_text(FLAKY_MODEL)
+    monkeypatch.syspath_prepend(str(pytester.path))
+    log = pytester.path / "calls.log"
+    monkeypatch.setenv("OB_CALL_LOG", str(log))
+    return log
+
+
+def test_errors_from_a_model_that_raises_are_counted_apart(bench, pytester, flaky):
+    pytest.importorskip("models.pycall")
+    result = bench("--model", "python:flaky_model:answer", "--task", "multiplication", "--limit", "100")
+    outcomes = result.parseoutcomes()
+    cell = summary_of(pytester, "python:flaky_model:answer")["tasks"]["multiplication"]["all"]
+    assert outcomes["errors"] == cell["errors"] > 0
+    assert outcomes.get("failed", 0) == 0  # a failed request is never a wrong answer
+    assert cell["correct"] == outcomes["passed"] == 100 - cell["errors"]
+
+
+def test_a_killed_run_resumes_without_recomputing_finished_requests(pytester, flaky, tmp_path):
+    pytest.importorskip("models.pycall")
+    results = tmp_path / "results"
+    cmd = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", str(ROOT / "benchmark"), "-q",
+           "--model", "python:flaky_model:answer", "--task", "multiplication", "--limit", "200",
+           "--results", str(results), "--rootdir", str(ROOT)]
+    env = {**os.environ, "PYTHONPATH": f"{pytester.path}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    killed = subprocess.run(cmd, cwd=ROOT, env={**env, "OB_DIE_AFTER": "6"}, capture_output=True, timeout=300)
+    assert killed.returncode == -signal.SIGKILL
+    assert not list((results / "runs").glob("*/records.jsonl")) if (results / "runs").exists() else True
+    asked_before = sum(map(int, flaky.read_text().split()))
+    flaky.write_text("")
+    done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode in (0, 1), done.stdout[-2000:] + done.stderr[-2000:]
+    asked_after = sum(map(int, flaky.read_text().split()))
+    runs = list_runs(results)
+    assert len(runs) == 1  # the killed run left nothing half-written behind
+    records = read_records(Path(runs[0]["path"]))
+    assert len(records) == 200 and len({r.instance_id for r in records}) == 200
+    # Batches answered before the kill came from the cache: fewer prompts were asked again.
+    assert 0 < asked_after < 200 <= asked_before + asked_after
+    assert sum(r.cached for r in records) >= 40
+
+
+def test_the_leaderboard_has_a_row_per_model_with_its_latest_run(bench, pytester):
+    bench("--model", "oracle", "--task", "judge", "--limit", "8")
+    bench("--model", "random", "--task", "judge", "--limit", "8")
+    bench("--model", "oracle", "--task", "judge", "--limit", "16")
+    board = (pytester.path / "results" / "leaderboard.md").read_text()
+    rows = [line for line in board.splitlines() if line.startswith("| oracle") or line.startswith("| random")]
+    assert len(rows) == 2
+    assert "100.0 (n=16)" in next(r for r in rows if r.startswith("| oracle"))
