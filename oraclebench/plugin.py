@@ -360,6 +360,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         options={"limit": opt("--limit"), "fresh": opt("--fresh"), "seed": opt("--seed"), "heldout": opt("--heldout"),
                  "tasks": sorted(bench.tasks_filter) or "all"},
         manifest=getattr(bench.model, "manifest", None),
+        explore=bool(opt("--explore")),  # a search, not a score: kept out of the leaderboard
     )
     if opt("--gate"):
         from oraclebench.gates import check_gates

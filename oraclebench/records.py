@@ -116,10 +116,11 @@ def list_runs(results: Path) -> list[dict]:
 
 
 def latest_runs(results: Path) -> dict[str, dict]:
-    """The latest run summary of each model."""
+    """The latest scoring run of each model (``--explore`` searches are not scores)."""
     latest: dict[str, dict] = {}
     for summary in list_runs(results):
-        latest[summary["model"]] = summary
+        if not summary.get("explore"):
+            latest[summary["model"]] = summary
     return latest
 
 

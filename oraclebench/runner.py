@@ -63,6 +63,9 @@ def answer(model: Model, requests: Sequence[Request], cache: ResponseCache | Non
     stats.requested += len(requests)
     stats.cached += sum(k in known for k in keys)
     pending = list(todo.items())
+    # An adapter that caps its calls (``batch_size``) is asked, and its answers committed, a call
+    # at a time, so a killed run keeps every finished call.
+    chunk = getattr(model, "batch_size", None) or chunk
     t0 = time.perf_counter()
     for start in range(0, len(pending), chunk):
         batch = pending[start:start + chunk]

@@ -11,6 +11,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pandas  # noqa: F401 - imported once here: pytester's in-process runs cannot re-import numpy
 import pytest
 
 from oraclebench.records import list_runs, read_records
@@ -37,17 +38,17 @@ def summary_of(pytester: pytest.Pytester, model: str) -> dict:
 
 def test_oracle_passes_every_item_of_every_task_and_writes_results(bench, pytester):
     result = bench("--model", "oracle", "--limit", "60")
-    result.assert_outcomes(passed=240)
+    result.assert_outcomes(passed=3 * 60 + 32)  # causal has only its 32 inputs
     summary = summary_of(pytester, "oracle")
     assert set(summary["tasks"]) == {"abcd", "causal", "judge", "multiplication"}
     for task, splits in summary["tasks"].items():
         assert splits["all"]["accuracy"] == 1.0, task
         assert splits["all"]["errors"] == 0
     records = read_records(Path(summary["path"]))
-    assert len(records) == 240 and len({r.instance_id for r in records}) == 240
+    assert len(records) == 212 and len({r.instance_id for r in records}) == 212
     assert all(r.correct and r.split == "seen" for r in records)
     board = (pytester.path / "results" / "leaderboard.md").read_text()
-    assert "| oracle" in board and "100.0 (n=60)" in board
+    assert "| oracle" in board and "100.0 (n=60)" in board and "100.0 (n=32)" in board
     result.stdout.fnmatch_lines(["*oraclebench*", "*causal*all*32*100.0*"])
 
 
@@ -86,10 +87,12 @@ def test_a_malformed_gate_file_is_a_usage_error(bench, pytester, text, message):
     gates = pytester.path / "gates.toml"
     gates.write_text(text)
     result = bench("--model", "random", "--task", "judge", "--limit", "4", "--gate", str(gates))
-    assert result.ret != 0
-    result.stderr.fnmatch_lines([message]) if "TOML" in message or "between" in message else None
-    assert any(line.startswith("ERROR") for line in result.stderr.lines + result.stdout.lines)
-    assert "Traceback" not in result.stdout.str() + result.stderr.str()
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    output = result.stdout.lines + result.stderr.lines
+    errors = [line for line in output if "ERROR" in line and "gate" in line]
+    assert errors, output
+    pytest.LineMatcher(errors).fnmatch_lines([message])
+    assert "Traceback" not in "\n".join(output)
 
 
 def test_a_gate_for_a_task_that_did_not_run_is_an_error_not_a_pass(bench, pytester):
@@ -143,7 +146,7 @@ def answer(prompts):
         os.kill(os.getpid(), 9)
     out = []
     for p in prompts:
-        if "7" in p:
+        if "7" in p and not os.environ.get("OB_NEVER_RAISE"):
             raise RuntimeError("server said no")
         a, b = p.split("is ")[1].split("?")[0].split(" × ")
         out.append(f" {int(a) * int(b)}\\n")
@@ -179,7 +182,8 @@ def test_a_killed_run_resumes_without_recomputing_finished_requests(pytester, fl
     cmd = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", str(ROOT / "benchmark"), "-q",
            "--model", "python:flaky_model:answer", "--task", "multiplication", "--limit", "200",
            "--results", str(results), "--rootdir", str(ROOT)]
-    env = {**os.environ, "PYTHONPATH": f"{pytester.path}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    env = {**os.environ, "PYTHONPATH": f"{pytester.path}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
+           "OB_NEVER_RAISE": "1"}
     killed = subprocess.run(cmd, cwd=ROOT, env={**env, "OB_DIE_AFTER": "6"}, capture_output=True, timeout=300)
     assert killed.returncode == -signal.SIGKILL
     assert not list((results / "runs").glob("*/records.jsonl")) if (results / "runs").exists() else True
@@ -192,9 +196,9 @@ def test_a_killed_run_resumes_without_recomputing_finished_requests(pytester, fl
     assert len(runs) == 1  # the killed run left nothing half-written behind
     records = read_records(Path(runs[0]["path"]))
     assert len(records) == 200 and len({r.instance_id for r in records}) == 200
-    # Batches answered before the kill came from the cache: fewer prompts were asked again.
-    assert 0 < asked_after < 200 <= asked_before + asked_after
-    assert sum(r.cached for r in records) >= 40
+    # The 6 batches of 10 answered before the kill came from the cache; only the rest was asked.
+    assert asked_before == 70 and asked_after == 140
+    assert sum(r.cached for r in records) == 60 and all(r.correct for r in records)
 
 
 def test_the_leaderboard_has_a_row_per_model_with_its_latest_run(bench, pytester):

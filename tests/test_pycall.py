@@ -1,0 +1,154 @@
+"""The ``python:MODULE:FUNCTION`` adapter: any callable from prompts to completions is a model."""
+
+from __future__ import annotations
+
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from models import ModelError, load_model
+from models.pycall import PythonModel
+from oraclebench.runner import evaluate
+from oraclebench.summary import summarize
+from tasks import get_task
+from tasks.base import Request
+
+ROOT = Path(__file__).resolve().parent.parent
+FLAWED = ROOT / "examples" / "flawed.py"
+
+
+def write_module(directory: Path, body: str, name: str = "pipeline") -> Path:
+    path = directory / f"{name}.py"
+    path.write_text(textwrap.dedent(body), encoding="utf-8")
+    return path
+
+
+def sample(task: str, n: int, seed: int = 0):
+    return get_task(task).fresh(n, seed)
+
+
+@pytest.mark.parametrize("task", ["abcd", "causal", "multiplication"])
+def test_the_oracle_callable_scores_every_instance_right(task):
+    model = load_model(f"python:{FLAWED}:oracle")
+    records = evaluate(model, sample(task, 30), "t")
+    assert [r.reason for r in records if not r.correct] == []
+    assert all(r.error is None for r in records)
+
+
+def test_a_dotted_module_name_loads_from_the_current_directory(tmp_path, monkeypatch):
+    write_module(tmp_path, """
+        def answer(prompts):
+            return [" 56" for _ in prompts]
+    """, name="pycall_cwd_module")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", [p for p in sys.path if p not in ("", str(tmp_path))])
+    model = load_model("python:pycall_cwd_module:answer")
+    assert model.generate([Request("Q: What is 7 × 8? A:", stop=("\n",))])[0].text == " 56"
+
+
+def test_batch_size_attribute_caps_each_call_and_the_option_overrides_it(tmp_path):
+    path = write_module(tmp_path, """
+        SIZES = []
+        def answer(prompts):
+            SIZES.append(len(prompts))
+            return [p.upper() for p in prompts]
+        answer.batch_size = 3
+    """)
+    model = load_model(f"python:{path}:answer")
+    responses = model.generate([Request(f"p{i}") for i in range(10)])
+    assert [r.text for r in responses] == [f"P{i}" for i in range(10)]  # order kept across batches
+    assert model.module.SIZES == [3, 3, 3, 1]
+    model = load_model(f"python:{path}:answer", {"batch_size": "5"})
+    model.generate([Request(f"p{i}") for i in range(10)])
+    assert model.module.SIZES[-2:] == [5, 5]
+
+
+def test_an_exception_in_the_callable_is_a_request_error_isolated_by_bisection(tmp_path):
+    path = write_module(tmp_path, """
+        CALLS = []
+        def answer(prompts):
+            CALLS.append(len(prompts))
+            if any("7" in p for p in prompts):
+                raise ValueError("cannot read sevens")
+            return [" %d" % eval(p[11:p.index("?")].replace("×", "*")) for p in prompts]
+    """)
+    model = load_model(f"python:{path}:answer")
+    task = get_task("multiplication")
+    pairs = [(2, 3), (7, 4), (5, 5), (6, 8), (3, 17), (9, 9)]
+    insts = [task.instance(task.Problem(a, b), f"i{a}x{b}") for a, b in pairs]
+    records = evaluate(model, insts, "t")
+    errors = {r.instance_id: r.error for r in records if r.error}
+    assert set(errors) == {"i7x4", "i3x17"}
+    assert all(e == "ValueError: cannot read sevens" for e in errors.values())
+    assert all(r.correct for r in records if r.error is None)  # the others still scored, and right
+    cell = summarize(records)["tasks"]["multiplication"]["all"]
+    assert (cell["n"], cell["correct"], cell["errors"]) == (6, 4, 2)
+    assert model.module.CALLS[0] == 6 and max(model.module.CALLS[1:]) < 6  # the batch was split
+
+
+def test_completions_are_cut_at_the_stop_string_and_choices_come_from_generation(tmp_path):
+    path = write_module(tmp_path, """
+        def answer(prompts):
+            return ["2 because\\nmore" if p.endswith("candidate_") else " 56\\nQ: next" for p in prompts]
+    """)
+    model = load_model(f"python:{path}:answer")
+    gen, choice = model.generate([Request("Q: What is 7 × 8? A:", stop=("\n",)),
+                                  Request("Which is right? candidate_", choices=("1", "2"))])
+    assert gen.text == " 56"
+    assert choice.choice == 1 and choice.error is None
+
+
+def test_a_non_string_completion_is_an_error_for_that_prompt_only(tmp_path):
+    path = write_module(tmp_path, """
+        def answer(prompts):
+            return [None if p == "bad" else "ok" for p in prompts]
+    """)
+    out = load_model(f"python:{path}:answer").generate([Request("good"), Request("bad")])
+    assert out[0].text == "ok" and out[0].error is None
+    assert "returned NoneType" in out[1].error
+
+
+def test_a_wrong_number_of_completions_stops_the_run_with_one_line(tmp_path):
+    path = write_module(tmp_path, """
+        def answer(prompts):
+            return ["x"]
+    """)
+    with pytest.raises(ModelError, match="returned 1 completions for 2 prompts"):
+        load_model(f"python:{path}:answer").generate([Request("a"), Request("b")])
+
+
+def test_identity_changes_when_the_module_file_changes(tmp_path):
+    body = 'def answer(prompts):\n    return ["%s" for _ in prompts]\n'
+    path = tmp_path / "pipeline.py"
+    path.write_text(body % "a")
+    first = PythonModel(str(path) + ":answer").identity()
+    assert first == PythonModel(str(path) + ":answer").identity()
+    path.write_text(body % "b")
+    second = PythonModel(str(path) + ":answer").identity()
+    assert first != second and first.startswith(f"python:{path}:answer@")
+
+
+@pytest.mark.parametrize("spec, words", [
+    ("python:examples.flawed", "write python:MODULE:FUNCTION"),
+    ("python:no_such_module_xyz:answer", "no module 'no_such_module_xyz'"),
+    ("python:examples.flawed:no_such_function", "function 'no_such_function' not found in examples.flawed; "
+                                                "callables there: e_blind, first_always, flawed"),
+    ("python:./no/such/file.py:answer", "no file ./no/such/file.py"),
+])
+def test_what_cannot_be_found_is_a_one_line_model_error(spec, words):
+    with pytest.raises(ModelError) as info:
+        load_model(spec.replace("examples.flawed", str(FLAWED)) if "file" in words else spec)
+    message = str(info.value)
+    assert words in message and "\n" not in message
+
+
+def test_a_module_that_fails_to_import_and_an_unknown_option_are_model_errors(tmp_path):
+    path = write_module(tmp_path, "import no_such_dependency_xyz\n")
+    with pytest.raises(ModelError, match="importing .* failed: ModuleNotFoundError"):
+        load_model(f"python:{path}:answer")
+    with pytest.raises(ModelError, match="unknown option.s. device; known: batch_size"):
+        load_model(f"python:{FLAWED}:oracle", {"device": "cpu"})
+    with pytest.raises(ModelError, match="batch_size must be a positive integer"):
+        load_model(f"python:{FLAWED}:oracle", {"batch_size": "0"})
