@@ -1,0 +1,340 @@
+"""Judge: which of two chain-of-thought answers to a word problem is correct? (seed 004, Alpaca-7b)
+
+The model reads a question, two worked answers and an argument for one of them, and continues
+``The correct answer is candidate_`` with ``1`` or ``2``. The prompt is Alpaca's, with input::
+
+    Question: <question>
+    candidate_1: <explanation>
+    candidate_2: <explanation>
+    Argument: <choice argument>
+
+The Request has ``choices=("1", "2")``, ``spans`` = the two explanations (verbatim in the prompt, in
+order) and ``span_prompts`` = the arguer prompt for each (Alpaca with the question as instruction and
+an empty response, which the explanation continues): the transplant adapter runs the arguer over
+``span_prompt + span`` and puts those hidden states over the span's tokens in the chooser prompt.
+
+Problems come from twelve templates (``tasks.judge_templates``); the wrong answer has one error kind:
+``slip`` (final-step arithmetic, the seed's 35 + 12 = 58), ``operation``, ``dropped``, ``misread``.
+The argument argues for the right candidate iff ``argument_correct``; ``masked`` writes
+``Candidate _`` for every candidate identifier in it (it still names the answer it argues for,
+``arrives at 47 tickets``, as the seed's masked arguments do); ``swapped`` puts the right answer
+second. Arguments for right and wrong answers are drawn from the same phrasings.
+
+Manifest: ``{"templates": [seen names], "errors": [seen kinds]}``; an instance is heldout iff its
+template or its error kind is not seen (a missing key: all seen). Spec: ``templates=tickets,money;
+errors=slip,operation`` (either part optional). CSV problems (``load_csv``) have template ``csv`` and
+error ``unknown``, so they are heldout under any manifest.
+
+Completion: ``"1"`` or ``"2"``. ``parse`` reads ``1``, ``2``, ``candidate_1``, ``Candidate 2``,
+``The correct answer is candidate_2`` (leading whitespace, quotes or ``*`` allowed); ``12``,
+``one`` or ``both`` are NOANSWER.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from oracles.judge import final_answer, judge
+from tasks.base import Draw, Request, Response, Score, Split, Task, TaskError
+from tasks.judge_templates import ERRORS, TEMPLATES, answer_text, argument, mutations, plain, question, work
+
+NAME = "judge"
+TEMPLATE_NAMES = tuple(TEMPLATES)
+
+ALPACA = ("Below is an instruction that describes a task. Write a response that appropriately completes "
+          "the request.\n\n### Instruction:\n{instruction}\n\n### Response:\n")
+ALPACA_INPUT = ("Below is an instruction that describes a task, paired with an input that provides further "
+                "context. Write a response that appropriately completes the request.\n\n### Instruction:\n"
+                "{instruction}\n\n### Input:\n{input}\n\n### Response:\n")
+CHOICE_INSTRUCTION = ("A question and two answer candidates are given, with an argument about which candidate "
+                      "is the best. Decide which candidate answers the question correctly.")
+RESPONSE_START = "The correct answer is candidate_"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One judge instance. ``correct``/``wrong`` are the explanations; ``swapped``: the right one is candidate 2."""
+
+    template: str
+    numbers: tuple
+    question: str
+    answer: int | float
+    correct: str
+    wrong: str
+    error: str
+    argument: str
+    argument_correct: bool
+    masked: bool
+    swapped: bool
+
+
+def _names(knob: str, value, known: tuple[str, ...]) -> tuple[str, ...]:
+    names = value.split(",") if isinstance(value, str) else value
+    names = [str(n).strip() for n in names if str(n).strip()] if isinstance(names, (tuple, list)) else []
+    if not names:
+        raise TaskError(f"{NAME}: {knob}={value!r} must be a non-empty list of names from: {', '.join(known)}")
+    names = tuple(dict.fromkeys(names))
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise TaskError(f"{NAME}: unknown {knob} {', '.join(unknown)}; known: {', '.join(known)}")
+    return names
+
+
+@dataclass(frozen=True)
+class Config:
+    """``templates``/``errors``: what to draw from; ``argument_correct``, ``masked``, ``swapped``:
+    fixed to True/False, or None to draw each instance."""
+
+    templates: tuple[str, ...] = TEMPLATE_NAMES
+    errors: tuple[str, ...] = ERRORS
+    argument_correct: bool | None = None
+    masked: bool | None = None
+    swapped: bool | None = None
+
+    def __post_init__(self):
+        object.__setattr__(self, "templates", _names("templates", self.templates, TEMPLATE_NAMES))
+        object.__setattr__(self, "errors", _names("errors", self.errors, ERRORS))
+        for knob in ("argument_correct", "masked", "swapped"):
+            if getattr(self, knob) not in (None, True, False):
+                raise TaskError(f"{NAME}: {knob}={getattr(self, knob)!r} must be True, False or None (drawn)")
+
+
+# --------------------------------------------------------------------------- prompts
+
+
+def arguer_prompt(question: str) -> str:
+    """The prompt an explanation of ``question`` continues (the arguer's pass)."""
+    return ALPACA.format(instruction=question)
+
+
+def candidates(p: Problem) -> tuple[str, str]:
+    """The two explanations in the order shown: candidate 1, candidate 2."""
+    return (p.wrong, p.correct) if p.swapped else (p.correct, p.wrong)
+
+
+def choice_prompt(p: Problem) -> str:
+    """The chooser's prompt, ending with ``The correct answer is candidate_``."""
+    one, two = candidates(p)
+    given = f"Question: {p.question}\ncandidate_1: {one}\ncandidate_2: {two}\nArgument: {p.argument}"
+    return ALPACA_INPUT.format(instruction=CHOICE_INSTRUCTION, input=given) + RESPONSE_START
+
+
+def argued(p: Problem) -> int:
+    """The candidate (1 or 2) that the argument argues for."""
+    right = 2 if p.swapped else 1
+    return right if p.argument_correct else 3 - right
+
+
+_IDENTIFIER = re.compile(r"\b(candidate)[\s_]*[12]\b", re.I)
+
+
+def mask_argument(text: str) -> str:
+    """Every candidate identifier written as ``Candidate _``: the seed's masked arguments.
+
+    >>> mask_argument("Candidate 1 is right and candidate_2 is not.")
+    'Candidate _ is right and candidate _ is not.'
+    """
+    return _IDENTIFIER.sub(r"\1 _", text)
+
+
+# --------------------------------------------------------------------------- a user's CSV
+
+CSV_COLUMNS = ("Question", "Correct Answer", "Correct Argument", "Incorrect Answer", "Incorrect Argument",
+               "Choice Answer", "Choice Argument", "Choice Answers Swapped")
+_REQUIRED = ("Question", "Correct Answer", "Incorrect Answer", "Choice Answer", "Choice Argument",
+             "Choice Answers Swapped")
+_BOOLS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
+
+
+def load_csv(path: str | Path, masked: bool = False) -> list[Problem]:
+    """Judge problems from a CSV with the seed-004 columns (as its ``datagen-main.py`` writes them).
+
+    - ``Correct Answer``/``Incorrect Answer``: the final answer (``47.0``); ``Correct Argument``/
+      ``Incorrect Argument``: the worked explanation. Where an Argument column is missing or empty,
+      the Answer column is taken as the explanation (the seed README shows it that way).
+    - The true answer is what ``oracles.judge.final_answer`` reads from ``Correct Answer``.
+    - ``Choice Argument``: the argument; ``Choice Answer``: the candidate it picks as shown
+      (``candidate_1``/``candidate_2``); ``Choice Answers Swapped``: the correct explanation is
+      candidate 2 (``True``/``False``). ``\\n`` in a cell is a newline (the seed escaped them).
+
+    ``masked=True`` masks the arguments (``mask_argument``). A missing column or an unreadable cell
+    is a TaskError naming the row.
+    """
+    with open(path, newline="", encoding="utf-8") as f:
+        reader = csv.DictReader(f)
+        missing = [c for c in _REQUIRED if c not in (reader.fieldnames or ())]
+        if missing:
+            raise TaskError(f"{NAME}: {path} lacks column(s) {', '.join(missing)}; expected {', '.join(CSV_COLUMNS)}")
+        return [_row_problem(row, n, path, masked) for n, row in enumerate(reader, start=2)]
+
+
+def _row_problem(row: dict, n: int, path, masked: bool) -> Problem:
+    cell = {k: (v or "").replace("\\n", "\n").strip() for k, v in row.items() if k}
+    where = f"{NAME}: {path} row {n}"
+    answer = final_answer(cell["Correct Answer"])
+    if answer is None:
+        raise TaskError(f"{where}: no number in Correct Answer {cell['Correct Answer'][:40]!r}")
+    choice = re.fullmatch(r"(?:candidate[\s_]*)?([12])", cell["Choice Answer"], re.I)
+    swapped = _BOOLS.get(cell["Choice Answers Swapped"].lower())
+    if choice is None or swapped is None:
+        raise TaskError(f"{where}: Choice Answer must be candidate_1 or candidate_2 and Choice Answers Swapped "
+                        f"True or False; got {cell['Choice Answer']!r}, {cell['Choice Answers Swapped']!r}")
+    text = mask_argument(cell["Choice Argument"]) if masked else cell["Choice Argument"]
+    return Problem(
+        template="csv", numbers=(), question=cell["Question"],
+        answer=int(answer) if answer.is_integer() else answer,
+        correct=cell.get("Correct Argument") or cell["Correct Answer"],
+        wrong=cell.get("Incorrect Argument") or cell["Incorrect Answer"],
+        error="unknown", argument=text, argument_correct=(int(choice.group(1)) == 2) == swapped,
+        masked=masked or bool(re.search(r"\bcandidate\s*_(?![_\s]*[12])", text, re.I)), swapped=swapped,
+    )
+
+
+# --------------------------------------------------------------------------- the task
+
+_CHOICE = re.compile(r"^[\s\"'*(]*(?:the\s+correct\s+answer\s+is\s+)?(?:candidate[\s_]*)?([12])(?![\d.,]\d|\d)", re.I)
+
+
+def _pick(draw: Draw, fixed: bool | None) -> bool:
+    return draw.boolean() if fixed is None else fixed
+
+
+def _softmax(scores: list[float] | None) -> tuple[float | None, float | None]:
+    if not scores or len(scores) != 2 or not all(isinstance(s, (int, float)) and not math.isnan(s) for s in scores):
+        return None, None
+    top = max(scores)
+    if math.isinf(top):
+        return None, None
+    e1, e2 = math.exp(scores[0] - top), math.exp(scores[1] - top)
+    return e1 / (e1 + e2), e2 / (e1 + e2)
+
+
+class JudgeTask(Task[Problem]):
+    """Choose the correct one of two chain-of-thought answers, given an argument for one of them."""
+
+    name = NAME
+    version = "v1"
+    Config = Config
+    Problem = Problem
+
+    def generate(self, draw: Draw, config: Config) -> Problem:
+        t = TEMPLATES[draw.choice(config.templates)]
+        error = draw.choice(config.errors)
+        q = t.draw(draw)
+        correct, answer = work(t, q)
+        wrong, wrong_answer = work(t, q, draw.choice(mutations(t, q, error)))
+        argument_correct = _pick(draw, config.argument_correct)
+        masked = _pick(draw, config.masked)
+        swapped = _pick(draw, config.swapped)
+        p = Problem(t.name, tuple(plain(v) for v in q.values()), question(t, q), plain(answer), correct, wrong,
+                    error, "", argument_correct, masked, swapped)
+        winner = argued(p)
+        names = ("_", "_") if masked else (str(winner), str(3 - winner))
+        says = (answer_text(t, answer), answer_text(t, wrong_answer))
+        said = says if argument_correct else says[::-1]
+        return dataclasses.replace(p, argument=argument(draw, *names, *said))
+
+    def solve(self, problem: Problem) -> int:
+        """The candidate (1 or 2) holding the correct explanation."""
+        return 2 if problem.swapped else 1
+
+    # ---- text ---------------------------------------------------------------------------------
+    def render(self, problem: Problem) -> Request:
+        spans = candidates(problem)
+        arguer = arguer_prompt(problem.question)
+        return Request(choice_prompt(problem), max_tokens=4, choices=("1", "2"), spans=spans,
+                       span_prompts=(arguer, arguer))
+
+    def render_answer(self, problem: Problem, answer: int) -> str:
+        return str(answer)
+
+    def parse(self, text: str, problem: Problem) -> int | None:
+        """1 or 2 from the text after ``candidate_``, or None (NOANSWER)."""
+        m = _CHOICE.match(text or "")
+        return int(m.group(1)) if m else None
+
+    # ---- scoring ------------------------------------------------------------------------------
+    def score(self, problem: Problem, response: Response) -> Score:
+        expected = self.solve(problem)
+        if response.error:
+            return Score(False, None, expected, reason=f"error: {response.error}")
+        if response.choice is not None:
+            chosen = response.choice + 1 if response.choice in (0, 1) else None
+        else:
+            chosen = self.parse(response.text, problem)
+        p1, p2 = _softmax(response.scores)
+        correct = chosen == expected
+        detail = {
+            "chosen": chosen, "p1": p1, "p2": p2, "argument_correct": problem.argument_correct,
+            "followed_argument": None if chosen is None else chosen == argued(problem),
+            "masked": problem.masked, "template": problem.template, "error": problem.error,
+        }
+        if chosen is None:
+            got = response.choice if response.choice is not None else response.text[:40]
+            reason = f"no answer: expected 1 or 2 after 'candidate_', got {got!r}"
+        elif not correct:
+            reason = f"chose candidate {chosen}, the wrong explanation: {judge(problem.wrong, problem.answer).reason}"
+        else:
+            reason = ""
+        return Score(correct, chosen, expected, reason, {"choice": correct}, detail)
+
+    # ---- sets and splits ----------------------------------------------------------------------
+    def bucket(self, problem: Problem) -> dict:
+        return {"template": problem.template, "error": problem.error,
+                "argument_correct": problem.argument_correct, "masked": problem.masked}
+
+    def label(self, problem: Problem) -> str:
+        label = f"{problem.template}-{problem.error}-arg{'T' if problem.argument_correct else 'F'}"
+        return label + "-m" if problem.masked else label
+
+    def split(self, problem: Problem, manifest: dict | None) -> Split:
+        if not manifest:
+            return "seen"
+        for key, value in (("templates", problem.template), ("errors", problem.error)):
+            if key in manifest and value not in manifest[key]:
+                return "heldout"
+        return "seen"
+
+    def frozen_configs(self) -> list[tuple[Config, int]]:
+        """12 templates x 4 errors x argument right/wrong x masked or not = 192 strata of 3: 576 instances.
+
+        Each stratum is split by position, 2 + 1 and 1 + 2 in turn, so exactly half the set is swapped.
+        """
+        out = []
+        strata = [(t, e, a, m) for t in TEMPLATE_NAMES for e in ERRORS for a in (True, False) for m in (False, True)]
+        for k, (t, e, a, m) in enumerate(strata):
+            for swapped, count in ((False, 2 - k % 2), (True, 1 + k % 2)):
+                out.append((Config((t,), (e,), a, m, swapped), count))
+        return out
+
+    def train_config(self, manifest: dict | None) -> Config:
+        """Only the seen templates and error kinds; argument, masking and position drawn."""
+        manifest = manifest or {}
+        return Config(tuple(manifest.get("templates", TEMPLATE_NAMES)), tuple(manifest.get("errors", ERRORS)))
+
+    def manifest_from_spec(self, spec: str) -> dict:
+        """``"templates=tickets,money;errors=slip"`` -> ``{"templates": [...], "errors": ["slip"]}``.
+
+        Names the seen templates and error kinds; a part left out means all of them.
+        """
+        known = {"templates": TEMPLATE_NAMES, "errors": ERRORS}
+        manifest: dict = {}
+        parts = [part.strip() for part in spec.split(";") if part.strip()]
+        if not parts:
+            raise TaskError(f"{NAME}: empty spec; write e.g. templates=tickets,money;errors=slip,operation")
+        for part in parts:
+            key, sep, value = (s.strip() for s in part.partition("="))
+            if not sep or key not in known:
+                raise TaskError(f"{NAME}: bad spec part {part!r}; write templates=a,b and/or errors=x,y separated by ';'")
+            if key in manifest:
+                raise TaskError(f"{NAME}: {key}= given twice in spec {spec!r}; give it once")
+            manifest[key] = list(_names(key, value, known[key]))
+        return {key: manifest.get(key, list(names)) for key, names in known.items()}
+
+
+TASK = JudgeTask()
