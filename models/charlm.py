@@ -18,6 +18,9 @@ from typing import Iterable
 
 PIECES = r"\d|[A-Za-z_]+|\n|[^\S\n]|[^\w\s]"
 SPECIALS = {"pad": "<pad>", "eos": "<eos>", "unk": "<unk>"}
+# transformers' stop-string matcher encodes this probe text and fails ("substring not found") when a
+# tokenizer cannot spell it, which broke `generate(stop_strings=...)` and `transformers serve`.
+STOP_STRING_PROBE = "abcdef"
 
 
 def pieces(text: str) -> list[str]:
@@ -34,7 +37,7 @@ def build_tokenizer(texts: Iterable[str], extra: Iterable[str] = ()):
     from transformers import PreTrainedTokenizerFast
 
     vocab = {tok: i for i, tok in enumerate(SPECIALS.values())}
-    for text in [*texts, *extra]:
+    for text in [*texts, *extra, STOP_STRING_PROBE]:
         for piece in pieces(text):
             vocab.setdefault(piece, len(vocab))
     core = Tokenizer(models.WordLevel(vocab=vocab, unk_token=SPECIALS["unk"]))

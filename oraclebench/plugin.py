@@ -181,8 +181,11 @@ def parse_heldout(specs: list[str]) -> dict:
 def model_label(name: str) -> str:
     """A short, id-safe label of the model for test ids (paths shortened to their last part)."""
     prefix, sep, spec = name.partition(":")
+    spec = spec.split("@", 1)[0]  # vllm:MODEL@URL -> the model, not the URL
     if sep and ("/" in spec or os.sep in spec):
         name = f"{prefix}:{Path(spec.rstrip('/')).name}"
+    elif sep:
+        name = f"{prefix}:{spec}"
     return re.sub(r"[\[\]|\s]+", "_", name)
 
 

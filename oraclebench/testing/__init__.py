@@ -1,0 +1,1 @@
+"""Helpers for testing oraclebench against real servers (a fault-injecting HTTP proxy)."""
