@@ -1,4 +1,5 @@
-"""Regression gates: accuracy floors per model, task and split, and baselines with a tolerance.
+"""Regression gates: accuracy floors per model, task and split, baselines with a tolerance, and
+paired baselines judged instance by instance.
 
 A gate file is TOML, one table per model (``"*"`` applies to every model)::
 
@@ -9,6 +10,17 @@ A gate file is TOML, one table per model (``"*"`` applies to every model)::
     [gpt2-causal.baseline]        # optional: compare with a stored run
     summary = "baselines/gpt2-causal/summary.json"
     tolerance = 0.02              # fail when more than 2 points below the baseline
+
+    [gpt2-causal.paired]          # optional: a paired regression gate on the shared instances
+    records = "baselines/gpt2-causal/records.jsonl"   # the baseline run's records (file or run folder)
+    alpha = 0.05                  # fail when significantly worse: one-sided exact McNemar, Holm-corrected
+    tolerance = 0.02              # optional: also fail when worse by more than 2 points on the shared instances
+    splits = ["all", "heldout"]   # optional: which splits to gate (default: every split the runs share)
+
+A paired gate compares the new run with the baseline on the instances both scored, per task and
+split: the discordant pairs (only the baseline right / only the new run right) decide. A few flips
+either way are noise and pass; a real drop fails, and the line says whether it failed on
+significance, on the tolerance, or both, with the numbers. Paths are relative to the gate file.
 
 With ``--gate FILE`` the exit status is 0 iff every gate holds. A malformed file, a gate for a task
 that did not run, or a file with no gates for the model is a ``UsageError``, never a silent pass.
@@ -22,6 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from oraclebench.errors import UsageError
+from oraclebench.records import Record
 
 SPLITS = ("all", "seen", "heldout")
 
@@ -73,8 +86,12 @@ def _accuracy(summary: dict, task: str, split: str) -> float | None:
     return summary.get("tasks", {}).get(task, {}).get(split, {}).get("accuracy")
 
 
-def check_gates(path: Path | str, summary: dict) -> list[GateResult]:
-    """Every gate of ``path`` that applies to ``summary``'s model, checked against it."""
+def check_gates(path: Path | str, summary: dict, records: list[Record] | None = None) -> list[GateResult]:
+    """Every gate of ``path`` that applies to ``summary``'s model, checked against it.
+
+    ``records`` (the run's per-instance records) are needed only by paired gates; a paired gate
+    without them is a ``UsageError``.
+    """
     path = Path(path)
     data = load_gates(path)
     model = summary["model"]
@@ -86,6 +103,9 @@ def check_gates(path: Path | str, summary: dict) -> list[GateResult]:
         for key, value in table.items():
             if key == "baseline":
                 results += _baseline_gates(value, summary, path, name)
+                continue
+            if key == "paired":
+                results += _paired_gates(value, summary, records, path, name)
                 continue
             task, split = _parse_key(key, path, name)
             floor = _floor(value, f"[{name}] {key}", path)
@@ -122,3 +142,103 @@ def _baseline_gates(spec, summary: dict, path: Path, name: str) -> list[GateResu
     if not results:
         raise UsageError(f"gate file {path}: baseline {base_path} shares no task with this run")
     return results
+
+
+# --------------------------------------------------------------------------------------- paired
+
+
+def _paired_spec(spec, path: Path, name: str) -> tuple[Path, float, float | None, list[str] | None]:
+    where = f"gate file {path}: [{name}.paired]"
+    if not isinstance(spec, dict) or "records" not in spec:
+        raise UsageError(f'{where} needs records = "PATH" (the baseline run\'s records.jsonl or run folder)')
+    unknown = sorted(set(spec) - {"records", "alpha", "tolerance", "splits"})
+    if unknown:
+        raise UsageError(f"{where}: unknown key(s) {', '.join(unknown)}; known: records, alpha, tolerance, splits")
+    alpha = _floor(spec.get("alpha", 0.05), f"[{name}.paired] alpha", path)
+    if not 0 < alpha < 1:
+        raise UsageError(f"{where}: alpha must be between 0 and 1 (exclusive), e.g. 0.05, not {alpha}")
+    tolerance = spec.get("tolerance")
+    tolerance = None if tolerance is None else _floor(tolerance, f"[{name}.paired] tolerance", path)
+    splits = spec.get("splits")
+    if splits is not None and (not isinstance(splits, list) or not set(splits) <= set(SPLITS) or not splits):
+        raise UsageError(f"{where}: splits must be a list drawn from {', '.join(SPLITS)}, not {splits!r}")
+    return (path.parent / spec["records"]).resolve(), alpha, tolerance, splits
+
+
+def holm(pvalues: list[float], alpha: float) -> list[bool]:
+    """Holm's step-down rejections: the family-wise error stays at most ``alpha`` over all tests."""
+    order = sorted(range(len(pvalues)), key=pvalues.__getitem__)
+    reject = [False] * len(pvalues)
+    for rank, i in enumerate(order):
+        if pvalues[i] > alpha / (len(pvalues) - rank):
+            break
+        reject[i] = True
+    return reject
+
+
+def _paired_gates(spec, summary: dict, records: list[Record] | None, path: Path, name: str) -> list[GateResult]:
+    from oraclebench.compare import pair_records, pair_split
+    from oraclebench.records import read_records
+    from oraclebench.stats import mcnemar_exact
+
+    base_path, alpha, tolerance, splits = _paired_spec(spec, path, name)
+    if records is None:
+        raise UsageError(f"gate file {path}: [{name}.paired] needs this run's per-instance records "
+                         "(check_gates(path, summary, records=...))")
+    try:
+        baseline = read_records(base_path)
+    except (OSError, ValueError, TypeError, UsageError) as exc:
+        raise UsageError(f"gate file {path}: cannot read baseline records {base_path}: {exc}") from None
+    ran = set(summary.get("tasks", {})) or {r.task for r in records}
+    pairs = [(b, r) for b, r in pair_records(baseline, records) if r.task in ran]
+    if not pairs:
+        raise UsageError(f"gate file {path}: baseline records {base_path} share no instance with this run; "
+                         "score the same set as the baseline (same frozen set, or the same --fresh N --seed S)")
+    groups: dict[tuple[str, str], list] = {}
+    for b, r in pairs:
+        for split in ("all", pair_split(b, r)):
+            if split in SPLITS and (splits is None or split in splits):
+                groups.setdefault((r.task, split), []).append((b, r))
+    if splits is None:  # nothing held out: the "seen" group repeats "all"
+        groups = {k: v for k, v in groups.items() if not (k[1] == "seen" and len(v) == len(groups[(k[0], "all")]))}
+    keys = sorted(groups)
+    counts = [_paired_counts(groups[k]) for k in keys]
+    pvalues = [mcnemar_exact(c.only_base, c.only_new, alternative="less") for c in counts]
+    significant = holm(pvalues, alpha)
+    return [_paired_result(f"{summary['model']} {task}.{split} paired vs baseline", c, p, sig, alpha, len(keys), tolerance)
+            for (task, split), c, p, sig in zip(keys, counts, pvalues, significant)]
+
+
+@dataclass(frozen=True)
+class PairedCounts:
+    n: int
+    base_correct: int
+    new_correct: int
+    only_base: int  # the baseline right, the new run wrong
+    only_new: int
+
+
+def _paired_counts(pairs: list) -> PairedCounts:
+    return PairedCounts(len(pairs), sum(b.correct for b, _ in pairs), sum(r.correct for _, r in pairs),
+                        sum(b.correct and not r.correct for b, r in pairs),
+                        sum(r.correct and not b.correct for b, r in pairs))
+
+
+def _paired_result(name: str, c: PairedCounts, p: float, significant: bool, alpha: float, m: int,
+                   tolerance: float | None) -> GateResult:
+    """The gate line: measured = new accuracy on the shared instances, floor = baseline's minus tolerance."""
+    base, new = c.base_correct / c.n, c.new_correct / c.n
+    drop = base - new
+    too_far = tolerance is not None and drop > tolerance + 1e-12  # rounding must not fail an exact tie
+    why = []
+    if significant:
+        why.append(f"significantly worse: one-sided exact McNemar p={p:.4g} at alpha {alpha} (Holm over {m} tests)")
+    if too_far:
+        why.append(f"worse by {100 * drop:.1f} points, more than the tolerance of {100 * tolerance:.1f}")
+    if not why:
+        within = "" if tolerance is None else f"; change {-100 * drop:+.1f} points, within tolerance {100 * tolerance:.1f}"
+        why.append(f"no significant drop (one-sided McNemar p={p:.4g}, alpha {alpha}, Holm over {m} tests){within}")
+    counts = (f"{c.n} shared instances: baseline {base:.4f}, new {new:.4f}, only baseline right {c.only_base}, "
+              f"only new right {c.only_new}")
+    floor = max(0.0, base - (tolerance or 0.0))
+    return GateResult(name, new, floor, not (significant or too_far), f"{'; '.join(why)}; {counts}")

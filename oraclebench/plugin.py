@@ -369,7 +369,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         from oraclebench.gates import check_gates
 
         try:
-            bench.gates = check_gates(opt("--gate"), bench.summary)
+            bench.gates = check_gates(opt("--gate"), bench.summary, records=records)
         except UsageError as exc:
             bench.gate_error = str(exc)
         bench.summary["gates"] = [g.__dict__ for g in bench.gates]

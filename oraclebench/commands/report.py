@@ -1,0 +1,28 @@
+"""``oraclebench report [--results DIR] [--model NAME ...] [--out DIR]``.
+
+Writes ``report.html`` (self-contained: figures embedded, opens from disk) and its markdown twin
+``report.md`` (figures under ``figures/``) from the latest run of each model.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+HELP = "write the HTML and markdown report of the latest runs"
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--results", default="results", help="results directory (default results/)")
+    parser.add_argument("--model", action="extend", nargs="+", default=[], metavar="NAME",
+                        help="only these models (default: every model with a run)")
+    parser.add_argument("--out", default=None, help="output directory (default RESULTS/report)")
+
+
+def run(args) -> int:
+    from oraclebench.report import build_report
+
+    results = Path(args.results)
+    out = Path(args.out) if args.out else results / "report"
+    path = build_report(results, out=out, models=args.model or None)
+    print(f"oraclebench: wrote {path} and {path.with_suffix('.md')}")
+    return 0

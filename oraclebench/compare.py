@@ -1,0 +1,217 @@
+"""Paired comparison of two runs on the instances both scored.
+
+Two runs of the same frozen set answer the same instances, so their difference is best judged pair
+by pair: per task and split, the 2x2 table (both right, only A, only B, both wrong), the exact
+McNemar p-value on the discordant pairs, and a paired bootstrap interval for ``acc(B) - acc(A)``.
+The instances that flipped are listed. Failed requests count as not correct, as in the summary, and
+their numbers are shown apart.
+
+A pair's split is the runs' common split (``seen``/``heldout``); where the two models were trained
+on different ranges it reads ``seen/heldout`` (A's split, then B's).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+from oraclebench.errors import UsageError
+from oraclebench.records import Record, read_records, resolve_run
+from oraclebench.stats import mcnemar_exact
+
+SPLIT_ORDER = {"all": 0, "seen": 1, "heldout": 2}
+
+
+@dataclass(frozen=True)
+class PairedCell:
+    """The paired comparison of one task and split."""
+
+    task: str
+    split: str
+    n: int
+    both: int
+    only_a: int
+    only_b: int
+    neither: int
+    errors_a: int
+    errors_b: int
+    p_value: float  # exact McNemar, two-sided
+    diff: float  # acc(B) - acc(A)
+    lo: float  # paired bootstrap interval of diff
+    hi: float
+
+    @property
+    def acc_a(self) -> float:
+        return (self.both + self.only_a) / self.n
+
+    @property
+    def acc_b(self) -> float:
+        return (self.both + self.only_b) / self.n
+
+
+@dataclass(frozen=True)
+class Flip:
+    """An instance that one run got right and the other wrong."""
+
+    task: str
+    instance_id: str
+    split: str
+    label: str
+    right: str  # "A" or "B": which run got it right
+    expected: object
+    answer_a: str
+    answer_b: str
+    reason: str  # the oracle's reason for the wrong run's answer
+
+
+@dataclass
+class Comparison:
+    """Everything ``oraclebench compare`` prints."""
+
+    run_a: str
+    run_b: str
+    model_a: str
+    model_b: str
+    cells: list[PairedCell]
+    flips: list[Flip]
+    unshared_a: int = 0  # instances scored by A only
+    unshared_b: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        return {**asdict(self), "cells": [{**asdict(c), "acc_a": c.acc_a, "acc_b": c.acc_b} for c in self.cells]}
+
+
+def bootstrap_counts(only_a: int, only_b: int, n: int, n_boot: int = 2000, seed: int = 0,
+                     level: float = 0.95) -> tuple[float, float, float]:
+    """``acc(B) - acc(A)`` with a percentile bootstrap interval, from the 2x2 counts alone.
+
+    Resampling ``n`` pairs with replacement and summing their differences (+1 only B right, -1
+    only A right, 0 otherwise) is a multinomial draw of those three counts; drawing the counts
+    directly gives the same distribution as ``stats.paired_bootstrap`` in O(n_boot) instead of
+    O(n_boot * n), which matters for runs of many thousand instances.
+    """
+    import numpy as np
+
+    if n == 0:
+        return 0.0, 0.0, 0.0
+    rng = np.random.default_rng(seed)
+    draws = rng.multinomial(n, [only_b / n, only_a / n, max(0.0, 1 - (only_a + only_b) / n)], size=n_boot)
+    boots = np.sort((draws[:, 0] - draws[:, 1]) / n)
+    lo = boots[int((1 - level) / 2 * n_boot)]
+    hi = boots[min(n_boot - 1, int((1 + level) / 2 * n_boot))]
+    return (only_b - only_a) / n, float(lo), float(hi)
+
+
+def pair_records(a: Sequence[Record], b: Sequence[Record]) -> list[tuple[Record, Record]]:
+    """Pairs of records of the same (task, instance id), in A's order."""
+    by_key = {(r.task, r.instance_id): r for r in b}
+    return [(r, by_key[(r.task, r.instance_id)]) for r in a if (r.task, r.instance_id) in by_key]
+
+
+def pair_split(ra: Record, rb: Record) -> str:
+    return ra.split if ra.split == rb.split else f"{ra.split}/{rb.split}"
+
+
+def paired_cell(task: str, split: str, pairs: Sequence[tuple[Record, Record]], n_boot: int = 2000,
+                seed: int = 0) -> PairedCell:
+    """The 2x2 table, McNemar p-value and bootstrap interval of a group of pairs."""
+    both = sum(a.correct and b.correct for a, b in pairs)
+    only_a = sum(a.correct and not b.correct for a, b in pairs)
+    only_b = sum(b.correct and not a.correct for a, b in pairs)
+    n = len(pairs)
+    diff, lo, hi = bootstrap_counts(only_a, only_b, n, n_boot, seed)
+    return PairedCell(task, split, n, both, only_a, only_b, n - both - only_a - only_b,
+                      sum(a.error is not None for a, _ in pairs), sum(b.error is not None for _, b in pairs),
+                      mcnemar_exact(only_a, only_b), diff, lo, hi)
+
+
+def _flip(a: Record, b: Record) -> Flip:
+    wrong = b if a.correct else a
+    return Flip(a.task, a.instance_id, pair_split(a, b), a.label, "A" if a.correct else "B", a.expected,
+                a.completion, b.completion, wrong.reason)
+
+
+def _describe(records: Sequence[Record]) -> str:
+    tasks = sorted({r.task for r in records})
+    first = records[0].instance_id if records else "-"
+    return f"{len(records)} records of {', '.join(tasks) or 'no task'} (ids like {first})"
+
+
+def compare_records(a: Sequence[Record], b: Sequence[Record], n_boot: int = 2000, seed: int = 0) -> Comparison:
+    """The paired comparison of two runs' records; a ``UsageError`` when they share no instance."""
+    pairs = pair_records(a, b)
+    run_a = a[0].run_id if a else "A"
+    run_b = b[0].run_id if b else "B"
+    if not pairs:
+        raise UsageError(f"runs {run_a} and {run_b} share no scored instance (A: {_describe(a)}; B: {_describe(b)}); "
+                         "compare runs of the same set: both on the frozen sets, or both with the same --fresh N --seed S")
+    groups: dict[tuple[str, str], list] = defaultdict(list)
+    for ra, rb in pairs:
+        groups[(ra.task, "all")].append((ra, rb))
+        groups[(ra.task, pair_split(ra, rb))].append((ra, rb))
+    keys = sorted(groups, key=lambda k: (k[0], SPLIT_ORDER.get(k[1], 3), k[1]))
+    cells = [paired_cell(task, split, groups[(task, split)], n_boot, seed) for task, split in keys]
+    # As in the summary: with nothing held out, a "seen" cell would only repeat "all".
+    cells = [c for c in cells if not (c.split == "seen" and c.n == len(groups[(c.task, "all")]))]
+    flips = [_flip(ra, rb) for ra, rb in pairs if ra.correct != rb.correct]
+    notes = []
+    if any("/" in c.split for c in cells):
+        notes.append("split 'seen/heldout' (or 'heldout/seen'): the two models were trained on different ranges; "
+                     "the first word is A's split, the second B's")
+    return Comparison(run_a, run_b, a[0].model if a else "", b[0].model if b else "", cells, flips,
+                      unshared_a=len(a) - len(pairs), unshared_b=len(b) - len(pairs), notes=notes)
+
+
+def compare_runs(results: Path | str, name_a: str, name_b: str, n_boot: int = 2000, seed: int = 0) -> Comparison:
+    """Compare two runs named by run id, records/summary file or folder, or ``MODEL@latest``."""
+    dir_a, dir_b = resolve_run(Path(results), name_a), resolve_run(Path(results), name_b)
+    return compare_records(read_records(dir_a), read_records(dir_b), n_boot, seed)
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:+.1f}"
+
+
+def cell_rows(cmp: Comparison) -> list[list]:
+    """Rows of the paired table (accuracies and differences in percentage points)."""
+    rows = []
+    for c in cmp.cells:
+        rows.append([c.task, c.split, c.n, c.both, c.only_a, c.only_b, c.neither, f"{100 * c.acc_a:.1f}",
+                     f"{100 * c.acc_b:.1f}", f"{_pct(c.diff)} [{_pct(c.lo)}, {_pct(c.hi)}]", f"{c.p_value:.4g}",
+                     f"{c.errors_a}/{c.errors_b}"])
+    return rows
+
+
+HEADERS = ["task", "split", "n", "both right", "only A", "only B", "both wrong", "acc A %", "acc B %",
+           "B - A pts [95% bootstrap]", "McNemar p", "errors A/B"]
+
+
+def _clip(value, limit: int = 60) -> str:
+    text = value if isinstance(value, str) else repr(value)
+    text = text.replace("\n", "\\n")
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def render_text(cmp: Comparison, max_flips: int = 40) -> str:
+    """The comparison as text: header, paired table, notes, and the flipped instances."""
+    from tabulate import tabulate
+
+    lines = [f"A: {cmp.run_a} ({cmp.model_a})", f"B: {cmp.run_b} ({cmp.model_b})"]
+    shared = sum(c.n for c in cmp.cells if c.split == "all")
+    lines.append(f"shared instances: {shared} (only in A: {cmp.unshared_a}, only in B: {cmp.unshared_b})")
+    lines += ["", tabulate(cell_rows(cmp), headers=HEADERS, tablefmt="github")]
+    lines += [f"note: {n}" for n in cmp.notes]
+    lines.append("")
+    right_a = sum(f.right == "A" for f in cmp.flips)
+    lines.append(f"flipped: {len(cmp.flips)} ({right_a} only A right, {len(cmp.flips) - right_a} only B right)")
+    rows = [[f.task, f.instance_id, f.split, f.label, f.right, _clip(f.expected, 30), _clip(f.answer_a, 30),
+             _clip(f.answer_b, 30), _clip(f.reason)] for f in cmp.flips[:max_flips]]
+    if rows:
+        lines.append(tabulate(rows, headers=["task", "instance", "split", "label", "right", "expected", "answer A",
+                                             "answer B", "reason (wrong run)"], tablefmt="github"))
+    if len(cmp.flips) > max_flips:
+        lines.append(f"... and {len(cmp.flips) - max_flips} more (--flips N to list more, --json for all)")
+    return "\n".join(lines)

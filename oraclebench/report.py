@@ -1,0 +1,492 @@
+"""``build_report``: the HTML report (and its markdown twin) that answers "learned or memorised?".
+
+From the per-instance records of the latest run of each model:
+
+- the leaderboard: models x tasks x split, n, accuracy and 95% Wilson interval;
+- per task, accuracy against its difficulty knob, one line per model, each model's training range
+  shaded (from the run's manifest or ``--heldout``); multiplication as digit heat maps;
+- the generalization gap, seen minus held-out accuracy, with Newcombe's interval;
+- per-field detail (causal variables and sums, abcd's first bad step and final-versus-trace,
+  multiplication digit positions, judge's argument analysis);
+- a few failed instances per task and bucket, with prompt, expected, answer and the oracle's reason.
+
+Fast by design: records are aggregated with pandas group-bys, and the number of figures is bounded
+(a handful per task, whatever the number of models or records). The HTML embeds its figures as
+base64 PNG and opens from disk; the markdown twin links the same PNGs under ``figures/``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Sequence
+
+import pandas as pd
+
+from oraclebench import report_plots as plots
+from oraclebench.errors import UsageError
+from oraclebench.records import Record, atomic_write, latest_runs, read_records
+from oraclebench.stats import difference_interval, wilson
+
+SPLIT_ORDER = {"all": 0, "seen": 1, "heldout": 2}
+
+# Each task's difficulty knobs: the bucket keys its curves are drawn against.
+KNOBS: dict[str, tuple[str, ...]] = {
+    "abcd": ("length",),
+    "causal": ("inputs",),
+    "multiplication": ("a_digits", "b_digits"),
+    "judge": ("template", "error"),
+}
+
+
+@dataclass
+class Run:
+    """One model's latest run: its summary and records."""
+
+    model: str
+    run_id: str
+    summary: dict
+    records: list[Record]
+
+
+def load_runs(results: Path | str, models: Sequence[str] | None = None) -> list[Run]:
+    """The latest run of each model under ``results`` (only ``models`` when given), by model name."""
+    latest = latest_runs(Path(results))
+    if not latest:
+        raise UsageError(f"no runs under {results}/runs; run `pytest benchmark --model NAME` first")
+    wanted = list(models) if models else sorted(latest)
+    missing = [m for m in wanted if m not in latest]
+    if missing:
+        raise UsageError(f"no run of model(s) {', '.join(missing)} under {results}; models with runs: "
+                         f"{', '.join(sorted(latest))}")
+    return [Run(m, latest[m]["run_id"], latest[m], read_records(Path(latest[m]["path"]))) for m in wanted]
+
+
+def records_frame(runs: Sequence[Run]) -> pd.DataFrame:
+    """One row per record; dict columns (bucket, fields, detail) are kept whole for per-task use."""
+    rows = [(r.model, run.run_id, r.task, r.instance_id, r.label, r.split, bool(r.correct), r.error is not None,
+             r.error is None and r.parsed is None, r.bucket or {}, r.fields or {}, r.detail or {}, r.prompt,
+             r.completion, r.expected, r.parsed, r.reason)
+            for run in runs for r in run.records]
+    columns = ["model", "run_id", "task", "instance_id", "label", "split", "correct", "error", "noanswer",
+               "bucket", "fields", "detail", "prompt", "completion", "expected", "parsed", "reason"]
+    frame = pd.DataFrame(rows, columns=columns)
+    frame["model"] = pd.Categorical(frame["model"], categories=[run.model for run in runs], ordered=True)
+    return frame
+
+
+# --------------------------------------------------------------------------------------- manifests
+
+
+def task_manifest(summary: dict, task: str) -> dict | None:
+    """What the run's model saw in training for ``task``: ``--heldout`` first, then the model's manifest."""
+    from tasks import get_task
+
+    for spec in (summary.get("options") or {}).get("heldout") or []:
+        name, sep, rest = str(spec).partition(":")
+        if Path(str(spec)).is_file():  # a manifest.json given to --heldout
+            found = _from_manifest(json.loads(Path(spec).read_text(encoding="utf-8")), task)
+            if found is not None:
+                return found
+        elif sep and name == task:
+            try:
+                return get_task(task).manifest_from_spec(rest)
+            except ValueError:
+                return None
+    return _from_manifest(summary.get("manifest") or {}, task)
+
+
+def _from_manifest(manifest: dict, task: str) -> dict | None:
+    """A task's part of a model manifest: ``{"task": T, "split": {...}}`` or ``{"tasks": {T: {...}}}``."""
+    if "tasks" in manifest:
+        return (manifest["tasks"] or {}).get(task)
+    if manifest.get("task") == task:
+        return manifest.get("split") or {}
+    return None
+
+
+def _range_from_manifest(task: str, knob: str, m: dict) -> tuple[Callable | None, str]:
+    """A predicate over knob values for the training range the manifest describes, and its text."""
+    if task == "abcd" and knob == "length" and m.get("lengths"):
+        lo, hi = m["lengths"]
+        return (lambda x: lo <= int(x) <= hi), f"lengths {lo}-{hi}"
+    if task == "causal" and knob == "inputs" and "omitted" in m:
+        omitted = {str(s).replace(" ", "") for s in m["omitted"]}
+        return (lambda x: str(x) not in omitted), "all inputs but " + "; ".join(sorted(omitted))
+    if task == "multiplication" and m.get("max_digits"):
+        a, b = m["max_digits"]
+        extra = f", {len(m.get('omitted_pairs') or [])} pairs omitted" if m.get("omitted_pairs") else ""
+        return (lambda x: int(x[0]) <= a and int(x[1]) <= b), f"up to {a}x{b} digits{extra}"
+    if task == "judge" and knob in ("template", "error"):
+        key = {"template": "templates", "error": "errors"}[knob]
+        if m.get(key):
+            values = {str(v) for v in m[key]}
+            return (lambda x: str(x) in values), f"{key} {', '.join(sorted(values))}"
+    return None, ""
+
+
+def training_range(run: Run, task: str, knob: str, frame: pd.DataFrame) -> tuple[Callable | None, str]:
+    """The model's training range along ``knob``: from its manifest, else from the records' splits.
+
+    ``frame`` holds this model's records of ``task`` with the knob in column ``x``. Without any
+    held-out record and no manifest, nothing is known to be held out and nothing is shaded.
+    """
+    manifest = task_manifest(run.summary, task)
+    if manifest:
+        pred, text = _range_from_manifest(task, knob, manifest)
+        if pred is not None:
+            return pred, text
+    if not (frame["split"] == "heldout").any():
+        return None, ""
+    seen = set(frame.loc[frame["split"] == "seen", "x"].astype(str))
+    return (lambda x: str(x) in seen), "values with seen instances (from the records' splits)"
+
+
+# --------------------------------------------------------------------------------------- tables
+
+
+def accuracy(frame: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+    """n, correct, errors, no-answers, accuracy and its Wilson interval per group."""
+    out = frame.groupby(by, observed=True, sort=True).agg(
+        n=("correct", "size"), correct=("correct", "sum"), errors=("error", "sum"), noanswer=("noanswer", "sum"),
+    ).reset_index()
+    ci = [wilson(int(k), int(n)) for k, n in zip(out["correct"], out["n"])]
+    out["accuracy"] = out["correct"] / out["n"]
+    out["lo"] = [c[0] for c in ci]
+    out["hi"] = [c[1] for c in ci]
+    return out
+
+
+def _cell(row) -> str:
+    text = f"{100 * row.accuracy:.1f} [{100 * row.lo:.1f}, {100 * row.hi:.1f}] n={row.n}"
+    return text + (f", {row.errors} err" if row.errors else "")
+
+
+def _heldout_pairs(frame: pd.DataFrame) -> set[tuple[str, str]]:
+    held = frame[frame["split"] == "heldout"]
+    return set(zip(held["model"].astype(str), held["task"]))
+
+
+def runs_table(runs: Sequence[Run]) -> pd.DataFrame:
+    def short(value) -> str:
+        text = json.dumps(value, default=str) if value else "-"
+        return text if len(text) <= 48 else text[:45] + "..."
+
+    return pd.DataFrame([{
+        "model": run.model, "run": run.run_id, "finished": run.summary.get("finished", "-"), "records": len(run.records),
+        "manifest": short(run.summary.get("manifest")),
+        "--heldout": short((run.summary.get("options") or {}).get("heldout")),
+    } for run in runs])
+
+
+def leaderboard(frame: pd.DataFrame) -> pd.DataFrame:
+    """One row per task and model: all instances, then seen and held-out where the model held anything out."""
+    table = accuracy(frame, ["task", "model"])
+    table["all"] = [_cell(r) for r in table.itertuples()]
+    held = _heldout_pairs(frame)
+    by_split = accuracy(frame, ["task", "model", "split"])
+    by_split = by_split[[(str(m), t) in held for m, t in zip(by_split["model"], by_split["task"])]]
+    for split, column in (("seen", "seen"), ("heldout", "held-out")):
+        cells = {(t, str(m)): _cell(r) for r in by_split[by_split["split"] == split].itertuples()
+                 for t, m in [(r.task, r.model)]}
+        table[column] = [cells.get((t, str(m)), "-") for t, m in zip(table["task"], table["model"])]
+    table = table.rename(columns={"noanswer": "no answer"})
+    return table[["task", "model", "all", "seen", "held-out", "errors", "no answer"]]
+
+
+def gap_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """Seen minus held-out accuracy per model and task, with Newcombe's hybrid score interval."""
+    counts = accuracy(frame, ["model", "task", "split"]).set_index(["model", "task", "split"])
+    rows = []
+    for (model, task) in sorted(_heldout_pairs(frame)):
+        if (model, task, "seen") not in counts.index:
+            continue
+        s, h = counts.loc[(model, task, "seen")], counts.loc[(model, task, "heldout")]
+        gap, lo, hi = difference_interval(int(s.correct), int(s.n), int(h.correct), int(h.n))
+        rows.append({"model": model, "task": task, "seen n": int(s.n), "seen %": 100 * s.accuracy,
+                     "held-out n": int(h.n), "held-out %": 100 * h.accuracy, "gap": gap, "lo": lo, "hi": hi})
+    return pd.DataFrame(rows)
+
+
+def gap_section(doc: plots.Doc, frame: pd.DataFrame, colors: dict) -> None:
+    gaps = gap_table(frame)
+    if gaps.empty:
+        doc.p("No run has both seen and held-out instances, so there is no gap to measure: give the model a "
+              "training manifest, or score it with --heldout TASK:SPEC.")
+        return
+    doc.p("A model that learned the algorithm scores about the same on held-out instances as on seen ones (gap near "
+          "0); a model that memorised its training data shows a large positive gap. Intervals: Newcombe's hybrid "
+          "score method (1998, method 10), 95%.")
+    shown = gaps.assign(**{"seen %": gaps["seen %"].round(1), "held-out %": gaps["held-out %"].round(1),
+                           "gap pts [95% CI]": [f"{100 * g:+.1f} [{100 * lo:+.1f}, {100 * hi:+.1f}]"
+                                                for g, lo, hi in zip(gaps["gap"], gaps["lo"], gaps["hi"])]})
+    doc.table(_pivot(shown, "model", "task", "gap pts [95% CI]"))
+    doc.table(shown.drop(columns=["gap", "lo", "hi"]), collapsed="seen and held-out accuracy behind each gap")
+    doc.figure(plots.gap_figure(gaps, colors), "gap", "Generalization gap per model and task (points, 95% CI)")
+
+
+# --------------------------------------------------------------------------------------- curves
+
+
+def _pivot(frame: pd.DataFrame, index: str, columns: str, values: str) -> pd.DataFrame:
+    """A wide table with the index as its first column (and no stray axis name in the header)."""
+    return frame.pivot(index=index, columns=columns, values=values).reset_index().rename_axis(columns=None)
+
+
+def _with_knob(part: pd.DataFrame, knob: str) -> pd.DataFrame:
+    x = part["bucket"].map(lambda b: b.get(knob))
+    return part.assign(x=x)[x.notna()]
+
+
+def _grouped_ranges(runs_by_model: dict, task: str, knob: str, part: pd.DataFrame, xs: list) -> list:
+    groups: dict[tuple, list[str]] = {}
+    preds: dict[tuple, Callable] = {}
+    for model, sub in part.groupby("model", observed=True):
+        pred, text = training_range(runs_by_model[str(model)], task, knob, sub)
+        if pred is not None:
+            key = (tuple(bool(pred(x)) for x in xs), text)
+            groups.setdefault(key, []).append(str(model))
+            preds.setdefault(key, pred)
+    return [plots.TrainingRange(tuple(models), preds[key], key[1]) for key, models in groups.items()]
+
+
+def curves_section(doc: plots.Doc, task: str, part: pd.DataFrame, knobs, runs_by_model: dict, colors: dict) -> None:
+    """Accuracy against the task's difficulty knob(s), one line per model, training ranges shaded."""
+    present = [k for k in (knobs or ()) if part["bucket"].map(lambda b: k in b).any()]
+    if not present:  # an unknown task, or buckets named otherwise: use its first bucket key
+        first = next((b for b in part["bucket"] if b), {})
+        present = list(first)[:1]
+    if not present:
+        doc.p(f"{task} records carry no bucket, so there is no difficulty curve.")
+        return
+    if task == "multiplication" and {"a_digits", "b_digits"} <= set(present):
+        return _heatmap(doc, part, runs_by_model, colors)
+    for knob in present:
+        sub = _with_knob(part, knob)
+        acc = accuracy(sub, ["model", "x"])
+        xs = sorted(acc["x"].unique(), key=plots.sort_key)
+        categorical = not all(plots.is_number(x) for x in xs)
+        ranges = _grouped_ranges(runs_by_model, task, knob, sub, xs)
+        fig = plots.curve_figure(acc, knob, f"{task}: accuracy by {knob}", colors, ranges, categorical)
+        doc.figure(fig, f"curve-{task}-{knob}", f"{task}: accuracy (95% Wilson CI) by {knob}; shaded: training range")
+        wide = acc.assign(cell=[f"{100 * a:.0f} ({n})" for a, n in zip(acc["accuracy"], acc["n"])])
+        doc.table(_pivot(wide, "x", "model", "cell").rename(columns={"x": knob}),
+                  collapsed=f"{task} accuracy % (n) by {knob}")
+
+
+def _heatmap(doc: plots.Doc, part: pd.DataFrame, runs_by_model: dict, colors: dict) -> None:
+    sub = part.assign(x=[(b.get("a_digits"), b.get("b_digits")) for b in part["bucket"]])
+    acc = accuracy(sub, ["model", "x"])
+    acc["a"] = [x[0] for x in acc["x"]]
+    acc["b"] = [x[1] for x in acc["x"]]
+    models = [str(m) for m in acc["model"].unique()]
+    seen = {}
+    for model, msub in sub.groupby("model", observed=True):
+        pred, _ = training_range(runs_by_model[str(model)], "multiplication", "digits", msub)
+        seen[str(model)] = None if pred is None else (lambda a, b, p=pred: p((a, b)))
+    both = part["bucket"].map(lambda b: b.get("scratchpad")).nunique() > 1
+    note = " (plain and worked problems together)" if both else ""
+    fig = plots.heatmap_figure(acc, models, seen, "multiplication: accuracy % by digits of a and b" + note)
+    doc.figure(fig, "heatmap-multiplication", "multiplication: accuracy % per (a digits, b digits), one panel per "
+               "model; red outline: the model's training range")
+    acc["cell"] = [f"{100 * a:.1f} [{100 * lo:.1f}, {100 * hi:.1f}] n={n}"
+                   for a, lo, hi, n in zip(acc["accuracy"], acc["lo"], acc["hi"], acc["n"])]
+    acc["digits"] = [f"{a}x{b}" for a, b in zip(acc["a"], acc["b"])]
+    doc.table(_pivot(acc, "digits", "model", "cell"),
+              collapsed="multiplication accuracy % [95% CI] by digits")
+
+
+# --------------------------------------------------------------------------------------- details
+
+
+def _pct_table(frame: pd.DataFrame, values: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+    """Mean of boolean ``values`` columns (in %) per group of ``frame``, with the group's n."""
+    data = pd.concat([frame[by].reset_index(drop=True), values.reset_index(drop=True).astype(float)], axis=1)
+    grouped = data.groupby(by, observed=True, sort=True)
+    out = (100 * grouped.mean()).round(1)
+    out.insert(0, "n", grouped.size())
+    out = out.reset_index()
+    if "split" in by:  # all, seen, heldout: the reading order, not the alphabet's
+        out = out.sort_values(by, key=lambda c: c.map(SPLIT_ORDER) if c.name == "split" else c, kind="stable")
+    return out
+
+
+def _split_rows(part: pd.DataFrame) -> pd.DataFrame:
+    """Records once under split "all", again under their own split where the model held anything out."""
+    held = _heldout_pairs(part)
+    mask = [(str(m), t) in held for m, t in zip(part["model"], part["task"])]
+    return pd.concat([part.assign(split="all"), part[mask]], ignore_index=True)
+
+
+def field_table(part: pd.DataFrame) -> pd.DataFrame:
+    """Per-field accuracy (%) per model and split, over answered requests (errors left out)."""
+    ok = _split_rows(part[~part["error"]])
+    fields = pd.DataFrame(ok["fields"].tolist())
+    if fields.empty:
+        return fields
+    fields = fields[sorted(fields.columns, key=_field_order)]
+    # A field an answer does not have (a digit position past a short product) is left out, not wrong.
+    return _pct_table(ok, fields, ["model", "split"])
+
+
+def _field_order(name: str):
+    # d0, d1, ..., d10 by position; other fields after, in the order the task writes them (a stable sort).
+    return (0, int(name[1:])) if name[:1] == "d" and name[1:].isdigit() else (1, 0)
+
+
+def _first_bad(part: pd.DataFrame, colors: dict, doc: plots.Doc) -> None:
+    wrong = part[~part["correct"] & ~part["error"]]
+    if wrong.empty:
+        doc.p("No wrong trace to analyse.")
+        return
+    def step(d):
+        line = d.get("first_bad_line")
+        return "no trace" if line is None else (int(line) if int(line) < 10 else "10+")
+    counts = pd.crosstab(wrong["model"], wrong["detail"].map(step))  # absent steps are 0, not missing
+    counts = counts[sorted(counts.columns, key=plots.sort_key)]
+    dist = counts.div(counts.sum(axis=1), axis=0).stack().rename("y").reset_index()
+    dist.columns = ["model", "x", "y"]
+    doc.figure(plots.lines_figure(dist, colors, "first bad trace line (0 = the first line)", "% of wrong answers",
+                                  "abcd: where traces first go wrong"), "abcd-first-bad",
+               "abcd: distribution of the first bad trace line among wrong answers")
+    doc.table(counts.reset_index().rename_axis(columns=None), collapsed="abcd: wrong answers by first bad line (counts)")
+
+
+def _final_vs_trace(part: pd.DataFrame) -> pd.DataFrame:
+    ok = _split_rows(part[~part["error"]])
+    final = ok["fields"].map(lambda f: bool(f.get("final")))
+    trace = ok["fields"].map(lambda f: bool(f.get("trace")))
+    kinds = pd.DataFrame({
+        "final ok, trace ok": final & trace, "final ok, trace bad": final & ~trace,
+        "final bad, trace ok": ~final & trace, "final bad, trace bad": ~final & ~trace,
+    })
+    return _pct_table(ok, kinds, ["model", "split"])
+
+
+JUDGE_KEYS = ("argument_correct", "followed_argument", "masked")
+
+
+def judge_table(part: pd.DataFrame) -> pd.DataFrame:
+    """The argument analysis per model and split (seen vs held-out templates): all figures in %."""
+    ok = _split_rows(part[~part["error"]])
+    # The keys live in Record.detail (or, for a task that buckets by them, in Record.bucket).
+    arg, follow, masked = (pd.Series([d.get(k, b.get(k)) for d, b in zip(ok["detail"], ok["bucket"])], index=ok.index,
+                                     dtype=object) for k in JUDGE_KEYS)
+    correct = ok["correct"].astype(float)
+    def cond(mask):
+        return correct.where(mask.fillna(False).astype(bool))
+    values = pd.DataFrame({
+        "accuracy": correct,
+        "argument right (base rate)": arg.astype(float),
+        "acc | argument right": cond(arg == True),  # noqa: E712 (None must stay out of both sides)
+        "acc | argument wrong": cond(arg == False),  # noqa: E712
+        "follows argument": follow.astype(float),
+        "acc masked": cond(masked == True),  # noqa: E712
+        "acc unmasked": cond(masked == False),  # noqa: E712
+    })
+    return _pct_table(ok, values, ["model", "split"])
+
+
+def detail_section(doc: plots.Doc, task: str, part: pd.DataFrame, colors: dict) -> None:
+    """Per-field detail of one task (see the module docstring)."""
+    if task == "abcd":
+        doc.h3("Where traces go wrong")
+        _first_bad(part, colors, doc)
+        doc.p("Final form versus trace validity (% of answered requests): a right final form with a bad trace "
+              "suggests a memorised result rather than a learned procedure.")
+        doc.table(_final_vs_trace(part))
+    elif task == "judge":
+        doc.h3("Argument analysis")
+        doc.p("How often the choice argument favours the correct candidate (its base rate), accuracy when the "
+              "argument is right and when it is wrong, how often the model follows the argument, and masked versus "
+              "unmasked arguments; 'seen'/'heldout' split the templates by training.")
+        doc.table(judge_table(part))
+    else:
+        table = field_table(part)
+        if table.empty:
+            return
+        doc.h3("Per-field accuracy")
+        if task == "multiplication":
+            digits = [c for c in table.columns if _field_order(c)[0] == 0]
+            doc.p("Per-digit accuracy by position (d0 = units digit), %: errors in the middle digits point at a "
+                  "learned-but-imperfect carry, errors everywhere at no algorithm at all.")
+            lines = table[table["split"] == "all"].melt(id_vars=["model"], value_vars=digits, var_name="d", value_name="y")
+            lines = lines.assign(x=lines["d"].map(lambda d: int(d[1:])), y=lines["y"] / 100).dropna(subset=["y"])
+            doc.figure(plots.lines_figure(lines, colors, "digit position (0 = units)", "digit accuracy %",
+                                          "multiplication: accuracy per digit position"), "multiplication-digits",
+                       "multiplication: per-digit accuracy by position")
+        else:
+            doc.p(f"{task}: accuracy per answer field, % of answered requests.")
+        doc.table(table)
+
+
+def _clip(text: str, limit: int = 1200) -> str:
+    return text if len(text) <= limit else f"{text[: limit // 4]}\n[... {len(text) - limit} characters ...]\n{text[-3 * limit // 4:]}"
+
+
+def _show(value) -> str:
+    if value is None:
+        return "(none)"
+    if isinstance(value, (list, tuple)):
+        return "\n".join(map(str, value))
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+
+
+def failures(part: pd.DataFrame, per_bucket: int = 2, limit: int = 24) -> list[dict]:
+    """A few failed instances per bucket label; with more labels than room, evenly spread labels."""
+    wrong = part[~part["correct"]].sort_values(["label", "model", "instance_id"])
+    labels = sorted(wrong["label"].unique())
+    if len(labels) > limit:  # e.g. judge's 192 labels: a spread, not the first 24 in the alphabet
+        labels = [labels[round(i * (len(labels) - 1) / (limit - 1))] for i in range(limit)]
+    wrong = wrong[wrong["label"].isin(labels)]
+    rank = wrong.groupby("label", observed=True).cumcount()
+    picked = wrong[rank < per_bucket].assign(_rank=rank[rank < per_bucket])
+    picked = picked.sort_values(["_rank", "label"]).head(limit).sort_values(["label", "model"])
+    return [{"model": str(r.model), "label": r.label, "split": r.split, "instance_id": r.instance_id,
+             "prompt": _clip(r.prompt), "expected": _clip(_show(r.expected)), "answer": _clip(r.completion or "(empty)"),
+             "reason": r.reason or "(no reason given)"} for r in picked.itertuples()]
+
+
+# --------------------------------------------------------------------------------------- building
+
+
+def build_report(results: Path | str, out: Path | str | None = None, models: Sequence[str] | None = None) -> Path:
+    """Write ``report.html`` (self-contained) and ``report.md`` (+ ``figures/``) under ``out``; returns the HTML path."""
+    results = Path(results)
+    out = Path(out) if out is not None else results / "report"
+    runs = load_runs(results, models)
+    frame = records_frame(runs)
+    if frame.empty:
+        raise UsageError(f"the latest runs under {results} have no records; score a model first")
+    for old in (out / "figures").glob("*.png"):  # figures of an earlier build with other tasks
+        old.unlink()
+    doc = plots.Doc(out / "figures")
+    colors = plots.palette([run.model for run in runs])
+    runs_by_model = {run.model: run for run in runs}
+
+    doc.h2("Runs", "runs")
+    doc.table(runs_table(runs))
+    doc.h2("Leaderboard", "leaderboard")
+    doc.p("Accuracy in % with its 95% Wilson interval and n; 'seen' and 'held-out' split each model's instances by "
+          "what it saw in training (its manifest). Failed requests count as wrong and are shown apart (err).")
+    doc.table(leaderboard(frame))
+    doc.h2("Generalization gap", "gap")
+    gap_section(doc, frame, colors)
+    for task in sorted(frame["task"].unique()):
+        part = frame[frame["task"] == task]
+        doc.h2(f"{task}", f"task-{task}")
+        curves_section(doc, task, part, KNOBS.get(task), runs_by_model, colors)
+        detail_section(doc, task, part, colors)
+        doc.h3("Failed instances")
+        doc.failures(task, failures(part))
+
+    title = "oraclebench report"
+    meta = (f"{len(runs)} model(s), {len(frame)} records, from {results.resolve()}; built "
+            f"{time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())}")
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write(out / "report.md", doc.render_md(title, meta))
+    path = out / "report.html"
+    atomic_write(path, doc.render_html(title, meta))
+    return path

@@ -1,0 +1,296 @@
+"""The results browser behind ``oraclebench serve``: a local Flask app over a results directory.
+
+Pages: the runs; a run's accuracy by task, split and bucket with its instances (filters: wrong
+only, held-out only, task, bucket); one instance field by field in colour; and, for a local model,
+a box to type an input and see the model's answer next to the oracle's (the-experiment's
+``--testui``).
+
+The app only reads: ``records.list_runs`` skips summaries being written, and run files are replaced
+atomically, so a run in progress never breaks a page. Records are cached per file and re-read when
+the file changes.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlencode
+
+from flask import Flask, abort, render_template, request
+
+from oraclebench.errors import UsageError
+from oraclebench.records import Record, list_runs, read_records
+from oraclebench.stats import wilson
+
+PAGE = 100  # instances per page
+REMOTE_PREFIXES = ("vllm:", "openai:")  # served models: the try box would call a server, not a local model
+TYPED = {"causal": "1,0,1,0,1", "multiplication": "47x23", "abcd": "C A D B C"}
+
+
+# --------------------------------------------------------------------------------------- reading
+
+
+class RunStore:
+    """Runs and their records under a results directory, re-read only when a file changes."""
+
+    def __init__(self, results: Path):
+        self.results = Path(results)
+        self._lock = threading.Lock()
+        self._cache: dict[Path, tuple[tuple[int, int], list[Record]]] = {}
+
+    def runs(self) -> list[dict]:
+        return list(reversed(list_runs(self.results)))  # newest first
+
+    def run(self, run_id: str) -> dict:
+        for summary in list_runs(self.results):
+            if summary["run_id"] == run_id or Path(summary["path"]).name == run_id:
+                return summary
+        abort(404, f"no run {run_id!r} under {self.results}/runs")
+
+    def records(self, summary: dict) -> list[Record]:
+        path = Path(summary["path"]) / "records.jsonl"
+        try:
+            stat = path.stat()
+        except OSError:
+            abort(404, f"run {summary['run_id']} has no records.jsonl")
+        key = (stat.st_mtime_ns, stat.st_size)
+        with self._lock:
+            cached = self._cache.get(path)
+            if cached is None or cached[0] != key:
+                cached = (key, read_records(path))
+                self._cache[path] = cached
+        return cached[1]
+
+
+class ModelPool:
+    """Models loaded for the try box, once each, on first use."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._models: dict[str, object] = {}
+
+    def get(self, name: str):
+        from models import load_model
+
+        with self._lock:
+            if name not in self._models:
+                self._models[name] = load_model(name, {})
+            return self._models[name]
+
+
+# --------------------------------------------------------------------------------------- tables
+
+
+@dataclass
+class Row:
+    """One line of an accuracy table."""
+
+    name: str
+    split: str
+    n: int
+    correct: int
+    errors: int
+
+    @property
+    def accuracy(self) -> float:
+        return self.correct / self.n if self.n else 0.0
+
+    @property
+    def ci(self) -> tuple[float, float]:
+        return wilson(self.correct, self.n)
+
+
+def _rows(records: list[Record], key) -> list[Row]:
+    groups: dict[tuple[str, str], list[Record]] = {}
+    for r in records:
+        groups.setdefault(key(r), []).append(r)
+    return [Row(name, split, len(g), sum(r.correct for r in g), sum(r.error is not None for r in g))
+            for (name, split), g in sorted(groups.items())]
+
+
+def task_tables(records: list[Record]) -> dict[str, dict]:
+    """Per task: rows by split (all, seen, heldout) and rows by bucket label."""
+    out: dict[str, dict] = {}
+    for task in sorted({r.task for r in records}):
+        recs = [r for r in records if r.task == task]
+        splits = _rows(recs, lambda r: ("all", "")) + _rows(recs, lambda r: (r.split, ""))
+        if not any(row.name == "heldout" for row in splits):
+            splits = splits[:1]
+        out[task] = {"splits": splits, "buckets": _rows(recs, lambda r: (r.label, r.split))}
+    return out
+
+
+def select(records: list[Record], args) -> list[Record]:
+    """The records a run page's filters keep."""
+    out = records
+    if args.get("task"):
+        out = [r for r in out if r.task == args["task"]]
+    if args.get("wrong"):
+        out = [r for r in out if not r.correct]
+    if args.get("heldout"):
+        out = [r for r in out if r.split == "heldout"]
+    if args.get("bucket"):
+        out = [r for r in out if r.label == args["bucket"]]
+    return out
+
+
+# --------------------------------------------------------------------------------------- instances
+
+
+def field_rows(record: Record) -> list[dict]:
+    """Expected and answered value per field, each marked right or wrong (for colouring)."""
+    fields = record.fields or {}
+    exp, got = record.expected, record.parsed
+    if isinstance(exp, dict):
+        got = got if isinstance(got, dict) else {}
+        return [{"name": k, "expected": v, "answer": got.get(k, "-"), "ok": bool(fields.get(k, got.get(k) == v))}
+                for k, v in exp.items()]
+    digits = sorted((k for k in fields if re.fullmatch(r"d\d+", k)), key=lambda k: int(k[1:]))
+    if digits and isinstance(exp, int):  # multiplication: digit by digit from the units up
+        want, have = str(exp), "" if got is None else str(got)
+        return [{"name": k, "expected": want[-1 - i], "answer": have[-1 - i] if i < len(have) else "-",
+                 "ok": bool(fields[k])} for i, k in enumerate(digits)]
+    return [{"name": k, "expected": "", "answer": "", "ok": bool(v)} for k, v in fields.items()]
+
+
+def answer_lines(record: Record) -> list[dict]:
+    """A trace answer line by line: right before the first bad line, wrong at it, unchecked after."""
+    bad = (record.detail or {}).get("first_bad_line")
+    if not isinstance(record.parsed, (list, tuple)):
+        return []
+    out = []
+    for i, line in enumerate(record.parsed):
+        state = "ok" if bad is None or i < bad else ("bad" if i == bad else "after")
+        out.append({"i": i, "text": line, "state": state})
+    return out
+
+
+def show(value) -> str:
+    import json
+
+    if value is None:
+        return "(none)"
+    if isinstance(value, (list, tuple)):
+        return "\n".join(map(str, value))
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+
+
+# --------------------------------------------------------------------------------------- typed input
+
+
+def parse_typed(task_name: str, text: str):
+    """A problem from typed text: ``1,0,1,0,1`` (causal), ``47x23`` (multiplication), ``C A D B C`` (abcd).
+
+    Minimal parsers kept here until ``oraclebench try`` (issue 4) offers per-task ones to share.
+    """
+    from tasks import get_task
+    from tasks.base import TaskError
+
+    task = get_task(task_name)
+    if task_name == "causal":
+        from tasks.causal import parse_inputs
+
+        return task, task.Problem(inputs=parse_inputs(text))
+    if task_name == "multiplication":
+        m = re.fullmatch(r"\s*(\d{1,9})\s*[x×*]\s*(\d{1,9})\s*", text)
+        if not m:
+            raise TaskError(f"multiplication: write two whole numbers like 47x23, not {text.strip()!r}")
+        return task, task.Problem(a=int(m.group(1)), b=int(m.group(2)))
+    if task_name == "abcd":
+        from oracles.abcd import parse_program
+
+        try:
+            return task, task.Problem(tokens=parse_program(text))
+        except ValueError as exc:
+            raise TaskError(f"abcd: {exc}") from None
+    raise TaskError(f"typing an input is supported for {', '.join(sorted(TYPED))}, not {task_name}")
+
+
+def try_input(pool: ModelPool, model_name: str, task_name: str, text: str) -> dict:
+    """The oracle's answer and the model's on a typed input, scored field by field."""
+    from tasks.base import TaskError
+
+    try:
+        task, problem = parse_typed(task_name, text)
+        instance = task.instance(problem, f"{task_name}-typed")
+        model = pool.get(model_name)
+        response = model.generate([task.request(instance)])[0]
+    except (TaskError, UsageError, ValueError) as exc:
+        return {"error": str(exc)}
+    except Exception as exc:  # a model that cannot load or answer: shown on the page, never a crash
+        return {"error": f"{type(exc).__name__}: {exc}"}
+    score = task.score(problem, response)
+    record = Record(run_id="", model=model_name, task=task_name, instance_id=instance.id, label=instance.label,
+                    bucket=instance.bucket, split="seen", prompt=task.request(instance).prompt,
+                    completion=response.text, parsed=score.answer, expected=score.expected, correct=score.correct,
+                    reason=score.reason, fields=score.fields, detail=score.detail, error=response.error)
+    return {"record": record, "oracle": task.render_answer(problem, task.solve(problem)), "fields": field_rows(record),
+            "lines": answer_lines(record)}
+
+
+# --------------------------------------------------------------------------------------- the app
+
+
+def create_app(results: Path | str) -> Flask:
+    """The browser over ``results`` (read only)."""
+    app = Flask(__name__)
+    store, pool = RunStore(Path(results)), ModelPool()
+    app.jinja_env.globals.update(show=show, pct=lambda x: f"{100 * x:.1f}")
+
+    @app.get("/")
+    def index():
+        return render_template("index.html", runs=store.runs(), results=str(store.results))
+
+    @app.get("/run/<run_id>")
+    def run(run_id: str):
+        summary = store.run(run_id)
+        records = store.records(summary)
+        chosen = select(records, request.args)
+        page = max(0, request.args.get("page", 0, type=int))
+        labels = sorted({r.label for r in records if not request.args.get("task") or r.task == request.args["task"]})
+        return render_template("run.html", run=summary, tables=task_tables(records), shown=chosen[page * PAGE:(page + 1) * PAGE],
+                               total=len(chosen), page=page, pages=-(-len(chosen) // PAGE), args=request.args,
+                               tasks=sorted({r.task for r in records}), labels=labels, local=_local(summary["model"]),
+                               page_url=lambda n: "?" + urlencode({**request.args.to_dict(), "page": n}))
+
+    @app.get("/run/<run_id>/instance/<task>/<instance_id>")
+    def instance(run_id: str, task: str, instance_id: str):
+        summary = store.run(run_id)
+        found = [r for r in store.records(summary) if r.task == task and r.instance_id == instance_id]
+        if not found:
+            abort(404, f"run {run_id} has no {task} instance {instance_id}")
+        r = found[0]
+        return render_template("instance.html", run=summary, r=r, fields=field_rows(r), lines=answer_lines(r),
+                               local=_local(summary["model"]))
+
+    @app.route("/run/<run_id>/try", methods=["GET", "POST"])
+    def try_page(run_id: str):
+        summary = store.run(run_id)
+        tasks = [t for t in sorted({r.task for r in store.records(summary)}) if t in TYPED]
+        task = request.values.get("task") or (tasks[0] if tasks else "")
+        text = request.values.get("input", "")
+        result = None
+        if request.method == "POST":
+            if not _local(summary["model"]):
+                result = {"error": f"{summary['model']} is a served model; the try box runs local models only"}
+            elif task not in TYPED:
+                result = {"error": f"typing an input is supported for {', '.join(sorted(TYPED))}, not {task!r}"}
+            else:
+                result = try_input(pool, summary["model"], task, text)
+        return render_template("try.html", run=summary, tasks=tasks, task=task, text=text, result=result,
+                               example=TYPED.get(task, ""), examples=TYPED, local=_local(summary["model"]))
+
+    return app
+
+
+def _local(model: str) -> bool:
+    return not model.startswith(REMOTE_PREFIXES)
+
+
+def serve(results: Path | str, host: str = "127.0.0.1", port: int = 8765):
+    """A threaded WSGI server for the browser (``.serve_forever()``; ``.server_port`` for port 0)."""
+    from werkzeug.serving import make_server
+
+    return make_server(host, port, create_app(results), threaded=True)

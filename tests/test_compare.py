@@ -1,0 +1,107 @@
+"""`oraclebench compare`: paired tables, McNemar, bootstrap intervals and flips on hand-made runs."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from oraclebench.cli import main
+from oraclebench.compare import compare_records, compare_runs, render_text
+from oraclebench.errors import UsageError
+from oraclebench.records import Record, write_run
+from oraclebench.stats import mcnemar_exact
+from oraclebench.summary import summarize
+
+
+def make_run(model: str, outcomes: dict[str, list[bool]], splits: dict[str, str] | None = None,
+             prefix: str = "") -> list[Record]:
+    """Records of ``model``: ``outcomes[task][i]`` says whether instance i was right."""
+    run_id = f"20260101T000000-000000-{model}"
+    out = []
+    for task, oks in outcomes.items():
+        for i, ok in enumerate(oks):
+            iid = f"{prefix}{task}-v1-{i:04d}"
+            out.append(Record(run_id, model, task, iid, f"b{i % 3}", {"b": i % 3}, (splits or {}).get(iid, "seen"),
+                              f"prompt {i}", "42" if ok else "41", 42 if ok else 41, 42, ok,
+                              "" if ok else "expected 42, got 41"))
+    return out
+
+
+def table(both: int, only_a: int, only_b: int, neither: int) -> tuple[list[bool], list[bool]]:
+    a = [True] * both + [True] * only_a + [False] * only_b + [False] * neither
+    b = [True] * both + [False] * only_a + [True] * only_b + [False] * neither
+    return a, b
+
+
+def test_two_by_two_table_mcnemar_and_interval():
+    a, b = table(both=50, only_a=9, only_b=2, neither=19)
+    cmp = compare_records(make_run("A", {"causal": a}), make_run("B", {"causal": b}))
+    [cell] = cmp.cells  # nothing held out: only the "all" row
+    assert (cell.n, cell.both, cell.only_a, cell.only_b, cell.neither) == (80, 50, 9, 2, 19)
+    assert cell.p_value == pytest.approx(mcnemar_exact(9, 2))
+    assert cell.diff == pytest.approx((2 - 9) / 80)
+    assert cell.lo <= cell.diff <= cell.hi < 0.01
+    assert (cell.acc_a, cell.acc_b) == (59 / 80, 52 / 80)
+    assert len(cmp.flips) == 11 and sum(f.right == "A" for f in cmp.flips) == 9
+    assert cmp.flips[0].reason == "expected 42, got 41"
+
+
+def test_splits_tasks_and_unshared_instances():
+    a_ok, b_ok = table(both=10, only_a=2, only_b=3, neither=5)
+    splits = {f"abcd-v1-{i:04d}": "heldout" for i in range(0, 20, 2)}
+    a = make_run("A", {"abcd": a_ok, "causal": [True] * 4}, splits)
+    b = make_run("B", {"abcd": b_ok, "causal": [True] * 3}, splits) + make_run("B", {"judge": [True]}, prefix="x")
+    cmp = compare_records(a, b)
+    assert [(c.task, c.split, c.n) for c in cmp.cells] == [("abcd", "all", 20), ("abcd", "seen", 10),
+                                                           ("abcd", "heldout", 10), ("causal", "all", 3)]
+    assert (cmp.unshared_a, cmp.unshared_b) == (1, 1)
+    seen, held = cmp.cells[1], cmp.cells[2]
+    assert seen.only_a + held.only_a == 2 and seen.only_b + held.only_b == 3
+
+
+def test_models_trained_on_different_ranges_get_a_mixed_split():
+    a = make_run("A", {"abcd": [True, True]}, {"abcd-v1-0001": "heldout"})
+    b = make_run("B", {"abcd": [True, False]})
+    cmp = compare_records(a, b)
+    assert ("abcd", "heldout/seen") in [(c.task, c.split) for c in cmp.cells]
+    assert any("trained on different ranges" in n for n in cmp.notes)
+
+
+def test_runs_sharing_nothing_say_so():
+    with pytest.raises(UsageError, match="share no scored instance.*same --fresh N --seed S"):
+        compare_records(make_run("A", {"causal": [True]}), make_run("B", {"causal": [True]}, prefix="fresh"))
+
+
+def test_cli_compare_by_run_id_file_and_latest(tmp_path, capsys):
+    a_ok, b_ok = table(both=30, only_a=1, only_b=12, neither=7)
+    for model, oks in (("old", a_ok), ("new", b_ok)):
+        records = make_run(model, {"multiplication": oks})
+        write_run(tmp_path, records[0].run_id, records, summarize(records, run_id=records[0].run_id, model=model))
+    old_file = tmp_path / "runs" / "20260101T000000-000000-old" / "records.jsonl"
+    assert main(["compare", str(old_file), "new@latest", "--results", str(tmp_path), "--flips", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "| multiplication | all " in out and "only A" in out and "McNemar p" in out
+    assert f"{mcnemar_exact(1, 12):.4g}" in out
+    assert "flipped: 13 (1 only A right, 12 only B right)" in out and "... and 10 more" in out
+    assert main(["compare", "20260101T000000-000000-old", "new@latest", "--results", str(tmp_path), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["cells"][0]["only_b"] == 12 and len(data["flips"]) == 13
+
+
+def test_cli_compare_names_a_missing_run(tmp_path, capsys):
+    assert main(["compare", "nope", "gone@latest", "--results", str(tmp_path)]) == 2
+    assert "oraclebench compare: error: no run 'nope'" in capsys.readouterr().err
+
+
+def test_render_text_lists_counts_and_flips():
+    a, b = table(both=3, only_a=0, only_b=1, neither=0)
+    text = render_text(compare_records(make_run("A", {"causal": a}), make_run("B", {"causal": b})))
+    assert "shared instances: 4" in text and "flipped: 1 (0 only A right, 1 only B right)" in text
+
+
+def test_compare_runs_reads_folders(tmp_path):
+    records = make_run("A", {"causal": [True, False]})
+    run_dir = write_run(tmp_path, records[0].run_id, records, summarize(records, model="A"))
+    cmp = compare_runs(tmp_path, str(run_dir), str(run_dir / "summary.json"))
+    assert cmp.cells[0].only_a == cmp.cells[0].only_b == 0 and cmp.cells[0].p_value == 1.0

@@ -1,0 +1,155 @@
+"""The results browser: Flask pages over a results folder, then driven in headless Chromium."""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+import os
+import threading
+from pathlib import Path
+
+import pytest
+
+from oraclebench.records import write_run
+from oraclebench.runner import score_one
+from oraclebench.summary import summarize
+from tasks import get_task
+from tasks.base import Response
+
+pytest.importorskip("flask", reason="the browser needs Flask: pip install -e '.[serve]'")
+
+from oraclebench.web import create_app, serve  # noqa: E402
+
+MANIFESTS = {"causal": {"omitted": ["1,0,1,0,1"]}, "multiplication": {"max_digits": [2, 2]}}
+HOSTILE = "<script>alert('x')</script>"
+
+
+def oracle_run(results: Path, n: int = 12) -> str:
+    """A run of the ``oracle`` model scored by the real tasks, with every third answer replaced by a wrong one."""
+    run_id = "20260101T000000-000000-oracle"
+    records = []
+    for name in ("causal", "multiplication"):
+        task = get_task(name)
+        instances = task.fresh(n, seed=7)
+        for i, inst in enumerate(instances):
+            problem = task.decode(inst.problem)
+            if i % 3 == 0:  # another instance's answer: well formed, wrong (like the `random` model)
+                other = task.decode(instances[(i + 1) % n].problem)
+                text = task.render_answer(other, task.solve(other))
+            elif i == 4:
+                text = HOSTILE
+            else:
+                text = task.render_answer(problem, task.solve(problem))
+            records.append(score_one(inst, task.request(inst), Response(text=text), run_id, "oracle",
+                                     MANIFESTS[name], cached=False))
+    write_run(results, run_id, records, summarize(records, run_id=run_id, model="oracle",
+                                                  manifest={"tasks": MANIFESTS}))
+    return run_id
+
+
+@pytest.fixture
+def results(tmp_path) -> Path:
+    oracle_run(tmp_path)
+    return tmp_path
+
+
+@pytest.fixture
+def client(results):
+    return create_app(results).test_client()
+
+
+def test_index_lists_runs_and_skips_one_being_written(results, client):
+    torn = results / "runs" / "20260102T000000-000000-busy"
+    torn.mkdir(parents=True)
+    (torn / "summary.json").write_text('{"run_id": "20260102T0000', encoding="utf-8")  # half written
+    page = client.get("/")
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert "20260101T000000-000000-oracle" in text and "busy" not in text
+
+
+def test_run_page_filters_wrong_and_heldout(client):
+    base = "/run/20260101T000000-000000-oracle"
+    all_rows = client.get(base).get_data(as_text=True)
+    assert "24 instance(s)" in all_rows and "causal by bucket" in all_rows
+    wrong = client.get(base + "?wrong=1").get_data(as_text=True)
+    n_wrong = int(wrong.split(" instance(s)")[0].rsplit(">", 1)[1])
+    rows = wrong.split('id="instances"')[1]
+    assert 0 < n_wrong < 24 and rows.count('<tr class="bad">') == n_wrong and '<tr class="ok">' not in rows
+    held = client.get(base + "?heldout=1&task=multiplication").get_data(as_text=True)
+    rows = held.split('id="instances"')[1]
+    assert "<td>seen</td>" not in rows and "<td>heldout</td>" in rows and "<td>causal</td>" not in rows
+
+
+def test_instance_page_colours_fields_and_escapes_the_answer(client):
+    base = "/run/20260101T000000-000000-oracle"
+    page = client.get(base + "/instance/causal/causal-fresh7-0004").get_data(as_text=True)
+    assert HOSTILE not in page and "&lt;script&gt;" in page
+    assert "no answer" in page and 'id="verdict">wrong' in page.replace("\n", "")
+    wrong = client.get(base + "/instance/multiplication/multiplication-fresh7-0000").get_data(as_text=True)
+    assert '<tr class="bad"><td>d0</td>' in wrong or '<tr class="ok"><td>d0</td>' in wrong
+    assert client.get(base + "/instance/causal/nope").status_code == 404
+    assert client.get("/run/nope").status_code == 404
+
+
+def test_try_box_compares_the_model_with_the_oracle(client):
+    base = "/run/20260101T000000-000000-oracle/try"
+    page = client.post(base, data={"task": "multiplication", "input": "47x23"}).get_data(as_text=True)
+    assert "oracle is right on 2x2" in page and " 1081" in page
+    bad = client.post(base, data={"task": "causal", "input": "1,0,1"}).get_data(as_text=True)
+    assert "expected 5 comma-separated 0/1 values" in bad
+
+
+def _browser_missing() -> str | None:
+    if not os.path.exists("/usr/bin/chromium"):
+        return "Debian's chromium is not installed at /usr/bin/chromium (apt-get install chromium)"
+    if importlib.util.find_spec("playwright") is None:
+        return "the playwright package is not installed (pip install -e '.[dev]')"
+    return None
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(_browser_missing() is not None, reason=str(_browser_missing()))
+def test_browse_filter_open_and_try_in_chromium(results, tmp_path):
+    from PIL import Image
+    from playwright.sync_api import sync_playwright
+
+    server = serve(results, "127.0.0.1", 0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{server.server_port}"
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=[
+                "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                "--disable-sync", "--no-first-run"])
+            try:
+                page = browser.new_page(viewport={"width": 1200, "height": 800})
+                page.set_default_timeout(15_000)
+                page.goto(base + "/")
+                page.click("#runs a")
+                page.check("#wrong")
+                page.click("#filter")
+                page.wait_for_url("**wrong=1**")
+                marks = page.locator("#instances td.mark").all_inner_texts()
+                assert marks and set(marks) <= {"✗", "!"}
+                page.click("#instances a >> nth=0")
+                assert page.inner_text("#verdict") == "wrong"
+                assert page.inner_text("#reason").strip()
+                page.goto(base + "/run/20260101T000000-000000-oracle/try")
+                page.select_option("#task", "causal")
+                page.fill("#input", "1,0,1,0,1")
+                page.click("#go")
+                assert page.inner_text("#verdict") == "oracle is right on 1,0,1,0,1"
+                assert page.inner_text("#oracle") == page.inner_text("#model-answer")
+                shot = page.screenshot()
+            finally:
+                browser.close()
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+    image = Image.open(io.BytesIO(shot)).convert("RGB")
+    assert image.size == (1200, 800)
+    colours = image.getcolors(maxcolors=1_000_000)
+    assert colours is not None and len(colours) > 50  # text, table rows and colours: not a blank page
+    assert max(count for count, _ in colours) < 0.95 * 1200 * 800
