@@ -1,0 +1,450 @@
+"""``hf:PATH``: any local causal language model directory (``save_pretrained`` layout), greedy and batched.
+
+Generation runs a lean decode loop instead of ``model.generate``: per step it only calls the model's
+forward on the rows still running and takes the argmax. What makes it fast on small models, where
+each step costs mostly per-call overhead rather than arithmetic:
+
+- requests are sorted by prompt length (longest first, so an out-of-memory shows up at once), so
+  a batch carries little padding;
+- a prompt prefix shared by the whole batch (abcd's long instruction) is run once, on one row, and
+  its keys/values are copied to every row; the rest is left-padded behind it ("mid padding": the
+  masked columns sit between the shared prefix and each row's own tokens);
+- the KV cache is preallocated for the batch's whole budget (``_SlabLayer``): a step writes one
+  column instead of concatenating the cache;
+- finished rows (EOS, a stop string, their own ``max_tokens``) are dropped from the batch once a
+  quarter of it has finished, and the batch stops when every row has.
+
+Greedy answers do not depend on the batch size or on padding: masked columns contribute exact
+zeros, and positions are given explicitly per row. A choice request is scored by log-likelihood:
+``Response.scores`` holds each option's summed log-probability and ``choice`` the argmax.
+
+Options (``--model-opt``): ``device`` (auto, cpu, cuda, cuda:1, mps), ``dtype`` (auto, float32,
+bfloat16, float16; auto is float32 on CPU and the checkpoint's dtype elsewhere), ``batch_size``
+(rows per forward, default 64; halved on out-of-memory, and kept halved).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import logging
+import time
+from pathlib import Path
+from typing import Callable, Sequence
+
+from models.base import Adapter, ModelError
+from tasks.base import Request, Response
+
+log = logging.getLogger("oraclebench.hf")
+
+WEIGHT_GLOBS = ("*.safetensors", "*.bin", "*.pt", "*.pth")
+# Files besides the weights whose content changes answers; they go into the identity hash too.
+TOKENIZER_FILES = ("config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json",
+                   "special_tokens_map.json", "vocab.json", "merges.txt", "tokenizer.model")
+OPTIONS = ("device", "dtype", "batch_size")
+DTYPES = ("auto", "float32", "bfloat16", "float16")
+PREFIX_MIN = 16  # a shared prefix shorter than this is not worth a separate forward
+COMPACT_FRACTION = 4  # drop finished rows once 1/4 of the batch has finished
+
+
+def cut_at_stop(text: str, stop: Sequence[str]) -> str:
+    """``text`` up to (not including) the first occurrence of any stop string."""
+    ends = [i for i in (text.find(s) for s in stop if s) if i >= 0]
+    return text[:min(ends)] if ends else text
+
+
+def weights_digest(path: Path) -> str:
+    """sha256 over the weight files and the tokenizer/config files of a model directory."""
+    digest = hashlib.sha256()
+    files = sorted({f for pattern in WEIGHT_GLOBS for f in path.glob(pattern)})
+    files += [path / name for name in TOKENIZER_FILES if (path / name).is_file()]
+    for f in files:
+        digest.update(f.name.encode() + b"\0")
+        with f.open("rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()
+
+
+def is_oom(exc: BaseException) -> bool:
+    """Whether ``exc`` is an out-of-memory failure (CUDA, MPS or the CPU allocator)."""
+    import torch
+
+    text = str(exc).lower()
+    return isinstance(exc, torch.OutOfMemoryError) or (
+        isinstance(exc, RuntimeError) and ("out of memory" in text or "can't allocate memory" in text))
+
+
+def _common_prefix(rows: Sequence[Sequence[int]]) -> int:
+    first, n = rows[0], min(map(len, rows))
+    for row in rows[1:]:
+        k = 0
+        while k < n and row[k] == first[k]:
+            k += 1
+        n = k
+    return n
+
+
+@functools.lru_cache(maxsize=1)
+def _slab_class():
+    """The preallocated KV cache layer (a class made on first use, so importing this module needs no torch)."""
+    from transformers.cache_utils import DynamicLayer
+
+    class SlabLayer(DynamicLayer):
+        """Appending writes columns of a slab sized for the batch's whole budget; reads are views.
+
+        A ``DynamicLayer`` to the model's mask code (an ordinary growing cache); only the storage differs.
+        """
+
+        def __init__(self, capacity: int):
+            super().__init__()
+            self.capacity = capacity
+            self.length = 0
+
+        def lazy_initialization(self, key_states, value_states) -> None:
+            self.dtype, self.device = key_states.dtype, key_states.device
+            self.k_buf = key_states.new_empty(*key_states.shape[:2], self.capacity, key_states.shape[3])
+            self.v_buf = value_states.new_empty(*value_states.shape[:2], self.capacity, value_states.shape[3])
+            self.is_initialized = True
+
+        def update(self, key_states, value_states, *args, **kwargs):
+            if not self.is_initialized:
+                self.lazy_initialization(key_states, value_states)
+            end = self.length + key_states.shape[-2]
+            if end > self.capacity:
+                raise RuntimeError(f"KV cache of {self.capacity} columns overflowed ({end})")
+            self.k_buf[:, :, self.length:end] = key_states
+            self.v_buf[:, :, self.length:end] = value_states
+            self.length = end
+            self.keys, self.values = self.k_buf[:, :, :end], self.v_buf[:, :, :end]
+            return self.keys, self.values
+
+        def get_seq_length(self) -> int:
+            return self.length
+
+        def get_mask_sizes(self, query_length: int) -> tuple[int, int]:
+            return self.length + query_length, 0
+
+        def _rebuild(self, take) -> None:
+            # Copies only the filled columns; the new slab keeps the full capacity for later steps.
+            for name in ("k_buf", "v_buf"):
+                old = getattr(self, name)
+                rows = take(old[:, :, :self.length])
+                new = old.new_empty(rows.shape[0], old.shape[1], self.capacity, old.shape[3])
+                new[:, :, :self.length] = rows
+                setattr(self, name, new)
+            self.keys, self.values = self.k_buf[:, :, :self.length], self.v_buf[:, :, :self.length]
+
+        def batch_repeat_interleave(self, repeats: int) -> None:
+            if self.is_initialized:
+                self._rebuild(lambda t: t.repeat_interleave(repeats, dim=0))
+
+        def batch_select_indices(self, indices) -> None:
+            if self.is_initialized:
+                self._rebuild(lambda t: t.index_select(0, indices))
+
+    return SlabLayer
+
+
+class HFModel(Adapter):
+    """A local causal LM: ``HFModel("/path/to/dir", {"device": "cpu"})``; see the module docstring."""
+
+    def __init__(self, spec: str, options: dict | None = None):
+        options = dict(options or {})
+        unknown = sorted(set(options) - set(OPTIONS))
+        if unknown:
+            raise ModelError(f"hf: unknown option(s) {', '.join(unknown)}; known: {', '.join(OPTIONS)}")
+        self.path = Path(spec).expanduser()
+        self.name = f"hf:{spec}"
+        self._check_dir(spec)
+        self.max_batch = _positive(options.get("batch_size", 64), "batch_size")
+        self.device, self.dtype_name = self._placement(options.get("device", "auto"), options.get("dtype", "auto"))
+        self.manifest = self._read_manifest()
+        self.tokenizer, self.model = self._load(spec)
+        self.digest = weights_digest(self.path)
+        # Test and instrumentation hook: called with the row count before every forward batch; an
+        # exception it raises is handled as that batch's own (an out-of-memory one triggers back-off).
+        self.before_batch: Callable[[int], None] | None = None
+        self._pieces: dict[int, str] = {}
+
+    # ------------------------------------------------------------------------------ loading
+    def _check_dir(self, spec: str) -> None:
+        hint = "give a directory written by save_pretrained (config.json, weights, tokenizer)"
+        if not self.path.exists():
+            raise ModelError(f"hf:{spec}: no such directory; {hint}")
+        if not self.path.is_dir() or not (self.path / "config.json").is_file():
+            raise ModelError(f"hf:{spec}: not a model directory (no config.json); {hint}")
+        if not any(self.path.glob(g) for g in WEIGHT_GLOBS):
+            raise ModelError(f"hf:{spec}: no weights file (model.safetensors or pytorch_model.bin); {hint}")
+
+    def _placement(self, device: str, dtype: str) -> tuple[str, str]:
+        import torch
+
+        if dtype not in DTYPES:
+            raise ModelError(f"hf: dtype={dtype!r} is not one of {', '.join(DTYPES)}")
+        if device == "auto":
+            device = "cuda" if torch.cuda.is_available() else "cpu"
+        if device.startswith("cuda") and not torch.cuda.is_available():
+            raise ModelError(f"hf: device={device} but no CUDA device is available; use device=cpu")
+        if dtype == "auto" and device == "cpu":
+            dtype = "float32"
+        return device, dtype
+
+    def _read_manifest(self) -> dict | None:
+        path = self.path / "manifest.json"
+        if not path.is_file():
+            return None
+        try:
+            return json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise ModelError(f"{path}: unreadable manifest ({exc}); fix or delete it") from None
+
+    def _load(self, spec: str):
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(self.path, local_files_only=True)
+        except Exception as exc:  # noqa: BLE001 - any loader failure is the same usage error
+            raise ModelError(f"hf:{spec}: cannot load the tokenizer: {type(exc).__name__}: {exc}") from None
+        dtype = "auto" if self.dtype_name == "auto" else getattr(torch, self.dtype_name)
+        try:
+            model = AutoModelForCausalLM.from_pretrained(self.path, dtype=dtype, local_files_only=True)
+        except Exception as exc:  # noqa: BLE001
+            raise ModelError(f"hf:{spec}: cannot load a causal LM: {type(exc).__name__}: {exc}") from None
+        model.to(self.device).eval()
+        self.dtype_name = str(next(model.parameters()).dtype).removeprefix("torch.")
+        config = model.config.get_text_config(decoder=True)
+        self.context = getattr(config, "max_position_embeddings", None) or getattr(config, "n_positions", None)
+        eos = model.generation_config.eos_token_id
+        self.eos = {e for e in ([eos] if isinstance(eos, int) else list(eos or [])) + [tokenizer.eos_token_id]
+                    if e is not None}
+        pad = tokenizer.pad_token_id
+        self.pad = pad if pad is not None else (min(self.eos) if self.eos else 0)
+        types = set(getattr(config, "layer_types", None) or ["full_attention"])
+        # Linear-attention hybrids keep other state per layer: they get transformers' own cache.
+        self.slab = types <= {"full_attention", "sliding_attention", "chunked_attention"}
+        return tokenizer, model
+
+    def identity(self) -> str:
+        return f"hf:{self.path.resolve().name}@{self.digest[:16]}:{self.dtype_name}"
+
+    # ------------------------------------------------------------------------------ batching
+    def _batches(self, sizes: Sequence[tuple], run: Callable[[list[int]], list[Response]]) -> list[Response]:
+        """``run(indices)`` over batches of at most ``max_batch`` items, largest ``sizes`` first.
+
+        An out-of-memory batch is retried with half the rows, and the smaller size is kept.
+        """
+        import torch
+
+        order = sorted(range(len(sizes)), key=sizes.__getitem__, reverse=True)
+        out: list[Response | None] = [None] * len(sizes)
+        start = 0
+        while start < len(order):
+            rows = order[start:start + self.max_batch]
+            t0 = time.perf_counter()
+            try:
+                if self.before_batch is not None:
+                    self.before_batch(len(rows))
+                with torch.inference_mode():
+                    answers = run(rows)
+            except Exception as exc:  # noqa: BLE001 - only out-of-memory is handled here
+                if not is_oom(exc) or len(rows) == 1:
+                    raise
+                self.max_batch = max(1, len(rows) // 2)
+                log.warning("hf: out of memory with %d rows; retrying with batch_size=%d", len(rows), self.max_batch)
+                if self.device.startswith("cuda"):
+                    torch.cuda.empty_cache()
+                continue
+            per_item = (time.perf_counter() - t0) / len(rows)
+            for i, resp in zip(rows, answers):
+                resp.latency = per_item
+                out[i] = resp
+            start += len(rows)
+        return out  # type: ignore[return-value]
+
+    def _encode(self, texts: Sequence[str]) -> list[list[int]]:
+        return self.tokenizer(list(texts))["input_ids"] if texts else []
+
+    def _piece(self, token: int) -> str:
+        piece = self._pieces.get(token)
+        if piece is None:
+            piece = self._pieces[token] = self.tokenizer.decode([token])
+        return piece
+
+    # ------------------------------------------------------------------------------ generation
+    def complete(self, requests: Sequence[Request]) -> list[Response]:
+        ids = self._encode([r.prompt for r in requests])
+        out: list[Response | None] = [None] * len(requests)
+        todo = []
+        for i, (r, row) in enumerate(zip(requests, ids)):
+            if self.context and len(row) >= self.context:
+                out[i] = Response(error=f"prompt of {len(row)} tokens does not fit the model's context of {self.context}")
+            elif r.max_tokens <= 0 or not row:
+                out[i] = Response(text="", error=None if row else "empty prompt")
+            else:
+                todo.append(i)
+        sizes = [(len(ids[i]), requests[i].max_tokens) for i in todo]
+        run = lambda rows: self._generate([ids[todo[k]] for k in rows], [requests[todo[k]] for k in rows])  # noqa: E731
+        for i, resp in zip(todo, self._batches(sizes, run)):
+            out[i] = resp
+        return out  # type: ignore[return-value]
+
+    def _generate(self, rows: list[list[int]], reqs: list[Request]) -> list[Response]:
+        """Greedy continuations of one batch of token rows (see the module docstring)."""
+        import torch
+
+        n = len(rows)
+        budget = [min(r.max_tokens, self.context - len(row)) if self.context else r.max_tokens
+                  for r, row in zip(reqs, rows)]
+        prefix = _common_prefix(rows) if n > 1 else 0
+        prefix = min(prefix, min(map(len, rows)) - 1)
+        prefix = prefix if prefix >= PREFIX_MIN else 0
+        tails = [row[prefix:] for row in rows]
+        width = max(map(len, tails))
+        capacity = prefix + width + max(budget)
+        cache = self._new_cache(capacity)
+        dev = self.device
+        if prefix:
+            self.model(input_ids=torch.tensor([rows[0][:prefix]], device=dev), past_key_values=cache, use_cache=True,
+                       logits_to_keep=1)
+            cache.batch_repeat_interleave(n)
+        mask = torch.ones(n, capacity, dtype=torch.long, device=dev)
+        ids = torch.full((n, width), self.pad, dtype=torch.long)
+        for k, tail in enumerate(tails):
+            ids[k, width - len(tail):] = torch.tensor(tail)
+            mask[k, prefix:prefix + width - len(tail)] = 0
+        mask_prefill = mask[:, :prefix + width]
+        positions = (mask_prefill.cumsum(-1) - 1).clamp(min=0)[:, prefix:]
+        logits = self.model(input_ids=ids.to(dev), attention_mask=mask_prefill, position_ids=positions,
+                            past_key_values=cache, use_cache=True, logits_to_keep=1).logits[:, -1]
+        position = positions[:, -1:].clone()
+        return self._decode(logits, cache, mask, position, prefix + width, budget, reqs)
+
+    def _decode(self, logits, cache, mask, position, length: int, budget: list[int], reqs: list[Request]) -> list[Response]:
+        import torch
+
+        n = len(reqs)
+        tokens: list[list[int]] = [[] for _ in range(n)]
+        tails = [""] * n
+        keep = max((len(s) for r in reqs for s in r.stop), default=0) + 32
+        done = [False] * n
+        alive = list(range(n))  # batch row -> request row
+        while True:
+            nxt = logits.argmax(-1)
+            finished = 0
+            for b, tok in enumerate(nxt.tolist()):
+                r = alive[b]
+                if done[r]:
+                    finished += 1
+                    continue
+                if tok in self.eos:
+                    done[r] = True
+                else:
+                    tokens[r].append(tok)
+                    done[r] = len(tokens[r]) >= budget[r] or self._stopped(r, tok, tokens, tails, reqs[r].stop, keep)
+                finished += done[r]
+            if finished == len(alive):
+                break
+            if finished * COMPACT_FRACTION >= len(alive):
+                kept = [b for b, r in enumerate(alive) if not done[r]]
+                index = torch.tensor(kept, device=nxt.device)
+                cache.batch_select_indices(index)
+                nxt, mask, position = nxt[index], mask[index], position[index]
+                alive = [alive[b] for b in kept]
+            position = position + 1
+            length += 1
+            logits = self.model(input_ids=nxt[:, None], attention_mask=mask[:, :length], position_ids=position,
+                                past_key_values=cache, use_cache=True).logits[:, -1]
+        texts = self.tokenizer.batch_decode(tokens, skip_special_tokens=True)
+        return [Response(text=cut_at_stop(t, r.stop)) for t, r in zip(texts, reqs)]
+
+    def _stopped(self, r: int, tok: int, tokens: list[list[int]], tails: list[str], stop: Sequence[str],
+                 keep: int) -> bool:
+        """Whether row ``r`` has just produced a stop string.
+
+        The cheap check concatenates per-token texts; a hit is confirmed on the properly decoded row
+        (tokenizers that merge bytes or strip spaces per token can differ). A missed hit only costs
+        time: the final text is cut at the first stop string anyway.
+        """
+        if not stop:
+            return False
+        piece = self._piece(tok)
+        tail = tails[r] = (tails[r] + piece)[-keep:]
+        for s in stop:
+            if s and tail.find(s, max(0, len(tail) - len(piece) - len(s) + 1)) >= 0:
+                if s in self.tokenizer.decode(tokens[r], skip_special_tokens=True):
+                    return True
+        return False
+
+    def _new_cache(self, capacity: int):
+        from transformers import DynamicCache
+        from transformers.cache_utils import Cache
+
+        if self.slab:
+            return Cache(layer_class_to_replicate=functools.partial(_slab_class(), capacity))
+        return DynamicCache(config=self.model.config)
+
+    # ------------------------------------------------------------------------------ choices
+    def choose(self, requests: Sequence[Request]) -> list[Response]:
+        """Each option's summed log-probability as a continuation of the prompt; the argmax is the choice."""
+        pairs = [(i, k) for i, r in enumerate(requests) for k in range(len(r.choices))]
+        seqs = [self._split(requests[i].prompt, requests[i].choices[k]) for i, k in pairs]
+        sizes = [(len(c) + len(t),) for c, t in seqs]
+        scores: dict[tuple[int, int], float] = {}
+
+        def run(rows: list[int]) -> list[Response]:
+            for j, value in zip(rows, self._loglik([seqs[j] for j in rows])):
+                scores[pairs[j]] = value
+            return [Response() for _ in rows]
+
+        self._batches(sizes, run)
+        out = []
+        for i, r in enumerate(requests):
+            values = [scores[(i, k)] for k in range(len(r.choices))]
+            best = max(range(len(values)), key=values.__getitem__)
+            out.append(Response(text=r.choices[best], choice=best, scores=values))
+        return out
+
+    def _split(self, context: str, option: str) -> tuple[list[int], list[int]]:
+        """(context ids, option ids), tokenized as one text where that splits cleanly at the boundary."""
+        ctx = self._encode([context])[0]
+        whole = self._encode([context + option])[0]
+        if whole[:len(ctx)] == ctx:
+            return ctx, whole[len(ctx):]
+        return ctx, self.tokenizer(option, add_special_tokens=False)["input_ids"]
+
+    def _loglik(self, seqs: list[tuple[list[int], list[int]]]) -> list[float]:
+        import torch
+
+        rows = [c + t for c, t in seqs]
+        width = max(map(len, rows))
+        ids = torch.full((len(rows), width), self.pad, dtype=torch.long)
+        mask = torch.zeros((len(rows), width), dtype=torch.long)
+        for k, row in enumerate(rows):
+            ids[k, width - len(row):] = torch.tensor(row)
+            mask[k, width - len(row):] = 1
+        positions = (mask.cumsum(-1) - 1).clamp(min=0)
+        # Left padding puts every option at the end of its row: only the last logits are needed.
+        keep = max(len(t) for _, t in seqs) + 1
+        logits = self.model(input_ids=ids.to(self.device), attention_mask=mask.to(self.device),
+                            position_ids=positions.to(self.device), logits_to_keep=keep).logits.float()
+        logprobs = torch.log_softmax(logits, dim=-1).cpu()
+        out = []
+        for k, (_, option) in enumerate(seqs):
+            m = len(option)
+            # The token at column width-m+j is predicted by the logits one column earlier.
+            picked = [logprobs[k, keep - 1 - m + j, tok].item() for j, tok in enumerate(option)]
+            out.append(float(sum(picked)))
+        return out
+
+
+def _positive(value, name: str) -> int:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        number = 0
+    if number <= 0:
+        raise ModelError(f"hf: {name}={value!r} must be a positive integer")
+    return number

@@ -1,0 +1,185 @@
+"""Train a small causal LM on prompt/completion pairs: loss on the completion only, seeded.
+
+The generic trainer behind the reference recipes (``models/reference.py``) and ``oraclebench
+train``. An example is ``prompt + completion + <eos>``, tokenized as the adapter will see it at
+test time: the prompt on its own, then the completion. Labels are ``-100`` over the prompt and the
+padding, so the model is taught to answer, not to recite prompts (the seed's script also trained on
+the padding). AdamW with linear warm-up and decay, gradient clipping at 1, as transformers'
+``Trainer`` does by default.
+
+Deterministic under its seed on one machine: the model's initial weights come from the caller's
+seed, the batch order from ``random.Random(seed)``, dropout from ``torch.manual_seed(seed)``.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """``steps`` (optimizer steps) wins over ``epochs`` when given; ``group_by_length`` batches
+    examples of similar length together (less padding) while keeping the order random."""
+
+    epochs: float = 3.0
+    steps: int | None = None
+    batch_size: int = 16
+    lr: float = 5e-4
+    weight_decay: float = 0.0
+    warmup: float = 0.0  # fraction of the steps
+    max_grad_norm: float = 1.0
+    seed: int = 0
+    device: str = "cpu"
+    group_by_length: bool = False
+    log_every: int = 10
+
+    def __post_init__(self) -> None:
+        if self.steps is not None and self.steps <= 0:
+            raise ValueError(f"steps={self.steps} must be positive")
+        if self.epochs <= 0 or self.batch_size <= 0 or self.lr <= 0:
+            raise ValueError("epochs, batch_size and lr must be positive")
+
+
+@dataclass
+class TrainResult:
+    """What a run did: steps, wall time, the loss curve ``[(step, mean loss since the last point)]``."""
+
+    steps: int
+    seconds: float
+    examples: int
+    tokens: int
+    losses: list[tuple[int, float]] = field(default_factory=list)
+
+    @property
+    def final_loss(self) -> float:
+        return self.losses[-1][1] if self.losses else math.nan
+
+    def to_json(self) -> dict:
+        return {**asdict(self), "final_loss": self.final_loss}
+
+
+def encode_pairs(tokenizer, pairs: Sequence[tuple[str, str]]) -> list[tuple[list[int], int]]:
+    """``(token ids of prompt + completion + eos, prompt length)`` per pair."""
+    prompts = tokenizer([p for p, _ in pairs])["input_ids"]
+    completions = tokenizer([c for _, c in pairs], add_special_tokens=False)["input_ids"]
+    eos = tokenizer.eos_token_id
+    return [(p + c + [eos], len(p)) for p, c in zip(prompts, completions)]
+
+
+def collate(batch: Sequence[tuple[list[int], int]], pad: int):
+    """Right-padded ``input_ids``, ``attention_mask`` and ``labels`` (-100 off the completions)."""
+    import torch
+
+    width = max(len(ids) for ids, _ in batch)
+    ids = torch.full((len(batch), width), pad, dtype=torch.long)
+    mask = torch.zeros((len(batch), width), dtype=torch.long)
+    labels = torch.full((len(batch), width), -100, dtype=torch.long)
+    for k, (row, prompt_len) in enumerate(batch):
+        ids[k, :len(row)] = torch.tensor(row)
+        mask[k, :len(row)] = 1
+        labels[k, prompt_len:len(row)] = torch.tensor(row[prompt_len:])
+    return ids, mask, labels
+
+
+def batch_order(lengths: Sequence[int], config: TrainConfig, steps: int) -> list[list[int]]:
+    """``steps`` batches of example indices: epoch after epoch, each shuffled under the seed.
+
+    With ``group_by_length``, each run of 50 batches is sorted by length before it is cut, and the
+    batches are shuffled again, so a batch holds similar lengths and the order stays random.
+    """
+    rng = random.Random(config.seed)
+    n, size = len(lengths), config.batch_size
+    batches: list[list[int]] = []
+    while len(batches) < steps:
+        order = list(range(n))
+        rng.shuffle(order)
+        if config.group_by_length:
+            chunk = 50 * size
+            grouped = []
+            for start in range(0, n, chunk):
+                part = sorted(order[start:start + chunk], key=lambda i: lengths[i])
+                grouped += [part[k:k + size] for k in range(0, len(part), size)]
+            rng.shuffle(grouped)
+            batches += grouped
+        else:
+            batches += [order[k:k + size] for k in range(0, n, size)]
+    return batches[:steps]
+
+
+def total_steps(n_examples: int, config: TrainConfig) -> int:
+    return config.steps or max(1, math.ceil(n_examples * config.epochs / config.batch_size))
+
+
+def train_lm(model, tokenizer, pairs: Sequence[tuple[str, str]], config: TrainConfig, progress: bool = True,
+             desc: str = "train") -> TrainResult:
+    """Train ``model`` in place on ``(prompt, completion)`` pairs; returns the loss curve and timing.
+
+    ``progress`` shows a tqdm bar on stderr (step, loss, ETA).
+    """
+    import torch
+    from tqdm.auto import tqdm
+
+    encoded = encode_pairs(tokenizer, pairs)
+    steps = total_steps(len(encoded), config)
+    batches = batch_order([len(ids) for ids, _ in encoded], config, steps)
+    torch.manual_seed(config.seed)
+    model.to(config.device).train()
+    decay = [p for n, p in model.named_parameters() if p.ndim >= 2]
+    rest = [p for n, p in model.named_parameters() if p.ndim < 2]
+    optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": config.weight_decay},
+                                   {"params": rest, "weight_decay": 0.0}], lr=config.lr)
+    warm = int(config.warmup * steps)
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda s: (s + 1) / warm if s < warm else max(0.0, (steps - s) / max(1, steps - warm)))
+    result = TrainResult(steps=steps, seconds=0.0, examples=len(encoded), tokens=0)
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    window: list[float] = []
+    t0 = time.perf_counter()
+    bar = tqdm(total=steps, desc=desc, unit="step", disable=not progress, dynamic_ncols=True)
+    try:
+        for step, batch in enumerate(batches, 1):
+            ids, mask, labels = (t.to(config.device) for t in collate([encoded[i] for i in batch], pad))
+            loss = model(input_ids=ids, attention_mask=mask, labels=labels).loss
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), config.max_grad_norm)
+            optimizer.step()
+            schedule.step()
+            result.tokens += int(mask.sum())
+            window.append(loss.item())
+            if step % config.log_every == 0 or step == steps:
+                result.losses.append((step, round(sum(window) / len(window), 5)))
+                window.clear()
+                bar.set_postfix(loss=f"{result.losses[-1][1]:.4f}")
+            bar.update(1)
+    finally:
+        bar.close()
+    result.seconds = round(time.perf_counter() - t0, 2)
+    model.eval()
+    return result
+
+
+def plot_losses(losses: Sequence[tuple[int, float]], path: Path | str, title: str) -> Path:
+    """A loss-curve PNG (matplotlib's Agg canvas: no display, no global backend switch)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(6, 3.5), dpi=100)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    steps, values = zip(*losses) if losses else ((), ())
+    ax.plot(steps, values, color="#1f77b4")
+    ax.set_yscale("log")
+    ax.set_xlabel("step")
+    ax.set_ylabel("training loss (completion tokens)")
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    path = Path(path)
+    fig.savefig(path)
+    return path
