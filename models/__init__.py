@@ -38,6 +38,29 @@ PATTERNS: dict[str, str] = {
 EXTRAS: dict[str, str] = {"vllm-local": "vllm"}
 
 
+def declared_tasks(name: str) -> list[str] | None:
+    """The tasks a model was trained on, known without loading it: a reference recipe's task, or the
+    ``manifest.json`` beside a local checkpoint. ``None`` when nothing is declared.
+    """
+    import json
+    from pathlib import Path
+
+    if NAMES.get(name) == "models.reference:load_reference":
+        from models.reference import RECIPES
+
+        return [RECIPES[name].task]
+    prefix, _, spec = name.partition(":")
+    if prefix not in ("hf", "transplant", "vllm-local"):
+        return None
+    try:
+        manifest = json.loads((Path(spec.split("?")[0]).expanduser() / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if isinstance(manifest.get("tasks"), dict):
+        return sorted(manifest["tasks"])
+    return [manifest["task"]] if isinstance(manifest.get("task"), str) else None
+
+
 def known_names() -> list[str]:
     return sorted(NAMES) + [f"{p}:..." for p in sorted(PATTERNS)]
 

@@ -92,6 +92,7 @@ class Bench:
         self.records: dict[str, dict[str, Record]] = {}  # task -> instance id -> record
         self.collected: dict[str, dict] = {}  # nodeid -> record json, from reports (controller)
         self.needs_model = False
+        self.declared: list[str] | None = None  # tasks the model says it was trained on
         self.run_id = ""
         self.summary: dict | None = None
         self.gates: list = []
@@ -114,7 +115,19 @@ class Bench:
         return self.instances[task]
 
     def wants(self, task: str) -> bool:
-        return not self.tasks_filter or task in self.tasks_filter
+        """``--task`` if given; else the tasks the model declares it was trained on; else every task."""
+        if self.tasks_filter:
+            return task in self.tasks_filter
+        if self.declared is None and self.model_name:
+            from models import declared_tasks
+
+            self.declared = declared_tasks(self.model_name) or []
+            if self.declared and not self.is_worker:
+                tr = self.config.pluginmanager.get_plugin("terminalreporter")
+                if tr is not None:
+                    tr.write_line(f"oraclebench: {self.model_name} was trained on {', '.join(self.declared)}; "
+                                  f"scoring only that (choose others with --task)")
+        return not self.declared or task in self.declared
 
     # -- the model ------------------------------------------------------------------------------
     def load_model(self) -> None:
