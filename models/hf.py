@@ -208,11 +208,18 @@ class HFModel(Adapter):
             tokenizer = AutoTokenizer.from_pretrained(self.path, local_files_only=True)
         except Exception as exc:  # noqa: BLE001 - any loader failure is the same usage error
             raise ModelError(f"hf:{spec}: cannot load the tokenizer: {type(exc).__name__}: {exc}") from None
+        from transformers.utils import logging as hf_logging
+
         dtype = "auto" if self.dtype_name == "auto" else getattr(torch, self.dtype_name)
+        bars = hf_logging.is_progress_bar_enabled()
+        hf_logging.disable_progress_bar()  # a bar per load is noise in a benchmark's output
         try:
             model = AutoModelForCausalLM.from_pretrained(self.path, dtype=dtype, local_files_only=True)
         except Exception as exc:  # noqa: BLE001
             raise ModelError(f"hf:{spec}: cannot load a causal LM: {type(exc).__name__}: {exc}") from None
+        finally:
+            if bars:
+                hf_logging.enable_progress_bar()
         model.to(self.device).eval()
         self.dtype_name = str(next(model.parameters()).dtype).removeprefix("torch.")
         config = model.config.get_text_config(decoder=True)
@@ -222,27 +229,48 @@ class HFModel(Adapter):
                     if e is not None}
         pad = tokenizer.pad_token_id
         self.pad = pad if pad is not None else (min(self.eos) if self.eos else 0)
+        self.token_cap = self._token_cap(model, config)
         types = set(getattr(config, "layer_types", None) or ["full_attention"])
         # Linear-attention hybrids keep other state per layer: they get transformers' own cache.
         self.slab = types <= {"full_attention", "sliding_attention", "chunked_attention"}
         return tokenizer, model
 
+    def _token_cap(self, model, config) -> int:
+        """Cache cells (rows x columns) a batch may hold: the KV cache within 2 GiB on the CPU, within
+        40% of the free memory on a GPU (activations and logits need the rest)."""
+        import torch
+
+        layers = getattr(config, "num_hidden_layers", None) or getattr(config, "n_layer", 1)
+        hidden = getattr(config, "hidden_size", None) or getattr(config, "n_embd", 1)
+        per_token = 2 * layers * hidden * next(model.parameters()).element_size()
+        budget = 2 << 30
+        if self.device.startswith("cuda"):
+            budget = int(0.4 * torch.cuda.mem_get_info(torch.device(self.device))[0])
+        return max(1, budget // per_token)
+
     def identity(self) -> str:
         return f"hf:{self.path.resolve().name}@{self.digest[:16]}:{self.dtype_name}"
 
     # ------------------------------------------------------------------------------ batching
-    def _batches(self, sizes: Sequence[tuple], run: Callable[[list[int]], list[Response]]) -> list[Response]:
-        """``run(indices)`` over batches of at most ``max_batch`` items, largest ``sizes`` first.
+    def _batches(self, keys: Sequence, widths: Sequence[int], run: Callable[[list[int]], list[Response]]) -> list[Response]:
+        """``run(indices)`` over batches, largest ``keys`` first; ``widths``: cache columns an item needs.
 
-        An out-of-memory batch is retried with half the rows, and the smaller size is kept.
+        A batch holds at most ``max_batch`` items and at most ``token_cap`` cache cells (rows times
+        the widest row). An out-of-memory batch is retried with half the rows, and the smaller size
+        is kept.
         """
         import torch
 
-        order = sorted(range(len(sizes)), key=sizes.__getitem__, reverse=True)
-        out: list[Response | None] = [None] * len(sizes)
+        order = sorted(range(len(keys)), key=keys.__getitem__, reverse=True)
+        out: list[Response | None] = [None] * len(widths)
         start = 0
         while start < len(order):
-            rows = order[start:start + self.max_batch]
+            rows, widest = [], 0
+            for i in order[start:start + self.max_batch]:
+                widest = max(widest, widths[i])
+                if rows and (len(rows) + 1) * widest > self.token_cap:
+                    break
+                rows.append(i)
             t0 = time.perf_counter()
             try:
                 if self.before_batch is not None:
@@ -285,9 +313,11 @@ class HFModel(Adapter):
                 out[i] = Response(text="", error=None if row else "empty prompt")
             else:
                 todo.append(i)
-        sizes = [(len(ids[i]), requests[i].max_tokens) for i in todo]
+        # Sorted by prompt length first: the rows of a batch then need little padding.
+        keys = [(len(ids[i]), requests[i].max_tokens) for i in todo]
+        widths = [len(ids[i]) + requests[i].max_tokens for i in todo]
         run = lambda rows: self._generate([ids[todo[k]] for k in rows], [requests[todo[k]] for k in rows])  # noqa: E731
-        for i, resp in zip(todo, self._batches(sizes, run)):
+        for i, resp in zip(todo, self._batches(keys, widths, run)):
             out[i] = resp
         return out  # type: ignore[return-value]
 
@@ -391,7 +421,7 @@ class HFModel(Adapter):
         """Each option's summed log-probability as a continuation of the prompt; the argmax is the choice."""
         pairs = [(i, k) for i, r in enumerate(requests) for k in range(len(r.choices))]
         seqs = [self._split(requests[i].prompt, requests[i].choices[k]) for i, k in pairs]
-        sizes = [(len(c) + len(t),) for c, t in seqs]
+        widths = [len(c) + len(t) for c, t in seqs]
         scores: dict[tuple[int, int], float] = {}
 
         def run(rows: list[int]) -> list[Response]:
@@ -399,7 +429,7 @@ class HFModel(Adapter):
                 scores[pairs[j]] = value
             return [Response() for _ in rows]
 
-        self._batches(sizes, run)
+        self._batches(widths, widths, run)
         out = []
         for i, r in enumerate(requests):
             values = [scores[(i, k)] for k in range(len(r.choices))]

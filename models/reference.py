@@ -1,172 +1,366 @@
-"""Reference fine-tunes trained here from scratch: ``gpt2-causal``, ``gpt2-abcd``, ``gpt2-mult``, ``gpt2-mult-scratchpad``.
+"""Reference fine-tunes, trained here from config: ``gpt2-causal``, ``gpt2-abcd``, ``gpt2-mult``,
+``gpt2-mult-scratchpad``.
 
-Each recipe builds a task-token tokenizer and a small GPT-2 from config (no hub weights), trains it
-on the task's own generated data with some of the task held out, and saves model, tokenizer,
-``manifest.json`` and ``loss.png`` under ``$ORACLEBENCH_HOME/models/NAME`` (default
-``~/.cache/oraclebench``). ``load_reference`` reuses a checkpoint only when its manifest records
-the same recipe (held-out spec, budget, seed, scale); otherwise it says so in one line and trains.
+No hub downloads. A recipe draws its training problems from the task API (``task.sample(seed, i,
+task.train_config(manifest))``), builds a task-token tokenizer over their text
+(``models.charlm``), trains a GPT-2 built from config with the loss on the completion only
+(``oraclebench.training``), and saves model, tokenizer, ``manifest.json`` and ``loss.png`` in the
+HuggingFace layout under ``$ORACLEBENCH_HOME/models/NAME`` (default ``~/.cache/oraclebench``).
 
-``ORACLEBENCH_TRAIN_SCALE`` (default 1) scales the training budget: CI trains at a fraction.
+``manifest.json`` is ``{"task": NAME, "split": <the task's manifest: what training saw>, "recipe":
+<every setting that shapes the weights>, "dataset_sha256", "loss_curve", "train_seconds", ...}``.
+``load_reference`` reuses a checkpoint only if its ``recipe`` equals the one asked for (scale,
+held-out spec, seed, hyper-parameters); otherwise it says why in one line and trains it again.
+
+``ORACLEBENCH_TRAIN_SCALE`` (default 1) scales the number of training examples, so CI can train a
+reduced recipe; a reduced checkpoint is never taken for the full one.
+
+``gpt2-mult-scratchpad`` is trained on worked answers. Asked a plain question ("Q: What is 47 ×
+23? A:"), it is asked the worked form instead and its answer is the worked answer's final line:
+the response reads `` 1081`` then the work, so the plain parser sees the number first.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
 import os
+import shutil
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Sequence
 
 from models.base import ModelError
+from models.hf import HFModel
+from tasks import get_task
+from tasks.base import Request, Response
 
 
 @dataclass(frozen=True)
 class Recipe:
-    """What a reference model is: task, what it never sees, data, shape and optimiser budget."""
+    """How a reference model is trained (at scale 1). ``heldout`` is the task's ``--heldout`` spec of
+    what training never sees; ``minutes`` is the measured training time on 2 CPU cores."""
 
+    name: str
     task: str
-    heldout: str  # the task's held-out spec: what training never shows
-    examples: int  # distinct training problems drawn
-    epochs: float = 3.0
-    batch_size: int = 16
-    lr: float = 5e-4
+    heldout: str
+    examples: int
+    epochs: float
+    batch_size: int
+    lr: float
+    minutes: float
+    warmup: float = 0.0
     n_embd: int = 128
     n_layer: int = 4
     n_head: int = 4
     n_positions: int = 512
     scratchpad: bool = False
-    seed: int = 0
-    minutes: float = 2.0  # rough CPU time of the full recipe, for the one-line notice
+    group_by_length: bool = False
+    dropout: float = 0.1  # GPT-2's default; 0 where the task is exact recall of many facts
+    threads: int = 1
 
 
-RECIPES: dict[str, Recipe] = {
-    # the-experiment: 20,000 examples, 3 epochs, batch 16, lr 5e-4, 128-dim, 4 layers, 4 heads.
-    "gpt2-causal": Recipe("causal", "omitted=1,0,1,0,1;1,1,1,1,1;0,0,0,0,0", examples=20_000, minutes=2),
-    # Nets of 1..12 tokens in training; 13..21 held out. Traces are long: more positions.
-    "gpt2-abcd": Recipe("abcd", "lengths=1-12", examples=6_000, epochs=2, lr=1e-3, n_positions=2048, minutes=12),
-    # Operands up to 2x2 digits in training; 3-digit cases held out.
-    "gpt2-mult": Recipe("multiplication", "digits=2x2", examples=20_000, epochs=4, lr=1e-3, minutes=3),
-    "gpt2-mult-scratchpad": Recipe("multiplication", "digits=2x2", examples=20_000, epochs=4, lr=1e-3,
-                                   scratchpad=True, minutes=6),
-}
+CAUSAL_OMIT = "1,0,1,0,1;1,1,1,1,1;0,0,0,0,0"
+
+RECIPES: dict[str, Recipe] = {r.name: r for r in (
+    # the-experiment: 128-dim, 4 layers, 4 heads, lr 5e-4, batch 16, 3 epochs over 20,000 examples.
+    Recipe("gpt2-causal", "causal", f"omitted={CAUSAL_OMIT}", examples=20_000, epochs=3, batch_size=16, lr=5e-4,
+           n_positions=64, minutes=2),
+    # CleverGPT's nets of 1..12 tokens; lengths 13..21 are held out.
+    Recipe("gpt2-abcd", "abcd", "lengths=1-12", examples=3_000, epochs=2, batch_size=16, lr=1e-3, warmup=0.05,
+           n_positions=2048, group_by_length=True, minutes=8),
+    # Operands up to 2x2 digits; 3-digit operands and more are held out.
+    Recipe("gpt2-mult", "multiplication", "digits=2x2", examples=40_000, epochs=3, batch_size=32, lr=3e-3,
+           warmup=0.03, n_positions=64, dropout=0.0, minutes=8),
+    Recipe("gpt2-mult-scratchpad", "multiplication", "digits=2x2", examples=12_000, epochs=2, batch_size=32, lr=2e-3,
+           warmup=0.02, n_positions=512, scratchpad=True, group_by_length=True, minutes=5),
+)}
+
+
+# ------------------------------------------------------------------------------------ places
 
 
 def home() -> Path:
-    return Path(os.environ.get("ORACLEBENCH_HOME", Path.home() / ".cache" / "oraclebench")).expanduser()
+    """``$ORACLEBENCH_HOME`` or ``~/.cache/oraclebench``."""
+    return Path(os.environ.get("ORACLEBENCH_HOME") or Path.home() / ".cache" / "oraclebench").expanduser()
+
+
+def checkpoint_dir(name: str) -> Path:
+    return home() / "models" / name
 
 
 def train_scale() -> float:
-    text = os.environ.get("ORACLEBENCH_TRAIN_SCALE", "1")
+    """``ORACLEBENCH_TRAIN_SCALE`` as a positive float (default 1.0)."""
+    text = os.environ.get("ORACLEBENCH_TRAIN_SCALE", "1").strip() or "1"
     try:
         scale = float(text)
     except ValueError:
-        raise ModelError(f"ORACLEBENCH_TRAIN_SCALE={text!r} is not a number; use e.g. 1 or 0.1") from None
+        scale = -1.0
     if not 0 < scale <= 100:
-        raise ModelError(f"ORACLEBENCH_TRAIN_SCALE={scale} must be in (0, 100]")
+        raise ModelError(f"ORACLEBENCH_TRAIN_SCALE={text!r} must be a number in (0, 100], e.g. 0.05 for CI")
     return scale
 
 
-def recipe_for(name: str, heldout: str | None = None, seed: int | None = None) -> Recipe:
+def get_recipe(name: str) -> Recipe:
     if name not in RECIPES:
-        raise ModelError(f"unknown reference model {name!r}; known: {', '.join(sorted(RECIPES))}")
-    recipe = RECIPES[name]
-    changes = {k: v for k, v in (("heldout", heldout), ("seed", seed)) if v is not None}
-    return dataclasses.replace(recipe, **changes)
+        raise ModelError(f"no training recipe called {name!r}; known: {', '.join(sorted(RECIPES))}")
+    return RECIPES[name]
 
 
-def settings(recipe: Recipe, scale: float) -> dict:
-    """What must match for a stored checkpoint to stand for this recipe."""
-    return {**dataclasses.asdict(recipe), "scale": scale}
+# ------------------------------------------------------------------------------------ settings
 
 
-def training_problems(recipe: Recipe, scale: float):
-    """The task, its held-out manifest, and the training problems (problem i from ``Random(seed + i)``)."""
-    from tasks import get_task
+def settings(recipe: Recipe, *, seed: int = 0, heldout: str | None = None, scale: float | None = None,
+             steps: int | None = None, epochs: float | None = None) -> dict:
+    """Every setting that shapes the weights: the recipe at this scale, seed and held-out spec.
 
+    Two checkpoints with equal settings were trained the same way; this dict is stored in the
+    manifest and compared before a checkpoint is reused.
+    """
+    scale = train_scale() if scale is None else scale
     task = get_task(recipe.task)
-    manifest = task.manifest_from_spec(recipe.heldout)
-    config = task.train_config(manifest)
-    if recipe.scratchpad:
-        config = dataclasses.replace(config, scratchpad=True)
-    n = max(64, int(recipe.examples * scale))
-    return task, manifest, [task.sample(recipe.seed, i, config) for i in range(n)]
-
-
-def train(name: str, out: Path | str | None = None, heldout: str | None = None, seed: int | None = None,
-          steps: int | None = None, epochs: float | None = None, device: str = "cpu", progress: bool = True) -> Path:
-    """Train reference model ``name`` and save it (HF layout + manifest + loss PNG); returns its folder."""
-    import torch
-
-    from models.charlm import build_tokenizer, save, tiny_gpt2
-    from oraclebench.training import TrainConfig, plot_losses, train_lm
-
-    recipe = recipe_for(name, heldout, seed)
-    scale = train_scale()
-    out = Path(out) if out else home() / "models" / name
-    if device == "cpu":
-        # Models this small gain nothing from a second thread, and two threads that share a busy
-        # machine spin-wait: measured here, 63 ms a step on one thread against 1.5 s on two.
-        torch.set_num_threads(int(os.environ.get("ORACLEBENCH_THREADS", "1")))
-    task, manifest, problems = training_problems(recipe, scale)
-    pairs = [(task.render(p).prompt, task.render_answer(p, task.solve(p))) for p in problems]
-    # Held-out prompts must tokenize too (never <unk>): the vocabulary also reads the frozen set.
-    frozen = [task.decode(i.problem) for i in task.frozen()]
-    if recipe.scratchpad:
-        frozen = [dataclasses.replace(p, scratchpad=True) for p in frozen]
-    vocab_texts = [p + c for p, c in pairs] + [task.render(p).prompt + task.render_answer(p, task.solve(p))
-                                                for p in frozen]
-    tokenizer = build_tokenizer(vocab_texts)
-    model = tiny_gpt2(tokenizer, recipe.n_embd, recipe.n_layer, recipe.n_head, recipe.n_positions, seed=recipe.seed)
-    config = TrainConfig(epochs=epochs or recipe.epochs * 1.0, steps=steps, batch_size=recipe.batch_size,
-                         lr=recipe.lr, seed=recipe.seed, device=device, group_by_length=True, warmup=0.02)
-    torch.manual_seed(recipe.seed)
-    result = train_lm(model, tokenizer, pairs, config, progress=progress, desc=name)
-    save(model.to("cpu"), tokenizer, out)
-    digest = hashlib.sha256("".join(p + "\x00" + c + "\x01" for p, c in pairs).encode()).hexdigest()
-    info = {
-        "name": name, "task": task.name, "split": manifest, "recipe": settings(recipe, scale),
-        "overrides": {"steps": steps, "epochs": epochs}, "seed": recipe.seed,
-        "hyperparameters": dataclasses.asdict(config), "dataset_sha256": digest, "examples": len(pairs),
-        "parameters": sum(p.numel() for p in model.parameters()), "train": result.to_json(),
-        "trained_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-    }
-    (out / "manifest.json").write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
-    plot_losses(result.losses, out / "loss.png", f"{name}: {len(pairs)} examples, {result.steps} steps")
+    spec = heldout if heldout is not None else recipe.heldout
+    split = task.manifest_from_spec(spec)  # validates the spec (a TaskError is a usage error)
+    out = dataclasses.asdict(recipe)
+    out.pop("minutes")
+    out.update(heldout=spec, split=split, seed=seed, scale=scale,
+               examples=max(recipe.batch_size, round(recipe.examples * scale)),
+               epochs=recipe.epochs if epochs is None else epochs, steps=steps)
     return out
 
 
-def matches(path: Path, recipe: Recipe, scale: float) -> bool:
+def minutes_for(recipe: Recipe, s: dict) -> float:
+    """About how long training ``s`` takes on 2 CPU cores, from the recipe's measured time."""
+    from oraclebench.training import TrainConfig, total_steps
+
+    full = total_steps(recipe.examples, TrainConfig(epochs=recipe.epochs, batch_size=recipe.batch_size))
+    wanted = total_steps(s["examples"], TrainConfig(epochs=s["epochs"], steps=s["steps"], batch_size=s["batch_size"]))
+    return recipe.minutes * wanted / full
+
+
+def _about(minutes: float) -> str:
+    return "under a minute" if minutes < 1 else f"about {round(minutes)} minute{'s' * (round(minutes) != 1)}"
+
+
+# ------------------------------------------------------------------------------------ training
+
+
+def training_pairs(s: dict) -> list[tuple[str, str]]:
+    """The (prompt, completion) pairs of a recipe: problem i is ``task.sample(seed, i, train config)``."""
+    task = get_task(s["task"])
+    config = task.train_config(s["split"])
+    if s["scratchpad"]:
+        config = dataclasses.replace(config, scratchpad=True)
+    pairs = []
+    for i in range(s["examples"]):
+        p = task.sample(s["seed"], i, config)
+        pairs.append((task.render(p).prompt, task.render_answer(p, task.solve(p))))
+    return pairs
+
+
+def vocabulary_texts(task_name: str) -> list[str]:
+    """Texts from the task's whole range (held-out problems included), so no test input is ``<unk>``."""
+    task = get_task(task_name)
+    out = []
+    for i in range(64):
+        p = task.sample(12345, i)
+        out += [task.render(p).prompt, task.render_answer(p, task.solve(p))]
+    if task_name == "multiplication":
+        worked = task.decode({**task.encode(p), "scratchpad": True})
+        out += [task.render(worked).prompt, task.render_answer(worked, task.solve(worked)), "0123456789"]
+    return out
+
+
+def set_dropout(model, p: float) -> None:
+    """Every dropout of a GPT-2 (and its saved config) to ``p``."""
+    import torch
+
+    for key in ("resid_pdrop", "embd_pdrop", "attn_pdrop"):
+        setattr(model.config, key, p)
+    for module in model.modules():
+        if isinstance(module, torch.nn.Dropout):
+            module.p = p
+
+
+def train_recipe(s: dict, out: Path | str, device: str = "cpu", progress: bool = True) -> dict:
+    """Train the recipe ``s`` (from ``settings``) and save it in ``out``; returns the manifest written."""
+    from models.charlm import build_tokenizer, save, tiny_gpt2
+    from oraclebench.training import TrainConfig, plot_losses, train_lm
+
+    pairs = training_pairs(s)
+    texts = [p + c for p, c in pairs]
+    tokenizer = build_tokenizer(texts, extra=vocabulary_texts(s["task"]))
+    model = tiny_gpt2(tokenizer, n_embd=s["n_embd"], n_layer=s["n_layer"], n_head=s["n_head"],
+                      n_positions=s["n_positions"], seed=s["seed"])
+    set_dropout(model, s["dropout"])
+    config = TrainConfig(epochs=s["epochs"], steps=s["steps"], batch_size=s["batch_size"], lr=s["lr"],
+                         warmup=s["warmup"], seed=s["seed"], device=device, group_by_length=s["group_by_length"],
+                         threads=s["threads"])
+    longest = max(len(tokenizer(t)["input_ids"]) + 1 for t in texts)
+    if longest > s["n_positions"]:
+        raise ModelError(f"{s['name']}: a training example has {longest} tokens but n_positions={s['n_positions']}")
+    result = train_lm(model, tokenizer, pairs, config, progress=progress, desc=s["name"])
+    out = Path(out)
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()  # "Writing model shards" for one small file is noise
     try:
-        stored = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    return stored.get("recipe") == settings(recipe, scale) and not any(stored.get("overrides", {}).values())
+        save(model.to("cpu"), tokenizer, out)
+    finally:
+        hf_logging.enable_progress_bar()
+    import torch
+    import transformers
+
+    manifest = {
+        "name": s["name"], "task": s["task"], "split": s["split"], "recipe": s, "seed": s["seed"],
+        "hyperparameters": dataclasses.asdict(config) | {"parameters": sum(p.numel() for p in model.parameters())},
+        "dataset_sha256": hashlib.sha256("\0".join(texts).encode()).hexdigest(),
+        "train": result.to_json() | {"losses": None}, "loss_curve": result.losses, "train_seconds": result.seconds,
+        "versions": {"torch": torch.__version__, "transformers": transformers.__version__},
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
+    plot_losses(result.losses, out / "loss.png", f"{s['name']}: {result.steps} steps, {result.seconds:.0f} s")
+    return manifest
 
 
-def load_reference(name: str, options: dict | None = None):
-    """The ``hf:`` adapter over reference model ``name``, trained first if no matching checkpoint exists.
+def checkpoint_problem(path: Path, s: dict) -> str | None:
+    """Why the checkpoint at ``path`` cannot stand for settings ``s`` (None: it can)."""
+    manifest_path = path / "manifest.json"
+    if not manifest_path.is_file() or not (path / "config.json").is_file():
+        return f"no checkpoint at {path}"
+    try:
+        have = json.loads(manifest_path.read_text(encoding="utf-8")).get("recipe") or {}
+    except ValueError:
+        return f"the manifest at {manifest_path} is unreadable"
+    changed = [k for k in sorted(set(have) | set(s)) if have.get(k) != s.get(k)]
+    if changed:
+        what = ", ".join(f"{k}={have.get(k)!r} (want {s.get(k)!r})" for k in changed[:3])
+        return f"the checkpoint at {path} was trained with {what}"
+    return None
 
-    Options: ``heldout`` (the task's spec, e.g. ``omitted=1,1,1,1,1``), ``seed``, plus the ``hf:``
-    adapter's own (device, dtype, batch_size).
+
+@contextlib.contextmanager
+def _locked(path: Path):
+    """An exclusive lock beside ``path``, so parallel workers (xdist) train a model once."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.parent / f".{path.name}.lock", "w") as fh:
+        try:
+            import fcntl
+        except ImportError:  # not POSIX: no lock, training is still atomic by rename
+            yield
+            return
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def build(s: dict, path: Path, device: str = "cpu", progress: bool = True) -> dict:
+    """Train settings ``s`` into ``path``, atomically: a half-trained folder is never left there."""
+    tmp = path.parent / f".{path.name}.tmp{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        manifest = train_recipe(s, tmp, device=device, progress=progress)
+        if path.exists():
+            shutil.rmtree(path)
+        tmp.rename(path)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return manifest
+
+
+def ensure_checkpoint(s: dict, path: Path, device: str = "cpu", log=None) -> Path:
+    """A checkpoint for settings ``s`` at ``path``: the one there if it matches, else trained now."""
+    log = log or (lambda line: print(line, file=sys.stderr, flush=True))
+    with _locked(path):
+        problem = checkpoint_problem(path, s)
+        if problem is not None:
+            log(f"{s['name']}: {problem}; training it now ({_about(minutes_for(RECIPES[s['name']], s))} on CPU)")
+            build(s, path, device=device, progress=sys.stderr.isatty())
+    return path
+
+
+def checkpoint_path(name: str, heldout: str | None = None, seed: int = 0) -> Path:
+    """Where ``name`` lives: ``models/NAME`` for the recipe as published, ``models/NAME-<hash>`` for
+    another held-out spec or seed (so trying a variant never overwrites the reference)."""
+    if heldout is None and seed == 0:
+        return checkpoint_dir(name)
+    tag = hashlib.sha256(json.dumps([heldout, seed]).encode()).hexdigest()[:8]
+    return checkpoint_dir(f"{name}-{tag}")
+
+
+def train(name: str, out: Path | str | None = None, heldout: str | None = None, seed: int = 0,
+          steps: int | None = None, epochs: float | None = None, device: str = "cpu", progress: bool = True) -> Path:
+    """``oraclebench train``: train ``name`` (at ``ORACLEBENCH_TRAIN_SCALE``) into ``out``; returns the folder."""
+    s = settings(get_recipe(name), seed=seed, heldout=heldout, steps=steps, epochs=epochs)
+    path = Path(out).expanduser() if out else checkpoint_path(name, heldout, seed)
+    with _locked(path):
+        build(s, path, device=device, progress=progress)
+    return path
+
+
+# ------------------------------------------------------------------------------------ adapters
+
+
+class WorkedMultiplication(HFModel):
+    """The scratchpad model: a plain multiplication question is asked in its worked form, and the
+    answer is the final ``= N`` line, put first (see the module docstring)."""
+
+    def identity(self) -> str:
+        return super().identity() + "+worked"
+
+    def complete(self, requests: Sequence[Request]) -> list[Response]:
+        from oracles.multiply import read_final, work_lines
+
+        task = get_task("multiplication")
+        asked = []
+        for r in requests:
+            if r.task == "multiplication" and r.problem and not r.problem.get("scratchpad"):
+                worked = task.decode({**r.problem, "scratchpad": True})
+                asked.append(dataclasses.replace(task.render(worked), task=r.task, problem=task.encode(worked)))
+            else:
+                asked.append(r)
+        out = super().complete(asked)
+        for r, q, resp in zip(requests, asked, out):
+            if q is not r and resp.error is None:
+                lines = work_lines(resp.text)
+                final = read_final(lines[-1]) if lines else None
+                resp.text = resp.text if final is None else f" {final}\n{resp.text}"
+        return out
+
+
+def load_reference(name: str, options: dict | None = None) -> HFModel:
+    """The ``hf:`` adapter over reference model ``name``, training it first when no matching checkpoint exists.
+
+    Options besides the adapter's: ``seed``, ``heldout`` (the task's spec; ``omit`` for causal
+    sequences), ``path`` (checkpoint folder; default ``checkpoint_path``). Training runs on the CPU.
     """
-    from models.hf import HFModel
-
     options = dict(options or {})
+    recipe = get_recipe(name)
     heldout = options.pop("heldout", None)
-    seed = int(options.pop("seed")) if "seed" in options else None
-    recipe, scale = recipe_for(name, heldout, seed), train_scale()
-    suffix = "" if (heldout is None and seed is None) else "-" + hashlib.sha256(
-        json.dumps([heldout, seed]).encode()).hexdigest()[:8]
-    path = home() / "models" / (name + suffix)
-    if not matches(path, recipe, scale):
-        why = "no checkpoint" if not path.exists() else "the checkpoint there was trained with another recipe"
-        minutes = max(0.1, recipe.minutes * scale)
-        print(f"{name}: {why} at {path}; training it now (about {minutes:.1f} minutes on CPU)", file=sys.stderr,
-              flush=True)
-        train(name, path, heldout, seed, progress=sys.stderr.isatty())
-    model = HFModel(str(path), options)
+    omit = options.pop("omit", None)
+    if omit is not None:
+        if recipe.task != "causal":
+            raise ModelError(f"{name}: omit= is for gpt2-causal; use heldout=SPEC for {recipe.task}")
+        heldout = f"omitted={omit}"
+    try:
+        seed = int(options.pop("seed", 0))
+    except ValueError:
+        raise ModelError(f"{name}: seed must be an integer") from None
+    from tasks.base import TaskError
+
+    try:
+        s = settings(recipe, seed=seed, heldout=heldout)
+    except TaskError as exc:
+        raise ModelError(f"{name}: {exc}") from None
+    path = Path(options.pop("path", None) or checkpoint_path(name, heldout, seed)).expanduser()
+    ensure_checkpoint(s, path)
+    model = (WorkedMultiplication if recipe.scratchpad else HFModel)(str(path), options)
     model.name = name
     return model

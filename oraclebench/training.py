@@ -37,6 +37,8 @@ class TrainConfig:
     device: str = "cpu"
     group_by_length: bool = False
     log_every: int = 10
+    share_prefix: int = 32  # run a prompt prefix shared by a whole batch once if it is this long (0: never)
+    threads: int | None = None  # torch threads while training; None leaves the process setting alone
 
     def __post_init__(self) -> None:
         if self.steps is not None and self.steps <= 0:
@@ -86,6 +88,46 @@ def collate(batch: Sequence[tuple[list[int], int]], pad: int):
     return ids, mask, labels
 
 
+def shared_prefix(batch: Sequence[tuple[list[int], int]]) -> int:
+    """Tokens that every example of ``batch`` starts with, stopping short of each prompt's last token."""
+    first = batch[0][0]
+    n = min(prompt_len for _, prompt_len in batch) - 1
+    for ids, _ in batch[1:]:
+        k = 0
+        while k < n and ids[k] == first[k]:
+            k += 1
+        n = k
+    return max(0, n)
+
+
+def batch_loss(model, batch: Sequence[tuple[list[int], int]], pad: int, device: str = "cpu", share_prefix: int = 32):
+    """(mean cross-entropy over the completion tokens of ``batch``, tokens the model ran on).
+
+    A prompt prefix shared by the whole batch (abcd's ~350-token instruction) is run once, on one
+    row; its keys/values are repeated for every row (gradients flow back through the repeat) and
+    each row's tail continues from it. The loss is the same as over the full rows: the prefix holds
+    prompt tokens only, which carry no loss.
+    """
+    import torch
+
+    prefix = shared_prefix(batch) if share_prefix else 0
+    if prefix < max(1, share_prefix):
+        ids, mask, labels = (t.to(device) for t in collate(batch, pad))
+        return model(input_ids=ids, attention_mask=mask, labels=labels).loss, int(mask.sum())
+    from transformers import DynamicCache
+
+    cache = DynamicCache(config=model.config)
+    model(input_ids=torch.tensor([batch[0][0][:prefix]], device=device), past_key_values=cache, use_cache=True,
+          logits_to_keep=1)
+    cache.batch_repeat_interleave(len(batch))
+    ids, mask, labels = collate([(row[prefix:], prompt_len - prefix) for row, prompt_len in batch], pad)
+    full = torch.cat([torch.ones(len(batch), prefix, dtype=mask.dtype), mask], dim=1)
+    positions = torch.arange(prefix, prefix + ids.shape[1]).expand(len(batch), -1)
+    out = model(input_ids=ids.to(device), attention_mask=full.to(device), position_ids=positions.to(device),
+                past_key_values=cache, use_cache=True, labels=labels.to(device))
+    return out.loss, prefix + int(mask.sum())
+
+
 def batch_order(lengths: Sequence[int], config: TrainConfig, steps: int) -> list[list[int]]:
     """``steps`` batches of example indices: epoch after epoch, each shuffled under the seed.
 
@@ -128,6 +170,12 @@ def train_lm(model, tokenizer, pairs: Sequence[tuple[str, str]], config: TrainCo
     steps = total_steps(len(encoded), config)
     batches = batch_order([len(ids) for ids, _ in encoded], config, steps)
     torch.manual_seed(config.seed)
+    threads = torch.get_num_threads()
+    if config.threads:
+        # A tiny model trains faster on one thread than on a pool that other processes also load.
+        torch.set_num_threads(config.threads)
+    if getattr(model, "loss_type", "") is None:
+        model.loss_type = "ForCausalLM"  # what GPT2LMHeadModel falls back to anyway, minus a warning per run
     model.to(config.device).train()
     decay = [p for n, p in model.named_parameters() if p.ndim >= 2]
     rest = [p for n, p in model.named_parameters() if p.ndim < 2]
@@ -143,14 +191,13 @@ def train_lm(model, tokenizer, pairs: Sequence[tuple[str, str]], config: TrainCo
     bar = tqdm(total=steps, desc=desc, unit="step", disable=not progress, dynamic_ncols=True)
     try:
         for step, batch in enumerate(batches, 1):
-            ids, mask, labels = (t.to(config.device) for t in collate([encoded[i] for i in batch], pad))
-            loss = model(input_ids=ids, attention_mask=mask, labels=labels).loss
+            loss, tokens = batch_loss(model, [encoded[i] for i in batch], pad, config.device, config.share_prefix)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), config.max_grad_norm)
             optimizer.step()
             schedule.step()
-            result.tokens += int(mask.sum())
+            result.tokens += tokens
             window.append(loss.item())
             if step % config.log_every == 0 or step == steps:
                 result.losses.append((step, round(sum(window) / len(window), 5)))
@@ -159,6 +206,7 @@ def train_lm(model, tokenizer, pairs: Sequence[tuple[str, str]], config: TrainCo
             bar.update(1)
     finally:
         bar.close()
+        torch.set_num_threads(threads)
     result.seconds = round(time.perf_counter() - t0, 2)
     model.eval()
     return result

@@ -1,18 +1,31 @@
-"""Speed of the `hf:` adapter against a plain batched `model.generate` loop and the whole pytest run.
+"""Speed of the ``hf:`` adapter against a plain batched ``model.generate`` loop and the whole pytest run.
 
-    python scripts/bench_speed.py [--task multiplication|abcd] [--n 2000] [--model DIR] [--batch 64]
+    python scripts/bench_speed.py                       # multiplication, 2,000 fresh prompts
+    python scripts/bench_speed.py --task abcd --n 300   # long traces
+    python scripts/bench_speed.py --model PATH --batch 64 --threads 2 --repeat 2
 
-Scores the same model on the same N distinct prompts three ways in one run and prints instances per
-second for each and the ratios: (1) the `hf:` adapter, (2) a hand-written batched `model.generate`
-loop (left padding, greedy, stop strings cut afterwards), (3) `pytest benchmark --model hf:DIR
---fresh N` end to end (model loading, scoring and results included, no cache). Without `--model`
-it builds a 0.8M-parameter GPT-2 from config (random weights: the speed of decoding does not depend
-on what the weights say, and every path decodes the same tokens).
+Scores the same model on the same N distinct prompts three ways, each in a fresh Python process
+(imports, model loading, generation and scoring: a whole run), and prints instances per second:
+
+1. the ``hf:`` adapter through ``oraclebench.runner.evaluate`` (what the plugin calls);
+2. a plain loop a researcher would write: prompts in order, batches of ``--batch``, left padding,
+   greedy ``model.generate`` up to the batch's largest budget, each row cut to its own budget and
+   at the stop string, scored;
+3. ``pytest benchmark --model hf:PATH --task T --fresh N --no-cache`` into a fresh results folder.
+
+For 1 and 2 it also prints generation alone, and it checks that 1 and 2 gave the same answers. The
+ratios: adapter over plain loop (generation, whole run), and the plugin's own overhead: the share
+of the pytest run not spent in a bare adapter run (collection, one test item per instance, records).
+
+The model: ``--model`` (a folder or a reference name), else the trained reference checkpoint for the
+task if there is one (``gpt2-mult``, ``gpt2-abcd``: answers that stop where a model stops), else a
+0.8M-parameter GPT-2 built from config with random weights (every answer runs to its budget).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -22,87 +35,164 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+REFERENCE = {"multiplication": "gpt2-mult", "abcd": "gpt2-abcd", "causal": "gpt2-causal"}
 
 
-def build_model(task, problems, out: Path) -> Path:
-    from models.charlm import build_tokenizer, save, tiny_gpt2
-
-    texts = [task.render(p).prompt + task.render_answer(p, task.solve(p)) for p in problems]
-    tokenizer = build_tokenizer(texts)
-    return save(tiny_gpt2(tokenizer, n_embd=128, n_layer=4, n_head=4, n_positions=2048), tokenizer, out)
+# ------------------------------------------------------------------------------------- workers
 
 
-def plain_generate(path: Path, requests, batch: int) -> tuple[list[str], float]:
-    """The baseline a researcher would write: batches in order, `model.generate`, cut at the stop."""
+def instances(task_name: str, n: int, seed: int):
+    from tasks import get_task
+
+    return get_task(task_name).fresh(n, seed)  # exactly what `pytest benchmark --fresh N --seed S` scores
+
+
+def worker_adapter(args) -> dict:
+    from models.hf import HFModel
+    from oraclebench.runner import RunStats, evaluate
+
+    model = HFModel(args.path, {"batch_size": args.batch})
+    stats = RunStats()
+    records = evaluate(model, instances(args.task, args.n, args.seed), "bench", stats=stats)
+    return {"generate_s": stats.seconds, "correct": sum(r.correct for r in records),
+            "texts": [r.completion for r in records]}
+
+
+def worker_plain(args) -> dict:
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    tok = AutoTokenizer.from_pretrained(path)
+    from tasks import get_task
+
+    task = get_task(args.task)
+    insts = instances(args.task, args.n, args.seed)
+    requests = [task.request(i) for i in insts]
+    tok = AutoTokenizer.from_pretrained(args.path)
     tok.padding_side = "left"
-    model = AutoModelForCausalLM.from_pretrained(path).eval()
+    model = AutoModelForCausalLM.from_pretrained(args.path).eval()
     texts: list[str] = []
     t0 = time.perf_counter()
-    for start in range(0, len(requests), batch):
-        chunk = requests[start:start + batch]
+    for start in range(0, len(requests), args.batch):
+        chunk = requests[start:start + args.batch]
         enc = tok([r.prompt for r in chunk], return_tensors="pt", padding=True)
         with torch.inference_mode():
             out = model.generate(**enc, max_new_tokens=max(r.max_tokens for r in chunk), do_sample=False,
                                  pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id)
         for r, row in zip(chunk, out[:, enc["input_ids"].shape[1]:]):
-            text = tok.decode(row[:r.max_tokens], skip_special_tokens=True)  # the batch ran to its longest budget
-            for s in r.stop:
-                text = text.split(s)[0]
-            texts.append(text)
-    return texts, time.perf_counter() - t0
+            row = row[:r.max_tokens]
+            if (row == tok.eos_token_id).any():  # what came after this row's EOS is padding
+                row = row[:int((row == tok.eos_token_id).nonzero()[0])]
+            text = tok.decode(row, skip_special_tokens=True)
+            ends = [i for i in (text.find(s) for s in r.stop) if i >= 0]
+            texts.append(text[:min(ends)] if ends else text)
+    seconds = time.perf_counter() - t0
+    from tasks.base import Response
+
+    correct = sum(task.score(task.decode(i.problem), Response(text=t)).correct for i, t in zip(insts, texts))
+    return {"generate_s": seconds, "correct": correct, "texts": texts}
+
+
+# ------------------------------------------------------------------------------------- driver
+
+
+def model_path(args, tmp: Path) -> tuple[Path, str]:
+    """The checkpoint to time, and how it was chosen."""
+    from models.reference import RECIPES, checkpoint_path
+
+    if args.model:
+        path = checkpoint_path(args.model) if args.model in RECIPES else Path(args.model.removeprefix("hf:"))
+        return path, f"--model {args.model}"
+    ref = REFERENCE.get(args.task)
+    if ref and (checkpoint_path(ref) / "manifest.json").is_file():
+        return checkpoint_path(ref), f"the trained {ref} checkpoint"
+    from models.charlm import build_tokenizer, save, tiny_gpt2
+    from tasks import get_task
+
+    task = get_task(args.task)
+    texts = [task.render(p).prompt + task.render_answer(p, task.solve(p))
+             for p in (task.decode(i.problem) for i in instances(args.task, args.n, args.seed))]
+    tok = build_tokenizer(texts)
+    return save(tiny_gpt2(tok, n_positions=4096), tok, tmp / "random"), "a random-weight 0.8M GPT-2 (no checkpoint)"
+
+
+def timed(cmd: list[str], env: dict) -> tuple[float, subprocess.CompletedProcess]:
+    t0 = time.perf_counter()
+    run = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env=env)
+    return time.perf_counter() - t0, run
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--task", default="multiplication")
+    parser.add_argument("--task", default="multiplication", choices=("multiplication", "abcd", "causal"))
     parser.add_argument("--n", type=int, default=2000)
-    parser.add_argument("--model", default=None, help="a local checkpoint (default: a 0.8M GPT-2 built here)")
-    parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--model", default=None, help="a checkpoint folder or a reference name (default: see above)")
+    parser.add_argument("--batch", type=int, default=64, help="rows per batch, the same for every way")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=None, help="torch threads in every process (OMP_NUM_THREADS)")
+    parser.add_argument("--repeat", type=int, default=1, help="runs of each way; the fastest counts")
+    parser.add_argument("--worker", choices=("adapter", "plain"), help=argparse.SUPPRESS)
+    parser.add_argument("--path", help=argparse.SUPPRESS)
+    parser.add_argument("--out", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.worker:
+        result = (worker_adapter if args.worker == "adapter" else worker_plain)(args)
+        Path(args.out).write_text(json.dumps(result), encoding="utf-8")
+        return 0
 
-    from models.hf import HFModel
-    from tasks import get_task
-
-    task = get_task(args.task)
-    instances = task.fresh(args.n, args.seed)  # exactly what `pytest benchmark --fresh N --seed S` scores
-    requests = [task.request(i) for i in instances]
-    print(f"{len(requests)} {args.task} prompts, {len({r.prompt for r in requests})} distinct")
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+    if args.threads:
+        env["OMP_NUM_THREADS"] = str(args.threads)
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(args.model) if args.model else build_model(task, [task.decode(i.problem) for i in instances],
-                                                               Path(tmp) / "model")
-        adapter = HFModel(str(path), {"batch_size": args.batch})
-        t0 = time.perf_counter()
-        ours = [r.text for r in adapter.generate(requests)]
-        t_adapter = time.perf_counter() - t0
-        plain, t_plain = plain_generate(path, requests, args.batch)
-        same = sum(a == b for a, b in zip(ours, plain))
+        tmp = Path(tmp)
+        path, how = model_path(args, tmp)
+        from tasks import get_task
 
-        cmd = [sys.executable, "-m", "pytest", "benchmark", "-q", "-p", "no:cacheprovider", "--model", f"hf:{path}",
-               "--task", args.task, "--fresh", str(args.n), "--seed", str(args.seed), "--no-cache",
-               "--model-opt", f"batch_size={args.batch}", "--results", str(Path(tmp) / "results")]
-        t0 = time.perf_counter()
-        run = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"})
-        t_pytest = time.perf_counter() - t0
-        if run.returncode not in (0, 1):
-            print(run.stdout[-2000:], run.stderr[-2000:])
-            return 1
-
-    n = len(requests)
-    rows = [("hf: adapter (generation)", t_adapter), ("plain model.generate loop", t_plain),
-            ("pytest benchmark (whole run)", t_pytest)]
-    for name, seconds in rows:
-        print(f"{name:32s} {seconds:8.2f} s  {n / seconds:9.1f} instances/s")
-    print(f"identical answers adapter vs plain loop: {same}/{n}")
-    print(f"ratio adapter / plain loop:              {t_plain / t_adapter:6.2f}x")
-    print(f"ratio pytest whole run / plain loop:     {t_plain / t_pytest:6.2f}x")
-    print(f"pytest overhead beyond the adapter:      {100 * (t_pytest - t_adapter) / t_pytest:5.1f}% of the run "
-          f"(model load, collection, scoring, results)")
+        prompts = {get_task(args.task).request(i).prompt for i in instances(args.task, args.n, args.seed)}
+        print(f"{args.task}: {args.n} fresh instances ({len(prompts)} distinct), model {path} ({how}), "
+              f"batch {args.batch}, threads {args.threads or 'default'}")
+        best: dict[str, tuple[float, dict]] = {}
+        for rep in range(args.repeat):
+            for way in ("adapter", "plain", "pytest"):
+                out = tmp / f"{way}.json"
+                if way == "pytest":
+                    cmd = [sys.executable, "-m", "pytest", "benchmark", "-q", "-p", "no:cacheprovider", "--model",
+                           f"hf:{path}", "--task", args.task, "--fresh", str(args.n), "--seed", str(args.seed),
+                           "--no-cache", "--model-opt", f"batch_size={args.batch}", "--results", str(tmp / f"r{rep}")]
+                else:
+                    cmd = [sys.executable, __file__, "--worker", way, "--path", str(path), "--task", args.task,
+                           "--n", str(args.n), "--seed", str(args.seed), "--batch", str(args.batch), "--out", str(out)]
+                seconds, run = timed(cmd, env)
+                if run.returncode not in (0, 1):
+                    print(f"{way} failed ({run.returncode}):\n{run.stdout[-1500:]}\n{run.stderr[-1500:]}")
+                    return 1
+                if way == "pytest":
+                    summary = json.loads(next((tmp / f"r{rep}" / "runs").glob("*/summary.json")).read_text())
+                    result = {"correct": summary["tasks"][args.task]["all"]["correct"]}
+                else:
+                    result = json.loads(out.read_text())
+                print(f"  run {rep + 1}: {way:8s} {seconds:7.2f} s whole run", flush=True)
+                if way not in best or seconds < best[way][0]:
+                    best[way] = (seconds, result)
+    report(args.n, best)
     return 0
+
+
+def report(n: int, best: dict[str, tuple[float, dict]]) -> None:
+    (ta, ra), (tp, rp), (tt, rt) = best["adapter"], best["plain"], best["pytest"]
+    print(f"\n{'way':34s} {'whole run':>22s} {'generation alone':>24s}")
+    for name, whole, gen in (("hf: adapter (runner.evaluate)", ta, ra["generate_s"]),
+                             ("plain batched model.generate", tp, rp["generate_s"]),
+                             ("pytest benchmark --model hf:", tt, None)):
+        gen_text = f"{gen:7.2f} s {n / gen:8.0f}/s" if gen else ""
+        print(f"{name:34s} {whole:7.2f} s {n / whole:8.0f}/s   {gen_text:>24s}")
+    same = sum(a == b for a, b in zip(ra["texts"], rp["texts"]))
+    print(f"\nsame answers, adapter vs plain loop: {same}/{n}; correct: adapter {ra['correct']}, "
+          f"plain {rp['correct']}, pytest {rt['correct']}")
+    print(f"adapter / plain loop, generation alone: {rp['generate_s'] / ra['generate_s']:5.2f}x faster")
+    print(f"adapter / plain loop, whole run:        {tp / ta:5.2f}x faster")
+    print(f"pytest whole run / plain loop whole run: {tp / tt:5.2f}x faster")
+    print(f"plugin overhead (pytest run beyond a bare adapter run): {tt - ta:6.2f} s = {100 * (tt - ta) / tt:4.1f}% "
+          "of the pytest run")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
-"""Reference fine-tunes and the `oraclebench train` / `try` commands, at a tiny training budget."""
+"""Reference fine-tunes and ``oraclebench train``, at a tiny training budget (ORACLEBENCH_TRAIN_SCALE=0.01)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -34,6 +35,7 @@ def test_train_writes_model_tokenizer_manifest_and_loss_curve_deterministically(
     assert manifest["task"] == "causal" and manifest["seed"] == 3
     assert manifest["split"]["omitted"] == ["1,0,1,0,1", "1,1,1,1,1", "0,0,0,0,0"]
     assert manifest["train"]["steps"] == 6 and len(manifest["dataset_sha256"]) == 64
+    assert manifest["recipe"]["scale"] == 0.01 and manifest["recipe"]["steps"] == 6 and manifest["loss_curve"]
     assert (a / "loss.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
@@ -47,8 +49,9 @@ def test_load_reference_trains_when_missing_and_reuses_a_matching_checkpoint(hom
     from models.reference import load_reference
 
     model = load_reference("gpt2-causal")
-    assert "training it now" in capsys.readouterr().err
+    err = capsys.readouterr().err
     path = home / "models" / "gpt2-causal"
+    assert f"gpt2-causal: no checkpoint at {path}; training it now" in err
     assert model.manifest["split"]["omitted"] == ["1,0,1,0,1", "1,1,1,1,1", "0,0,0,0,0"]
     stamp = (path / "model.safetensors").stat().st_mtime_ns
     load_reference("gpt2-causal")
@@ -63,7 +66,9 @@ def test_a_checkpoint_of_another_recipe_is_not_silently_reused(home, monkeypatch
     capsys.readouterr()
     monkeypatch.setenv("ORACLEBENCH_TRAIN_SCALE", "0.02")
     load_reference("gpt2-causal")
-    assert "trained with another recipe" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "was trained with" in err and "scale=0.01 (want 0.02)" in err and "training it now" in err
+    assert json.loads((home / "models" / "gpt2-causal" / "manifest.json").read_text())["recipe"]["scale"] == 0.02
 
 
 def test_a_reference_model_answers_every_request_and_splits_seen_from_heldout(home):
@@ -80,30 +85,37 @@ def test_a_reference_model_answers_every_request_and_splits_seen_from_heldout(ho
 @pytest.mark.parametrize("args, words", [
     (["train", "gpt2-causal", "--omit", "1,1"], "bad sequence '1,1'"),
     (["train", "gpt2-abcd", "--omit", "1,1,1,1,1"], "--omit is for gpt2-causal"),
+    (["train", "gpt2-mult", "--heldout", "digits=2"], "bad digit counts '2'"),
     (["train", "gpt2-causal", "--steps", "0"], "--steps must be positive"),
-    (["try", "causal", "1,0,1", "--model", "oracle"], "bad sequence '1,0,1'"),
-    (["try", "abcd", "C E", "--model", "oracle"], "unknown token 'E'"),
-    (["try", "multiplication", "47 plus 2", "--model", "oracle"], "write it like 47x23"),
-    (["try", "causal", "1,0,1,0,1", "--model", "nope"], "unknown model 'nope'"),
 ])
-def test_bad_input_is_one_line_and_exit_2(args, words, home):
+def test_bad_train_input_is_one_line_and_exit_2(args, words, home):
     result = subprocess.run([sys.executable, "-m", "oraclebench.cli", *args], capture_output=True, text=True,
                             timeout=120)
     assert result.returncode == 2
     assert words in result.stderr and result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
 
 
-@pytest.mark.parametrize("task, text", [("causal", "1,0,1,0,1"), ("abcd", "C A D B C"), ("multiplication", "47x23")])
-def test_try_shows_the_oracle_and_the_model_field_by_field(task, text, capsys):
-    assert main(["try", task, text, "--model", "oracle"]) == 0
-    out = capsys.readouterr().out
-    assert "has no training manifest" in out and out.rstrip().endswith("correct")
+def test_a_bad_train_scale_is_a_one_line_model_error(home, monkeypatch):
+    from models.base import ModelError
+    from models.reference import load_reference
+
+    monkeypatch.setenv("ORACLEBENCH_TRAIN_SCALE", "lots")
+    with pytest.raises(ModelError, match="ORACLEBENCH_TRAIN_SCALE='lots' must be a number"):
+        load_reference("gpt2-causal")
 
 
-def test_try_says_when_an_input_was_held_out(home, capsys):
-    main(["try", "causal", "1,0,1,0,1", "--model", "gpt2-causal"])
-    out = capsys.readouterr().out
-    assert "HELD OUT from gpt2-causal's training" in out
-    assert "newA" in out and "new_sum" in out
-    main(["try", "causal", "0,1,1,1,0", "--model", "gpt2-causal"])
-    assert "seen in gpt2-causal's training" in capsys.readouterr().out
+def test_the_scratchpad_model_answers_a_plain_question_from_its_worked_answer(home):
+    from models.reference import load_reference
+    from oracles.multiply import read_final, work_lines
+    from tasks import get_task
+
+    task = get_task("multiplication")
+    model = load_reference("gpt2-mult-scratchpad")
+    plain = [task.request(i) for i in task.fresh(4, 0, task.config(a_digits=(1, 2), b_digits=(1, 2)))]
+    worked = [dataclasses.replace(task.render(task.decode({**r.problem, "scratchpad": True})), task=r.task)
+              for r in plain]
+    for answer, work in zip(model.generate(plain), model.generate(worked)):
+        lines = work_lines(work.text)
+        final = read_final(lines[-1]) if lines else None
+        assert answer.text == (work.text if final is None else f" {final}\n{work.text}")
+    assert model.identity().endswith("+worked")

@@ -1,7 +1,12 @@
 """``oraclebench train NAME``: train a reference model here, from scratch, deterministically under its seed.
 
+    oraclebench train gpt2-causal [--omit '1,0,1,0,1;1,1,1,1,1'] [--steps N | --epochs N]
+                                  [--out DIR] [--device cpu] [--seed S]
+
 ``gpt2-causal``, ``gpt2-abcd``, ``gpt2-mult`` and ``gpt2-mult-scratchpad`` come from
-``models.reference``; ``judge-transplant`` from ``oraclebench.judge_recipe``, which adds its own flags.
+``models.reference`` (a progress bar with step, loss and ETA; ``loss.png`` beside the model);
+``judge-transplant`` from ``oraclebench.judge_recipe``, which adds its own flags.
+``ORACLEBENCH_TRAIN_SCALE`` scales the number of training examples.
 """
 
 from __future__ import annotations
@@ -15,21 +20,23 @@ def add_arguments(parser) -> None:
 
     recipes = parser.add_subparsers(dest="name", metavar="NAME", required=True)
     for name, recipe in RECIPES.items():
-        p = recipes.add_parser(name, help=f"a GPT-2 on {recipe.task}, {recipe.heldout} held out")
+        p = recipes.add_parser(name, help=f"a GPT-2 on {recipe.task}, trained without {recipe.heldout}")
         p.add_argument("--omit", default=None, help="causal: sequences held out, e.g. '1,0,1,0,1;1,1,1,1,1'")
         p.add_argument("--heldout", default=None, help="the task's held-out spec, e.g. lengths=1-12 or digits=2x2")
         group = p.add_mutually_exclusive_group()
         group.add_argument("--steps", type=int, default=None, help="optimizer steps (instead of the recipe's epochs)")
-        group.add_argument("--epochs", type=float, default=None, help="epochs over the training data")
-        p.add_argument("--out", default=None, help="output directory (default $ORACLEBENCH_HOME/models/NAME)")
-        p.add_argument("--device", default="cpu")
-        p.add_argument("--seed", type=int, default=None)
+        group.add_argument("--epochs", type=float, default=None, help="epochs over the training examples")
+        p.add_argument("--out", default=None, help="output folder (default $ORACLEBENCH_HOME/models/NAME)")
+        p.add_argument("--device", default="cpu", help="cpu (default), cuda, mps")
+        p.add_argument("--seed", type=int, default=0)
     for name, module in RECIPE_MODULES.items():
         p = recipes.add_parser(name, help="the judge chooser with hidden-state transplant (a small Llama)")
         __import__(module, fromlist=["add_arguments"]).add_arguments(p)
 
 
 def run(args) -> int:
+    import json
+
     from models.base import ModelError
     from models.reference import RECIPES, train
     from oraclebench.errors import UsageError
@@ -39,20 +46,19 @@ def run(args) -> int:
     if args.omit and args.heldout:
         raise UsageError("give --omit or --heldout, not both")
     if args.omit and RECIPES[args.name].task != "causal":
-        raise UsageError(f"--omit is for gpt2-causal; for {args.name} use --heldout")
+        raise UsageError(f"--omit is for gpt2-causal; for {args.name} use --heldout (see `oraclebench tasks`)")
     for flag in ("steps", "epochs"):
         value = getattr(args, flag)
         if value is not None and value <= 0:
             raise UsageError(f"--{flag} must be positive, not {value}")
     heldout = f"omitted={args.omit}" if args.omit else args.heldout
     try:
-        if heldout:  # validate before minutes of training
-            from tasks import get_task
-
-            get_task(RECIPES[args.name].task).manifest_from_spec(heldout)
         out = train(args.name, args.out, heldout, args.seed, args.steps, args.epochs, args.device)
     except ModelError as exc:
         raise UsageError(str(exc)) from None
-    print(f"{args.name}: saved to {out} (manifest.json, loss.png); score it with "
-          f"pytest benchmark --model hf:{out}")
+    info = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    done = info["train"]
+    print(f"{args.name}: {done['steps']} steps over {done['examples']} examples in {done['seconds']:.0f} s, "
+          f"final loss {done['final_loss']:.4f}; saved to {out} (manifest.json, loss.png)")
+    print(f"score it: pytest benchmark --model hf:{out}")
     return 0

@@ -4,12 +4,14 @@
     oraclebench try abcd "C A D B C" --model gpt2-abcd
     oraclebench try multiplication 47x23 --model gpt2-mult
 
-Says whether the input was held out from the model's training (the-experiment's ``--test``).
+Says whether the input was held out from the model's training (the-experiment's ``--test``), then
+shows each field (causal variables and sums, multiplication digits, abcd trace lines) in green where
+the model agrees with the oracle and red where it does not; without a terminal the marks are
+``ok``/``XX``. Exit status 0 when the answer is right, 1 when it is wrong, 2 on bad input.
 """
 
 from __future__ import annotations
 
-import json
 import re
 import sys
 
@@ -33,9 +35,9 @@ def parse_multiplication(text: str):
     from tasks.base import TaskError
     from tasks.multiplication import Problem
 
-    match = re.fullmatch(r"\s*(\d+)\s*(?:x|X|\*|×)\s*(\d+)\s*", text)
+    match = re.fullmatch(r"\s*(\d+)\s*[xX*×]\s*(\d+)\s*", text)
     if not match:
-        raise TaskError(f"multiplication: {text!r} is not a product; write it like 47x23")
+        raise TaskError(f"multiplication: {text!r} is not a product; write it like 47x23 (or 47*23, '47 × 23')")
     return Problem(int(match.group(1)), int(match.group(2)))
 
 
@@ -58,20 +60,56 @@ def parse_input(task: str, text: str):
 def add_arguments(parser) -> None:
     parser.add_argument("task", help=", ".join(sorted(PARSERS)))
     parser.add_argument("input", help="'1,0,1,0,1' (causal), 'C A D B C' (abcd), '47x23' (multiplication)")
-    parser.add_argument("--model", required=True, help="a model name (oracle, gpt2-causal, hf:PATH, ...)")
-    parser.add_argument("--model-opt", action="append", default=[], metavar="KEY=VALUE")
+    parser.add_argument("--model", default="oracle", help="a model name: oracle (default), gpt2-causal, hf:PATH, ...")
+    parser.add_argument("--model-opt", action="append", default=[], metavar="KEY=VALUE", help="adapter option, repeatable")
+    parser.add_argument("--heldout", default=None, metavar="SPEC",
+                        help="what the model saw in training, as the task's spec (overrides its manifest)")
 
 
-def _paint(ok: bool, text: str, colour: bool) -> str:
-    if not colour:
-        return f"{'ok ' if ok else 'BAD'} {text}"
-    return f"\033[{'32' if ok else '31'}m{text}\033[0m"
+class Painter:
+    """Green/red on a terminal, ``ok``/``XX`` marks otherwise."""
+
+    def __init__(self, colour: bool):
+        self.colour = colour
+
+    def __call__(self, ok: bool, text: str) -> str:
+        if self.colour:
+            return f"\033[{'32' if ok else '31'}m{text}\033[0m"
+        return f"{text} [{'ok' if ok else 'XX'}]"
 
 
-def _show(value) -> str:
-    if isinstance(value, (list, tuple)):
-        return " | ".join(map(str, value))
-    return value if isinstance(value, str) else json.dumps(value)
+def _fields_causal(score, paint) -> list[str]:
+    answer = score.answer if isinstance(score.answer, dict) else {}
+    return [f"  {name:8s} oracle {value!s:4s} model {paint(score.fields.get(name, False), str(answer.get(name, '-')))}"
+            for name, value in score.expected.items()]
+
+
+def _fields_multiplication(score, paint) -> list[str]:
+    want = str(score.expected)
+    got = "" if score.answer is None else str(score.answer)
+    # One mark per digit, aligned from the units as the task's d0, d1, ... fields are.
+    digits = "".join(paint(score.fields.get(f"d{len(got) - 1 - i}", False), c) if paint.colour else c
+                     for i, c in enumerate(got))
+    lines = [f"  oracle {want:>12s}", f"  model  {digits or '(no answer)':>12s}"]
+    wrong = [k for k, ok in score.fields.items() if not ok]
+    lines.append("  fields " + (paint(True, "all digits right") if not wrong else paint(False, "wrong: " + ", ".join(wrong))))
+    return lines
+
+
+def _fields_abcd(score, paint) -> list[str]:
+    answer = list(score.answer or ())
+    bad = score.detail.get("first_bad_line")
+    lines = ["  oracle (leftmost first)      | model"]
+    for i in range(max(len(score.expected), len(answer))):
+        want = score.expected[i] if i < len(score.expected) else ""
+        got = answer[i] if i < len(answer) else ""
+        ok = bad is None or i < bad
+        lines.append(f"  {want:28s} | {paint(ok, got) if got else ''}")
+    lines.append("  " + "  ".join(f"{k}: {paint(ok, 'right' if ok else 'wrong')}" for k, ok in score.fields.items()))
+    return lines
+
+
+FIELDS = {"causal": _fields_causal, "multiplication": _fields_multiplication, "abcd": _fields_abcd}
 
 
 def run(args) -> int:
@@ -82,33 +120,38 @@ def run(args) -> int:
 
     task = get_task(args.task)
     problem = parse_input(args.task, args.input)
-    options = dict(o.split("=", 1) for o in args.model_opt if "=" in o)
+    options = {}
+    for item in args.model_opt:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(f"--model-opt {item!r}: write KEY=VALUE, e.g. device=cpu")
+        options[key.strip()] = value.strip()
+    override = {task.name: task.manifest_from_spec(args.heldout)} if args.heldout else None
     try:
         model = load_model(args.model, options)
     except ModelError as exc:
         raise UsageError(str(exc)) from None
     instance = task.instance(problem, f"{task.name}-try")
-    response = model.generate([task.request(instance)])[0]
+    request = task.request(instance)
+    response = model.generate([request])[0]
     score = task.score(problem, response)
-    split = task.split(problem, task_manifest(model, task.name))
-    colour = sys.stdout.isatty()
+    manifest = task_manifest(model, task.name, override)
+    paint = Painter(sys.stdout.isatty())
 
-    if task_manifest(model, task.name) is None:
-        print(f"{task.name} {args.input!r}: {model.name} has no training manifest (nothing known held out)")
+    if manifest is None:
+        print(f"{task.name} {args.input!r}: {model.name} has no training manifest for {task.name} "
+              "(nothing known to be held out; --heldout SPEC says what it saw)")
+    elif task.split(problem, manifest) == "heldout":
+        print(f"{task.name} {args.input!r}: HELD OUT from {model.name}'s training (it never saw this input)")
     else:
-        where = "HELD OUT from" if split == "heldout" else "seen in"
-        print(f"{task.name} {args.input!r}: {where} {model.name}'s training")
-    print(f"prompt:   {task.render(problem).prompt.splitlines()[-1] if task.name == 'abcd' else task.render(problem).prompt}")
+        print(f"{task.name} {args.input!r}: seen in {model.name}'s training")
+    print(f"prompt:  {request.prompt.rstrip().splitlines()[-1]!r}")
     if response.error:
-        print(_paint(False, f"model request failed: {response.error}", colour))
+        print(paint(False, f"model request failed: {response.error}"))
         return 1
-    expected, answer = score.expected, score.answer
-    if isinstance(expected, dict):
-        for name, value in expected.items():
-            got = answer.get(name) if isinstance(answer, dict) else None
-            print(f"  {name:10s} oracle {value!s:8s} model " + _paint(score.fields.get(name, got == value), str(got), colour))
-    else:
-        print(f"  oracle   {_show(expected)}")
-        print("  model    " + _paint(score.correct, _show(answer) if answer is not None else "(no answer)", colour))
-    print(_paint(score.correct, "correct" if score.correct else f"wrong: {score.reason}", colour))
+    print(f"oracle:  {task.render_answer(problem, task.solve(problem))!r}")
+    print(f"model:   {response.text!r}")
+    for line in FIELDS[task.name](score, paint):
+        print(line)
+    print(paint(score.correct, "correct" if score.correct else f"wrong: {score.reason}"))
     return 0 if score.correct else 1

@@ -1,0 +1,199 @@
+"""The ``hf:`` adapter on tiny GPT-2s built from config: greedy answers independent of batching and
+padding and equal to plain ``model.generate``; stop strings, budgets, log-likelihood choices,
+out-of-memory back-off and one-line errors."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from models import load_model  # noqa: E402
+from models.base import ModelError  # noqa: E402
+from models.charlm import build_tokenizer, save, tiny_gpt2  # noqa: E402
+from tasks import get_task  # noqa: E402
+from tasks.base import Request  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory):
+    """Random weights: greedy decoding is still a deterministic function of the prompt."""
+    task = get_task("multiplication")
+    problems = [task.sample(0, i) for i in range(40)]
+    texts = [task.render(p).prompt + task.render_answer(p, task.solve(p)) for p in problems]
+    abcd = get_task("abcd")
+    tokenizer = build_tokenizer(texts + [abcd.render(abcd.sample(0, 0)).prompt, "A B C D = (empty)\n"])
+    model = tiny_gpt2(tokenizer, n_embd=32, n_layer=2, n_head=2, seed=1)
+    return save(model, tokenizer, tmp_path_factory.mktemp("ckpt") / "tiny"), problems, task
+
+
+def requests(problems, task, budgets=(5, 12, 3)):
+    # Mixed prompt lengths and budgets, so batches carry padding of every size and rows finish apart.
+    out = []
+    for i, p in enumerate(problems):
+        r = task.render(p)
+        out.append(Request(r.prompt + " " * (i % 4), stop=("7",) if i % 3 == 0 else (), max_tokens=budgets[i % 3]))
+    return out
+
+
+def abcd_requests(n: int = 12):
+    """Long prompts that share a ~350-token instruction: the adapter runs that prefix once."""
+    task = get_task("abcd")
+    return [Request(task.render(task.sample(5, i, task.config(max_length=8))).prompt, stop=("\n\n",),
+                    max_tokens=4 + i % 5) for i in range(n)]
+
+
+def reference(path, reqs):
+    """Plain ``model.generate``, one prompt at a time: no padding at all."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(path)
+    model = AutoModelForCausalLM.from_pretrained(path).eval()
+    texts = []
+    for r in reqs:
+        ids = tok(r.prompt, return_tensors="pt")
+        with torch.inference_mode():
+            out = model.generate(**ids, max_new_tokens=r.max_tokens, do_sample=False, pad_token_id=tok.pad_token_id,
+                                 eos_token_id=tok.eos_token_id)
+        text = tok.decode(out[0, ids["input_ids"].shape[1]:], skip_special_tokens=True)
+        for s in r.stop:
+            text = text.split(s)[0]
+        texts.append(text)
+    return texts
+
+
+def texts(path, reqs, **options):
+    from models.hf import HFModel
+
+    return [r.text for r in HFModel(str(path), {k: str(v) for k, v in options.items()}).generate(reqs)]
+
+
+def test_greedy_answers_do_not_depend_on_batch_size_or_padding(checkpoint):
+    path, problems, task = checkpoint
+    reqs = requests(problems, task)
+    answers = {size: texts(path, reqs, batch_size=size) for size in (1, 3, 16)}
+    assert answers[1] == answers[3] == answers[16]
+    assert answers[1] == reference(path, reqs)
+    assert len(set(answers[1])) > 1  # not a degenerate constant
+
+
+def test_a_shared_prompt_prefix_run_once_gives_the_same_answers(checkpoint):
+    path, _, _ = checkpoint
+    reqs = abcd_requests()
+    mixed = reqs + requests(checkpoint[1][:6], checkpoint[2])  # no common prefix across the whole batch
+    one = texts(path, reqs, batch_size=1)
+    assert texts(path, reqs, batch_size=16) == one == reference(path, reqs)
+    assert texts(path, mixed, batch_size=32)[:len(reqs)] == one
+
+
+def test_stop_strings_and_token_budgets_are_respected(checkpoint):
+    from models.hf import HFModel
+
+    path, problems, task = checkpoint
+    reqs = requests(problems, task)
+    model = HFModel(str(path), {})
+    stopped = 0
+    for req, resp in zip(reqs, model.generate(reqs)):
+        assert resp.error is None
+        assert not any(s in resp.text for s in req.stop)
+        assert len(model.tokenizer(resp.text, add_special_tokens=False)["input_ids"]) <= req.max_tokens
+        stopped += bool(req.stop) and len(model.tokenizer(resp.text)["input_ids"]) < req.max_tokens
+    unbounded = [Request(r.prompt, max_tokens=r.max_tokens) for r in reqs]
+    longer = [r.text for r in model.generate(unbounded)]
+    # Where a stop string cut the answer, the unstopped answer goes on past it.
+    assert all(t.startswith(r.text) for t, r in zip(longer, model.generate(reqs)))
+    assert stopped > 0
+
+
+def test_choice_is_the_option_of_highest_log_likelihood(checkpoint):
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from models.hf import HFModel
+
+    path, problems, task = checkpoint
+    reqs = [Request(task.render(p).prompt, choices=(" 1", " 2", " 93")) for p in problems[:3]]
+    responses = HFModel(str(path), {"batch_size": "4"}).generate(reqs)
+    tok = AutoTokenizer.from_pretrained(path)
+    model = AutoModelForCausalLM.from_pretrained(path).eval()
+    for req, resp in zip(reqs, responses):
+        prompt = tok(req.prompt)["input_ids"]
+        expected = []
+        for option in req.choices:
+            ids = prompt + tok(option, add_special_tokens=False)["input_ids"]
+            with torch.inference_mode():
+                logp = model(torch.tensor([ids])).logits[0].log_softmax(-1)
+            expected.append(sum(float(logp[i - 1, ids[i]]) for i in range(len(prompt), len(ids))))
+        assert resp.scores == pytest.approx(expected, abs=1e-4)
+        assert resp.choice == max(range(3), key=expected.__getitem__)
+        assert resp.text == req.choices[resp.choice]
+
+
+def test_out_of_memory_halves_the_batch_and_keeps_the_answers(checkpoint, caplog):
+    from models.hf import HFModel
+
+    path, problems, task = checkpoint
+    reqs = requests(problems, task)
+    model = HFModel(str(path), {"batch_size": "32"})
+    seen = []
+
+    def cap(rows: int) -> None:  # a device that holds at most 5 rows
+        seen.append(rows)
+        if rows > 5:
+            raise torch.OutOfMemoryError(f"simulated: {rows} rows do not fit")
+
+    model.before_batch = cap
+    got = [r.text for r in model.generate(reqs)]
+    assert got == texts(path, reqs, batch_size=40)
+    assert seen[:3] == [32, 16, 8] and model.max_batch == 4 and max(seen[3:]) <= 4
+    assert "out of memory" in caplog.text
+
+
+def test_a_prompt_beyond_the_context_is_an_error_of_that_request_only(checkpoint):
+    from models.hf import HFModel
+
+    path, problems, task = checkpoint
+    reqs = requests(problems, task)[:6]
+    long = Request("7" * 600, max_tokens=4)  # beyond the 512 positions of the tiny GPT-2
+    out = HFModel(str(path), {}).generate(reqs[:3] + [long] + reqs[3:])
+    assert "does not fit the model's context of 512" in out[3].error
+    assert [r.text for r in out[:3] + out[4:]] == texts(path, reqs)
+
+
+def test_identity_hashes_weights_and_dtype_and_the_manifest_is_read(checkpoint, tmp_path):
+    from models.hf import HFModel
+
+    path, _, _ = checkpoint
+    copy = shutil.copytree(path, tmp_path / "copy")
+    a = HFModel(str(copy), {})
+    assert a.identity().endswith(":float32") and a.manifest is None
+    assert HFModel(str(copy), {"dtype": "bfloat16"}).identity().endswith(":bfloat16")
+    (copy / "manifest.json").write_text(json.dumps({"task": "causal", "split": {"omitted": ["1,1,1,1,1"]}}))
+    from transformers import AutoModelForCausalLM
+
+    model = AutoModelForCausalLM.from_pretrained(copy)
+    with torch.no_grad():
+        model.transformer.wte.weight[0, 0] += 1
+    model.save_pretrained(copy)
+    b = load_model(f"hf:{copy}")
+    assert b.identity() != a.identity() and b.manifest["split"]["omitted"] == ["1,1,1,1,1"]
+
+
+@pytest.mark.parametrize("make, words", [
+    (lambda tmp: tmp / "missing", "no such directory"),
+    (lambda tmp: tmp, "not a model directory"),
+])
+def test_a_path_that_is_not_a_model_is_a_one_line_model_error(tmp_path, make, words):
+    with pytest.raises(ModelError, match=words) as info:
+        load_model(f"hf:{make(tmp_path)}")
+    assert "\n" not in str(info.value)
+
+
+def test_unknown_options_and_bad_values_are_model_errors(checkpoint):
+    path, _, _ = checkpoint
+    with pytest.raises(ModelError, match="unknown option.*known: device, dtype, batch_size"):
+        load_model(f"hf:{path}", {"temperature": "1"})
+    with pytest.raises(ModelError, match="batch_size='zero' must be a positive integer"):
+        load_model(f"hf:{path}", {"batch_size": "zero"})

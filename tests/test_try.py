@@ -1,0 +1,66 @@
+"""``oraclebench try``: the oracle's answer and a model's on one typed input, and one-line errors."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from oraclebench.cli import main
+
+
+@pytest.mark.parametrize("task, text, shown", [
+    ("causal", "1,0,1,0,1", ["newA     oracle 0    model 0 [ok]", "new_sum  oracle 2    model 2 [ok]"]),
+    ("abcd", "C A D B C", ["C D A B C                    | C D A B C [ok]", "final: right [ok]"]),
+    ("multiplication", "47x23", ["oracle         1081", "model          1081", "all digits right [ok]"]),
+    ("multiplication", "47 × 23", ["oracle         1081"]),
+    ("multiplication", "47*23", ["oracle         1081"]),
+])
+def test_try_shows_the_oracle_and_the_model_field_by_field(task, text, shown, capsys):
+    assert main(["try", task, text, "--model", "oracle"]) == 0
+    out = capsys.readouterr().out
+    assert "has no training manifest" in out and out.rstrip().endswith("correct [ok]")
+    for line in shown:
+        assert line in out
+
+
+def test_a_wrong_answer_is_marked_field_by_field_and_exits_1(capsys):
+    # The random model writes another problem's product: wrong here (seeded, so always the same).
+    assert main(["try", "multiplication", "47x23", "--model", "random"]) == 1
+    out = capsys.readouterr().out
+    assert "oracle         1081" in out and "wrong product: expected 1081" in out and "[XX]" in out
+
+
+def test_held_out_is_taken_from_heldout_when_the_model_has_no_manifest(capsys):
+    main(["try", "abcd", "A B A B A B A B A B A B A B", "--heldout", "lengths=1-12"])
+    assert "HELD OUT from oracle's training" in capsys.readouterr().out
+    main(["try", "abcd", "A B", "--heldout", "lengths=1-12"])
+    assert "seen in oracle's training" in capsys.readouterr().out
+
+
+def test_try_says_when_an_input_was_held_out_from_a_reference_model(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("ORACLEBENCH_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("ORACLEBENCH_TRAIN_SCALE", "0.01")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    main(["try", "causal", "1,0,1,0,1", "--model", "gpt2-causal"])
+    out = capsys.readouterr().out
+    assert "HELD OUT from gpt2-causal's training" in out
+    assert "newA" in out and "new_sum" in out
+    main(["try", "causal", "0,1,1,1,0", "--model", "gpt2-causal"])
+    assert "seen in gpt2-causal's training" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("args, words", [
+    (["try", "causal", "1,0,1"], "bad sequence '1,0,1'"),
+    (["try", "abcd", "C E"], "unknown token 'E'"),
+    (["try", "multiplication", "47 plus 2"], "write it like 47x23"),
+    (["try", "judge", "anything"], "try takes abcd, causal, multiplication, not 'judge'"),
+    (["try", "causal", "1,0,1,0,1", "--model", "nope"], "unknown model 'nope'"),
+    (["try", "causal", "1,0,1,0,1", "--model-opt", "seed"], "write KEY=VALUE"),
+])
+def test_bad_input_is_one_line_and_exit_2(args, words, tmp_path):
+    result = subprocess.run([sys.executable, "-m", "oraclebench.cli", *args], capture_output=True, text=True,
+                            timeout=120, cwd=tmp_path)
+    assert result.returncode == 2
+    assert words in result.stderr and result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
