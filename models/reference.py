@@ -76,8 +76,8 @@ RECIPES: dict[str, Recipe] = {r.name: r for r in (
     # Operands up to 2x2 digits; 3-digit operands and more are held out.
     Recipe("gpt2-mult", "multiplication", "digits=2x2", examples=40_000, epochs=3, batch_size=32, lr=3e-3,
            warmup=0.03, n_positions=64, dropout=0.0, minutes=8),
-    Recipe("gpt2-mult-scratchpad", "multiplication", "digits=2x2", examples=12_000, epochs=2, batch_size=32, lr=2e-3,
-           warmup=0.02, n_positions=512, scratchpad=True, group_by_length=True, minutes=5),
+    Recipe("gpt2-mult-scratchpad", "multiplication", "digits=2x2", examples=20_000, epochs=3, batch_size=32, lr=2e-3,
+           warmup=0.03, n_positions=512, scratchpad=True, group_by_length=True, dropout=0.0, minutes=8),
 )}
 
 
@@ -237,6 +237,9 @@ def checkpoint_problem(path: Path, s: dict) -> str | None:
         have = json.loads(manifest_path.read_text(encoding="utf-8")).get("recipe") or {}
     except ValueError:
         return f"the manifest at {manifest_path} is unreadable"
+    # A setting added to Recipe after a checkpoint was trained had its default value then.
+    defaults = {f.name: f.default for f in dataclasses.fields(Recipe) if f.default is not dataclasses.MISSING}
+    have = {**{k: v for k, v in defaults.items() if k in s}, **have} if have else have
     changed = [k for k in sorted(set(have) | set(s)) if have.get(k) != s.get(k)]
     if changed:
         what = ", ".join(f"{k}={have.get(k)!r} (want {s.get(k)!r})" for k in changed[:3])

@@ -193,7 +193,7 @@ def test_a_path_that_is_not_a_model_is_a_one_line_model_error(tmp_path, make, wo
 
 def test_unknown_options_and_bad_values_are_model_errors(checkpoint):
     path, _, _ = checkpoint
-    with pytest.raises(ModelError, match="unknown option.*known: device, dtype, batch_size"):
+    with pytest.raises(ModelError, match="unknown option.*known: device, dtype, batch_size, threads"):
         load_model(f"hf:{path}", {"temperature": "1"})
     with pytest.raises(ModelError, match="batch_size='zero' must be a positive integer"):
         load_model(f"hf:{path}", {"batch_size": "zero"})

@@ -1,4 +1,4 @@
-"""Reference fine-tunes and ``oraclebench train``, at a tiny training budget (ORACLEBENCH_TRAIN_SCALE=0.01)."""
+"""Reference fine-tunes and ``oraclebench train``, at a tiny training budget (ORACLEBENCH_TRAIN_SCALE=0.002)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from oraclebench.cli import main
 @pytest.fixture
 def home(tmp_path, monkeypatch):
     monkeypatch.setenv("ORACLEBENCH_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("ORACLEBENCH_TRAIN_SCALE", "0.01")
+    monkeypatch.setenv("ORACLEBENCH_TRAIN_SCALE", "0.002")
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     return tmp_path / "home"
 
@@ -35,7 +35,7 @@ def test_train_writes_model_tokenizer_manifest_and_loss_curve_deterministically(
     assert manifest["task"] == "causal" and manifest["seed"] == 3
     assert manifest["split"]["omitted"] == ["1,0,1,0,1", "1,1,1,1,1", "0,0,0,0,0"]
     assert manifest["train"]["steps"] == 6 and len(manifest["dataset_sha256"]) == 64
-    assert manifest["recipe"]["scale"] == 0.01 and manifest["recipe"]["steps"] == 6 and manifest["loss_curve"]
+    assert manifest["recipe"]["scale"] == 0.002 and manifest["recipe"]["steps"] == 6 and manifest["loss_curve"]
     assert (a / "loss.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
@@ -64,11 +64,11 @@ def test_a_checkpoint_of_another_recipe_is_not_silently_reused(home, monkeypatch
 
     load_reference("gpt2-causal")
     capsys.readouterr()
-    monkeypatch.setenv("ORACLEBENCH_TRAIN_SCALE", "0.02")
+    monkeypatch.setenv("ORACLEBENCH_TRAIN_SCALE", "0.004")
     load_reference("gpt2-causal")
     err = capsys.readouterr().err
-    assert "was trained with" in err and "scale=0.01 (want 0.02)" in err and "training it now" in err
-    assert json.loads((home / "models" / "gpt2-causal" / "manifest.json").read_text())["recipe"]["scale"] == 0.02
+    assert "was trained with" in err and "scale=0.002 (want 0.004)" in err and "training it now" in err
+    assert json.loads((home / "models" / "gpt2-causal" / "manifest.json").read_text())["recipe"]["scale"] == 0.004
 
 
 def test_a_reference_model_answers_every_request_and_splits_seen_from_heldout(home):
@@ -119,3 +119,23 @@ def test_the_scratchpad_model_answers_a_plain_question_from_its_worked_answer(ho
         final = read_final(lines[-1]) if lines else None
         assert answer.text == (work.text if final is None else f" {final}\n{work.text}")
     assert model.identity().endswith("+worked")
+
+
+def test_a_shared_prompt_prefix_run_once_gives_the_same_training_loss():
+    torch = pytest.importorskip("torch")
+    from models.charlm import build_tokenizer, tiny_gpt2
+    from oraclebench.training import batch_loss, encode_pairs, shared_prefix
+    from tasks import get_task
+
+    task = get_task("abcd")  # every prompt starts with the same ~350-token instruction
+    problems = [task.sample(0, i, task.config(max_length=6)) for i in range(6)]
+    pairs = [(task.render(p).prompt, task.render_answer(p, task.solve(p))) for p in problems]
+    tokenizer = build_tokenizer([p + c for p, c in pairs])
+    model = tiny_gpt2(tokenizer, n_embd=32, n_layer=2, n_head=2, n_positions=1024).eval()
+    batch = encode_pairs(tokenizer, pairs)
+    assert shared_prefix(batch) > 300
+    with torch.no_grad():
+        full, full_tokens = batch_loss(model, batch, tokenizer.pad_token_id, share_prefix=0)
+        shared, shared_tokens = batch_loss(model, batch, tokenizer.pad_token_id, share_prefix=32)
+    assert float(shared) == pytest.approx(float(full), rel=1e-5)
+    assert shared_tokens < full_tokens / 3

@@ -39,16 +39,18 @@ def test_held_out_is_taken_from_heldout_when_the_model_has_no_manifest(capsys):
     assert "seen in oracle's training" in capsys.readouterr().out
 
 
-def test_try_says_when_an_input_was_held_out_from_a_reference_model(tmp_path, monkeypatch, capsys):
-    monkeypatch.setenv("ORACLEBENCH_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("ORACLEBENCH_TRAIN_SCALE", "0.01")
+def test_try_reads_what_was_held_out_from_the_model_manifest(tmp_path, monkeypatch, capsys):
+    from models.reference import train
+
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    main(["try", "causal", "1,0,1,0,1", "--model", "gpt2-causal"])
+    path = train("gpt2-causal", tmp_path / "causal", steps=4, progress=False)  # manifest.json beside the weights
+    capsys.readouterr()
+    main(["try", "causal", "1,0,1,0,1", "--model", f"hf:{path}"])
     out = capsys.readouterr().out
-    assert "HELD OUT from gpt2-causal's training" in out
+    assert f"HELD OUT from hf:{path}'s training" in out
     assert "newA" in out and "new_sum" in out
-    main(["try", "causal", "0,1,1,1,0", "--model", "gpt2-causal"])
-    assert "seen in gpt2-causal's training" in capsys.readouterr().out
+    main(["try", "causal", "0,1,1,1,0", "--model", f"hf:{path}"])
+    assert f"seen in hf:{path}'s training" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("args, words", [
