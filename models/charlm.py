@@ -23,25 +23,38 @@ SPECIALS = {"pad": "<pad>", "eos": "<eos>", "unk": "<unk>"}
 STOP_STRING_PROBE = "abcdef"
 
 
-def pieces(text: str) -> list[str]:
+def pattern(phrases: Iterable[str] = (), escape=re.escape) -> str:
+    """The split pattern: each phrase whole (longest first), then the pieces."""
+    return "|".join([*(escape(p) for p in sorted(phrases, key=len, reverse=True)), PIECES])
+
+
+def _oniguruma_escape(text: str) -> str:
+    # The tokenizers library's regex engine (Oniguruma) reads \x{..}; re.escape's "\<newline>" is Python's.
+    return "".join(c if c.isalnum() else "\\x{%x}" % ord(c) for c in text)
+
+
+def pieces(text: str, phrases: Iterable[str] = ()) -> list[str]:
     """How the tokenizer splits ``text`` (one entry per token)."""
-    return re.findall(PIECES, text)
+    return re.findall(pattern(phrases), text)
 
 
-def build_tokenizer(texts: Iterable[str], extra: Iterable[str] = ()):
+def build_tokenizer(texts: Iterable[str], extra: Iterable[str] = (), phrases: Iterable[str] = ()):
     """A ``PreTrainedTokenizerFast`` whose vocabulary is every piece of ``texts`` (plus ``extra``).
 
-    Padding is on the left (decoder-only generation); ``<eos>`` ends every training example.
+    ``phrases`` are texts read as one token each wherever they occur (a task's fixed instruction:
+    a constant a small model need not attend to token by token). Padding is on the left
+    (decoder-only generation); ``<eos>`` ends every training example.
     """
     from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers
     from transformers import PreTrainedTokenizerFast
 
+    phrases = [p for p in phrases if p]
     vocab = {tok: i for i, tok in enumerate(SPECIALS.values())}
-    for text in [*texts, *extra, STOP_STRING_PROBE]:
-        for piece in pieces(text):
+    for text in [*texts, *extra, *phrases, STOP_STRING_PROBE]:
+        for piece in pieces(text, phrases):
             vocab.setdefault(piece, len(vocab))
     core = Tokenizer(models.WordLevel(vocab=vocab, unk_token=SPECIALS["unk"]))
-    core.pre_tokenizer = pre_tokenizers.Split(Regex(PIECES), behavior="isolated")
+    core.pre_tokenizer = pre_tokenizers.Split(Regex(pattern(phrases, _oniguruma_escape)), behavior="isolated")
     core.decoder = decoders.Fuse()
     return PreTrainedTokenizerFast(
         tokenizer_object=core, pad_token=SPECIALS["pad"], eos_token=SPECIALS["eos"], unk_token=SPECIALS["unk"],

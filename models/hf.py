@@ -322,7 +322,7 @@ class HFModel(Adapter):
                 todo.append(i)
         # Sorted by prompt length first: the rows of a batch then need little padding.
         keys = [(len(ids[i]), requests[i].max_tokens) for i in todo]
-        widths = [len(ids[i]) + requests[i].max_tokens for i in todo]
+        widths = [min(len(ids[i]) + requests[i].max_tokens, self.context or 1 << 30) for i in todo]
         run = lambda rows: self._generate([ids[todo[k]] for k in rows], [requests[todo[k]] for k in rows])  # noqa: E731
         for i, resp in zip(todo, self._batches(keys, widths, run)):
             out[i] = resp

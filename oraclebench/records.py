@@ -50,12 +50,17 @@ class Record:
     cached: bool = False
 
     def to_json(self) -> dict:
-        return dataclasses.asdict(self)
+        # Shallow on purpose: records are serialized right after, and a deep copy (asdict) was a
+        # visible share of the per-item time of a 2,000-item run.
+        return {name: getattr(self, name) for name in _FIELDS}
 
     @classmethod
     def from_json(cls, data: dict) -> "Record":
         names = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in names})
+
+
+_FIELDS = tuple(f.name for f in dataclasses.fields(Record))
 
 
 def new_run_id(model: str) -> str:

@@ -83,30 +83,29 @@ def render_table(summary: dict) -> str:
     return tabulate(table_rows(summary), headers=headers, tablefmt="github")
 
 
-def leaderboard_frame(results: Path):
-    """One row per model (its latest run), a column per task and per held-out split, n shown."""
-    import pandas as pd
-
+def leaderboard_rows(results: Path) -> list[dict]:
+    """One row per model (its latest run): a column per task and per held-out split, n shown, then the run."""
     rows = []
     for model, summary in sorted(latest_runs(results).items()):
-        row = {"model": model, "run": summary["run_id"]}
+        row = {"model": model}
         for task, splits in summary.get("tasks", {}).items():
             for split in shown_splits(splits):
                 c = splits[split]
                 column = task if split == "all" else f"{task} ({split})"
                 row[column] = f"{_pct(c['accuracy'])} (n={c['n']})"
-        rows.append(row)
-    frame = pd.DataFrame(rows)
-    if not frame.empty:
-        task_cols = sorted(c for c in frame.columns if c not in ("model", "run"))
-        frame = frame[["model", *task_cols, "run"]].fillna("")
-    return frame
+        rows.append(row | {"run": summary["run_id"]})
+    return rows
 
 
 def write_leaderboard(results: Path) -> Path:
     """Regenerate ``results/leaderboard.md`` from every model's latest summary."""
-    frame = leaderboard_frame(results)
-    body = "No runs yet." if frame.empty else frame.to_markdown(index=False)
+    from tabulate import tabulate
+
+    rows = leaderboard_rows(results)
+    # tabulate, not pandas: this runs after every benchmark run and pandas alone took half a second to import.
+    columns = ["model", *sorted({c for r in rows for c in r} - {"model", "run"}), "run"]
+    table = [[r.get(c, "") for c in columns] for r in rows]
+    body = tabulate(table, headers=columns, tablefmt="pipe") if rows else "No runs yet."
     text = ("# oraclebench leaderboard\n\nAccuracy in % of each model's latest run (regenerated after every run;"
             " `seen`/`heldout` split by the model's training manifest).\n\n" + body + "\n")
     path = Path(results) / "leaderboard.md"

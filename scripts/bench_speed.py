@@ -15,7 +15,9 @@ Scores the same model on the same N distinct prompts three ways, each in a fresh
 
 For 1 and 2 it also prints generation alone, and it checks that 1 and 2 gave the same answers. The
 ratios: adapter over plain loop (generation, whole run), and the plugin's own overhead: the share
-of the pytest run not spent in a bare adapter run (collection, one test item per instance, records).
+of the pytest run not spent in a bare adapter run (collection, one test item per instance, records),
+and how much of that pytest itself costs for as many empty items with as many failures (its floor:
+about a millisecond an item here), leaving the plugin's own share.
 
 The model: ``--model`` (a folder or a reference name), else the trained reference checkpoint for the
 task if there is one (``gpt2-mult``, ``gpt2-abcd``: answers that stop where a model stops), else a
@@ -140,6 +142,9 @@ def main() -> int:
         return 0
 
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+    # Bytecode caching as a user has it: with PYTHONDONTWRITEBYTECODE (set on some sandboxes)
+    # pytest re-compiles every module it assertion-rewrites on every run, about a second here.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     if args.threads:
         env["OMP_NUM_THREADS"] = str(args.threads)
     with tempfile.TemporaryDirectory() as tmp:
@@ -148,7 +153,7 @@ def main() -> int:
         from tasks import get_task
 
         prompts = {get_task(args.task).request(i).prompt for i in instances(args.task, args.n, args.seed)}
-        print(f"{args.task}: {args.n} fresh instances ({len(prompts)} distinct), model {path} ({how}), "
+        print(f"{args.task}: {args.n} fresh instances ({len(prompts)} distinct prompts), model {path} ({how}), "
               f"batch {args.batch}, threads {args.threads or 'default'}")
         best: dict[str, tuple[float, dict]] = {}
         for rep in range(args.repeat):
@@ -173,11 +178,27 @@ def main() -> int:
                 print(f"  run {rep + 1}: {way:8s} {seconds:7.2f} s whole run", flush=True)
                 if way not in best or seconds < best[way][0]:
                     best[way] = (seconds, result)
-    report(args.n, best)
+        failures = args.n - best["pytest"][1]["correct"]
+        floor = min(pytest_floor(tmp / f"floor{rep}", args.n, failures, env) for rep in range(args.repeat))
+    report(args.n, best, floor, failures)
     return 0
 
 
-def report(n: int, best: dict[str, tuple[float, dict]]) -> None:
+def pytest_floor(tmp: Path, n: int, failures: int, env: dict) -> float:
+    """Seconds pytest itself takes for ``n`` empty parametrized items, ``failures`` of them failing
+    with a six-line message as a wrong answer does, minus a bare interpreter start: the part of the
+    pytest run that any one-item-per-instance design pays, whatever its plugin does."""
+    test = tmp / "test_floor.py"
+    tmp.mkdir()
+    test.write_text("import pytest\n\n\n@pytest.mark.parametrize('i', range(%d))\ndef test_item(i):\n"
+                    "    if i < %d:\n        pytest.fail('wrong answer\\n  a\\n  b\\n  c\\n  d\\n  e', pytrace=False)\n"
+                    % (n, failures))
+    seconds, _ = timed([sys.executable, "-m", "pytest", "-q", "-ra", "-p", "no:cacheprovider", str(test)], env)
+    bare, _ = timed([sys.executable, "-c", "pass"], env)
+    return seconds - bare
+
+
+def report(n: int, best: dict[str, tuple[float, dict]], floor: float, failures: int) -> None:
     (ta, ra), (tp, rp), (tt, rt) = best["adapter"], best["plain"], best["pytest"]
     print(f"\n{'way':34s} {'whole run':>22s} {'generation alone':>24s}")
     for name, whole, gen in (("hf: adapter (runner.evaluate)", ta, ra["generate_s"]),
@@ -193,6 +214,8 @@ def report(n: int, best: dict[str, tuple[float, dict]]) -> None:
     print(f"pytest whole run / plain loop whole run: {tp / tt:5.2f}x faster")
     print(f"plugin overhead (pytest run beyond a bare adapter run): {tt - ta:6.2f} s = {100 * (tt - ta) / tt:4.1f}% "
           "of the pytest run")
+    print(f"  of which pytest itself ({n} empty items, {failures} failing): {floor:6.2f} s; "
+          f"the plugin's own: {tt - ta - floor:6.2f} s = {100 * (tt - ta - floor) / tt:4.1f}% of the pytest run")
 
 
 if __name__ == "__main__":

@@ -303,5 +303,20 @@ class Task(Generic[P]):
         return out
 
     def fresh(self, n: int, seed: int, config: Any = None) -> list[Instance]:
-        """``n`` new problems from the strategy's full range: a contamination-free re-test."""
-        return [self.instance(self.sample(seed, i, config), f"{self.name}-fresh{seed}-{i:04d}") for i in range(n)]
+        """``n`` distinct new problems from the strategy's full range: a contamination-free re-test.
+
+        The instance ``...-fresh{seed}-{i}`` is ``sample(seed, i)``; a draw that repeats an earlier
+        problem is skipped (a repeat would weigh that problem twice), so a space smaller than ``n``
+        (causal's 32 inputs) gives all of it, and fewer than ``n``.
+        """
+        out: list[Instance] = []
+        seen: set[str] = set()
+        for i in range(50 * n + 100):
+            if len(out) == n:
+                break
+            problem = self.sample(seed, i, config)
+            key = repr(self.encode(problem))
+            if key not in seen:
+                seen.add(key)
+                out.append(self.instance(problem, f"{self.name}-fresh{seed}-{i:04d}"))
+        return out

@@ -57,6 +57,23 @@ def test_item_ids_are_readable(bench):
     result.stdout.fnmatch_lines(["benchmark/test_multiplication.py::test_multiplication[[]oracle|1x1|*[]]"])
 
 
+def test_a_wrong_answer_is_reported_by_its_few_lines_without_a_traceback(bench):
+    result = bench("--model", "random", "--task", "causal", "--limit", "4", "-rf")
+    outcomes = result.parseoutcomes()
+    assert outcomes.get("failed", 0) >= 1 and outcomes.get("failed", 0) + outcomes.get("passed", 0) == 4
+    result.stdout.fnmatch_lines([
+        "_*_ test_causal[[]random|*[]] _*_",
+        "wrong answer on causal-v1-* (*)",
+        "  prompt:    *",
+        "  expected:  {*}",
+        "  answer:    *",
+        "  parsed:    *",
+        "  reason:    *expected*got*",
+    ])
+    result.stdout.fnmatch_lines(["FAILED benchmark/test_causal.py::test_causal[[]random|*[]] - wrong*"])
+    assert "assert_correct" not in result.stdout.str() and "Failed:" not in result.stdout.str()
+
+
 def test_random_lands_near_chance_on_judge_and_fails_a_high_floor(bench, pytester):
     gates = pytester.path / "gates.toml"
     gates.write_text('[random]\njudge = 0.9\n')

@@ -139,3 +139,26 @@ def test_a_shared_prompt_prefix_run_once_gives_the_same_training_loss():
         shared, shared_tokens = batch_loss(model, batch, tokenizer.pad_token_id, share_prefix=32)
     assert float(shared) == pytest.approx(float(full), rel=1e-5)
     assert shared_tokens < full_tokens / 3
+
+
+def test_an_instruction_read_as_one_token_round_trips_through_save_and_load(tmp_path):
+    pytest.importorskip("torch")
+    from transformers import AutoTokenizer
+
+    from models.charlm import build_tokenizer, pieces, save, tiny_gpt2
+    from models.reference import instruction
+    from tasks import get_task
+
+    task = get_task("abcd")
+    prompts = [task.render(task.sample(0, i)).prompt for i in range(20)]
+    phrase = instruction(prompts)
+    assert phrase.endswith("step by step:\n\n") and all(p.startswith(phrase) for p in prompts)
+    tokenizer = build_tokenizer(prompts, phrases=[phrase])
+    save(tiny_gpt2(tokenizer, n_embd=16, n_layer=1, n_head=1), tokenizer, tmp_path / "m")
+    loaded = AutoTokenizer.from_pretrained(tmp_path / "m")
+    for prompt in prompts:
+        ids = loaded(prompt)["input_ids"]
+        assert ids[0] == loaded.convert_tokens_to_ids(phrase)
+        assert len(ids) == 1 + len(pieces(prompt[len(phrase):]))  # the program, token by token
+        assert loaded.decode(ids) == prompt
+    assert instruction(["short\n1", "short\n2"]) == ""  # nothing worth a token

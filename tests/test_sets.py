@@ -80,3 +80,15 @@ def test_stratified_limit_covers_every_bucket_in_set_order():
     assert {i.label for i in picked} == {i.label for i in instances}  # 25 digit pairs, two each
     positions = [instances.index(i) for i in picked]
     assert positions == sorted(positions)
+
+
+@pytest.mark.parametrize("name", TASK_NAMES)
+def test_fresh_instances_are_distinct_and_instance_i_is_the_ith_draw(name):
+    task = get_task(name)
+    fresh = task.fresh(60, seed=5)
+    problems = [json.dumps(i.problem, sort_keys=True) for i in fresh]
+    assert len(problems) == len(set(problems))
+    assert len(fresh) == (32 if name == "causal" else 60)  # causal has 32 inputs in all
+    for inst in fresh:
+        i = int(inst.id.rsplit("-", 1)[1])
+        assert inst.problem == task.encode(task.sample(5, i))

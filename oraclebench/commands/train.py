@@ -20,7 +20,7 @@ def add_arguments(parser) -> None:
 
     recipes = parser.add_subparsers(dest="name", metavar="NAME", required=True)
     for name, recipe in RECIPES.items():
-        p = recipes.add_parser(name, help=f"a GPT-2 on {recipe.task}, trained without {recipe.heldout}")
+        p = recipes.add_parser(name, help=f"a GPT-2 on {recipe.task} ({recipe.heldout})")
         p.add_argument("--omit", default=None, help="causal: sequences held out, e.g. '1,0,1,0,1;1,1,1,1,1'")
         p.add_argument("--heldout", default=None, help="the task's held-out spec, e.g. lengths=1-12 or digits=2x2")
         group = p.add_mutually_exclusive_group()
