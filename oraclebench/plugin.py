@@ -15,6 +15,7 @@ Flow:
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import re
@@ -90,6 +91,7 @@ class Bench:
         self.instances: dict[str, list] = {}  # task -> selected instances (before -k deselection)
         self.selected: dict[str, list] = defaultdict(list)  # task -> instances of collected items
         self.records: dict[str, dict[str, Record]] = {}  # task -> instance id -> record
+        self.timing: dict[str, dict] = {}  # task -> requests asked, answered from the cache, seconds in the model
         self.collected: dict[str, dict] = {}  # nodeid -> record json, from reports (controller)
         self.needs_model = False
         self.declared: list[str] | None = None  # tasks the model says it was trained on
@@ -148,18 +150,19 @@ class Bench:
     def score_task(self, task: str) -> dict[str, Record]:
         """Answer every collected instance of ``task`` in one batched call (once per session)."""
         if task not in self.records:
-            from oraclebench.runner import evaluate
+            from oraclebench.runner import RunStats, evaluate
 
             insts = self.selected.get(task) or self.task_instances(task)
             tr = self.config.pluginmanager.get_plugin("terminalreporter")
             if tr is not None and not self.is_worker:
                 tr.write_line(f"oraclebench: {self.model_name} answering {len(insts)} {task} instances ...")
-            cache = self.cache()
+            cache, stats = self.cache(), RunStats()
             try:
-                records = evaluate(self.model, insts, self.run_id, cache, self.heldout)
+                records = evaluate(self.model, insts, self.run_id, cache, self.heldout, stats=stats)
             finally:
                 cache.close()
             self.records[task] = {r.instance_id: r for r in records}
+            self.timing[task] = dataclasses.asdict(stats) | {"seconds": round(stats.seconds, 3)}
         return self.records[task]
 
 
@@ -409,6 +412,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         elif session.exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
             ok = all(g.ok for g in bench.gates)
             session.exitstatus = pytest.ExitCode.OK if ok else pytest.ExitCode.TESTS_FAILED
+    if bench.timing:  # empty under xdist: the workers asked the model
+        bench.summary["timing"] = bench.timing
     run_dir = write_run(bench.results, bench.summary["run_id"], records, bench.summary)
     bench.summary["path"] = str(run_dir)
     write_leaderboard(bench.results)
@@ -428,6 +433,9 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
     tr.section("oraclebench")
     tr.write_line(f"model {bench.summary['model']}  run {bench.summary['run_id']}")
     tr.write_line(render_table(bench.summary))
+    for task, t in bench.summary.get("timing", {}).items():
+        tr.write_line(f"{task}: {t['requested']} requests, {t['cached']} from the cache, {t['computed']} asked "
+                      f"({t['errors']} failed) in {t['seconds']:.1f} s")
     tr.write_line(f"records and summary: {bench.summary['path']}; leaderboard: {bench.results / 'leaderboard.md'}")
     if "report" in bench.summary:
         tr.write_line(f"report: {bench.summary['report']}")
