@@ -25,7 +25,7 @@ STOP_STRING_PROBE = "abcdef"
 
 def pattern(phrases: Iterable[str] = (), escape=re.escape) -> str:
     """The split pattern: each phrase whole (longest first), then the pieces."""
-    return "|".join([*(escape(p) for p in sorted(phrases, key=len, reverse=True)), PIECES])
+    return "|".join([*(escape(p) for p in sorted(filter(None, phrases), key=len, reverse=True)), PIECES])
 
 
 def _oniguruma_escape(text: str) -> str:
@@ -41,8 +41,9 @@ def pieces(text: str, phrases: Iterable[str] = ()) -> list[str]:
 def build_tokenizer(texts: Iterable[str], extra: Iterable[str] = (), phrases: Iterable[str] = ()):
     """A ``PreTrainedTokenizerFast`` whose vocabulary is every piece of ``texts`` (plus ``extra``).
 
-    ``phrases`` are texts read as one token each wherever they occur (a task's fixed instruction:
-    a constant a small model need not attend to token by token). Padding is on the left
+    ``phrases`` are texts read as one token each where they start at a piece boundary (a task's
+    fixed instruction at the start of every prompt: a constant a small model need not attend to
+    token by token). Padding is on the left
     (decoder-only generation); ``<eos>`` ends every training example.
     """
     from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers

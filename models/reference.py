@@ -74,7 +74,6 @@ RECIPES: dict[str, Recipe] = {r.name: r for r in (
     Recipe("gpt2-causal", "causal", f"omitted={CAUSAL_OMIT}", examples=20_000, epochs=3, batch_size=16, lr=5e-4,
            n_positions=64, minutes=6),
     # CleverGPT's nets of 1..12 tokens; lengths 13..21 are held out.
-    # The ~350-token instruction every prompt shares is run once per batch (training.batch_loss).
     # abcd's ~350-token instruction is read as one token: spelled out, the tiny model's attention
     # stayed spread over it and it never learned to read the program (4% on seen lengths).
     Recipe("gpt2-abcd", "abcd", "lengths=1-12", examples=20_000, epochs=4, batch_size=16, lr=2e-3, warmup=0.05,
@@ -262,7 +261,21 @@ def checkpoint_problem(path: Path, s: dict) -> str | None:
     if changed:
         what = ", ".join(f"{k}={have.get(k)!r} (want {s.get(k)!r})" for k in changed[:3])
         return f"the checkpoint at {path} was trained with {what}"
+    if s.get("instruction_token") and not _knows_instruction(path, s["task"]):
+        return f"the checkpoint at {path} was trained on another wording of the {s['task']} instruction"
     return None
+
+
+def _knows_instruction(path: Path, task_name: str) -> bool:
+    """Whether the checkpoint's tokenizer has the task's current instruction as a token: if the
+    wording changed since training, prompts would read as unknown tokens."""
+    task = get_task(task_name)
+    phrase = instruction([task.render(task.sample(0, i)).prompt for i in range(16)])
+    try:
+        vocab = json.loads((path / "tokenizer.json").read_text(encoding="utf-8"))["model"]["vocab"]
+    except (OSError, ValueError, KeyError):
+        return False
+    return phrase in vocab
 
 
 @contextlib.contextmanager

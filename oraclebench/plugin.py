@@ -381,9 +381,24 @@ class RecordCollector:
                 self.bench.collected.setdefault(report.nodeid, value)
 
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error) -> None:
+    """xdist controller: add up what each worker asked the model (every worker answers its tasks whole)."""
+    bench = node.config.stash[BENCH]
+    for task, t in (getattr(node, "workeroutput", None) or {}).get("oraclebench_timing", {}).items():
+        merged = bench.timing.setdefault(task, dict.fromkeys(t, 0) | {"workers": 0})
+        for key in ("requested", "cached", "computed", "errors"):
+            merged[key] += t[key]
+        merged["seconds"] = max(merged["seconds"], t["seconds"])  # workers run side by side
+        merged["workers"] += 1
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     bench = session.config.stash[BENCH]
-    if bench.is_worker or not bench.collected:
+    if bench.is_worker:
+        session.config.workeroutput["oraclebench_timing"] = bench.timing
+        return
+    if not bench.collected:
         return
     from oraclebench.records import write_run
     from oraclebench.summary import summarize, write_leaderboard
@@ -412,7 +427,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         elif session.exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
             ok = all(g.ok for g in bench.gates)
             session.exitstatus = pytest.ExitCode.OK if ok else pytest.ExitCode.TESTS_FAILED
-    if bench.timing:  # empty under xdist: the workers asked the model
+    if bench.timing:
         bench.summary["timing"] = bench.timing
     run_dir = write_run(bench.results, bench.summary["run_id"], records, bench.summary)
     bench.summary["path"] = str(run_dir)
@@ -434,8 +449,9 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
     tr.write_line(f"model {bench.summary['model']}  run {bench.summary['run_id']}")
     tr.write_line(render_table(bench.summary))
     for task, t in bench.summary.get("timing", {}).items():
+        workers = f" by {t['workers']} workers" if t.get("workers") else ""
         tr.write_line(f"{task}: {t['requested']} requests, {t['cached']} from the cache, {t['computed']} asked "
-                      f"({t['errors']} failed) in {t['seconds']:.1f} s")
+                      f"({t['errors']} failed){workers} in {t['seconds']:.1f} s")
     tr.write_line(f"records and summary: {bench.summary['path']}; leaderboard: {bench.results / 'leaderboard.md'}")
     if "report" in bench.summary:
         tr.write_line(f"report: {bench.summary['report']}")

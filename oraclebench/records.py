@@ -50,9 +50,9 @@ class Record:
     cached: bool = False
 
     def to_json(self) -> dict:
-        # Shallow on purpose: records are serialized right after, and a deep copy (asdict) was a
-        # visible share of the per-item time of a 2,000-item run.
-        return {name: getattr(self, name) for name in _FIELDS}
+        # Containers are copied one level deep, enough for what tasks put there (flat dicts, lists of
+        # strings or numbers); asdict's recursive copy was a visible share of a 2,000-item run.
+        return {name: _plain(getattr(self, name)) for name in _FIELDS}
 
     @classmethod
     def from_json(cls, data: dict) -> "Record":
@@ -61,6 +61,16 @@ class Record:
 
 
 _FIELDS = tuple(f.name for f in dataclasses.fields(Record))
+
+
+def _plain(value):
+    if isinstance(value, dict):
+        return dict(value)
+    if isinstance(value, (list, tuple)):
+        return list(value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    return value
 
 
 def new_run_id(model: str) -> str:

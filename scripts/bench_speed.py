@@ -17,7 +17,7 @@ For 1 and 2 it also prints generation alone, and it checks that 1 and 2 gave the
 ratios: adapter over plain loop (generation, whole run), and the plugin's own overhead: the share
 of the pytest run not spent in a bare adapter run (collection, one test item per instance, records),
 and how much of that pytest itself costs for as many empty items with as many failures (its floor:
-about a millisecond an item here), leaving the plugin's own share.
+one to three milliseconds an item here), leaving the plugin's own share.
 
 The model: ``--model`` (a folder or a reference name), else the trained reference checkpoint for the
 task if there is one (``gpt2-mult``, ``gpt2-abcd``: answers that stop where a model stops), else a
@@ -152,8 +152,10 @@ def main() -> int:
         path, how = model_path(args, tmp)
         from tasks import get_task
 
-        prompts = {get_task(args.task).request(i).prompt for i in instances(args.task, args.n, args.seed)}
-        print(f"{args.task}: {args.n} fresh instances ({len(prompts)} distinct prompts), model {path} ({how}), "
+        insts = instances(args.task, args.n, args.seed)
+        n = len(insts)  # fewer than --n where the task has fewer problems (causal: 32)
+        prompts = {get_task(args.task).request(i).prompt for i in insts}
+        print(f"{args.task}: {n} fresh instances ({len(prompts)} distinct prompts), model {path} ({how}), "
               f"batch {args.batch}, threads {args.threads or 'default'}")
         best: dict[str, tuple[float, dict]] = {}
         for rep in range(args.repeat):
@@ -179,24 +181,45 @@ def main() -> int:
                 print(f"  run {rep + 1}: {way:8s} {seconds:7.2f} s whole run", flush=True)
                 if way not in best or seconds < best[way][0]:
                     best[way] = (seconds, result)
-        failures = args.n - best["pytest"][1]["correct"]
-        floor = min(pytest_floor(tmp / f"floor{rep}", args.n, failures, env) for rep in range(args.repeat))
-    report(args.n, best, floor, failures)
+        failures = n - best["pytest"][1]["correct"]
+        floor = min(pytest_floor(tmp / f"floor{rep}", n, failures, env) for rep in range(args.repeat))
+    report(n, best, floor, failures)
     return 0
 
 
 def pytest_floor(tmp: Path, n: int, failures: int, env: dict) -> float:
     """Seconds pytest itself takes for ``n`` empty parametrized items, ``failures`` of them failing
     with a six-line message as a wrong answer does, minus a bare interpreter start: the part of the
-    pytest run that any one-item-per-instance design pays, whatever its plugin does."""
+    pytest run that any one-item-per-instance design pays, whatever its plugin does.
+
+    The items run under the same settings as the benchmark (``-ra``, importlib mode) and with the
+    plugin loaded, so a failure takes the same cheap report path as a wrong answer; the test asks
+    for a fixture of the plugin's name that has no model behind it.
+    """
     test = tmp / "test_floor.py"
     tmp.mkdir()
-    test.write_text("import pytest\n\n\n@pytest.mark.parametrize('i', range(%d))\ndef test_item(i):\n"
-                    "    if i < %d:\n        pytest.fail('wrong answer\\n  a\\n  b\\n  c\\n  d\\n  e', pytrace=False)\n"
-                    % (n, failures))
-    seconds, _ = timed([sys.executable, "-m", "pytest", "-q", "-ra", "-p", "no:cacheprovider", str(test)], env)
+    test.write_text(FLOOR_TEST % (n, failures))
+    seconds, run = timed([sys.executable, "-m", "pytest", "-q", "-ra", "--import-mode=importlib", "-p",
+                          "oraclebench.plugin", "-p", "no:cacheprovider", str(test)], env)
+    if run.returncode not in (0, 1):
+        raise RuntimeError(f"the floor run failed ({run.returncode}):\n{run.stdout[-1500:]}")
     bare, _ = timed([sys.executable, "-c", "pass"], env)
     return seconds - bare
+
+
+FLOOR_TEST = """import pytest
+
+
+@pytest.fixture
+def oraclebench_record():
+    return None
+
+
+@pytest.mark.parametrize("i", range(%d))
+def test_item(i, oraclebench_record):
+    if i < %d:
+        pytest.fail("wrong answer\\n  prompt:\\n  expected:\\n  answer:\\n  parsed:\\n  reason:", pytrace=False)
+"""
 
 
 def report(n: int, best: dict[str, tuple[float, dict]], floor: float, failures: int) -> None:

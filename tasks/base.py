@@ -311,12 +311,16 @@ class Task(Generic[P]):
         """
         out: list[Instance] = []
         seen: set[str] = set()
-        for i in range(50 * n + 100):
-            if len(out) == n:
-                break
+        misses, i = 0, 0
+        # 1,000 draws in a row that bring nothing new: the space is (almost surely) used up.
+        while len(out) < n and misses < 1000:
             problem = self.sample(seed, i, config)
             key = repr(self.encode(problem))
-            if key not in seen:
+            if key in seen:
+                misses += 1
+            else:
                 seen.add(key)
+                misses = 0
                 out.append(self.instance(problem, f"{self.name}-fresh{seed}-{i:04d}"))
+            i += 1
         return out

@@ -74,6 +74,28 @@ def test_a_wrong_answer_is_reported_by_its_few_lines_without_a_traceback(bench):
     assert "assert_correct" not in result.stdout.str() and "Failed:" not in result.stdout.str()
 
 
+def test_the_summary_says_what_was_asked_and_how_long_the_model_took(bench, pytester):
+    bench("--model", "oracle", "--task", "causal", "--limit", "5")
+    first = summary_of(pytester, "oracle")["timing"]["causal"]
+    assert (first["requested"], first["cached"], first["computed"], first["errors"]) == (5, 0, 5, 0)
+    result = bench("--model", "oracle", "--task", "causal", "--limit", "5")
+    again = summary_of(pytester, "oracle")["timing"]["causal"]
+    assert (again["requested"], again["cached"], again["computed"]) == (5, 5, 0)
+    result.stdout.fnmatch_lines(["causal: 5 requests, 5 from the cache, 0 asked (0 failed) in *s"])
+
+
+def test_under_xdist_every_record_and_the_model_time_reach_the_controller(bench, pytester):
+    pytest.importorskip("xdist")
+    result = bench("--model", "oracle", "--task", "causal", "-n", "2")
+    result.assert_outcomes(passed=32)
+    summary = summary_of(pytester, "oracle")
+    records = read_records(Path(summary["path"]))
+    assert sorted(r.instance_id for r in records) == sorted({r.instance_id for r in records}) and len(records) == 32
+    timing = summary["timing"]["causal"]
+    assert timing["workers"] == 2 and timing["requested"] == 64  # each worker answers the task whole
+    result.stdout.fnmatch_lines(["causal: 64 requests, * from the cache, * asked (0 failed) by 2 workers in *s"])
+
+
 def test_random_lands_near_chance_on_judge_and_fails_a_high_floor(bench, pytester):
     gates = pytester.path / "gates.toml"
     gates.write_text('[random]\njudge = 0.9\n')
