@@ -191,6 +191,12 @@ def instruction(prompts: Sequence[str]) -> str:
     return common if len(common) >= 100 else ""
 
 
+def task_instruction(task_name: str) -> str:
+    """The instruction the task's prompts start with (see ``instruction``), read off 16 of them."""
+    task = get_task(task_name)
+    return instruction([task.render(task.sample(0, i)).prompt for i in range(16)])
+
+
 def set_dropout(model, p: float) -> None:
     """Every dropout of a GPT-2 (and its saved config) to ``p``."""
     import torch
@@ -209,7 +215,7 @@ def train_recipe(s: dict, out: Path | str, device: str = "cpu", progress: bool =
 
     pairs = training_pairs(s)
     texts = [p + c for p, c in pairs]
-    phrases = [instruction([p for p, _ in pairs])] if s.get("instruction_token") else []
+    phrases = [task_instruction(s["task"])] if s.get("instruction_token") else []
     tokenizer = build_tokenizer(texts, extra=vocabulary_texts(s["task"]), phrases=phrases)
     model = tiny_gpt2(tokenizer, n_embd=s["n_embd"], n_layer=s["n_layer"], n_head=s["n_head"],
                       n_positions=s["n_positions"], seed=s["seed"])
@@ -269,8 +275,7 @@ def checkpoint_problem(path: Path, s: dict) -> str | None:
 def _knows_instruction(path: Path, task_name: str) -> bool:
     """Whether the checkpoint's tokenizer has the task's current instruction as a token: if the
     wording changed since training, prompts would read as unknown tokens."""
-    task = get_task(task_name)
-    phrase = instruction([task.render(task.sample(0, i)).prompt for i in range(16)])
+    phrase = task_instruction(task_name)
     try:
         vocab = json.loads((path / "tokenizer.json").read_text(encoding="utf-8"))["model"]["vocab"]
     except (OSError, ValueError, KeyError):

@@ -17,7 +17,7 @@ from __future__ import annotations
 import dataclasses
 import random
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Generic, Literal, Protocol, Sequence, TypeVar
+from typing import Any, ClassVar, Generic, Iterator, Literal, Protocol, Sequence, TypeVar
 
 Split = Literal["seen", "heldout"]
 P = TypeVar("P")  # a task's problem dataclass
@@ -285,21 +285,30 @@ class Task(Generic[P]):
         req = self.render(self.decode(instance.problem))
         return dataclasses.replace(req, task=self.name, problem=instance.problem)
 
+    def distinct(self, seed: int, config: Any, n: int, seen: set[str],
+                 max_draws: int | None = None) -> Iterator[tuple[int, P]]:
+        """Up to ``n`` problems ``sample(seed, i, config)`` whose encodings are not in ``seen`` (each is
+        added), with their draw index ``i``. Stops early after ``max_draws`` draws, or after 1,000 draws
+        in a row that bring nothing new (the space is, almost surely, used up)."""
+        got = misses = i = 0
+        while got < n and misses < 1000 and (max_draws is None or i < max_draws):
+            problem = self.sample(seed, i, config)
+            key = repr(self.encode(problem))
+            if key in seen:
+                misses += 1
+            else:
+                seen.add(key)
+                got, misses = got + 1, 0
+                yield i, problem
+            i += 1
+
     def frozen(self, seed: int = 0) -> list[Instance]:
         """The versioned frozen set: distinct problems per stratum, drawn from ``Random(seed + i)``."""
         out: list[Instance] = []
         seen: set[str] = set()
         for s, (config, count) in enumerate(self.frozen_configs()):
-            got, i = 0, 0
-            while got < count and i < count * 50:
-                p = self.sample(seed + 1_000_003 * s, i, config)
-                i += 1
-                key = repr(self.encode(p))
-                if key in seen:
-                    continue
-                seen.add(key)
+            for _, p in self.distinct(seed + 1_000_003 * s, config, count, seen, max_draws=count * 50):
                 out.append(self.instance(p, f"{self.name}-{self.version}-{len(out):04d}"))
-                got += 1
         return out
 
     def fresh(self, n: int, seed: int, config: Any = None) -> list[Instance]:
@@ -309,18 +318,4 @@ class Task(Generic[P]):
         problem is skipped (a repeat would weigh that problem twice), so a space smaller than ``n``
         (causal's 32 inputs) gives all of it, and fewer than ``n``.
         """
-        out: list[Instance] = []
-        seen: set[str] = set()
-        misses, i = 0, 0
-        # 1,000 draws in a row that bring nothing new: the space is (almost surely) used up.
-        while len(out) < n and misses < 1000:
-            problem = self.sample(seed, i, config)
-            key = repr(self.encode(problem))
-            if key in seen:
-                misses += 1
-            else:
-                seen.add(key)
-                misses = 0
-                out.append(self.instance(problem, f"{self.name}-fresh{seed}-{i:04d}"))
-            i += 1
-        return out
+        return [self.instance(p, f"{self.name}-fresh{seed}-{i:04d}") for i, p in self.distinct(seed, config, n, set())]
