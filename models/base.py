@@ -14,12 +14,41 @@ mixed in one list; ``Adapter`` splits them and routes each kind to ``complete`` 
 
 from __future__ import annotations
 
+import dataclasses
+import re
 import time
 from typing import Protocol, Sequence, runtime_checkable
 
 from tasks.base import Request, Response
 
-__all__ = ["Model", "Adapter", "Request", "Response", "ModelError"]
+__all__ = ["Model", "Adapter", "Request", "Response", "ModelError", "strip_thinking"]
+
+_THINK_BLOCK = re.compile(r"<think>.*?</think>", re.S | re.I)
+
+
+def strip_thinking(text: str) -> tuple[str, bool]:
+    """(the answer, thinking unfinished) of a reasoning model's text: ``<think>...</think>`` blocks are
+    not the answer, nor is text before a lone ``</think>`` (templates that open the block in the
+    prompt, as DeepSeek-R1's does). An opened block that never closes means the budget ran out while
+    thinking: no answer was written, which the caller reports as truncated.
+
+    >>> strip_thinking("<think>7 × 8 is 56</think>\\n\\nThe answer is 56.")
+    ('The answer is 56.', False)
+    >>> strip_thinking("<think>7 × 8 is")
+    ('', True)
+    >>> strip_thinking(" 56")
+    (' 56', False)
+    """
+    if "think>" not in text.lower():
+        return text, False
+    answer = _THINK_BLOCK.sub("", text)
+    lower = answer.lower()
+    if "</think>" in lower:
+        answer = answer[lower.rindex("</think>") + len("</think>"):]
+        lower = answer.lower()
+    if "<think>" in lower:
+        return answer[:lower.index("<think>")].strip(), True
+    return answer.lstrip(), False
 
 
 class ModelError(RuntimeError):
@@ -65,8 +94,9 @@ class Adapter:
         raise NotImplementedError(f"{self.name} does not generate text")
 
     def choose(self, requests: Sequence[Request]) -> list[Response]:
-        gen = [Request(r.prompt, stop=("\n",), max_tokens=max(4, max(len(c) for c in r.choices)), task=r.task,
-                       problem=r.problem) for r in requests]
+        # The same request as a generation (its chat form too, for chat APIs), asking for one line.
+        gen = [dataclasses.replace(r, stop=("\n",), max_tokens=max(4, max(len(c) for c in r.choices)), choices=(),
+                                   spans=(), span_prompts=()) for r in requests]
         out = []
         for req, resp in zip(requests, self.complete(gen)):
             if resp.error is None:

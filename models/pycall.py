@@ -13,22 +13,32 @@ server would. Choice requests (judge) are answered by generating one option ("1"
 ``Adapter`` default. An exception raised by the callable is counted as a request error (the
 adapter bisects the batch until the failing prompts are isolated), never as a wrong answer.
 
-``identity()`` includes a hash of the module's file, so editing the function invalidates the cache.
-An optional ``FUNCTION.manifest`` dict says what the callable saw in training (``--heldout`` wins).
+``identity()`` includes a hash of every local source the callable uses: its module's file and every
+module it imports, transitively (top-level, relative and function-level imports), that is not in
+the standard library or an installed package. Fixing a helper module invalidates the cached answers
+as editing the function does. What no source shows (a data file it reads, a remote model behind
+it) is named by an optional ``FUNCTION.version = "..."``, which is part of the identity too. An
+optional ``FUNCTION.manifest`` dict says what the callable saw in training (``--heldout`` wins).
+
+A completion with ``<think>...</think>`` blocks is read without them; one whose thinking never
+closes is truncated (see ``models.base.strip_thinking``).
 """
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import importlib
 import importlib.util
 import os
+import site
 import sys
+import sysconfig
 from pathlib import Path
 from types import ModuleType
 from typing import Any, Callable, Sequence
 
-from models.base import Adapter, ModelError
+from models.base import Adapter, ModelError, strip_thinking
 from tasks.base import Request, Response
 
 OPTIONS = ("batch_size",)
@@ -95,11 +105,92 @@ def load_callable(spec: str) -> tuple[Callable[[list[str]], list[str]], ModuleTy
     return fn, module
 
 
-def _file_hash(module: ModuleType) -> str:
-    path = getattr(module, "__file__", None)
-    if not path or not os.path.isfile(path):
-        return "nofile"
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
+def _installed_roots() -> tuple[str, ...]:
+    """Folders of code that is not the user's: the standard library and installed packages."""
+    paths = sysconfig.get_paths()
+    roots = {paths[k] for k in ("stdlib", "platstdlib", "purelib", "platlib") if k in paths}
+    roots.update(site.getsitepackages() if hasattr(site, "getsitepackages") else [])
+    roots.add(site.getusersitepackages() if hasattr(site, "getusersitepackages") else "")
+    return tuple(os.path.join(os.path.realpath(r), "") for r in roots if r)
+
+
+def _is_local(path: str, installed: tuple[str, ...]) -> bool:
+    parts = Path(path).parts
+    return not path.startswith(installed) and "site-packages" not in parts and "dist-packages" not in parts
+
+
+def _imported_names(tree: ast.AST, package: str) -> set[str]:
+    """Every module an import statement anywhere in ``tree`` may load (``import a.b`` loads ``a`` and
+    ``a.b``; ``from a import b`` may load ``a.b``), relative imports resolved against ``package``."""
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            targets = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parent = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+                base = f"{parent}.{base}".strip(".") if parent else base
+            targets = [base] + [f"{base}.{alias.name}".strip(".") for alias in node.names if alias.name != "*"]
+        else:
+            continue
+        for target in targets:
+            parts = target.split(".")
+            names.update(".".join(parts[:i]) for i in range(1, len(parts) + 1) if parts[0])
+    return names
+
+
+def _module_file(name: str) -> str | None:
+    """The source file of module ``name``, without running any code: loaded modules first, else a
+    search for a top-level module or one whose package is already loaded."""
+    module = sys.modules.get(name)
+    if module is not None:
+        path = getattr(module, "__file__", None)
+    elif "." not in name or name.rsplit(".", 1)[0] in sys.modules:
+        try:
+            spec = importlib.util.find_spec(name)
+        except (ImportError, ValueError, AttributeError):
+            return None
+        path = spec.origin if spec is not None and spec.has_location else None
+    else:
+        return None
+    return os.path.realpath(path) if path and os.path.isfile(path) else None
+
+
+def local_sources(module: ModuleType, also: Sequence[str] = ()) -> list[str]:
+    """The module's file and every local module file it imports, transitively, sorted: what its
+    answers depend on. ``also``: more module names to start from (those its import loaded). The
+    module's own file counts even where it is installed, as a file of its own always did."""
+    installed = _installed_roots()
+    names_by_file = {os.path.realpath(f): n for n, m in list(sys.modules.items())
+                     if (f := getattr(m, "__file__", None)) and isinstance(f, str)}
+    start = [getattr(module, "__file__", None)] + [_module_file(n) for n in also]
+    todo = [os.path.realpath(f) for f in start if f and os.path.isfile(f)]
+    seen: set[str] = set()
+    first = todo[:1]
+    while todo:
+        path = todo.pop()
+        if path in seen or (path not in first and not _is_local(path, installed)):
+            continue
+        seen.add(path)
+        if not path.endswith(".py"):
+            continue
+        try:
+            tree = ast.parse(Path(path).read_bytes())
+        except (SyntaxError, ValueError, OSError):
+            continue
+        name = names_by_file.get(path, "")
+        package = name if path.endswith("__init__.py") else name.rpartition(".")[0]
+        todo.extend(f for n in _imported_names(tree, package) if (f := _module_file(n)) and f not in seen)
+    return sorted(seen)
+
+
+def sources_hash(paths: Sequence[str]) -> str:
+    """A digest of the files' contents (and names: a file moved is another source)."""
+    digest = hashlib.sha256()
+    for path in paths:
+        digest.update(path.encode() + b"\0" + Path(path).read_bytes() + b"\0")
+    return digest.hexdigest()[:16] if paths else "nofile"
 
 
 def _positive(value: Any, what: str) -> int:
@@ -132,15 +223,20 @@ class PythonModel(Adapter):
             raise ModelError(f"python:{spec}: unknown option(s) {', '.join(unknown)}; known: {', '.join(OPTIONS)}")
         self.spec = spec
         self.name = f"python:{spec}"
+        before = set(sys.modules)
         self.fn, self.module = load_callable(spec)
+        loaded = sorted(set(sys.modules) - before)  # also what it imported by computed names
         size = options.get("batch_size", getattr(self.fn, "batch_size", None))
         self.batch_size = None if size is None else _positive(size, f"{self.name}: batch_size")
         manifest = getattr(self.fn, "manifest", None)
         self.manifest = manifest if isinstance(manifest, dict) else None
-        self._hash = _file_hash(self.module)
+        self.sources = local_sources(self.module, loaded)
+        self._hash = sources_hash(self.sources)
+        version = getattr(self.fn, "version", None)
+        self.version = None if version is None else str(version)
 
     def identity(self) -> str:
-        return f"{self.name}@{self._hash}"
+        return f"{self.name}@{self._hash}" + (f"|version={self.version}" if self.version is not None else "")
 
     def complete(self, requests: Sequence[Request]) -> list[Response]:
         prompts = [r.prompt for r in requests]
@@ -155,7 +251,8 @@ class PythonModel(Adapter):
         out = []
         for req, text in zip(requests, texts):
             if isinstance(text, str):
-                out.append(Response(text=cut_at_stop(text, req.stop)))
+                answer, unfinished = strip_thinking(text)
+                out.append(Response(text=cut_at_stop(answer, req.stop), truncated=unfinished))
             else:
                 out.append(Response(error=f"{self.name} returned {type(text).__name__} for a prompt, not str"))
         return out

@@ -2,14 +2,24 @@
 
 - ``vllm:MODEL@URL``: any OpenAI-compatible server (vLLM, ``transformers serve``, llama.cpp), e.g.
   ``vllm:/ckpt/gpt2-mult@http://127.0.0.1:8000/v1``; ``vllm:URL`` takes the one model the server
-  lists. ``/v1/completions`` for base models, ``/v1/chat/completions`` with ``api=chat``.
+  lists. ``/v1/completions`` for base models, ``/v1/chat/completions`` with ``api=chat`` (or when
+  the server has no completions route).
 - ``openai:MODEL`` (``ft:`` ids too): the OpenAI API; the key comes from ``OPENAI_API_KEY`` and is
   scrubbed from every error text; it is never part of the name, the identity or a record.
 - ``vllm-local:PATH``: ``vllm.LLM`` in this process (the optional ``vllm`` extra).
 
 Every request is greedy (temperature 0) with the task's stop strings and token budget; the text is
 cut at the first stop string on our side too, because servers differ on whether they keep it
-(vLLM drops it, ``transformers serve`` keeps it). Requests go out concurrently, at most
+(vLLM drops it, ``transformers serve`` keeps it).
+
+Chat APIs get each task's chat form (``Task.chat``): the question as the user message and one
+sentence on the answer format as the system message (``chat_prompt=user`` puts it before the
+question instead, for servers whose template refuses a system role; ``chat_prompt=raw`` sends the
+completion prompt as it is, for a base model behind a chat template), with a budget that leaves
+room for prose and no stop strings. Reasoning is never read as the answer: ``reasoning_content`` /
+``reasoning`` fields are ignored, and ``<think>...</think>`` blocks are cut from the text. An answer
+cut by the budget (finish reason ``length``, or thinking that never closed) is marked truncated:
+counted apart, never cached, and asked again with twice the budget up to ``retry_truncated`` times. Requests go out concurrently, at most
 ``concurrency`` in flight (default 16), never one by one. A choice request is scored from
 log-probabilities (``echo`` + ``logprobs``) where the server gives them, else by generating an option.
 
@@ -19,7 +29,9 @@ counted apart from wrong answers, and the rest goes on. If many requests in a ro
 server at all, it is taken as dead: the rest of the batch comes back at once as errors, which the
 cache does not keep, so a rerun resumes with exactly the unanswered items.
 
-Options (``--model-opt KEY=VALUE``): api=auto|completions|chat, concurrency=16, timeout=120
+Options (``--model-opt KEY=VALUE``): api=auto|completions|chat, chat_prompt=system|user|raw,
+max_tokens=N (the budget of every answer, instead of the task's), retry_truncated=0 (times a
+truncated answer is asked again, each with twice the budget), concurrency=16, timeout=120
 (seconds per attempt), retries=5, backoff=0.5 (first wait), max_backoff=30, logprobs=auto|on|off,
 probe_timeout=5, breaker=8 (failed requests in a row that mean the server is gone), tag=TEXT (goes
 into the cache identity: set it when different weights are served under one name), and for
@@ -44,7 +56,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Awaitable, Callable, Sequence
 
-from models.base import Adapter, ModelError
+from models.base import Adapter, ModelError, strip_thinking
 from tasks.base import Request, Response
 
 RETRY_AFTER_CAP = 120.0  # seconds: a server asking for longer than this is treated as gone for now
@@ -56,6 +68,9 @@ class ServedOptions:
     """The ``--model-opt`` settings of served adapters, typed and checked."""
 
     api: str = "auto"
+    chat_prompt: str = "system"
+    max_tokens: int = 0  # 0: the task's budget (with room for prose on chat APIs)
+    retry_truncated: int = 0
     concurrency: int = 16
     timeout: float = 120.0
     retries: int = 5
@@ -67,7 +82,9 @@ class ServedOptions:
     tag: str = ""
     base_url: str = ""
 
-    CHOICES = {"api": ("auto", "completions", "chat"), "logprobs": ("auto", "on", "off")}
+    CHOICES = {"api": ("auto", "completions", "chat"), "logprobs": ("auto", "on", "off"),
+               "chat_prompt": ("system", "user", "raw")}
+    ZERO_OK = ("retries", "backoff", "retry_truncated")
 
     @classmethod
     def parse(cls, options: dict[str, Any], who: str) -> "ServedOptions":
@@ -85,7 +102,7 @@ class ServedOptions:
             allowed = cls.CHOICES.get(key)
             if allowed and value not in allowed:
                 raise ModelError(f"{who}: --model-opt {key}={raw!r} must be one of {'|'.join(allowed)}")
-            if kind in (int, float) and (value < 0 or (value == 0 and key not in ("retries", "backoff"))):
+            if kind in (int, float) and (value < 0 or (value == 0 and key not in cls.ZERO_OK)):
                 raise ModelError(f"{who}: --model-opt {key}={raw!r} must be positive")
             values[key] = value
         return cls(**values)
@@ -207,6 +224,10 @@ class OpenAICompatible(Adapter):
             parts.append(f"root={self.root}")
         if self.opts.tag:
             parts.append(f"tag={self.opts.tag}")
+        # Options that change answers, named only when set so that existing caches keep their keys.
+        for key, default in (("chat_prompt", "system"), ("max_tokens", 0), ("retry_truncated", 0)):
+            if getattr(self.opts, key) != default:
+                parts.append(f"{key}={getattr(self.opts, key)}")
         return "|".join(parts)
 
     # ------------------------------------------------------------------------------- probing
@@ -329,20 +350,40 @@ class OpenAICompatible(Adapter):
     async def _complete_one(self, client, req: Request) -> Response:
         t0 = time.perf_counter()
         try:
-            text = await self._retrying(lambda: self._generate(client, req.prompt, req.max_tokens, req.stop))
+            for attempt in range(self.opts.retry_truncated + 1):  # each retry doubles the budget
+                text, stop, truncated = await self._retrying(lambda k=attempt: self._generate(client, req, 2**k))
+                if not truncated:
+                    break
         except GaveUp as exc:
             return Response(error=str(exc), latency=time.perf_counter() - t0)
-        return Response(text=cut_at_stop(text, req.stop), latency=time.perf_counter() - t0)
+        return Response(text=cut_at_stop(text, stop), truncated=truncated, latency=time.perf_counter() - t0)
 
-    async def _generate(self, client, prompt: str, max_tokens: int, stop: Sequence[str]) -> str:
-        common: dict[str, Any] = {"model": self.model, "temperature": 0}
-        if stop:
-            common["stop"] = list(stop[:STOP_LIMIT])
+    def _chat_form(self, req: Request) -> bool:
+        """Whether a chat API gets the task's chat form of ``req`` (else its completion prompt)."""
+        return req.chat is not None and self.opts.chat_prompt != "raw"
+
+    def _budget(self, req: Request, chat_form: bool) -> int:
+        if self.opts.max_tokens:
+            return self.opts.max_tokens
+        return req.chat.max_tokens if chat_form else req.max_tokens
+
+    def _messages(self, req: Request) -> list[dict]:
+        if not self._chat_form(req):
+            return [{"role": "user", "content": req.prompt}]
+        if self.opts.chat_prompt == "user":
+            return [{"role": "user", "content": f"{req.chat.instruction}\n\n{req.chat.user}"}]
+        return [{"role": "system", "content": req.chat.instruction}, {"role": "user", "content": req.chat.user}]
+
+    async def _generate(self, client, req: Request, scale: int = 1) -> tuple[str, tuple[str, ...], bool]:
+        """(answer text, the stop strings it is to be cut at, truncated) for one generation request,
+        with ``scale`` times the budget. Thinking is taken out of the text here, before any stop
+        string is looked for: a stop string inside the thinking must not end the answer."""
         if self._api == "completions":
             import openai
 
             try:
-                out = await client.completions.create(prompt=prompt, max_tokens=max_tokens, **common)
+                params = self._params(req.stop, self._budget(req, False) * scale, "max_tokens")
+                out = await client.completions.create(prompt=req.prompt, **params)
             except openai.NotFoundError as exc:
                 if self.opts.api != "auto" or not _route_missing(exc):
                     raise
@@ -350,12 +391,21 @@ class OpenAICompatible(Adapter):
             else:
                 if not out.choices:
                     raise ValueError(f"{self.base_url} returned no choices")
-                return out.choices[0].text or ""
-        budget = {self._chat_budget_field(): max_tokens}
-        out = await client.chat.completions.create(messages=[{"role": "user", "content": prompt}], **budget, **common)
+                return _answer(out.choices[0].text, out.choices[0].finish_reason, req.stop)
+        chat_form = self._chat_form(req)
+        stop = req.chat.stop if chat_form else req.stop
+        params = self._params(stop, self._budget(req, chat_form) * scale, self._chat_budget_field())
+        out = await client.chat.completions.create(messages=self._messages(req), **params)
         if not out.choices:
             raise ValueError(f"{self.base_url} returned no choices")
-        return out.choices[0].message.content or ""
+        # Only ``content`` is the answer: ``reasoning_content``/``reasoning`` (vLLM, DeepSeek) are not read.
+        return _answer(out.choices[0].message.content, out.choices[0].finish_reason, stop)
+
+    def _params(self, stop: Sequence[str], budget: int, budget_field: str) -> dict[str, Any]:
+        params: dict[str, Any] = {"model": self.model, "temperature": 0, budget_field: budget}
+        if stop:
+            params["stop"] = list(stop[:STOP_LIMIT])
+        return params
 
     def _chat_budget_field(self) -> str:
         return "max_tokens"
@@ -386,9 +436,20 @@ class OpenAICompatible(Adapter):
                                                   echo=True, logprobs=1)
         except (openai.BadRequestError, openai.UnprocessableEntityError) as exc:
             raise NoLogprobs(scrub(str(getattr(exc, "message", exc)), [self._key])) from None
+        except openai.NotFoundError as exc:
+            if self.opts.api != "auto" or not _route_missing(exc):
+                raise
+            self._api = "chat"  # a chat-only server: choices are generated, in the chat form
+            raise NoLogprobs(f"no completions endpoint at {self.base_url}") from None
         lp = out.choices[0].logprobs if out.choices else None
         return continuation_logprob(len(prompt), len(text), getattr(lp, "text_offset", None) or [],
                                     getattr(lp, "token_logprobs", None) or [])
+
+
+def _answer(text: str | None, finish_reason: str | None, stop: Sequence[str]) -> tuple[str, tuple[str, ...], bool]:
+    """(the answer without its thinking, stop strings, truncated) from one generated text."""
+    answer, unfinished = strip_thinking(text or "")
+    return answer, tuple(stop), finish_reason == "length" or unfinished
 
 
 def continuation_logprob(prompt_chars: int, text_chars: int, offsets: Sequence[int],

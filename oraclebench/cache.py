@@ -2,7 +2,8 @@
 
 Keyed by ``sha256(json([model identity, request key]))``. SQLite in WAL mode, one transaction per
 batch of answers, so a ``kill -9`` leaves either the whole batch or none of it, never a torn record.
-Errors are not cached: a failed request is asked again on the next run.
+Errors and truncated answers (cut by the token budget) are not cached: such a request is asked again
+on the next run, where a larger budget (``--model-opt max_tokens=N``) may let it finish.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ class ResponseCache:
     def put_many(self, identity: str, items: Iterable[tuple[str, Response]]) -> None:
         if self._db is None:
             return
-        rows = [(k, identity, json.dumps(r.to_json())) for k, r in items if r.error is None]
+        rows = [(k, identity, json.dumps(r.to_json())) for k, r in items if r.error is None and not r.truncated]
         if not rows:
             return
         with self._db:  # one transaction: all of the batch or none of it

@@ -387,8 +387,8 @@ def pytest_testnodedown(node, error) -> None:
     bench = node.config.stash[BENCH]
     for task, t in (getattr(node, "workeroutput", None) or {}).get("oraclebench_timing", {}).items():
         merged = bench.timing.setdefault(task, dict.fromkeys(t, 0) | {"workers": 0})
-        for key in ("requested", "cached", "computed", "errors"):
-            merged[key] += t[key]
+        for key in ("requested", "cached", "computed", "errors", "truncated"):
+            merged[key] = merged.get(key, 0) + t.get(key, 0)
         merged["seconds"] = max(merged["seconds"], t["seconds"])  # workers run side by side
         merged["workers"] += 1
 
@@ -451,7 +451,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
     for task, t in bench.summary.get("timing", {}).items():
         workers = f" by {t['workers']} workers" if t.get("workers") else ""
         tr.write_line(f"{task}: {t['requested']} requests, {t['cached']} from the cache, {t['computed']} asked "
-                      f"({t['errors']} failed){workers} in {t['seconds']:.1f} s")
+                      f"({t['errors']} failed, {t.get('truncated', 0)} truncated){workers} in {t['seconds']:.1f} s")
     tr.write_line(f"records and summary: {bench.summary['path']}; leaderboard: {bench.results / 'leaderboard.md'}")
     if "report" in bench.summary:
         tr.write_line(f"report: {bench.summary['report']}")

@@ -48,6 +48,7 @@ class Record:
     error: str | None = None
     latency: float = 0.0
     cached: bool = False
+    status: str = ""  # correct | wrong | no_answer | error | truncated (see ``runner.record_status``)
 
     def to_json(self) -> dict:
         # Containers are copied one level deep, enough for what tasks put there (flat dicts, lists of

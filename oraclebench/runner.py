@@ -16,7 +16,7 @@ from models.base import Model
 from oraclebench.cache import ResponseCache, request_key
 from oraclebench.records import Record
 from tasks import get_task
-from tasks.base import Instance, Request, Response
+from tasks.base import Instance, Request, Response, Score
 
 # Requests per model call. Large enough for adapters to sort and batch well; small enough that an
 # interrupted run keeps most of its work.
@@ -29,6 +29,7 @@ class RunStats:
     cached: int = 0
     computed: int = 0
     errors: int = 0
+    truncated: int = 0
     seconds: float = 0.0
 
 
@@ -81,8 +82,25 @@ def answer(model: Model, requests: Sequence[Request], cache: ResponseCache | Non
     stats.seconds += time.perf_counter() - t0
     out = [known[k] for k in keys]
     stats.errors += sum(r.error is not None for r in out)
+    stats.truncated += sum(r.error is None and r.truncated for r in out)
     was_cached = [k not in todo for k in keys]
     return out, was_cached
+
+
+TRUNCATED = ("truncated: the answer hit the token budget before it ended (give more with --model-opt "
+             "max_tokens=N, or retry_truncated=N)")
+
+
+def record_status(response: Response, score: Score) -> str:
+    """``error`` (the request failed), ``correct``, ``truncated`` (cut by the budget and not right: the
+    model may not have written its answer yet, so it is not called wrong), ``no_answer`` or ``wrong``."""
+    if response.error is not None:
+        return "error"
+    if score.correct:
+        return "correct"
+    if response.truncated:
+        return "truncated"
+    return "no_answer" if score.answer is None else "wrong"
 
 
 def score_one(instance: Instance, request: Request, response: Response, run_id: str, model_name: str,
@@ -91,14 +109,19 @@ def score_one(instance: Instance, request: Request, response: Response, run_id: 
     task = get_task(instance.task)
     problem = task.decode(instance.problem)
     score = task.score(problem, response)
+    status = record_status(response, score)
+    reason = response.error and f"error: {response.error}" or score.reason
+    if status == "truncated":
+        reason = f"{TRUNCATED}; {reason}" if reason else TRUNCATED
     completion = response.text if response.choice is None else (response.text or request.choices[response.choice])
     return Record(
         run_id=run_id, model=model_name, task=instance.task, instance_id=instance.id, label=instance.label,
         bucket=instance.bucket, split=task.split(problem, manifest), prompt=request.prompt, completion=completion,
         parsed=score.answer, expected=score.expected, correct=bool(score.correct and response.error is None),
-        reason=response.error and f"error: {response.error}" or score.reason, fields=score.fields,
-        detail={**score.detail, **({"scores": response.scores} if response.scores else {})},
-        error=response.error, latency=round(response.latency or 0.0, 6), cached=cached,
+        reason=reason, fields=score.fields,
+        detail={**score.detail, **({"scores": response.scores} if response.scores else {}),
+                **({"truncated": True} if response.truncated else {})},
+        error=response.error, latency=round(response.latency or 0.0, 6), cached=cached, status=status,
     )
 
 

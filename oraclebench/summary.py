@@ -5,8 +5,9 @@ A summary is plain JSON::
     {"run_id": ..., "model": ..., "finished": ISO time,
      "tasks": {"causal": {"all": Cell, "seen": Cell, "heldout": Cell}}}
 
-where a Cell is ``{"n", "correct", "accuracy", "ci": [lo, hi], "errors", "noanswer", "fields": {name: acc}}``.
-Errors (failed requests) count in ``n`` as not correct, and are reported apart.
+where a Cell is ``{"n", "correct", "accuracy", "ci": [lo, hi], "errors", "noanswer", "truncated", "cached",
+"fields": {name: acc}}``. Errors (failed requests) and truncated answers (cut by the token budget)
+count in ``n`` as not correct, and are reported apart; ``cached``: answers replayed from the cache.
 """
 
 from __future__ import annotations
@@ -35,7 +36,9 @@ def cell(records: list[Record]) -> dict:
     return {
         "n": n, "correct": k, "accuracy": k / n if n else None, "ci": [lo, hi],
         "errors": sum(r.error is not None for r in records),
-        "noanswer": sum(r.error is None and r.parsed is None for r in records),
+        "noanswer": sum(r.error is None and r.parsed is None and r.status != "truncated" for r in records),
+        "truncated": sum(r.status == "truncated" for r in records),
+        "cached": sum(bool(r.cached) for r in records),
         "fields": {name: sum(v) / len(v) for name, v in sorted(fields.items()) if v},
     }
 
@@ -65,21 +68,21 @@ def _pct(x: float | None) -> str:
 
 
 def table_rows(summary: dict) -> list[list]:
-    """Rows of the terminal table: task, split, n, accuracy [95% CI], errors, no-answer, fields."""
+    """Rows of the terminal table: task, split, n, accuracy [95% CI], errors, no-answer, truncated, fields."""
     rows = []
     for task, splits in summary["tasks"].items():
         for split in shown_splits(splits):
             c = splits[split]
             fields = " ".join(f"{k}={_pct(v)}" for k, v in list(c["fields"].items())[:8])
             rows.append([task, split, c["n"], f"{_pct(c['accuracy'])} [{_pct(c['ci'][0])}, {_pct(c['ci'][1])}]",
-                         c["errors"], c["noanswer"], fields])
+                         c["errors"], c["noanswer"], c.get("truncated", 0), fields])
     return rows
 
 
 def render_table(summary: dict) -> str:
     from tabulate import tabulate
 
-    headers = ["task", "split", "n", "accuracy % [95% CI]", "errors", "no answer", "per-field accuracy %"]
+    headers = ["task", "split", "n", "accuracy % [95% CI]", "errors", "no answer", "truncated", "per-field accuracy %"]
     return tabulate(table_rows(summary), headers=headers, tablefmt="github")
 
 

@@ -31,7 +31,7 @@ from oracles.abcd import (
     step_count,
     trace,
 )
-from tasks.base import Draw, Request, Response, Score, Split, Task, TaskError
+from tasks.base import CHAT_PROSE_TOKENS, ChatPrompt, Draw, Request, Response, Score, Split, Task, TaskError
 
 NAME = "abcd"
 MAX_LENGTH = 64  # traces grow as length squared; past this the budget is no longer a test of reasoning
@@ -129,6 +129,12 @@ class AbcdTask(Task[AbcdProblem]):
         n = len(problem.tokens)
         budget = max(1, step_count(problem.tokens)) * max(2 * n + 2, len("= (empty)\n")) + 1 + 32
         return Request(PROMPT.format(program=format_program(problem.tokens)), stop=(STOP,), max_tokens=budget)
+
+    def chat(self, problem: AbcdProblem) -> ChatPrompt:
+        """The same prompt (it explains the rules and shows an example) and the trace format in one sentence."""
+        req = self.render(problem)
+        return ChatPrompt("Answer with the trace only: one line per rewrite, each '= ' followed by the whole new "
+                          "program, and no other text.", req.prompt, req.max_tokens + CHAT_PROSE_TOKENS)
 
     def render_answer(self, problem: AbcdProblem, answer: tuple[str, ...]) -> str:
         return "".join(f"= {line}\n" for line in answer) + "\n"

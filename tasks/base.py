@@ -20,6 +20,10 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Generic, Iterator, Literal, Protocol, Sequence, TypeVar
 
 Split = Literal["seen", "heldout"]
+
+# Tokens a chat answer gets beyond what the completion prompt's answer needs: a chat model wraps its
+# answer in a sentence or two ("The correct answer is candidate 2."), and a 4-token budget cuts it.
+CHAT_PROSE_TOKENS = 256
 P = TypeVar("P")  # a task's problem dataclass
 T = TypeVar("T")
 
@@ -79,6 +83,27 @@ class HypothesisDraw:
 
 
 @dataclass(frozen=True)
+class ChatPrompt:
+    """A task's prompt in the form a chat model reads it (``Task.chat``).
+
+    - ``instruction``: one sentence stating the answer format, sent as the system message (or put
+      before the user message where a server refuses a system role);
+    - ``user``: the question as a user message;
+    - ``max_tokens``: the budget floor of a chat answer: room for a sentence of prose around the
+      answer, which a completion budget (judge: 4 tokens) has not;
+    - ``stop``: stop strings for chat answers (none by default: a chat model ends its own turn).
+    """
+
+    instruction: str
+    user: str
+    max_tokens: int
+    stop: tuple[str, ...] = ()
+
+    def key(self) -> list:
+        return [self.instruction, self.user, self.max_tokens, list(self.stop)]
+
+
+@dataclass(frozen=True)
 class Request:
     """One thing asked of a model. Every adapter answers a list of these in one call.
 
@@ -90,6 +115,8 @@ class Request:
       continues in the arguer pass. Adapters that do not need them ignore them.
     - ``task``/``problem``: the structured instance, for adapters that answer from the oracle
       (``oracle``, ``random``). They are not part of the cache key: the prompt is.
+    - ``chat``: the same question in chat form (``ChatPrompt``), for adapters that talk to a chat API;
+      part of the cache key, so a reworded chat form is asked again.
     """
 
     prompt: str
@@ -100,6 +127,7 @@ class Request:
     span_prompts: tuple[str, ...] = ()
     task: str = ""
     problem: dict = field(default_factory=dict, compare=False, hash=False)
+    chat: ChatPrompt | None = None
 
     @property
     def kind(self) -> Literal["generate", "choice"]:
@@ -116,6 +144,8 @@ class Request:
         if self.spans:
             key["spans"] = list(self.spans)
             key["span_prompts"] = list(self.span_prompts)
+        if self.chat is not None:
+            key["chat"] = self.chat.key()
         return key
 
 
@@ -125,7 +155,9 @@ class Response:
 
     ``error`` is set when the request failed (timeout, server error, exception in the model): such
     an item is counted apart from wrong answers. ``scores`` are per-choice log-probabilities when
-    the adapter has them.
+    the adapter has them. ``truncated``: the answer was cut by the token budget before it ended (the
+    server's ``length`` finish reason, or thinking that never closed): such an answer is counted
+    apart and never cached as final.
     """
 
     text: str = ""
@@ -133,6 +165,7 @@ class Response:
     scores: list[float] | None = None
     error: str | None = None
     latency: float = 0.0
+    truncated: bool = False
 
     def to_json(self) -> dict:
         return dataclasses.asdict(self)
@@ -191,7 +224,7 @@ class Task(Generic[P]):
     Subclasses implement:
       ``generate(draw, config) -> P``, ``solve(p)``, ``render(p) -> Request``, ``render_answer(p, answer) -> str``,
       ``parse(text, p)``, ``score(p, response) -> Score``, ``bucket(p) -> dict``, ``label(p) -> str``,
-      ``split(p, manifest) -> Split``, ``frozen_configs() -> list[(config, count)]``,
+      ``split(p, manifest) -> Split``, ``chat(p) -> ChatPrompt``, ``frozen_configs() -> list[(config, count)]``,
       ``manifest_from_spec(spec) -> dict``, ``train_config(manifest) -> Config``.
 
     A manifest is the task-specific dict of what a model saw in training (for example
@@ -231,6 +264,11 @@ class Task(Generic[P]):
         raise NotImplementedError
 
     def split(self, problem: P, manifest: dict | None) -> Split:
+        raise NotImplementedError
+
+    def chat(self, problem: P) -> ChatPrompt:
+        """The problem as a chat model reads it: the question, and one sentence on the answer format
+        that ``parse`` accepts (served adapters send it to chat APIs instead of ``render``'s prompt)."""
         raise NotImplementedError
 
     def frozen_configs(self) -> list[tuple[Any, int]]:
@@ -282,8 +320,9 @@ class Task(Generic[P]):
 
     def request(self, instance: Instance) -> Request:
         """The model request for an instance, carrying the structured problem for oracle-backed models."""
-        req = self.render(self.decode(instance.problem))
-        return dataclasses.replace(req, task=self.name, problem=instance.problem)
+        problem = self.decode(instance.problem)
+        req = self.render(problem)
+        return dataclasses.replace(req, task=self.name, problem=instance.problem, chat=self.chat(problem))
 
     def distinct(self, seed: int, config: Any, n: int, seen: set[str],
                  max_draws: int | None = None) -> Iterator[tuple[int, P]]:

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 from oracles.causal import DEFAULT_WORLD, Outcome, World, WorldError, load_world
-from tasks.base import Draw, RandomDraw, Request, Response, Score, Split, Task, TaskError
+from tasks.base import CHAT_PROSE_TOKENS, ChatPrompt, Draw, RandomDraw, Request, Response, Score, Split, Task, TaskError
 
 NAME = "causal"
 _BITS = re.compile(r"\s*[01](\s*,\s*[01])*\s*")
@@ -180,6 +180,13 @@ class CausalTask(Task[CausalProblem]):
         n, m = len(world.inputs), len(world.equations)
         longest = 1 + (2 * m - 1) + 1 + len(f"{n} - {m}") + 1
         return Request(prompt=format_inputs(problem.inputs), stop=(), max_tokens=longest + 16)
+
+    def chat(self, problem: CausalProblem) -> ChatPrompt:
+        """The input line, as in ``render``, and the two answer lines that ``parse`` reads."""
+        req = self.render(problem)
+        n = len(self.world(problem).new_names)
+        return ChatPrompt(f"Answer with two lines only: the {n} new values as comma-separated 0s and 1s, then the "
+                          "old and the new sum as 'OLD - NEW'.", req.prompt, req.max_tokens + CHAT_PROSE_TOKENS)
 
     def render_answer(self, problem: CausalProblem, answer: dict[str, int]) -> str:
         names = self.world(problem).new_names

@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from oracles.judge import final_answer, judge
-from tasks.base import Draw, Request, Response, Score, Split, Task, TaskError
+from tasks.base import CHAT_PROSE_TOKENS, ChatPrompt, Draw, Request, Response, Score, Split, Task, TaskError
 from tasks.judge_templates import ERRORS, TEMPLATES, answer_text, argument, mutations, plain, question, work
 
 NAME = "judge"
@@ -54,6 +54,7 @@ ALPACA_INPUT = ("Below is an instruction that describes a task, paired with an i
 CHOICE_INSTRUCTION = ("A question and two answer candidates are given, with an argument about which candidate "
                       "is the best. Decide which candidate answers the question correctly.")
 RESPONSE_START = "The correct answer is candidate_"
+ANSWER_TOKENS = 4  # "1" or "2" after RESPONSE_START, with room for a space or a newline
 
 
 @dataclass(frozen=True)
@@ -122,6 +123,15 @@ def choice_prompt(p: Problem) -> str:
     one, two = candidates(p)
     given = f"Question: {p.question}\ncandidate_1: {one}\ncandidate_2: {two}\nArgument: {p.argument}"
     return ALPACA_INPUT.format(instruction=CHOICE_INSTRUCTION, input=given) + RESPONSE_START
+
+
+def chat_prompt(p: Problem) -> ChatPrompt:
+    """The chooser's question for a chat model: the same text without Alpaca's frame or the
+    unfinished ``candidate_`` it ends with, and the answer sentence that ``parse`` reads."""
+    one, two = candidates(p)
+    given = f"Question: {p.question}\ncandidate_1: {one}\ncandidate_2: {two}\nArgument: {p.argument}"
+    return ChatPrompt("Answer with one sentence, 'The correct answer is candidate N.', where N is 1 or 2.",
+                      f"{CHOICE_INSTRUCTION}\n\n{given}", ANSWER_TOKENS + CHAT_PROSE_TOKENS)
 
 
 def argued(p: Problem) -> int:
@@ -247,8 +257,11 @@ class JudgeTask(Task[Problem]):
     def render(self, problem: Problem) -> Request:
         spans = candidates(problem)
         arguer = arguer_prompt(problem.question)
-        return Request(choice_prompt(problem), max_tokens=4, choices=("1", "2"), spans=spans,
+        return Request(choice_prompt(problem), max_tokens=ANSWER_TOKENS, choices=("1", "2"), spans=spans,
                        span_prompts=(arguer, arguer))
+
+    def chat(self, problem: Problem) -> ChatPrompt:
+        return chat_prompt(problem)
 
     def render_answer(self, problem: Problem, answer: int) -> str:
         return str(answer)

@@ -25,7 +25,7 @@ import re
 from dataclasses import dataclass
 
 from oracles.multiply import TIMES, check_scratchpad, product, read_final, render_scratchpad, scratchpad, work_lines
-from tasks.base import Draw, Request, Response, Score, Split, Task, TaskError
+from tasks.base import CHAT_PROSE_TOKENS, ChatPrompt, Draw, Request, Response, Score, Split, Task, TaskError
 
 NAME = "multiplication"
 MAX_DIGITS = 9
@@ -184,6 +184,16 @@ class MultiplicationTask(Task[Problem]):
         if problem.scratchpad:
             return Request(f"{question} Show your work. A:", stop=("\n\n",), max_tokens=budget)
         return Request(f"{question} A:", stop=("\n",), max_tokens=budget)
+
+    def chat(self, problem: Problem) -> ChatPrompt:
+        """``What is 7 × 8?``, asking for the bare product (worked: the steps, then ``= N`` last)."""
+        budget = self.render(problem).max_tokens + CHAT_PROSE_TOKENS
+        if problem.scratchpad:
+            return ChatPrompt("Work the product out by long multiplication, one step per line, and write the "
+                              "product alone on the last line as '= N'.",
+                              f"What is {problem.a} {TIMES} {problem.b}? Show your work.", budget)
+        return ChatPrompt("Answer with the product alone, in digits, and nothing else (for example: 56).",
+                          f"What is {problem.a} {TIMES} {problem.b}?", budget)
 
     def render_answer(self, problem: Problem, answer: int) -> str:
         """``" 56\\n"``; worked: a newline, the scratchpad lines with ``= answer`` last, and a blank line."""

@@ -152,3 +152,76 @@ def test_a_module_that_fails_to_import_and_an_unknown_option_are_model_errors(tm
         load_model(f"python:{FLAWED}:oracle", {"device": "cpu"})
     with pytest.raises(ModelError, match="batch_size must be a positive integer"):
         load_model(f"python:{FLAWED}:oracle", {"batch_size": "0"})
+
+
+# ------------------------------------------------------------------------- cache identity: every local source
+
+
+def local_package(root: Path) -> dict[str, Path]:
+    """pipeline.py -> helper.py -> mylib/fmt.py (a package, relative import) and a function-level import."""
+    (root / "mylib").mkdir()
+    files = {
+        "pipeline": write_module(root, """
+            import json
+            import helper
+
+            def answer(prompts):
+                from mylib import late
+                return [late.wrap(helper.reply(p)) for p in prompts]
+        """),
+        "helper": write_module(root, """
+            from mylib.fmt import fmt
+
+            def reply(prompt):
+                return fmt("56")
+        """, name="helper"),
+        "init": write_module(root / "mylib", "", name="__init__"),
+        "fmt": write_module(root / "mylib", """
+            from .style import SPACE
+
+            def fmt(text):
+                return SPACE + text
+        """, name="fmt"),
+        "style": write_module(root / "mylib", 'SPACE = " "\n', name="style"),
+        "late": write_module(root / "mylib", "def wrap(text):\n    return text\n", name="late"),
+    }
+    return files
+
+
+@pytest.fixture
+def pipeline_dir(tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(str(tmp_path))
+    files = local_package(tmp_path)
+    yield files
+    for name in [n for n in sys.modules if n in ("helper", "pipeline") or n.split(".")[0] == "mylib"]:
+        del sys.modules[name]  # the next test's modules of the same names are other files
+
+
+def test_the_sources_of_a_callable_are_every_local_file_it_imports(pipeline_dir):
+    from models.pycall import local_sources
+
+    model = PythonModel(f"{pipeline_dir['pipeline']}:answer")
+    assert model.generate([Request("Q: What is 7 × 8? A:")])[0].text == " 56"
+    # Transitively, relative and function-level imports too; json (the standard library) and the
+    # packages installed in site-packages are not sources of the user's.
+    assert set(local_sources(model.module)) == {str(p.resolve()) for p in pipeline_dir.values()}
+
+
+@pytest.mark.parametrize("edited", ["helper", "fmt", "style", "late", "init"])
+def test_identity_changes_when_any_local_module_the_callable_uses_changes(pipeline_dir, edited):
+    spec = f"{pipeline_dir['pipeline']}:answer"
+    first = PythonModel(spec).identity()
+    assert PythonModel(spec).identity() == first
+    path = pipeline_dir[edited]
+    path.write_text(path.read_text() + "\n# fixed\n")
+    assert PythonModel(spec).identity() != first
+
+
+def test_a_version_attribute_is_part_of_the_identity(tmp_path):
+    body = 'def answer(prompts):\n    return [" 56" for _ in prompts]\nanswer.version = "%s"\n'
+    path = tmp_path / "pipeline.py"
+    path.write_text(body % "2026-11-01")
+    first = PythonModel(f"{path}:answer").identity()
+    path.write_text(body % "2026-11-30")  # e.g. a remote model or a data file it reads changed
+    second = PythonModel(f"{path}:answer").identity()
+    assert first != second and second.endswith("|version=2026-11-30")
