@@ -450,8 +450,9 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
     tr.write_line(render_table(bench.summary))
     for task, t in bench.summary.get("timing", {}).items():
         workers = f" by {t['workers']} workers" if t.get("workers") else ""
+        cut = f", {t['truncated']} truncated" if t.get("truncated") else ""  # cut by the budget: not final
         tr.write_line(f"{task}: {t['requested']} requests, {t['cached']} from the cache, {t['computed']} asked "
-                      f"({t['errors']} failed, {t.get('truncated', 0)} truncated){workers} in {t['seconds']:.1f} s")
+                      f"({t['errors']} failed{cut}){workers} in {t['seconds']:.1f} s")
     tr.write_line(f"records and summary: {bench.summary['path']}; leaderboard: {bench.results / 'leaderboard.md'}")
     if "report" in bench.summary:
         tr.write_line(f"report: {bench.summary['report']}")

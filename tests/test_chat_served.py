@@ -221,11 +221,15 @@ def test_the_format_sentence_reaches_a_chat_model_and_its_product_scores(tmp_pat
         as_user = evaluate(served(server, chat_prompt="user"), insts, "user")
     assert not any(r.correct for r in raw)  # "Sure! 7 × 8 = 56, ..." is no strict answer
     assert all(r.correct for r in told_) and all(r.correct for r in as_user)
-    sent = [b["messages"] for b in server.requests]
-    assert sent[0] == [{"role": "user", "content": task.request(insts[0]).prompt}]
-    form = task.request(insts[0]).chat
-    assert {"role": "system", "content": form.instruction} in [m for s in sent for m in s]
-    assert {"role": "user", "content": f"{form.instruction}\n\n{form.user}"} in [m for s in sent for m in s]
+    sent = [json.dumps(b["messages"], ensure_ascii=False) for b in server.requests]  # 3 runs, each concurrent
+    forms = [task.request(i).chat for i in insts]
+    assert sorted(sent[:12]) == sorted(json.dumps([{"role": "user", "content": task.request(i).prompt}],
+                                                  ensure_ascii=False) for i in insts)
+    assert sorted(sent[12:24]) == sorted(json.dumps([{"role": "system", "content": f.instruction},
+                                                     {"role": "user", "content": f.user}], ensure_ascii=False)
+                                         for f in forms)
+    assert sorted(sent[24:]) == sorted(json.dumps([{"role": "user", "content": f"{f.instruction}\n\n{f.user}"}],
+                                                  ensure_ascii=False) for f in forms)
 
 
 # --------------------------------------------------------------------------------------- the real entry point
@@ -242,7 +246,7 @@ def test_pytest_benchmark_scores_the_chat_sentence_case_served_at_100(tmp_path):
                                timeout=300)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
     assert "24 passed" in proc.stdout
-    assert "judge: 24 requests, 0 from the cache, 24 asked (0 failed, 0 truncated)" in proc.stdout
+    assert "judge: 24 requests, 0 from the cache, 24 asked (0 failed) in" in proc.stdout
     assert small.returncode == 1 and "24 failed" in small.stdout
     assert "judge: 24 requests, 0 from the cache, 24 asked (0 failed, 24 truncated)" in small.stdout
     assert re.search(r"\| judge +\| all +\| +24 \| 0\.0 .*\| +0 \| +0 \| +24 \|", small.stdout), small.stdout[-2000:]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
 import sys
 import textwrap
 from pathlib import Path
@@ -225,3 +227,34 @@ def test_a_version_attribute_is_part_of_the_identity(tmp_path):
     path.write_text(body % "2026-11-30")  # e.g. a remote model or a data file it reads changed
     second = PythonModel(f"{path}:answer").identity()
     assert first != second and second.endswith("|version=2026-11-30")
+
+
+@pytest.mark.slow  # three pytest subprocesses: a few seconds
+def test_a_fixed_helper_module_is_asked_again_and_the_summary_says_what_came_from_the_cache(tmp_path):
+    write_module(tmp_path, "def product(a, b):\n    return a * b + 1  # the bug\n", name="arith")
+    pipeline = write_module(tmp_path, """
+        import os, re, sys
+        sys.path.insert(0, os.path.dirname(__file__))
+        import arith
+
+        def answer(prompts):
+            pairs = [re.search(r"(\\d+) × (\\d+)", p).groups() for p in prompts]
+            return [f" {arith.product(int(a), int(b))}\\n" for a, b in pairs]
+    """)
+    results = tmp_path / "results"
+    cmd = [sys.executable, "-m", "pytest", "benchmark", "-q", "-p", "no:cacheprovider", "-m", "multiplication",
+           "--fresh", "12", "--seed", "4", "--model", f"python:{pipeline}:answer", "--results", str(results)]
+
+    def run() -> tuple[str, dict]:
+        proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
+        summary = json.loads((sorted((results / "runs").iterdir())[-1] / "summary.json").read_text())
+        return proc.stdout, summary["tasks"]["multiplication"]["all"]
+
+    out, first = run()
+    assert "multiplication: 12 requests, 0 from the cache, 12 asked" in out and first["correct"] == 0
+    out, again = run()  # nothing changed: every answer is replayed, and the summary says so
+    assert "multiplication: 12 requests, 12 from the cache, 0 asked" in out and again["cached"] == 12
+    (tmp_path / "arith.py").write_text("def product(a, b):\n    return a * b\n")  # the fix, in the helper only
+    out, fixed = run()
+    assert "multiplication: 12 requests, 0 from the cache, 12 asked" in out, out[-2000:]
+    assert (fixed["correct"], fixed["cached"]) == (12, 0)
