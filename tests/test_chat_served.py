@@ -263,3 +263,15 @@ if __name__ == "__main__":  # a scripted server for trying the adapters by hand
             srv._thread.join()
         except KeyboardInterrupt:
             pass
+
+
+def test_openai_chat_models_get_the_chat_form_with_max_completion_tokens(judge_instances, monkeypatch):
+    from models.served import OpenAIModel
+
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-" + "k" * 24)
+    with ChatServer(reasoner("reasoning_content"), model="o4-mini") as server:
+        model = OpenAIModel("o4-mini", {"base_url": f"{server.url}/v1"})  # a chat model: api=chat
+        records = evaluate(model, judge_instances[:6], "openai")
+    assert [r.status for r in records] == ["correct"] * 6
+    assert all("max_completion_tokens" in b and "max_tokens" not in b for b in server.requests)
+    assert all(b["messages"][0]["role"] == "system" for b in server.requests)
