@@ -309,6 +309,11 @@ class Task(Generic[P]):
         config = config if config is not None else self.Config()
         return self.generate(RandomDraw(random.Random(seed + i)), config)
 
+    def chat_answer(self, problem: P, answer: Any) -> str:
+        """What a perfect chat model answers to ``chat(problem)``: the completion without the spacing
+        that continues a completion prompt (the assistant turn of chat fine-tuning data)."""
+        return self.render_answer(problem, answer).strip()
+
     def encode(self, problem: P) -> dict:
         return dataclasses.asdict(problem)
 

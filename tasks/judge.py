@@ -130,7 +130,7 @@ def chat_prompt(p: Problem) -> ChatPrompt:
     unfinished ``candidate_`` it ends with, and the answer sentence that ``parse`` reads."""
     one, two = candidates(p)
     given = f"Question: {p.question}\ncandidate_1: {one}\ncandidate_2: {two}\nArgument: {p.argument}"
-    return ChatPrompt("Answer with one sentence, 'The correct answer is candidate N.', where N is 1 or 2.",
+    return ChatPrompt("Answer with the number of the correct candidate alone: 1 or 2.",
                       f"{CHOICE_INSTRUCTION}\n\n{given}", ANSWER_TOKENS + CHAT_PROSE_TOKENS)
 
 

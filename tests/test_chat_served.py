@@ -108,8 +108,7 @@ def test_every_task_has_a_chat_form_that_states_the_answer_format_in_one_sentenc
         assert len(re.findall(r"[.!?](\s|$)", form.instruction)) == 1 and form.instruction.endswith(".")
         assert form.max_tokens >= req.max_tokens + 256  # room for a sentence around the answer
         assert "chat" in req.key() and req.key()["chat"][0] == form.instruction  # reworded: asked again
-        right = task.render_answer(problem, task.solve(problem))
-        answer = SENTENCE.format(n=right) if name == "judge" else right.strip()  # what the sentence asks for
+        answer = task.chat_answer(problem, task.solve(problem))  # what the sentence asks for
         assert task.score(problem, Response(text=answer)).correct, (form.instruction, answer)
 
 
@@ -136,7 +135,7 @@ def test_a_chat_sentence_scores_like_it_does_through_python(judge_instances, tmp
     budgets = {b.get("max_tokens") for b in server.requests}
     assert budgets == {get_task("judge").chat(get_task("judge").decode(judge_instances[0].problem)).max_tokens}
     first = server.requests[0]["messages"]
-    assert [m["role"] for m in first] == ["system", "user"] and "candidate N" in first[0]["content"]
+    assert [m["role"] for m in first] == ["system", "user"] and "1 or 2" in first[0]["content"]
     assert "stop" not in server.requests[0]  # a chat model ends its own turn
 
     path = tmp_path / "pipeline.py"  # the same sentence through python: scores the same

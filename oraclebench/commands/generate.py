@@ -16,7 +16,6 @@ HELP = "write train/valid/test files and a manifest for a task"
 
 # Split streams are far apart so that train, valid and test never share a draw index.
 STREAMS = {"train": 0, "valid": 10_000_000, "test": 20_000_000}
-SYSTEM = "You are a precise solver. Answer in exactly the requested format."
 
 
 def add_arguments(parser) -> None:
@@ -30,20 +29,22 @@ def add_arguments(parser) -> None:
     parser.add_argument("--format", choices=("jsonl", "openai-chat"), default="jsonl")
 
 
-def rows(task, config, seed: int, n: int) -> list[dict]:
-    """``n`` prompt/completion rows: problem i is ``task.sample(seed, i, config)``."""
+def rows(task, config, seed: int, n: int, chat: bool = False) -> list[dict]:
+    """``n`` prompt/completion rows (``chat``: OpenAI chat rows): problem i is ``task.sample(seed, i, config)``."""
     out = []
     for i in range(n):
         problem = task.sample(seed, i, config)
-        out.append({"prompt": task.render(problem).prompt,
-                    "completion": task.render_answer(problem, task.solve(problem))})
+        answer = task.solve(problem)
+        out.append(as_chat(task.chat(problem), task.chat_answer(problem, answer)) if chat else
+                   {"prompt": task.render(problem).prompt, "completion": task.render_answer(problem, answer)})
     return out
 
 
-def as_chat(row: dict) -> dict:
-    """CleverGPT's fine-tuning format for the OpenAI API."""
-    return {"messages": [{"role": "system", "content": SYSTEM}, {"role": "user", "content": row["prompt"]},
-                         {"role": "assistant", "content": row["completion"]}]}
+def as_chat(form, answer: str) -> dict:
+    """CleverGPT's fine-tuning format for the OpenAI API, with the task's chat form: the messages that
+    ``openai:``/``vllm:`` send a chat model when it is scored, so a fine-tune is scored as it was trained."""
+    return {"messages": [{"role": "system", "content": form.instruction}, {"role": "user", "content": form.user},
+                         {"role": "assistant", "content": answer}]}
 
 
 def manifest_for(task, omit: str | None, heldout: str | None) -> dict:
@@ -71,8 +72,8 @@ def run(args) -> int:
     counts, digest = {}, hashlib.sha256()
     for split, offset in STREAMS.items():
         n = args.n if split == "train" else max(1, args.n // 10)
-        data = rows(task, config, args.seed + offset, n)
-        lines = [json.dumps(as_chat(r) if args.format == "openai-chat" else r, ensure_ascii=False) for r in data]
+        data = rows(task, config, args.seed + offset, n, chat=args.format == "openai-chat")
+        lines = [json.dumps(r, ensure_ascii=False) for r in data]
         text = "\n".join(lines) + "\n"
         digest.update(text.encode())
         (out / f"{split}.jsonl").write_text(text, encoding="utf-8")
