@@ -19,9 +19,11 @@ completion prompt as it is, for a base model behind a chat template), with a bud
 room for prose and no stop strings. Reasoning is never read as the answer: ``reasoning_content`` /
 ``reasoning`` fields are ignored, and ``<think>...</think>`` blocks are cut from the text. An answer
 cut by the budget (finish reason ``length``, or thinking that never closed) is marked truncated:
-counted apart, never cached, and asked again with twice the budget up to ``retry_truncated`` times. Requests go out concurrently, at most
-``concurrency`` in flight (default 16), never one by one. A choice request is scored from
-log-probabilities (``echo`` + ``logprobs``) where the server gives them, else by generating an option.
+counted apart, never cached, and asked again with twice the budget up to ``retry_truncated`` times.
+
+Requests go out concurrently, at most ``concurrency`` in flight (default 16), never one by one. A
+choice request is scored from log-probabilities (``echo`` + ``logprobs``) where the server gives
+them, else by generating an option.
 
 Faults: 429, 5xx, dropped connections and timeouts are retried with exponential back-off and
 jitter, honouring ``Retry-After``; after the last retry the item is an error (``Response.error``),
