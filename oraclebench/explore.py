@@ -1,19 +1,29 @@
 """Counterexample search: find the smallest instance a model gets wrong, and keep it.
 
 A frozen set says how often a model is wrong; this says where the rule it learned breaks. The
-property is "the model's answer is correct by the oracle"; Hypothesis searches the task's problem
-space and shrinks a failure with its own shrinker (no search or shrinking is written here).
+property is "the model's answer is correct by the oracle". "Smallest" is each task's documented
+measure, ``task.size`` (multiplication: digits then value; abcd: program length then letters;
+causal: input vector order; judge: steps then numbers), shown in the output.
 
 Models answer batches and Hypothesis runs one example at a time, so the search goes in rounds:
 
 1. replay: the regression cases found earlier for this model (``results/explore/<model>/<task>.json``)
    are answered first, in one call; if one still fails, that is the answer;
-2. screen: Hypothesis generates a round of problems (generation phase only, seeded) and the model
-   answers them in ONE ``generate`` call;
-3. shrink: if any was wrong, the same seeded Hypothesis run is repeated with shrinking on. Its
-   generation is the same, so it reaches the first wrong problem on answers already known, then
-   shrinks it, asking the model one candidate at a time.
+2. screen: Hypothesis generates a round of problems (generation phase only, seeded) from the task's
+   strategy, whose knobs (digit counts, length, template) come first in the choice sequence, easiest
+   first; the model answers them in ONE ``generate`` call;
+3. shrink: if any was wrong, the same seeded Hypothesis run is repeated with shrinking on, within
+   half of the calls left. Its generation is the same, so it reaches the first wrong problem on
+   answers already known, then shrinks it, asking the model one candidate at a time;
+4. below: Hypothesis's shrinker is a local search (lowering 18 in 1 × 18 never reaches 1 × 7, a
+   smaller digit class), so a systematic pass then screens every knob setting easier than the best
+   failure (``task.strata``), in ``size`` order: a stratum that lists all its problems and fits the
+   calls left is asked in full up to the best failure (1x1 products, short abcd programs, all causal
+   inputs), smallest first, and its first failure is the smallest there; any other stratum gets a
+   sample (its smallest problems, then random ones). The pass repeats below each smaller failure.
 
+The result is **proven minimal** when every problem smaller than it under the config was asked and
+answered right (no request errors), and otherwise the smallest failure found, said as such.
 Rounds grow until the budget is spent: requests sent to the model (cache hits and repeats are
 free) and seconds. A round takes at most half of what is left, so a late failure can still be
 shrunk. Everything is seeded: the same seed, model and cache give the same search.
@@ -21,7 +31,7 @@ shrunk. Everything is seeded: the same seed, model and cache give the same searc
 
 from __future__ import annotations
 
-import functools
+import itertools
 import json
 import random
 import re
@@ -35,81 +45,17 @@ from oraclebench.cache import ResponseCache, request_key
 from oraclebench.records import Record, atomic_write
 from oraclebench.runner import answer, score_one, task_manifest
 from tasks import get_task
-from tasks.base import Request, Response, Score, Task
+from tasks.base import RandomDraw, Request, Response, Score, Stratum, Task
 
 FIRST_ROUND = 16  # problems screened in the first round; later rounds double
 MAX_ROUNDS = 64
 STALE_ROUNDS = 3  # rounds in a row with no new problem: the task's space is exhausted
+FIRST_CHUNK = 8  # problems asked at once when a stratum is screened in full; later chunks double
+MAX_PASSES = 16  # systematic passes: each one starts below a smaller failure than the last
+SAMPLE_TRIES = 20  # random draws per sampled problem before a stratum counts as drawn out
 
 
-# --------------------------------------------------------------------------- drawing for the search
-
-
-class DecimalDraw:
-    """A ``Draw`` for the search: integers are drawn digit by digit, so they shrink across ranges.
-
-    Multiplication draws a digit count, then an operand in ``[10**(d-1), 10**d - 1]``. Drawn as one
-    integer, ``70`` in ``[10, 99]`` cannot follow a shrink of the count to ``[1, 9]`` (Hypothesis
-    puts the simplest value there and the failure is lost); drawn as digits ``7, 0``, the leading
-    digit carries over and the shrinker reaches ``7``. Only such bands (``lo``, ``hi`` of one width,
-    two digits or more) go by digits; other ranges stay one choice, which shrinks best.
-    """
-
-    def __init__(self, draw: Any):
-        self.draw = draw
-
-    def integer(self, lo: int, hi: int) -> int:
-        width = len(str(hi))
-        if lo < 10 or len(str(lo)) != width:  # not a band of one digit count: one choice shrinks best
-            return self.draw(_integers(lo, hi))
-        low, high = str(lo), str(hi)
-        value, at_low, at_high = 0, True, True
-        for i in range(width):  # the most significant digit first, each bounded to stay in [lo, hi]
-            d_min = int(low[i]) if at_low else 0
-            d_max = int(high[i]) if at_high else 9
-            digit = self.draw(_integers(d_min, d_max))
-            at_low, at_high = at_low and digit == d_min, at_high and digit == d_max
-            value = 10 * value + digit
-        return value
-
-    def choice(self, options: Sequence[Any]) -> Any:
-        options = tuple(options)
-        try:
-            hash(options)
-        except TypeError:  # unhashable options cannot be cached: build the strategy each time
-            return self.draw(_sampled.__wrapped__(options))
-        return self.draw(_sampled(options))
-
-    def boolean(self) -> bool:
-        return self.draw(_sampled((False, True)))
-
-
-# Strategies are built once: building one per draw costs more than the draw itself (profiled on abcd).
-@functools.lru_cache(maxsize=4096)
-def _integers(lo: int, hi: int):
-    from hypothesis import strategies as st
-
-    return st.integers(lo, hi)
-
-
-@functools.lru_cache(maxsize=1024)
-def _sampled(options: tuple):
-    from hypothesis import strategies as st
-
-    return st.sampled_from(options)
-
-
-def search_strategy(task: Task, config: Any = None):
-    """The task's problems under ``config`` (default: all knobs open), drawn with ``DecimalDraw``."""
-    from hypothesis import strategies as st
-
-    config = config if config is not None else task.Config()
-
-    @st.composite
-    def problems(draw):
-        return task.generate(DecimalDraw(draw), config)
-
-    return problems()
+# --------------------------------------------------------------------------- Hypothesis, seeded
 
 
 def _settings(examples: int, shrink: bool):
@@ -169,13 +115,18 @@ class Asker:
     def __init__(self, model: Model, task: Task, cache: ResponseCache | None, budget: int, deadline: float):
         self.model, self.task, self.cache = model, task, cache or ResponseCache(None)
         self.budget, self.deadline = budget, deadline
+        self.cap = budget  # a phase's own limit on ``calls`` (the shrink leaves the rest to the pass)
         self.identity = model.identity()
         self.memo: dict[str, Answer] = {}
         self.calls = 0  # requests sent to the model
         self.cached = 0  # answers read from the response cache
 
     def left(self) -> int:
-        return 0 if time.monotonic() >= self.deadline else max(0, self.budget - self.calls)
+        return 0 if time.monotonic() >= self.deadline else max(0, min(self.budget, self.cap) - self.calls)
+
+    def known(self, problem: Any) -> bool:
+        """Whether ``problem`` was answered already (asking it again is free)."""
+        return request_key(self.identity, self.request(problem)) in self.memo
 
     def request(self, problem: Any) -> Request:
         return self.task.request(self.task.instance(problem, f"{self.task.name}-explore"))
@@ -221,7 +172,12 @@ class Asker:
 
 @dataclass
 class ExploreResult:
-    """What one search found. ``record`` is the minimal failing instance, or a passing placeholder."""
+    """What one search found. ``record`` is the minimal failing instance, or a passing placeholder.
+
+    ``proven``: every problem smaller than the counterexample (by the task's ``size``) was asked and
+    answered right, so it is the smallest failure, not just the smallest found. ``size`` is its
+    measure, named by ``size_fields``; ``below`` says what the systematic pass screened, per stratum.
+    """
 
     task: str
     model: str
@@ -242,17 +198,30 @@ class ExploreResult:
     config: dict = field(default_factory=dict)
     problem: dict | None = None  # the counterexample, encoded (``task.encode``)
     why: str = ""  # the oracle's reason
+    proven: bool = False
+    size: list | None = None
+    size_fields: list = field(default_factory=list)
+    pass_calls: int = 0  # requests of the systematic pass below the shrunk failure
+    below: list = field(default_factory=list)  # "1x1: all 7 up to it", "1x2: 20 sampled", ...
+
+    def how(self) -> str:
+        """What kind of result this is, in words."""
+        return _how(self.stopped, self.proven)
+
+    def size_text(self) -> str:
+        """The measure, named: ``digits=2 a=1 b=7``."""
+        return _size_text(self.size_fields, self.size)
 
     def line(self) -> str:
-        """One line for a terminal: the counterexample's label, the prompt's last line, the answer and why."""
+        """One line for a terminal: the kind of result, label and size, the prompt's last line, the answer and why."""
         where = f"{self.calls} calls, {self.seconds:.1f} s"
         if not self.found:
             tail = f", {self.errors} request errors" if self.errors else ""
             return f"{self.task}: no counterexample in {where} ({self.stopped}{tail})"
         r = self.record
         lines = [line for line in r.prompt.splitlines() if line.strip()] or [""]
-        how = "counterexample replayed" if self.stopped == "replayed" else "minimal counterexample"
-        return f"{self.task}: {how} ({r.label}) after {where}: {lines[-1]!r} -> {r.completion!r} ({self.why})"
+        return (f"{self.task}: {self.how()} ({r.label}; {self.size_text()}) after {where}: "
+                f"{lines[-1]!r} -> {r.completion!r} ({self.why})")
 
     def to_json(self) -> dict:
         data = {k: v for k, v in self.__dict__.items() if k != "record"}
@@ -271,38 +240,54 @@ def explore(model: Model, task: str | Task, *, config: Any = None, budget: int =
     t = get_task(task) if isinstance(task, str) else task
     if budget <= 0 or seconds <= 0:
         raise ValueError(f"explore needs a positive budget and time, got {budget} calls and {seconds} s")
+    config = config if config is not None else t.Config()
     start = time.monotonic()
     asker = Asker(model, t, cache, budget, start + seconds)
     path = cases_path(results, model.name, t.name) if results is not None else None
     cases = load_cases(path) if (path is not None and replay) else []
 
     wrong = [a for a in asker.ask(_decoded(t, cases)) if a is not None and a.wrong]
+    below = Below(proven=False)
     best, stopped, shrink_calls = (wrong[0], "replayed", 0) if wrong else (None, "", 0)
     if best is None:
-        best, stopped, shrink_calls = _search(asker, search_strategy(t, config), seed, first_round)
+        best, stopped, shrink_calls = _search(asker, t.strategy(config), seed, first_round)
+        if best is not None:
+            best, below = _below(asker, t, config, _smallest_wrong(asker, t), seed)
 
     found = best is not None
     manifest = task_manifest(model, t.name, heldout)
     errors = sum(a.response.error is not None for a in asker.memo.values())
+    proven, size = found and below.proven, list(t.size(best.problem)) if found else None
     if found:
         record = score_one(t.instance(best.problem, f"{t.name}-explore-s{seed}"), best.request, best.response,
                            run_id, model.name, manifest, best.cached)
         why = record.reason
-        how = "counterexample replayed from an earlier explore" if stopped == "replayed" else "minimal counterexample"
-        record.reason = f"{how} after {asker.calls} calls: {why}"
+        record.reason = (f"{_how(stopped, proven)} ({_size_text(t.size_fields, size)}) after {asker.calls} calls: "
+                         f"{why}")
     else:
         why, record = "", _none_record(asker, t.name, seed, run_id, model.name, stopped, errors)
     result = ExploreResult(
         task=t.name, model=model.name, identity=asker.identity, found=found, record=record, calls=asker.calls,
         cached=asker.cached, screened=len(asker.memo), shrink_calls=shrink_calls, errors=errors,
         seconds=round(time.monotonic() - start, 3), seed=seed, budget=budget, budget_seconds=seconds,
-        stopped=stopped, replayed=len(cases), config=json.loads(json.dumps(asdict(config or t.Config()), default=str)),
-        problem=t.encode(best.problem) if found else None, why=why,
+        stopped=stopped, replayed=len(cases), config=json.loads(json.dumps(asdict(config), default=str)),
+        problem=t.encode(best.problem) if found else None, why=why, proven=proven, size=size,
+        size_fields=list(t.size_fields), pass_calls=below.calls, below=below.notes,
     )
     record.detail = {**record.detail, "explore": {k: v for k, v in result.to_json().items() if k != "record"}}
     if path is not None:
         save(path, result, cases)
     return result
+
+
+def _how(stopped: str, proven: bool) -> str:
+    if stopped == "replayed":
+        return "counterexample replayed from an earlier explore, not re-checked for minimality"
+    return "minimal counterexample, proven" if proven else "smallest counterexample found, not proven minimal"
+
+
+def _size_text(fields: Sequence[str], size: Sequence | None) -> str:
+    return " ".join(f"{k}={v!r}" if isinstance(v, str) else f"{k}={v}" for k, v in zip(fields, size or ()))
 
 
 def _decoded(task: Task, cases: list[dict]) -> list:
@@ -330,13 +315,131 @@ def _search(asker: Asker, strategy, seed: int, first_round: int) -> tuple[Answer
         first = next((a for a in answers if a is not None and a.wrong), None)
         if first is not None:
             before = asker.calls
-            minimal = _find(strategy, asker.fails, examples, round_seed, shrink=True)
+            asker.cap = asker.calls + max(1, asker.left() // 2)  # the other half is the systematic pass's
+            try:
+                minimal = _find(strategy, asker.fails, examples, round_seed, shrink=True)
+            finally:
+                asker.cap = asker.budget
             best = asker.ask([minimal])[0] if minimal is not None else None
             return (best if best is not None and best.wrong else first), "found", asker.calls - before
         stale = stale + 1 if len(asker.memo) == seen else 0
         if stale >= STALE_ROUNDS:
             return None, "exhausted", 0
     return None, "exhausted", 0
+
+
+def _smallest_wrong(asker: Asker, task: Task) -> Answer:
+    """The smallest wrong answer seen so far, by the task's measure (there is one)."""
+    return min((a for a in asker.memo.values() if a.wrong), key=lambda a: task.size(a.problem))
+
+
+# --------------------------------------------------------------------------- the systematic pass
+
+
+@dataclass
+class Below:
+    """What the systematic pass did: whether it proved the result minimal, its calls, a note per stratum."""
+
+    proven: bool
+    calls: int = 0
+    notes: list = field(default_factory=list)
+
+
+def _below(asker: Asker, task: Task, config: Any, best: Answer, seed: int) -> tuple[Answer, Below]:
+    """Passes over the strata below ``best`` until one finds nothing smaller: (the smallest failure, how)."""
+    rng = random.Random(f"{seed}:below")
+    before = asker.calls
+    for _ in range(MAX_PASSES):
+        smaller, proven, notes = _one_pass(asker, task, config, best, rng)
+        if smaller is None:
+            return best, Below(proven, asker.calls - before, notes)
+        best = smaller
+    return best, Below(False, asker.calls - before, notes + ["stopped: too many passes"])
+
+
+def _one_pass(asker: Asker, task: Task, config: Any, best: Answer,
+              rng: random.Random) -> tuple[Answer | None, bool, list[str]]:
+    """One walk over the strata with problems smaller than ``best``, easiest first.
+
+    Returns (a smaller failure or None, whether every smaller problem was answered right, notes).
+    A complete stratum whose smaller problems fit the calls left is asked in full, smallest first;
+    otherwise it gets a sample. A failure ends the walk: every later stratum is larger still.
+    """
+    bound = task.size(best.problem)
+    strata = [s for s in task.strata(config, like=best.problem) if _starts_below(task, s, bound)]
+    proven, notes = True, []
+    for k, stratum in enumerate(strata):
+        listed, fits = _listed_below(asker, task, stratum, bound)
+        if stratum.complete and fits:
+            wrong, clean, asked = _scan(asker, listed)
+            proven = proven and clean
+            notes.append(f"{stratum.label}: all {asked} below answered right" if wrong is None and clean
+                         else f"{stratum.label}: {asked} asked, smallest first")
+        else:
+            share = max(1, asker.left() // (len(strata) - k))
+            wrong, asked = _sample(asker, task, stratum, listed, bound, share, rng)
+            proven = False
+            notes.append(f"{stratum.label}: {asked} sampled")
+        if wrong is not None:
+            return wrong, False, notes
+    return None, proven, notes
+
+
+def _starts_below(task: Task, stratum: Stratum, bound: tuple) -> bool:
+    first = next(iter(stratum.problems()), None)
+    return first is not None and task.size(first) < bound
+
+
+def _listed_below(asker: Asker, task: Task, stratum: Stratum, bound: tuple) -> tuple[list, bool]:
+    """The stratum's listed problems smaller than ``bound``, in order, and whether the new ones fit the calls left.
+
+    Stops listing once more are new than the calls left: a stratum of millions is never listed whole.
+    """
+    out, new, left = [], 0, asker.left()
+    for problem in stratum.problems():
+        if task.size(problem) >= bound:
+            return out, True
+        out.append(problem)
+        new += not asker.known(problem)
+        if new > left:
+            return out, False
+    return out, True
+
+
+def _scan(asker: Asker, problems: list) -> tuple[Answer | None, bool, int]:
+    """Ask ``problems`` in order, in growing chunks, until one is wrong.
+
+    Returns (the first wrong answer or None, whether every one before it was answered right, how
+    many were looked at). An unasked problem (time is up) or a failed request leaves it unproven.
+    """
+    clean, seen, chunk = True, 0, FIRST_CHUNK
+    while seen < len(problems):
+        for answer in asker.ask(problems[seen:seen + chunk]):
+            seen += 1
+            if answer is None or answer.response.error is not None:
+                clean = False
+                if answer is None:
+                    return None, False, seen - 1
+            elif answer.wrong:
+                return answer, clean, seen
+        chunk *= 2
+    return None, clean, seen
+
+
+def _sample(asker: Asker, task: Task, stratum: Stratum, listed: list, bound: tuple, share: int,
+            rng: random.Random) -> tuple[Answer | None, int]:
+    """Screen ``share`` problems of a stratum smaller than ``bound``: half its smallest listed, half
+    random draws from its config. Returns (the smallest wrong answer or None, how many were answered)."""
+    picked = {repr(task.encode(p)): p for p in listed[: (share + 1) // 2]}
+    for _ in range(SAMPLE_TRIES * share):
+        if len(picked) >= share:
+            break
+        problem = task.generate(RandomDraw(rng), stratum.config)
+        if task.size(problem) < bound:
+            picked.setdefault(repr(task.encode(problem)), problem)
+    answers = [a for a in asker.ask(list(picked.values())) if a is not None]
+    wrong = [a for a in answers if a.wrong]
+    return (min(wrong, key=lambda a: task.size(a.problem)) if wrong else None), len(answers)
 
 
 def _none_record(asker: Asker, task: str, seed: int, run_id: str, model: str, stopped: str, errors: int) -> Record:

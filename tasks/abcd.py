@@ -14,13 +14,17 @@ A program in normal form is answered by one line repeating it; a program with no
 written ``(empty)``. Any valid order of rewrites is accepted: the oracle checks each line against
 the previous one (``oracles.abcd.check_trace``), so ``expected`` is only the leftmost-first trace.
 
+Smallest (the counterexample search's measure): fewer tokens first, then alphabetical.
+
 Held out: program lengths outside the manifest's ``lengths`` range (``--heldout lengths=1-12``).
 """
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
+from typing import Iterator
 
 from oracles.abcd import (
     TOKENS,
@@ -31,7 +35,7 @@ from oracles.abcd import (
     step_count,
     trace,
 )
-from tasks.base import CHAT_PROSE_TOKENS, ChatPrompt, Draw, Request, Response, Score, Split, Task, TaskError
+from tasks.base import CHAT_PROSE_TOKENS, ChatPrompt, Draw, Request, Response, Score, Split, Stratum, Task, TaskError
 
 NAME = "abcd"
 MAX_LENGTH = 64  # traces grow as length squared; past this the budget is no longer a test of reasoning
@@ -103,6 +107,11 @@ def max_completion_chars(length: int) -> int:
     return lines * max(2 * length + 2, len("= (empty)\n")) + 1  # + the empty line that ends it
 
 
+def _programs(length: int) -> Iterator[AbcdProblem]:
+    """Every program of ``length`` tokens, alphabetically."""
+    return (AbcdProblem(tokens) for tokens in itertools.product(sorted(TOKENS), repeat=length))
+
+
 class AbcdTask(Task[AbcdProblem]):
     """Reduce a program of A B C D tokens to normal form, writing every rewrite."""
 
@@ -110,6 +119,7 @@ class AbcdTask(Task[AbcdProblem]):
     version = "v1"
     Config = AbcdConfig
     Problem = AbcdProblem
+    size_fields = ("length", "program")
 
     # ---- problems ---------------------------------------------------------------------------------
     def generate(self, draw: Draw, config: AbcdConfig) -> AbcdProblem:
@@ -185,6 +195,16 @@ class AbcdTask(Task[AbcdProblem]):
                 "normal_form": format_program(normal_form(problem.tokens)),
             },
         )
+
+    # ---- the search's measure ------------------------------------------------------------------
+    def size(self, problem: AbcdProblem) -> tuple[int, str]:
+        """Program length then letters: fewer tokens first, then alphabetical (``B A`` < ``C A`` < ``A A A``)."""
+        return (len(problem.tokens), format_program(problem.tokens))
+
+    def strata(self, config: AbcdConfig, like: AbcdProblem | None = None) -> list[Stratum]:
+        """One per length, shortest first, each listing all 4**n programs alphabetically (length 6: 4,096)."""
+        return [Stratum(f"len{n:02d}", AbcdConfig(n, n), lambda n=n: _programs(n), complete=True)
+                for n in range(config.min_length, config.max_length + 1)]
 
     # ---- reporting --------------------------------------------------------------------------------
     def bucket(self, problem: AbcdProblem) -> dict:

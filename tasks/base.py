@@ -9,15 +9,18 @@ A task is written once as ``generate(draw, config)``: a function that builds a p
 - a Hypothesis strategy (``task.strategy(config)``), whose draws shrink towards small problems, and
 - a reproducible sampler (``task.sample(seed, i)``): problem ``i`` depends on ``Random(seed + i)`` alone,
 
-so the search in ``oraclebench explore`` and the frozen sets come from one definition.
+so the search in ``oraclebench explore`` and the frozen sets come from one definition. A generator
+draws its difficulty knobs (digit counts, program length, template) before the values, and a
+template or error kind with ``draw.knob``, so the search shrinks towards the easiest setting first.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import random
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Generic, Iterator, Literal, Protocol, Sequence, TypeVar
+from typing import Any, Callable, ClassVar, Generic, Iterable, Iterator, Literal, Protocol, Sequence, TypeVar
 
 Split = Literal["seen", "heldout"]
 
@@ -32,13 +35,20 @@ T = TypeVar("T")
 
 
 class Draw(Protocol):
-    """Where a task's generator gets its randomness: Hypothesis (search, shrinking) or a Random."""
+    """Where a task's generator gets its randomness: Hypothesis (search, shrinking) or a Random.
+
+    ``knob`` draws a difficulty knob (a template, an error kind): like ``choice`` for a Random, so
+    the frozen sets do not depend on it, but a search puts the options easiest first by ``rank``
+    (lowest first), so that Hypothesis shrinks towards the easiest setting.
+    """
 
     def integer(self, lo: int, hi: int) -> int: ...
 
     def choice(self, options: Sequence[T]) -> T: ...
 
     def boolean(self) -> bool: ...
+
+    def knob(self, options: Sequence[T], rank: Callable[[T], Any]) -> T: ...
 
 
 class RandomDraw:
@@ -56,27 +66,88 @@ class RandomDraw:
     def boolean(self) -> bool:
         return self.rng.random() < 0.5
 
+    def knob(self, options: Sequence[T], rank: Callable[[T], Any]) -> T:
+        return self.choice(options)  # the order given, not the rank: the frozen sets stay as they were drawn
+
+
+class LowestDraw:
+    """A ``Draw`` that always takes the simplest value: ``lo``, the first option, False, the easiest knob.
+
+    ``generate(LowestDraw(), config)`` is the smallest problem of a config whose knobs are all fixed
+    (judge: a template's lowest numbers); the counterexample search screens those first.
+    """
+
+    def integer(self, lo: int, hi: int) -> int:
+        return lo
+
+    def choice(self, options: Sequence[T]) -> T:
+        return options[0]
+
+    def boolean(self) -> bool:
+        return False
+
+    def knob(self, options: Sequence[T], rank: Callable[[T], Any]) -> T:
+        return min(options, key=rank)
+
 
 class HypothesisDraw:
-    """A ``Draw`` backed by Hypothesis's ``draw``; integers shrink towards ``lo``, choices to the first."""
+    """A ``Draw`` backed by Hypothesis's ``draw``, whose shrinker lowers each choice towards its simplest.
+
+    - ``knob``: options sorted easiest first, so a knob shrinks to the easiest setting before the
+      values drawn after it (tasks draw their knobs first: the choice sequence holds them first);
+    - ``integer``: a band of one digit count (``[10**(d-1), 10**d - 1]``, two digits or more) is
+      drawn digit by digit, most significant first. Multiplication draws a digit count, then an
+      operand in its band: drawn as one integer, ``70`` in ``[10, 99]`` cannot follow a shrink of the
+      count to ``[1, 9]``; drawn as digits ``7, 0``, the leading digit carries over to ``7``. Other
+      ranges stay one choice, which shrinks best;
+    - ``choice``: shrinks to the first option; ``boolean``: to False.
+    """
 
     def __init__(self, draw: Any):
         self.draw = draw
 
     def integer(self, lo: int, hi: int) -> int:
-        from hypothesis import strategies as st
-
-        return self.draw(st.integers(lo, hi))
+        width = len(str(hi))
+        if lo < 10 or len(str(lo)) != width:  # not a band of one digit count: one choice shrinks best
+            return self.draw(_integers(lo, hi))
+        low, high = str(lo), str(hi)
+        value, at_low, at_high = 0, True, True
+        for i in range(width):  # the most significant digit first, each bounded to stay in [lo, hi]
+            d_min = int(low[i]) if at_low else 0
+            d_max = int(high[i]) if at_high else 9
+            digit = self.draw(_integers(d_min, d_max))
+            at_low, at_high = at_low and digit == d_min, at_high and digit == d_max
+            value = 10 * value + digit
+        return value
 
     def choice(self, options: Sequence[T]) -> T:
-        from hypothesis import strategies as st
-
-        return self.draw(st.sampled_from(list(options)))
+        options = tuple(options)
+        try:
+            hash(options)
+        except TypeError:  # unhashable options cannot be cached: build the strategy each time
+            return self.draw(_sampled.__wrapped__(options))
+        return self.draw(_sampled(options))
 
     def boolean(self) -> bool:
-        from hypothesis import strategies as st
+        return self.draw(_sampled((False, True)))
 
-        return self.draw(st.booleans())
+    def knob(self, options: Sequence[T], rank: Callable[[T], Any]) -> T:
+        return self.choice(sorted(options, key=rank))
+
+
+# Strategies are built once: building one per draw costs more than the draw itself (profiled on abcd).
+@functools.lru_cache(maxsize=4096)
+def _integers(lo: int, hi: int):
+    from hypothesis import strategies as st
+
+    return st.integers(lo, hi)
+
+
+@functools.lru_cache(maxsize=1024)
+def _sampled(options: tuple):
+    from hypothesis import strategies as st
+
+    return st.sampled_from(options)
 
 
 # --------------------------------------------------------------------------- requests and responses
@@ -214,6 +285,24 @@ class TaskError(ValueError):
     """Bad task input or configuration; the message names the problem and the fix."""
 
 
+@dataclass(frozen=True)
+class Stratum:
+    """One setting of a task's difficulty knobs (``1x2`` digits, programs of 5 tokens, a template).
+
+    The counterexample search screens the strata easier than its best failure, in order, for a
+    smaller one. ``problems()`` yields problems of the stratum smallest first by the task's
+    ``size``; ``complete`` says it yields every one, so a model right on all of them up to a size
+    is right on everything smaller in the stratum (what makes a result proven minimal). Otherwise
+    it yields a few of the smallest (judge: a template at its lowest numbers). ``config`` is the
+    task config restricted to the stratum, for random samples of it.
+    """
+
+    label: str
+    config: Any
+    problems: Callable[[], Iterable[Any]]
+    complete: bool
+
+
 # --------------------------------------------------------------------------- the Task base class
 
 
@@ -225,7 +314,13 @@ class Task(Generic[P]):
       ``generate(draw, config) -> P``, ``solve(p)``, ``render(p) -> Request``, ``render_answer(p, answer) -> str``,
       ``parse(text, p)``, ``score(p, response) -> Score``, ``bucket(p) -> dict``, ``label(p) -> str``,
       ``split(p, manifest) -> Split``, ``chat(p) -> ChatPrompt``, ``frozen_configs() -> list[(config, count)]``,
-      ``manifest_from_spec(spec) -> dict``, ``train_config(manifest) -> Config``.
+      ``manifest_from_spec(spec) -> dict``, ``train_config(manifest) -> Config``,
+      ``size(p) -> tuple`` (with ``size_fields``) and ``strata(config, like) -> list[Stratum]``.
+
+    ``size`` is the task's documented measure of "smallest" (multiplication: digits, then the
+    operands): the counterexample search returns the failure of least ``size`` and shows it.
+    ``strata`` splits a config's problems by knob setting, in ``size`` order: every problem of a
+    stratum is smaller than every problem of the strata after it.
 
     A manifest is the task-specific dict of what a model saw in training (for example
     ``{"omitted": ["1,0,1,0,1"]}`` for causal); ``split(p, None)`` is ``"seen"``: with no manifest
@@ -234,6 +329,7 @@ class Task(Generic[P]):
 
     name: ClassVar[str]
     version: ClassVar[str] = "v1"
+    size_fields: ClassVar[tuple[str, ...]] = ()  # what each entry of ``size(p)`` is, for the output
     Config: ClassVar[type]
     Problem: ClassVar[type]
 
@@ -273,6 +369,18 @@ class Task(Generic[P]):
 
     def frozen_configs(self) -> list[tuple[Any, int]]:
         """The strata of the frozen set: (config, how many distinct problems to draw with it)."""
+        raise NotImplementedError
+
+    def size(self, problem: P) -> tuple:
+        """The task's measure of how small ``problem`` is: compared as a tuple, smaller first."""
+        raise NotImplementedError
+
+    def strata(self, config: Any, like: P | None = None) -> list[Stratum]:
+        """``config``'s problems by knob setting, in ``size`` order (see the class docstring).
+
+        ``like``: a failure found already; a stratum that cannot list all its problems yields those
+        that keep ``like``'s other features first (judge: its error kind and argument flags).
+        """
         raise NotImplementedError
 
     def train_config(self, manifest: dict | None) -> Any:

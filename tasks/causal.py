@@ -16,6 +16,7 @@ Held-out inputs are *omitted* sequences: training never draws them (the-experime
 - Answer: ``{"newA": 1, ..., "old_sum": 3, "new_sum": 1}``; Score.fields has the same keys.
 - Label: the input with commas (``0,1,1,1,0``); bucket: ``{"inputs": "0,1,1,1,0", "ones": 3}``.
 - Frozen set: all 2**5 = 32 inputs of the default world, one stratum.
+- Smallest (the counterexample search's measure): input vector order, the first input most significant.
 """
 
 from __future__ import annotations
@@ -27,7 +28,9 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 from oracles.causal import DEFAULT_WORLD, Outcome, World, WorldError, load_world
-from tasks.base import CHAT_PROSE_TOKENS, ChatPrompt, Draw, RandomDraw, Request, Response, Score, Split, Task, TaskError
+from tasks.base import (
+    CHAT_PROSE_TOKENS, ChatPrompt, Draw, RandomDraw, Request, Response, Score, Split, Stratum, Task, TaskError,
+)
 
 NAME = "causal"
 _BITS = re.compile(r"\s*[01](\s*,\s*[01])*\s*")
@@ -112,6 +115,13 @@ def draw_input(draw: Draw, n: int, omitted: Iterable[str] = ()) -> tuple[int, ..
     return _bits(k, n)
 
 
+def _inputs(config: CausalConfig) -> Iterable[CausalProblem]:
+    """Every input of the config's world that is not omitted, in input vector order."""
+    n = len(_world(config.world).inputs)
+    return (CausalProblem(_bits(code, n), config.world) for code in range(2**n)
+            if format_inputs(_bits(code, n)) not in config.omitted)
+
+
 # --------------------------------------------------------------------------- records
 
 
@@ -153,6 +163,7 @@ class CausalTask(Task[CausalProblem]):
     name = NAME
     Config = CausalConfig
     Problem = CausalProblem
+    size_fields = ("inputs",)
 
     def generate(self, draw: Draw, config: CausalConfig) -> CausalProblem:
         n = len(_world(config.world).inputs)
@@ -232,6 +243,15 @@ class CausalTask(Task[CausalProblem]):
             return "seen"
         omitted = {s.replace(" ", "") for s in manifest.get("omitted", ())}
         return "heldout" if format_inputs(problem.inputs) in omitted else "seen"
+
+    # ---- the search's measure ------------------------------------------------------------------
+    def size(self, problem: CausalProblem) -> tuple[str]:
+        """Input vector order: ``0,0,0,0,1`` < ``0,0,0,1,0`` < ... < ``1,1,1,1,1`` (the first input most significant)."""
+        return (format_inputs(problem.inputs),)
+
+    def strata(self, config: CausalConfig, like: CausalProblem | None = None) -> list[Stratum]:
+        """One stratum, every input not omitted in order (the default world's 32)."""
+        return [Stratum("inputs", config, lambda: _inputs(config), complete=True)]
 
     def frozen_configs(self) -> list[tuple[CausalConfig, int]]:
         # Exhaustive: the base class draws distinct problems, and all 32 come up well within its tries.

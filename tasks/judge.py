@@ -25,6 +25,10 @@ template or its error kind is not seen (a missing key: all seen). Spec: ``templa
 errors=slip,operation`` (either part optional). CSV problems (``load_csv``) have template ``csv`` and
 error ``unknown``, so they are heldout under any manifest.
 
+Smallest (the counterexample search's measure): fewer steps, then the template's rank (``RANK``:
+among templates of as many steps, the one with the smallest lowest numbers first), then smaller
+numbers (their sum, then in order). A search draws the template and the error kind easiest first.
+
 Completion: ``"1"`` or ``"2"``. ``parse`` reads ``1``, ``2``, ``candidate_1``, ``Candidate 2``,
 ``The correct answer is candidate_2`` (leading whitespace, quotes or ``*`` allowed); ``12``,
 ``one`` or ``both`` are NOANSWER.
@@ -34,17 +38,33 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import functools
+import itertools
 import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 from oracles.judge import final_answer, judge
-from tasks.base import CHAT_PROSE_TOKENS, ChatPrompt, Draw, Request, Response, Score, Split, Task, TaskError
+from tasks.base import (
+    CHAT_PROSE_TOKENS, ChatPrompt, Draw, LowestDraw, Request, Response, Score, Split, Stratum, Task, TaskError,
+)
 from tasks.judge_templates import ERRORS, TEMPLATES, answer_text, argument, mutations, plain, question, work
 
 NAME = "judge"
 TEMPLATE_NAMES = tuple(TEMPLATES)
+
+
+def _lowest_numbers(name: str) -> tuple:
+    """A template's numbers at the lowest draw of each quantity: its smallest (numbers grow with every draw)."""
+    return tuple(plain(v) for v in TEMPLATES[name].draw(LowestDraw()).values())
+
+
+# Templates easiest first: fewest steps, then the smallest lowest numbers (sum, then in order).
+EASIEST_FIRST = tuple(sorted(TEMPLATE_NAMES, key=lambda n: (len(TEMPLATES[n].steps), sum(_lowest_numbers(n)),
+                                                            _lowest_numbers(n), TEMPLATE_NAMES.index(n))))
+RANK = {name: rank for rank, name in enumerate(EASIEST_FIRST)}
 
 ALPACA = ("Below is an instruction that describes a task. Write a response that appropriately completes "
           "the request.\n\n### Instruction:\n{instruction}\n\n### Response:\n")
@@ -231,10 +251,12 @@ class JudgeTask(Task[Problem]):
     version = "v1"
     Config = Config
     Problem = Problem
+    size_fields = ("steps", "template_rank", "numbers_sum", "numbers")
 
     def generate(self, draw: Draw, config: Config) -> Problem:
-        t = TEMPLATES[draw.choice(config.templates)]
-        error = draw.choice(config.errors)
+        # Knobs first, easiest first for a search: the template by RANK, the error kind in ERRORS order.
+        t = TEMPLATES[draw.knob(config.templates, RANK.__getitem__)]
+        error = draw.knob(config.errors, ERRORS.index)
         q = t.draw(draw)
         correct, answer = work(t, q)
         wrong, wrong_answer = work(t, q, draw.choice(mutations(t, q, error)))
@@ -295,6 +317,39 @@ class JudgeTask(Task[Problem]):
         else:
             reason = ""
         return Score(correct, chosen, expected, reason, {"choice": correct}, detail)
+
+    # ---- the search's measure ----------------------------------------------------------------
+    def size(self, problem: Problem) -> tuple:
+        """Steps then numbers: the template's steps, its rank among templates of as many steps (``RANK``:
+        smallest lowest numbers first), then the sum of the question's numbers and the numbers in order.
+        Error kind, argument flags and wording do not count: instances differing only there are as small.
+        A CSV problem (no template) comes after every generated one."""
+        numbers = tuple(problem.numbers)
+        t = TEMPLATES.get(problem.template)
+        if t is None:
+            return (math.inf, len(RANK), sum(numbers), numbers)
+        return (len(t.steps), RANK[problem.template], sum(numbers), numbers)
+
+    def strata(self, config: Config, like: Problem | None = None) -> list[Stratum]:
+        """One per template, easiest first. A template holds far more instances than a search can ask, so
+        each lists its lowest-numbers instances only (not complete): ``like``'s error kind and argument
+        flags first, then the other settings, those closest to ``like`` first."""
+        return [Stratum(name, dataclasses.replace(config, templates=(name,)),
+                        functools.partial(self._lowest, dataclasses.replace(config, templates=(name,)), like),
+                        complete=False)
+                for name in sorted(config.templates, key=RANK.__getitem__)]
+
+    def _lowest(self, config: Config, like: Problem | None) -> Iterator[Problem]:
+        """The template's lowest-numbers instance for each error kind and argument flags of ``config``."""
+        flags = ("argument_correct", "masked", "swapped")
+        near = {"error": like.error if like else ERRORS[0], **{f: getattr(like, f) if like else False for f in flags}}
+        options = [("error", config.errors)] + [(f, (False, True) if getattr(config, f) is None else (getattr(config, f),))
+                                                for f in flags]
+        settings = [dict(zip(near, values)) for values in itertools.product(*(v for _, v in options))]
+        settings.sort(key=lambda c: sum(c[k] != near[k] for k in near))  # stable: ERRORS order, False first
+        for c in settings:
+            fixed = dataclasses.replace(config, errors=(c["error"],), **{f: c[f] for f in flags})
+            yield self.generate(LowestDraw(), fixed)
 
     # ---- sets and splits ----------------------------------------------------------------------
     def bucket(self, problem: Problem) -> dict:

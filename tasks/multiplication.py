@@ -14,6 +14,9 @@ Parsing is strict about content: " 56", "56.", "1,081" read as numbers; "560" re
 scored wrong; "5 6", "56 or 57", "fifty-six" and "10,81" are NOANSWER (None). A worked answer is
 read from its final ``= N`` line only, which must be the last line of the work.
 
+Smallest (the counterexample search's measure): fewest digits in all, then the smaller a, then
+the smaller b, so 1 × 7 < 7 × 1 < 1 × 10 < 10 × 1.
+
 Manifest: ``{"max_digits": [2, 2], "omitted_pairs": [[12, 34], [7, 8]]}`` (both keys optional).
 An instance is heldout iff its a has more digits than ``max_digits[0]``, its b more than
 ``max_digits[1]``, or (a, b) or (b, a) is an omitted pair. Spec text: ``digits=2x2;omit=12x34,7x8``.
@@ -21,11 +24,14 @@ An instance is heldout iff its a has more digits than ``max_digits[0]``, its b m
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import re
 from dataclasses import dataclass
+from typing import Iterator
 
 from oracles.multiply import TIMES, check_scratchpad, product, read_final, render_scratchpad, scratchpad, work_lines
-from tasks.base import CHAT_PROSE_TOKENS, ChatPrompt, Draw, Request, Response, Score, Split, Task, TaskError
+from tasks.base import CHAT_PROSE_TOKENS, ChatPrompt, Draw, Request, Response, Score, Split, Stratum, Task, TaskError
 
 NAME = "multiplication"
 MAX_DIGITS = 9
@@ -150,6 +156,7 @@ class MultiplicationTask(Task[Problem]):
     version = "v1"
     Config = Config
     Problem = Problem
+    size_fields = ("digits", "a", "b")
 
     def generate(self, draw: Draw, config: Config) -> Problem:
         da = draw.integer(*config.a_digits)
@@ -254,6 +261,25 @@ class MultiplicationTask(Task[Problem]):
             return "heldout"
         return "seen"
 
+    # ---- the search's measure ----------------------------------------------------------------
+    def size(self, problem: Problem) -> tuple[int, int, int]:
+        """Digits then value: the fewest digits in all (1 × 7 before 1 × 10), then the smaller a, then b."""
+        return (len(str(problem.a)) + len(str(problem.b)), problem.a, problem.b)
+
+    def strata(self, config: Config, like: Problem | None = None) -> list[Stratum]:
+        """One per digit pair, by total digits then a's digits (1x1, 1x2, 2x1, 1x3, 2x2, ...), each
+        listing every pair not omitted, a then b ascending (1x1 is 81 problems, 1x2 810)."""
+        pairs = sorted(((da, db) for da in range(config.a_digits[0], config.a_digits[1] + 1)
+                        for db in range(config.b_digits[0], config.b_digits[1] + 1)), key=lambda d: (sum(d), d[0]))
+        out = []
+        for da, db in pairs:
+            try:
+                band = dataclasses.replace(config, a_digits=(da, da), b_digits=(db, db))
+            except TaskError:  # every pair of these digit counts is omitted: nothing to screen
+                continue
+            out.append(Stratum(f"{da}x{db}", band, functools.partial(_band_problems, band), complete=True))
+        return out
+
     def frozen_configs(self) -> list[tuple[Config, int]]:
         """All 25 digit pairs 1..5 × 1..5, 40 distinct plain problems each: 1,000 instances."""
         return [(Config(a_digits=(da, da), b_digits=(db, db)), 40) for da in range(1, 6) for db in range(1, 6)]
@@ -286,6 +312,14 @@ class MultiplicationTask(Task[Problem]):
             else:
                 manifest[field] = [list(_axb(pair, "operand pair", "omit=12x34,7x8")) for pair in value.split(",")]
         return manifest
+
+
+def _band_problems(config: Config) -> Iterator[Problem]:
+    """Every problem of a config with one digit count per operand, a then b ascending."""
+    for a in _band(config.a_digits[0]):
+        for b in _band(config.b_digits[0]):
+            if not config.omits(a, b):
+                yield Problem(a, b, config.scratchpad)
 
 
 def digit_fields(answer: int | None, expected: int) -> dict[str, bool]:

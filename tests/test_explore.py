@@ -1,4 +1,9 @@
-"""Counterexample search: flawed callables get their minimal failing instance, a correct one gets none."""
+"""Counterexample search: flawed callables get their smallest failing instance, a correct one gets none.
+
+"Smallest" is each task's documented measure, written out again here (``MEASURE``) so the expected
+answer never comes from the search's own code: multiplication digits then value, abcd length then
+letters, causal input vector order, judge steps, then template rank, then numbers.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ import itertools
 import json
 import shutil
 import textwrap
+from fractions import Fraction
 from pathlib import Path
 
 import pytest
@@ -15,13 +21,17 @@ from hypothesis import strategies as st
 from models import load_model
 from oraclebench.cache import ResponseCache
 from oraclebench.cli import main
-from oraclebench.explore import DecimalDraw, cases_path, explore
+from oraclebench.explore import cases_path, explore
 from oraclebench.records import read_records
 from oraclebench.runner import evaluate
 from tasks import get_task
+from tasks.base import HypothesisDraw
+from tasks.judge import Problem as JudgeProblem
+from tasks.judge_templates import ERRORS, TEMPLATES, mutations, plain, question, work
 
 ROOT = Path(__file__).resolve().parent.parent
 FLAWED = ROOT / "examples" / "flawed.py"
+REGIONS_FILE = ROOT / "tests" / "explore_regions.py"
 pytest_plugins = ["pytester"]
 
 # A wrapper module around examples/flawed.py that records every prompt the callable receives.
@@ -54,6 +64,175 @@ def problem_of(result):
     return get_task(result.task).decode(result.problem)
 
 
+# --------------------------------------------------------------------------- the measures, written out
+
+# Templates easiest first, by hand from tasks/judge_templates.py: fewest steps, then the sum of the
+# lowest numbers, then those numbers in order (multiplication (2, 6, 2) and rates (6, 2, 2) both sum to 10).
+EASIEST_TEMPLATES = ("multiplication", "rates", "change", "speed", "division", "addition", "percent", "average",
+                     "subtraction", "money", "tickets", "farm")
+
+
+def every_draw(generate):
+    """Every value of ``generate(draw)`` over all the integers it can draw: depth first, lowest first."""
+    picks: list[list[int]] = []  # [value, hi] of each draw, replayed in order
+    while True:
+        at = 0
+
+        class Replay:
+            def integer(self, lo, hi):
+                nonlocal at
+                if at == len(picks):
+                    picks.append([lo, hi])
+                at += 1
+                return picks[at - 1][0]
+
+        yield generate(Replay())
+        del picks[at:]
+        while picks and picks[-1][0] == picks[-1][1]:
+            picks.pop()
+        if not picks:
+            return
+        picks[-1][0] += 1
+
+
+def smallest_multiplication(region):
+    """(a, b) of the smallest problem in ``region``: fewest digits in all (1..5 each), then a, then b."""
+    for total in range(2, 11):
+        inside = [(a, b) for da in range(max(1, total - 5), min(5, total - 1) + 1)
+                  for a in range(10 ** (da - 1), 10**da) for b in range(10 ** (total - da - 1), 10 ** (total - da))
+                  if region(get_task("multiplication").Problem(a, b))]
+        if inside:
+            return min(inside)
+
+
+def smallest_abcd(region):
+    """The smallest program in ``region``: fewest tokens, then alphabetical."""
+    for n in range(1, 22):
+        for tokens in sorted(itertools.product("ABCD", repeat=n)):
+            if region(get_task("abcd").Problem(tokens)):
+                return tokens
+
+
+def smallest_causal(region):
+    return min(inputs for inputs in itertools.product((0, 1), repeat=5) if region(get_task("causal").Problem(inputs)))
+
+
+def smallest_judge(region):
+    """(template, numbers) of the smallest problem in ``region``: the first template of EASIEST_TEMPLATES
+    with one, at its smallest numbers (sum, then in order). Error kind and argument do not count."""
+    for name in EASIEST_TEMPLATES:
+        t = TEMPLATES[name]
+        quantities = sorted(every_draw(t.draw), key=lambda q: (sum(map(plain, q.values())), tuple(map(plain, q.values()))))
+        for q in quantities:
+            correct, answer = work(t, q)
+            for error in ERRORS:
+                for m in mutations(t, q, error):
+                    p = JudgeProblem(name, tuple(map(plain, q.values())), question(t, q), plain(answer), correct,
+                                     work(t, q, m)[0], error, "", False, False, False)
+                    if region(p):
+                        return name, p.numbers
+
+
+SMALLEST = {"multiplication": smallest_multiplication, "abcd": smallest_abcd, "causal": smallest_causal,
+            "judge": smallest_judge}
+WHICH = {"multiplication": lambda p: (p.a, p.b), "abcd": lambda p: p.tokens, "causal": lambda p: p.inputs,
+         "judge": lambda p: (p.template, tuple(p.numbers))}
+
+
+def regions(name: str):
+    model = load_model(f"python:{REGIONS_FILE}:{name}")
+    task, region, _ = model.module.REGIONS[name]
+    return model, task, region
+
+
+# --------------------------------------------------------------------------- the smallest failure, every task
+
+
+# proven: whether the default budget can prove it. a_two_digits_b_one's smallest, 10 x 1, lies after
+# every 1x1 and 1x2 product (81 + 810 > 200); judge_speed's after every instance of three templates.
+@pytest.mark.parametrize("name, seed, proven", [
+    ("product_has_7", 0, True), ("b_multiple_of_11", 1, True), ("a_two_digits_b_one", 2, False),
+    ("b_then_a", 3, True), ("d_d_long", 4, True), ("three_ones", 5, True), ("a_and_b", 6, True),
+    ("judge_dropped", 7, True), ("judge_misread", 8, True), ("judge_speed", 9, False),
+])
+def test_the_smallest_failure_is_found_within_the_default_budget(name, seed, proven):
+    model, task, region = regions(name)
+    result = explore(model, task, seed=seed)
+    assert result.found and result.calls <= 200
+    p = problem_of(result)
+    assert WHICH[task](p) == SMALLEST[task](region)
+    assert wrong(model, task, p)
+    assert result.proven is proven
+    assert result.size == list(get_task(task).size(p))
+
+
+def test_a_failure_in_a_smaller_digit_class_is_found_below_the_shrunk_one(tmp_path):
+    # Seed 0 screens and shrinks to 3 x 9 = 27 (the issue's kind: a 1x1 within reach of no shrink of 27).
+    model, _, _ = regions("product_has_7")
+    result = explore(model, "multiplication", seed=0)
+    assert (problem_of(result).a, problem_of(result).b) == (1, 7)
+    assert result.below == ["1x1: all 6 below answered right"]  # 1x1 .. 1x6, asked in order
+    assert result.line().startswith("multiplication: minimal counterexample, proven (1x1; digits=2 a=1 b=7) after")
+    assert result.record.reason.startswith(
+        f"minimal counterexample, proven (digits=2 a=1 b=7) after {result.calls} calls: wrong product")
+
+
+def test_the_output_says_best_found_when_smaller_instances_were_not_all_asked():
+    model, _, _ = regions("a_two_digits_b_one")
+    result = explore(model, "multiplication", seed=2)
+    assert result.line().startswith(
+        "multiplication: smallest counterexample found, not proven minimal (2x1; digits=3 a=10 b=1) after")
+    assert result.below[0] == "1x1: all 81 below answered right" and result.below[1].startswith("1x2: ")
+    abcd, _, _ = regions("b_then_a")
+    assert "(len02; length=2 program='B A')" in explore(abcd, "abcd").line()
+
+
+def test_no_proof_without_every_smaller_instance_answered(tmp_path):
+    path = tmp_path / "raising.py"
+    path.write_text(textwrap.dedent(f"""
+        import sys
+        sys.path.insert(0, {str(ROOT / "tests")!r})
+        from explore_regions import product_has_7
+        def answer(prompts):
+            if any("What is 1 × 3?" in p for p in prompts):
+                raise RuntimeError("threes are not supported")
+            return product_has_7(prompts)
+    """))
+    result = explore(load_model(f"python:{path}:answer"), "multiplication", seed=0)
+    assert (problem_of(result).a, problem_of(result).b) == (1, 7) and not result.proven  # 1 x 3 is unknown
+    assert result.line().startswith("multiplication: smallest counterexample found, not proven minimal")
+    model = regions("b_multiple_of_11")[0]
+    small = explore(model, "multiplication", seed=1, budget=60)
+    assert not small.proven  # 1x1 alone is 81 problems
+    if small.found:
+        assert wrong(model, "multiplication", problem_of(small))
+
+
+@pytest.mark.parametrize("task, config, space", [
+    ("multiplication", {"a_digits": (1, 2), "b_digits": (1, 2), "omitted_pairs": ((1, 7), (12, 3))},
+     lambda: {(a, b) for a in range(1, 100) for b in range(1, 100)} - {(1, 7), (7, 1), (12, 3), (3, 12)}),
+    ("abcd", {"min_length": 2, "max_length": 4},
+     lambda: {t for n in (2, 3, 4) for t in itertools.product("ABCD", repeat=n)}),
+    ("causal", {"omitted": "0,0,1,1,1"}, lambda: set(itertools.product((0, 1), repeat=5)) - {(0, 0, 1, 1, 1)}),
+])
+def test_complete_strata_list_every_problem_once_in_size_order(task, config, space):
+    t = get_task(task)
+    strata = t.strata(t.config(**config))
+    listed = [p for s in strata for p in s.problems()]
+    assert all(s.complete for s in strata)
+    assert [t.size(p) for p in listed] == sorted(t.size(p) for p in listed)  # strata in order, each in order
+    assert len(listed) == len(space()) and {WHICH[task](p) for p in listed} == space()
+
+
+def test_judge_strata_are_templates_easiest_first_starting_at_their_lowest_numbers():
+    judge = get_task("judge")
+    strata = judge.strata(judge.Config(), like=None)
+    assert [s.label for s in strata] == list(EASIEST_TEMPLATES) and not any(s.complete for s in strata)
+    firsts = [next(iter(s.problems())) for s in strata]
+    assert [judge.size(p) for p in firsts] == sorted(judge.size(p) for p in firsts)
+    assert firsts[0].numbers == (2, 6, 2) and firsts[3].numbers == (10, 2, 3)  # multiplication, speed
+
+
 # --------------------------------------------------------------------------- the flawed regions
 
 
@@ -64,7 +243,8 @@ def test_multiplication_wrong_on_sevens_shrinks_to_one_digit_operands(tmp_path):
     assert result.found and not result.record.correct
     assert "7" in f"{p.a}{p.b}"  # inside the region
     assert len(str(p.a)) + len(str(p.b)) == 2  # the fewest digits any problem has
-    assert result.record.reason.startswith(f"minimal counterexample after {result.calls} calls: wrong product")
+    assert result.record.reason.startswith(
+        f"minimal counterexample, proven (digits=2 a=1 b=7) after {result.calls} calls: wrong product")
     assert len(model.module.PROMPTS) == result.calls <= 200
 
 
@@ -174,8 +354,8 @@ def test_request_errors_are_counted_apart_not_taken_for_counterexamples(tmp_path
 
 
 @given(st.data(), st.integers(0, 10**6), st.integers(0, 10**6))
-def test_decimal_draws_stay_in_range(data, lo, span):
-    assert lo <= DecimalDraw(data.draw).integer(lo, lo + span) <= lo + span
+def test_digit_by_digit_draws_stay_in_range(data, lo, span):
+    assert lo <= HypothesisDraw(data.draw).integer(lo, lo + span) <= lo + span
 
 
 # --------------------------------------------------------------------------- command line and plugin
@@ -185,8 +365,8 @@ def test_the_command_prints_one_line_per_task_and_exits_1_on_a_counterexample(tm
     args = ["--results", str(tmp_path), "--budget", "60"]
     assert main(["explore", "causal", "multiplication", "--model", f"python:{FLAWED}:flawed", *args]) == 1
     out = capsys.readouterr().out.splitlines()
-    assert out[0].startswith("causal: minimal counterexample (0,0,0,0,1) after")
-    assert out[1].startswith("multiplication: minimal counterexample (1x1) after")
+    assert out[0].startswith("causal: minimal counterexample, proven (0,0,0,0,1; inputs='0,0,0,0,1') after")
+    assert out[1].startswith("multiplication: minimal counterexample, proven (1x1; digits=2 a=1 b=7) after")
     assert main(["explore", "abcd", "--model", f"python:{FLAWED}:oracle", "--config", "max_length=3", *args]) == 0
     assert capsys.readouterr().out.startswith("abcd: no counterexample in")
     assert main(["explore", "abcd", "--model", "oracle", "--config", "colour=red"]) == 2
@@ -201,8 +381,9 @@ def test_pytest_explore_fails_each_task_on_its_minimal_instance_and_passes_the_o
     common = ["-p", "oraclebench.plugin", "-p", "no:cacheprovider", "benchmark", "--results", str(results), "--explore"]
     flawed = pytester.runpytest(*common, "--model", f"python:{FLAWED}:flawed", "--budget", "80")
     flawed.assert_outcomes(failed=4)
-    flawed.stdout.fnmatch_lines(["*abcd: minimal counterexample (len02) after * calls*: 'C D' -> '= C D'*",
-                                 "*reason:    minimal counterexample after * calls: *"])
+    flawed.stdout.fnmatch_lines(["*abcd: minimal counterexample, proven (len02; length=2 program='C D') after * calls*: "
+                                 "'C D' -> '= C D'*",
+                                 "*reason:    minimal counterexample, proven (*) after * calls: *"])
     run = next((results / "runs").iterdir())
     records = {r.task: r for r in read_records(run)}
     assert set(records) == {"abcd", "causal", "judge", "multiplication"}
