@@ -376,7 +376,8 @@ def _one_pass(asker: Asker, task: Task, config: Any, best: Answer,
             notes.append(f"{stratum.label}: all {asked} below answered right" if wrong is None and clean
                          else f"{stratum.label}: {asked} asked, smallest first")
         else:
-            share = max(1, asker.left() // (len(strata) - k))
+            # Half of what is left, the last stratum all of it: the smaller strata matter most.
+            share = max(1, asker.left() if k == len(strata) - 1 else asker.left() // 2)
             wrong, asked = _sample(asker, task, stratum, listed, bound, share, rng)
             proven = False
             notes.append(f"{stratum.label}: {asked} sampled")
