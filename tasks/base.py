@@ -100,11 +100,24 @@ class HypothesisDraw:
       operand in its band: drawn as one integer, ``70`` in ``[10, 99]`` cannot follow a shrink of the
       count to ``[1, 9]``; drawn as digits ``7, 0``, the leading digit carries over to ``7``. Other
       ranges stay one choice, which shrinks best;
-    - ``choice``: shrinks to the first option; ``boolean``: to False.
+    - ``choice``: shrinks to the first option; ``boolean``: to False;
+    - ``pad(n)``: Hypothesis orders examples shortlex, fewer choices before smaller ones, so a
+      setting that draws fewer values (a judge template of two quantities) would beat an easier one
+      of three. Padded to one length, the choices drawn first, the knobs, decide.
     """
 
     def __init__(self, draw: Any):
-        self.draw = draw
+        self._draw = draw
+        self.drawn = 0  # choices drawn so far
+
+    def draw(self, strategy: Any) -> Any:
+        self.drawn += 1
+        return self._draw(strategy)
+
+    def pad(self, choices: int) -> None:
+        """Draw ignored False values until ``choices`` choices are drawn in all (none if already past)."""
+        while self.drawn < choices:
+            self.draw(_sampled((False, True)))
 
     def integer(self, lo: int, hi: int) -> int:
         width = len(str(hi))
@@ -122,6 +135,8 @@ class HypothesisDraw:
 
     def choice(self, options: Sequence[T]) -> T:
         options = tuple(options)
+        if len(options) == 1:  # Hypothesis draws no choice for one option (``just``): none is counted
+            return options[0]
         try:
             hash(options)
         except TypeError:  # unhashable options cannot be cached: build the strategy each time
@@ -330,6 +345,7 @@ class Task(Generic[P]):
     name: ClassVar[str]
     version: ClassVar[str] = "v1"
     size_fields: ClassVar[tuple[str, ...]] = ()  # what each entry of ``size(p)`` is, for the output
+    search_choices: ClassVar[int] = 0  # a strategy's examples are padded to this many choices (HypothesisDraw.pad)
     Config: ClassVar[type]
     Problem: ClassVar[type]
 
@@ -408,7 +424,10 @@ class Task(Generic[P]):
 
         @st.composite
         def problems(draw):
-            return self.generate(HypothesisDraw(draw), config)
+            hypothesis_draw = HypothesisDraw(draw)
+            problem = self.generate(hypothesis_draw, config)
+            hypothesis_draw.pad(self.search_choices)
+            return problem
 
         return problems()
 

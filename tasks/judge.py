@@ -252,6 +252,7 @@ class JudgeTask(Task[Problem]):
     Config = Config
     Problem = Problem
     size_fields = ("steps", "template_rank", "numbers_sum", "numbers")
+    search_choices = 16  # at most 15 are drawn (subtraction): every template's examples are as long
 
     def generate(self, draw: Draw, config: Config) -> Problem:
         # Knobs first, easiest first for a search: the template by RANK, the error kind in ERRORS order.

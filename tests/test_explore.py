@@ -233,6 +233,31 @@ def test_judge_strata_are_templates_easiest_first_starting_at_their_lowest_numbe
     assert firsts[0].numbers == (2, 6, 2) and firsts[3].numbers == (10, 2, 3)  # multiplication, speed
 
 
+# --------------------------------------------------------------------------- Hypothesis's own shrink
+
+
+@pytest.mark.parametrize("condition, expected", [
+    (lambda p: True, ("multiplication", (2, 6, 2), "slip")),
+    (lambda p: p.error == "dropped", ("multiplication", (2, 6, 2), "dropped")),
+    (lambda p: p.template in ("speed", "farm"), ("speed", (10, 2, 3), "slip")),
+    (lambda p: p.error == "misread" and p.template != "multiplication", ("rates", (6, 2, 2), "misread")),
+    (lambda p: len(p.numbers) == 4, ("money", (1, 0.25, 2, 2), "slip")),  # the easiest of three steps
+])
+def test_hypothesis_alone_shrinks_judge_to_the_easiest_template_then_its_lowest_numbers(condition, expected):
+    from hypothesis import find, settings
+
+    p = find(get_task("judge").strategy(), condition, settings=settings(database=None, derandomize=True))
+    assert (p.template, p.numbers, p.error) == expected
+
+
+@given(st.data())
+def test_every_judge_example_is_padded_to_one_length(data):
+    judge = get_task("judge")
+    draw = HypothesisDraw(data.draw)
+    judge.generate(draw, judge.Config())
+    assert draw.drawn <= judge.search_choices  # so pad() makes them all as long
+
+
 # --------------------------------------------------------------------------- the flawed regions
 
 
