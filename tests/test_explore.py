@@ -233,6 +233,15 @@ def test_judge_strata_are_templates_easiest_first_starting_at_their_lowest_numbe
     assert firsts[0].numbers == (2, 6, 2) and firsts[3].numbers == (10, 2, 3)  # multiplication, speed
 
 
+@pytest.mark.parametrize("name", ["multiplication", "rates", "change", "speed", "division", "percent", "average",
+                                  "money", "tickets"])  # the templates of at most 40,000 number draws
+def test_a_judge_stratum_starts_at_the_templates_smallest_numbers(name):
+    judge = get_task("judge")
+    first = next(iter(next(s for s in judge.strata(judge.Config()) if s.label == name).problems()))
+    every = [tuple(map(plain, q.values())) for q in every_draw(TEMPLATES[name].draw)]
+    assert min(every, key=lambda n: (sum(n), n)) == first.numbers
+
+
 # --------------------------------------------------------------------------- Hypothesis's own shrink
 
 
