@@ -246,7 +246,7 @@ class CausalTask(Task[CausalProblem]):
 
     # ---- the search's measure ------------------------------------------------------------------
     def size(self, problem: CausalProblem) -> tuple[str]:
-        """Input vector order: ``0,0,0,0,1`` < ``0,0,0,1,0`` < ... < ``1,1,1,1,1`` (the first input most significant)."""
+        """Input vector order, the first input most significant: ``0,0,0,0,1`` < ``0,0,0,1,0`` < ``1,1,1,1,1``."""
         return (format_inputs(problem.inputs),)
 
     def strata(self, config: CausalConfig, like: CausalProblem | None = None) -> list[Stratum]:

@@ -335,18 +335,17 @@ class JudgeTask(Task[Problem]):
         """One per template, easiest first. A template holds far more instances than a search can ask, so
         each lists its lowest-numbers instances only (not complete): ``like``'s error kind and argument
         flags first, then the other settings, those closest to ``like`` first."""
-        return [Stratum(name, dataclasses.replace(config, templates=(name,)),
-                        functools.partial(self._lowest, dataclasses.replace(config, templates=(name,)), like),
-                        complete=False)
+        one = {name: dataclasses.replace(config, templates=(name,)) for name in config.templates}
+        return [Stratum(name, one[name], functools.partial(self._lowest, one[name], like), complete=False)
                 for name in sorted(config.templates, key=RANK.__getitem__)]
 
     def _lowest(self, config: Config, like: Problem | None) -> Iterator[Problem]:
         """The template's lowest-numbers instance for each error kind and argument flags of ``config``."""
         flags = ("argument_correct", "masked", "swapped")
         near = {"error": like.error if like else ERRORS[0], **{f: getattr(like, f) if like else False for f in flags}}
-        options = [("error", config.errors)] + [(f, (False, True) if getattr(config, f) is None else (getattr(config, f),))
-                                                for f in flags]
-        settings = [dict(zip(near, values)) for values in itertools.product(*(v for _, v in options))]
+        values = [sorted(config.errors, key=ERRORS.index)]
+        values += [(False, True) if getattr(config, f) is None else (getattr(config, f),) for f in flags]
+        settings = [dict(zip(near, setting)) for setting in itertools.product(*values)]
         settings.sort(key=lambda c: sum(c[k] != near[k] for k in near))  # stable: ERRORS order, False first
         for c in settings:
             fixed = dataclasses.replace(config, errors=(c["error"],), **{f: c[f] for f in flags})

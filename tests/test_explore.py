@@ -122,7 +122,8 @@ def smallest_judge(region):
     with one, at its smallest numbers (sum, then in order). Error kind and argument do not count."""
     for name in EASIEST_TEMPLATES:
         t = TEMPLATES[name]
-        quantities = sorted(every_draw(t.draw), key=lambda q: (sum(map(plain, q.values())), tuple(map(plain, q.values()))))
+        numbers = lambda q: tuple(map(plain, q.values()))  # noqa: E731
+        quantities = sorted(every_draw(t.draw), key=lambda q: (sum(numbers(q)), numbers(q)))
         for q in quantities:
             correct, answer = work(t, q)
             for error in ERRORS:

@@ -2,9 +2,9 @@
 
 Searches each task for the smallest instance the model gets wrong, by the task's measure
 (``oraclebench.explore``), and prints one line per task: the instance, its measure, and whether it
-is proven minimal (every smaller instance answered right) or the smallest found. Regression cases and the result are kept under
-``results/explore/<model>/<task>.json``; a case found once is replayed first next time. Exit
-status 0 when no counterexample was found, 1 when one was (as a failing test), 2 on bad input.
+is proven minimal (every smaller instance answered right) or the smallest found. Regression
+cases and the result are kept under ``results/explore/<model>/<task>.json``; a case found once is
+replayed first next time. Exit status 0 when no counterexample was found, 1 when one was (as a failing test), 2 on bad input.
 """
 
 from __future__ import annotations
