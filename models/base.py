@@ -21,7 +21,7 @@ from typing import Protocol, Sequence, runtime_checkable
 
 from tasks.base import Request, Response
 
-__all__ = ["Model", "Adapter", "Request", "Response", "ModelError", "strip_thinking"]
+__all__ = ["Model", "Adapter", "Request", "Response", "ModelError", "stops_past_blank", "strip_thinking"]
 
 _THINK_BLOCK = re.compile(r"<think>.*?</think>", re.S | re.I)
 
@@ -51,6 +51,26 @@ def strip_thinking(text: str) -> tuple[str, bool]:
     return answer.lstrip(), False
 
 
+def stops_past_blank(text: str, stop: Sequence[str]) -> tuple[str, ...] | None:
+    """The stop strings to ask a server again with when its own stop strings ended an answer before it began.
+
+    A server (or ``vllm.LLM``) applies stop strings from the first character, so a model that opens
+    with a line break (``"\\n56\\n"``, stop ``"\\n"``) comes back blank, where oraclebench's rule
+    (``tasks.reading.stop_index``) starts looking after the leading whitespace. Such a request is asked
+    again without the stop strings that are only whitespace (no other can match inside it); the
+    answer is cut by the same rule when it is scored.
+
+    Returns:
+        the stop strings for the second request, or None when ``text`` needs no second request.
+
+    >>> stops_past_blank("\\n", ("\\n", "Q:")), stops_past_blank(" 56", ("\\n",))
+    (('Q:',), None)
+    """
+    if text.strip() or not any(s and not s.strip() for s in stop):
+        return None
+    return tuple(s for s in stop if s.strip())
+
+
 class ModelError(RuntimeError):
     """A model cannot be loaded or used at all (missing checkpoint, server not there): a usage error."""
 
@@ -78,7 +98,9 @@ class Adapter:
     """Shared plumbing for adapters: kind routing, order, error isolation and latency.
 
     Subclasses implement ``complete`` (generation) and/or ``choose`` (choice); both take and return
-    lists. ``choose`` defaults to generating one option: the first option the completion starts with.
+    lists. ``complete`` returns the raw completion (scoring cuts it at the stop strings:
+    ``Task.assess``); an adapter that stops generating early does so by ``tasks.reading.stop_index``.
+    ``choose`` defaults to generating text for the task to read the choice from.
     If a batch raises, it is split in halves until the failing requests are isolated, so one bad
     request costs its own answer only (and is reported as an error, not as a wrong answer).
     """
@@ -94,16 +116,12 @@ class Adapter:
         raise NotImplementedError(f"{self.name} does not generate text")
 
     def choose(self, requests: Sequence[Request]) -> list[Response]:
-        # The same request as a generation (its chat form too, for chat APIs), asking for one line.
-        gen = [dataclasses.replace(r, stop=("\n",), max_tokens=max(4, max(len(c) for c in r.choices)), choices=(),
-                                   spans=(), span_prompts=()) for r in requests]
-        out = []
-        for req, resp in zip(requests, self.complete(gen)):
-            if resp.error is None:
-                text = resp.text.strip()
-                resp.choice = next((i for i, c in enumerate(req.choices) if text.startswith(c)), None)
-            out.append(resp)
-        return out
+        # The same request as a generation (its chat form too, for chat APIs), asking for one line. The
+        # choice is left unset: the task reads it from the text as it reads any completion (tasks.judge:
+        # whole tokens and what the text concludes, never a prefix such as "12").
+        gen = [dataclasses.replace(r, stop=r.stop or ("\n",), max_tokens=max(4, max(len(c) for c in r.choices)),
+                                   choices=(), spans=(), span_prompts=()) for r in requests]
+        return self.complete(gen)
 
     def generate(self, requests: Sequence[Request]) -> list[Response]:
         out: list[Response | None] = [None] * len(requests)

@@ -37,6 +37,7 @@ from typing import Callable, Sequence
 
 from models.base import Adapter, ModelError
 from tasks.base import Request, Response
+from tasks.reading import stop_index
 
 log = logging.getLogger("oraclebench.hf")
 
@@ -48,12 +49,6 @@ OPTIONS = ("device", "dtype", "batch_size", "threads")
 DTYPES = ("auto", "float32", "bfloat16", "float16")
 PREFIX_MIN = 16  # a shared prefix shorter than this is not worth a separate forward
 COMPACT_FRACTION = 4  # drop finished rows once 1/4 of the batch has finished
-
-
-def cut_at_stop(text: str, stop: Sequence[str]) -> str:
-    """``text`` up to (not including) the first occurrence of any stop string."""
-    ends = [i for i in (text.find(s) for s in stop if s) if i >= 0]
-    return text[:min(ends)] if ends else text
 
 
 def weights_digest(path: Path) -> str:
@@ -394,16 +389,17 @@ class HFModel(Adapter):
             length += 1
             logits = self.model(input_ids=nxt[:, None], attention_mask=mask[:, :length], position_ids=position,
                                 past_key_values=cache, use_cache=True).logits[:, -1]
-        texts = self.tokenizer.batch_decode(tokens, skip_special_tokens=True)
-        return [Response(text=cut_at_stop(t, r.stop)) for t, r in zip(texts, reqs)]
+        # The raw continuation, stop string included: scoring cuts it (Task.assess), the cache keeps it whole.
+        return [Response(text=t) for t in self.tokenizer.batch_decode(tokens, skip_special_tokens=True)]
 
     def _stopped(self, r: int, tok: int, tokens: list[list[int]], tails: list[str], stop: Sequence[str],
                  keep: int) -> bool:
         """Whether row ``r`` has just produced a stop string.
 
         The cheap check concatenates per-token texts; a hit is confirmed on the properly decoded row
-        (tokenizers that merge bytes or strip spaces per token can differ). A missed hit only costs
-        time: the final text is cut at the first stop string anyway.
+        (tokenizers that merge bytes or strip spaces per token can differ) by the scoring cut's own
+        rule, ``stop_index``: a stop string inside the leading whitespace does not end the answer. A
+        missed hit only costs time: the text is cut at the first stop string when it is scored.
         """
         if not stop:
             return False
@@ -411,8 +407,7 @@ class HFModel(Adapter):
         tail = tails[r] = (tails[r] + piece)[-keep:]
         for s in stop:
             if s and tail.find(s, max(0, len(tail) - len(piece) - len(s) + 1)) >= 0:
-                if s in self.tokenizer.decode(tokens[r], skip_special_tokens=True):
-                    return True
+                return stop_index(self.tokenizer.decode(tokens[r], skip_special_tokens=True), stop) is not None
         return False
 
     def _new_cache(self, capacity: int):

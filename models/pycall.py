@@ -8,10 +8,11 @@ prompt, in order::
 
 ``MODULE`` is a dotted module name (importable from the current directory too, as with
 ``python -m``) or a path to a ``.py`` file: ``python:mypkg.pipeline:answer``,
-``python:./pipeline.py:answer``. A completion is cut at the request's first stop string, as a
-server would. Choice requests (judge) are answered by generating one option ("1" or "2"): the
-``Adapter`` default. An exception raised by the callable is counted as a request error (the
-adapter bisects the batch until the failing prompts are isolated), never as a wrong answer.
+``python:./pipeline.py:answer``. A completion is kept whole (cache, records) and scored cut at the
+request's first stop string after any leading whitespace (``tasks.reading.cut_at_stop``). Choice
+requests (judge) are answered by generating text that the task reads: the ``Adapter`` default. An
+exception raised by the callable is counted as a request error (the adapter bisects the batch until
+the failing prompts are isolated), never as a wrong answer.
 
 ``identity()`` includes a hash of every local source the callable uses: its module's file and every
 module it imports, transitively (top-level, relative and function-level imports), that is not in
@@ -203,16 +204,6 @@ def _positive(value: Any, what: str) -> int:
     return number
 
 
-def cut_at_stop(text: str, stop: Sequence[str]) -> str:
-    """``text`` up to (not including) its first stop string, as an API server returns it.
-
-    >>> cut_at_stop(" 56\\nQ: next", ("\\n",))
-    ' 56'
-    """
-    cuts = [text.find(s) for s in stop if s and s in text]
-    return text[: min(cuts)] if cuts else text
-
-
 class PythonModel(Adapter):
     """The adapter for ``python:MODULE:FUNCTION`` (see the module docstring)."""
 
@@ -251,8 +242,8 @@ class PythonModel(Adapter):
         out = []
         for req, text in zip(requests, texts):
             if isinstance(text, str):
-                answer, unfinished = strip_thinking(text)
-                out.append(Response(text=cut_at_stop(answer, req.stop), truncated=unfinished))
+                answer, unfinished = strip_thinking(text)  # thinking is not the answer; the rest is kept whole
+                out.append(Response(text=answer, truncated=unfinished))
             else:
                 out.append(Response(error=f"{self.name} returned {type(text).__name__} for a prompt, not str"))
         return out

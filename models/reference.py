@@ -38,6 +38,7 @@ from models.base import ModelError
 from models.hf import HFModel
 from tasks import get_task
 from tasks.base import Request, Response
+from tasks.reading import cut_at_stop
 
 
 @dataclass(frozen=True)
@@ -368,6 +369,7 @@ class WorkedMultiplication(HFModel):
         out = super().complete(asked)
         for r, q, resp in zip(requests, asked, out):
             if q is not r and resp.error is None:
+                resp.text = cut_at_stop(resp.text, q.stop)  # the worked answer as it would be scored
                 lines = work_lines(resp.text)
                 final = read_final(lines[-1]) if lines else None
                 resp.text = resp.text if final is None else f" {final}\n{resp.text}"

@@ -8,9 +8,11 @@
   scrubbed from every error text; it is never part of the name, the identity or a record.
 - ``vllm-local:PATH``: ``vllm.LLM`` in this process (the optional ``vllm`` extra).
 
-Every request is greedy (temperature 0) with the task's stop strings and token budget; the text is
-cut at the first stop string on our side too, because servers differ on whether they keep it
-(vLLM drops it, ``transformers serve`` keeps it).
+Every request is greedy (temperature 0) with the task's stop strings and token budget; the text the
+server returns is kept whole and cut when it is scored (``Task.assess``), because servers differ on
+whether they keep the stop string (vLLM drops it, ``transformers serve`` keeps it). A server applies
+stop strings from the first character: an answer it returns blank is asked again past its opening
+whitespace (``models.base.stops_past_blank``).
 
 Chat APIs get each task's chat form (``Task.chat``): the question as the user message and one
 sentence on the answer format as the system message (``chat_prompt=user`` puts it before the
@@ -58,7 +60,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Awaitable, Callable, Sequence
 
-from models.base import Adapter, ModelError, strip_thinking
+from models.base import Adapter, ModelError, stops_past_blank, strip_thinking
 from tasks.base import Request, Response
 
 RETRY_AFTER_CAP = 120.0  # seconds: a server asking for longer than this is treated as gone for now
@@ -108,12 +110,6 @@ class ServedOptions:
                 raise ModelError(f"{who}: --model-opt {key}={raw!r} must be positive")
             values[key] = value
         return cls(**values)
-
-
-def cut_at_stop(text: str, stop: Sequence[str]) -> str:
-    """``text`` up to (not including) the first occurrence of any stop string."""
-    ends = [i for i in (text.find(s) for s in stop if s) if i >= 0]
-    return text[:min(ends)] if ends else text
 
 
 def scrub(text: str, secrets: Sequence[str] = ()) -> str:
@@ -354,11 +350,16 @@ class OpenAICompatible(Adapter):
         try:
             for attempt in range(self.opts.retry_truncated + 1):  # each retry doubles the budget
                 text, stop, truncated = await self._retrying(lambda k=attempt: self._generate(client, req, 2**k))
+                again = stops_past_blank(text, stop)
+                if again is not None and not truncated:  # a stop string matched inside the opening whitespace
+                    text, _, truncated = await self._retrying(lambda k=attempt: self._generate(client, req, 2**k, again))
                 if not truncated:
                     break
         except GaveUp as exc:
             return Response(error=str(exc), latency=time.perf_counter() - t0)
-        return Response(text=cut_at_stop(text, stop), truncated=truncated, latency=time.perf_counter() - t0)
+        # Kept whole; the scoring cut uses ``stop`` where it is not the request's own (the chat form's).
+        return Response(text=text, truncated=truncated, stop=None if tuple(stop) == tuple(req.stop) else tuple(stop),
+                        latency=time.perf_counter() - t0)
 
     def _chat_form(self, req: Request) -> bool:
         """Whether a chat API gets the task's chat form of ``req`` (else its completion prompt)."""
@@ -376,15 +377,18 @@ class OpenAICompatible(Adapter):
             return [{"role": "user", "content": f"{req.chat.instruction}\n\n{req.chat.user}"}]
         return [{"role": "system", "content": req.chat.instruction}, {"role": "user", "content": req.chat.user}]
 
-    async def _generate(self, client, req: Request, scale: int = 1) -> tuple[str, tuple[str, ...], bool]:
+    async def _generate(self, client, req: Request, scale: int = 1,
+                        send_stop: Sequence[str] | None = None) -> tuple[str, tuple[str, ...], bool]:
         """(answer text, the stop strings it is to be cut at, truncated) for one generation request,
-        with ``scale`` times the budget. Thinking is taken out of the text here, before any stop
-        string is looked for: a stop string inside the thinking must not end the answer."""
+        with ``scale`` times the budget; ``send_stop``: other stop strings to send the server (the
+        second request of ``stops_past_blank``). Thinking is taken out of the text here, before any
+        stop string is looked for: a stop string inside the thinking must not end the answer."""
         if self._api == "completions":
             import openai
 
             try:
-                params = self._params(req.stop, self._budget(req, False) * scale, "max_tokens")
+                params = self._params(req.stop if send_stop is None else send_stop, self._budget(req, False) * scale,
+                                      "max_tokens")
                 out = await client.completions.create(prompt=req.prompt, **params)
             except openai.NotFoundError as exc:
                 if self.opts.api != "auto" or not _route_missing(exc):
@@ -396,7 +400,8 @@ class OpenAICompatible(Adapter):
                 return _answer(out.choices[0].text, out.choices[0].finish_reason, req.stop)
         chat_form = self._chat_form(req)
         stop = req.chat.stop if chat_form else req.stop
-        params = self._params(stop, self._budget(req, chat_form) * scale, self._chat_budget_field())
+        params = self._params(stop if send_stop is None else send_stop, self._budget(req, chat_form) * scale,
+                              self._chat_budget_field())
         out = await client.chat.completions.create(messages=self._messages(req), **params)
         if not out.choices:
             raise ValueError(f"{self.base_url} returned no choices")
@@ -554,5 +559,13 @@ class VLLMLocalModel(Adapter):
     def complete(self, requests: Sequence[Request]) -> list[Response]:
         params = [self._vllm.SamplingParams(temperature=0, max_tokens=r.max_tokens, stop=list(r.stop) or None)
                   for r in requests]
-        outputs = self.llm.generate([r.prompt for r in requests], params, use_tqdm=False)
-        return [Response(text=cut_at_stop(o.outputs[0].text, r.stop)) for o, r in zip(outputs, requests)]
+        texts = [o.outputs[0].text for o in self.llm.generate([r.prompt for r in requests], params, use_tqdm=False)]
+        again = [(i, stops) for i, (t, r) in enumerate(zip(texts, requests))
+                 if (stops := stops_past_blank(t, r.stop)) is not None]
+        if again:  # a stop string matched inside the opening whitespace: generate past it
+            params = [self._vllm.SamplingParams(temperature=0, max_tokens=requests[i].max_tokens,
+                                                stop=list(stops) or None) for i, stops in again]
+            outputs = self.llm.generate([requests[i].prompt for i, _ in again], params, use_tqdm=False)
+            for (i, _), o in zip(again, outputs):
+                texts[i] = o.outputs[0].text
+        return [Response(text=t) for t in texts]

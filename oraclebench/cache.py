@@ -17,8 +17,13 @@ from typing import Iterable, Sequence
 from tasks.base import Request, Response
 
 
+# What a cached answer is. 2: the raw completion, cut only when scored (1 held texts already cut by
+# the adapter, where a stop string in the opening whitespace could leave nothing): old entries are not replayed.
+FORMAT = 2
+
+
 def request_key(identity: str, request: Request) -> str:
-    payload = json.dumps([identity, request.key()], sort_keys=True, ensure_ascii=False)
+    payload = json.dumps([identity, request.key(), FORMAT], sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(payload.encode()).hexdigest()
 
 

@@ -46,6 +46,7 @@ from oraclebench.records import Record, atomic_write
 from oraclebench.runner import answer, score_one, task_manifest
 from tasks import get_task
 from tasks.base import RandomDraw, Request, Response, Score, Stratum, Task
+from tasks.reading import cut_at_stop
 
 FIRST_ROUND = 16  # problems screened in the first round; later rounds double
 MAX_ROUNDS = 64
@@ -159,7 +160,7 @@ class Asker:
     def _keep(self, key: str, problem: Any, request: Request, response: Response, cached: bool) -> None:
         self.cached += cached
         self.calls += not cached
-        self.memo[key] = Answer(problem, request, response, self.task.score(problem, response), cached)
+        self.memo[key] = Answer(problem, request, response, self.task.assess(problem, request, response), cached)
 
     def fails(self, problem: Any) -> bool:
         """Hypothesis's condition: the model is wrong on ``problem`` (False once the budget is spent)."""
@@ -221,7 +222,14 @@ class ExploreResult:
         r = self.record
         lines = [line for line in r.prompt.splitlines() if line.strip()] or [""]
         return (f"{self.task}: {self.how()} ({r.label}; {self.size_text()}) after {where}: "
-                f"{lines[-1]!r} -> {r.completion!r} ({self.why})")
+                f"{lines[-1]!r} -> {self._answer()!r} ({self.why})")
+
+    def _answer(self) -> str:
+        """The counterexample's answer as the oracle read it: cut at the task's stop strings."""
+        if self.problem is None:
+            return self.record.completion
+        task = get_task(self.task)
+        return cut_at_stop(self.record.completion, task.render(task.decode(self.problem)).stop)
 
     def to_json(self) -> dict:
         data = {k: v for k, v in self.__dict__.items() if k != "record"}

@@ -342,6 +342,8 @@ def explain(record: Record) -> str:
         f"  answer:    {_short(record.completion)}",
         f"  parsed:    {_short(record.parsed)}",
         f"  reason:    {record.reason}",
+        *([f"  lenient:   {_short(record.parsed_lenient)}, right by the lenient reading (not the score)"]
+          if record.correct_lenient else []),
     ])
 
 
@@ -448,6 +450,12 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
     tr.section("oraclebench")
     tr.write_line(f"model {bench.summary['model']}  run {bench.summary['run_id']}")
     tr.write_line(render_table(bench.summary))
+    only = {task: splits["all"]["lenient"]["only"] for task, splits in bench.summary["tasks"].items()
+            if splits["all"].get("lenient", {}).get("only")}
+    if only:
+        counts = ", ".join(f"{task} {k}" for task, k in only.items())
+        tr.write_line(f"only the lenient reading (the final answer found in prose) accepted {sum(only.values())} "
+                      f"answers ({counts}); the score is the strict reading")
     for task, t in bench.summary.get("timing", {}).items():
         workers = f" by {t['workers']} workers" if t.get("workers") else ""
         cut = f", {t['truncated']} truncated" if t.get("truncated") else ""  # cut by the budget: not final

@@ -26,9 +26,39 @@ from typing import Any, Iterable
 from oraclebench.errors import UsageError
 
 
+# What became of one instance, as a field of its own (inspect_ai's Score separates NOANSWER from
+# INCORRECT): never to be pieced together again from ``parsed``, ``error`` or ``reason``.
+STATUSES = ("correct", "wrong", "no_answer", "error", "truncated")
+
+
+def status_of(correct: bool, parsed: Any, error: str | None, truncated: bool = False) -> str:
+    """A record's ``status``, one of ``STATUSES``, from the strict reading.
+
+    ``error``: the request failed (counted apart from answers); ``truncated``: the answer ran out of
+    token budget before it ended (and was not right); ``correct``; ``no_answer``: nothing could be
+    read in the task's format; ``wrong``: an answer, and not the right one.
+
+    >>> status_of(False, None, None), status_of(False, 55, None), status_of(False, None, "timeout")
+    ('no_answer', 'wrong', 'error')
+    """
+    if error is not None:
+        return "error"
+    if correct:
+        return "correct"
+    if truncated:
+        return "truncated"
+    return "no_answer" if parsed is None else "wrong"
+
+
 @dataclass
 class Record:
-    """One scored instance of one run."""
+    """One scored instance of one run.
+
+    ``completion`` is what the model wrote, whole (the scoring cut it at the stop strings first);
+    ``correct``/``parsed`` are the strict reading, ``correct_lenient``/``parsed_lenient`` the
+    lenient one (the final answer found in prose), which accepts all that the strict one does;
+    ``status`` is one of ``STATUSES`` (the strict reading's).
+    """
 
     run_id: str
     model: str
@@ -48,7 +78,14 @@ class Record:
     error: str | None = None
     latency: float = 0.0
     cached: bool = False
-    status: str = ""  # correct | wrong | no_answer | error | truncated (see ``runner.record_status``)
+    correct_lenient: bool = False
+    parsed_lenient: Any = None
+    status: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.status:  # a record written before the field existed reads as it was scored
+            self.status = status_of(self.correct, self.parsed, self.error)
+            self.correct_lenient = self.correct_lenient or self.correct
 
     def to_json(self) -> dict:
         # Containers are copied one level deep, enough for what tasks put there (flat dicts, lists of

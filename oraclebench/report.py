@@ -67,11 +67,11 @@ def load_runs(results: Path | str, models: Sequence[str] | None = None) -> list[
 def records_frame(runs: Sequence[Run]) -> pd.DataFrame:
     """One row per record; dict columns (bucket, fields, detail) are kept whole for per-task use."""
     rows = [(r.model, run.run_id, r.task, r.instance_id, r.label, r.split, bool(r.correct), r.error is not None,
-             r.error is None and r.parsed is None, r.bucket or {}, r.fields or {}, r.detail or {}, r.prompt,
-             r.completion, r.expected, r.parsed, r.reason)
+             r.status == "no_answer", bool(r.correct or r.correct_lenient), r.bucket or {}, r.fields or {},
+             r.detail or {}, r.prompt, r.completion, r.expected, r.parsed, r.reason)
             for run in runs for r in run.records]
     columns = ["model", "run_id", "task", "instance_id", "label", "split", "correct", "error", "noanswer",
-               "bucket", "fields", "detail", "prompt", "completion", "expected", "parsed", "reason"]
+               "lenient", "bucket", "fields", "detail", "prompt", "completion", "expected", "parsed", "reason"]
     frame = pd.DataFrame(rows, columns=columns)
     frame["model"] = pd.Categorical(frame["model"], categories=[run.model for run in runs], ordered=True)
     return frame
@@ -148,9 +148,11 @@ def training_range(run: Run, task: str, knob: str, frame: pd.DataFrame) -> tuple
 
 
 def accuracy(frame: pd.DataFrame, by: list[str]) -> pd.DataFrame:
-    """n, correct, errors, no-answers, accuracy and its Wilson interval per group."""
+    """n, correct, errors, no-answers, accuracy and its Wilson interval per group; ``lenient``: how many
+    the lenient reading accepts."""
     out = frame.groupby(by, observed=True, sort=True).agg(
         n=("correct", "size"), correct=("correct", "sum"), errors=("error", "sum"), noanswer=("noanswer", "sum"),
+        lenient=("lenient", "sum"),
     ).reset_index()
     ci = [wilson(int(k), int(n)) for k, n in zip(out["correct"], out["n"])]
     out["accuracy"] = out["correct"] / out["n"]
@@ -192,8 +194,10 @@ def leaderboard(frame: pd.DataFrame) -> pd.DataFrame:
         cells = {(t, str(m)): _cell(r) for r in by_split[by_split["split"] == split].itertuples()
                  for t, m in [(r.task, r.model)]}
         table[column] = [cells.get((t, str(m)), "-") for t, m in zip(table["task"], table["model"])]
+    table["lenient (+only lenient)"] = [f"{100 * r.lenient / r.n:.1f} (+{r.lenient - r.correct})"
+                                        for r in table.itertuples()]
     table = table.rename(columns={"noanswer": "no answer"})
-    return table[["task", "model", "all", "seen", "held-out", "errors", "no answer"]]
+    return table[["task", "model", "all", "seen", "held-out", "lenient (+only lenient)", "errors", "no answer"]]
 
 
 def gap_table(frame: pd.DataFrame) -> pd.DataFrame:
@@ -470,7 +474,9 @@ def build_report(results: Path | str, out: Path | str | None = None, models: Seq
     doc.table(runs_table(runs))
     doc.h2("Leaderboard", "leaderboard")
     doc.p("Accuracy in % with its 95% Wilson interval and n; 'seen' and 'held-out' split each model's instances by "
-          "what it saw in training (its manifest). Failed requests count as wrong and are shown apart (err).")
+          "what it saw in training (its manifest). Failed requests count as wrong and are shown apart (err). "
+          "Accuracy is the strict reading (the task's answer format); 'lenient' reads the final answer from prose "
+          "('The answer is 56.', '**56**'), with how many answers only it accepted.")
     doc.table(leaderboard(frame))
     doc.h2("Generalization gap", "gap")
     gap_section(doc, frame, colors)

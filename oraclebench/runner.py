@@ -14,9 +14,9 @@ from typing import Callable, Sequence
 
 from models.base import Model
 from oraclebench.cache import ResponseCache, request_key
-from oraclebench.records import Record
+from oraclebench.records import Record, status_of
 from tasks import get_task
-from tasks.base import Instance, Request, Response, Score
+from tasks.base import Instance, Request, Response
 
 # Requests per model call. Large enough for adapters to sort and batch well; small enough that an
 # interrupted run keeps most of its work.
@@ -91,37 +91,30 @@ TRUNCATED = ("truncated: the answer hit the token budget before it ended (give m
              "max_tokens=N, or retry_truncated=N)")
 
 
-def record_status(response: Response, score: Score) -> str:
-    """``error`` (the request failed), ``correct``, ``truncated`` (cut by the budget and not right: the
-    model may not have written its answer yet, so it is not called wrong), ``no_answer`` or ``wrong``."""
-    if response.error is not None:
-        return "error"
-    if score.correct:
-        return "correct"
-    if response.truncated:
-        return "truncated"
-    return "no_answer" if score.answer is None else "wrong"
-
-
 def score_one(instance: Instance, request: Request, response: Response, run_id: str, model_name: str,
               manifest: dict | None, cached: bool) -> Record:
-    """Score one response with the task's oracle into a ``Record``."""
+    """Score one response with the task's oracle into a ``Record``: strict and lenient, with its status.
+
+    The record keeps the raw completion; the oracle reads it cut at the stop strings (``Task.assess``).
+    """
     task = get_task(instance.task)
     problem = task.decode(instance.problem)
-    score = task.score(problem, response)
-    status = record_status(response, score)
+    score = task.assess(problem, request, response)
+    completion = response.text if response.choice is None else (response.text or request.choices[response.choice])
+    correct = bool(score.correct and response.error is None)
+    status = status_of(correct, score.answer, response.error, response.truncated)
     reason = response.error and f"error: {response.error}" or score.reason
     if status == "truncated":
         reason = f"{TRUNCATED}; {reason}" if reason else TRUNCATED
-    completion = response.text if response.choice is None else (response.text or request.choices[response.choice])
     return Record(
         run_id=run_id, model=model_name, task=instance.task, instance_id=instance.id, label=instance.label,
         bucket=instance.bucket, split=task.split(problem, manifest), prompt=request.prompt, completion=completion,
-        parsed=score.answer, expected=score.expected, correct=bool(score.correct and response.error is None),
-        reason=reason, fields=score.fields,
+        parsed=score.answer, expected=score.expected, correct=correct, reason=reason, fields=score.fields,
         detail={**score.detail, **({"scores": response.scores} if response.scores else {}),
                 **({"truncated": True} if response.truncated else {})},
-        error=response.error, latency=round(response.latency or 0.0, 6), cached=cached, status=status,
+        error=response.error, latency=round(response.latency or 0.0, 6), cached=cached,
+        correct_lenient=bool(score.lenient and response.error is None), parsed_lenient=score.lenient_answer,
+        status=status,
     )
 
 

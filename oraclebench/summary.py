@@ -6,8 +6,11 @@ A summary is plain JSON::
      "tasks": {"causal": {"all": Cell, "seen": Cell, "heldout": Cell}}}
 
 where a Cell is ``{"n", "correct", "accuracy", "ci": [lo, hi], "errors", "noanswer", "truncated", "cached",
-"fields": {name: acc}}``. Errors (failed requests) and truncated answers (cut by the token budget)
-count in ``n`` as not correct, and are reported apart; ``cached``: answers replayed from the cache.
+"lenient": {"correct", "accuracy", "ci", "only"}, "fields": {name: acc}}``. Errors (failed requests)
+and truncated answers (cut by the token budget) count in ``n`` as not correct, and are reported
+apart; ``cached``: answers replayed from the cache. ``correct``/``accuracy`` are the strict reading
+(the task's own answer format); ``lenient`` the lenient one (the final answer found in prose), and
+``only`` how many answers only the lenient reading accepted.
 """
 
 from __future__ import annotations
@@ -35,12 +38,21 @@ def cell(records: list[Record]) -> dict:
                 fields[name].append(bool(ok))
     return {
         "n": n, "correct": k, "accuracy": k / n if n else None, "ci": [lo, hi],
-        "errors": sum(r.error is not None for r in records),
-        "noanswer": sum(r.error is None and r.parsed is None and r.status != "truncated" for r in records),
+        "errors": sum(r.status == "error" for r in records),
+        "noanswer": sum(r.status == "no_answer" for r in records),
         "truncated": sum(r.status == "truncated" for r in records),
         "cached": sum(bool(r.cached) for r in records),
+        "lenient": lenient_cell(records),
         "fields": {name: sum(v) / len(v) for name, v in sorted(fields.items()) if v},
     }
+
+
+def lenient_cell(records: list[Record]) -> dict:
+    """The lenient reading's count, accuracy and interval, and how many only it accepted."""
+    n = len(records)
+    k = sum(r.correct or r.correct_lenient for r in records)
+    return {"correct": k, "accuracy": k / n if n else None, "ci": list(wilson(k, n)),
+            "only": sum(r.correct_lenient and not r.correct for r in records)}
 
 
 def summarize(records: Iterable[Record], **info) -> dict:
@@ -67,23 +79,35 @@ def _pct(x: float | None) -> str:
     return "-" if x is None else f"{100 * x:.1f}"
 
 
+def lenient_text(c: dict) -> str:
+    """``"100.0 (+20)"``: the lenient reading's accuracy and how many answers only it accepted."""
+    lenient = c.get("lenient")
+    if not lenient:  # a summary written before the lenient reading existed
+        return "-"
+    return f"{_pct(lenient['accuracy'])} (+{lenient['only']})"
+
+
 def table_rows(summary: dict) -> list[list]:
-    """Rows of the terminal table: task, split, n, accuracy [95% CI], errors, no-answer, truncated, fields."""
+    """Rows of the terminal table: task, split, n, strict accuracy [95% CI], lenient accuracy (+only
+    lenient), errors, no-answer, truncated, fields."""
     rows = []
     for task, splits in summary["tasks"].items():
         for split in shown_splits(splits):
             c = splits[split]
             fields = " ".join(f"{k}={_pct(v)}" for k, v in list(c["fields"].items())[:8])
             rows.append([task, split, c["n"], f"{_pct(c['accuracy'])} [{_pct(c['ci'][0])}, {_pct(c['ci'][1])}]",
-                         c["errors"], c["noanswer"], c.get("truncated", 0), fields])
+                         lenient_text(c), c["errors"], c["noanswer"], c.get("truncated", 0), fields])
     return rows
+
+
+TABLE_HEADERS = ["task", "split", "n", "strict % [95% CI]", "lenient % (+only lenient)", "errors", "no answer",
+                 "truncated", "per-field accuracy %"]
 
 
 def render_table(summary: dict) -> str:
     from tabulate import tabulate
 
-    headers = ["task", "split", "n", "accuracy % [95% CI]", "errors", "no answer", "truncated", "per-field accuracy %"]
-    return tabulate(table_rows(summary), headers=headers, tablefmt="github")
+    return tabulate(table_rows(summary), headers=TABLE_HEADERS, tablefmt="github")
 
 
 def leaderboard_rows(results: Path) -> list[dict]:
@@ -95,7 +119,7 @@ def leaderboard_rows(results: Path) -> list[dict]:
             for split in shown_splits(splits):
                 c = splits[split]
                 column = task if split == "all" else f"{task} ({split})"
-                row[column] = f"{_pct(c['accuracy'])} (n={c['n']})"
+                row[column] = f"{_pct(c['accuracy'])}, lenient {lenient_text(c)}, n={c['n']}"
         rows.append(row | {"run": summary["run_id"]})
     return rows
 
@@ -110,7 +134,9 @@ def write_leaderboard(results: Path) -> Path:
     table = [[r.get(c, "") for c in columns] for r in rows]
     body = tabulate(table, headers=columns, tablefmt="pipe") if rows else "No runs yet."
     text = ("# oraclebench leaderboard\n\nAccuracy in % of each model's latest run (regenerated after every run;"
-            " `seen`/`heldout` split by the model's training manifest).\n\n" + body + "\n")
+            " `seen`/`heldout` split by the model's training manifest). Each cell: the strict reading (the task's"
+            " answer format), the lenient reading (the final answer found in prose; +k: answers only it accepted),"
+            " n.\n\n" + body + "\n")
     path = Path(results) / "leaderboard.md"
     atomic_write(path, text)
     return path

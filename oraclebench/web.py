@@ -22,6 +22,7 @@ from flask import Flask, abort, render_template, request
 
 from oraclebench.errors import UsageError
 from oraclebench.records import Record, list_runs, read_records
+from oraclebench.runner import score_one
 from oraclebench.stats import wilson
 
 PAGE = 100  # instances per page
@@ -216,16 +217,13 @@ def try_input(pool: ModelPool, model_name: str, task_name: str, text: str) -> di
         task, problem = parse_typed(task_name, text)
         instance = task.instance(problem, f"{task_name}-typed")
         model = pool.get(model_name)
-        response = model.generate([task.request(instance)])[0]
+        asked = task.request(instance)
+        response = model.generate([asked])[0]
     except (TaskError, UsageError, ValueError) as exc:
         return {"error": str(exc)}
     except Exception as exc:  # a model that cannot load or answer: shown on the page, never a crash
         return {"error": f"{type(exc).__name__}: {exc}"}
-    score = task.score(problem, response)
-    record = Record(run_id="", model=model_name, task=task_name, instance_id=instance.id, label=instance.label,
-                    bucket=instance.bucket, split="seen", prompt=task.request(instance).prompt,
-                    completion=response.text, parsed=score.answer, expected=score.expected, correct=score.correct,
-                    reason=score.reason, fields=score.fields, detail=score.detail, error=response.error)
+    record = score_one(instance, asked, response, "", model_name, None, cached=False)
     return {"record": record, "oracle": task.render_answer(problem, task.solve(problem)), "fields": field_rows(record),
             "lines": answer_lines(record)}
 

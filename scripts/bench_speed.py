@@ -53,11 +53,17 @@ def worker_adapter(args) -> dict:
     from models.hf import HFModel
     from oraclebench.runner import RunStats, evaluate
 
+    from tasks import get_task
+    from tasks.reading import cut_at_stop
+
     model = HFModel(args.path, {"batch_size": args.batch})
     stats = RunStats()
-    records = evaluate(model, instances(args.task, args.n, args.seed), "bench", stats=stats)
+    insts = instances(args.task, args.n, args.seed)
+    records = evaluate(model, insts, "bench", stats=stats)
+    task = get_task(args.task)
+    # Records keep the raw continuation; the answers compared are the scored ones, cut at the stop strings.
     return {"generate_s": stats.seconds, "correct": sum(r.correct for r in records),
-            "texts": [r.completion for r in records]}
+            "texts": [cut_at_stop(r.completion, task.request(i).stop) for r, i in zip(records, insts)]}
 
 
 def worker_plain(args) -> dict:
@@ -65,6 +71,7 @@ def worker_plain(args) -> dict:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from tasks import get_task
+    from tasks.reading import cut_at_stop
 
     task = get_task(args.task)
     insts = instances(args.task, args.n, args.seed)
@@ -84,13 +91,12 @@ def worker_plain(args) -> dict:
             row = row[:r.max_tokens]
             if (row == tok.eos_token_id).any():  # what came after this row's EOS is padding
                 row = row[:int((row == tok.eos_token_id).nonzero()[0])]
-            text = tok.decode(row, skip_special_tokens=True)
-            ends = [i for i in (text.find(s) for s in r.stop) if i >= 0]
-            texts.append(text[:min(ends)] if ends else text)
+            texts.append(cut_at_stop(tok.decode(row, skip_special_tokens=True), r.stop))
     seconds = time.perf_counter() - t0
     from tasks.base import Response
 
-    correct = sum(task.score(task.decode(i.problem), Response(text=t)).correct for i, t in zip(insts, texts))
+    correct = sum(task.assess(task.decode(i.problem), r, Response(text=t)).correct
+                  for i, r, t in zip(insts, requests, texts))
     return {"generate_s": seconds, "correct": correct, "texts": texts}
 
 

@@ -36,6 +36,7 @@ from oracles.abcd import (
     trace,
 )
 from tasks.base import CHAT_PROSE_TOKENS, ChatPrompt, Draw, Request, Response, Score, Split, Stratum, Task, TaskError
+from tasks.reading import unmarked
 
 NAME = "abcd"
 MAX_LENGTH = 64  # traces grow as length squared; past this the budget is no longer a test of reasoning
@@ -68,6 +69,17 @@ Now compute this program step by step:
 
 {program}
 """
+
+
+# What may stand before a program on a line of prose: bullets, numbering, "Step 3:", "=", arrows.
+_LINE_MARKS = re.compile(r"^\s*(?:(?:[-*•>]|\d+[.):]|step\s*\d+\s*[:.)]?|=>|->|→|=)\s*)*", re.I)
+
+
+def _without_echo(lines: list[str], problem: AbcdProblem) -> tuple[str, ...]:
+    """The trace lines without a first line that repeats the program, as the prompt's example does."""
+    if len(lines) > 1 and lines[0] == format_program(problem.tokens):
+        return tuple(lines[1:])
+    return tuple(lines)
 
 
 @dataclass(frozen=True)
@@ -153,8 +165,10 @@ class AbcdTask(Task[AbcdProblem]):
         """The trace lines, each normalised to single spaces and A B C D spelling.
 
         Tolerates blank lines before the trace, missing or doubled ``=`` marks, a trailing ``=``
-        (CleverGPT's style), extra spaces and ``\\r``. The trace ends at the first blank line after
-        it. A line that is not a program is kept as written, for ``check_trace`` to call garbage.
+        (CleverGPT's style), extra spaces and ``\\r``, and the program repeated first, as the
+        prompt's own example writes it (no rewrite gives the program back, so that line is never a
+        step). The trace ends at the first blank line after it. A line that is not a program is kept
+        as written, for ``check_trace`` to call garbage.
         """
         lines: list[str] = []
         for raw in text.splitlines():
@@ -167,7 +181,20 @@ class AbcdTask(Task[AbcdProblem]):
                 lines.append(format_program(parse_program(line)))
             except ValueError:
                 lines.append(line)
-        return tuple(lines) or None
+        return _without_echo(lines, problem) or None
+
+    def read_lenient(self, text: str, problem: AbcdProblem) -> tuple[tuple[str, ...] | None, bool]:
+        """The trace among prose: every line that holds a program (after markup, bullets, ``Step 3:``
+        or arrows), other lines skipped; right iff ``check_trace`` accepts it."""
+        lines: list[str] = []
+        for raw in unmarked(text).splitlines():
+            line = _LINE_MARKS.sub("", raw).strip()
+            try:
+                lines.append(format_program(parse_program(line)) if line else "")
+            except ValueError:
+                continue
+        answer = _without_echo([line for line in lines if line], problem)
+        return answer or None, bool(answer) and check_trace(problem.tokens, answer).ok
 
     def score(self, problem: AbcdProblem, response: Response) -> Score:
         expected = self.solve(problem)

@@ -22,6 +22,8 @@ import random
 from dataclasses import dataclass, field
 from typing import Any, Callable, ClassVar, Generic, Iterable, Iterator, Literal, Protocol, Sequence, TypeVar
 
+from tasks.reading import cut_at_stop
+
 Split = Literal["seen", "heldout"]
 
 # Tokens a chat answer gets beyond what the completion prompt's answer needs: a chat model wraps its
@@ -243,7 +245,9 @@ class Response:
     an item is counted apart from wrong answers. ``scores`` are per-choice log-probabilities when
     the adapter has them. ``truncated``: the answer was cut by the token budget before it ended (the
     server's ``length`` finish reason, or thinking that never closed): such an answer is counted
-    apart and never cached as final.
+    apart and never cached as final. ``text`` is the completion as the model wrote it; it is cut at
+    ``stop`` when scored, where the adapter asked with other stop strings than the request's (a chat
+    form's), else at the request's (``Task.assess``).
     """
 
     text: str = ""
@@ -252,13 +256,17 @@ class Response:
     error: str | None = None
     latency: float = 0.0
     truncated: bool = False
+    stop: tuple[str, ...] | None = None
 
     def to_json(self) -> dict:
         return dataclasses.asdict(self)
 
     @classmethod
     def from_json(cls, data: dict) -> "Response":
-        return cls(**{f.name: data.get(f.name) for f in dataclasses.fields(cls) if f.name in data})
+        values = {f.name: data.get(f.name) for f in dataclasses.fields(cls) if f.name in data}
+        if isinstance(values.get("stop"), list):  # JSON has no tuples
+            values["stop"] = tuple(values["stop"])
+        return cls(**values)
 
 
 # --------------------------------------------------------------------------- scores and instances
@@ -271,7 +279,9 @@ class Score:
     ``answer`` is the parsed answer, ``None`` when nothing could be parsed (NOANSWER, which is
     wrong but reported as such). ``reason`` is empty when correct and otherwise says why in one
     line. ``fields`` holds per-field correctness (causal: ``newA``..``sum``; multiplication: digit
-    positions; abcd: ``final``/``trace``).
+    positions; abcd: ``final``/``trace``). ``correct``/``answer`` are the strict reading, in the
+    task's own format; ``lenient``/``lenient_answer`` the lenient one (lm-evaluation-harness's
+    strict and flexible match), which accepts whatever the strict reading accepts.
     """
 
     correct: bool
@@ -280,6 +290,8 @@ class Score:
     reason: str = ""
     fields: dict[str, bool] = field(default_factory=dict)
     detail: dict = field(default_factory=dict)
+    lenient: bool = False  # the lenient reading (final answer found in prose) is right; see Task.assess
+    lenient_answer: Any = None
 
 
 @dataclass(frozen=True)
@@ -367,7 +379,15 @@ class Task(Generic[P]):
         raise NotImplementedError
 
     def score(self, problem: P, response: Response) -> Score:
+        """The strict reading of ``response`` (its text already cut at the stop strings)."""
         raise NotImplementedError
+
+    def read_lenient(self, text: str, problem: P) -> tuple[Any, bool]:
+        """The lenient reading of a completion: (the final answer found in prose, whether it is right).
+
+        Overridden per task; the default finds nothing, so the lenient reading equals the strict one.
+        """
+        return None, False
 
     def bucket(self, problem: P) -> dict:
         raise NotImplementedError
@@ -408,6 +428,29 @@ class Task(Generic[P]):
         raise NotImplementedError
 
     # ---- shared ---------------------------------------------------------------------------------
+    def assess(self, problem: P, request: Request, response: Response) -> Score:
+        """The oracle's verdict on a response as the model wrote it, strict and lenient.
+
+        Args:
+            problem: the instance's problem; ``request``: what was asked (its stop strings);
+            response: the raw completion, as stored in the cache and the records.
+        Returns:
+            ``score`` of the text cut at the request's stop strings (or the response's own, where the
+            adapter asked with others: a chat form's) by ``cut_at_stop``, with
+            ``lenient``/``lenient_answer`` from ``read_lenient`` (or the strict reading where that is
+            already right, or where the adapter chose by log-probabilities: there is no prose to read).
+        Every scorer (runner, explore, ``try``, the results browser) goes through here, so all cut alike.
+        """
+        stop = request.stop if response.stop is None else response.stop
+        cut = dataclasses.replace(response, text=cut_at_stop(response.text or "", stop))
+        strict = self.score(problem, cut)
+        if response.error is not None:
+            return strict
+        if strict.correct or response.choice is not None:
+            return dataclasses.replace(strict, lenient=strict.correct, lenient_answer=strict.answer)
+        answer, ok = self.read_lenient(cut.text, problem)
+        return dataclasses.replace(strict, lenient=bool(ok), lenient_answer=answer)
+
     def config(self, **knobs: Any) -> Any:
         """A validated config; unknown knobs are a ``TaskError`` naming the known ones."""
         known = {f.name for f in dataclasses.fields(self.Config)}

@@ -31,6 +31,7 @@ from oracles.causal import DEFAULT_WORLD, Outcome, World, WorldError, load_world
 from tasks.base import (
     CHAT_PROSE_TOKENS, ChatPrompt, Draw, RandomDraw, Request, Response, Score, Split, Stratum, Task, TaskError,
 )
+from tasks.reading import unmarked
 
 NAME = "causal"
 _BITS = re.compile(r"\s*[01](\s*,\s*[01])*\s*")
@@ -218,6 +219,19 @@ class CausalTask(Task[CausalProblem]):
             return None
         values = [int(v) for v in lines[0].split(",")]
         return {**dict(zip(names, values)), "old_sum": int(sums.group(1)), "new_sum": int(sums.group(2))}
+
+    def read_lenient(self, text: str, problem: CausalProblem) -> tuple[dict[str, int] | None, bool]:
+        """The new values and sums among prose and markup: the first run of as many 0/1 values as the
+        world has equations (commas or spaces between), then the first ``OLD - NEW`` after it."""
+        names = self.world(problem).new_names
+        text = unmarked(text)
+        bits = re.search(r"(?<![\d,])[01](?:\s*[,\s]\s*[01]){%d}(?!\s*,?\s*\d)" % (len(names) - 1), text)
+        sums = bits and re.search(r"(?<![\d.])(\d+)\s*-\s*(\d+)(?!\d|\.\d)", text[bits.end():])
+        if not sums:
+            return None, False
+        values = [int(v) for v in re.findall(r"[01]", bits.group())]
+        answer = {**dict(zip(names, values)), "old_sum": int(sums.group(1)), "new_sum": int(sums.group(2))}
+        return answer, answer == self.solve(problem)
 
     def score(self, problem: CausalProblem, response: Response) -> Score:
         expected = self.solve(problem)

@@ -29,9 +29,12 @@ Smallest (the counterexample search's measure): fewer steps, then the template's
 among templates of as many steps, the one with the smallest lowest numbers first), then smaller
 numbers (their sum, then in order). A search draws the template and the error kind easiest first.
 
-Completion: ``"1"`` or ``"2"``. ``parse`` reads ``1``, ``2``, ``candidate_1``, ``Candidate 2``,
-``The correct answer is candidate_2`` (leading whitespace, quotes or ``*`` allowed); ``12``,
-``one`` or ``both`` are NOANSWER.
+Completion: ``"1"`` or ``"2"``, up to the first line break. ``parse`` reads a choice as a whole
+token or phrase (``1``, ``(2)``, ``candidate_1``, ``Candidate 2``, ``Answer: 2``, ``the second
+candidate``, ``The correct answer is candidate_2``) and what a verdict concludes (``Candidate 1 is
+wrong; candidate 2 is correct.`` is 2): ``tasks.judge_reading``. ``12``, ``1.5``, ``one``, ``both``
+and a text naming both candidates without a conclusion are NOANSWER, the reason saying which. The
+lenient reading also looks through markup (``**2**``, ``\\boxed{2}``).
 """
 
 from __future__ import annotations
@@ -50,6 +53,8 @@ from oracles.judge import final_answer, judge
 from tasks.base import (
     CHAT_PROSE_TOKENS, ChatPrompt, Draw, LowestDraw, Request, Response, Score, Split, Stratum, Task, TaskError,
 )
+from tasks.reading import unmarked
+from tasks.judge_reading import read_choice
 from tasks.judge_templates import ERRORS, TEMPLATES, answer_text, argument, mutations, plain, question, work
 
 NAME = "judge"
@@ -227,9 +232,6 @@ def _row_problem(row: dict, n: int, path, masked: bool) -> Problem:
 
 # --------------------------------------------------------------------------- the task
 
-_CHOICE = re.compile(r"^[\s\"'*(]*(?:the\s+correct\s+answer\s+is\s+)?(?:candidate[\s_]*)?([12])(?![\d.,]\d|\d)", re.I)
-
-
 def _pick(draw: Draw, fixed: bool | None) -> bool:
     return draw.boolean() if fixed is None else fixed
 
@@ -280,8 +282,9 @@ class JudgeTask(Task[Problem]):
     def render(self, problem: Problem) -> Request:
         spans = candidates(problem)
         arguer = arguer_prompt(problem.question)
-        return Request(choice_prompt(problem), max_tokens=ANSWER_TOKENS, choices=("1", "2"), spans=spans,
-                       span_prompts=(arguer, arguer))
+        # The stop string holds for a choice generated as text (a model without log-probabilities).
+        return Request(choice_prompt(problem), stop=("\n",), max_tokens=ANSWER_TOKENS, choices=("1", "2"),
+                       spans=spans, span_prompts=(arguer, arguer))
 
     def chat(self, problem: Problem) -> ChatPrompt:
         return chat_prompt(problem)
@@ -290,9 +293,13 @@ class JudgeTask(Task[Problem]):
         return str(answer)
 
     def parse(self, text: str, problem: Problem) -> int | None:
-        """1 or 2 from the text after ``candidate_``, or None (NOANSWER)."""
-        m = _CHOICE.match(text or "")
-        return int(m.group(1)) if m else None
+        """1 or 2 from the text after ``candidate_``, or None (NOANSWER): ``judge_reading.read_choice``."""
+        return read_choice(text).choice
+
+    def read_lenient(self, text: str, problem: Problem) -> tuple[int | None, bool]:
+        """The choice read through markup (``**2**``, ``\\boxed{2}``), and whether it is the right one."""
+        chosen = read_choice(unmarked(text)).choice
+        return chosen, chosen == self.solve(problem)
 
     # ---- scoring ------------------------------------------------------------------------------
     def score(self, problem: Problem, response: Response) -> Score:
@@ -301,8 +308,10 @@ class JudgeTask(Task[Problem]):
             return Score(False, None, expected, reason=f"error: {response.error}")
         if response.choice is not None:
             chosen = response.choice + 1 if response.choice in (0, 1) else None
+            why = f"expected 1 or 2 after 'candidate_', got {response.choice!r}"
         else:
-            chosen = self.parse(response.text, problem)
+            reading = read_choice(response.text)
+            chosen, why = reading.choice, reading.why
         p1, p2 = _softmax(response.scores)
         correct = chosen == expected
         detail = {
@@ -311,8 +320,7 @@ class JudgeTask(Task[Problem]):
             "masked": problem.masked, "template": problem.template, "error": problem.error,
         }
         if chosen is None:
-            got = response.choice if response.choice is not None else response.text[:40]
-            reason = f"no answer: expected 1 or 2 after 'candidate_', got {got!r}"
+            reason = f"no answer: {why}"
         elif not correct:
             reason = f"chose candidate {chosen}, the wrong explanation: {judge(problem.wrong, problem.answer).reason}"
         else:

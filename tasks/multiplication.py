@@ -32,6 +32,7 @@ from typing import Iterator
 
 from oracles.multiply import TIMES, check_scratchpad, product, read_final, render_scratchpad, scratchpad, work_lines
 from tasks.base import CHAT_PROSE_TOKENS, ChatPrompt, Draw, Request, Response, Score, Split, Stratum, Task, TaskError
+from tasks.reading import final_number
 
 NAME = "multiplication"
 MAX_DIGITS = 9
@@ -218,6 +219,12 @@ class MultiplicationTask(Task[Problem]):
         first = text.lstrip().split("\n", 1)[0].strip()  # "\n" is the stop string: nothing after it counts
         m = _NUMBER.match(first)
         return int(m.group(1).replace(",", "")) if m else None
+
+    def read_lenient(self, text: str, problem: Problem) -> tuple[int | float | None, bool]:
+        """The final number of a prose answer ("The answer is 56.", "**56**", "\\boxed{56}", "56.0",
+        "7 × 8 = 56"): ``tasks.reading.final_number``; right iff it equals the product."""
+        answer = final_number(text)
+        return answer, answer is not None and answer == self.solve(problem)
 
     # ---- scoring ------------------------------------------------------------------------------
     def score(self, problem: Problem, response: Response) -> Score:

@@ -16,6 +16,7 @@ from models.base import ModelError  # noqa: E402
 from models.charlm import build_tokenizer, save, tiny_gpt2  # noqa: E402
 from tasks import get_task  # noqa: E402
 from tasks.base import Request  # noqa: E402
+from tasks.reading import cut_at_stop, stop_index  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -59,16 +60,16 @@ def reference(path, reqs):
             out = model.generate(**ids, max_new_tokens=r.max_tokens, do_sample=False, pad_token_id=tok.pad_token_id,
                                  eos_token_id=tok.eos_token_id)
         text = tok.decode(out[0, ids["input_ids"].shape[1]:], skip_special_tokens=True)
-        for s in r.stop:
-            text = text.split(s)[0]
-        texts.append(text)
+        texts.append(cut_at_stop(text, r.stop))
     return texts
 
 
 def texts(path, reqs, **options):
+    """The adapter's answers as scored: its raw continuations cut at the stop strings (``cut_at_stop``)."""
     from models.hf import HFModel
 
-    return [r.text for r in HFModel(str(path), {k: str(v) for k, v in options.items()}).generate(reqs)]
+    answers = HFModel(str(path), {k: str(v) for k, v in options.items()}).generate(reqs)
+    return [cut_at_stop(r.text, q.stop) for r, q in zip(answers, reqs)]
 
 
 def test_greedy_answers_do_not_depend_on_batch_size_or_padding(checkpoint):
@@ -98,7 +99,10 @@ def test_stop_strings_and_token_budgets_are_respected(checkpoint):
     stopped = 0
     for req, resp in zip(reqs, model.generate(reqs)):
         assert resp.error is None
-        assert not any(s in resp.text for s in req.stop)
+        at = stop_index(resp.text, req.stop)  # the raw continuation ends within the token that completes a stop
+        if at is not None:
+            end = at + min(len(s) for s in req.stop if resp.text.startswith(s, at))
+            assert len(model.tokenizer(resp.text[end:], add_special_tokens=False)["input_ids"]) <= 1
         assert len(model.tokenizer(resp.text, add_special_tokens=False)["input_ids"]) <= req.max_tokens
         stopped += bool(req.stop) and len(model.tokenizer(resp.text)["input_ids"]) < req.max_tokens
     unbounded = [Request(r.prompt, max_tokens=r.max_tokens) for r in reqs]

@@ -90,16 +90,21 @@ def test_an_exception_in_the_callable_is_a_request_error_isolated_by_bisection(t
     assert model.module.CALLS[0] == 6 and max(model.module.CALLS[1:]) < 6  # the batch was split
 
 
-def test_completions_are_cut_at_the_stop_string_and_choices_come_from_generation(tmp_path):
+def test_completions_are_kept_whole_and_scored_cut_at_the_stop_string_and_choices_are_read_by_the_task(tmp_path):
     path = write_module(tmp_path, """
         def answer(prompts):
             return ["2 because\\nmore" if p.endswith("candidate_") else " 56\\nQ: next" for p in prompts]
     """)
     model = load_model(f"python:{path}:answer")
-    gen, choice = model.generate([Request("Q: What is 7 × 8? A:", stop=("\n",)),
-                                  Request("Which is right? candidate_", choices=("1", "2"))])
-    assert gen.text == " 56"
-    assert choice.choice == 1 and choice.error is None
+    mult, judge = get_task("multiplication"), get_task("judge")
+    seven_by_eight = mult.instance(mult.Problem(7, 8), "m")
+    chooser = judge.instance(judge.sample(0, 0), "j")
+    gen, choice = model.generate([mult.request(seven_by_eight), judge.request(chooser)])
+    assert gen.text == " 56\nQ: next" and choice.text == "2 because\nmore"  # as written: the cache keeps this
+    assert choice.choice is None and choice.error is None  # no prefix reading in the adapter: the task reads
+    records = evaluate(model, [seven_by_eight, chooser], "t")
+    assert [(r.completion, r.parsed, r.status) for r in records][0] == (" 56\nQ: next", 56, "correct")
+    assert records[1].parsed == 2
 
 
 def test_a_non_string_completion_is_an_error_for_that_prompt_only(tmp_path):

@@ -134,7 +134,7 @@ def run(args) -> int:
     instance = task.instance(problem, f"{task.name}-try")
     request = task.request(instance)
     response = model.generate([request])[0]
-    score = task.score(problem, response)
+    score = task.assess(problem, request, response)
     manifest = task_manifest(model, task.name, override)
     paint = Painter(sys.stdout.isatty())
 

@@ -1,0 +1,162 @@
+"""Which candidate a judge answer chooses: whole tokens and phrases, and what the text concludes.
+
+The chooser's prompt ends with ``The correct answer is candidate_``, so a completion model writes
+``2``; an instruction or chat model writes ``(2)``, ``Candidate 2``, ``Answer: 2``, ``the second
+candidate``, or a verdict such as ``Candidate 1 is wrong; candidate 2 is correct.``. A careful reader
+takes what the text concludes:
+
+1. an explicit conclusion ("the answer is 2", "I choose candidate 2") names the choice;
+2. else a candidate called right (and not also wrong) is the choice;
+3. else, when one candidate is called wrong and the other is not, the other is chosen (elimination);
+4. else a text that names exactly one candidate chooses it; one that names both, or none, is no
+   answer, and says why.
+
+A number is a candidate only as a whole token: ``12``, ``10`` or ``1.5`` name no candidate (a prefix
+reading would take them for candidate 1). Pure: no torch, no pytest.
+
+>>> read_choice("Candidate 1 is wrong; candidate 2 is correct.")
+Reading(choice=2, why='')
+>>> read_choice("12")
+Reading(choice=None, why="names no candidate: expected 1 or 2 after 'candidate_', got '12'")
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_NUM = r"\(?([12])\)?(?!\d|[.,]\d)"  # a candidate number as a whole token: not 12, 10 or 1.5
+_WORDS = {"1": 1, "2": 2, "one": 1, "two": 2, "first": 1, "second": 2, "1st": 1, "2nd": 2}
+
+# Mentions of a candidate. Group 1 is its number (or word); "explicit" ones are conclusions.
+_MENTIONS: tuple[tuple[re.Pattern, bool], ...] = (
+    (re.compile(r"(?<!'s )\b(?:(?:the\s+)?(?:correct|right|final|best)\s+)?(?:answer|choice)\s*(?:is|:|=)\s*:?\s*"
+                r"(?:(?:the\s+)?candidate[\s_]*" + _NUM + r"|" + _NUM + r"(?=\s*(?:$|[.,;!)\n*]|because|since)))",
+                re.I), True),
+    (re.compile(r"\b(?:i\s+(?:would\s+)?(?:choose|pick|select|prefer|go\s+with)|(?:choose|pick|select))\s+"
+                r"(?:the\s+)?(?:candidate[\s_]*)?" + _NUM, re.I), True),
+    (re.compile(r"\bcandidate[\s_]*(?:#|no\.?\s*|number\s*)?" + _NUM, re.I), False),
+    (re.compile(r"\bcandidate[\s_]+(one|two)\b", re.I), False),
+    (re.compile(r"\b(first|second|1st|2nd)\s+(?:candidate|one|answer|option|explanation|response|solution)\b", re.I),
+     False),
+    (re.compile(r"\b(?:option|explanation|response|solution)\s*" + _NUM, re.I), False),
+    (re.compile(r"^[\s\"'*(\[]*([12])(?!\d|[.,]\d)"), False),  # the continuation of "candidate_": "2", "(2)"
+    (re.compile(r"^[\s\"'*(\[]*[12]\)?\s*(?:or|and|/|,)\s*(?:candidate[\s_]*)?" + _NUM, re.I), False),  # "1 or 2"
+    (re.compile(r"(?<![\w(])\(([12])\)"), False),
+)
+# "not candidate 1", "rather than candidate 1": a verdict against the candidate named.
+_AGAINST = re.compile(r"\b(?:not|rather\s+than|instead\s+of|over)\s+$", re.I)
+_POSITIVE = re.compile(r"\b(?:correct(?:ly)?|right|accurate(?:ly)?|better|best|valid|preferred|"
+                       r"preferable|superior)\b", re.I)
+_NEGATIVE = re.compile(r"\b(?:wrong(?:ly)?|incorrect(?:ly)?|inaccurate(?:ly)?|worse|invalid|false|flawed|mistaken|"
+                       r"mistakes?|errors?|erroneous|misreads?|miscalculat\w*|fails?|faulty)\b", re.I)
+_NEGATION = re.compile(r"(?:\bnot|n't|\bnever|\bno)\b[\w\s]{0,20}$", re.I)
+_SAME = re.compile(r"\b(?:so|as|neither|nor)\s+(?:is|does|did|was)\s+(?:the\s+)?$", re.I)
+# Clauses: a verdict word speaks of a candidate named in the same clause only.
+_CLAUSE = re.compile(r"(?<!\d)[.;!?](?!\d)|\n|\b(?:but|whereas|while|however|although)\b", re.I)
+
+
+@dataclass(frozen=True)
+class Reading:
+    """The candidate chosen (1 or 2), or None with ``why`` saying what the text did instead."""
+
+    choice: int | None
+    why: str = ""
+
+
+@dataclass(frozen=True)
+class _Mention:
+    number: int
+    start: int
+    end: int
+    explicit: bool
+    against: bool
+
+
+def read_choice(text: str) -> Reading:
+    """The candidate ``text`` chooses, read as described in the module docstring.
+
+    Args:
+        text: the completion after ``The correct answer is candidate_`` (already cut at the stop string).
+    Returns:
+        ``Reading(choice, why)``: ``why`` is empty when a choice was read, else one line for the record.
+    """
+    text = (text or "").lstrip()  # a line break before the answer is no clause of its own
+    verdicts: dict[int, set[str]] = {1: set(), 2: set()}
+    explicit: set[int] = set()
+    named: set[int] = set()
+    for start, end in _clauses(text):
+        mentions = _mentions(text, start, end)
+        for m in mentions:
+            named.add(m.number)
+            if m.explicit:
+                explicit.add(m.number)
+            if m.against:
+                verdicts[m.number].add("-")
+        said: set[str] = set()  # the verdicts of this clause
+        for sign, pattern in (("+", _POSITIVE), ("-", _NEGATIVE)):
+            for word in pattern.finditer(text, start, end):
+                target = _nearest([m for m in mentions if not m.against], word.start())
+                if target is not None:
+                    negated = _NEGATION.search(text[start:word.start()]) is not None
+                    verdict = sign if not negated else ("-" if sign == "+" else "+")
+                    said.add(verdict)
+                    verdicts[target.number].add(verdict)
+        for m in mentions:  # "candidate 1 is wrong, and so is candidate 2": the same verdict again
+            if _SAME.search(text[start:m.start]):
+                verdicts[m.number] |= said
+    return _conclude(text, explicit, verdicts, named)
+
+
+def _conclude(text: str, explicit: set[int], verdicts: dict[int, set[str]], named: set[int]) -> Reading:
+    if len(explicit) == 1:
+        return Reading(explicit.pop())
+    if explicit:
+        return Reading(None, "concludes with both candidates")
+    good = {c for c, v in verdicts.items() if v == {"+"}}
+    bad = {c for c, v in verdicts.items() if v == {"-"}}
+    torn = {c for c, v in verdicts.items() if len(v) == 2}
+    if len(good) == 1:
+        return Reading(good.pop())
+    if good:
+        return Reading(None, "calls both candidates right")
+    if len(bad) == 1 and not torn:
+        return Reading(3 - bad.pop())  # by elimination: the other one
+    if bad:
+        return Reading(None, "calls both candidates wrong")
+    if torn:
+        return Reading(None, f"calls candidate {min(torn)} both right and wrong")
+    if len(named) == 1:
+        return Reading(named.pop())
+    if named:
+        return Reading(None, "names both candidates without a conclusion")
+    return Reading(None, f"names no candidate: expected 1 or 2 after 'candidate_', got {text.strip()[:40]!r}")
+
+
+def _clauses(text: str) -> list[tuple[int, int]]:
+    bounds = [0, *(i for m in _CLAUSE.finditer(text) for i in (m.start(), m.end())), len(text)]
+    return [(bounds[k], bounds[k + 1]) for k in range(0, len(bounds) - 1, 2) if bounds[k] < bounds[k + 1]]
+
+
+def _mentions(text: str, start: int, end: int) -> list[_Mention]:
+    found: list[_Mention] = []
+    for pattern, is_conclusion in _MENTIONS:
+        if pattern.pattern.startswith("^") and start != 0:
+            continue
+        for m in pattern.finditer(text, start, end):
+            group = next(g for g in range(1, (m.lastindex or 1) + 1) if m.group(g) is not None)
+            if any(f.start <= m.start(group) < f.end for f in found):
+                continue  # already read by an earlier pattern ("answer is candidate 2")
+            against = _AGAINST.search(text[start:m.start()]) is not None
+            found.append(_Mention(_WORDS[m.group(group).lower()], m.start(), m.end(), is_conclusion and not against,
+                                  against))
+    return sorted(found, key=lambda m: m.start)
+
+
+def _nearest(mentions: list[_Mention], at: int) -> _Mention | None:
+    """The mention a verdict word at ``at`` speaks of: the last one before it, else the first after it."""
+    before = [m for m in mentions if m.end <= at]
+    if before:
+        return before[-1]
+    after = [m for m in mentions if m.start >= at]
+    return after[0] if after else None

@@ -1,0 +1,95 @@
+"""How a completion is read before a task scores it: the stop-string cut and the lenient readings' helpers.
+
+One rule for stop strings, used by every adapter that stops generation early, by the scoring cut
+(``Task.assess``) and so by the cache and the records (they keep the raw completion): a stop string
+counts only after the completion's leading whitespace. The lenient readings (the final answer found
+in prose, beside each task's strict format) share ``unmarked`` and ``final_number``. Pure: no torch,
+no pytest.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Sequence
+
+
+# --------------------------------------------------------------------------- stop strings
+
+
+def stop_index(text: str, stop: Sequence[str]) -> int | None:
+    """Where ``text`` is cut: the first stop string that begins after the leading whitespace, or None.
+
+    Chat and instruction models often open with a line break before they answer (``"\\n56\\n"``);
+    a stop string found inside that opening whitespace is not the end of an answer that has not begun.
+    Every adapter that stops generation early and the scoring cut use this one rule.
+
+    >>> stop_index("\\n56\\nQ: next", ("\\n",))
+    3
+    >>> stop_index("no stop here", ("\\n",)) is None
+    True
+    """
+    start = len(text) - len(text.lstrip())
+    ends = [i for i in (text.find(s, start) for s in stop if s) if i >= 0]
+    return min(ends) if ends else None
+
+
+def cut_at_stop(text: str, stop: Sequence[str]) -> str:
+    """``text`` up to (not including) its first stop string after the leading whitespace (``stop_index``).
+
+    What a model wrote is stored whole (cache, records); what is scored is this cut.
+
+    >>> cut_at_stop(" 56\\nQ: next", ("\\n",))
+    ' 56'
+    >>> cut_at_stop("\\n\\n= C\\n\\nmore", ("\\n\\n",))
+    '\\n\\n= C'
+    """
+    at = stop_index(text, stop)
+    return text if at is None else text[:at]
+
+
+# --------------------------------------------------------------------------- lenient readings
+
+_BOXED = re.compile(r"\\(?:boxed|fbox|text|textbf|mathrm)\s*\{([^{}]*)\}")
+_MARKUP = re.compile(r"\*\*|__|`+|\$+|\\[()\[\]]")
+# At most 120 digits: a longer run of digits is no answer, and stays clear of int()'s 4,300-digit limit.
+_NUMBER = re.compile(r"(?<![\d.,])-?(?:\d{1,3}(?:,\d{3}){1,39}|\d{1,120})(?:\.\d{1,20})?(?![\d,]\d)")
+_ANSWER_IS = re.compile(r"\banswer\s*(?:is|:|=)\s*:?\s*", re.I)
+
+
+def unmarked(text: str) -> str:
+    r"""``text`` without the markup chat models put around answers: ``**56**``, ```56```, ``\boxed{56}``, ``$56$``.
+
+    >>> unmarked(r"**56** or $\boxed{56}$")
+    '56 or 56'
+    """
+    while True:
+        plain = _BOXED.sub(r"\1", text)
+        if plain == text:
+            break
+        text = plain
+    text = re.sub(r"\\(?:times|cdot)\b", "×", text)
+    return _MARKUP.sub("", text)
+
+
+def final_number(text: str) -> int | float | None:
+    """The final number a prose answer gives: after the last "answer is"/"answer:", else the last one.
+
+    For the lenient readings ("The answer is 56.", "7 × 8 = 56", "56.0", "1,081"); a whole number
+    comes back as ``int``.
+
+    >>> final_number("7 × 8 = 56."), final_number("The answer is 1,081, I think 3 times."), final_number("none")
+    (56, 1081, None)
+    """
+    text = unmarked(text)
+    said = list(_ANSWER_IS.finditer(text))
+    if said:
+        first = _NUMBER.search(text, said[-1].end())
+        if first is not None:
+            return _number(first.group())
+    numbers = _NUMBER.findall(text)
+    return _number(numbers[-1]) if numbers else None
+
+
+def _number(text: str) -> int | float:
+    value = float(text.replace(",", "")) if "." in text else int(text.replace(",", ""))
+    return int(value) if isinstance(value, float) and value.is_integer() and abs(value) < 2**53 else value

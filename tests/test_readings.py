@@ -1,0 +1,200 @@
+"""How answers are read: judge choices as whole tokens and conclusions, the prompt's own example
+format, the lenient reading beside the strict one, and each record's status."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from oraclebench.records import STATUSES, Record, status_of
+from oraclebench.report import leaderboard, records_frame
+from oraclebench.runner import score_one
+from oraclebench.summary import summarize
+from tasks import get_task
+from tasks.base import Response
+from tasks.reading import final_number, unmarked
+from tasks.judge_reading import read_choice
+
+JUDGE, ABCD, MULT, CAUSAL = (get_task(n) for n in ("judge", "abcd", "multiplication", "causal"))
+
+
+# --------------------------------------------------------------------------------------- judge choices
+
+
+@pytest.mark.parametrize("text,chosen", [
+    ("2", 2), ("(2)", 2), ("Candidate 2", 2), ("Answer: 2", 2), ("the second candidate", 2), ("The first one.", 1),
+    ("candidate_1", 1), ("2.", 2), (" 1\n", 1), ("The correct answer is candidate 2.", 2), ("I choose candidate 1.", 1),
+    ("2 because candidate 1 makes an error", 2),
+])
+def test_a_choice_is_a_whole_token_or_phrase(text, chosen):
+    assert read_choice(text).choice == chosen
+
+
+@pytest.mark.parametrize("text", ["12", "10", "1.5", "1,5", "21", "3", "one", "both", "", "Candidate _"])
+def test_numbers_that_only_begin_with_a_candidate_number_choose_nothing(text):
+    reading = read_choice(text)
+    assert reading.choice is None and reading.why
+
+
+@pytest.mark.parametrize("text,chosen", [
+    ("Candidate 1 is wrong; candidate 2 is correct.", 2),
+    ("Candidate 2 is wrong; candidate 1 is correct.", 1),
+    ("Candidate 1 is incorrect.", 2),
+    ("Candidate 2 is not right.", 1),
+    ("Candidate 2, not candidate 1.", 2),
+    ("Candidate 1 makes a mistake along the way, so its answer of 58 is wrong.", 2),
+    ("Candidate 2 provides a more accurate answer because it arrives at 47. Candidate 1 misreads the question.", 2),
+    ("Candidate 1 has no errors, while candidate 2 does.", 1),
+])
+def test_a_verdict_reads_as_what_it_concludes_not_as_the_first_candidate_named(text, chosen):
+    assert read_choice(text).choice == chosen
+
+
+@pytest.mark.parametrize("text,why", [
+    ("Candidate 1 or candidate 2.", "names both candidates without a conclusion"),
+    ("Candidate 1 and candidate 2 both arrive at 47.", "names both candidates without a conclusion"),
+    ("Candidate 1 is correct and candidate 2 is correct.", "calls both candidates right"),
+    ("Candidate 1 is wrong. Candidate 2 is wrong too.", "calls both candidates wrong"),
+    ("1 or 2", "names both candidates without a conclusion"),
+    ("Candidate 1 is wrong, and so is candidate 2.", "calls both candidates wrong"),
+    ("Candidate 2 is not correct, and neither is candidate 1.", "calls both candidates wrong"),
+])
+def test_a_text_without_a_conclusion_is_no_answer_and_the_record_says_why(text, why):
+    assert read_choice(text) == read_choice(text).__class__(None, why)
+    p = JUDGE.sample(0, 0)
+    record = score_one(JUDGE.instance(p, "j"), JUDGE.render(p), Response(text=text), "r", "m", None, False)
+    assert (record.status, record.parsed, record.reason) == ("no_answer", None, f"no answer: {why}")
+
+
+def test_a_choice_made_by_log_probabilities_is_taken_as_given():
+    p = JUDGE.sample(0, 0)
+    right = JUDGE.solve(p) - 1
+    for choice in (right, 1 - right):
+        score = JUDGE.assess(p, JUDGE.render(p), Response(text="12", choice=choice, scores=[-1.0, -2.0]))
+        assert score.answer == choice + 1 and score.correct == (choice == right) and score.lenient == score.correct
+
+
+def test_a_generated_choice_is_read_from_its_first_line_only():
+    p = JUDGE.sample(0, 0)
+    other = 3 - JUDGE.solve(p)
+    text = f"{JUDGE.solve(p)}\n\n### Instruction:\nThe correct answer is candidate_{other}"
+    assert JUDGE.assess(p, JUDGE.render(p), Response(text=text)).answer == JUDGE.solve(p)
+
+
+# --------------------------------------------------------------------------------------- the prompt's example
+
+
+def test_the_abcd_prompts_example_repeats_the_program_first_and_so_may_an_answer():
+    example = ABCD.Problem(("C", "A", "D", "B", "C"))
+    assert "\nC A D B C\n= C D A B C\n= A B C\n= C\n" in ABCD.render(example).prompt  # the layout shown
+    assert ABCD.parse("C A D B C\n= C D A B C\n= A B C\n= C\n", example) == ("C D A B C", "A B C", "C")
+    assert ABCD.score(example, Response(text="C A D B C\n= C D A B C\n= A B C\n= C")).correct
+    # The program alone is not a trace; repeated for a program in normal form it still is the answer.
+    assert not ABCD.score(example, Response(text="C A D B C")).correct
+    normal = ABCD.Problem(("B", "C"))
+    assert ABCD.score(normal, Response(text="B C\n= B C")).correct and ABCD.score(normal, Response(text="B C")).correct
+
+
+def test_the_oracle_answer_of_every_task_is_right_after_a_line_break():
+    for task in (ABCD, MULT, CAUSAL, JUDGE):
+        for i in range(20):
+            p = task.sample(5, i)
+            request = task.render(p)
+            text = "\n" + task.render_answer(p, task.solve(p)).lstrip(" ")
+            assert task.assess(p, request, Response(text=text)).correct, (task.name, text)
+
+
+# --------------------------------------------------------------------------------------- lenient readings
+
+
+@pytest.mark.parametrize("text", ["The answer is 56.", "**56**", "\\boxed{56}", "$\\boxed{56}$", "56.0", "7 × 8 = 56",
+                                  "7 \\times 8 = 56", "`56`", " 56"])
+def test_the_lenient_reading_finds_the_product_in_prose(text):
+    p = MULT.Problem(7, 8)
+    score = MULT.assess(p, MULT.render(p), Response(text=text))
+    assert score.lenient and score.lenient_answer == 56
+    assert score.correct == (text.strip() == "56")  # the strict reading keeps the task's format
+
+
+@pytest.mark.parametrize("text", ["The answer is 57.", "56.5", "7 × 8 = 54", "no idea"])
+def test_the_lenient_reading_is_not_a_guess(text):
+    p = MULT.Problem(7, 8)
+    assert not MULT.assess(p, MULT.render(p), Response(text=text)).lenient
+
+
+def test_final_number_takes_what_the_answer_says_else_the_last_number():
+    assert final_number("The answer is 1,081 (47 × 23).") == 1081
+    assert final_number("47 × 23 = 1081") == 1081
+    assert final_number("2.5") == 2.5 and final_number("none") is None
+    assert unmarked("**\\boxed{\\text{56}}**") == "56"
+
+
+def test_lenient_readings_of_abcd_causal_and_judge():
+    prog = ABCD.Problem(("C", "A", "D", "B", "C"))
+    prose = "Step 1: C D A B C\nThen we cancel:\n- `A B C`\n**C**"
+    assert ABCD.read_lenient(prose, prog) == (("C D A B C", "A B C", "C"), True)
+    assert ABCD.read_lenient("Step 1: C D A B C\n- C", prog)[1] is False  # a skipped step stays wrong
+    p = CAUSAL.Problem((0, 1, 1, 1, 0))
+    want = CAUSAL.solve(p)
+    bits = ",".join(str(want[k]) for k in CAUSAL.world(p).new_names)
+    text = f"The new values are **{bits}** and the sums are {want['old_sum']} - {want['new_sum']}."
+    assert CAUSAL.read_lenient(text, p) == (want, True)
+    assert CAUSAL.score(p, Response(text=text)).answer is None  # strict: not the task's format
+    j = JUDGE.sample(0, 0)
+    assert JUDGE.read_lenient(f"\\boxed{{{JUDGE.solve(j)}}}", j) == (JUDGE.solve(j), True)
+
+
+# --------------------------------------------------------------------------------------- records and summaries
+
+
+def test_every_record_has_one_status_from_the_strict_reading():
+    assert STATUSES == ("correct", "wrong", "no_answer", "error", "truncated")
+    assert [status_of(True, 56, None), status_of(False, 55, None), status_of(False, None, None),
+            status_of(False, None, "HTTP 500"), status_of(False, None, None, truncated=True)] == list(STATUSES)
+
+
+def test_a_record_written_before_the_status_field_reads_as_it_was_scored():
+    old = {"run_id": "r", "model": "m", "task": "multiplication", "instance_id": "i", "label": "1x1", "bucket": {},
+           "split": "seen", "prompt": "p", "completion": "x", "parsed": None, "expected": 56, "correct": False}
+    assert Record.from_json(old).status == "no_answer"
+    assert Record.from_json({**old, "parsed": 56, "correct": True}).correct_lenient
+
+
+def _records(texts: list[str]) -> list[Record]:
+    p = MULT.Problem(7, 8)
+    inst = MULT.instance(p, "m")
+    return [score_one(inst, MULT.request(inst), Response(text=t, error="boom" if t == "ERR" else None), "r", "m",
+                      None, False) for t in texts]
+
+
+def test_the_summary_and_the_report_show_strict_and_lenient_and_how_many_only_lenient_accepts():
+    records = _records([" 56", "The answer is 56.", "**56**", " 55", "ERR"])
+    assert [r.status for r in records] == ["correct", "no_answer", "no_answer", "wrong", "error"]
+    cell = summarize(records)["tasks"]["multiplication"]["all"]
+    assert (cell["correct"], cell["lenient"]["correct"], cell["lenient"]["only"]) == (1, 3, 2)
+    assert (cell["errors"], cell["noanswer"], cell["truncated"]) == (1, 2, 0)
+
+    class Run:
+        model, run_id = "m", "r"
+
+    Run.records = records
+    table = leaderboard(records_frame([Run]))
+    assert table["lenient (+only lenient)"].tolist() == ["60.0 (+2)"]
+
+
+WORDS = ["Candidate", "candidate_", "is", "wrong", "correct", "not", "and", "or", "the", "answer", "Answer:", "1", "2",
+         "12", "1.5", "(2)", "so", "but", ".", ";", ",", "\n", "better", "than", "I", "choose", "neither", "errors"]
+
+
+@given(st.lists(st.sampled_from(WORDS), max_size=14))
+def test_the_reading_treats_the_two_candidates_alike(words):
+    text = " ".join(words)
+    swapped = text.translate(str.maketrans("12", "21"))
+    chosen, mirrored = read_choice(text).choice, read_choice(swapped).choice
+    assert mirrored == (None if chosen is None else 3 - chosen)
+
+
+@given(st.integers().filter(lambda n: n not in (1, 2)) | st.floats(allow_nan=False).filter(lambda x: x not in (1, 2)))
+def test_no_other_number_is_a_choice(number):
+    assert read_choice(str(number)).choice is None
