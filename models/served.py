@@ -352,7 +352,8 @@ class OpenAICompatible(Adapter):
                 text, stop, truncated = await self._retrying(lambda k=attempt: self._generate(client, req, 2**k))
                 again = stops_past_blank(text, stop)
                 if again is not None and not truncated:  # a stop string matched inside the opening whitespace
-                    text, _, truncated = await self._retrying(lambda k=attempt: self._generate(client, req, 2**k, again))
+                    text, _, truncated = await self._retrying(
+                        lambda k=attempt: self._generate(client, req, 2**k, again))
                 if not truncated:
                     break
         except GaveUp as exc:
