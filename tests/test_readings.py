@@ -198,3 +198,13 @@ def test_the_reading_treats_the_two_candidates_alike(words):
 @given(st.integers().filter(lambda n: n not in (1, 2)) | st.floats(allow_nan=False).filter(lambda x: x not in (1, 2)))
 def test_no_other_number_is_a_choice(number):
     assert read_choice(str(number)).choice is None
+
+
+def test_an_answer_asked_with_other_stop_strings_is_cut_at_those():
+    """A chat form asks without the completion prompt's "\\n" stop: its answer is not cut there."""
+    p = MULT.Problem(7, 8)
+    text = "Let me see.\n7 × 8 = 56"
+    assert MULT.assess(p, MULT.render(p), Response(text=text)).lenient_answer is None  # cut at "\n": "Let me see."
+    chat = MULT.assess(p, MULT.render(p), Response(text=text, stop=()))
+    assert (chat.lenient, chat.lenient_answer) == (True, 56)
+    assert Response.from_json(Response(text=text, stop=("\n\n",)).to_json()).stop == ("\n\n",)  # through the cache
