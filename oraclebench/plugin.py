@@ -27,6 +27,7 @@ import pytest
 
 from oraclebench.errors import UsageError
 from oraclebench.records import Record
+from oraclebench.textsafe import printable
 
 RECORD_KEY = "oraclebench.record"
 
@@ -99,6 +100,7 @@ class Bench:
         self.summary: dict | None = None
         self.gates: list = []
         self.gate_error: str | None = None
+        self.notices: list[str] = []  # damaged results files set aside or skipped: one WARNING line each
         self.started = time.time()
         self.is_worker = hasattr(config, "workerinput")
 
@@ -161,6 +163,7 @@ class Bench:
                 records = evaluate(self.model, insts, self.run_id, cache, self.heldout, stats=stats)
             finally:
                 cache.close()
+                self.notices += cache.notices
             self.records[task] = {r.instance_id: r for r in records}
             self.timing[task] = dataclasses.asdict(stats) | {"seconds": round(stats.seconds, 3)}
         return self.records[task]
@@ -323,14 +326,15 @@ def oraclebench_record(request, oraclebench_instance) -> Record:
     record = bench.score_task(oraclebench_instance.task)[oraclebench_instance.id]
     request.node.user_properties.append((RECORD_KEY, record.to_json()))
     if record.error is not None:
-        pytest.fail(f"model request failed (counted as an error, not a wrong answer): {record.error}", pytrace=False)
+        pytest.fail(f"model request failed (counted as an error, not a wrong answer): {printable(record.error)}",
+                    pytrace=False)
     return record
 
 
 def _short(value, limit: int = 400) -> str:
+    """One terminal line of a model's text: newlines and control characters visible, capped to ``limit``."""
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
-    text = text.replace("\n", "\\n")
-    return text if len(text) <= limit else text[: limit // 2] + " ... " + text[-limit // 2:]
+    return printable(text.replace("\n", "\\n"), limit)
 
 
 def explain(record: Record) -> str:
@@ -341,7 +345,7 @@ def explain(record: Record) -> str:
         f"  expected:  {_short(record.expected)}",
         f"  answer:    {_short(record.completion)}",
         f"  parsed:    {_short(record.parsed)}",
-        f"  reason:    {record.reason}",
+        f"  reason:    {_short(record.reason, 1000)}",
     ])
 
 
@@ -431,7 +435,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         bench.summary["timing"] = bench.timing
     run_dir = write_run(bench.results, bench.summary["run_id"], records, bench.summary)
     bench.summary["path"] = str(run_dir)
-    write_leaderboard(bench.results)
+    write_leaderboard(bench.results, bench.notices)
     if opt("--report"):
         from oraclebench.report import build_report
 
@@ -446,8 +450,10 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
 
     tr = terminalreporter
     tr.section("oraclebench")
-    tr.write_line(f"model {bench.summary['model']}  run {bench.summary['run_id']}")
+    tr.write_line(printable(f"model {bench.summary['model']}  run {bench.summary['run_id']}", 1000))
     tr.write_line(render_table(bench.summary))
+    for notice in dict.fromkeys(bench.notices):  # each damaged file once
+        tr.write_line(f"WARNING: {printable(notice, 1000)}", yellow=True)
     for task, t in bench.summary.get("timing", {}).items():
         workers = f" by {t['workers']} workers" if t.get("workers") else ""
         cut = f", {t['truncated']} truncated" if t.get("truncated") else ""  # cut by the budget: not final
