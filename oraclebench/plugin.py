@@ -173,28 +173,66 @@ BENCH = pytest.StashKey[Bench]()
 
 
 def parse_heldout(specs: list[str]) -> dict:
-    """``--heldout`` values to ``{task: manifest}``: ``TASK:SPEC`` or a manifest JSON file."""
+    """``--heldout`` values to ``{task: manifest}``: ``TASK:SPEC`` or a manifest JSON file.
+
+    Every way a value can be wrong (bad syntax, unknown task, out-of-range numbers, a manifest file
+    that is unreadable, not JSON, or of the wrong shape) is a one-line ``UsageError`` naming it.
+    """
     from tasks import TaskError, get_task
 
     out: dict = {}
     for spec in specs:
         if os.path.isfile(spec):
-            data = json.loads(Path(spec).read_text(encoding="utf-8"))
-            if "tasks" in data:
-                out.update(data["tasks"])
-            elif "task" in data:
-                out[data["task"]] = data.get("split", {})
-            else:
-                raise UsageError(f"--heldout {spec}: a manifest needs 'task' and 'split', or 'tasks'")
+            for task, manifest in _manifest_file(spec).items():
+                out[task] = _checked_manifest(task, manifest, f"--heldout {spec}")
             continue
         task, sep, rest = spec.partition(":")
         if not sep:
-            raise UsageError(f"--heldout {spec!r}: write TASK:SPEC, e.g. abcd:lengths=1-12 or causal:omitted=1,0,1,0,1")
+            raise UsageError(f"--heldout {_quoted(spec)}: write TASK:SPEC, e.g. abcd:lengths=1-12 or causal:omitted=1,0,1,0,1")
         try:
-            out[task] = get_task(task).manifest_from_spec(rest)
+            manifest = get_task(task).manifest_from_spec(rest)
         except TaskError as exc:
-            raise UsageError(f"--heldout {spec!r}: {exc}") from None
+            raise UsageError(f"--heldout {_quoted(spec)}: {printable(str(exc), 300)}") from None
+        out[task] = _checked_manifest(task, manifest, f"--heldout {_quoted(spec)}")
     return out
+
+
+def _quoted(spec: str) -> str:
+    """A user's value in an error line: quoted, control characters visible, at most about 80 characters."""
+    return printable(repr(spec), 80)
+
+
+def _manifest_file(spec: str) -> dict:
+    """``{task: manifest}`` of a manifest JSON file (``{"task": T, "split": {...}}`` or ``{"tasks": {T: {...}}}``)."""
+    try:
+        data = json.loads(Path(spec).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:  # ValueError: not JSON, not UTF-8
+        raise UsageError(f"--heldout {spec}: cannot read it as a JSON manifest ({exc}); give a manifest.json "
+                         "or TASK:SPEC") from None
+    if isinstance(data, dict) and isinstance(data.get("tasks"), dict):
+        return data["tasks"]
+    if isinstance(data, dict) and isinstance(data.get("task"), str):
+        return {data["task"]: data.get("split", {})}
+    raise UsageError(f"--heldout {spec}: a manifest needs 'task' and 'split', or 'tasks' (an object by task name)")
+
+
+def _checked_manifest(task_name: str, manifest, where: str) -> dict:
+    """``manifest`` if ``task_name`` is a task that can use it (splits a problem, builds a training config)."""
+    from tasks import TaskError, get_task
+
+    try:
+        task = get_task(task_name)
+        if not isinstance(manifest, dict):
+            raise TaskError(f"the {task_name} manifest must be an object, not {type(manifest).__name__}")
+        task.split(task.sample(0, 0), manifest)
+        task.train_config(manifest)
+    except TaskError as exc:
+        raise UsageError(f"{where}: {exc}") from None
+    except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
+        shown = printable(json.dumps(manifest, default=str), 120)
+        raise UsageError(f"{where}: the {task_name} manifest {shown} is malformed ({type(exc).__name__}: "
+                         f"{printable(str(exc), 200)}); write it as `oraclebench generate` does") from None
+    return manifest
 
 
 def model_label(name: str) -> str:
@@ -439,7 +477,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if opt("--report"):
         from oraclebench.report import build_report
 
-        bench.summary["report"] = str(build_report(bench.results, out=bench.results / "report"))
+        bench.summary["report"] = str(build_report(bench.results, out=bench.results / "report", warnings=bench.notices))
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:

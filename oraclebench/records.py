@@ -243,6 +243,7 @@ def scan_runs(results: Path) -> tuple[list[dict], list[str]]:
         if problem is not None:
             damaged.append(f"{summary}: damaged ({problem}); skipped (move its run folder aside or delete it)")
             continue
+        data = storable(data)  # a model name or option with a lone surrogate still renders on a page
         data.setdefault("run_id", summary.parent.name)
         data["path"] = str(summary.parent)
         runs.append(data)
@@ -268,14 +269,15 @@ def latest_runs(results: Path, warnings: list[str] | None = None) -> dict[str, d
     return latest
 
 
-def resolve_run(results: Path, name: str) -> Path:
-    """A run folder named by run id, by a records/summary file or folder, or by ``MODEL@latest``."""
+def resolve_run(results: Path, name: str, warnings: list[str] | None = None) -> Path:
+    """A run folder named by run id, by a records/summary file or folder, or by ``MODEL@latest`` (damaged
+    summaries skipped, one line each in ``warnings`` when given)."""
     path = Path(name)
     if path.exists():
         return path.parent if path.is_file() else path
     if name.endswith("@latest"):
         model = name[: -len("@latest")]
-        latest = latest_runs(results)
+        latest = latest_runs(results, warnings)
         if model not in latest:
             known = ", ".join(sorted(latest)) or "none yet"
             raise UsageError(f"no run of model {model!r} under {results}; models with runs: {known}")

@@ -27,7 +27,7 @@ import pandas as pd
 
 from oraclebench import report_plots as plots
 from oraclebench.errors import UsageError
-from oraclebench.records import Record, atomic_write, latest_runs, read_records
+from oraclebench.records import DamagedFile, Record, atomic_write, latest_runs, read_records
 from oraclebench.stats import difference_interval, wilson
 
 SPLIT_ORDER = {"all": 0, "seen": 1, "heldout": 2}
@@ -51,17 +51,30 @@ class Run:
     records: list[Record]
 
 
-def load_runs(results: Path | str, models: Sequence[str] | None = None) -> list[Run]:
-    """The latest run of each model under ``results`` (only ``models`` when given), by model name."""
-    latest = latest_runs(Path(results))
+def load_runs(results: Path | str, models: Sequence[str] | None = None, warnings: list[str] | None = None) -> list[Run]:
+    """The latest run of each model under ``results`` (only ``models`` when given), by model name.
+
+    A run whose summary or records are damaged is skipped, with one line in ``warnings`` when given.
+    """
+    skipped: list[str] = []
+    latest = latest_runs(Path(results), skipped)
+    for model in [m for m in latest if not models or m in models]:
+        try:
+            latest[model]["records"] = read_records(Path(latest[model]["path"]))
+        except DamagedFile as exc:
+            skipped.append(f"{exc}; run of {model} skipped")
+            del latest[model]
+    if warnings is not None:
+        warnings.extend(skipped)
     if not latest:
-        raise UsageError(f"no runs under {results}/runs; run `pytest benchmark --model NAME` first")
+        damaged = f" ({len(skipped)} damaged, skipped: {skipped[0]})" if skipped else ""
+        raise UsageError(f"no runs under {results}/runs{damaged}; run `pytest benchmark --model NAME` first")
     wanted = list(models) if models else sorted(latest)
     missing = [m for m in wanted if m not in latest]
     if missing:
         raise UsageError(f"no run of model(s) {', '.join(missing)} under {results}; models with runs: "
                          f"{', '.join(sorted(latest))}")
-    return [Run(m, latest[m]["run_id"], latest[m], read_records(Path(latest[m]["path"]))) for m in wanted]
+    return [Run(m, latest[m]["run_id"], latest[m], latest[m].pop("records")) for m in wanted]
 
 
 def records_frame(runs: Sequence[Run]) -> pd.DataFrame:
@@ -452,11 +465,18 @@ def failures(part: pd.DataFrame, per_bucket: int = 2, limit: int = 24) -> list[d
 # --------------------------------------------------------------------------------------- building
 
 
-def build_report(results: Path | str, out: Path | str | None = None, models: Sequence[str] | None = None) -> Path:
-    """Write ``report.html`` (self-contained) and ``report.md`` (+ ``figures/``) under ``out``; returns the HTML path."""
+def build_report(results: Path | str, out: Path | str | None = None, models: Sequence[str] | None = None,
+                 warnings: list[str] | None = None) -> Path:
+    """Write ``report.html`` (self-contained) and ``report.md`` (+ ``figures/``) under ``out``; returns the HTML path.
+
+    Damaged runs are skipped: named in the report and, one line each, in ``warnings`` when given.
+    """
     results = Path(results)
     out = Path(out) if out is not None else results / "report"
-    runs = load_runs(results, models)
+    skipped: list[str] = []
+    runs = load_runs(results, models, skipped)
+    if warnings is not None:
+        warnings.extend(skipped)
     frame = records_frame(runs)
     if frame.empty:
         raise UsageError(f"the latest runs under {results} have no records; score a model first")
@@ -468,6 +488,8 @@ def build_report(results: Path | str, out: Path | str | None = None, models: Seq
 
     doc.h2("Runs", "runs")
     doc.table(runs_table(runs))
+    for line in skipped:
+        doc.p(f"Skipped: {line}")
     doc.h2("Leaderboard", "leaderboard")
     doc.p("Accuracy in % with its 95% Wilson interval and n; 'seen' and 'held-out' split each model's instances by "
           "what it saw in training (its manifest). Failed requests count as wrong and are shown apart (err).")

@@ -217,7 +217,7 @@ def _check_sum(line: str, running: int, p: Partial, total: int) -> str:
     want = _sum_line(running, p, total)
     if not m:
         return f"expected a running sum like {want!r}, got {_clip(line)!r}"
-    bound = digit_bound(len(str(total)))
+    bound = digit_bound(max(len(str(running)), len(p.value_text), len(str(total))))  # "00" partials are text
     got = tuple(read_int(g, bound) for g in m.groups())
     if got[:2] != (running, p.value):
         return f"expected the sum {running} + {p.value_text}, got {got[0]} + {got[1]}"

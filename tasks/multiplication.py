@@ -137,9 +137,11 @@ def _avoid_omitted(a: int, b: int, a_band: range, b_band: range, config: Config)
 def _axb(text: str, what: str, example: str) -> Pair:
     """``"12x34"`` -> ``(12, 34)``; anything else is a TaskError showing ``example``."""
     m = re.fullmatch(r"\s*(\d+)\s*x\s*(\d+)\s*", text)
-    if not m:
-        raise TaskError(f"{NAME}: bad {what} {text!r} in --heldout spec; write it like {example}")
-    return int(m.group(1)), int(m.group(2))
+    pair = (read_int(m.group(1), MAX_DIGITS), read_int(m.group(2), MAX_DIGITS)) if m else ()
+    if not all(isinstance(v, int) for v in pair) or not pair:
+        raise TaskError(f"{NAME}: bad {what} {text[:40]!r} in --heldout spec (numbers of 1 to {MAX_DIGITS} digits); "
+                        f"write it like {example}")
+    return pair
 
 
 def _manifest_pairs(manifest: dict) -> set[Pair]:
