@@ -55,7 +55,7 @@ class Record:
         # Whatever the model sent, a record is storable and bounded: no lone surrogate reaches a file,
         # a page or a terminal, and a 10 MB answer is kept as its first and last parts (the full
         # length is in detail["completion_chars"]). Scoring has already read the whole text.
-        for name in ("prompt", "completion", "reason", "error", "parsed", "expected", "bucket", "fields", "detail"):
+        for name in _FIELDS:
             setattr(self, name, storable(getattr(self, name)))
         if isinstance(self.completion, str) and len(self.completion) > STORED_CHARS:
             self.detail = {**(self.detail or {}), "completion_chars": len(self.completion)}

@@ -57,10 +57,10 @@ def model_module(tmp: Path, body: str, name: str = "hostile_model") -> str:
     return f"python:{path}:answer"
 
 
-def scored(task_name: str, text: str, i: int = 0) -> Record:
+def scored(task_name: str, text: str, i: int = 0, model: str = "m") -> Record:
     task = get_task(task_name)
     inst = task.fresh(i + 1, seed=3)[i]
-    return score_one(inst, task.request(inst), Response(text=text), "r", "m", None, cached=False)
+    return score_one(inst, task.request(inst), Response(text=text), "r", model, None, cached=False)
 
 
 # --------------------------------------------------------------------------------------- 1. unencodable text
@@ -96,8 +96,8 @@ def test_the_report_and_every_page_show_a_run_with_surrogates_and_control_charac
     from oraclebench.report import build_report
     from oraclebench.web import create_app
 
-    records = [scored("causal", "\n1,0\ud800\n3 - 1\x1b[0m", i) for i in range(3)]
-    records += [scored("abcd", "A \ud800 B\n\x00", 0)]
+    records = [scored("causal", "\n1,0\ud800\n3 - 1\x1b[0m", i, model="m\ud800") for i in range(3)]
+    records += [scored("abcd", "A \ud800 B\n\x00", 0, model="m\ud800")]
     write_run(tmp_path, "20260101T000000-000001-m", records,
               summarize(records, run_id="20260101T000000-000001-m", model="m\ud800"))
     write_leaderboard(tmp_path)
