@@ -407,3 +407,66 @@ def test_the_bounded_world_parser_still_reads_the_deepest_allowed_expression():
 
     text = 'inputs = ["A"]\n[equations]\nnewA = "' + "NOT " * MAX_DEPTH + 'A"\n'
     assert parse_world(text).evaluate([1]).new == (MAX_DEPTH % 2 ^ 1,)
+
+
+# --------------------------------------------------------------------------------------- 1. from a server
+
+
+class _OddServer:
+    """A minimal OpenAI-compatible server on 127.0.0.1 whose completions carry raw bytes ``body_text``
+    as the JSON value of ``text`` (JSON escapes of lone surrogates, or bytes that are not UTF-8)."""
+
+    def __init__(self, body_text: bytes):
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args) -> None:
+                pass
+
+            def _send(self, body: bytes) -> None:
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_GET(self) -> None:
+                self._send(b'{"object": "list", "data": [{"id": "odd", "object": "model"}]}')
+
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                self._send(b'{"id": "c", "object": "text_completion", "created": 0, "model": "odd", "choices": '
+                           b'[{"index": 0, "text": "' + outer.body_text + b'", "finish_reason": "stop", '
+                           b'"logprobs": null}]}')
+
+        self.body_text = body_text
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> str:
+        self.thread.start()
+        return f"http://127.0.0.1:{self.server.server_port}/v1"
+
+    def __exit__(self, *exc) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(timeout=10)
+
+
+@pytest.mark.parametrize("body", [b" 5\\ud800\\u0000\\u001b[31m", b" 5\xff\xfe\x80"], ids=["surrogate", "not-utf8"])
+def test_text_from_a_server_is_stored_whatever_its_bytes(tmp_path, body):
+    from models import load_model
+    from oraclebench.runner import evaluate
+
+    task = get_task("multiplication")
+    with _OddServer(body) as url:
+        model = load_model(f"vllm:odd@{url}", {"retries": "0", "timeout": "10"})
+        records = evaluate(model, task.fresh(3, seed=1), "served", ResponseCache(tmp_path / "cache.sqlite"))
+    run = write_run(tmp_path, "served", records, summarize(records, run_id="served", model="vllm:odd"))
+    back = read_records(run)
+    assert len(back) == 3 and not any(r.correct for r in back)
+    (run / "records.jsonl").read_bytes().decode("utf-8")
+    assert all(r.error is not None or r.completion.startswith(" 5") for r in back)
