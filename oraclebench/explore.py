@@ -43,6 +43,7 @@ from typing import Any, Callable, Sequence
 from models.base import Model
 from oraclebench.cache import ResponseCache, request_key
 from oraclebench.records import Record, atomic_write
+from oraclebench.textsafe import printable
 from oraclebench.runner import answer, score_one, task_manifest
 from tasks import get_task
 from tasks.base import RandomDraw, Request, Response, Score, Stratum, Task
@@ -220,8 +221,9 @@ class ExploreResult:
             return f"{self.task}: no counterexample in {where} ({self.stopped}{tail})"
         r = self.record
         lines = [line for line in r.prompt.splitlines() if line.strip()] or [""]
+        shown = printable(repr(r.completion), 400)  # a model's text: control characters visible, capped
         return (f"{self.task}: {self.how()} ({r.label}; {self.size_text()}) after {where}: "
-                f"{lines[-1]!r} -> {r.completion!r} ({self.why})")
+                f"{lines[-1]!r} -> {shown} ({printable(self.why, 400)})")
 
     def to_json(self) -> dict:
         data = {k: v for k, v in self.__dict__.items() if k != "record"}

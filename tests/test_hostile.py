@@ -45,6 +45,19 @@ def run_bench(tmp: Path, *args: str) -> subprocess.CompletedProcess:
                           timeout=300, env=_env(), errors="backslashreplace")
 
 
+@pytest.fixture
+def bench(pytester: pytest.Pytester):
+    """``pytest benchmark ...`` in process (fast; for usage errors): returns (exit status, stdout, stderr)."""
+    shutil.copytree(ROOT / "benchmark", pytester.path / "benchmark", ignore=shutil.ignore_patterns("sets", "__pycache__"))
+
+    def run(*args: str) -> tuple[int, str, str]:
+        result = pytester.runpytest("-p", "oraclebench.plugin", "-p", "no:cacheprovider", "benchmark",
+                                    "--results", str(pytester.path / "results"), *args)
+        return int(result.ret), result.stdout.str(), result.stderr.str()
+
+    return run
+
+
 def _env() -> dict:
     import os
 
@@ -319,7 +332,7 @@ GATES = {
 
 
 @pytest.mark.parametrize("kind", sorted(GATES) + ["a directory", "not UTF-8", "missing"])
-def test_a_hostile_gate_file_is_one_error_line_before_any_model_work(tmp_path, kind):
+def test_a_hostile_gate_file_is_one_error_line_before_any_model_work(bench, tmp_path, kind):
     gate = tmp_path / "gates.toml"
     if kind == "a directory":
         gate.mkdir()
@@ -327,11 +340,10 @@ def test_a_hostile_gate_file_is_one_error_line_before_any_model_work(tmp_path, k
         gate.write_bytes(b"\xff\xfe[oracle]\n")
     elif kind != "missing":
         gate.write_text(GATES[kind], encoding="utf-8")
-    done = run_bench(tmp_path, "--model", "oracle", "--task", "causal", "--limit", "2", "--gate", str(gate))
-    errors = [line for line in done.stderr.splitlines() if line.startswith("ERROR:")]
-    assert done.returncode == 4 and len(errors) == 1, (done.returncode, done.stdout[-2000:], done.stderr[-2000:])
-    assert str(gate) in errors[0] and "Traceback" not in done.stdout + done.stderr
-    assert not (tmp_path / "results" / "runs").exists()  # refused before any model work
+    ret, out, err = bench("--model", "oracle", "--task", "causal", "--limit", "2", "--gate", str(gate))
+    errors = [line for line in err.splitlines() if line.startswith("ERROR:")]
+    assert ret == 4 and len(errors) == 1, (ret, out[-2000:], err[-2000:])
+    assert str(gate) in errors[0] and "Traceback" not in out + err and "oraclebench: loading model" not in out
 
 
 HELDOUT = {
@@ -366,12 +378,12 @@ MANIFESTS = {
 
 
 @pytest.mark.parametrize("kind", sorted(HELDOUT) + [f"manifest {k}" for k in sorted(MANIFESTS)])
-def test_a_hostile_heldout_value_is_one_error_line(tmp_path, kind):
+def test_a_hostile_heldout_value_is_one_error_line(bench, tmp_path, kind):
     spec = _manifest(tmp_path, MANIFESTS[kind[9:]]) if kind.startswith("manifest ") else HELDOUT[kind]
-    done = run_bench(tmp_path, "--model", "oracle", "--task", "abcd", "--limit", "2", "--heldout", spec)
-    errors = [line for line in done.stderr.splitlines() if line.startswith("ERROR:")]
-    assert done.returncode == 4 and len(errors) == 1, (done.returncode, done.stdout[-2000:], done.stderr[-2000:])
-    assert "--heldout" in errors[0] and len(errors[0]) < 600 and "Traceback" not in done.stdout + done.stderr
+    ret, out, err = bench("--model", "oracle", "--task", "abcd", "--limit", "2", "--heldout", spec)
+    errors = [line for line in err.splitlines() if line.startswith("ERROR:")]
+    assert ret == 4 and len(errors) == 1, (ret, out[-2000:], err[-2000:])
+    assert "--heldout" in errors[0] and len(errors[0]) < 600 and "Traceback" not in out + err
 
 
 WORLDS = {
@@ -389,17 +401,20 @@ WORLDS = {
 
 
 @pytest.mark.parametrize("kind", sorted(WORLDS) + ["not UTF-8"])
-def test_a_hostile_world_file_is_one_error_line_naming_it(tmp_path, kind):
+def test_a_hostile_world_file_is_one_error_line_naming_it(bench, tmp_path, capsys, kind):
     world = tmp_path / "world.toml"
     world.write_bytes(b"\xff\xfe" if kind == "not UTF-8" else WORLDS[kind].encode())
-    done = run_bench(tmp_path, "--model", "oracle", "--task", "causal", "--limit", "2",
-                     "--heldout", f"causal:world={world} 1,0,1,0,1")
-    errors = [line for line in done.stderr.splitlines() if line.startswith("ERROR:")]
-    assert done.returncode == 4 and len(errors) == 1, (done.returncode, done.stdout[-2000:], done.stderr[-2000:])
-    assert str(world) in errors[0] and "\x00" not in errors[0] and "Traceback" not in done.stdout + done.stderr
-    cli = run_cli("generate", "causal", "--n", "4", "--heldout", f"world={world} 1,0,1,0,1", "--out",
-                  str(tmp_path / "data"))
-    assert cli.returncode == 2 and cli.stderr.count("\n") == 1 and str(world) in cli.stderr, cli.stderr
+    ret, out, err = bench("--model", "oracle", "--task", "causal", "--limit", "2",
+                          "--heldout", f"causal:world={world} 1,0,1,0,1")
+    errors = [line for line in err.splitlines() if line.startswith("ERROR:")]
+    assert ret == 4 and len(errors) == 1, (ret, out[-2000:], err[-2000:])
+    assert str(world) in errors[0] and "\x00" not in errors[0] and "Traceback" not in out + err
+    from oraclebench.cli import main
+
+    capsys.readouterr()
+    ret = main(["generate", "causal", "--n", "4", "--heldout", f"world={world} 1,0,1,0,1", "--out", str(tmp_path / "d")])
+    cli = capsys.readouterr().err
+    assert ret == 2 and cli.count("\n") == 1 and str(world) in cli, cli
 
 
 def test_the_bounded_world_parser_still_reads_the_deepest_allowed_expression():
