@@ -78,9 +78,10 @@ class ResponseCache:
         stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
         aside = self.path.with_name(f"{self.path.name}.corrupt-{stamp}")
         for suffix in ("", "-wal", "-shm"):
-            src = Path(f"{self.path}{suffix}")
-            if src.exists():
-                os.replace(src, f"{aside}{suffix}")
+            try:
+                os.replace(f"{self.path}{suffix}", f"{aside}{suffix}")
+            except FileNotFoundError:  # no such file, or another process set it aside first
+                pass
         self.notices.append(f"{self.path}: damaged ({exc}); set aside as {aside.name}, answers are asked again "
                             "and cached in a fresh file")
 

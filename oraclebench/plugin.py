@@ -217,7 +217,7 @@ def _manifest_file(spec: str) -> dict:
 
 
 def _checked_manifest(task_name: str, manifest, where: str) -> dict:
-    """``manifest`` if ``task_name`` is a task that can use it (splits a problem, builds a training config)."""
+    """``manifest`` if ``task_name`` is a task that can split its problems by it."""
     from tasks import TaskError, get_task
 
     try:
@@ -225,7 +225,6 @@ def _checked_manifest(task_name: str, manifest, where: str) -> dict:
         if not isinstance(manifest, dict):
             raise TaskError(f"the {task_name} manifest must be an object, not {type(manifest).__name__}")
         task.split(task.sample(0, 0), manifest)
-        task.train_config(manifest)
     except TaskError as exc:
         raise UsageError(f"{where}: {exc}") from None
     except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
@@ -427,6 +426,7 @@ class RecordCollector:
 def pytest_testnodedown(node, error) -> None:
     """xdist controller: add up what each worker asked the model (every worker answers its tasks whole)."""
     bench = node.config.stash[BENCH]
+    bench.notices += (getattr(node, "workeroutput", None) or {}).get("oraclebench_notices", [])
     for task, t in (getattr(node, "workeroutput", None) or {}).get("oraclebench_timing", {}).items():
         merged = bench.timing.setdefault(task, dict.fromkeys(t, 0) | {"workers": 0})
         for key in ("requested", "cached", "computed", "errors", "truncated"):
@@ -439,6 +439,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     bench = session.config.stash[BENCH]
     if bench.is_worker:
         session.config.workeroutput["oraclebench_timing"] = bench.timing
+        session.config.workeroutput["oraclebench_notices"] = bench.notices
         return
     if not bench.collected:
         return

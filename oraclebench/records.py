@@ -187,7 +187,7 @@ def read_records(path: Path) -> list[Record]:
         with path.open(encoding="utf-8") as fh:
             return [_record(line, path, n) for n, line in enumerate(fh, 1) if line.strip()]
     except UnicodeDecodeError as exc:
-        raise _damaged(path, "", f"not UTF-8 text at byte {exc.start}") from None
+        raise _damaged(path, "", f"not UTF-8 text: {exc.reason}") from None
     except OSError as exc:
         raise _damaged(path, "", f"cannot be read: {exc.strerror or exc}") from None
 
@@ -216,9 +216,10 @@ def summary_problem(data) -> str | None:
     for key in ("model", "run_id", "finished"):
         if key in data and not isinstance(data[key], str) or key == "model" and key not in data:
             return f"{key} is missing or not a string"
-    tasks = data.get("tasks", {})
-    if not isinstance(tasks, dict):
-        return "tasks is not an object"
+    for key in ("tasks", "options", "manifest", "timing"):
+        if data.get(key) is not None and not isinstance(data[key], dict):
+            return f"{key} is not an object"
+    tasks = data.get("tasks") or {}
     for task, splits in tasks.items():
         if not isinstance(splits, dict) or "all" not in splits:
             return f"task {task!r} has no 'all' cell"
