@@ -188,7 +188,8 @@ def parse_heldout(specs: list[str]) -> dict:
             continue
         task, sep, rest = spec.partition(":")
         if not sep:
-            raise UsageError(f"--heldout {_quoted(spec)}: write TASK:SPEC, e.g. abcd:lengths=1-12 or causal:omitted=1,0,1,0,1")
+            raise UsageError(f"--heldout {_quoted(spec)}: write TASK:SPEC, e.g. abcd:lengths=1-12 or "
+                             "causal:omitted=1,0,1,0,1")
         try:
             manifest = get_task(task).manifest_from_spec(rest)
         except TaskError as exc:

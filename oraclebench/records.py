@@ -170,7 +170,8 @@ def _record(line: str, path: Path, n: int) -> Record:
     missing = [k for k in _REQUIRED if k not in data]
     wrong = [k for k, t in _RECORD_TYPES.items() if k in data and data[k] is not None and not isinstance(data[k], t)]
     if missing or wrong:
-        why = ", ".join([f"no {k}" for k in missing[:3]] + [f"{k} is not a {_RECORD_TYPES[k].__name__}" for k in wrong[:3]])
+        why = ", ".join([f"no {k}" for k in missing[:3]]
+                        + [f"{k} is not a {_RECORD_TYPES[k].__name__}" for k in wrong[:3]])
         raise _damaged(path, f" line {n}", why)
     return Record.from_json(data)
 

@@ -59,9 +59,14 @@ def cap(text: str, limit: int) -> str:
     return text[: keep - keep // 4] + marker + text[len(text) - keep // 4:] if keep else text[:limit]
 
 
+def _escape(m: re.Match) -> str:
+    code = ord(m.group())
+    return f"\\x{code:02x}" if code < 256 else f"\\u{code:04x}"
+
+
 def printable(text: str, limit: int = SHOWN_CHARS) -> str:
     """``text`` for a terminal line: storable, control characters (ANSI ``ESC``, NUL, bidi overrides)
     as visible escapes (``\\x1b``), capped to ``limit`` characters."""
     text = storable_text(cap(text, 4 * limit))
-    text = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 256 else f"\\u{ord(m.group()):04x}", text)
+    text = _CONTROL.sub(_escape, text)
     return cap(text, limit)

@@ -465,7 +465,7 @@ def _load_file(path: str, mtime_ns: int, size: int) -> World:
     except UnicodeDecodeError as exc:
         raise WorldError(f"{path}: not UTF-8 text (byte {exc.start}); save the world as UTF-8 TOML") from None
     except OSError as exc:
-        raise WorldError(f"{path}: cannot be read ({exc.strerror or exc}); check the path and its permissions") from None
+        raise WorldError(f"{path}: cannot be read ({exc.strerror or exc}); check its path and permissions") from None
     return parse_world(text, path)
 
 

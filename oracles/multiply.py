@@ -261,5 +261,6 @@ def check_scratchpad(a: int, b: int, text: str) -> tuple[bool, int | None, str]:
         if why:
             return False, i + 1, f"line {i + 1}: {why}"
     if len(lines) > len(checks):
-        return False, len(checks) + 1, f"line {len(checks) + 1}: unexpected line after the final answer: {_clip(lines[len(checks)])!r}"
+        extra = _clip(lines[len(checks)])
+        return False, len(checks) + 1, f"line {len(checks) + 1}: unexpected line after the final answer: {extra!r}"
     return True, None, ""

@@ -229,7 +229,8 @@ class AbcdTask(Task[AbcdProblem]):
         lo = read_int(match.group(1), 4)  # a length of 5+ digits is out of range whatever its value
         hi = read_int(match.group(2), 4) if match.group(2) else lo
         if not (isinstance(lo, int) and isinstance(hi, int) and 1 <= lo <= hi <= MAX_LENGTH):
-            raise TaskError(f"{NAME}: bad length range {spec.strip()[:40]!r}; need 1 <= LO <= HI <= {MAX_LENGTH}, e.g. lengths=1-12")
+            raise TaskError(f"{NAME}: bad length range {spec.strip()[:40]!r}; need 1 <= LO <= HI <= {MAX_LENGTH}, "
+                            "e.g. lengths=1-12")
         return {"lengths": [lo, hi]}
 
     def train_config(self, manifest: dict | None) -> AbcdConfig:
