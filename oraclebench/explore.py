@@ -43,8 +43,8 @@ from typing import Any, Callable, Sequence
 from models.base import Model
 from oraclebench.cache import ResponseCache, request_key
 from oraclebench.records import Record, atomic_write
-from oraclebench.textsafe import printable
 from oraclebench.runner import answer, score_one, task_manifest
+from oraclebench.textsafe import printable
 from tasks import get_task
 from tasks.base import RandomDraw, Request, Response, Score, Stratum, Task
 
