@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sqlite3
+import time
 from pathlib import Path
 from typing import Iterable, Sequence
 
@@ -27,28 +29,86 @@ def request_key(identity: str, request: Request) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
+def _response(value) -> Response | None:
+    """The cached answer in a row, or None when the row cannot be read as one (a miss, asked again)."""
+    try:
+        data = json.loads(value)
+        response = Response.from_json(data)
+    except (TypeError, ValueError, AttributeError):
+        return None
+    ok = isinstance(response.text, str) and response.error is None and (
+        response.choice is None or (isinstance(response.choice, int) and not isinstance(response.choice, bool)))
+    return response if ok else None
+
+
 class ResponseCache:
-    """``get_many`` / ``put_many`` over a SQLite file; ``ResponseCache(None)`` caches nothing."""
+    """``get_many`` / ``put_many`` over a SQLite file; ``ResponseCache(None)`` caches nothing.
+
+    A damaged cache never stops a run: a file SQLite cannot read is renamed
+    ``cache.sqlite.corrupt-<time>`` (with its ``-wal``/``-shm``), named once in ``notices``, and a
+    fresh cache takes its place; a row whose answer cannot be read is a miss, asked again and replaced.
+    """
 
     def __init__(self, path: Path | str | None):
         self.path = Path(path) if path else None
         self._db: sqlite3.Connection | None = None
+        self.notices: list[str] = []  # one line per damaged file set aside (the plugin prints them)
         if self.path is not None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(self.path, timeout=60, isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute("CREATE TABLE IF NOT EXISTS responses (key TEXT PRIMARY KEY, model TEXT, value TEXT)")
+            try:
+                self._db = self._open()
+            except sqlite3.DatabaseError as exc:
+                self._set_aside(exc)
+                self._db = self._open()
+
+    def _open(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, timeout=60, isolation_level=None)
+        try:
+            # Text that is not UTF-8 (a damaged row) is read with replacement characters, never an error.
+            db.text_factory = lambda b: b.decode("utf-8", "replace")
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute("CREATE TABLE IF NOT EXISTS responses (key TEXT PRIMARY KEY, model TEXT, value TEXT)")
+            db.execute("SELECT key, value FROM responses LIMIT 1").fetchall()
+        except BaseException:
+            db.close()
+            raise
+        return db
+
+    def _set_aside(self, exc: Exception) -> None:
+        """Rename the damaged cache file (and its WAL and shared-memory files) out of the way."""
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+        stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
+        aside = self.path.with_name(f"{self.path.name}.corrupt-{stamp}")
+        for suffix in ("", "-wal", "-shm"):
+            try:
+                os.replace(f"{self.path}{suffix}", f"{aside}{suffix}")
+            except FileNotFoundError:  # no such file, or another process set it aside first
+                pass
+        self.notices.append(f"{self.path}: damaged ({exc}); set aside as {aside.name}, answers are asked again "
+                            "and cached in a fresh file")
 
     def get_many(self, keys: Sequence[str]) -> dict[str, Response]:
         if self._db is None or not keys:
             return {}
+        try:
+            return self._get_many(keys)
+        except sqlite3.DatabaseError as exc:  # damage deeper in the file than the first page
+            self._set_aside(exc)
+            self._db = self._open()
+            return {}
+
+    def _get_many(self, keys: Sequence[str]) -> dict[str, Response]:
         found: dict[str, Response] = {}
         for start in range(0, len(keys), 500):  # SQLite's bound-parameter limit
             chunk = list(keys[start:start + 500])
             marks = ",".join("?" * len(chunk))
             for key, value in self._db.execute(f"SELECT key, value FROM responses WHERE key IN ({marks})", chunk):
-                found[key] = Response.from_json(json.loads(value))
+                response = _response(value)
+                if response is not None:
+                    found[key] = response
         return found
 
     def put_many(self, identity: str, items: Iterable[tuple[str, Response]]) -> None:

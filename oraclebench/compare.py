@@ -19,6 +19,7 @@ from typing import Sequence
 
 from oraclebench.errors import UsageError
 from oraclebench.records import Record, read_records, resolve_run
+from oraclebench.textsafe import printable
 from oraclebench.stats import mcnemar_exact
 
 SPLIT_ORDER = {"all": 0, "seen": 1, "heldout": 2}
@@ -165,9 +166,17 @@ def compare_records(a: Sequence[Record], b: Sequence[Record], n_boot: int = 2000
                       unshared_a=len(a) - len(pairs), unshared_b=len(b) - len(pairs), notes=notes)
 
 
-def compare_runs(results: Path | str, name_a: str, name_b: str, n_boot: int = 2000, seed: int = 0) -> Comparison:
-    """Compare two runs named by run id, records/summary file or folder, or ``MODEL@latest``."""
-    dir_a, dir_b = resolve_run(Path(results), name_a), resolve_run(Path(results), name_b)
+def compare_runs(results: Path | str, name_a: str, name_b: str, n_boot: int = 2000, seed: int = 0,
+                 warnings: list[str] | None = None) -> Comparison:
+    """Compare two runs named by run id, records/summary file or folder, or ``MODEL@latest``.
+
+    Damaged summaries met on the way to ``MODEL@latest`` are skipped (one line each in ``warnings``);
+    a damaged records file of a named run is a ``DamagedFile`` error naming it.
+    """
+    skipped: list[str] = []
+    dir_a, dir_b = resolve_run(Path(results), name_a, skipped), resolve_run(Path(results), name_b, skipped)
+    if warnings is not None:
+        warnings.extend(dict.fromkeys(skipped))
     return compare_records(read_records(dir_a), read_records(dir_b), n_boot, seed)
 
 
@@ -191,7 +200,7 @@ HEADERS = ["task", "split", "n", "both right", "only A", "only B", "both wrong",
 
 def _clip(value, limit: int = 60) -> str:
     text = value if isinstance(value, str) else repr(value)
-    text = text.replace("\n", "\\n")
+    text = printable(text[: 4 * limit].replace("\n", "\\n"), 4 * limit)  # no control character reaches the terminal
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 

@@ -44,6 +44,7 @@ from models.base import Model
 from oraclebench.cache import ResponseCache, request_key
 from oraclebench.records import Record, atomic_write
 from oraclebench.runner import answer, score_one, task_manifest
+from oraclebench.textsafe import printable
 from tasks import get_task
 from tasks.base import RandomDraw, Request, Response, Score, Stratum, Task
 from tasks.reading import cut_at_stop
@@ -222,7 +223,7 @@ class ExploreResult:
         r = self.record
         lines = [line for line in r.prompt.splitlines() if line.strip()] or [""]
         return (f"{self.task}: {self.how()} ({r.label}; {self.size_text()}) after {where}: "
-                f"{lines[-1]!r} -> {self._answer()!r} ({self.why})")
+                f"{lines[-1]!r} -> {printable(repr(self._answer()), 400)} ({printable(self.why, 400)})")
 
     def _answer(self) -> str:
         """The counterexample's answer as the oracle read it: cut at the task's stop strings."""

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from oraclebench.errors import UsageError
-from oraclebench.records import Record
+from oraclebench.records import Record, summary_problem
 
 SPLITS = ("all", "seen", "heldout")
 
@@ -54,18 +54,59 @@ class GateResult:
 
 
 def load_gates(path: Path | str) -> dict:
-    """The parsed gate file; a missing or malformed file is a one-line ``UsageError``."""
+    """The parsed and validated gate file. Anything wrong with it (missing, a directory, unreadable,
+    not UTF-8, not TOML, a value of the wrong type, a key for an unknown task or split, an unknown
+    option) is a one-line ``UsageError`` naming the file, the place and the fix, before any model work."""
     path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise UsageError(f"gate file {path} not found; pass an existing TOML file to --gate") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise UsageError(f"gate file {path} is not valid TOML: {exc}") from None
+    data = _read_toml(path)
     for model, table in data.items():
         if not isinstance(table, dict):
             raise UsageError(f"gate file {path}: {model!r} must be a table like [{model}] with task = floor lines")
+        for key, value in table.items():
+            _check_entry(path, model, key, value)
     return data
+
+
+def _read_toml(path: Path) -> dict:
+    where = f"gate file {path}"
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UsageError(f"{where} not found; pass an existing TOML file to --gate") from None
+    except IsADirectoryError:
+        raise UsageError(f"{where} is a directory; pass a TOML file to --gate") from None
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{where} is not UTF-8 text (byte {exc.start}); save it as UTF-8 TOML") from None
+    except OSError as exc:
+        raise UsageError(f"{where} cannot be read ({exc.strerror or exc}); check its permissions") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise UsageError(f"{where} is not valid TOML: {exc}") from None
+
+
+def _check_entry(path: Path, model: str, key: str, value) -> None:
+    """One ``key = value`` of a model's table: a floor for a known task and split, or a baseline/paired table."""
+    if key == "baseline":
+        _baseline_spec(value, path, model)
+    elif key == "paired":
+        _paired_spec(value, path, model)
+    else:
+        task, _ = _parse_key(key, path, model)
+        _known_task(task, key, path, model)
+        _floor(value, f"[{model}] {key}", path)
+
+
+def _known_task(task: str, key: str, path: Path, model: str) -> None:
+    import difflib
+
+    from tasks import TASKS
+
+    if task not in TASKS:
+        near = difflib.get_close_matches(task, TASKS, n=1)
+        hint = f"did you mean {near[0]!r}? " if near else ""
+        raise UsageError(f"gate file {path}: [{model}] {key!r}: unknown task {task!r}; {hint}"
+                         f"known: {', '.join(sorted(TASKS))} (or the tables baseline, paired)")
 
 
 def _parse_key(key: str, path: Path, model: str) -> tuple[str, str]:
@@ -80,6 +121,24 @@ def _floor(value, where: str, path: Path) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
         raise UsageError(f"gate file {path}: {where} must be a number between 0 and 1, not {value!r}")
     return float(value)
+
+
+def _relative_path(spec: dict, key: str, where: str) -> None:
+    value = spec.get(key)
+    if not isinstance(value, str) or not value.strip() or "\0" in value:
+        example = {"summary": "baselines/MODEL/summary.json", "records": "baselines/MODEL/records.jsonl"}[key]
+        raise UsageError(f'{where}: {key} must be a path in quotes, like {key} = "{example}", not {value!r}')
+
+
+def _baseline_spec(spec, path: Path, name: str) -> tuple[str, float]:
+    where = f"gate file {path}: [{name}.baseline]"
+    if not isinstance(spec, dict) or "summary" not in spec:
+        raise UsageError(f"{where} needs summary = \"PATH\" (and optional tolerance)")
+    unknown = sorted(set(spec) - {"summary", "tolerance"})
+    if unknown:
+        raise UsageError(f"{where}: unknown key(s) {', '.join(unknown)}; known: summary, tolerance")
+    _relative_path(spec, "summary", where)
+    return spec["summary"], _floor(spec.get("tolerance", 0.0), f"[{name}.baseline] tolerance", path)
 
 
 def _accuracy(summary: dict, task: str, split: str) -> float | None:
@@ -120,14 +179,15 @@ def check_gates(path: Path | str, summary: dict, records: list[Record] | None = 
 
 
 def _baseline_gates(spec, summary: dict, path: Path, name: str) -> list[GateResult]:
-    if not isinstance(spec, dict) or "summary" not in spec:
-        raise UsageError(f"gate file {path}: [{name}.baseline] needs summary = \"PATH\" (and optional tolerance)")
-    base_path = (path.parent / spec["summary"]).resolve()
+    summary_path, tolerance = _baseline_spec(spec, path, name)
+    base_path = (path.parent / summary_path).resolve()
     try:
         baseline = json.loads(base_path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
+    except (OSError, ValueError) as exc:  # ValueError: not JSON, or not UTF-8
         raise UsageError(f"gate file {path}: cannot read baseline summary {base_path}: {exc}") from None
-    tolerance = _floor(spec.get("tolerance", 0.0), f"[{name}.baseline] tolerance", path)
+    if (problem := summary_problem(baseline)) is not None:
+        raise UsageError(f"gate file {path}: baseline summary {base_path} is damaged ({problem}); "
+                         "point summary at a run's summary.json")
     results = []
     for task, splits in baseline.get("tasks", {}).items():
         if task not in summary.get("tasks", {}):
@@ -159,8 +219,10 @@ def _paired_spec(spec, path: Path, name: str) -> tuple[Path, float, float | None
         raise UsageError(f"{where}: alpha must be between 0 and 1 (exclusive), e.g. 0.05, not {alpha}")
     tolerance = spec.get("tolerance")
     tolerance = None if tolerance is None else _floor(tolerance, f"[{name}.paired] tolerance", path)
+    _relative_path(spec, "records", where)
     splits = spec.get("splits")
-    if splits is not None and (not isinstance(splits, list) or not set(splits) <= set(SPLITS) or not splits):
+    if splits is not None and (not isinstance(splits, list) or not splits
+                               or not all(isinstance(x, str) and x in SPLITS for x in splits)):
         raise UsageError(f"{where}: splits must be a list drawn from {', '.join(SPLITS)}, not {splits!r}")
     return (path.parent / spec["records"]).resolve(), alpha, tolerance, splits
 

@@ -27,6 +27,7 @@ import pytest
 
 from oraclebench.errors import UsageError
 from oraclebench.records import Record
+from oraclebench.textsafe import printable
 
 RECORD_KEY = "oraclebench.record"
 
@@ -99,6 +100,7 @@ class Bench:
         self.summary: dict | None = None
         self.gates: list = []
         self.gate_error: str | None = None
+        self.notices: list[str] = []  # damaged results files set aside or skipped: one WARNING line each
         self.started = time.time()
         self.is_worker = hasattr(config, "workerinput")
 
@@ -161,6 +163,7 @@ class Bench:
                 records = evaluate(self.model, insts, self.run_id, cache, self.heldout, stats=stats)
             finally:
                 cache.close()
+                self.notices += cache.notices
             self.records[task] = {r.instance_id: r for r in records}
             self.timing[task] = dataclasses.asdict(stats) | {"seconds": round(stats.seconds, 3)}
         return self.records[task]
@@ -170,28 +173,66 @@ BENCH = pytest.StashKey[Bench]()
 
 
 def parse_heldout(specs: list[str]) -> dict:
-    """``--heldout`` values to ``{task: manifest}``: ``TASK:SPEC`` or a manifest JSON file."""
+    """``--heldout`` values to ``{task: manifest}``: ``TASK:SPEC`` or a manifest JSON file.
+
+    Every way a value can be wrong (bad syntax, unknown task, out-of-range numbers, a manifest file
+    that is unreadable, not JSON, or of the wrong shape) is a one-line ``UsageError`` naming it.
+    """
     from tasks import TaskError, get_task
 
     out: dict = {}
     for spec in specs:
         if os.path.isfile(spec):
-            data = json.loads(Path(spec).read_text(encoding="utf-8"))
-            if "tasks" in data:
-                out.update(data["tasks"])
-            elif "task" in data:
-                out[data["task"]] = data.get("split", {})
-            else:
-                raise UsageError(f"--heldout {spec}: a manifest needs 'task' and 'split', or 'tasks'")
+            for task, manifest in _manifest_file(spec).items():
+                out[task] = _checked_manifest(task, manifest, f"--heldout {spec}")
             continue
         task, sep, rest = spec.partition(":")
         if not sep:
-            raise UsageError(f"--heldout {spec!r}: write TASK:SPEC, e.g. abcd:lengths=1-12 or causal:omitted=1,0,1,0,1")
+            raise UsageError(f"--heldout {_quoted(spec)}: write TASK:SPEC, e.g. abcd:lengths=1-12 or "
+                             "causal:omitted=1,0,1,0,1")
         try:
-            out[task] = get_task(task).manifest_from_spec(rest)
+            manifest = get_task(task).manifest_from_spec(rest)
         except TaskError as exc:
-            raise UsageError(f"--heldout {spec!r}: {exc}") from None
+            raise UsageError(f"--heldout {_quoted(spec)}: {printable(str(exc), 300)}") from None
+        out[task] = _checked_manifest(task, manifest, f"--heldout {_quoted(spec)}")
     return out
+
+
+def _quoted(spec: str) -> str:
+    """A user's value in an error line: quoted, control characters visible, at most about 80 characters."""
+    return printable(repr(spec), 80)
+
+
+def _manifest_file(spec: str) -> dict:
+    """``{task: manifest}`` of a manifest JSON file (``{"task": T, "split": {...}}`` or ``{"tasks": {T: {...}}}``)."""
+    try:
+        data = json.loads(Path(spec).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:  # ValueError: not JSON, not UTF-8
+        raise UsageError(f"--heldout {spec}: cannot read it as a JSON manifest ({exc}); give a manifest.json "
+                         "or TASK:SPEC") from None
+    if isinstance(data, dict) and isinstance(data.get("tasks"), dict):
+        return data["tasks"]
+    if isinstance(data, dict) and isinstance(data.get("task"), str):
+        return {data["task"]: data.get("split", {})}
+    raise UsageError(f"--heldout {spec}: a manifest needs 'task' and 'split', or 'tasks' (an object by task name)")
+
+
+def _checked_manifest(task_name: str, manifest, where: str) -> dict:
+    """``manifest`` if ``task_name`` is a task that can split its problems by it."""
+    from tasks import TaskError, get_task
+
+    try:
+        task = get_task(task_name)
+        if not isinstance(manifest, dict):
+            raise TaskError(f"the {task_name} manifest must be an object, not {type(manifest).__name__}")
+        task.split(task.sample(0, 0), manifest)
+    except TaskError as exc:
+        raise UsageError(f"{where}: {exc}") from None
+    except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
+        shown = printable(json.dumps(manifest, default=str), 120)
+        raise UsageError(f"{where}: the {task_name} manifest {shown} is malformed ({type(exc).__name__}: "
+                         f"{printable(str(exc), 200)}); write it as `oraclebench generate` does") from None
+    return manifest
 
 
 def model_label(name: str) -> str:
@@ -323,14 +364,15 @@ def oraclebench_record(request, oraclebench_instance) -> Record:
     record = bench.score_task(oraclebench_instance.task)[oraclebench_instance.id]
     request.node.user_properties.append((RECORD_KEY, record.to_json()))
     if record.error is not None:
-        pytest.fail(f"model request failed (counted as an error, not a wrong answer): {record.error}", pytrace=False)
+        pytest.fail(f"model request failed (counted as an error, not a wrong answer): {printable(record.error)}",
+                    pytrace=False)
     return record
 
 
 def _short(value, limit: int = 400) -> str:
+    """One terminal line of a model's text: newlines and control characters visible, capped to ``limit``."""
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
-    text = text.replace("\n", "\\n")
-    return text if len(text) <= limit else text[: limit // 2] + " ... " + text[-limit // 2:]
+    return printable(text.replace("\n", "\\n"), limit)
 
 
 def explain(record: Record) -> str:
@@ -341,7 +383,7 @@ def explain(record: Record) -> str:
         f"  expected:  {_short(record.expected)}",
         f"  answer:    {_short(record.completion)}",
         f"  parsed:    {_short(record.parsed)}",
-        f"  reason:    {record.reason}",
+        f"  reason:    {_short(record.reason, 1000)}",
         *([f"  lenient:   {_short(record.parsed_lenient)}, right by the lenient reading (not the score)"]
           if record.correct_lenient else []),
     ])
@@ -387,6 +429,7 @@ class RecordCollector:
 def pytest_testnodedown(node, error) -> None:
     """xdist controller: add up what each worker asked the model (every worker answers its tasks whole)."""
     bench = node.config.stash[BENCH]
+    bench.notices += (getattr(node, "workeroutput", None) or {}).get("oraclebench_notices", [])
     for task, t in (getattr(node, "workeroutput", None) or {}).get("oraclebench_timing", {}).items():
         merged = bench.timing.setdefault(task, dict.fromkeys(t, 0) | {"workers": 0})
         for key in ("requested", "cached", "computed", "errors", "truncated"):
@@ -399,6 +442,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     bench = session.config.stash[BENCH]
     if bench.is_worker:
         session.config.workeroutput["oraclebench_timing"] = bench.timing
+        session.config.workeroutput["oraclebench_notices"] = bench.notices
         return
     if not bench.collected:
         return
@@ -433,11 +477,11 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         bench.summary["timing"] = bench.timing
     run_dir = write_run(bench.results, bench.summary["run_id"], records, bench.summary)
     bench.summary["path"] = str(run_dir)
-    write_leaderboard(bench.results)
+    write_leaderboard(bench.results, bench.notices)
     if opt("--report"):
         from oraclebench.report import build_report
 
-        bench.summary["report"] = str(build_report(bench.results, out=bench.results / "report"))
+        bench.summary["report"] = str(build_report(bench.results, out=bench.results / "report", warnings=bench.notices))
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
@@ -448,7 +492,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
 
     tr = terminalreporter
     tr.section("oraclebench")
-    tr.write_line(f"model {bench.summary['model']}  run {bench.summary['run_id']}")
+    tr.write_line(printable(f"model {bench.summary['model']}  run {bench.summary['run_id']}", 1000))
     tr.write_line(render_table(bench.summary))
     only = {task: splits["all"]["lenient"]["only"] for task, splits in bench.summary["tasks"].items()
             if splits["all"].get("lenient", {}).get("only")}
@@ -456,6 +500,8 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
         counts = ", ".join(f"{task} {k}" for task, k in only.items())
         tr.write_line(f"only the lenient reading (the final answer found in prose) accepted {sum(only.values())} "
                       f"answers ({counts}); the score is the strict reading")
+    for notice in dict.fromkeys(bench.notices):  # each damaged file once
+        tr.write_line(f"WARNING: {printable(notice, 1000)}", yellow=True)
     for task, t in bench.summary.get("timing", {}).items():
         workers = f" by {t['workers']} workers" if t.get("workers") else ""
         cut = f", {t['truncated']} truncated" if t.get("truncated") else ""  # cut by the budget: not final

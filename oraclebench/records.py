@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from oraclebench.errors import UsageError
+from oraclebench.textsafe import ERROR_CHARS, STORED_CHARS, cap, storable
 
 
 # What became of one instance, as a field of its own (inspect_ai's Score separates NOANSWER from
@@ -86,6 +87,22 @@ class Record:
         if not self.status:  # a record written before the field existed reads as it was scored
             self.status = status_of(self.correct, self.parsed, self.error)
             self.correct_lenient = self.correct_lenient or self.correct
+        # Whatever the model sent, a record is storable and bounded: no lone surrogate reaches a file,
+        # a page or a terminal, and a 10 MB answer is kept as its first and last parts (the full
+        # length is in detail["completion_chars"]). Scoring has already read the whole text.
+        for name in _FIELDS:
+            setattr(self, name, storable(getattr(self, name)))
+        if isinstance(self.completion, str) and len(self.completion) > STORED_CHARS:
+            self.detail = {**(self.detail or {}), "completion_chars": len(self.completion)}
+            self.completion = cap(self.completion, STORED_CHARS)
+        if isinstance(self.parsed, str) and len(self.parsed) > STORED_CHARS:
+            self.parsed = cap(self.parsed, STORED_CHARS)
+        if isinstance(self.parsed, (list, tuple)) and sum(len(str(v)) for v in self.parsed) > STORED_CHARS:
+            self.parsed = _cap_lines(self.parsed)
+        for name, limit in (("reason", ERROR_CHARS), ("error", ERROR_CHARS)):
+            value = getattr(self, name)
+            if isinstance(value, str) and len(value) > limit:
+                setattr(self, name, cap(value, limit))
 
     def to_json(self) -> dict:
         # Containers are copied one level deep, enough for what tasks put there (flat dicts, lists of
@@ -99,6 +116,19 @@ class Record:
 
 
 _FIELDS = tuple(f.name for f in dataclasses.fields(Record))
+
+
+def _cap_lines(lines) -> list:
+    """A parsed list of lines (an abcd trace) cut to ``STORED_CHARS`` in all, each line capped, and a
+    last line saying how many were cut."""
+    out, used = [], 0
+    for i, line in enumerate(lines):
+        text = cap(str(line), STORED_CHARS // 8)
+        if used + len(text) > STORED_CHARS:
+            return out + [f"...[{len(lines) - i:,} more lines cut]"]
+        out.append(text)
+        used += len(text)
+    return out
 
 
 def _plain(value):
@@ -123,7 +153,9 @@ def atomic_write(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        # backslashreplace: a lone surrogate that got this far is written as its escape "\udXXX",
+        # never a crash; inside a JSON string that escape reads back as the very same character.
+        with os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace") as fh:
             fh.write(text)
             fh.flush()
             os.fsync(fh.fileno())
@@ -143,48 +175,146 @@ def write_run(results: Path, run_id: str, records: Iterable[Record], summary: di
     return run_dir
 
 
+class DamagedFile(UsageError):
+    """A results file that cannot be read (truncated, edited, not UTF-8, not the expected shape).
+
+    The message names the file, the place and the fix. Readers of many runs (leaderboard, report,
+    the browser) skip such a run with one warning; a reader of one named run reports it as an error.
+    """
+
+
+# What every record must hold, and the type each of these fields must have when present.
+_RECORD_TYPES = {"run_id": str, "model": str, "task": str, "instance_id": str, "label": str, "bucket": dict,
+                 "split": str, "correct": bool, "fields": dict, "detail": dict, "reason": str}
+_REQUIRED = tuple(f.name for f in dataclasses.fields(Record)
+                  if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING)
+
+
+def _damaged(path: Path, where: str, why: str) -> DamagedFile:
+    return DamagedFile(f"{path}{where}: damaged ({why}); move it aside or delete its run folder, "
+                       "or re-run the model to write it again")
+
+
+def _record(line: str, path: Path, n: int) -> Record:
+    try:
+        data = json.loads(line)
+    except ValueError as exc:
+        raise _damaged(path, f" line {n}", f"not JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise _damaged(path, f" line {n}", f"a {type(data).__name__}, not a record object")
+    missing = [k for k in _REQUIRED if k not in data]
+    wrong = [k for k, t in _RECORD_TYPES.items() if k in data and data[k] is not None and not isinstance(data[k], t)]
+    if missing or wrong:
+        why = ", ".join([f"no {k}" for k in missing[:3]]
+                        + [f"{k} is not a {_RECORD_TYPES[k].__name__}" for k in wrong[:3]])
+        raise _damaged(path, f" line {n}", why)
+    return Record.from_json(data)
+
+
 def read_records(path: Path) -> list[Record]:
-    """Records of a run folder or of a ``records.jsonl`` file."""
+    """Records of a run folder or of a ``records.jsonl`` file; a damaged file is a ``DamagedFile``
+    naming it and the first bad line."""
     path = Path(path)
     if path.is_dir():
         path = path / "records.jsonl"
     if not path.exists():
         raise UsageError(f"no records at {path}; run `pytest benchmark --model NAME` first or name another run")
-    with path.open(encoding="utf-8") as fh:
-        return [Record.from_json(json.loads(line)) for line in fh if line.strip()]
+    try:
+        with path.open(encoding="utf-8") as fh:
+            return [_record(line, path, n) for n, line in enumerate(fh, 1) if line.strip()]
+    except UnicodeDecodeError as exc:
+        raise _damaged(path, "", f"not UTF-8 text: {exc.reason}") from None
+    except OSError as exc:
+        raise _damaged(path, "", f"cannot be read: {exc.strerror or exc}") from None
 
 
-def list_runs(results: Path) -> list[dict]:
-    """Summaries of every finished run under ``results``, oldest first."""
-    runs = []
+def _is_count(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _cell_problem(c) -> str | None:
+    if not isinstance(c, dict):
+        return "a cell is not an object"
+    if not (_is_count(c.get("n")) and _is_count(c.get("correct"))):
+        return "n and correct must be counts"
+    acc = c.get("accuracy")
+    if acc is not None and (isinstance(acc, bool) or not isinstance(acc, (int, float)) or not 0 <= acc <= 1):
+        return f"accuracy {acc!r} is not a fraction"
+    if "fields" in c and not isinstance(c["fields"], dict):
+        return "fields is not an object"
+    return None
+
+
+def summary_problem(data) -> str | None:
+    """What is wrong with a parsed ``summary.json`` for the readers (leaderboard, report, browser), or None."""
+    if not isinstance(data, dict):
+        return f"a JSON {type(data).__name__}, not an object"
+    for key in ("model", "run_id", "finished"):
+        if key in data and not isinstance(data[key], str) or key == "model" and key not in data:
+            return f"{key} is missing or not a string"
+    for key in ("tasks", "options", "manifest", "timing"):
+        if data.get(key) is not None and not isinstance(data[key], dict):
+            return f"{key} is not an object"
+    tasks = data.get("tasks") or {}
+    for task, splits in tasks.items():
+        if not isinstance(splits, dict) or "all" not in splits:
+            return f"task {task!r} has no 'all' cell"
+        for split, c in splits.items():
+            if (problem := _cell_problem(c)) is not None:
+                return f"{task}.{split}: {problem}"
+    return None
+
+
+def scan_runs(results: Path) -> tuple[list[dict], list[str]]:
+    """Summaries of every finished run under ``results`` (oldest first), and one warning per damaged
+    ``summary.json`` (named, with what is wrong): such a run is skipped, never a crash."""
+    runs, damaged = [], []
     for summary in sorted((Path(results) / "runs").glob("*/summary.json")):
         try:
             data = json.loads(summary.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError):
-            continue  # a run being written right now, or damaged by hand: skip it, never crash
+            problem = summary_problem(data)
+        except FileNotFoundError:
+            continue  # removed between the listing and the read
+        except (OSError, ValueError) as exc:  # ValueError: not JSON, not UTF-8
+            problem = f"not readable JSON: {str(exc)[:200]}"
+        if problem is not None:
+            damaged.append(f"{summary}: damaged ({problem}); skipped (move its run folder aside or delete it)")
+            continue
+        data = storable(data)  # a model name or option with a lone surrogate still renders on a page
         data.setdefault("run_id", summary.parent.name)
         data["path"] = str(summary.parent)
         runs.append(data)
-    return sorted(runs, key=lambda s: (s.get("finished", ""), s["run_id"]))
+    return sorted(runs, key=lambda s: (s.get("finished", ""), s["run_id"])), damaged
 
 
-def latest_runs(results: Path) -> dict[str, dict]:
-    """The latest scoring run of each model (``--explore`` searches are not scores)."""
+def list_runs(results: Path) -> list[dict]:
+    """Summaries of every finished run under ``results``, oldest first; damaged ones are skipped
+    (``scan_runs`` says which)."""
+    return scan_runs(results)[0]
+
+
+def latest_runs(results: Path, warnings: list[str] | None = None) -> dict[str, dict]:
+    """The latest scoring run of each model (``--explore`` searches are not scores); a damaged
+    summary is skipped, and its warning appended to ``warnings`` when given."""
     latest: dict[str, dict] = {}
-    for summary in list_runs(results):
+    runs, damaged = scan_runs(results)
+    if warnings is not None:
+        warnings.extend(damaged)
+    for summary in runs:
         if not summary.get("explore"):
             latest[summary["model"]] = summary
     return latest
 
 
-def resolve_run(results: Path, name: str) -> Path:
-    """A run folder named by run id, by a records/summary file or folder, or by ``MODEL@latest``."""
+def resolve_run(results: Path, name: str, warnings: list[str] | None = None) -> Path:
+    """A run folder named by run id, by a records/summary file or folder, or by ``MODEL@latest`` (damaged
+    summaries skipped, one line each in ``warnings`` when given)."""
     path = Path(name)
     if path.exists():
         return path.parent if path.is_file() else path
     if name.endswith("@latest"):
         model = name[: -len("@latest")]
-        latest = latest_runs(results)
+        latest = latest_runs(results, warnings)
         if model not in latest:
             known = ", ".join(sorted(latest)) or "none yet"
             raise UsageError(f"no run of model {model!r} under {results}; models with runs: {known}")

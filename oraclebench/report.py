@@ -27,7 +27,7 @@ import pandas as pd
 
 from oraclebench import report_plots as plots
 from oraclebench.errors import UsageError
-from oraclebench.records import Record, atomic_write, latest_runs, read_records
+from oraclebench.records import DamagedFile, Record, atomic_write, latest_runs, read_records
 from oraclebench.stats import difference_interval, wilson
 
 SPLIT_ORDER = {"all": 0, "seen": 1, "heldout": 2}
@@ -51,17 +51,30 @@ class Run:
     records: list[Record]
 
 
-def load_runs(results: Path | str, models: Sequence[str] | None = None) -> list[Run]:
-    """The latest run of each model under ``results`` (only ``models`` when given), by model name."""
-    latest = latest_runs(Path(results))
+def load_runs(results: Path | str, models: Sequence[str] | None = None, warnings: list[str] | None = None) -> list[Run]:
+    """The latest run of each model under ``results`` (only ``models`` when given), by model name.
+
+    A run whose summary or records are damaged is skipped, with one line in ``warnings`` when given.
+    """
+    skipped: list[str] = []
+    latest = latest_runs(Path(results), skipped)
+    for model in [m for m in latest if not models or m in models]:
+        try:
+            latest[model]["records"] = read_records(Path(latest[model]["path"]))
+        except DamagedFile as exc:
+            skipped.append(f"{exc}; run of {model} skipped")
+            del latest[model]
+    if warnings is not None:
+        warnings.extend(skipped)
     if not latest:
-        raise UsageError(f"no runs under {results}/runs; run `pytest benchmark --model NAME` first")
+        damaged = f" ({len(skipped)} damaged, skipped: {skipped[0]})" if skipped else ""
+        raise UsageError(f"no runs under {results}/runs{damaged}; run `pytest benchmark --model NAME` first")
     wanted = list(models) if models else sorted(latest)
     missing = [m for m in wanted if m not in latest]
     if missing:
         raise UsageError(f"no run of model(s) {', '.join(missing)} under {results}; models with runs: "
                          f"{', '.join(sorted(latest))}")
-    return [Run(m, latest[m]["run_id"], latest[m], read_records(Path(latest[m]["path"]))) for m in wanted]
+    return [Run(m, latest[m]["run_id"], latest[m], latest[m].pop("records")) for m in wanted]
 
 
 def records_frame(runs: Sequence[Run]) -> pd.DataFrame:
@@ -87,7 +100,10 @@ def task_manifest(summary: dict, task: str) -> dict | None:
     for spec in (summary.get("options") or {}).get("heldout") or []:
         name, sep, rest = str(spec).partition(":")
         if Path(str(spec)).is_file():  # a manifest.json given to --heldout
-            found = _from_manifest(json.loads(Path(spec).read_text(encoding="utf-8")), task)
+            try:
+                found = _from_manifest(json.loads(Path(spec).read_text(encoding="utf-8")), task)
+            except (OSError, ValueError, AttributeError):  # changed or damaged since the run: no range to shade
+                found = None
             if found is not None:
                 return found
         elif sep and name == task:
@@ -100,11 +116,13 @@ def task_manifest(summary: dict, task: str) -> dict | None:
 
 def _from_manifest(manifest: dict, task: str) -> dict | None:
     """A task's part of a model manifest: ``{"task": T, "split": {...}}`` or ``{"tasks": {T: {...}}}``."""
+    if not isinstance(manifest, dict):
+        return None
     if "tasks" in manifest:
-        return (manifest["tasks"] or {}).get(task)
-    if manifest.get("task") == task:
-        return manifest.get("split") or {}
-    return None
+        found = (manifest["tasks"] or {}).get(task) if isinstance(manifest["tasks"], dict) else None
+    else:
+        found = manifest.get("split") or {} if manifest.get("task") == task else None
+    return found if isinstance(found, dict) else None  # a damaged manifest shades no training range
 
 
 def _range_from_manifest(task: str, knob: str, m: dict) -> tuple[Callable | None, str]:
@@ -135,9 +153,13 @@ def training_range(run: Run, task: str, knob: str, frame: pd.DataFrame) -> tuple
     """
     manifest = task_manifest(run.summary, task)
     if manifest:
-        pred, text = _range_from_manifest(task, knob, manifest)
-        if pred is not None:
-            return pred, text
+        try:
+            pred, text = _range_from_manifest(task, knob, manifest)
+            if pred is not None:
+                [pred(x) for x in frame["x"]]  # a hand-damaged manifest fails here, not inside a plot
+                return pred, text
+        except (TypeError, ValueError, KeyError):
+            pass  # no range from it: fall back on the records' splits
     if not (frame["split"] == "heldout").any():
         return None, ""
     seen = set(frame.loc[frame["split"] == "seen", "x"].astype(str))
@@ -456,11 +478,18 @@ def failures(part: pd.DataFrame, per_bucket: int = 2, limit: int = 24) -> list[d
 # --------------------------------------------------------------------------------------- building
 
 
-def build_report(results: Path | str, out: Path | str | None = None, models: Sequence[str] | None = None) -> Path:
-    """Write ``report.html`` (self-contained) and ``report.md`` (+ ``figures/``) under ``out``; returns the HTML path."""
+def build_report(results: Path | str, out: Path | str | None = None, models: Sequence[str] | None = None,
+                 warnings: list[str] | None = None) -> Path:
+    """Write ``report.html`` (self-contained) and ``report.md`` (+ ``figures/``) under ``out``; returns the HTML path.
+
+    Damaged runs are skipped: named in the report and, one line each, in ``warnings`` when given.
+    """
     results = Path(results)
     out = Path(out) if out is not None else results / "report"
-    runs = load_runs(results, models)
+    skipped: list[str] = []
+    runs = load_runs(results, models, skipped)
+    if warnings is not None:
+        warnings.extend(skipped)
     frame = records_frame(runs)
     if frame.empty:
         raise UsageError(f"the latest runs under {results} have no records; score a model first")
@@ -472,6 +501,8 @@ def build_report(results: Path | str, out: Path | str | None = None, models: Seq
 
     doc.h2("Runs", "runs")
     doc.table(runs_table(runs))
+    for line in skipped:
+        doc.p(f"Skipped: {line}")
     doc.h2("Leaderboard", "leaderboard")
     doc.p("Accuracy in % with its 95% Wilson interval and n; 'seen' and 'held-out' split each model's instances by "
           "what it saw in training (its manifest). Failed requests count as wrong and are shown apart (err). "

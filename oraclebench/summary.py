@@ -110,10 +110,11 @@ def render_table(summary: dict) -> str:
     return tabulate(table_rows(summary), headers=TABLE_HEADERS, tablefmt="github")
 
 
-def leaderboard_rows(results: Path) -> list[dict]:
-    """One row per model (its latest run): a column per task and per held-out split, n shown, then the run."""
+def leaderboard_rows(results: Path, warnings: list[str] | None = None) -> list[dict]:
+    """One row per model (its latest run): a column per task and per held-out split, n shown, then the run.
+    Damaged summaries are skipped, each with a line in ``warnings`` when given."""
     rows = []
-    for model, summary in sorted(latest_runs(results).items()):
+    for model, summary in sorted(latest_runs(results, warnings).items()):
         row = {"model": model}
         for task, splits in summary.get("tasks", {}).items():
             for split in shown_splits(splits):
@@ -124,11 +125,15 @@ def leaderboard_rows(results: Path) -> list[dict]:
     return rows
 
 
-def write_leaderboard(results: Path) -> Path:
-    """Regenerate ``results/leaderboard.md`` from every model's latest summary."""
+def write_leaderboard(results: Path, warnings: list[str] | None = None) -> Path:
+    """Regenerate ``results/leaderboard.md`` from every model's latest summary; a damaged summary is
+    skipped, named under the table and in ``warnings`` (when given)."""
     from tabulate import tabulate
 
-    rows = leaderboard_rows(results)
+    skipped: list[str] = []
+    rows = leaderboard_rows(results, skipped)
+    if warnings is not None:
+        warnings.extend(skipped)
     # tabulate, not pandas: this runs after every benchmark run and pandas alone took half a second to import.
     columns = ["model", *sorted({c for r in rows for c in r} - {"model", "run"}), "run"]
     table = [[r.get(c, "") for c in columns] for r in rows]
@@ -137,6 +142,8 @@ def write_leaderboard(results: Path) -> Path:
             " `seen`/`heldout` split by the model's training manifest). Each cell: the strict reading (the task's"
             " answer format), the lenient reading (the final answer found in prose; +k: answers only it accepted),"
             " n.\n\n" + body + "\n")
+    if skipped:
+        text += "\nSkipped:\n\n" + "".join(f"- {line}\n" for line in skipped)
     path = Path(results) / "leaderboard.md"
     atomic_write(path, text)
     return path

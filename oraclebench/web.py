@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlencode
 
-from flask import Flask, abort, render_template, request
+from flask import Flask, abort, render_template, render_template_string, request
 
 from oraclebench.errors import UsageError
-from oraclebench.records import Record, list_runs, read_records
+from oraclebench.records import DamagedFile, Record, list_runs, read_records, scan_runs
 from oraclebench.runner import score_one
 from oraclebench.stats import wilson
 
@@ -43,6 +43,10 @@ class RunStore:
 
     def runs(self) -> list[dict]:
         return list(reversed(list_runs(self.results)))  # newest first
+
+    def damaged(self) -> list[str]:
+        """One line per damaged summary under the results (shown on every page; those runs are skipped)."""
+        return scan_runs(self.results)[1]
 
     def run(self, run_id: str) -> dict:
         for summary in list_runs(self.results):
@@ -236,6 +240,16 @@ def create_app(results: Path | str) -> Flask:
     app = Flask(__name__)
     store, pool = RunStore(Path(results)), ModelPool()
     app.jinja_env.globals.update(show=show, pct=lambda x: f"{100 * x:.1f}")
+
+    @app.context_processor
+    def damaged_files():
+        return {"damaged": store.damaged()}
+
+    @app.errorhandler(DamagedFile)
+    def damaged_page(exc: DamagedFile):
+        # A damaged run file is a page that says so (the other runs stay browsable), never a 500.
+        page = '{% extends "base.html" %}{% block main %}<p class="error">{{ message }}</p>{% endblock %}'
+        return render_template_string(page, message=str(exc)), 200
 
     @app.get("/")
     def index():

@@ -56,6 +56,8 @@ newD = "A OR newB"
 '''
 
 KEYWORDS = ("NOT", "AND", "XOR", "OR")
+MAX_DEPTH = 100  # NOTs and parentheses nested in one expression
+MAX_TOKENS = 500  # tokens of one expression: a chain of operators is a tree that deep
 RESERVED = ("old_sum", "new_sum")
 BINARY_OPS = ("OR", "XOR", "AND")  # loosest first: the order of the grammar's levels
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -178,8 +180,11 @@ def _tokens(text: str) -> list[_Token]:
             out.append(_Token(kind, word, i + 1))
             i = m.end()
         else:
-            raise _SyntaxError(f"unexpected character '{ch}'", i + 1)
+            raise _SyntaxError(f"unexpected character {ch!r}", i + 1)
     out.append(_Token("end", "", len(text) + 1))
+    if len(out) > MAX_TOKENS:
+        raise _SyntaxError(f"more than {MAX_TOKENS} tokens; split the expression over several equations",
+                           out[MAX_TOKENS].column)
     return out
 
 
@@ -188,7 +193,7 @@ class _Parser:
     ``and := not (AND not)*``, ``not := NOT not | atom``, ``atom := 0 | 1 | name | ( or )``."""
 
     def __init__(self, text: str):
-        self.tokens, self.pos = _tokens(text), 0
+        self.tokens, self.pos, self.depth = _tokens(text), 0, 0
 
     def peek(self) -> _Token:
         return self.tokens[self.pos]
@@ -207,10 +212,19 @@ class _Parser:
             expr = Binary(op, expr, self.binary(level + 1))
         return expr
 
+    def nest(self, tok: _Token) -> None:
+        # A bound on nesting keeps parsing, evaluating and printing a hostile world within the stack.
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise _SyntaxError(f"nested more than {MAX_DEPTH} deep (NOTs and parentheses); simplify the expression",
+                               tok.column)
+
     def negation(self) -> Expr:
         if self.peek().kind == "NOT":
-            self.take()
-            return Not(self.negation())
+            self.nest(self.take())
+            expr = Not(self.negation())
+            self.depth -= 1
+            return expr
         return self.atom()
 
     def atom(self) -> Expr:
@@ -220,10 +234,12 @@ class _Parser:
         if tok.kind == "name":
             return Var(tok.text, tok.column)
         if tok.kind == "(":
+            self.nest(tok)
             expr = self.binary(0)
             if self.peek().kind != ")":
                 raise _SyntaxError(f"expected ')' {_found(self.peek())}", self.peek().column)
             self.take()
+            self.depth -= 1
             return expr
         raise _SyntaxError(f"expected a variable, 0, 1, NOT or '(' {_found(tok)}", tok.column)
 
@@ -444,7 +460,13 @@ DEFAULT_WORLD = parse_world(DEFAULT_WORLD_TOML, "default")
 @functools.lru_cache(maxsize=64)
 def _load_file(path: str, mtime_ns: int, size: int) -> World:
     # Keyed on the file's mtime and size, so an edited world is read again.
-    return parse_world(Path(path).read_text(encoding="utf-8"), path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise WorldError(f"{path}: not UTF-8 text (byte {exc.start}); save the world as UTF-8 TOML") from None
+    except OSError as exc:
+        raise WorldError(f"{path}: cannot be read ({exc.strerror or exc}); check its path and permissions") from None
+    return parse_world(text, path)
 
 
 def load_world(name_or_path: str | Path) -> World:

@@ -27,6 +27,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from oracles.numbers import HARD_MAX_DIGITS, digit_bound, read_int
+
 TIMES = "×"  # U+00D7, the sign used in the prompts
 
 
@@ -175,34 +177,48 @@ def work_lines(text: str) -> list[str]:
     return lines[: lines.index("")] if "" in lines else lines
 
 
-def read_final(line: str) -> int | None:
-    """The number on a final ``= N`` line (``= 1,081.`` reads 1081), or None if it is not one."""
+def read_final(line: str, max_digits: int = HARD_MAX_DIGITS) -> int | str | None:
+    """The number on a final ``= N`` line (``= 1,081.`` reads 1081), or None if it is not one; a
+    number of more than ``max_digits`` digits is a ``TooLong`` (``oracles.numbers``), never converted."""
     m = _FINAL.match(line.strip())
-    return int(m.group(1).replace(",", "")) if m else None
+    return read_int(m.group(1), max_digits) if m else None
+
+
+def _bound(pad: Scratchpad) -> int:
+    # Every number of a worked answer (operands, partials, sums, carries) is at most the product's length.
+    return digit_bound(len(str(pad.a)) + len(str(pad.b)))
 
 
 def _check_partial(line: str, a: int, p: Partial) -> str:
     m = _PARTIAL.match(line)
     want = _partial_line(a, p)
     if not m:
-        return f"expected a partial product like {want!r}, got {line!r}"
+        return f"expected a partial product like {want!r}, got {_clip(line)!r}"
     got_a, mult, value, carries = m.groups()
-    if int(got_a) != a or mult != p.multiplier_text:
-        return f"expected {a} {TIMES} {p.multiplier_text}, got {got_a} {TIMES} {mult}"
-    if int(value) != p.value:
-        return f"{a} {TIMES} {p.multiplier_text} should be {p.value_text}, got {value}"
-    got_carries = [int(c) for c in carries.split(",")]
+    bound = digit_bound(len(str(a)) + len(p.value_text))
+    if read_int(got_a, bound) != a or mult != p.multiplier_text:
+        return f"expected {a} {TIMES} {p.multiplier_text}, got {_shown(got_a, bound)} {TIMES} {_shown(mult, bound)}"
+    if read_int(value, bound) != p.value:
+        return f"{a} {TIMES} {p.multiplier_text} should be {p.value_text}, got {_shown(value, bound)}"
+    got_carries = [read_int(c.strip(), bound) for c in carries.split(",")]
     if got_carries != list(reversed(p.carries)):
-        return f"carries should be {','.join(map(str, reversed(p.carries)))}, got {','.join(map(str, got_carries))}"
+        shown = ",".join(map(str, got_carries)) if len(carries) <= 4 * bound else _clip(carries)
+        return f"carries should be {','.join(map(str, reversed(p.carries)))}, got {shown}"
     return ""
+
+
+def _shown(digits: str, bound: int) -> str:
+    """A number from the model's text as it appears in a reason: whole if short, else described."""
+    return digits if len(digits) <= bound else str(read_int(digits, bound) or f"{digits[:20]}...")
 
 
 def _check_sum(line: str, running: int, p: Partial, total: int) -> str:
     m = _SUM.match(line)
     want = _sum_line(running, p, total)
     if not m:
-        return f"expected a running sum like {want!r}, got {line!r}"
-    got = tuple(int(g) for g in m.groups())
+        return f"expected a running sum like {want!r}, got {_clip(line)!r}"
+    bound = digit_bound(max(len(str(running)), len(p.value_text), len(str(total))))  # "00" partials are text
+    got = tuple(read_int(g, bound) for g in m.groups())
     if got[:2] != (running, p.value):
         return f"expected the sum {running} + {p.value_text}, got {got[0]} + {got[1]}"
     if got[2] != total:
@@ -217,8 +233,14 @@ def _checks(pad: Scratchpad):
         yield lambda line, k=k: _check_partial(line, pad.a, pad.partials[k])
         yield lambda line, k=k: _check_sum(line, pad.sums[k - 1], pad.partials[k], pad.sums[k])
     yield lambda line: (
-        "" if read_final(line) == pad.product else f"expected the final line {final_line(pad.product)!r}, got {line!r}"
+        "" if read_final(line, _bound(pad)) == pad.product
+        else f"expected the final line {final_line(pad.product)!r}, got {_clip(line)!r}"
     )
+
+
+def _clip(line: str, limit: int = 200) -> str:
+    """A model's line quoted in a reason, cut to ``limit`` characters (a line can be megabytes long)."""
+    return line if len(line) <= limit else f"{line[:limit // 2]}...({len(line)} chars)...{line[-limit // 2:]}"
 
 
 def check_scratchpad(a: int, b: int, text: str) -> tuple[bool, int | None, str]:
@@ -239,5 +261,6 @@ def check_scratchpad(a: int, b: int, text: str) -> tuple[bool, int | None, str]:
         if why:
             return False, i + 1, f"line {i + 1}: {why}"
     if len(lines) > len(checks):
-        return False, len(checks) + 1, f"line {len(checks) + 1}: unexpected line after the final answer: {lines[len(checks)]!r}"
+        extra = _clip(lines[len(checks)])
+        return False, len(checks) + 1, f"line {len(checks) + 1}: unexpected line after the final answer: {extra!r}"
     return True, None, ""

@@ -35,6 +35,7 @@ from oracles.abcd import (
     step_count,
     trace,
 )
+from oracles.numbers import read_int
 from tasks.base import CHAT_PROSE_TOKENS, ChatPrompt, Draw, Request, Response, Score, Split, Stratum, Task, TaskError
 from tasks.reading import unmarked
 
@@ -252,10 +253,11 @@ class AbcdTask(Task[AbcdProblem]):
         match = re.fullmatch(r"\s*(?:lengths\s*=\s*)?(\d+)\s*(?:-\s*(\d+)\s*)?", spec)
         if not match:
             raise TaskError(f"{NAME}: bad held-out spec {spec!r}; write lengths=LO-HI, for example lengths=1-12")
-        lo = int(match.group(1))
-        hi = int(match.group(2) or lo)
-        if not 1 <= lo <= hi:
-            raise TaskError(f"{NAME}: bad length range {lo}-{hi} in {spec!r}; need 1 <= LO <= HI")
+        lo = read_int(match.group(1), 4)  # a length of 5+ digits is out of range whatever its value
+        hi = read_int(match.group(2), 4) if match.group(2) else lo
+        if not (isinstance(lo, int) and isinstance(hi, int) and 1 <= lo <= hi <= MAX_LENGTH):
+            raise TaskError(f"{NAME}: bad length range {spec.strip()[:40]!r}; need 1 <= LO <= HI <= {MAX_LENGTH}, "
+                            "e.g. lengths=1-12")
         return {"lengths": [lo, hi]}
 
     def train_config(self, manifest: dict | None) -> AbcdConfig:

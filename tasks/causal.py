@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 from oracles.causal import DEFAULT_WORLD, Outcome, World, WorldError, load_world
+from oracles.numbers import digit_bound, read_int
 from tasks.base import (
     CHAT_PROSE_TOKENS, ChatPrompt, Draw, RandomDraw, Request, Response, Score, Split, Stratum, Task, TaskError,
 )
@@ -218,7 +219,9 @@ class CausalTask(Task[CausalProblem]):
         if sums is None:
             return None
         values = [int(v) for v in lines[0].split(",")]
-        return {**dict(zip(names, values)), "old_sum": int(sums.group(1)), "new_sum": int(sums.group(2))}
+        bound = digit_bound(len(str(max(len(self.world(problem).inputs), len(names)))))  # a sum has no more digits
+        return {**dict(zip(names, values)), "old_sum": read_int(sums.group(1), bound),
+                "new_sum": read_int(sums.group(2), bound)}
 
     def read_lenient(self, text: str, problem: CausalProblem) -> tuple[dict[str, int] | None, bool]:
         """The new values and sums among prose and markup: the first run of as many 0/1 values as the
@@ -230,7 +233,9 @@ class CausalTask(Task[CausalProblem]):
         if not sums:
             return None, False
         values = [int(v) for v in re.findall(r"[01]", bits.group())]
-        answer = {**dict(zip(names, values)), "old_sum": int(sums.group(1)), "new_sum": int(sums.group(2))}
+        bound = digit_bound(len(str(max(len(self.world(problem).inputs), len(names)))))
+        answer = {**dict(zip(names, values)), "old_sum": read_int(sums.group(1), bound),
+                  "new_sum": read_int(sums.group(2), bound)}
         return answer, answer == self.solve(problem)
 
     def score(self, problem: CausalProblem, response: Response) -> Score:

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from typing import Iterator
 
 from oracles.multiply import TIMES, check_scratchpad, product, read_final, render_scratchpad, scratchpad, work_lines
+from oracles.numbers import digit_bound, is_number, read_int
 from tasks.base import CHAT_PROSE_TOKENS, ChatPrompt, Draw, Request, Response, Score, Split, Stratum, Task, TaskError
 from tasks.reading import final_number
 
@@ -137,9 +138,11 @@ def _avoid_omitted(a: int, b: int, a_band: range, b_band: range, config: Config)
 def _axb(text: str, what: str, example: str) -> Pair:
     """``"12x34"`` -> ``(12, 34)``; anything else is a TaskError showing ``example``."""
     m = re.fullmatch(r"\s*(\d+)\s*x\s*(\d+)\s*", text)
-    if not m:
-        raise TaskError(f"{NAME}: bad {what} {text!r} in --heldout spec; write it like {example}")
-    return int(m.group(1)), int(m.group(2))
+    pair = (read_int(m.group(1), MAX_DIGITS), read_int(m.group(2), MAX_DIGITS)) if m else ()
+    if not all(isinstance(v, int) for v in pair) or not pair:
+        raise TaskError(f"{NAME}: bad {what} {text[:40]!r} in --heldout spec (numbers of 1 to {MAX_DIGITS} digits); "
+                        f"write it like {example}")
+    return pair
 
 
 def _manifest_pairs(manifest: dict) -> set[Pair]:
@@ -213,12 +216,13 @@ class MultiplicationTask(Task[Problem]):
 
     def parse(self, text: str, problem: Problem) -> int | None:
         """The answer as an int, or None (NOANSWER). Plain: the first line; worked: the final ``= N`` line."""
+        bound = digit_bound(len(str(problem.a)) + len(str(problem.b)))  # a far longer number is TooLong
         if problem.scratchpad:
             lines = work_lines(text)
-            return read_final(lines[-1]) if lines else None
+            return read_final(lines[-1], bound) if lines else None
         first = text.lstrip().split("\n", 1)[0].strip()  # "\n" is the stop string: nothing after it counts
         m = _NUMBER.match(first)
-        return int(m.group(1).replace(",", "")) if m else None
+        return read_int(m.group(1), bound) if m else None
 
     def read_lenient(self, text: str, problem: Problem) -> tuple[int | float | None, bool]:
         """The final number of a prose answer ("The answer is 56.", "**56**", "\\boxed{56}", "56.0",
@@ -338,9 +342,9 @@ def digit_fields(answer: int | None, expected: int) -> dict[str, bool]:
     {'d0': True, 'd1': False, 'd2': True, 'd3': True, 'length': True}
     """
     want = str(expected)
-    got = "" if answer is None else str(answer)
+    got = str(answer) if is_number(answer) else ""  # NOANSWER, or a TooLong number: no digit is right
     fields = {f"d{i}": i < len(got) and got[-1 - i] == want[-1 - i] for i in range(len(want))}
-    fields["length"] = answer is not None and len(got) == len(want)
+    fields["length"] = bool(got) and len(got) == len(want)
     return fields
 
 

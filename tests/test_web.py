@@ -65,7 +65,9 @@ def test_index_lists_runs_and_skips_one_being_written(results, client):
     page = client.get("/")
     assert page.status_code == 200
     text = page.get_data(as_text=True)
-    assert "20260101T000000-000000-oracle" in text and "busy" not in text
+    assert "20260101T000000-000000-oracle" in text and "/run/20260102T000000-000000-busy" not in text
+    # Run files are renamed into place whole, so a torn summary is damage: not listed, but named once (issue 16).
+    assert text.count("busy/summary.json: damaged") == 1
 
 
 def test_run_page_filters_wrong_and_heldout(client):

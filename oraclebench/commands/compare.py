@@ -8,6 +8,7 @@ for ``acc(B) - acc(A)``, then the instances that flipped.
 from __future__ import annotations
 
 import json
+import sys
 
 HELP = "paired comparison of two runs"
 
@@ -24,11 +25,15 @@ def add_arguments(parser) -> None:
 
 def run(args) -> int:
     from oraclebench.compare import compare_runs, render_text
+    from oraclebench.textsafe import printable
     from oraclebench.errors import UsageError
 
     if args.flips < 0 or args.bootstrap < 1:
         raise UsageError("--flips must be >= 0 and --bootstrap >= 1")
-    cmp = compare_runs(args.results, args.run_a, args.run_b, n_boot=args.bootstrap, seed=args.seed)
+    warnings: list[str] = []
+    cmp = compare_runs(args.results, args.run_a, args.run_b, n_boot=args.bootstrap, seed=args.seed, warnings=warnings)
+    for line in warnings:
+        print(f"oraclebench compare: warning: {printable(line, 1000)}", file=sys.stderr)
     if args.json:
         print(json.dumps(cmp.to_json(), indent=2, ensure_ascii=False, default=str))
     else:

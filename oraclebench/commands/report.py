@@ -6,6 +6,7 @@ Writes ``report.html`` (self-contained: figures embedded, opens from disk) and i
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 HELP = "write the HTML and markdown report of the latest runs"
@@ -20,9 +21,13 @@ def add_arguments(parser) -> None:
 
 def run(args) -> int:
     from oraclebench.report import build_report
+    from oraclebench.textsafe import printable
 
     results = Path(args.results)
     out = Path(args.out) if args.out else results / "report"
-    path = build_report(results, out=out, models=args.model or None)
+    warnings: list[str] = []
+    path = build_report(results, out=out, models=args.model or None, warnings=warnings)
+    for line in warnings:
+        print(f"oraclebench report: warning: {printable(line, 1000)}", file=sys.stderr)
     print(f"oraclebench: wrote {path} and {path.with_suffix('.md')}")
     return 0

@@ -32,13 +32,17 @@ def parse_abcd(text: str):
 
 
 def parse_multiplication(text: str):
+    from oracles.numbers import read_int
     from tasks.base import TaskError
-    from tasks.multiplication import Problem
+    from tasks.multiplication import MAX_DIGITS, Problem
 
     match = re.fullmatch(r"\s*(\d+)\s*[xX*×]\s*(\d+)\s*", text)
     if not match:
-        raise TaskError(f"multiplication: {text!r} is not a product; write it like 47x23 (or 47*23, '47 × 23')")
-    return Problem(int(match.group(1)), int(match.group(2)))
+        raise TaskError(f"multiplication: {text[:40]!r} is not a product; write it like 47x23 (or 47*23, '47 × 23')")
+    a, b = read_int(match.group(1), MAX_DIGITS), read_int(match.group(2), MAX_DIGITS)
+    if not (isinstance(a, int) and isinstance(b, int)):
+        raise TaskError(f"multiplication: operands have 1 to {MAX_DIGITS} digits; write it like 47x23")
+    return Problem(a, b)
 
 
 # What a user types, per task. (judge instances are whole word problems: score them from a CSV.)

@@ -1,0 +1,68 @@
+"""Whatever text a model returns, every task parses and scores it, and the record is written, read
+back, summarised and put on the leaderboard, without an exception and without losing a record.
+
+The texts: any code point (lone surrogates, NUL, ANSI escapes, bidi overrides included), numbers
+past CPython's 4,300-digit ``int()`` limit, and the oracle's own answer with any of these spliced
+into it (so the parsers get past their first check).
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from oraclebench.plugin import explain
+from oraclebench.records import list_runs, read_records, write_run
+from oraclebench.runner import score_one
+from oraclebench.summary import render_table, summarize, write_leaderboard
+from tasks import TASKS, get_task
+from tasks.base import Response
+
+ANY_CHAR = st.characters(blacklist_categories=())  # every code point, surrogates and controls too
+NASTY = st.sampled_from(["\ud800", "\udfff", "\x00", "\x1b[2J", "\x1b]0;x\x07", "\u202e", "\r", "\x9b", "\ufeff"])
+HUGE = st.integers(4_000, 6_000).map(lambda n: "9" * n)
+
+
+def junk() -> st.SearchStrategy[str]:
+    return st.one_of(st.text(ANY_CHAR, max_size=40), NASTY, HUGE, st.integers(1, 60).map(lambda n: "1," * n + "1"))
+
+
+@st.composite
+def task_and_text(draw):
+    name = draw(st.sampled_from(sorted(TASKS)))
+    task = get_task(name)
+    problem = draw(task.strategy())
+    answer = task.render_answer(problem, task.solve(problem))
+    spliced = st.tuples(st.integers(0, len(answer)), junk()).map(lambda t: answer[:t[0]] + t[1] + answer[t[0]:])
+    digits_swapped = HUGE.map(lambda big: "".join(big if c.isdigit() else c for c in answer))
+    text = draw(st.one_of(st.text(ANY_CHAR, max_size=200), spliced, digits_swapped, junk()))
+    return name, task, problem, text
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(st.lists(task_and_text(), min_size=1, max_size=4))
+def test_any_text_is_parsed_scored_stored_summarised_and_shown(cases):
+    records = []
+    for i, (name, task, problem, text) in enumerate(cases):
+        task.parse(text, problem)
+        score = task.score(problem, Response(text=text))
+        assert isinstance(score.correct, bool) and isinstance(score.reason, str)
+        inst = task.instance(problem, f"{name}-fuzz-{i}")
+        record = score_one(inst, task.request(inst), Response(text=text), "fuzz", "m\ud800", None, cached=False)
+        explain(record).encode("utf-8")  # the terminal's few lines are encodable
+        records.append(record)
+    with tempfile.TemporaryDirectory() as tmp:
+        summary = summarize(records, run_id="fuzz", model="m\ud800")
+        run = write_run(Path(tmp), "fuzz", records, summary)
+        back = read_records(run)
+        assert len(back) == len(records)  # no record lost
+        assert [r.correct for r in back] == [r.correct for r in records]
+        (run / "records.jsonl").read_bytes().decode("utf-8")  # strict UTF-8
+        json.loads((run / "summary.json").read_text(encoding="utf-8"))
+        render_table(summary).encode("utf-8")
+        write_leaderboard(Path(tmp)).read_bytes().decode("utf-8")
+        assert [s["run_id"] for s in list_runs(Path(tmp))] == ["fuzz"]

@@ -1,0 +1,487 @@
+"""Nothing lost, whatever the model sends back (issue 16): unencodable text, huge numbers, damaged
+results folders, size and control characters, hostile gate, world and --heldout inputs.
+
+Each test names one kind of fault; the runs go through the real plugin (pytester) and the real
+``oraclebench`` command, the pages through the real Flask app.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pandas  # noqa: F401 - imported once here: pytester's in-process runs cannot re-import numpy
+import pytest
+
+from oraclebench.cache import ResponseCache
+from oraclebench.records import Record, list_runs, read_records, write_run
+from oraclebench.runner import score_one
+from oraclebench.summary import summarize, write_leaderboard
+from oraclebench.textsafe import STORED_CHARS, printable
+from oracles.multiply import check_scratchpad
+from oracles.numbers import HARD_MAX_DIGITS, TooLong, read_int
+from tasks import get_task
+from tasks.base import Request, Response
+
+ROOT = Path(__file__).resolve().parent.parent
+pytest_plugins = ["pytester"]
+HUGE = "9" * 5000  # past CPython's 4,300-digit int() limit
+
+
+def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "oraclebench.cli", *args], cwd=cwd or ROOT, capture_output=True,
+                          text=True, timeout=300, env=_env())
+
+
+def run_bench(tmp: Path, *args: str) -> subprocess.CompletedProcess:
+    """``pytest benchmark ...`` in a subprocess: a real terminal encoding (UTF-8, strict), real exit status."""
+    return subprocess.run([sys.executable, "-m", "pytest", "benchmark", "-p", "no:cacheprovider", "-q",
+                           "--results", str(tmp / "results"), *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=300, env=_env(), errors="backslashreplace")
+
+
+@pytest.fixture
+def bench(pytester: pytest.Pytester):
+    """``pytest benchmark ...`` in process (fast; for usage errors): returns (exit status, stdout, stderr)."""
+    shutil.copytree(ROOT / "benchmark", pytester.path / "benchmark", ignore=shutil.ignore_patterns("sets", "__pycache__"))
+
+    def run(*args: str) -> tuple[int, str, str]:
+        result = pytester.runpytest("-p", "oraclebench.plugin", "-p", "no:cacheprovider", "benchmark",
+                                    "--results", str(pytester.path / "results"), *args)
+        return int(result.ret), result.stdout.str(), result.stderr.str()
+
+    return run
+
+
+def _env() -> dict:
+    import os
+
+    return {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONIOENCODING": "utf-8"}
+
+
+def model_module(tmp: Path, body: str, name: str = "hostile_model") -> str:
+    path = tmp / f"{name}.py"
+    path.write_text(textwrap.dedent(body), encoding="utf-8")
+    return f"python:{path}:answer"
+
+
+def scored(task_name: str, text: str, i: int = 0, model: str = "m") -> Record:
+    task = get_task(task_name)
+    inst = task.fresh(i + 1, seed=3)[i]
+    return score_one(inst, task.request(inst), Response(text=text), "r", model, None, cached=False)
+
+
+# --------------------------------------------------------------------------------------- 1. unencodable text
+
+HOSTILE_TEXT = " 5\ud800\x00\x1b[2J\x1b[31mRED\u202e\udfff"
+
+
+def test_a_lone_surrogate_in_answers_is_stored_shown_and_reported_and_the_rerun_from_the_cache_too(tmp_path):
+    model = model_module(tmp_path, f"""
+        def answer(prompts):
+            return [{HOSTILE_TEXT!r} for p in prompts]
+    """)
+    for attempt in ("first run", "re-run answered from the cache"):
+        done = run_bench(tmp_path, "--model", model, "--task", "multiplication", "--limit", "5")
+        assert done.returncode == 1, (attempt, done.stdout[-3000:], done.stderr[-3000:])  # 5 wrong answers
+        assert "Traceback" not in done.stdout + done.stderr and "5 failed" in done.stdout, attempt
+        assert "\x1b" not in done.stdout and "\u202e" not in done.stdout  # no escape reaches the terminal
+        assert "\\x1b[31mRED" in done.stdout  # but it is shown, visibly
+    runs = list_runs(tmp_path / "results")
+    assert len(runs) == 2 and runs[1]["timing"]["multiplication"]["cached"] == 5
+    for run in runs:
+        raw = (Path(run["path"]) / "records.jsonl").read_bytes()
+        raw.decode("utf-8")  # strict: the file is valid UTF-8
+        records = read_records(Path(run["path"]))
+        assert len(records) == 5 and not any(r.correct for r in records)
+        assert all(r.completion == " 5\\ud800\x00\x1b[2J\x1b[31mRED\u202e\\udfff" for r in records)
+    board = (tmp_path / "results" / "leaderboard.md").read_text(encoding="utf-8")
+    assert "0.0, lenient 0.0 (+0), n=5" in board  # strict, lenient, n
+
+
+def test_the_report_and_every_page_show_a_run_with_surrogates_and_control_characters(tmp_path):
+    flask = pytest.importorskip("flask")  # noqa: F841
+    from oraclebench.report import build_report
+    from oraclebench.web import create_app
+
+    records = [scored("causal", "\n1,0\ud800\n3 - 1\x1b[0m", i, model="m\ud800") for i in range(3)]
+    records += [scored("abcd", "A \ud800 B\n\x00", 0, model="m\ud800")]
+    write_run(tmp_path, "20260101T000000-000001-m", records,
+              summarize(records, run_id="20260101T000000-000001-m", model="m\ud800"))
+    write_leaderboard(tmp_path)
+    html = build_report(tmp_path).read_text(encoding="utf-8")
+    assert "\\ud800" in html
+    client = create_app(tmp_path).test_client()
+    run_id = list_runs(tmp_path)[0]["run_id"]
+    pages = ["/", f"/run/{run_id}", f"/run/{run_id}?wrong=1"]
+    pages += [f"/run/{run_id}/instance/{r.task}/{r.instance_id}" for r in records]
+    for page in pages:
+        got = client.get(page)
+        assert got.status_code == 200, (page, got.data[:300])
+        got.data.decode("utf-8")
+
+
+def test_a_poisoned_cache_row_is_asked_again_not_a_failure_of_every_later_run(tmp_path):
+    cache = ResponseCache(tmp_path / "cache.sqlite")
+    cache.put_many("m", [("good", Response(text="ok")), ("bad", Response(text="x")), ("text", Response(text="y"))])
+    cache.close()
+    db = sqlite3.connect(tmp_path / "cache.sqlite")
+    db.execute("UPDATE responses SET value = '{not json' WHERE key = 'bad'")
+    db.execute("UPDATE responses SET value = CAST(X'7B2274657874223A2022FF227D' AS TEXT) WHERE key = 'text'")
+    db.commit()
+    db.close()
+    cache = ResponseCache(tmp_path / "cache.sqlite")
+    found = cache.get_many(["good", "bad", "text"])
+    assert found["good"].text == "ok" and "bad" not in found  # a miss: asked again and replaced
+    assert found["text"].text == "\ufffd"  # invalid UTF-8 in a row is read with a replacement character
+    cache.close()
+
+
+# --------------------------------------------------------------------------------------- 2. huge numbers
+
+
+def test_the_number_reader_bounds_digits_and_never_raises():
+    assert read_int("1,081", 8) == 1081
+    assert read_int("12a", 8) is None and read_int("", 8) is None
+    too_long = read_int(HUGE, 8)
+    assert isinstance(too_long, TooLong) and too_long.digits == 5000 and too_long != 10**8
+    assert "5000 digits" in too_long and len(too_long) < 200
+    assert isinstance(read_int("1" * (HARD_MAX_DIGITS + 1), 10**9), TooLong)  # the hard ceiling holds
+
+
+@pytest.mark.parametrize("text", [" " + HUGE, f" {HUGE[:3]},{','.join(['999'] * 1700)}", " " + "0" * 5000 + "56"])
+def test_a_huge_product_is_a_wrong_answer_that_says_so(text):
+    record = scored("multiplication", text)
+    assert not record.correct and record.error is None and record.parsed is not None  # wrong, not NOANSWER
+    assert "far longer than" in record.reason
+    assert not any(record.fields.values())
+    json.dumps(record.to_json())
+
+
+def test_a_huge_number_in_worked_multiplication_is_a_wrong_step_not_a_crash():
+    ok, line, why = check_scratchpad(47, 23, f"{HUGE} × 3 = 141 (carries 1,2)\n= {HUGE}")
+    assert (ok, line) == (False, 1) and "far longer than" in why
+    ok, line, why = check_scratchpad(47, 23, f"47 × 3 = {HUGE} (carries 1,{HUGE})")
+    assert (ok, line) == (False, 1) and len(why) < 400
+    task = get_task("multiplication")
+    problem = task.Problem(47, 23, scratchpad=True)
+    score = task.score(problem, Response(text=f"\n47 × 3 = 141 (carries 1,2)\n= {HUGE}\n\n"))
+    assert not score.correct and "far longer than" in score.reason
+
+
+def test_a_huge_causal_sum_is_a_wrong_field_that_says_so():
+    record = scored("causal", f"\n1,0,0,0\n{HUGE} - 1\n")
+    assert not record.correct and record.parsed is not None and not record.fields["old_sum"]
+    assert "old_sum" in record.reason and "far longer than" in record.reason
+
+
+def test_a_run_of_huge_answers_keeps_every_record(tmp_path):
+    model = model_module(tmp_path, f"""
+        def answer(prompts):
+            if prompts[0][:1] in "01":  # causal
+                return ["\\n1,0,0,0\\n{HUGE} - {HUGE}\\n" for p in prompts]
+            return [" {HUGE}" for p in prompts]
+    """)
+    done = run_bench(tmp_path, "--model", model, "--task", "multiplication,causal", "--limit", "4")
+    assert done.returncode == 1 and "8 failed" in done.stdout, done.stdout[-3000:]
+    records = read_records(Path(list_runs(tmp_path / "results")[0]["path"]))
+    assert len(records) == 8 and all(r.error is None and "far longer than" in r.reason for r in records)
+
+
+# --------------------------------------------------------------------------------------- 6. damaged results
+
+
+@pytest.fixture
+def two_runs(tmp_path) -> Path:
+    """A results folder with two models' runs: ``good`` and ``damaged`` (the one the test breaks)."""
+    for model in ("good", "damaged"):
+        records = [scored("causal", "\n1,0,0,0\n3 - 1\n", i) for i in range(4)]
+        for r in records:
+            r.model = model
+        run_id = f"20260101T00000{len(model) % 10}-000000-{model}"
+        write_run(tmp_path, run_id, records, summarize(records, run_id=run_id, model=model))
+    return tmp_path
+
+
+DAMAGE = {
+    "truncated JSON": b'{"model": "damaged", "tasks": {"causal": ',
+    "a JSON list": b"[1, 2]",
+    "model not a string": b'{"model": 5, "tasks": {}}',
+    "tasks of the wrong shape": b'{"model": "damaged", "tasks": {"causal": {"all": {"n": "x"}}}}',
+    "not UTF-8": b'{"model": "damaged\xff"}',
+    "finished not a string": b'{"model": "damaged", "finished": 5, "tasks": {}}',
+}
+
+
+@pytest.mark.parametrize("kind", sorted(DAMAGE))
+def test_a_damaged_summary_is_skipped_by_name_by_leaderboard_report_compare_and_every_page(two_runs, kind):
+    from oraclebench.report import build_report
+
+    summary = next((two_runs / "runs").glob("*-damaged/summary.json"))
+    summary.write_bytes(DAMAGE[kind])
+    warnings: list[str] = []
+    board = write_leaderboard(two_runs, warnings).read_text(encoding="utf-8")
+    assert "| good" in board and "| damaged" not in board
+    assert len(warnings) == 1 and str(summary) in warnings[0] and "damaged" in warnings[0]
+    assert str(summary) in board  # named under the table
+    report = run_cli("report", "--results", str(two_runs))
+    assert report.returncode == 0, report.stderr
+    assert report.stderr.count(str(summary)) == 1 and "warning" in report.stderr
+    assert str(summary) in build_report(two_runs).read_text(encoding="utf-8")
+    compare = run_cli("compare", "good@latest", str(summary.parent / "records.jsonl"), "--results", str(two_runs))
+    assert compare.returncode == 0 and "shared instances: 4" in compare.stdout, compare.stderr
+    assert compare.stderr.count(str(summary)) == 1
+    pytest.importorskip("flask")
+    from oraclebench.web import create_app
+
+    client = create_app(two_runs).test_client()
+    good = next(s["run_id"] for s in list_runs(two_runs) if s["model"] == "good")
+    for page in ("/", f"/run/{good}", f"/run/{good}/try"):
+        got = client.get(page)
+        assert got.status_code == 200 and str(summary).encode() in got.data, page
+
+
+def test_a_damaged_records_file_is_named_by_report_compare_and_the_run_page(two_runs):
+    records = next((two_runs / "runs").glob("*-damaged/records.jsonl"))
+    lines = records.read_text(encoding="utf-8").splitlines()
+    records.write_text("\n".join(lines[:2] + ['{"task": "causal", "correct": "yes"'] + lines[3:]) + "\n")
+    report = run_cli("report", "--results", str(two_runs))
+    assert report.returncode == 0 and f"{records} line 3: damaged" in report.stderr, report.stderr
+    compare = run_cli("compare", "good@latest", "damaged@latest", "--results", str(two_runs))
+    assert compare.returncode == 2 and compare.stderr.count("\n") == 1, compare.stderr
+    assert f"{records} line 3: damaged" in compare.stderr and "Traceback" not in compare.stderr
+    pytest.importorskip("flask")
+    from oraclebench.web import create_app
+
+    damaged = next(s["run_id"] for s in list_runs(two_runs) if s["model"] == "damaged")
+    got = create_app(two_runs).test_client().get(f"/run/{damaged}")
+    assert got.status_code == 200 and b"line 3: damaged" in got.data
+
+
+def test_a_corrupted_cache_is_set_aside_once_by_name_and_the_run_goes_on(tmp_path):
+    results = tmp_path / "results"
+    results.mkdir()
+    (results / "cache.sqlite").write_bytes(b"SQLite format 3\x00" + bytes(range(256)) * 40)
+    done = run_bench(tmp_path, "--model", "oracle", "--task", "causal,multiplication", "--limit", "3")
+    assert done.returncode == 0, done.stdout[-3000:]
+    assert "6 passed" in done.stdout and "Traceback" not in done.stdout
+    warnings = [line for line in done.stdout.splitlines() if line.startswith("WARNING:")]
+    assert len(warnings) == 1 and "cache.sqlite: damaged" in warnings[0] and "set aside as" in warnings[0]
+    aside = list(results.glob("cache.sqlite.corrupt-*"))
+    assert len(aside) == 1 and aside[0].read_bytes().startswith(b"SQLite format 3")
+    again = run_bench(tmp_path, "--model", "oracle", "--task", "causal,multiplication", "--limit", "3")
+    assert again.returncode == 0 and "WARNING" not in again.stdout
+    assert list_runs(results)[-1]["timing"]["causal"]["cached"] == 3  # the fresh cache works
+
+
+# --------------------------------------------------------------------------------------- 8. size and control characters
+
+
+def test_a_ten_megabyte_answer_is_stored_bounded_and_shown_in_a_few_lines(tmp_path):
+    model = model_module(tmp_path, """
+        def answer(prompts):
+            return [TEXT for p in prompts]
+        TEXT = "\\x1b]0;owned\\x07 " + "7" * 10_000_000
+    """)
+    done = run_bench(tmp_path, "--model", model, "--task", "multiplication", "--limit", "2")
+    assert done.returncode == 1 and len(done.stdout) < 20_000, len(done.stdout)
+    assert "\x1b" not in done.stdout and "\x07" not in done.stdout
+    run = Path(list_runs(tmp_path / "results")[0]["path"])
+    assert (run / "records.jsonl").stat().st_size < 4 * STORED_CHARS
+    for r in read_records(run):
+        assert len(r.completion) <= STORED_CHARS and r.detail["completion_chars"] == 10_000_011
+        assert "characters cut" in r.completion and len(r.reason) <= 2_000
+
+
+def test_error_messages_are_capped_and_abcd_traces_bounded():
+    task = get_task("multiplication")
+    inst = task.fresh(1, seed=0)[0]
+    record = score_one(inst, task.request(inst), Response(error="boom " * 100_000), "r", "m", None, cached=False)
+    assert len(record.error) <= 2_000 and len(record.reason) <= 2_000
+    trace = scored("abcd", "A B\n" * 200_000)
+    assert sum(len(line) for line in trace.parsed) <= STORED_CHARS + 100 and "more lines cut" in trace.parsed[-1]
+
+
+@pytest.mark.parametrize("text", ["\x1b[2J", "\x00", "\u202e", "\x9b31m", "a\rb", "\x7f"])
+def test_printable_neutralises_control_characters(text):
+    shown = printable(f"x{text}y")
+    assert shown.isprintable() and shown.startswith("x") and shown.endswith("y")
+
+
+# --------------------------------------------------------------------------------------- 10. hostile inputs
+
+GATES = {
+    "baseline summary not a string": "[oracle.baseline]\nsummary = 5\n",
+    "paired records not a string": "[oracle.paired]\nrecords = 7\n",
+    "paired splits nested": '[oracle.paired]\nrecords = "x"\nsplits = [[1]]\n',
+    "unknown task": "[oracle]\ncausl = 0.5\n",
+    "unknown split": '[oracle]\n"causal.bogus" = 0.5\n',
+    "NaN floor": "[oracle]\ncausal = nan\n",
+    "negative floor": "[oracle]\ncausal = -0.5\n",
+    "nested table": "[oracle.causal]\nall = 0.5\n",
+    "string floor": '[oracle]\ncausal = "0.5"\n',
+    "unknown baseline key": '[oracle.baseline]\nsummary = "s.json"\ntolerence = 0.1\n',
+    "not a table": "oracle = 1\n",
+    "not TOML": "[oracle\n",
+}
+
+
+@pytest.mark.parametrize("kind", sorted(GATES) + ["a directory", "not UTF-8", "missing"])
+def test_a_hostile_gate_file_is_one_error_line_before_any_model_work(bench, tmp_path, kind):
+    gate = tmp_path / "gates.toml"
+    if kind == "a directory":
+        gate.mkdir()
+    elif kind == "not UTF-8":
+        gate.write_bytes(b"\xff\xfe[oracle]\n")
+    elif kind != "missing":
+        gate.write_text(GATES[kind], encoding="utf-8")
+    ret, out, err = bench("--model", "oracle", "--task", "causal", "--limit", "2", "--gate", str(gate))
+    errors = [line for line in err.splitlines() if line.startswith("ERROR:")]
+    assert ret == 4 and len(errors) == 1, (ret, out[-2000:], err[-2000:])
+    assert str(gate) in errors[0] and "Traceback" not in out + err and "oraclebench: loading model" not in out
+
+
+HELDOUT = {
+    "abcd length of 5,000 digits": "abcd:lengths=1-" + HUGE,
+    "abcd length out of range": "abcd:lengths=1-99",
+    "abcd zero length": "abcd:lengths=0-3",
+    "abcd hex": "abcd:0x2",
+    "multiplication operand of 5,000 digits": f"multiplication:omit={HUGE}x2",
+    "multiplication digits zero": "multiplication:digits=0x2",
+    "multiplication hex digits": "multiplication:digits=0x2x2",
+    "unknown task": "abdc:lengths=1-2",
+    "empty": "",
+    "empty spec": "judge:",
+    "causal unknown key": "causal:omited=1,0,1,0,1",
+}
+
+
+def _manifest(tmp_path: Path, body: bytes) -> str:
+    path = tmp_path / "manifest.json"
+    path.write_bytes(body)
+    return str(path)
+
+
+MANIFESTS = {
+    "tasks not an object": b'{"tasks": 5}',
+    "not JSON": b"{bad",
+    "not UTF-8": b"\xff",
+    "wrong value type": b'{"task": "abcd", "split": {"lengths": "x"}}',
+    "unknown task": b'{"task": "nosuch", "split": {}}',
+    "split not an object": b'{"task": "causal", "split": [1]}',
+}
+
+
+@pytest.mark.parametrize("kind", sorted(HELDOUT) + [f"manifest {k}" for k in sorted(MANIFESTS)])
+def test_a_hostile_heldout_value_is_one_error_line(bench, tmp_path, kind):
+    spec = _manifest(tmp_path, MANIFESTS[kind[9:]]) if kind.startswith("manifest ") else HELDOUT[kind]
+    ret, out, err = bench("--model", "oracle", "--task", "abcd", "--limit", "2", "--heldout", spec)
+    errors = [line for line in err.splitlines() if line.startswith("ERROR:")]
+    assert ret == 4 and len(errors) == 1, (ret, out[-2000:], err[-2000:])
+    assert "--heldout" in errors[0] and len(errors[0]) < 600 and "Traceback" not in out + err
+
+
+WORLDS = {
+    "NOTs nested 5,000 deep": 'inputs = ["A"]\n[equations]\nnewA = "' + "NOT " * 5000 + 'A"\n',
+    "parentheses nested 5,000 deep": 'inputs = ["A"]\n[equations]\nnewA = "' + "(" * 5000 + "A" + ")" * 5000 + '"\n',
+    "a chain of 100,000 ORs": 'inputs = ["A"]\n[equations]\nnewA = "' + " OR ".join(["A"] * 100_000) + '"\n',
+    "a cycle": 'inputs = ["A"]\n[equations]\nnewA = "newB"\nnewB = "newA"\n',
+    "an unknown variable": 'inputs = ["A"]\n[equations]\nnewA = "C"\n',
+    "a bad operator": 'inputs = ["A", "B"]\n[equations]\nnewA = "A NAND B"\n',
+    "inputs of the wrong type": 'inputs = "A"\n[equations]\nnewA = "A"\n',
+    "an expression of the wrong type": 'inputs = ["A"]\n[equations]\nnewA = 1\n',
+    "a nested table": 'inputs = ["A"]\n[equations.x]\ny = "A"\n',
+    "a NUL": 'inputs = ["A"]\n[equations]\nnewA = "A\\u0000"\n',
+}
+
+
+@pytest.mark.parametrize("kind", sorted(WORLDS) + ["not UTF-8"])
+def test_a_hostile_world_file_is_one_error_line_naming_it(bench, tmp_path, capsys, kind):
+    world = tmp_path / "world.toml"
+    world.write_bytes(b"\xff\xfe" if kind == "not UTF-8" else WORLDS[kind].encode())
+    ret, out, err = bench("--model", "oracle", "--task", "causal", "--limit", "2",
+                          "--heldout", f"causal:world={world} 1,0,1,0,1")
+    errors = [line for line in err.splitlines() if line.startswith("ERROR:")]
+    assert ret == 4 and len(errors) == 1, (ret, out[-2000:], err[-2000:])
+    assert str(world) in errors[0] and "\x00" not in errors[0] and "Traceback" not in out + err
+    from oraclebench.cli import main
+
+    capsys.readouterr()
+    ret = main(["generate", "causal", "--n", "4", "--heldout", f"world={world} 1,0,1,0,1", "--out", str(tmp_path / "d")])
+    cli = capsys.readouterr().err
+    assert ret == 2 and cli.count("\n") == 1 and str(world) in cli, cli
+
+
+def test_the_bounded_world_parser_still_reads_the_deepest_allowed_expression():
+    from oracles.causal import MAX_DEPTH, parse_world
+
+    text = 'inputs = ["A"]\n[equations]\nnewA = "' + "NOT " * MAX_DEPTH + 'A"\n'
+    assert parse_world(text).evaluate([1]).new == (MAX_DEPTH % 2 ^ 1,)
+
+
+# --------------------------------------------------------------------------------------- 1. from a server
+
+
+class _OddServer:
+    """A minimal OpenAI-compatible server on 127.0.0.1 whose completions carry raw bytes ``body_text``
+    as the JSON value of ``text`` (JSON escapes of lone surrogates, or bytes that are not UTF-8)."""
+
+    def __init__(self, body_text: bytes):
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args) -> None:
+                pass
+
+            def _send(self, body: bytes) -> None:
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_GET(self) -> None:
+                self._send(b'{"object": "list", "data": [{"id": "odd", "object": "model"}]}')
+
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                self._send(b'{"id": "c", "object": "text_completion", "created": 0, "model": "odd", "choices": '
+                           b'[{"index": 0, "text": "' + outer.body_text + b'", "finish_reason": "stop", '
+                           b'"logprobs": null}]}')
+
+        self.body_text = body_text
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> str:
+        self.thread.start()
+        return f"http://127.0.0.1:{self.server.server_port}/v1"
+
+    def __exit__(self, *exc) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(timeout=10)
+
+
+@pytest.mark.parametrize("body", [b" 5\\ud800\\u0000\\u001b[31m", b" 5\xff\xfe\x80"], ids=["surrogate", "not-utf8"])
+def test_text_from_a_server_is_stored_whatever_its_bytes(tmp_path, body):
+    from models import load_model
+    from oraclebench.runner import evaluate
+
+    task = get_task("multiplication")
+    with _OddServer(body) as url:
+        model = load_model(f"vllm:odd@{url}", {"retries": "0", "timeout": "10"})
+        records = evaluate(model, task.fresh(3, seed=1), "served", ResponseCache(tmp_path / "cache.sqlite"))
+    run = write_run(tmp_path, "served", records, summarize(records, run_id="served", model="vllm:odd"))
+    back = read_records(run)
+    assert len(back) == 3 and not any(r.correct for r in back)
+    (run / "records.jsonl").read_bytes().decode("utf-8")
+    assert all(r.error is not None or r.completion.startswith(" 5") for r in back)
