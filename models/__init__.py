@@ -61,6 +61,33 @@ def declared_tasks(name: str) -> list[str] | None:
     return [manifest["task"]] if isinstance(manifest.get("task"), str) else None
 
 
+def declared_training(name: str, options: dict[str, Any] | None = None) -> dict[str, dict] | None:
+    """What a model trained on, known without loading it: ``{task: training_data}`` (see
+    ``Task.training_problems``), from a reference recipe's settings or the ``manifest.json`` beside a
+    local checkpoint (``training_data``, or a ``tasks`` table of them). ``None`` when nothing is declared.
+    """
+    import json
+    from pathlib import Path
+
+    if NAMES.get(name) == "models.reference:load_reference":
+        from models.reference import reference_settings, training_data
+
+        s, _, _ = reference_settings(name, dict(options or {}))
+        return {s["task"]: training_data(s)}
+    prefix, _, spec = name.partition(":")
+    if prefix not in ("hf", "transplant", "vllm-local"):
+        return None
+    try:
+        manifest = json.loads((Path(spec.split("?")[0]).expanduser() / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if isinstance(manifest.get("training_data"), dict) and isinstance(manifest.get("task"), str):
+        return {manifest["task"]: manifest["training_data"]}
+    tables = manifest.get("tasks") if isinstance(manifest.get("tasks"), dict) else {}
+    found = {t: m["training_data"] for t, m in tables.items() if isinstance(m, dict) and "training_data" in m}
+    return found or None
+
+
 def known_names() -> list[str]:
     return sorted(NAMES) + [f"{p}:..." for p in sorted(PATTERNS)]
 
@@ -88,4 +115,4 @@ def load_model(name: str, options: dict[str, Any] | None = None) -> Model:
     raise ModelError(f"unknown model {name!r}{hint}; known: {', '.join(known_names())}")
 
 
-__all__ = ["load_model", "known_names", "NAMES", "PATTERNS", "Adapter", "Model", "ModelError", "Request", "Response"]
+__all__ = ["load_model", "known_names", "declared_tasks", "declared_training", "NAMES", "PATTERNS", "Adapter", "Model", "ModelError", "Request", "Response"]

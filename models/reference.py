@@ -2,12 +2,14 @@
 ``gpt2-mult-scratchpad``.
 
 No hub downloads. A recipe draws its training problems from the task API (``task.sample(seed, i,
-task.train_config(manifest))``), builds a task-token tokenizer over their text
+task.train_config(manifest), stream="train")``: the training stream, apart from the frozen sets and
+``--fresh``), builds a task-token tokenizer over their text
 (``models.charlm``), trains a GPT-2 built from config with the loss on the completion only
 (``oraclebench.training``), and saves model, tokenizer, ``manifest.json`` and ``loss.png`` in the
 HuggingFace layout under ``$ORACLEBENCH_HOME/models/NAME`` (default ``~/.cache/oraclebench``).
 
-``manifest.json`` is ``{"task": NAME, "split": <the task's manifest: what training saw>, "recipe":
+``manifest.json`` is ``{"task": NAME, "split": <the task's manifest: what training saw>,
+"training_data": <the problems it trained on, see ``training_data``>, "recipe":
 <every setting that shapes the weights>, "dataset_sha256", "loss_curve", "train_seconds", ...}``.
 ``load_reference`` reuses a checkpoint only if its ``recipe`` equals the one asked for (scale,
 held-out spec, seed, hyper-parameters); otherwise it says why in one line and trains it again.
@@ -133,7 +135,9 @@ def settings(recipe: Recipe, *, seed: int = 0, heldout: str | None = None, scale
     split = task.manifest_from_spec(spec)  # validates the spec (a TaskError is a usage error)
     out = dataclasses.asdict(recipe)
     out.pop("minutes")
-    out.update(heldout=spec, split=split, seed=seed, scale=scale,
+    # stream: the training problems come from the "train" stream (before it, from Random(seed + i),
+    # the stream of the frozen sets): a checkpoint trained on the old stream is trained again.
+    out.update(heldout=spec, split=split, seed=seed, scale=scale, stream="train",
                examples=max(recipe.batch_size, round(recipe.examples * scale)),
                epochs=recipe.epochs if epochs is None else epochs, steps=steps)
     return out
@@ -155,17 +159,17 @@ def _about(minutes: float) -> str:
 # ------------------------------------------------------------------------------------ training
 
 
+def training_data(s: dict) -> dict:
+    """What a recipe trains on, as manifests say it (``Task.training_problems`` reads it back): problem i
+    is ``task.sample(seed, i, train config, stream="train")`` for i < examples."""
+    return {"stream": s.get("stream", "train"), "seed": s["seed"], "count": s["examples"], "split": s["split"],
+            "config": {"scratchpad": True} if s["scratchpad"] else {}}
+
+
 def training_pairs(s: dict) -> list[tuple[str, str]]:
-    """The (prompt, completion) pairs of a recipe: problem i is ``task.sample(seed, i, train config)``."""
+    """The (prompt, completion) pairs of a recipe (see ``training_data``)."""
     task = get_task(s["task"])
-    config = task.train_config(s["split"])
-    if s["scratchpad"]:
-        config = dataclasses.replace(config, scratchpad=True)
-    pairs = []
-    for i in range(s["examples"]):
-        p = task.sample(s["seed"], i, config)
-        pairs.append((task.render(p).prompt, task.render_answer(p, task.solve(p))))
-    return pairs
+    return [(task.render(p).prompt, task.render_answer(p, task.solve(p))) for p in task.training_problems(training_data(s))]
 
 
 def vocabulary_texts(task_name: str) -> list[str]:
@@ -173,7 +177,7 @@ def vocabulary_texts(task_name: str) -> list[str]:
     task = get_task(task_name)
     out = []
     for i in range(64):
-        p = task.sample(12345, i)
+        p = task.sample(12345, i, stream="vocab")
         out += [task.render(p).prompt, task.render_answer(p, task.solve(p))]
     if task_name == "multiplication":
         worked = task.decode({**task.encode(p), "scratchpad": True})
@@ -240,7 +244,8 @@ def train_recipe(s: dict, out: Path | str, device: str = "cpu", progress: bool =
     import transformers
 
     manifest = {
-        "name": s["name"], "task": s["task"], "split": s["split"], "recipe": s, "seed": s["seed"],
+        "name": s["name"], "task": s["task"], "split": s["split"], "training_data": training_data(s),
+        "recipe": s, "seed": s["seed"],
         "hyperparameters": dataclasses.asdict(config) | {"parameters": sum(p.numel() for p in model.parameters())},
         "dataset_sha256": hashlib.sha256("\0".join(texts).encode()).hexdigest(),
         "train": result.to_json() | {"losses": None}, "loss_curve": result.losses, "train_seconds": result.seconds,
@@ -376,13 +381,9 @@ class WorkedMultiplication(HFModel):
         return out
 
 
-def load_reference(name: str, options: dict | None = None) -> HFModel:
-    """The ``hf:`` adapter over reference model ``name``, training it first when no matching checkpoint exists.
-
-    Options besides the adapter's: ``seed``, ``heldout`` (the task's spec; ``omit`` for causal
-    sequences), ``path`` (checkpoint folder; default ``checkpoint_path``). Training runs on the CPU.
-    """
-    options = dict(options or {})
+def reference_settings(name: str, options: dict) -> tuple[dict, str | None, int]:
+    """The settings, held-out spec and seed that ``--model-opt`` options ask of reference ``name``;
+    pops ``seed``, ``heldout`` and ``omit`` from ``options``. Raises ``ModelError`` on bad values."""
     recipe = get_recipe(name)
     heldout = options.pop("heldout", None)
     omit = options.pop("omit", None)
@@ -397,9 +398,20 @@ def load_reference(name: str, options: dict | None = None) -> HFModel:
     from tasks.base import TaskError
 
     try:
-        s = settings(recipe, seed=seed, heldout=heldout)
+        return settings(recipe, seed=seed, heldout=heldout), heldout, seed
     except TaskError as exc:
         raise ModelError(f"{name}: {exc}") from None
+
+
+def load_reference(name: str, options: dict | None = None) -> HFModel:
+    """The ``hf:`` adapter over reference model ``name``, training it first when no matching checkpoint exists.
+
+    Options besides the adapter's: ``seed``, ``heldout`` (the task's spec; ``omit`` for causal
+    sequences), ``path`` (checkpoint folder; default ``checkpoint_path``). Training runs on the CPU.
+    """
+    options = dict(options or {})
+    recipe = get_recipe(name)
+    s, heldout, seed = reference_settings(name, options)
     path = Path(options.pop("path", None) or checkpoint_path(name, heldout, seed)).expanduser()
     ensure_checkpoint(s, path)
     model = (WorkedMultiplication if recipe.scratchpad else HFModel)(str(path), options)

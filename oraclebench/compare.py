@@ -6,8 +6,10 @@ McNemar p-value on the discordant pairs, and a paired bootstrap interval for ``a
 The instances that flipped are listed. Failed requests count as not correct, as in the summary, and
 their numbers are shown apart.
 
-A pair's split is the runs' common split (``seen``/``heldout``); where the two models were trained
-on different ranges it reads ``seen/heldout`` (A's split, then B's).
+A pair's split is the runs' common split (``seen``/``heldout``, or ``unknown`` for a model without a
+training manifest); where the two models were trained on different ranges it reads ``seen/heldout``
+(A's split, then B's). A partial run (``--limit``, ``-k``, interrupted...) can be compared when named,
+and the comparison says it is partial.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from oraclebench.records import Record, read_records, resolve_run
 from oraclebench.textsafe import printable
 from oraclebench.stats import mcnemar_exact
 
-SPLIT_ORDER = {"all": 0, "seen": 1, "heldout": 2}
+SPLIT_ORDER = {"all": 0, "seen": 1, "heldout": 2, "unknown": 3}
 
 
 @dataclass(frozen=True)
@@ -155,10 +157,13 @@ def compare_records(a: Sequence[Record], b: Sequence[Record], n_boot: int = 2000
         groups[(ra.task, pair_split(ra, rb))].append((ra, rb))
     keys = sorted(groups, key=lambda k: (k[0], SPLIT_ORDER.get(k[1], 3), k[1]))
     cells = [paired_cell(task, split, groups[(task, split)], n_boot, seed) for task, split in keys]
-    # As in the summary: with nothing held out, a "seen" cell would only repeat "all".
-    cells = [c for c in cells if not (c.split == "seen" and c.n == len(groups[(c.task, "all")]))]
+    # As in the summary: a task whose pairs all have one split shows "all" only, named after it.
+    cells = [c for c in cells if not (c.split != "all" and c.n == len(groups[(c.task, "all")]))]
     flips = [_flip(ra, rb) for ra, rb in pairs if ra.correct != rb.correct]
     notes = []
+    if any("unknown" in pair_split(ra, rb) for ra, rb in pairs):
+        notes.append("split 'unknown': a model without a training manifest (or --heldout); nothing is known "
+                     "about what it saw")
     if any("/" in c.split for c in cells):
         notes.append("split 'seen/heldout' (or 'heldout/seen'): the two models were trained on different ranges; "
                      "the first word is A's split, the second B's")
@@ -168,7 +173,8 @@ def compare_records(a: Sequence[Record], b: Sequence[Record], n_boot: int = 2000
 
 def compare_runs(results: Path | str, name_a: str, name_b: str, n_boot: int = 2000, seed: int = 0,
                  warnings: list[str] | None = None) -> Comparison:
-    """Compare two runs named by run id, records/summary file or folder, or ``MODEL@latest``.
+    """Compare two runs named by run id, records/summary file or folder, or ``MODEL@latest`` (the model's
+    latest complete run); a partial run named explicitly is compared, with a note saying so.
 
     Damaged summaries met on the way to ``MODEL@latest`` are skipped (one line each in ``warnings``);
     a damaged records file of a named run is a ``DamagedFile`` error naming it.
@@ -177,7 +183,27 @@ def compare_runs(results: Path | str, name_a: str, name_b: str, n_boot: int = 20
     dir_a, dir_b = resolve_run(Path(results), name_a, skipped), resolve_run(Path(results), name_b, skipped)
     if warnings is not None:
         warnings.extend(dict.fromkeys(skipped))
-    return compare_records(read_records(dir_a), read_records(dir_b), n_boot, seed)
+    cmp = compare_records(read_records(dir_a), read_records(dir_b), n_boot, seed)
+    for which, run_dir in (("A", dir_a), ("B", dir_b)):
+        note = _partial_note(run_dir)
+        if note:
+            cmp.notes.append(f"{which} is a partial run ({note}): its numbers are not the model's score")
+    return cmp
+
+
+def _partial_note(run_dir: Path) -> str:
+    import json
+
+    from oraclebench.records import partial_reason, task_complete
+
+    try:
+        summary = json.loads((Path(run_dir) / "summary.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return ""
+    tasks = summary.get("tasks") if isinstance(summary, dict) else None
+    if not isinstance(tasks, dict):
+        return ""
+    return "; ".join(f"{t}: {partial_reason(summary, t)}" for t in tasks if not task_complete(summary, t))
 
 
 def _pct(x: float) -> str:

@@ -461,7 +461,7 @@ def _none_record(asker: Asker, task: str, seed: int, run_id: str, model: str, st
     reason = f"no counterexample in {asker.calls} calls ({stopped})"
     # parsed is not None: the summary would count a missing answer (NOANSWER) where none is missing.
     return Record(run_id=run_id, model=model, task=task, instance_id=f"{task}-explore-s{seed}", label="explore",
-                  bucket={"explore": True}, split="seen", prompt="", completion="", parsed="no counterexample",
+                  bucket={"explore": True}, split="unknown", prompt="", completion="", parsed="no counterexample",
                   expected="no counterexample", correct=error is None, reason=reason, error=error)
 
 

@@ -36,7 +36,7 @@ from pathlib import Path
 from oraclebench.errors import UsageError
 from oraclebench.records import Record, summary_problem
 
-SPLITS = ("all", "seen", "heldout")
+SPLITS = ("all", "seen", "heldout", "unknown")
 
 
 @dataclass(frozen=True)
@@ -112,8 +112,8 @@ def _known_task(task: str, key: str, path: Path, model: str) -> None:
 def _parse_key(key: str, path: Path, model: str) -> tuple[str, str]:
     task, _, split = key.partition(".")
     split = split or "all"
-    if split not in SPLITS:
-        raise UsageError(f"gate file {path}: [{model}] {key!r}: split must be one of {', '.join(SPLITS)}")
+    if split not in SPLITS[:3]:  # "unknown" is what a run can say, not a split to gate on
+        raise UsageError(f"gate file {path}: [{model}] {key!r}: split must be one of {', '.join(SPLITS[:3])}")
     return task, split
 
 
@@ -171,6 +171,10 @@ def check_gates(path: Path | str, summary: dict, records: list[Record] | None = 
             if task not in summary.get("tasks", {}):
                 raise UsageError(f"gate [{name}] {key}: task {task!r} did not run (ran: {', '.join(summary['tasks'])})")
             measured = _accuracy(summary, task, split)
+            if measured is None and _accuracy(summary, task, "unknown") is not None:
+                raise UsageError(f"gate [{name}] {key}: the split of {task}'s instances is unknown ({model} has no "
+                                 f"training manifest for {task}), so nothing is {split}; give --heldout "
+                                 f"{task}:SPEC, or gate {task!r} (all instances)")
             if measured is None:
                 raise UsageError(f"gate [{name}] {key}: no {split} instances of {task} in this run; "
                                  f"give the model a manifest or --heldout, or drop the gate")
@@ -261,8 +265,11 @@ def _paired_gates(spec, summary: dict, records: list[Record] | None, path: Path,
         for split in ("all", pair_split(b, r)):
             if split in SPLITS and (splits is None or split in splits):
                 groups.setdefault((r.task, split), []).append((b, r))
-    if splits is None:  # nothing held out: the "seen" group repeats "all"
-        groups = {k: v for k, v in groups.items() if not (k[1] == "seen" and len(v) == len(groups[(k[0], "all")]))}
+    if splits is None:  # one split only: its group repeats "all"
+        groups = {k: v for k, v in groups.items() if not (k[1] != "all" and len(v) == len(groups[(k[0], "all")]))}
+    elif not groups:
+        raise UsageError(f"gate file {path}: [{name}.paired] splits {splits}: no shared instance has such a split "
+                         "(a model without a training manifest has split 'unknown'); give --heldout or gate 'all'")
     keys = sorted(groups)
     counts = [_paired_counts(groups[k]) for k in keys]
     pvalues = [mcnemar_exact(c.only_base, c.only_new, alternative="less") for c in counts]

@@ -45,7 +45,6 @@ HELP = "train the judge transplant model (seed 004) on CPU: pretrain, fine-tune 
 # Seen by training: 9 of the 12 templates and 3 of the 4 error kinds; the rest is held out.
 DEFAULT_SEEN = ("templates=tickets,addition,subtraction,multiplication,division,rates,money,percent,average;"
                 "errors=slip,operation,dropped")
-TRAIN_STREAM, CURVE_STREAM = 0, 30_000_000  # far apart: curve instances are never training instances
 
 
 @dataclass(frozen=True)
@@ -159,19 +158,25 @@ class Data:
     curves: dict[str, list]  # "train", "seen", "heldout" -> problems
 
 
+def training_data(recipe: Recipe, manifest: dict) -> dict:
+    """The chooser's training problems, as manifests say it (``Task.training_problems`` reads it back)."""
+    return {"stream": "train", "seed": recipe.seed, "count": recipe.train_n, "split": manifest,
+            "config": {"masked": recipe.masked}}
+
+
 def make_data(recipe: Recipe) -> Data:
     """Training problems from the seen templates/errors only; curve problems from every template."""
     from tasks import get_task
 
     task = get_task("judge")
     manifest = task.manifest_from_spec(recipe.heldout)
-    train_cfg = replace(task.train_config(manifest), masked=recipe.masked)
-    train = [task.sample(recipe.seed + TRAIN_STREAM, i, train_cfg) for i in range(recipe.train_n)]
+    # Each purpose its own stream (tasks.base.stream_random): curves never reuse training problems.
+    train = list(task.training_problems(training_data(recipe, manifest)))
     full = replace(task.Config(), masked=recipe.masked)
     curves: dict[str, list] = {"train": train[: recipe.eval_n], "seen": [], "heldout": []}
     i = 0
     while min(len(curves["seen"]), len(curves["heldout"])) < recipe.eval_n:
-        p = task.sample(recipe.seed + CURVE_STREAM, i, full)
+        p = task.sample(recipe.seed, i, full, stream="curve")
         split = task.split(p, manifest)
         if len(curves[split]) < recipe.eval_n:
             curves[split].append(p)
@@ -200,7 +205,7 @@ def vocabulary_texts(seed: int, n: int = 240) -> tuple[str, ...]:
     task = get_task("judge")
     texts = ["0123456789 $ . % _ 1 2"]
     for i in range(n):
-        r = task.render(task.sample(seed + 50_000_000, i))
+        r = task.render(task.sample(seed, i, stream="vocab"))
         texts += [r.prompt, *r.span_prompts, *r.spans]
     return tuple(texts)
 
@@ -428,7 +433,7 @@ def train(recipe: Recipe, out: Path, device: str | None = None, quiet: bool = Fa
     save(model, tokenizer, out)
     last = history[-1]
     manifest = {
-        "name": NAME, "task": "judge", "split": data.manifest,
+        "name": NAME, "task": "judge", "split": data.manifest, "training_data": training_data(recipe, data.manifest),
         "transplant": {"layers": layers, "arguer_grad": recipe.arguer_grad},
         "variant": {"masked": recipe.masked, "transplant": recipe.transplant, "finetune": recipe.finetune},
         "recipe": asdict(recipe), "seed": recipe.seed, "scale": train_scale(),

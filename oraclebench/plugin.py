@@ -9,16 +9,24 @@ Flow:
   FAILED item);
 - each item attaches its record to its report (``user_properties``), so with pytest-xdist the
   controller collects them; only the controller writes ``results/``, prints the table and checks
-  ``--gate`` (the exit status is then 0 iff every gate holds).
+  ``--gate`` (the exit status is then 0 iff every gate holds);
+- with pytest-xdist (``-n N``) the first worker to reach a task answers it whole, under a lock, and
+  leaves the records for the others to read: each instance is asked once in total. A worker whose
+  controller is gone stops at once (a watchdog thread), so a killed run asks the model nothing more;
+- the summary records what the run covers and whether it is complete per task (see
+  ``oraclebench.summary``); the default output ends with the summary table (wrong answers stay
+  available through ``-rf``, ``--tb`` and ``--junitxml``).
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import difflib
 import json
 import os
 import re
+import threading
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -103,6 +111,9 @@ class Bench:
         self.notices: list[str] = []  # damaged results files set aside or skipped: one WARNING line each
         self.started = time.time()
         self.is_worker = hasattr(config, "workerinput")
+        self.fresh_dropped: dict[str, int] = {}  # task -> fresh draws dropped as the model's training problems
+        self.workers = 0  # xdist workers that reported back (controller)
+        self.other_failures: list = []  # failed reports that are not a wrong answer or a failed request
 
     # -- instances ------------------------------------------------------------------------------
     def task_instances(self, task: str) -> list:
@@ -112,11 +123,22 @@ class Bench:
 
             opt = self.config.getoption
             if opt("--fresh"):
-                insts = get_task(task).fresh(opt("--fresh"), opt("--seed"))
+                exclude = self.training_identities(task)
+                insts, self.fresh_dropped[task] = get_task(task).fresh_draws(opt("--fresh"), opt("--seed"),
+                                                                             exclude=exclude)
             else:
                 insts = load_set(task)
             self.instances[task] = stratified(insts, opt("--limit"))
         return self.instances[task]
+
+    def training_identities(self, task: str) -> frozenset[str]:
+        """The problems the model's manifest says it trained on for ``task`` (empty when it says nothing)."""
+        from models import declared_training
+        from tasks import get_task
+
+        declared = declared_training(self.model_name, self.options) if self.model_name else None
+        data = (declared or {}).get(task)
+        return get_task(task).training_identities(data) if data else frozenset()
 
     def wants(self, task: str) -> bool:
         """``--task`` if given; else the tasks the model declares it was trained on; else every task."""
@@ -150,26 +172,97 @@ class Bench:
         return ResponseCache(self.results / "cache.sqlite")
 
     def score_task(self, task: str) -> dict[str, Record]:
-        """Answer every collected instance of ``task`` in one batched call (once per session)."""
+        """Answer every collected instance of ``task`` in one batched call (once per session; under xdist
+        once per run: the first worker answers, the others read its records)."""
         if task not in self.records:
-            from oraclebench.runner import RunStats, evaluate
-
-            insts = self.selected.get(task) or self.task_instances(task)
-            tr = self.config.pluginmanager.get_plugin("terminalreporter")
-            if tr is not None and not self.is_worker:
-                tr.write_line(f"oraclebench: {self.model_name} answering {len(insts)} {task} instances ...")
-            cache, stats = self.cache(), RunStats()
-            try:
-                records = evaluate(self.model, insts, self.run_id, cache, self.heldout, stats=stats)
-            finally:
-                cache.close()
-                self.notices += cache.notices
+            if self.is_worker:
+                with SharedAnswers(self.results, self.run_id, task) as shared:
+                    records = shared.read()
+                    if records is None:
+                        records = self._evaluate(task)
+                        shared.write(records)
+            else:
+                records = self._evaluate(task)
             self.records[task] = {r.instance_id: r for r in records}
-            self.timing[task] = dataclasses.asdict(stats) | {"seconds": round(stats.seconds, 3)}
         return self.records[task]
+
+    def _evaluate(self, task: str) -> list[Record]:
+        from oraclebench.runner import RunStats, evaluate
+
+        insts = self.selected.get(task) or self.task_instances(task)
+        tr = self.config.pluginmanager.get_plugin("terminalreporter")
+        if tr is not None and not self.is_worker:
+            tr.write_line(f"oraclebench: {self.model_name} answering {len(insts)} {task} instances ...")
+        cache, stats = self.cache(), RunStats()
+        try:
+            records = evaluate(self.model, insts, self.run_id, cache, self.heldout, stats=stats)
+        finally:
+            cache.close()
+            self.notices += cache.notices
+        self.timing[task] = dataclasses.asdict(stats) | {"seconds": round(stats.seconds, 3)}
+        return records
+
+
+class SharedAnswers:
+    """xdist: one task's records for the whole run, answered by the first worker to take the lock.
+
+    ``results/.inflight/<run_id>/<task>.jsonl`` holds them until the controller removes the folder
+    at the end of the run. The lock (``flock``) is released if the worker dies, and the file is
+    written whole and renamed, so another worker either finds all the records or answers itself.
+    """
+
+    def __init__(self, results: Path, run_id: str, task: str):
+        self.dir = inflight_dir(results, run_id)
+        self.path = self.dir / f"{task}.jsonl"
+        self.fh = None
+
+    def __enter__(self) -> "SharedAnswers":
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.fh = open(self.path.with_suffix(".lock"), "w")
+        try:
+            import fcntl
+
+            fcntl.flock(self.fh, fcntl.LOCK_EX)
+        except ImportError:  # not POSIX: no sharing, each worker answers (as before)
+            pass
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.fh.close()  # releases the lock
+
+    def read(self) -> list[Record] | None:
+        if not self.path.exists():
+            return None
+        with self.path.open(encoding="utf-8") as fh:
+            return [Record.from_json(json.loads(line)) for line in fh if line.strip()]
+
+    def write(self, records: list[Record]) -> None:
+        from oraclebench.records import atomic_write
+
+        atomic_write(self.path, "".join(json.dumps(r.to_json(), default=str) + "\n" for r in records))
+
+
+def inflight_dir(results: Path, run_id: str) -> Path:
+    return Path(results) / ".inflight" / (run_id or "run")
+
+
+def watch_controller(parent: int, interval: float = 0.2) -> threading.Thread:
+    """xdist worker: exit at once when the controller that started it is gone (killed, crashed), so a
+    killed run leaves no worker asking the model. The controller is the worker's parent process."""
+    def watch() -> None:
+        while True:
+            time.sleep(interval)
+            if os.getppid() != parent:
+                os._exit(70)
+
+    thread = threading.Thread(target=watch, name="oraclebench-watchdog", daemon=True)
+    thread.start()
+    return thread
 
 
 BENCH = pytest.StashKey[Bench]()
+QUIET = pytest.StashKey[bool]()  # per-item failures are left out of the output (see quiet_wrong_answers)
+OUTCOME_KEY = "oraclebench.outcome"  # on reports the plugin made for a wrong answer or a failed request
 
 
 def parse_heldout(specs: list[str]) -> dict:
@@ -249,10 +342,37 @@ def model_label(name: str) -> str:
 # --------------------------------------------------------------------------------------- hooks
 
 
+def check_task_names(bench: Bench, config: pytest.Config) -> None:
+    """A misspelt ``--task`` or ``-m`` task is a usage error with a did-you-mean, before any model work."""
+    from tasks import TASKS
+
+    unknown = sorted(bench.tasks_filter - set(TASKS))
+    if unknown:
+        name = unknown[0]
+        raise pytest.UsageError(f"--task {name}: no such task{_did_you_mean(name, TASKS)}; tasks: {', '.join(sorted(TASKS))}")
+    expr = config.getoption("markexpr", "") or ""
+    if bench.model_name and expr:
+        known = {line.split(":")[0].split("(")[0].strip() for line in config.getini("markers")}
+        for word in re.findall(r"[A-Za-z_][\w-]*", expr):
+            if word not in known | {"and", "or", "not"}:
+                raise pytest.UsageError(f"-m {expr!r}: {word!r} is no task or marker{_did_you_mean(word, sorted(TASKS))}; "
+                                        f"tasks: {', '.join(sorted(TASKS))}")
+
+
+def _did_you_mean(name: str, names) -> str:
+    near = difflib.get_close_matches(name, list(names), n=1)
+    return f" (did you mean {near[0]!r}?)" if near else ""
+
+
 def pytest_configure(config: pytest.Config) -> None:
     bench = config.stash[BENCH] = Bench(config)
+    for task in ("abcd", "causal", "multiplication", "judge"):
+        config.addinivalue_line("markers", f"{task}: the {task} task")
     if not bench.is_worker:
+        check_task_names(bench, config)
         config.pluginmanager.register(RecordCollector(bench), "oraclebench-records")
+    elif "oraclebench_controller" in config.workerinput:
+        watch_controller(config.workerinput["oraclebench_controller"])
     if config.getoption("--gate") and not bench.is_worker:
         from oraclebench.gates import load_gates
 
@@ -260,8 +380,6 @@ def pytest_configure(config: pytest.Config) -> None:
             load_gates(config.getoption("--gate"))
         except UsageError as exc:
             raise pytest.UsageError(str(exc)) from None
-    for task in ("abcd", "causal", "multiplication", "judge"):
-        config.addinivalue_line("markers", f"{task}: the {task} task")
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -278,9 +396,12 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if metafunc.config.getoption("--explore"):
         metafunc.parametrize("oraclebench_instance", [f"explore:{task}"], ids=[f"{model_label(bench.model_name)}|explore"])
         return
+    from models import ModelError
+    from tasks.base import TaskError
+
     try:
         insts = bench.task_instances(task)
-    except UsageError as exc:
+    except (UsageError, TaskError, ModelError) as exc:
         raise pytest.UsageError(str(exc)) from None
     label = model_label(bench.model_name)
     ids = [f"{label}|{i.label}|{i.id.rsplit('-', 1)[-1]}" for i in insts]
@@ -317,7 +438,43 @@ def pytest_collection_finish(session: pytest.Session) -> None:
             bench.selected[inst.task].append(inst)
     if not any(bench.selected.values()) and not session.config.getoption("--explore"):
         return
+    if not bench.is_worker and not session.config.getoption("--explore"):  # a search's few items stay whole
+        quiet_wrong_answers(session.config)
     _start(bench, session.config)
+
+
+def _user_asked(config: pytest.Config) -> set[str]:
+    """Which of ``-r`` and ``--tb`` the user gave (command line or ``PYTEST_ADDOPTS``; not the ini's addopts)."""
+    import shlex
+
+    args = [*config.invocation_params.args, *shlex.split(os.environ.get("PYTEST_ADDOPTS", ""))]
+    asked = set()
+    for arg in map(str, args):
+        if arg.startswith("--tb") or arg == "--full-trace":
+            asked.add("tb")
+        elif arg.startswith("-") and not arg.startswith("--"):
+            for ch in arg[1:]:
+                if ch == "r":
+                    asked.add("r")
+                if ch in "kmpcnoW":  # an option that takes the rest as its value
+                    break
+    return asked
+
+
+def quiet_wrong_answers(config: pytest.Config) -> None:
+    """The benchmark's default output ends with its table: wrong answers and failed requests are
+    counted there, not listed one by one, unless the user asks (``-rf``, ``--tb=short``, ``--junitxml``).
+
+    Only when the user gave neither ``-r`` nor ``--tb``; other failures (a crash) are still shown in
+    full in the oraclebench section.
+    """
+    asked = _user_asked(config)
+    tr = config.pluginmanager.get_plugin("terminalreporter")
+    if "r" not in asked and tr is not None:
+        tr.reportchars = tr.reportchars.replace("f", "").replace("E", "")
+    if "tb" not in asked:
+        config.option.tbstyle = "no"
+        config.stash[QUIET] = True
 
 
 def _start(bench: Bench, config: pytest.Config) -> None:
@@ -345,6 +502,7 @@ def pytest_configure_node(node) -> None:
 
         bench.run_id = new_run_id(bench.model_name or "none")
     node.workerinput["oraclebench_run_id"] = bench.run_id
+    node.workerinput["oraclebench_controller"] = os.getpid()
 
 
 @pytest.fixture
@@ -410,7 +568,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> pytes
     sections = [(f"Captured {key} {when}", text) for when, key, text in getattr(item, "_report_sections", [])]
     return pytest.TestReport(item.nodeid, item.location, dict.fromkeys(item.keywords, 1), "failed", exc.value.msg,
                              call.when, sections, call.duration, call.start, call.stop,
-                             user_properties=item.user_properties)
+                             user_properties=[*item.user_properties, (OUTCOME_KEY, call.when)])
 
 
 class RecordCollector:
@@ -420,16 +578,21 @@ class RecordCollector:
         self.bench = bench
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        keys = set()
         for key, value in report.user_properties:
+            keys.add(key)
             if key == RECORD_KEY:
                 self.bench.collected.setdefault(report.nodeid, value)
+        if report.failed and OUTCOME_KEY not in keys:
+            self.bench.other_failures.append(report)
 
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_testnodedown(node, error) -> None:
-    """xdist controller: add up what each worker asked the model (every worker answers its tasks whole)."""
+    """xdist controller: add up what the workers asked the model (one worker answers each task)."""
     bench = node.config.stash[BENCH]
     bench.notices += (getattr(node, "workeroutput", None) or {}).get("oraclebench_notices", [])
+    bench.workers += 1
     for task, t in (getattr(node, "workeroutput", None) or {}).get("oraclebench_timing", {}).items():
         merged = bench.timing.setdefault(task, dict.fromkeys(t, 0) | {"workers": 0})
         for key in ("requested", "cached", "computed", "errors", "truncated"):
@@ -444,6 +607,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         session.config.workeroutput["oraclebench_timing"] = bench.timing
         session.config.workeroutput["oraclebench_notices"] = bench.notices
         return
+    import shutil
+
+    shutil.rmtree(inflight_dir(bench.results, bench.run_id), ignore_errors=True)
     if not bench.collected:
         return
     from oraclebench.records import write_run
@@ -460,6 +626,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         manifest=getattr(bench.model, "manifest", None),
         explore=bool(opt("--explore")),  # a search, not a score: kept out of the leaderboard
     )
+    bench.summary.update(completeness(bench, session, exitstatus, records))
     if opt("--gate"):
         from oraclebench.gates import check_gates
 
@@ -481,20 +648,116 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if opt("--report"):
         from oraclebench.report import build_report
 
-        bench.summary["report"] = str(build_report(bench.results, out=bench.results / "report", warnings=bench.notices))
+        try:
+            path = build_report(bench.results, out=bench.results / "report", warnings=bench.notices)
+        except UsageError:  # no complete run to report yet: report this one, marked partial
+            path = build_report(bench.results, out=bench.results / "report", runs=[str(run_dir)],
+                                warnings=bench.notices)
+        bench.summary["report"] = str(path)
+
+
+def selection(config: pytest.Config) -> dict:
+    """The options that chose this run's instances, as the summary records them."""
+    opt = config.getoption
+    return {"limit": opt("--limit"), "fresh": opt("--fresh"), "seed": opt("--seed") if opt("--fresh") else None,
+            "tasks": sorted(config.stash[BENCH].tasks_filter) or "all", "keyword": opt("keyword") or None,
+            "markexpr": opt("markexpr") or None, "last_failed": bool(opt("lf", False)),
+            "deselect": list(opt("deselect", None) or []) or None, "maxfail": opt("maxfail") or None,
+            "explore": bool(opt("--explore"))}
+
+
+def completeness(bench: Bench, session: pytest.Session, exitstatus: int, records: list[Record]) -> dict:
+    """``selection``, ``interrupted``, and per task ``coverage``, ``complete`` and (where not) ``partial``.
+
+    A task is complete when the run scored every instance of its current frozen set, was not
+    interrupted or stopped early, and drew no fresh set: then its number can stand as the model's score.
+    """
+    from oraclebench.sets import coverage, load_set
+
+    sel = selection(session.config)
+    interrupted = exitstatus == pytest.ExitCode.INTERRUPTED
+    stopped = bool(session.shouldfail or session.shouldstop) and not interrupted
+    by_task: dict[str, list[Record]] = {}
+    for r in records:
+        by_task.setdefault(r.task, []).append(r)
+    cover, complete, partial = {}, {}, {}
+    for task, recs in sorted(by_task.items()):
+        fresh = bool(sel["fresh"]) or sel["explore"]
+        cover[task] = coverage(task, [r.label for r in recs], fresh=fresh)
+        if fresh:
+            cover[task]["dropped_as_training"] = bench.fresh_dropped.get(task, 0)
+        whole = not fresh and {r.instance_id for r in recs} == {i.id for i in load_set(task)}
+        reasons = _reasons(sel, cover[task], interrupted, stopped, whole)
+        complete[task] = whole and not reasons
+        if not complete[task]:
+            partial[task] = "; ".join(reasons) or "not the whole frozen set"
+    return {"selection": sel, "interrupted": interrupted, "stopped_early": stopped, "coverage": cover,
+            "complete": complete, "partial": partial}
+
+
+def _reasons(sel: dict, cover: dict, interrupted: bool, stopped: bool, whole: bool) -> list[str]:
+    reasons = []
+    if sel["explore"]:
+        reasons.append("an --explore search")
+    elif sel["fresh"]:
+        reasons.append(f"--fresh {sel['fresh']} --seed {sel['seed']} (not the frozen set)")
+    if interrupted:
+        reasons.append("interrupted")
+    if stopped:
+        reasons.append(f"stopped early (-x/--maxfail {sel['maxfail']})")
+    if not whole and cover.get("of") is not None:
+        picked = [f"--limit {sel['limit']}"] if sel["limit"] else []
+        picked += [f"-k {sel['keyword']!r}"] if sel["keyword"] else []
+        picked += ["--lf"] if sel["last_failed"] else []
+        picked += ["--deselect"] if sel["deselect"] else []
+        picked += [f"-m {sel['markexpr']!r}"] if _selects_within_tasks(sel["markexpr"]) else []
+        reasons.append(f"{cover['instances']} of {cover['of']} instances" + (f" ({', '.join(picked)})" if picked else ""))
+    return reasons
+
+
+def _selects_within_tasks(expr: str | None) -> bool:
+    """Whether ``-m EXPR`` can leave out instances of a task it keeps (``-m judge`` cannot)."""
+    from tasks import TASKS
+
+    words = re.findall(r"[A-Za-z_][\w-]*", expr or "")
+    return bool(words) and not all(w in TASKS or w == "or" for w in words)
+
+
+def _timing_line(task: str, t: dict, workers: int) -> str:
+    cut = f", {t['truncated']} truncated" if t.get("truncated") else ""  # cut by the budget: not final
+    line = (f"{task}: {t['requested']} requests, {t['cached']} from the cache, {t['computed']} asked "
+            f"({t['errors']} failed{cut})")
+    if workers:
+        line += f" by {t.get('workers', 1)} of {workers} workers (the others read its answers)"
+    return line + f" in {t['seconds']:.1f} s"
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
     bench = config.stash[BENCH]
     if bench.summary is None:
         return
+    from oraclebench.sets import describe_coverage
     from oraclebench.summary import render_table
 
     tr = terminalreporter
+    s = bench.summary
     tr.section("oraclebench")
-    tr.write_line(printable(f"model {bench.summary['model']}  run {bench.summary['run_id']}", 1000))
-    tr.write_line(render_table(bench.summary))
-    only = {task: splits["all"]["lenient"]["only"] for task, splits in bench.summary["tasks"].items()
+    for rep in bench.other_failures:  # a crash, not an answer: shown whole even when wrong answers are not
+        tr.write_sep("_", f"{rep.when} of {rep.nodeid}")
+        tr.write_line(rep.longreprtext)
+    tr.write_line(printable(f"model {s['model']}  run {s['run_id']}", 1000))
+    for task, t in s.get("timing", {}).items():
+        tr.write_line(_timing_line(task, t, bench.workers))
+    for task, c in s.get("coverage", {}).items():
+        dropped = c.get("dropped_as_training")
+        extra = f"; {dropped} fresh draws dropped: in the model's training data" if dropped else ""
+        status = "complete" if s["complete"].get(task) else f"PARTIAL ({s['partial'][task]}): not shown as the score"
+        tr.write_line(f"{describe_coverage(task, c)}{extra}; {status}")
+    tr.write_line(f"records and summary: {s['path']}")
+    tr.write_line(f"leaderboard: {bench.results / 'leaderboard.md'}")
+    if "report" in s:
+        tr.write_line(f"report: {s['report']}")
+    only = {task: splits["all"]["lenient"]["only"] for task, splits in s["tasks"].items()
             if splits["all"].get("lenient", {}).get("only")}
     if only:
         counts = ", ".join(f"{task} {k}" for task, k in only.items())
@@ -502,14 +765,8 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
                       f"answers ({counts}); the score is the strict reading")
     for notice in dict.fromkeys(bench.notices):  # each damaged file once
         tr.write_line(f"WARNING: {printable(notice, 1000)}", yellow=True)
-    for task, t in bench.summary.get("timing", {}).items():
-        workers = f" by {t['workers']} workers" if t.get("workers") else ""
-        cut = f", {t['truncated']} truncated" if t.get("truncated") else ""  # cut by the budget: not final
-        tr.write_line(f"{task}: {t['requested']} requests, {t['cached']} from the cache, {t['computed']} asked "
-                      f"({t['errors']} failed{cut}){workers} in {t['seconds']:.1f} s")
-    tr.write_line(f"records and summary: {bench.summary['path']}; leaderboard: {bench.results / 'leaderboard.md'}")
-    if "report" in bench.summary:
-        tr.write_line(f"report: {bench.summary['report']}")
+    if config.stash.get(QUIET, False):
+        tr.write_line("wrong answers one by one: -rf, --tb=short, --junitxml FILE, or the run's records.jsonl")
     for gate in bench.gates:
         tr.write_line(gate.line(), green=gate.ok, red=not gate.ok)
     if bench.gate_error:
@@ -517,3 +774,4 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
     if config.getoption("--gate") and bench.gate_error is None:
         verdict = "all gates hold" if all(g.ok for g in bench.gates) else "a gate failed"
         tr.write_line(f"oraclebench gates: {verdict}", bold=True, green="hold" in verdict, red="failed" in verdict)
+    tr.write_line(render_table(s))

@@ -252,7 +252,7 @@ def summary_problem(data) -> str | None:
     for key in ("model", "run_id", "finished"):
         if key in data and not isinstance(data[key], str) or key == "model" and key not in data:
             return f"{key} is missing or not a string"
-    for key in ("tasks", "options", "manifest", "timing"):
+    for key in ("tasks", "options", "manifest", "timing", "complete", "partial", "coverage"):
         if data.get(key) is not None and not isinstance(data[key], dict):
             return f"{key} is not an object"
     tasks = data.get("tasks") or {}
@@ -306,6 +306,78 @@ def latest_runs(results: Path, warnings: list[str] | None = None) -> dict[str, d
     return latest
 
 
+def task_complete(summary: dict, task: str) -> bool:
+    """Whether ``summary``'s run scored every frozen instance of ``task`` (the current set version),
+    uninterrupted, with nothing deselected and no ``--fresh``: a run whose number can stand as the
+    model's score on the task.
+
+    Runs written before completeness was recorded count as complete when they were no search, no
+    fresh set, and scored as many instances as the frozen set has.
+    """
+    if summary.get("explore") or task not in (summary.get("tasks") or {}):
+        return False
+    if "complete" in summary:
+        return bool((summary.get("complete") or {}).get(task))
+    if (summary.get("options") or {}).get("fresh"):
+        return False
+    from oraclebench.sets import load_set
+
+    try:
+        size = len(load_set(task))
+    except (UsageError, ValueError):
+        return False
+    return summary["tasks"][task].get("all", {}).get("n") == size
+
+
+def partial_reason(summary: dict, task: str) -> str:
+    """Why a run is not complete on ``task`` (as the summary recorded it), in a few words."""
+    reason = (summary.get("partial") or {}).get(task)
+    if reason:
+        return reason
+    n = summary.get("tasks", {}).get(task, {}).get("all", {}).get("n")
+    return "explore search" if summary.get("explore") else f"{n} instances, not the whole frozen set"
+
+
+@dataclass
+class Scores:
+    """What stands as each model's score: per model and task, the latest complete run, and the
+    partial runs newer than it (kept, shown marked, never as the score)."""
+
+    complete: dict[str, dict[str, dict]]  # model -> task -> summary
+    partial: dict[str, dict[str, list[dict]]]  # model -> task -> newer partial summaries, oldest first
+
+
+def scored_runs(results: Path, warnings: list[str] | None = None) -> Scores:
+    """Per model and task, the latest complete run and the partial runs after it (see ``Scores``); a
+    damaged summary is skipped, and its warning appended to ``warnings`` when given."""
+    complete: dict[str, dict[str, dict]] = {}
+    partial: dict[str, dict[str, list[dict]]] = {}
+    runs, damaged = scan_runs(results)
+    if warnings is not None:
+        warnings.extend(damaged)
+    for summary in runs:
+        if summary.get("explore"):
+            continue
+        model = summary["model"]
+        for task in summary.get("tasks") or {}:
+            if task_complete(summary, task):
+                complete.setdefault(model, {})[task] = summary
+                partial.get(model, {}).pop(task, None)
+            else:
+                partial.setdefault(model, {}).setdefault(task, []).append(summary)
+    return Scores(complete, {m: t for m, t in partial.items() if t})
+
+
+def latest_complete_run(results: Path, model: str) -> dict | None:
+    """The model's latest run that is complete on every task it ran, or None."""
+    found = None
+    for summary in list_runs(results):
+        tasks = summary.get("tasks") or {}
+        if summary.get("model") == model and tasks and all(task_complete(summary, t) for t in tasks):
+            found = summary
+    return found
+
+
 def resolve_run(results: Path, name: str, warnings: list[str] | None = None) -> Path:
     """A run folder named by run id, by a records/summary file or folder, or by ``MODEL@latest`` (damaged
     summaries skipped, one line each in ``warnings`` when given)."""
@@ -318,7 +390,13 @@ def resolve_run(results: Path, name: str, warnings: list[str] | None = None) -> 
         if model not in latest:
             known = ", ".join(sorted(latest)) or "none yet"
             raise UsageError(f"no run of model {model!r} under {results}; models with runs: {known}")
-        return Path(latest[model]["path"])
+        found = latest_complete_run(results, model)
+        if found is None:
+            last = latest[model]
+            why = "; ".join(f"{t}: {partial_reason(last, t)}" for t in last.get("tasks") or {})
+            raise UsageError(f"{model} has no complete run under {results} (its latest, {last['run_id']}, is partial: "
+                             f"{why}); name a run id to use a partial run")
+        return Path(found["path"])
     run_dir = Path(results) / "runs" / name
     if run_dir.is_dir():
         return run_dir

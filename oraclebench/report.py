@@ -1,6 +1,8 @@
 """``build_report``: the HTML report (and its markdown twin) that answers "learned or memorised?".
 
-From the per-instance records of the latest run of each model:
+From the per-instance records of each model's latest complete run per task (every frozen instance,
+uninterrupted, nothing deselected, no ``--fresh``), or of the runs named with ``runs=`` (partial ones
+marked as such in the runs table):
 
 - the leaderboard: models x tasks x split, n, accuracy and 95% Wilson interval;
 - per task, accuracy against its difficulty knob, one line per model, each model's training range
@@ -19,7 +21,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -27,10 +29,11 @@ import pandas as pd
 
 from oraclebench import report_plots as plots
 from oraclebench.errors import UsageError
-from oraclebench.records import DamagedFile, Record, atomic_write, latest_runs, read_records
+from oraclebench.records import (DamagedFile, Record, atomic_write, latest_runs, partial_reason, read_records,
+                                 resolve_run, scored_runs, task_complete)
 from oraclebench.stats import difference_interval, wilson
 
-SPLIT_ORDER = {"all": 0, "seen": 1, "heldout": 2}
+SPLIT_ORDER = {"all": 0, "seen": 1, "heldout": 2, "unknown": 3}
 
 # Each task's difficulty knobs: the bucket keys its curves are drawn against.
 KNOBS: dict[str, tuple[str, ...]] = {
@@ -43,43 +46,97 @@ KNOBS: dict[str, tuple[str, ...]] = {
 
 @dataclass
 class Run:
-    """One model's latest run: its summary and records."""
+    """One model's records: per task, from the run chosen for it (``summaries``); ``summary`` is the
+    latest of those runs, ``run_id`` names them all."""
 
     model: str
     run_id: str
     summary: dict
     records: list[Record]
+    summaries: dict[str, dict] = field(default_factory=dict)  # task -> the summary of the run its records come from
+
+    def summary_for(self, task: str) -> dict:
+        return self.summaries.get(task, self.summary)
 
 
-def load_runs(results: Path | str, models: Sequence[str] | None = None, warnings: list[str] | None = None) -> list[Run]:
-    """The latest run of each model under ``results`` (only ``models`` when given), by model name.
+def _run_of(model: str, by_task: dict[str, dict]) -> Run:
+    """A model's ``Run`` from the summary chosen for each task."""
+    records: list[Record] = []
+    cache: dict[str, list[Record]] = {}
+    for task, summary in sorted(by_task.items()):
+        if summary["path"] not in cache:
+            cache[summary["path"]] = read_records(Path(summary["path"]))
+        records += [r for r in cache[summary["path"]] if r.task == task]
+    ordered = sorted(by_task.values(), key=lambda s: (s.get("finished", ""), s["run_id"]))
+    ids = ", ".join(dict.fromkeys(s["run_id"] for s in ordered))
+    return Run(model, ids, ordered[-1], records, dict(by_task))
+
+
+def load_runs(results: Path | str, models: Sequence[str] | None = None, runs: Sequence[str] | None = None,
+              warnings: list[str] | None = None) -> list[Run]:
+    """Per model, its latest complete run of each task under ``results`` (only ``models`` when given);
+    or, with ``runs`` (run ids, run folders, ``MODEL@latest``), exactly those runs, partial or not.
 
     A run whose summary or records are damaged is skipped, with one line in ``warnings`` when given.
     """
+    if runs:
+        return _named_runs(Path(results), runs)
     skipped: list[str] = []
-    latest = latest_runs(Path(results), skipped)
-    for model in [m for m in latest if not models or m in models]:
-        try:
-            latest[model]["records"] = read_records(Path(latest[model]["path"]))
-        except DamagedFile as exc:
-            skipped.append(f"{exc}; run of {model} skipped")
-            del latest[model]
+    scores = scored_runs(Path(results), skipped)
+    wanted = list(models) if models else sorted(scores.complete)
+    loaded: dict[str, Run] = {}
+    for m in wanted:
+        if m in scores.complete:
+            try:
+                loaded[m] = _run_of(m, scores.complete[m])
+            except DamagedFile as exc:
+                skipped.append(f"{exc}; run of {m} skipped")
     if warnings is not None:
         warnings.extend(skipped)
-    if not latest:
+    if not latest_runs(Path(results)):
         damaged = f" ({len(skipped)} damaged, skipped: {skipped[0]})" if skipped else ""
         raise UsageError(f"no runs under {results}/runs{damaged}; run `pytest benchmark --model NAME` first")
-    wanted = list(models) if models else sorted(latest)
-    missing = [m for m in wanted if m not in latest]
-    if missing:
-        raise UsageError(f"no run of model(s) {', '.join(missing)} under {results}; models with runs: "
-                         f"{', '.join(sorted(latest))}")
-    return [Run(m, latest[m]["run_id"], latest[m], latest[m].pop("records")) for m in wanted]
+    if not models:  # a damaged run the user did not name is skipped, not an error
+        wanted = [m for m in wanted if m in loaded]
+    for m in wanted:
+        if m not in loaded:
+            raise UsageError(_no_complete_run(Path(results), m, scores) if m not in scores.complete
+                             else f"the records of {m}'s run are damaged ({skipped[-1]})")
+    if not wanted:
+        raise UsageError(_no_complete_run(Path(results), None, scores))
+    return [loaded[m] for m in wanted]
+
+
+def _no_complete_run(results: Path, model: str | None, scores) -> str:
+    latest = latest_runs(results)
+    if model is not None and model not in latest:
+        return f"no run of model(s) {model} under {results}; models with runs: {', '.join(sorted(latest))}"
+    partial = [(m, t, r[-1]) for m, tasks in scores.partial.items() for t, r in tasks.items() if model in (None, m)]
+    listed = "; ".join(f"{m} {t}: {s['run_id']} ({partial_reason(s, t)})" for m, t, s in partial[:4])
+    who = model or "any model"
+    return (f"no complete run of {who} under {results} (partial runs: {listed or 'none'}); score the whole "
+            f"frozen set, or name runs with --run RUN_ID")
+
+
+def _named_runs(results: Path, names: Sequence[str]) -> list[Run]:
+    """The runs named, one ``Run`` per model (a later name wins for a task two runs share)."""
+    by_model: dict[str, dict[str, dict]] = {}
+    for name in names:
+        run_dir = resolve_run(results, name)
+        try:
+            summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise UsageError(f"run {name}: cannot read {run_dir / 'summary.json'}: {exc}") from None
+        summary.setdefault("run_id", run_dir.name)
+        summary["path"] = str(run_dir)
+        for task in summary.get("tasks") or {}:
+            by_model.setdefault(summary["model"], {})[task] = summary
+    return [_run_of(m, tasks) for m, tasks in by_model.items()]
 
 
 def records_frame(runs: Sequence[Run]) -> pd.DataFrame:
     """One row per record; dict columns (bucket, fields, detail) are kept whole for per-task use."""
-    rows = [(r.model, run.run_id, r.task, r.instance_id, r.label, r.split, bool(r.correct), r.error is not None,
+    rows = [(r.model, r.run_id, r.task, r.instance_id, r.label, r.split, bool(r.correct), r.error is not None,
              r.status == "no_answer", bool(r.correct or r.correct_lenient), r.bucket or {}, r.fields or {},
              r.detail or {}, r.prompt, r.completion, r.expected, r.parsed, r.reason)
             for run in runs for r in run.records]
@@ -151,7 +208,7 @@ def training_range(run: Run, task: str, knob: str, frame: pd.DataFrame) -> tuple
     ``frame`` holds this model's records of ``task`` with the knob in column ``x``. Without any
     held-out record and no manifest, nothing is known to be held out and nothing is shaded.
     """
-    manifest = task_manifest(run.summary, task)
+    manifest = task_manifest(run.summary_for(task), task)
     if manifest:
         try:
             pred, text = _range_from_manifest(task, knob, manifest)
@@ -194,15 +251,25 @@ def _heldout_pairs(frame: pd.DataFrame) -> set[tuple[str, str]]:
 
 
 def runs_table(runs: Sequence[Run]) -> pd.DataFrame:
+    """One row per model and run used: its tasks, whether each is complete (and why not), manifest, --heldout."""
     def short(value) -> str:
         text = json.dumps(value, default=str) if value else "-"
         return text if len(text) <= 48 else text[:45] + "..."
 
-    return pd.DataFrame([{
-        "model": run.model, "run": run.run_id, "finished": run.summary.get("finished", "-"), "records": len(run.records),
-        "manifest": short(run.summary.get("manifest")),
-        "--heldout": short((run.summary.get("options") or {}).get("heldout")),
-    } for run in runs])
+    rows = []
+    for run in runs:
+        by_run: dict[str, list[str]] = {}
+        for task, summary in sorted(run.summaries.items()):
+            by_run.setdefault(summary["run_id"], []).append(task)
+        for run_id, tasks in by_run.items():
+            summary = run.summaries[tasks[0]]
+            status = "; ".join(f"{t}: complete" if task_complete(summary, t) else f"{t}: PARTIAL ({partial_reason(summary, t)})"
+                               for t in tasks)
+            rows.append({"model": run.model, "run": run_id, "finished": summary.get("finished", "-"),
+                         "records": sum(r.run_id == run_id for r in run.records), "tasks": status,
+                         "manifest": short(summary.get("manifest")),
+                         "--heldout": short((summary.get("options") or {}).get("heldout"))})
+    return pd.DataFrame(rows)
 
 
 def leaderboard(frame: pd.DataFrame) -> pd.DataFrame:
@@ -218,8 +285,10 @@ def leaderboard(frame: pd.DataFrame) -> pd.DataFrame:
         table[column] = [cells.get((t, str(m)), "-") for t, m in zip(table["task"], table["model"])]
     table["lenient (+only lenient)"] = [f"{100 * r.lenient / r.n:.1f} (+{r.lenient - r.correct})"
                                         for r in table.itertuples()]
+    kinds = frame.groupby(["task", "model"], observed=True)["split"].agg(lambda v: ", ".join(sorted(set(v))))
+    table["split"] = [kinds.get((t, m), "-") for t, m in zip(table["task"], table["model"])]
     table = table.rename(columns={"noanswer": "no answer"})
-    return table[["task", "model", "all", "seen", "held-out", "lenient (+only lenient)", "errors", "no answer"]]
+    return table[["task", "model", "all", "seen", "held-out", "split", "lenient (+only lenient)", "errors", "no answer"]]
 
 
 def gap_table(frame: pd.DataFrame) -> pd.DataFrame:
@@ -479,15 +548,17 @@ def failures(part: pd.DataFrame, per_bucket: int = 2, limit: int = 24) -> list[d
 
 
 def build_report(results: Path | str, out: Path | str | None = None, models: Sequence[str] | None = None,
-                 warnings: list[str] | None = None) -> Path:
+                 runs: Sequence[str] | None = None, warnings: list[str] | None = None) -> Path:
     """Write ``report.html`` (self-contained) and ``report.md`` (+ ``figures/``) under ``out``; returns the HTML path.
 
-    Damaged runs are skipped: named in the report and, one line each, in ``warnings`` when given.
+    ``runs``: the runs to report (run ids, folders, ``MODEL@latest``) instead of each model's latest
+    complete run per task. Raises ``UsageError`` when there is nothing complete to report. Damaged
+    runs are skipped: named in the report and, one line each, in ``warnings`` when given.
     """
     results = Path(results)
     out = Path(out) if out is not None else results / "report"
     skipped: list[str] = []
-    runs = load_runs(results, models, skipped)
+    runs = load_runs(results, models, runs, skipped)
     if warnings is not None:
         warnings.extend(skipped)
     frame = records_frame(runs)
@@ -504,8 +575,9 @@ def build_report(results: Path | str, out: Path | str | None = None, models: Seq
     for line in skipped:
         doc.p(f"Skipped: {line}")
     doc.h2("Leaderboard", "leaderboard")
-    doc.p("Accuracy in % with its 95% Wilson interval and n; 'seen' and 'held-out' split each model's instances by "
-          "what it saw in training (its manifest). Failed requests count as wrong and are shown apart (err). "
+    doc.p("Accuracy in % with its 95% Wilson interval and n, from each model's latest complete run per task (see "
+          "Runs); 'seen' and 'held-out' split each model's instances by what it saw in training (its manifest or "
+          "--heldout), 'unknown' where the model has neither. Failed requests count as wrong and are shown apart (err). "
           "Accuracy is the strict reading (the task's answer format); 'lenient' reads the final answer from prose "
           "('The answer is 56.', '**56**'), with how many answers only it accepted.")
     doc.table(leaderboard(frame))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
@@ -55,22 +56,76 @@ def load_answers(task: str, directory: Path = SETS_DIR) -> dict[str, object]:
 
 
 def stratified(instances: Sequence[Instance], limit: int | None) -> list[Instance]:
-    """At most ``limit`` instances, taken round-robin over buckets (labels) so every bucket is represented."""
+    """At most ``limit`` instances that keep the set's balance on every axis its score depends on.
+
+    The axes are the task's ``subset_axes`` (each bucket key, and what a bucket leaves out: judge's
+    answer position) and the bucket label itself. Instances are taken one at a time, each from the
+    cell (label and axis values) whose axis values are furthest below their share of the whole set,
+    ties going to the cell first in sorted order; within a cell, in set order. So every prefix is
+    balanced: at ``--limit 50`` judge has 25 or so answers in each position, spread over the
+    templates, errors and labels in the set's proportions, instead of the first 50 labels'
+    unswapped instances. The held-out split is a function of these knobs in every task, so it keeps
+    its share too. Deterministic: the same set and limit give the same subset.
+    """
     if limit is None or limit >= len(instances):
         return list(instances)
-    groups: dict[str, list[Instance]] = defaultdict(list)
-    for inst in instances:
-        groups[inst.label].append(inst)
-    order = sorted(groups)
+    cells = _cells(instances)
+    share = _shares(cells, len(instances))
+    taken: dict[tuple, int] = defaultdict(int)
     picked: list[Instance] = []
-    depth = 0
-    while len(picked) < limit:
-        for label in order:
-            if depth < len(groups[label]) and len(picked) < limit:
-                picked.append(groups[label][depth])
-        depth += 1
+    for k in range(1, limit + 1):
+        cell = max((c for c in cells if c.left), key=lambda c: (sum(k * share[a] - taken[a] for a in c.axes), -c.order))
+        picked.append(cell.left.pop(0))
+        for a in cell.axes:
+            taken[a] += 1
     ids = {i.id for i in picked}
     return [i for i in instances if i.id in ids]  # keep the set's own order
+
+
+@dataclass
+class _Cell:
+    order: int
+    axes: tuple[tuple, ...]  # (axis, value) pairs, the label's included
+    left: list[Instance]
+
+
+def _cells(instances: Sequence[Instance]) -> list[_Cell]:
+    """Instances grouped by label and strata values, cells in a fixed (sorted) order."""
+    groups: dict[tuple, list[Instance]] = defaultdict(list)
+    for inst in instances:
+        task = get_task(inst.task)
+        axes = {"label": inst.label, **task.subset_axes(task.decode(inst.problem))}
+        groups[tuple(sorted((k, json.dumps(v, sort_keys=True, default=str)) for k, v in axes.items()))].append(inst)
+    return [_Cell(n, key, group) for n, (key, group) in enumerate(sorted(groups.items()))]
+
+
+def _shares(cells: list[_Cell], total: int) -> dict[tuple, float]:
+    counts: dict[tuple, int] = defaultdict(int)
+    for c in cells:
+        for a in c.axes:
+            counts[a] += len(c.left)
+    return {a: n / total for a, n in counts.items()}
+
+
+def coverage(task: str, selected: Sequence[Instance] | Sequence[str], fresh: bool = False) -> dict:
+    """What a run's instances cover of the task's frozen set: ``{"instances", "of", "strata", "of_strata"}``.
+
+    ``selected``: instances, or the records' labels. Strata are the set's bucket labels. A fresh
+    set has no frozen set to cover: ``of`` and ``of_strata`` are then None.
+    """
+    labels = [s if isinstance(s, str) else s.label for s in selected]
+    if fresh:
+        return {"instances": len(labels), "of": None, "strata": len(set(labels)), "of_strata": None}
+    full = load_set(task)
+    return {"instances": len(labels), "of": len(full), "strata": len(set(labels)),
+            "of_strata": len({i.label for i in full})}
+
+
+def describe_coverage(task: str, c: dict) -> str:
+    """``judge: 50 of 576 instances, 50 of 192 strata`` (or ``... fresh instances in 24 strata``)."""
+    if c.get("of") is None:
+        return f"{task}: {c['instances']} fresh instances in {c['strata']} strata"
+    return f"{task}: {c['instances']} of {c['of']} instances, {c['strata']} of {c['of_strata']} strata"
 
 
 def all_tasks() -> list[str]:

@@ -5,25 +5,33 @@ A summary is plain JSON::
     {"run_id": ..., "model": ..., "finished": ISO time,
      "tasks": {"causal": {"all": Cell, "seen": Cell, "heldout": Cell}}}
 
-where a Cell is ``{"n", "correct", "accuracy", "ci": [lo, hi], "errors", "noanswer", "truncated", "cached",
-"lenient": {"correct", "accuracy", "ci", "only"}, "fields": {name: acc}}``. Errors (failed requests)
-and truncated answers (cut by the token budget) count in ``n`` as not correct, and are reported
-apart; ``cached``: answers replayed from the cache. ``correct``/``accuracy`` are the strict reading
-(the task's own answer format); ``lenient`` the lenient one (the final answer found in prose), and
-``only`` how many answers only the lenient reading accepted.
+where a Cell is ``{"n", "correct", "accuracy", "ci": [lo, hi], "wrong", "noanswer", "truncated", "errors",
+"cached", "lenient": {"correct", "accuracy", "ci", "only"}, "fields": {name: acc}}``. Errors (failed
+requests), no-answers and truncated answers (cut by the token budget) count in ``n`` as not correct,
+and are reported apart from wrong answers (``n = correct + wrong + noanswer + truncated + errors``);
+``cached``: answers replayed from the cache. ``correct``/``accuracy`` are the strict reading (the
+task's own answer format); ``lenient`` the lenient one (the final answer found in prose), and
+``only`` how many answers only the lenient reading accepted. A split is ``seen``/``heldout`` by the
+model's training manifest (or ``--heldout``), ``unknown`` where the model has none.
+
+A scoring run's summary also says what it covers (``coverage``), whether it is ``complete`` per task
+(every frozen instance of the set version, uninterrupted, nothing deselected, no ``--fresh``) and,
+where not, why (``partial``); the leaderboard shows per model and task the latest complete run.
 """
 
 from __future__ import annotations
 
 import time
 from collections import defaultdict
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable, Sequence
 
-from oraclebench.records import Record, atomic_write, latest_runs
+from oraclebench.records import Record, atomic_write, partial_reason, scored_runs
 from oraclebench.stats import wilson
 
-SPLITS = ("all", "seen", "heldout")
+SPLITS = ("all", "seen", "heldout", "unknown")
+KINDS = SPLITS[1:]  # the splits a record can have
 
 
 def cell(records: list[Record]) -> dict:
@@ -31,6 +39,9 @@ def cell(records: list[Record]) -> dict:
     n = len(records)
     k = sum(r.correct for r in records)
     lo, hi = wilson(k, n)
+    errors = sum(r.status == "error" for r in records)
+    noanswer = sum(r.status == "no_answer" for r in records)
+    truncated = sum(r.status == "truncated" for r in records)
     fields: dict[str, list[bool]] = defaultdict(list)
     for r in records:
         if r.error is None:
@@ -38,11 +49,8 @@ def cell(records: list[Record]) -> dict:
                 fields[name].append(bool(ok))
     return {
         "n": n, "correct": k, "accuracy": k / n if n else None, "ci": [lo, hi],
-        "errors": sum(r.status == "error" for r in records),
-        "noanswer": sum(r.status == "no_answer" for r in records),
-        "truncated": sum(r.status == "truncated" for r in records),
-        "cached": sum(bool(r.cached) for r in records),
-        "lenient": lenient_cell(records),
+        "wrong": n - k - errors - noanswer - truncated, "errors": errors, "noanswer": noanswer,
+        "truncated": truncated, "cached": sum(bool(r.cached) for r in records), "lenient": lenient_cell(records),
         "fields": {name: sum(v) / len(v) for name, v in sorted(fields.items()) if v},
     }
 
@@ -63,7 +71,7 @@ def summarize(records: Iterable[Record], **info) -> dict:
     tasks = {}
     for task, recs in sorted(by_task.items()):
         tasks[task] = {"all": cell(recs)}
-        for split in ("seen", "heldout"):
+        for split in KINDS:
             part = [r for r in recs if r.split == split]
             if part:
                 tasks[task][split] = cell(part)
@@ -71,8 +79,15 @@ def summarize(records: Iterable[Record], **info) -> dict:
 
 
 def shown_splits(splits: dict) -> list[str]:
-    """``all``, plus ``seen`` and ``heldout`` when something was held out (else ``seen`` is ``all``)."""
-    return ["all", *(s for s in ("seen", "heldout") if s in splits)] if "heldout" in splits else ["all"]
+    """``all``, plus each split when the records have more than one (else that split is ``all``)."""
+    kinds = [s for s in KINDS if s in splits]
+    return ["all", *kinds] if len(kinds) > 1 else ["all"]
+
+
+def split_name(splits: dict, split: str) -> str:
+    """``all``, or ``all (unknown)``/``all (seen)`` when every record has that one split."""
+    kinds = [s for s in KINDS if s in splits]
+    return f"all ({kinds[0]})" if split == "all" and len(kinds) == 1 else split
 
 
 def _pct(x: float | None) -> str:
@@ -87,61 +102,155 @@ def lenient_text(c: dict) -> str:
     return f"{_pct(lenient['accuracy'])} (+{lenient['only']})"
 
 
-def table_rows(summary: dict) -> list[list]:
+@dataclass(frozen=True)
+class Column:
+    """A column of the terminal table: its header (and a shorter one), alignment and cell per row."""
+
+    header: str
+    short: str
+    right: bool
+    cell: Callable[[str, dict, str, dict], object]  # (task, splits, split, cell) -> shown value
+
+
+COLUMNS = (
+    Column("task", "task", False, lambda t, ss, s, c: t),
+    Column("split", "split", False, lambda t, ss, s, c: split_name(ss, s)),
+    Column("n", "n", True, lambda t, ss, s, c: c["n"]),
+    Column("strict % [95% CI]", "strict % [95% CI]", False,
+           lambda t, ss, s, c: f"{_pct(c['accuracy'])} [{_pct(c['ci'][0])}, {_pct(c['ci'][1])}]"),
+    Column("lenient % (+only)", "lenient (+)", False, lambda t, ss, s, c: lenient_text(c)),
+    Column("wrong", "wrong", True,
+           lambda t, ss, s, c: c.get("wrong", c["n"] - c["correct"] - c["errors"] - c["noanswer"] - c.get("truncated", 0))),
+    Column("no answer", "no ans.", True, lambda t, ss, s, c: c["noanswer"]),
+    Column("truncated", "trunc.", True, lambda t, ss, s, c: c.get("truncated", 0)),
+    Column("errors", "errors", True, lambda t, ss, s, c: c["errors"]),
+)
+
+
+def _cells(summary: dict) -> list[tuple]:
+    return [(task, splits, split, splits[split]) for task, splits in summary["tasks"].items()
+            for split in shown_splits(splits)]
+
+
+def table_columns(summary: dict, lenient: bool = True) -> list[Column]:
+    """The columns shown: truncated only when some answer was; lenient when asked and known."""
+    cells = _cells(summary)
+    def wanted(col: Column) -> bool:
+        if col.header == "truncated":
+            return any(c.get("truncated") for *_, c in cells)
+        if col.header.startswith("lenient"):
+            return lenient and any(c.get("lenient") for *_, c in cells)
+        return True
+    return [col for col in COLUMNS if wanted(col)]
+
+
+def table_rows(summary: dict, columns: Sequence[Column] | None = None) -> list[list]:
     """Rows of the terminal table: task, split, n, strict accuracy [95% CI], lenient accuracy (+only
-    lenient), errors, no-answer, truncated, fields."""
-    rows = []
+    lenient), wrong, no answer, truncated (when any), errors."""
+    columns = table_columns(summary) if columns is None else columns
+    return [[col.cell(*cell) for col in columns] for cell in _cells(summary)]
+
+
+def field_lines(summary: dict, width: int = 100, lenient: bool = False) -> list[str]:
+    """Per task (all instances): the lenient reading when it is not in the table, and the per-field
+    accuracies, wrapped to ``width`` columns."""
+    import textwrap
+
+    lines = []
     for task, splits in summary["tasks"].items():
-        for split in shown_splits(splits):
-            c = splits[split]
-            fields = " ".join(f"{k}={_pct(v)}" for k, v in list(c["fields"].items())[:8])
-            rows.append([task, split, c["n"], f"{_pct(c['accuracy'])} [{_pct(c['ci'][0])}, {_pct(c['ci'][1])}]",
-                         lenient_text(c), c["errors"], c["noanswer"], c.get("truncated", 0), fields])
-    return rows
+        if lenient and splits["all"].get("lenient"):
+            lines.append(f"{task} lenient % (+only lenient): {lenient_text(splits['all'])}")
+        fields = splits["all"].get("fields") or {}
+        if fields:
+            text = f"{task} per-field accuracy %: " + " ".join(f"{k}={_pct(v)}" for k, v in fields.items())
+            lines += textwrap.wrap(text, width, subsequent_indent="    ", break_on_hyphens=False)
+    return lines
 
 
-TABLE_HEADERS = ["task", "split", "n", "strict % [95% CI]", "lenient % (+only lenient)", "errors", "no answer",
-                 "truncated", "per-field accuracy %"]
+def render_table(summary: dict, width: int = 100) -> str:
+    """The run's table (a row per task and split), then per-field accuracies, within ``width`` columns.
+
+    Tried in turn until one fits: full headers; short headers; short headers with the lenient
+    reading moved to a line per task below the table.
+    """
+    for short, lenient in ((False, True), (True, True), (True, False)):
+        columns = table_columns(summary, lenient=lenient)
+        headers = [col.short if short else col.header for col in columns]
+        right = {i for i, col in enumerate(columns) if col.right}
+        table = markdown_table(headers, table_rows(summary, columns), right)
+        if max(map(len, table.splitlines())) <= width:
+            break
+    return "\n".join([table, *field_lines(summary, width, lenient=not lenient)])
 
 
-def render_table(summary: dict) -> str:
-    from tabulate import tabulate
+def markdown_table(headers: list[str], rows: list[list], right: set[int] = frozenset()) -> str:
+    """A GitHub markdown table as narrow as its cells (tabulate pads every header by two more)."""
+    cells = [[str(h) for h in headers], *[[str(v) for v in row] for row in rows]]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
 
-    return tabulate(table_rows(summary), headers=TABLE_HEADERS, tablefmt="github")
+    def line(row):
+        return "| " + " | ".join(v.rjust(w) if i in right else v.ljust(w) for i, (v, w) in enumerate(zip(row, widths))) + " |"
+
+    rule = "|" + "|".join("-" * (w + 1) + ":" if i in right else "-" * (w + 2) for i, w in enumerate(widths)) + "|"
+    return "\n".join([line(cells[0]), rule, *map(line, cells[1:])])
 
 
-def leaderboard_rows(results: Path, warnings: list[str] | None = None) -> list[dict]:
-    """One row per model (its latest run): a column per task and per held-out split, n shown, then the run.
+def _score_cell(c: dict, splits: dict, split: str) -> str:
+    kinds = [s for s in KINDS if s in splits]
+    note = ", split unknown" if split == "all" and kinds == ["unknown"] else ""
+    return f"{_pct(c['accuracy'])}, lenient {lenient_text(c)}, n={c['n']}{note}"
+
+
+def leaderboard_rows(results: Path, warnings: list[str] | None = None) -> tuple[list[dict], list[str]]:
+    """One row per model: per task (and split) its latest complete run's accuracy, then the runs used;
+    and the notes on partial runs (newer than the score, or the only runs of a task), never shown as scores.
     Damaged summaries are skipped, each with a line in ``warnings`` when given."""
-    rows = []
-    for model, summary in sorted(latest_runs(results, warnings).items()):
-        row = {"model": model}
-        for task, splits in summary.get("tasks", {}).items():
+    scores = scored_runs(results, warnings)
+    rows, notes = [], []
+    for model in sorted(set(scores.complete) | set(scores.partial)):
+        row: dict = {"model": model}
+        used = []
+        for task, summary in sorted(scores.complete.get(model, {}).items()):
+            splits = summary["tasks"][task]
             for split in shown_splits(splits):
-                c = splits[split]
                 column = task if split == "all" else f"{task} ({split})"
-                row[column] = f"{_pct(c['accuracy'])}, lenient {lenient_text(c)}, n={c['n']}"
-        rows.append(row | {"run": summary["run_id"]})
-    return rows
+                row[column] = _score_cell(splits[split], splits, split)
+            used.append(summary["run_id"])
+        for task, runs in sorted(scores.partial.get(model, {}).items()):
+            mark = len(notes) + 1
+            if task in row:
+                row[task] += f" [{mark}]"
+                what = "newer partial run(s), not the score"
+            else:
+                row[task] = f"no complete run [{mark}]"
+                what = "partial run(s) only"
+            listed = "; ".join(f"{r['run_id']}: {partial_reason(r, task)}" for r in runs[-3:])
+            notes.append(f"[{mark}] {model} {task}: {what}: {listed}")
+        rows.append(row | {"run": ", ".join(dict.fromkeys(used)) or "-"})
+    return rows, notes
 
 
 def write_leaderboard(results: Path, warnings: list[str] | None = None) -> Path:
-    """Regenerate ``results/leaderboard.md`` from every model's latest summary; a damaged summary is
-    skipped, named under the table and in ``warnings`` (when given)."""
+    """Regenerate ``results/leaderboard.md``: per model and task, the latest complete run; a damaged
+    summary is skipped, named under the table and in ``warnings`` (when given)."""
     from tabulate import tabulate
 
     skipped: list[str] = []
-    rows = leaderboard_rows(results, skipped)
+    rows, notes = leaderboard_rows(results, skipped)
     if warnings is not None:
         warnings.extend(skipped)
     # tabulate, not pandas: this runs after every benchmark run and pandas alone took half a second to import.
     columns = ["model", *sorted({c for r in rows for c in r} - {"model", "run"}), "run"]
     table = [[r.get(c, "") for c in columns] for r in rows]
     body = tabulate(table, headers=columns, tablefmt="pipe") if rows else "No runs yet."
-    text = ("# oraclebench leaderboard\n\nAccuracy in % of each model's latest run (regenerated after every run;"
-            " `seen`/`heldout` split by the model's training manifest). Each cell: the strict reading (the task's"
-            " answer format), the lenient reading (the final answer found in prose; +k: answers only it accepted),"
-            " n.\n\n" + body + "\n")
+    text = ("# oraclebench leaderboard\n\nAccuracy in % per model and task, from the latest complete run: every "
+            "instance of the task's frozen set, uninterrupted, nothing deselected (`-k`, `--lf`, `--limit`, `-x`) and "
+            "no `--fresh`. Partial runs are kept under runs/ and listed below, never shown as the score. "
+            "`seen`/`heldout` split by the model's training manifest (or `--heldout`); `split unknown`: the model "
+            "has neither. Each cell: the strict reading (the task's answer format), the lenient reading (the final "
+            "answer found in prose; +k: answers only it accepted), n.\n\n" + body + "\n")
+    if notes:
+        text += "\n" + "\n".join(f"- {n}" for n in notes) + "\n"
     if skipped:
         text += "\nSkipped:\n\n" + "".join(f"- {line}\n" for line in skipped)
     path = Path(results) / "leaderboard.md"

@@ -215,6 +215,7 @@ def parse_typed(task_name: str, text: str):
 
 def try_input(pool: ModelPool, model_name: str, task_name: str, text: str) -> dict:
     """The oracle's answer and the model's on a typed input, scored field by field."""
+    from oraclebench.runner import task_manifest
     from tasks.base import TaskError
 
     try:
@@ -227,7 +228,7 @@ def try_input(pool: ModelPool, model_name: str, task_name: str, text: str) -> di
         return {"error": str(exc)}
     except Exception as exc:  # a model that cannot load or answer: shown on the page, never a crash
         return {"error": f"{type(exc).__name__}: {exc}"}
-    record = score_one(instance, asked, response, "", model_name, None, cached=False)
+    record = score_one(instance, asked, response, "", model_name, task_manifest(model, task_name), cached=False)
     return {"record": record, "oracle": task.render_answer(problem, task.solve(problem)), "fields": field_rows(record),
             "lines": answer_lines(record)}
 

@@ -243,7 +243,9 @@ class AbcdTask(Task[AbcdProblem]):
 
     # ---- held-out splits ---------------------------------------------------------------------------
     def split(self, problem: AbcdProblem, manifest: dict | None) -> Split:
-        if not manifest or manifest.get("lengths") is None:
+        if manifest is None:
+            return "unknown"
+        if manifest.get("lengths") is None:
             return "seen"
         lo, hi = manifest["lengths"]
         return "seen" if lo <= len(problem.tokens) <= hi else "heldout"

@@ -7,24 +7,36 @@ A task is written once as ``generate(draw, config)``: a function that builds a p
 ``Draw`` (``integer``/``choice``/``boolean``). The same function then gives
 
 - a Hypothesis strategy (``task.strategy(config)``), whose draws shrink towards small problems, and
-- a reproducible sampler (``task.sample(seed, i)``): problem ``i`` depends on ``Random(seed + i)`` alone,
+- a reproducible sampler (``task.sample(seed, i, stream=...)``): problem ``i`` of a stream depends on
+  ``stream_random(stream, task, seed, i)`` alone,
 
 so the search in ``oraclebench explore`` and the frozen sets come from one definition. A generator
 draws its difficulty knobs (digit counts, program length, template) before the values, and a
 template or error kind with ``draw.knob``, so the search shrinks towards the easiest setting first.
+
+Streams. Each purpose draws from its own stream: training data (``train``, and ``valid``/``test``
+for ``oraclebench generate``), fresh re-tests (``fresh``), the judge recipe's curves and
+vocabulary (``curve``, ``vocab``). Problem ``i`` of stream ``s`` at seed ``S`` comes from a
+``Random`` seeded by a hash of ``(s, task, S, i)``, so two seeds, or two purposes, share a problem
+only by chance (as two independent draws would). The frozen sets keep the stream they were frozen
+with, ``Random(seed + i)`` (``stream="frozen"``): re-drawing them would change every model's
+numbers. Exploration draws from Hypothesis, seeded apart (``oraclebench.explore``).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
+import hashlib
 import random
 from dataclasses import dataclass, field
 from typing import Any, Callable, ClassVar, Generic, Iterable, Iterator, Literal, Protocol, Sequence, TypeVar
 
 from tasks.reading import cut_at_stop
 
-Split = Literal["seen", "heldout"]
+# "unknown": the model has no manifest for the task (and no --heldout), so nothing is known about what it saw.
+Split = Literal["seen", "heldout", "unknown"]
+UNKNOWN: Split = "unknown"
 
 # Tokens a chat answer gets beyond what the completion prompt's answer needs: a chat model wraps its
 # answer in a sentence or two ("The correct answer is candidate 2."), and a 4-token budget cuts it.
@@ -53,8 +65,27 @@ class Draw(Protocol):
     def knob(self, options: Sequence[T], rank: Callable[[T], Any]) -> T: ...
 
 
+STREAMS = ("frozen", "train", "valid", "test", "fresh", "curve", "vocab")
+
+
+def stream_random(stream: str, task: str, seed: int, i: int) -> random.Random:
+    """The ``Random`` behind problem ``i`` of ``stream`` for ``task`` at ``seed``.
+
+    Args: ``stream``, one of ``STREAMS``; ``task``, the task's name; ``seed``, ``i``: integers.
+    Returns: a fresh ``random.Random``. Raises: ``ValueError`` for an unknown stream.
+    ``frozen`` is ``Random(seed + i)``, how the v1 sets were drawn; every other stream is seeded by
+    a SHA-256 of ``(stream, task, seed, i)``, so neighbouring seeds do not share draws.
+    """
+    if stream == "frozen":
+        return random.Random(seed + i)
+    if stream not in STREAMS:
+        raise ValueError(f"unknown stream {stream!r}; known: {', '.join(STREAMS)}")
+    digest = hashlib.sha256(f"oraclebench\0{stream}\0{task}\0{seed}\0{i}".encode()).digest()
+    return random.Random(int.from_bytes(digest[:16], "big"))
+
+
 class RandomDraw:
-    """A ``Draw`` backed by ``random.Random``: instance i of a set is ``RandomDraw(Random(seed + i))``."""
+    """A ``Draw`` backed by ``random.Random``: problem i of a stream is ``RandomDraw(stream_random(...))``."""
 
     def __init__(self, rng: random.Random):
         self.rng = rng
@@ -350,8 +381,9 @@ class Task(Generic[P]):
     stratum is smaller than every problem of the strata after it.
 
     A manifest is the task-specific dict of what a model saw in training (for example
-    ``{"omitted": ["1,0,1,0,1"]}`` for causal); ``split(p, None)`` is ``"seen"``: with no manifest
-    nothing is known to be held out.
+    ``{"omitted": ["1,0,1,0,1"]}`` for causal); ``split(p, None)`` is ``"unknown"``: with no manifest
+    nothing is known about what the model saw. ``split(p, {})`` is ``"seen"``: a manifest that
+    holds nothing out.
     """
 
     name: ClassVar[str]
@@ -402,6 +434,15 @@ class Task(Generic[P]):
         """The problem as a chat model reads it: the question, and one sentence on the answer format
         that ``parse`` accepts (served adapters send it to chat APIs instead of ``render``'s prompt)."""
         raise NotImplementedError
+
+    def subset_axes(self, problem: P) -> dict:
+        """Every axis a score depends on, for subsets that keep the set's balance (``--limit``): the
+        bucket by default; a task adds what its bucket leaves out (judge: the answer's position)."""
+        return self.bucket(problem)
+
+    def identity(self, problem: P) -> str:
+        """What makes two problems the same question (to drop training problems from a fresh set)."""
+        return repr(self.encode(problem))
 
     def frozen_configs(self) -> list[tuple[Any, int]]:
         """The strata of the frozen set: (config, how many distinct problems to draw with it)."""
@@ -474,10 +515,10 @@ class Task(Generic[P]):
 
         return problems()
 
-    def sample(self, seed: int, i: int, config: Any = None) -> P:
-        """Problem ``i`` of the stream ``seed``: depends on ``Random(seed + i)`` alone."""
+    def sample(self, seed: int, i: int, config: Any = None, stream: str = "frozen") -> P:
+        """Problem ``i`` of ``stream`` at ``seed``: depends on ``stream_random(stream, name, seed, i)`` alone."""
         config = config if config is not None else self.Config()
-        return self.generate(RandomDraw(random.Random(seed + i)), config)
+        return self.generate(RandomDraw(stream_random(stream, self.name, seed, i)), config)
 
     def chat_answer(self, problem: P, answer: Any) -> str:
         """What a perfect chat model answers to ``chat(problem)``: the completion without the spacing
@@ -500,13 +541,13 @@ class Task(Generic[P]):
         return dataclasses.replace(req, task=self.name, problem=instance.problem, chat=self.chat(problem))
 
     def distinct(self, seed: int, config: Any, n: int, seen: set[str],
-                 max_draws: int | None = None) -> Iterator[tuple[int, P]]:
-        """Up to ``n`` problems ``sample(seed, i, config)`` whose encodings are not in ``seen`` (each is
-        added), with their draw index ``i``. Stops early after ``max_draws`` draws, or after 1,000 draws
+                 max_draws: int | None = None, stream: str = "frozen") -> Iterator[tuple[int, P]]:
+        """Up to ``n`` problems ``sample(seed, i, config, stream)`` whose encodings are not in ``seen`` (each
+        is added), with their draw index ``i``. Stops early after ``max_draws`` draws, or after 1,000 draws
         in a row that bring nothing new (the space is, almost surely, used up)."""
         got = misses = i = 0
         while got < n and misses < 1000 and (max_draws is None or i < max_draws):
-            problem = self.sample(seed, i, config)
+            problem = self.sample(seed, i, config, stream)
             key = repr(self.encode(problem))
             if key in seen:
                 misses += 1
@@ -525,11 +566,48 @@ class Task(Generic[P]):
                 out.append(self.instance(p, f"{self.name}-{self.version}-{len(out):04d}"))
         return out
 
-    def fresh(self, n: int, seed: int, config: Any = None) -> list[Instance]:
-        """``n`` distinct new problems from the strategy's full range: a contamination-free re-test.
+    def fresh(self, n: int, seed: int, config: Any = None, exclude: frozenset[str] = frozenset()) -> list[Instance]:
+        """``n`` distinct new problems from the strategy's full range, on the ``fresh`` stream: a re-test
+        drawn apart from training data (``train``) and the frozen sets (see ``fresh_draws``)."""
+        return self.fresh_draws(n, seed, config, exclude)[0]
 
-        The instance ``...-fresh{seed}-{i}`` is ``sample(seed, i)``; a draw that repeats an earlier
-        problem is skipped (a repeat would weigh that problem twice), so a space smaller than ``n``
-        (causal's 32 inputs) gives all of it, and fewer than ``n``.
+    def fresh_draws(self, n: int, seed: int, config: Any = None,
+                    exclude: frozenset[str] = frozenset()) -> tuple[list[Instance], int]:
+        """``fresh``'s instances, and how many distinct draws were dropped because ``exclude`` holds them.
+
+        The instance ``...-fresh{seed}-{i}`` is ``sample(seed, i, stream="fresh")``; a draw that repeats
+        an earlier problem is skipped (a repeat would weigh that problem twice), so a space smaller
+        than ``n`` (causal's 32 inputs) gives all of it, and fewer than ``n``. A draw whose
+        ``identity`` is in ``exclude`` (a model's training problems, see ``training_identities``) is
+        dropped and does not count towards ``n``.
         """
-        return [self.instance(p, f"{self.name}-fresh{seed}-{i:04d}") for i, p in self.distinct(seed, config, n, set())]
+        out: list[Instance] = []
+        dropped = 0
+        for i, p in self.distinct(seed, config, n + len(exclude), set(), stream="fresh"):
+            if len(out) == n:
+                break
+            if self.identity(p) in exclude:
+                dropped += 1
+            else:
+                out.append(self.instance(p, f"{self.name}-fresh{seed}-{i:04d}"))
+        return out, dropped
+
+    def training_problems(self, data: dict) -> Iterator[P]:
+        """The problems a training-data description names, in order.
+
+        Args: ``data`` as manifests store it under ``training_data``: ``{"stream": "train", "seed": S,
+        "count": N, "split": <the task's manifest>, "config": {knob: value}}`` (``config`` overrides
+        the knobs of ``train_config(split)``, e.g. ``{"scratchpad": true}``).
+        Raises: ``TaskError`` for a description that is not one.
+        """
+        try:
+            config = dataclasses.replace(self.train_config(data.get("split")), **(data.get("config") or {}))
+            stream, seed, count = data.get("stream", "train"), int(data["seed"]), int(data["count"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise TaskError(f"{self.name}: unreadable training_data {data!r} in the manifest: {exc}") from None
+        for i in range(count):
+            yield self.sample(seed, i, config, stream)
+
+    def training_identities(self, data: dict) -> frozenset[str]:
+        """``identity`` of every problem of a training-data description (see ``training_problems``)."""
+        return frozenset(self.identity(p) for p in self.training_problems(data))

@@ -258,8 +258,8 @@ class CausalTask(Task[CausalProblem]):
         return format_inputs(problem.inputs)
 
     def split(self, problem: CausalProblem, manifest: dict | None) -> Split:
-        if not manifest:
-            return "seen"
+        if manifest is None:
+            return "unknown"
         omitted = {s.replace(" ", "") for s in manifest.get("omitted", ())}
         return "heldout" if format_inputs(problem.inputs) in omitted else "seen"
 

@@ -364,13 +364,17 @@ class JudgeTask(Task[Problem]):
         return {"template": problem.template, "error": problem.error,
                 "argument_correct": problem.argument_correct, "masked": problem.masked}
 
+    def subset_axes(self, problem: Problem) -> dict:
+        # The right answer's position is half the score of a model that always picks one candidate.
+        return {**self.bucket(problem), "answer": self.solve(problem)}
+
     def label(self, problem: Problem) -> str:
         label = f"{problem.template}-{problem.error}-arg{'T' if problem.argument_correct else 'F'}"
         return label + "-m" if problem.masked else label
 
     def split(self, problem: Problem, manifest: dict | None) -> Split:
-        if not manifest:
-            return "seen"
+        if manifest is None:
+            return "unknown"
         for key, value in (("templates", problem.template), ("errors", problem.error)):
             if key in manifest and value not in manifest[key]:
                 return "heldout"

@@ -261,9 +261,13 @@ class MultiplicationTask(Task[Problem]):
         digits = f"{len(str(problem.a))}x{len(str(problem.b))}"
         return f"{digits}_work" if problem.scratchpad else digits
 
+    def identity(self, problem: Problem) -> str:
+        # A worked and a plain question about the same product are one question for contamination.
+        return f"{problem.a}x{problem.b}"
+
     def split(self, problem: Problem, manifest: dict | None) -> Split:
-        if not manifest:
-            return "seen"
+        if manifest is None:
+            return "unknown"
         max_a, max_b = manifest.get("max_digits", (MAX_DIGITS, MAX_DIGITS))
         if len(str(problem.a)) > max_a or len(str(problem.b)) > max_b:
             return "heldout"

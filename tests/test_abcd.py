@@ -277,7 +277,8 @@ def test_heldout_lengths_from_manifest_and_spec():
     manifest = {"lengths": [1, 12]}
     assert TASK.split(AbcdProblem(("A",) * 12), manifest) == "seen"
     assert TASK.split(AbcdProblem(("A",) * 13), manifest) == "heldout"
-    assert TASK.split(AbcdProblem(("A",) * 13), None) == "seen"
+    assert TASK.split(AbcdProblem(("A",) * 13), None) == "unknown"
+    assert TASK.split(AbcdProblem(("A",) * 13), {}) == "seen"
     assert TASK.train_config(manifest) == AbcdConfig(1, 12)
     assert TASK.train_config(None) == AbcdConfig()
 

@@ -83,7 +83,12 @@ def test_chat_phrasings_are_right_by_the_lenient_reading_and_both_readings_are_s
     assert "16.7 [" in proc.stdout and "100.0 (+20)" in proc.stdout  # the terminal table: strict, lenient (+only)
     assert "only the lenient reading" in proc.stdout
     board = (tmp_path / "leaderboard.md").read_text(encoding="utf-8")
-    assert "16.7, lenient 100.0 (+20), n=24" in board
+    assert "no complete run" in board and "16.7" not in board  # 24 of 1000: a partial run, never the score
+    _, whole, summary = run_case("chat_phrasings", "multiplication", tmp_path / "whole", limit=None)
+    cell = summary["tasks"]["multiplication"]["all"]
+    assert all(r.correct_lenient for r in whole) and cell["lenient"]["only"] == sum(not r.correct for r in whole)
+    board = (tmp_path / "whole" / "leaderboard.md").read_text(encoding="utf-8")
+    assert f"{100 * cell['accuracy']:.1f}, lenient 100.0 (+{cell['lenient']['only']}), n=1000" in board
 
 
 def test_a_chat_sentence_choice_is_right_through_python(tmp_path):

@@ -307,7 +307,8 @@ def test_split_is_heldout_exactly_for_omitted_inputs():
     assert TASK.manifest_from_spec("1,0,1,0,1;1,1,1,1,1") == manifest
     heldout = {inputs for inputs in ALL_INPUTS if TASK.split(CausalProblem(inputs), manifest) == "heldout"}
     assert heldout == {(1, 0, 1, 0, 1), (1, 1, 1, 1, 1)}
-    assert all(TASK.split(CausalProblem(inputs), None) == "seen" for inputs in ALL_INPUTS)
+    assert all(TASK.split(CausalProblem(inputs), None) == "unknown" for inputs in ALL_INPUTS)
+    assert all(TASK.split(CausalProblem(inputs), {}) == "seen" for inputs in ALL_INPUTS)
 
 
 def test_parse_omit_normalises_the_cli_option():

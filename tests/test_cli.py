@@ -45,7 +45,7 @@ def test_generate_is_deterministic_and_writes_openai_chat(tmp_path):
     from tasks import get_task
 
     task = get_task("abcd")
-    problem = task.sample(1, 0, task.train_config(task.manifest_from_spec("lengths=1-12")))
+    problem = task.sample(1, 0, task.train_config(task.manifest_from_spec("lengths=1-12")), stream="train")
     form = task.chat(problem)
     assert first["messages"][0]["content"] == form.instruction and first["messages"][1]["content"] == form.user
     assert first["messages"][2]["content"] == "\n".join(f"= {line}" for line in task.solve(problem))

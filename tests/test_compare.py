@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import shutil
 
 import pytest
 
 from oraclebench.cli import main
 from oraclebench.compare import compare_records, compare_runs, render_text
 from oraclebench.errors import UsageError
-from oraclebench.records import Record, write_run
+from oraclebench.records import Record, resolve_run, write_run
 from oraclebench.stats import mcnemar_exact
 from oraclebench.summary import summarize
 
@@ -77,7 +79,9 @@ def test_cli_compare_by_run_id_file_and_latest(tmp_path, capsys):
     a_ok, b_ok = table(both=30, only_a=1, only_b=12, neither=7)
     for model, oks in (("old", a_ok), ("new", b_ok)):
         records = make_run(model, {"multiplication": oks})
-        write_run(tmp_path, records[0].run_id, records, summarize(records, run_id=records[0].run_id, model=model))
+        summary = summarize(records, run_id=records[0].run_id, model=model)
+        summary["complete"] = {"multiplication": True}  # stands for a whole frozen set
+        write_run(tmp_path, records[0].run_id, records, summary)
     old_file = tmp_path / "runs" / "20260101T000000-000000-old" / "records.jsonl"
     assert main(["compare", str(old_file), "new@latest", "--results", str(tmp_path), "--flips", "3"]) == 0
     out = capsys.readouterr().out
@@ -105,3 +109,18 @@ def test_compare_runs_reads_folders(tmp_path):
     run_dir = write_run(tmp_path, records[0].run_id, records, summarize(records, model="A"))
     cmp = compare_runs(tmp_path, str(run_dir), str(run_dir / "summary.json"))
     assert cmp.cells[0].only_a == cmp.cells[0].only_b == 0 and cmp.cells[0].p_value == 1.0
+
+
+def test_latest_means_the_latest_complete_run_and_a_named_partial_run_says_so(tmp_path, capsys):
+    whole, part = make_run("m", {"causal": [True, False, True]}), make_run("m", {"causal": [False]})
+    part = [dataclasses.replace(r, run_id="20270101T000000-000000-m") for r in part]
+    for records, complete in ((whole, True), (part, False)):
+        summary = summarize(records, run_id=records[0].run_id, model="m")
+        summary["complete"], summary["partial"] = {"causal": complete}, ({} if complete else {"causal": "--lf"})
+        write_run(tmp_path, records[0].run_id, records, summary)
+    assert resolve_run(tmp_path, "m@latest").name == whole[0].run_id  # the newer run is partial: not "latest"
+    cmp = compare_runs(tmp_path, "m@latest", "20270101T000000-000000-m")
+    assert any("B is a partial run (causal: --lf)" in n for n in cmp.notes)
+    shutil.rmtree(tmp_path / "runs" / whole[0].run_id)
+    assert main(["compare", "m@latest", "20270101T000000-000000-m", "--results", str(tmp_path)]) == 2
+    assert "m has no complete run" in capsys.readouterr().err

@@ -301,7 +301,7 @@ def test_causal_wrong_when_e_is_one_shrinks_to_no_other_ones(tmp_path):
     inputs = problem_of(result).inputs
     assert result.found and inputs[4] == 1  # E = 1
     assert sum(inputs) == 1  # no other input is 1
-    assert result.record.split == "seen" and result.record.fields["newC"] is False
+    assert result.record.split == "unknown" and result.record.fields["newC"] is False  # python: has no training manifest
 
 
 def test_judge_always_first_is_caught_where_candidate_two_is_right_with_no_other_flag_set():

@@ -87,7 +87,7 @@ def test_a_lone_surrogate_in_answers_is_stored_shown_and_reported_and_the_rerun_
             return [{HOSTILE_TEXT!r} for p in prompts]
     """)
     for attempt in ("first run", "re-run answered from the cache"):
-        done = run_bench(tmp_path, "--model", model, "--task", "multiplication", "--limit", "5")
+        done = run_bench(tmp_path, "--model", model, "--task", "multiplication", "--limit", "5", "--tb=short")
         assert done.returncode == 1, (attempt, done.stdout[-3000:], done.stderr[-3000:])  # 5 wrong answers
         assert "Traceback" not in done.stdout + done.stderr and "5 failed" in done.stdout, attempt
         assert "\x1b" not in done.stdout and "\u202e" not in done.stdout  # no escape reaches the terminal
@@ -101,7 +101,7 @@ def test_a_lone_surrogate_in_answers_is_stored_shown_and_reported_and_the_rerun_
         assert len(records) == 5 and not any(r.correct for r in records)
         assert all(r.completion == " 5\\ud800\x00\x1b[2J\x1b[31mRED\u202e\\udfff" for r in records)
     board = (tmp_path / "results" / "leaderboard.md").read_text(encoding="utf-8")
-    assert "0.0, lenient 0.0 (+0), n=5" in board  # strict, lenient, n
+    assert "no complete run" in board and "5 of 1000 instances (--limit 5)" in board  # a partial run, marked
 
 
 def test_the_report_and_every_page_show_a_run_with_surrogates_and_control_characters(tmp_path):
@@ -112,7 +112,8 @@ def test_the_report_and_every_page_show_a_run_with_surrogates_and_control_charac
     records = [scored("causal", "\n1,0\ud800\n3 - 1\x1b[0m", i, model="m\ud800") for i in range(3)]
     records += [scored("abcd", "A \ud800 B\n\x00", 0, model="m\ud800")]
     write_run(tmp_path, "20260101T000000-000001-m", records,
-              summarize(records, run_id="20260101T000000-000001-m", model="m\ud800"))
+              summarize(records, run_id="20260101T000000-000001-m", model="m\ud800")
+              | {"complete": {"causal": True, "abcd": True}})  # shown as the model's score
     write_leaderboard(tmp_path)
     html = build_report(tmp_path).read_text(encoding="utf-8")
     assert "\\ud800" in html
@@ -204,7 +205,8 @@ def two_runs(tmp_path) -> Path:
         for r in records:
             r.model = model
         run_id = f"20260101T00000{len(model) % 10}-000000-{model}"
-        write_run(tmp_path, run_id, records, summarize(records, run_id=run_id, model=model))
+        summary = summarize(records, run_id=run_id, model=model) | {"complete": {"causal": True}}  # a score
+        write_run(tmp_path, run_id, records, summary)
     return tmp_path
 
 

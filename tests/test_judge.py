@@ -329,7 +329,7 @@ def test_the_seed_row_loads_as_a_judge_problem(tmp_path):
 def test_csv_arguments_can_be_masked_and_csv_problems_are_heldout_under_a_manifest(tmp_path):
     (p,) = load_csv(write_csv(tmp_path / "d.csv", [SEED_ROW]), masked=True)
     assert p.masked and not IDENTIFIER.search(p.argument)
-    assert TASK.split(p, None) == "seen" and TASK.split(p, TASK.manifest_from_spec("errors=slip")) == "heldout"
+    assert TASK.split(p, None) == "unknown" and TASK.split(p, TASK.manifest_from_spec("errors=slip")) == "heldout"
 
 
 def test_bad_csvs_say_what_is_wrong(tmp_path):
@@ -351,7 +351,8 @@ def test_spec_examples():
     assert TASK.split(seed_problem(), m) == "seen"
     assert TASK.split(seed_problem(error="misread"), m) == "heldout"
     assert TASK.split(seed_problem(template="farm"), m) == "heldout"
-    assert TASK.split(seed_problem(template="farm"), None) == "seen"
+    assert TASK.split(seed_problem(template="farm"), None) == "unknown"
+    assert TASK.split(seed_problem(template="farm"), {}) == "seen"
     assert TASK.split(seed_problem(template="farm"), {"errors": ["slip"]}) == "seen"  # no templates key: all seen
 
 

@@ -310,7 +310,7 @@ def test_split_by_digit_counts_and_omitted_pairs():
     assert [split(99, 99), split(100, 9), split(9, 100), split(12, 34), split(34, 12), split(8, 7), split(12, 35)] == [
         "seen", "heldout", "heldout", "heldout", "heldout", "heldout", "seen",
     ]
-    assert TASK.split(Problem(12345, 6789), None) == "seen"
+    assert TASK.split(Problem(12345, 6789), None) == "unknown" and TASK.split(Problem(12345, 6789), {}) == "seen"
     assert TASK.split(Problem(12, 34), TASK.manifest_from_spec("omit=12x34")) == "heldout"
     assert TASK.split(Problem(12345, 6789), TASK.manifest_from_spec("omit=12x34")) == "seen"
 

@@ -70,13 +70,16 @@ def synthetic_records(model: str, run_id: str, skill: float, memorised: float, n
     return out
 
 
-def write_fixture(results: Path, models: dict[str, tuple[float, float]], n: int = 60) -> None:
-    """One run per model: ``models`` maps a name to (seen accuracy, held-out accuracy)."""
+def write_fixture(results: Path, models: dict[str, tuple[float, float]], n: int = 60, complete: bool = True) -> None:
+    """One run per model: ``models`` maps a name to (seen accuracy, held-out accuracy). The synthetic
+    runs stand for whole frozen sets (``complete``) unless told otherwise."""
     for k, (model, (skill, memorised)) in enumerate(models.items()):
         run_id = f"20260101T00000{k}-000000-{model}"
         records = synthetic_records(model, run_id, skill, memorised, n, seed=k)
-        write_run(results, run_id, records, summarize(records, run_id=run_id, model=model, manifest=MANIFEST,
-                                                      options={"heldout": []}))
+        summary = summarize(records, run_id=run_id, model=model, manifest=MANIFEST, options={"heldout": []})
+        summary["complete"] = {task: complete for task in summary["tasks"]}
+        summary["partial"] = {} if complete else {task: "--limit 60" for task in summary["tasks"]}
+        write_run(results, run_id, records, summary)
 
 
 class Outline(HTMLParser):

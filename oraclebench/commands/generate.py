@@ -2,8 +2,12 @@
 
 Writes ``train``/``valid``/``test`` files of prompt/completion rows drawn from the task's strategy,
 restricted to what the manifest says the model may see (``--omit`` for causal, ``--heldout`` for
-any task), and ``manifest.json`` recording what was held out, the seed, counts and a hash of the data.
-The same arguments always give the same files.
+any task), and ``manifest.json`` recording what was held out, the seed, counts, the training rows
+(``training_data``: stream, seed, count, split; what ``--fresh`` leaves out for a model trained on
+them) and a hash of the data. The same arguments always give the same files.
+
+Each file has its own stream (``train``, ``valid``, ``test``; see ``tasks.base.stream_random``), apart
+from the frozen sets and from ``pytest benchmark --fresh``: a fresh re-test is never the training data.
 """
 
 from __future__ import annotations
@@ -14,8 +18,7 @@ from pathlib import Path
 
 HELP = "write train/valid/test files and a manifest for a task"
 
-# Split streams are far apart so that train, valid and test never share a draw index.
-STREAMS = {"train": 0, "valid": 10_000_000, "test": 20_000_000}
+SPLITS = ("train", "valid", "test")  # each drawn from the stream of that name
 
 
 def add_arguments(parser) -> None:
@@ -29,11 +32,11 @@ def add_arguments(parser) -> None:
     parser.add_argument("--format", choices=("jsonl", "openai-chat"), default="jsonl")
 
 
-def rows(task, config, seed: int, n: int, chat: bool = False) -> list[dict]:
-    """``n`` prompt/completion rows (``chat``: OpenAI chat rows): problem i is ``task.sample(seed, i, config)``."""
+def rows(task, config, seed: int, n: int, chat: bool = False, stream: str = "train") -> list[dict]:
+    """``n`` prompt/completion rows (``chat``: OpenAI chat rows): problem i is ``task.sample(seed, i, config, stream)``."""
     out = []
     for i in range(n):
-        problem = task.sample(seed, i, config)
+        problem = task.sample(seed, i, config, stream)
         answer = task.solve(problem)
         out.append(as_chat(task.chat(problem), task.chat_answer(problem, answer)) if chat else
                    {"prompt": task.render(problem).prompt, "completion": task.render_answer(problem, answer)})
@@ -70,16 +73,17 @@ def run(args) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     counts, digest = {}, hashlib.sha256()
-    for split, offset in STREAMS.items():
+    for split in SPLITS:
         n = args.n if split == "train" else max(1, args.n // 10)
-        data = rows(task, config, args.seed + offset, n, chat=args.format == "openai-chat")
+        data = rows(task, config, args.seed, n, chat=args.format == "openai-chat", stream=split)
         lines = [json.dumps(r, ensure_ascii=False) for r in data]
         text = "\n".join(lines) + "\n"
         digest.update(text.encode())
         (out / f"{split}.jsonl").write_text(text, encoding="utf-8")
         counts[split] = n
+    training = {"stream": "train", "seed": args.seed, "count": counts["train"], "split": manifest or None, "config": {}}
     info = {"task": task.name, "split": manifest, "seed": args.seed, "counts": counts, "format": args.format,
-            "dataset_sha256": digest.hexdigest()}
+            "training_data": training, "dataset_sha256": digest.hexdigest()}
     (out / "manifest.json").write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
     print(f"{task.name}: wrote {counts} rows ({args.format}) and manifest.json to {out}")
     return 0

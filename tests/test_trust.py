@@ -1,0 +1,302 @@
+"""Numbers a researcher can trust (issue 13): subsets that represent the set, splits that say what is
+known, partial runs that never stand as a score, workers that ask each instance once, mistakes
+caught before any model work, and output that ends with the result."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas  # noqa: F401 - imported once here: pytester's in-process runs cannot re-import numpy
+import pytest
+
+from oraclebench.records import list_runs, read_records
+
+ROOT = Path(__file__).resolve().parent.parent
+pytest_plugins = ["pytester"]
+ALWAYS_1 = "python:examples.flawed:first_always"  # judge: always candidate 1, right exactly when unswapped
+
+
+@pytest.fixture
+def bench(pytester: pytest.Pytester, monkeypatch):
+    """A pytester dir with the benchmark modules; returns a runner of `pytest benchmark ...`."""
+    shutil.copytree(ROOT / "benchmark", pytester.path / "benchmark", ignore=shutil.ignore_patterns("sets", "__pycache__"))
+    monkeypatch.syspath_prepend(str(ROOT))
+
+    def run(*args: str, cache: bool = False, **kwargs):
+        plugins = ["-p", "oraclebench.plugin"] + ([] if cache else ["-p", "no:cacheprovider"])
+        return pytester.runpytest(*plugins, "benchmark", "--results", str(pytester.path / "results"), *args, **kwargs)
+
+    return run
+
+
+def last_summary(pytester: pytest.Pytester) -> dict:
+    return list_runs(pytester.path / "results")[-1]
+
+
+def board(pytester: pytest.Pytester) -> str:
+    return (pytester.path / "results" / "leaderboard.md").read_text()
+
+
+# --------------------------------------------------------------------------------- --limit
+
+
+@pytest.mark.parametrize("limit", ["50", "192", None])
+def test_always_answering_1_scores_half_on_any_subset_of_judge(bench, pytester, limit):
+    # The frozen judge set is exactly half swapped; a subset keeps that balance (within one instance).
+    args = ["--limit", limit] if limit else []
+    bench("--model", ALWAYS_1, "-m", "judge", *args)
+    cell = last_summary(pytester)["tasks"]["judge"]["all"]
+    n = int(limit) if limit else 576
+    assert cell["n"] == n and abs(cell["correct"] - n / 2) <= 1
+
+
+def test_the_summary_says_what_a_subset_covers(bench, pytester):
+    result = bench("--model", ALWAYS_1, "-m", "judge", "--limit", "50")
+    assert last_summary(pytester)["coverage"]["judge"] == {"instances": 50, "of": 576, "strata": 50, "of_strata": 192}
+    result.stdout.fnmatch_lines(["judge: 50 of 576 instances, 50 of 192 strata; PARTIAL (*--limit 50*)*"])
+
+
+# --------------------------------------------------------------------------------- splits
+
+
+def test_a_model_without_a_manifest_has_split_unknown_everywhere(bench, pytester):
+    result = bench("--model", "random", "--task", "causal", "--tb=short")
+    summary = last_summary(pytester)
+    assert {r.split for r in read_records(Path(summary["path"]))} == {"unknown"}
+    assert set(summary["tasks"]["causal"]) == {"all", "unknown"} and "seen" not in summary["tasks"]["causal"]
+    assert "n=32, split unknown" in board(pytester)
+    result.stdout.fnmatch_lines(["wrong answer on causal-v1-* (unknown, *)", "*causal*all (unknown)*32*"])
+
+
+def test_a_gate_on_seen_for_an_unknown_split_is_an_error_not_a_pass(bench, pytester):
+    gates = pytester.path / "gates.toml"
+    gates.write_text('[oracle]\n"causal.seen" = 0.5\n')
+    result = bench("--model", "oracle", "--task", "causal", "--gate", str(gates))
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stdout.fnmatch_lines(["*ERROR gate*the split of causal's instances is unknown*--heldout causal:SPEC*"])
+
+
+def test_heldout_gives_seen_and_heldout_and_leaves_other_tasks_unknown(bench, pytester):
+    bench("--model", "oracle", "--task", "causal,judge", "--limit", "40", "--heldout", "causal:omitted=1,0,1,0,1")
+    tasks = last_summary(pytester)["tasks"]
+    assert (tasks["causal"]["seen"]["n"], tasks["causal"]["heldout"]["n"]) == (31, 1)
+    assert set(tasks["judge"]) == {"all", "unknown"}
+
+
+# --------------------------------------------------------------------------------- partial runs
+
+
+@pytest.mark.parametrize("args", [["--lf"], ["-k", "0000 or 0017"], ["--limit", "10"], ["-x"]])
+def test_a_partial_run_never_replaces_the_score(bench, pytester, args):
+    cache = "--lf" in args  # --lf needs pytest's cache of what failed
+    bench("--model", "random", "--task", "causal", cache=cache)
+    whole = last_summary(pytester)
+    assert whole["complete"] == {"causal": True}
+    from oraclebench.summary import lenient_text
+
+    cell = whole["tasks"]["causal"]["all"]
+    score = f"{100 * cell['accuracy']:.1f}, lenient {lenient_text(cell)}, n=32, split unknown"
+    assert score in board(pytester)
+    result = bench("--model", "random", "--task", "causal", *args, cache=cache)
+    part = last_summary(pytester)
+    assert part["run_id"] != whole["run_id"] and part["complete"] == {"causal": False}
+    assert part["tasks"]["causal"]["all"]["n"] < 32
+    text = board(pytester)
+    assert score + " [1]" in text and whole["run_id"] in text
+    assert f"{part['run_id']}: " in text  # listed, marked partial
+    result.stdout.fnmatch_lines(["causal: * of 32 instances*PARTIAL*not shown as the score"])
+    # `oraclebench report` draws on the complete run; a partial one only when named
+    from oraclebench.report import load_runs
+
+    [run] = load_runs(pytester.path / "results")
+    assert run.run_id == whole["run_id"] and len(run.records) == 32
+    [named] = load_runs(pytester.path / "results", runs=[part["run_id"]])
+    assert named.run_id == part["run_id"]
+
+
+def test_ctrl_c_after_the_model_answered_keeps_the_run_marked_interrupted(bench, pytester):
+    pytester.makeconftest("""
+        import itertools
+        COUNT = itertools.count()
+
+        def pytest_runtest_teardown(item):
+            if next(COUNT) == 9:
+                raise KeyboardInterrupt
+    """)
+    result = bench("--model", "oracle", "--task", "causal", no_reraise_ctrlc=True)
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    summary = last_summary(pytester)
+    assert summary["interrupted"] and summary["complete"] == {"causal": False}
+    assert summary["tasks"]["causal"]["all"]["n"] == 10 and "interrupted" in summary["partial"]["causal"]
+    assert "no complete run [1]" in board(pytester)
+
+
+def test_report_without_a_complete_run_says_so_and_reports_named_runs(bench, pytester, tmp_path):
+    bench("--model", "oracle", "--task", "causal", "--limit", "5")
+    results = str(pytester.path / "results")
+
+    def report(*args: str) -> subprocess.CompletedProcess:  # a process of its own: matplotlib after pytester runs
+        return subprocess.run([sys.executable, "-m", "oraclebench.cli", "report", "--results", results, "--out",
+                               str(tmp_path / "r"), *args], cwd=ROOT, capture_output=True, text=True, timeout=300,
+                              env={**os.environ, "PYTHONPATH": str(ROOT)})
+
+    refused = report()
+    assert refused.returncode == 2 and "no complete run of any model" in refused.stderr
+    named = report("--run", last_summary(pytester)["run_id"])
+    assert named.returncode == 0, named.stderr
+    assert "causal: PARTIAL (5 of 32 instances (--limit 5))" in (tmp_path / "r" / "report.md").read_text()
+
+
+# --------------------------------------------------------------------------------- -n N
+
+COUNTING_MODEL = '''
+import os
+import time
+from pathlib import Path
+
+
+def answer(prompts):
+    """Right on multiplication; logs its process and how many prompts each call got."""
+    with Path(os.environ["OB_CALL_LOG"]).open("a") as fh:
+        fh.write(f"{os.getpid()} {len(prompts)}\\n")
+    time.sleep(float(os.environ.get("OB_SLEEP", "0")))
+    out = []
+    for p in prompts:
+        a, b = p.split("is ")[1].split("?")[0].split(" × ")
+        out.append(f" {int(a) * int(b)}\\n")
+    return out
+
+
+answer.batch_size = int(os.environ.get("OB_BATCH", "10"))
+'''
+
+
+@pytest.fixture
+def counting(pytester: pytest.Pytester, monkeypatch):
+    (pytester.path / "counting_model.py").write_text(COUNTING_MODEL)
+    log = pytester.path / "calls.log"
+    monkeypatch.setenv("OB_CALL_LOG", str(log))
+    return log
+
+
+def _asked(log: Path) -> list[tuple[int, int]]:
+    return [tuple(map(int, line.split())) for line in log.read_text().splitlines()] if log.exists() else []
+
+
+def test_workers_ask_each_instance_once_in_total(counting, tmp_path, pytester):
+    pytest.importorskip("xdist")
+    results = tmp_path / "results"
+    cmd = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", str(ROOT / "benchmark"), "-n", "2",
+           "--model", "python:counting_model:answer", "--task", "multiplication", "--limit", "40",
+           "--results", str(results), "--rootdir", str(ROOT)]
+    env = {**os.environ, "PYTHONPATH": f"{pytester.path}{os.pathsep}{ROOT}"}
+    done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    assert sum(n for _, n in _asked(counting)) == 40  # not 80: one worker asked, the other read its answers
+    summary = list_runs(results)[-1]
+    assert summary["timing"]["multiplication"]["computed"] == 40
+    assert "multiplication: 40 requests, 0 from the cache, 40 asked (0 failed) by 1 of 2 workers" in done.stdout
+    assert not (results / ".inflight").exists() or not any((results / ".inflight").iterdir())
+
+
+def test_killing_the_controller_stops_the_workers_asking(counting, tmp_path, pytester):
+    pytest.importorskip("xdist")
+    cmd = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", str(ROOT / "benchmark"), "-n", "2",
+           "--model", "python:counting_model:answer", "--task", "multiplication", "--limit", "200",
+           "--results", str(tmp_path / "results"), "--rootdir", str(ROOT)]
+    env = {**os.environ, "PYTHONPATH": f"{pytester.path}{os.pathsep}{ROOT}", "OB_SLEEP": "0.2", "OB_BATCH": "1"}
+    controller = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        while len(_asked(counting)) < 3 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert len(_asked(counting)) >= 3, "the workers never started asking"
+        controller.kill()
+        controller.wait(timeout=30)
+        time.sleep(2)  # the watchdog checks every 0.2 s; a call in flight ends within 0.2 s
+        settled = len(_asked(counting))
+        time.sleep(2)
+        assert len(_asked(counting)) == settled < 200  # nobody asks any more
+        for pid in {pid for pid, _ in _asked(counting)}:
+            with pytest.raises(ProcessLookupError):
+                os.kill(pid, 0)
+    finally:
+        if controller.poll() is None:
+            controller.kill()
+
+
+# --------------------------------------------------------------------------------- mistakes and output
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--task", "multiplcation"], "ERROR: --task multiplcation: no such task (did you mean 'multiplication'?)*"),
+    (["-m", "multiplcation"], "ERROR: -m 'multiplcation': 'multiplcation' is no task or marker (did you mean "
+                              "'multiplication'?)*"),
+])
+def test_a_misspelt_task_is_one_error_line_with_exit_4(bench, args, message):
+    result = bench("--model", "oracle", *args)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([message])
+    assert "Traceback" not in result.stdout.str() + result.stderr.str()
+
+
+def test_the_default_output_ends_with_the_summary_table(bench, pytester):
+    result = bench("--model", "random", "-m", "judge")
+    lines = result.stdout.lines
+    assert not any(line.startswith("FAILED ") for line in lines)  # was 290 lines of them
+    assert len(lines) < 60
+    table = [i for i, line in enumerate(lines) if line.startswith("| task ")]
+    assert table and lines[table[0] + 2].startswith("| judge")
+    assert lines[-1].startswith("=") and "failed" in lines[-1]  # pytest's own count, then nothing else
+    assert all(len(line) <= 100 for line in lines[table[0]:])
+    header = [c.strip() for c in lines[table[0]].split("|")[1:-1]]
+    assert header[-3:] == ["wrong", "no answer", "errors"]
+    row = [c.strip() for c in lines[table[0] + 2].split("|")[1:-1]]
+    cell = last_summary(pytester)["tasks"]["judge"]["all"]
+    wrong = int(row[header.index("wrong")])
+    assert wrong == cell["n"] - cell["correct"] - cell["errors"] - cell["noanswer"] == result.parseoutcomes()["failed"]
+
+
+def test_per_item_failures_stay_available(bench, pytester):
+    junit = pytester.path / "junit.xml"
+    result = bench("--model", "random", "-m", "judge", "--limit", "20", "-rf", "--junitxml", str(junit))
+    failed = result.parseoutcomes()["failed"]
+    assert sum(line.startswith("FAILED ") for line in result.stdout.lines) == failed
+    assert junit.read_text().count("<failure") == failed
+    result = bench("--model", "random", "-m", "judge", "--limit", "20", "--tb=short")
+    result.stdout.fnmatch_lines(["wrong answer on judge-v1-* (unknown, *)"])
+
+
+def test_a_crash_outside_the_answers_is_still_shown_whole(bench, pytester):
+    pytester.makeconftest("""
+        import itertools
+        COUNT = itertools.count()
+
+        def pytest_runtest_call(item):
+            if next(COUNT) == 3:
+                raise RuntimeError("a bug in someone's conftest")
+    """)
+    result = bench("--model", "oracle", "--task", "judge", "--limit", "10")
+    result.stdout.fnmatch_lines(["*RuntimeError: a bug in someone's conftest*"])
+
+
+def test_fresh_on_a_model_whose_manifest_declares_its_training_rows(tmp_path):
+    from models import declared_training
+    from oraclebench.cli import main
+    from tasks import get_task
+
+    assert main(["generate", "causal", "--n", "40", "--seed", "0", "--omit", "1,1,1,1,1", "--out", str(tmp_path)]) == 0
+    data = declared_training(f"hf:{tmp_path}")
+    task = get_task("causal")
+    trained = task.training_identities(data["causal"])
+    fresh, dropped = task.fresh_draws(32, seed=0, exclude=trained)
+    assert dropped == len(trained) and len(fresh) == 32 - len(trained)
+    assert "1,1,1,1,1" in {i.label for i in fresh}  # held out of training, so fresh for this model
+    assert json.loads((tmp_path / "manifest.json").read_text())["training_data"]["count"] == 40
