@@ -62,7 +62,7 @@ from __future__ import annotations
 
 import bisect
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 
 __all__ = ["Claim", "Verdict", "judge", "claims", "final_answer", "MAX_DIGITS", "MAX_BITS"]
@@ -82,6 +82,8 @@ class Claim:
     value: Fraction
     claimed: Fraction
     ok: bool
+    side: str = field(default="left", compare=False, repr=False)  # the arithmetic side: left or right
+    places: int = field(default=-1, compare=False, repr=False)  # decimals it was held to; -1: exact
 
 
 @dataclass(frozen=True)
@@ -592,9 +594,10 @@ def _claim(toks, text, left: _Expr, rel: _Tok, approx: bool, right: _Expr) -> tu
     word = rel.text not in ("=", "≈")
     approx = approx or rel.text == "≈"
     said = _written(right, approx)
-    end = right.core_end
+    end, side, places = right.core_end, "left", -1
     if left.has_op and said is not None:
         value, claimed, ok = left.value[0], said.value, _states(left.value[0], said, left.value[1])
+        places = _places(said)
     elif word:
         return None
     elif left.has_op and right.has_op:
@@ -603,13 +606,20 @@ def _claim(toks, text, left: _Expr, rel: _Tok, approx: bool, right: _Expr) -> tu
             # running total "7 × 5 = 35 + 12 = 47": here only the leading 35 is claimed
             lead = _Written(right.lead[0], right.lead_tok.decimals, right.lead_tok.pct, approx)
             claimed, ok, end = lead.value, _states(left.value[0], lead, left.value[1]), right.lead_tok.end
+            places = _places(lead)
     elif right.has_op and left.numeral is not None and not (before is not None and before.kind == "word"):
         w = _written(left, approx)  # "47 = 35 + 12"; a label ("Week 1 = ...") is no side
         value, claimed, ok = right.value[0], w.value, _states(right.value[0], w, right.value[1])
+        side, places = "right", _places(w)
     else:
         return None
     begin = toks[left.first].start
-    return Claim(" ".join(text[begin:end].split()), value, claimed, ok), begin
+    return Claim(" ".join(text[begin:end].split()), value, claimed, ok, side, places), begin
+
+
+def _places(w: _Written) -> int:
+    """The decimals a written result is held to (-1: exact); a percentage as written (``33.3%``: 1)."""
+    return -1 if w.exact or not (w.decimals or w.approx) else w.decimals
 
 
 def _after_relation(toks: list[_Tok], j: int) -> tuple[int, bool]:
@@ -873,6 +883,16 @@ def _quote(text: str) -> str:
     return repr(text if len(text) <= 80 else text[:60] + "…" + text[-15:])
 
 
+def _why(c: Claim) -> str:
+    said = f"the {c.side} side is {_show(c.value)}"
+    if c.places < 0 or "%" in c.text:
+        return said
+    rounded = _roundings(c.value, c.places)[0]
+    if rounded == c.value:
+        return said
+    return f"{said}, {_show(rounded) if c.places else rounded} to {c.places} decimal{'s' * (c.places != 1)}"
+
+
 def _truth(truth: int | float | Fraction) -> Fraction:
     if isinstance(truth, float):
         return Fraction(repr(truth))  # the decimal the float prints as: 0.1 is 1/10, not 0.1000000000000000055...
@@ -903,7 +923,7 @@ def judge(answer_text: str, truth: int | float | Fraction) -> Verdict:
     false = tuple(c for c in found if not c.ok)
     has_final, written = _final(r)
     final_ok = written is not None and _matches_truth(truth, written)
-    why = [f"false claim {_quote(c.text)} (it is {_show(c.value)})" for c in false]
+    why = [f"false claim {_quote(c.text)} ({_why(c)})" for c in false]
     if not has_final:
         why.append("no final answer found")
     elif written is None:
