@@ -69,7 +69,7 @@ __all__ = ["Claim", "Verdict", "judge", "claims", "final_answer", "MAX_DIGITS", 
 
 MAX_DIGITS = 1000  # a written number with more digits is unreadable (int() itself stops at 4300)
 MAX_BITS = 4000  # a computed numerator or denominator beyond this (about 1200 digits) is unreadable
-MAX_EXPONENT = 64
+MAX_EXPONENT = 4000  # with MAX_BITS: 2^100 is read, 2^(10^9) is not
 MAX_UNITS = 4
 
 
@@ -127,17 +127,19 @@ _DOLLAR_DELIMITER = re.compile(r"\$(?!-?\.?\d)")  # a '$' not before a number is
 # Inline math "$7 \times 5 = 35$": a '$' before a non-space closed on the same line by a '$' after a
 # non-space and before no digit; "$5 and $6" are prices. [^$\n] stops each try at the next '$': linear.
 _INLINE_MATH = re.compile(r"\$\$|\$(?=[^\s$])([^$\n]*[^\s$])\$(?!\d)")
-_WORD_OPS = [
-    (re.compile(r"\bmultiplied\s+by\b", re.I), " × "), (re.compile(r"\btimes\b", re.I), " × "),
-    (re.compile(r"\bdivided\s+by\b", re.I), " ÷ "), (re.compile(r"\bplus\b", re.I), " + "),
-    (re.compile(r"\bminus\b", re.I), " - "),
-    (re.compile(r"\b(?:twice|double)\s+(?=[$£€]?\d)", re.I), "2 × "),
-    (re.compile(r"\b(?:triple|thrice)\s+(?=[$£€]?\d)", re.I), "3 × "),
-    (re.compile(r"\b(?:one[\s-]+)?half\s+of\s+(?=[$£€]?\d)", re.I), "1/2 × "),
-    (re.compile(r"\b(?:a|one)[\s-]+third\s+of\s+(?=[$£€]?\d)", re.I), "1/3 × "),
-    (re.compile(r"\b(?:a|one)[\s-]+quarter\s+of\s+(?=[$£€]?\d)", re.I), "1/4 × "),
-    (re.compile(r"\bnegative\s+(?=[$£€]?\d)", re.I), "-"),
-    (re.compile(r"(?<=\d)\s+squared\b", re.I), "^2"), (re.compile(r"(?<=\d)\s+cubed\b", re.I), "^3"),
+_WORD_OPS = [  # (pattern, replacement, a word the text must contain for the pattern to apply)
+    (re.compile(r"\bmultiplied\s+by\b", re.I), " × ", "multiplied"), (re.compile(r"\btimes\b", re.I), " × ", "times"),
+    (re.compile(r"\bdivided\s+by\b", re.I), " ÷ ", "divided"), (re.compile(r"\bplus\b", re.I), " + ", "plus"),
+    (re.compile(r"\bminus\b", re.I), " - ", "minus"),
+    (re.compile(r"\btwice\s+(?=[$£€]?\d)", re.I), "2 × ", "twice"),
+    (re.compile(r"\bdouble\s+(?=[$£€]?\d)", re.I), "2 × ", "double"),
+    (re.compile(r"\btriple\s+(?=[$£€]?\d)", re.I), "3 × ", "triple"),
+    (re.compile(r"\bthrice\s+(?=[$£€]?\d)", re.I), "3 × ", "thrice"),
+    (re.compile(r"\b(?:one[\s-]+)?half\s+of\s+(?=[$£€]?\d)", re.I), "1/2 × ", "half"),
+    (re.compile(r"\b(?:a|one)[\s-]+third\s+of\s+(?=[$£€]?\d)", re.I), "1/3 × ", "third"),
+    (re.compile(r"\b(?:a|one)[\s-]+quarter\s+of\s+(?=[$£€]?\d)", re.I), "1/4 × ", "quarter"),
+    (re.compile(r"\bnegative\s+(?=[$£€]?\d)", re.I), "-", "negative"),
+    (re.compile(r"(?<=\d)\s+squared\b", re.I), "^2", "squared"), (re.compile(r"(?<=\d)\s+cubed\b", re.I), "^3", "cubed"),
 ]
 _BULLET = re.compile(r"(?m)^[ \t]*(?:[-*+•]|\d+[.)])[ \t]+")  # list bullets are not minus signs
 _BOLD = re.compile(r"\*\*|__")
@@ -218,8 +220,10 @@ def _normalise(text: str) -> tuple[str, list[tuple[int, int]]]:
     """Plain text with ASCII-ish operators, and the character spans that were **bold**."""
     text = _CALCULATOR.sub("", text.replace("~=", "≈").replace("=~", "≈")).translate(_CHARS)
     text = _DOLLAR_DELIMITER.sub(" ", _INLINE_MATH.sub(lambda m: f" {m.group(1) or ''} ", _latex(text)))
-    for pattern, repl in _WORD_OPS:
-        text = pattern.sub(repl, text)
+    low = text.lower()
+    for pattern, repl, word in _WORD_OPS:
+        if word in low:  # most texts use few of these words: skip the passes they do not need
+            text = pattern.sub(repl, text)
     text = _BULLET.sub("", text).replace("`", "")
     out, spans, opened, at, length = [], [], {}, 0, 0
     for m in _BOLD.finditer(text):  # markers pair in order: one pass, no backtracking
@@ -238,21 +242,23 @@ def _normalise(text: str) -> tuple[str, list[tuple[int, int]]]:
 
 # --------------------------------------------------------------------------- tokens
 
+# One regex, most frequent tokens first; words are classified by a dict, not by more alternatives.
 _TOKEN = re.compile(
-    r"(?P<mixed>(?<![\d.,/])\d{1,9}[ \t]+\d{1,9}/\d{1,9}(?![\d/]|\.\d))"
-    r"|(?P<num>(?P<cur>[$£€¥₹][ \t]?)?(?P<digits>\d{1,3}(?:,\d{3})+(?![\d,])(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+)"
+    r"[ \t]*(?:(?P<word>[A-Za-z]+(?:'[A-Za-z]+)?)"
+    r"|(?P<mixed>(?<![\d.,/])\d{1,9}[ \t]+\d{1,9}/\d{1,9}(?![\d/]|\.\d))"
+    r"|(?P<num>(?:[$£€¥₹][ \t]?)?(?P<digits>\d{1,3}(?:,\d{3})+(?![\d,])(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+)"
     r"(?P<post>[ \t]?%|[ \t]+percent\b|[ \t]+per[ \t]+cent\b|[€£¢])?)"
-    r"|(?P<rel>=|≈|\b(?:equals?|is|are|was|were|makes?|gives?|yields?|totals|results[ \t]+in|comes[ \t]+to"
-    r"|amounts[ \t]+to)\b)"
-    r"|(?P<approx>~|\b(?:about|approximately|approx|roughly|around|nearly|almost)\b)"
-    r"|(?P<op>[-+*/×÷^]|(?<![A-Za-z])[xX](?![A-Za-z]))"
-    r"|(?P<lp>\()|(?P<rp>\))"
-    r"|(?P<of>\bof\b)"
-    r"|(?P<word>[A-Za-z]+(?:'[A-Za-z]+)?)"
-    r"|(?P<space>[ \t]+)"
-    r"|(?P<bar>[\s\S])",
-    re.I,
+    r"|(?P<sym>[-=≈~()+*/×÷^])"
+    r"|(?P<bar>[\s\S]))"
 )
+_TWO_WORD_RELATION = re.compile(r"[ \t]+(?:in|to)\b", re.I)  # "results in", "comes to", "amounts to"
+_WORDS = {
+    **dict.fromkeys(("equals", "equal", "is", "are", "was", "were", "make", "makes", "give", "gives", "yield",
+                     "yields", "totals"), "rel"),
+    **dict.fromkeys(("about", "approximately", "approx", "roughly", "around", "nearly", "almost"), "approx"),
+    "of": "of", "x": "op",
+}
+_SYMBOLS = {"=": "rel", "≈": "rel", "~": "approx", "(": "lp", ")": "rp"}
 _OPS = {"x": "*", "X": "*", "×": "*", "*": "*", "÷": "/", "/": "/", "+": "+", "-": "-", "^": "^"}
 _FILLER = {"equal", "to", "exactly", "us", "just"}  # "is equal to", "gives us": still the relation
 _UNIT_STOP = {"and", "or", "but", "so", "then", "than", "that", "which", "who", "if", "when", "while", "because",
@@ -261,59 +267,104 @@ _NOT_VARIABLES = {"a", "i"}  # one-letter words that are English, not unknowns
 
 
 class _Tok:
-    """One token. ``value`` is None for an unreadable number (too many digits)."""
+    """One token. ``value`` is None for an unreadable number (too many digits); ``depth``: parentheses
+    around a number."""
 
-    __slots__ = ("kind", "text", "start", "end", "value", "decimals", "pct")
+    __slots__ = ("kind", "text", "start", "end", "value", "decimals", "pct", "depth")
 
-    def __init__(self, kind, text, start, end, value=None, decimals=0, pct=False):
+    def __init__(self, kind, text, start, end, value=None, decimals=0, pct=False, depth=0):
         self.kind, self.text, self.start, self.end = kind, text, start, end
-        self.value, self.decimals, self.pct = value, decimals, pct
+        self.value, self.decimals, self.pct, self.depth = value, decimals, pct, depth
 
 
-def _number(digits: str) -> tuple[Fraction | None, int]:
+def _number(digits: str) -> tuple[int | Fraction | None, int]:
     """The exact value of ``1,250.5`` and its number of decimals; None past ``MAX_DIGITS`` digits."""
+    if digits.isdigit():
+        return (int(digits) if len(digits) <= MAX_DIGITS else None), 0
     digits = digits.replace(",", "")
     whole, _, frac = digits.partition(".")
     if len(whole) + len(frac) > MAX_DIGITS:
         return None, len(frac)
     n = int(whole or "0") * 10 ** len(frac) + int(frac or "0")
-    return (Fraction(n, 10 ** len(frac)) if frac else Fraction(n)), len(frac)
+    return (Fraction(n, 10 ** len(frac)) if frac else n), len(frac)
 
 
-def _tokens(text: str) -> list[_Tok]:
+@dataclass
+class _Tokens:
+    toks: list[_Tok]
+    starts: list[int]  # indices of the tokens an expression may start at (numbers, '(', '-')
+    nums: list[int]  # indices of the numbers
+
+
+def _tokens(text: str) -> _Tokens:
     out: list[_Tok] = []
+    starts, nums = [], []
+    depth, skip = 0, False
+    append = out.append
     for m in _TOKEN.finditer(text):
         kind = m.lastgroup
-        if kind == "space":
-            continue
-        if kind == "mixed":
-            whole, _, rest = m.group().partition(" ")
-            num, den = rest.strip().split("/")
-            if int(num) < int(den):
-                out.append(_Tok("num", m.group(), m.start(), m.end(), int(whole) + Fraction(int(num), int(den))))
+        if kind == "word":
+            if skip:
+                skip = False
                 continue
-            out.extend(t for t in _tokens_at(text, m.start(), m.end()))  # "2 10/3": three numbers, no mixed one
+            word = m.group(kind)
+            low = word.lower()
+            kind = _WORDS.get(low, "word")
+            if kind == "word" and low in ("results", "comes", "amounts"):
+                follow = _TWO_WORD_RELATION.match(text, m.end())
+                if follow:
+                    kind, skip = "rel", True
+            append(_Tok(kind, "*" if kind == "op" else word, m.start(1), m.end()))
             continue
-        if kind in ("num", "cur", "digits", "post"):
+        skip = False
+        if kind == "sym":
+            c = m.group(kind)
+            kind = _SYMBOLS.get(c, "op")
+            if kind == "lp":
+                depth += 1
+                starts.append(len(out))
+            elif kind == "rp":
+                depth = max(0, depth - 1)
+            elif c == "-":
+                starts.append(len(out))
+            append(_Tok(kind, _OPS[c] if kind == "op" else c, m.start("sym"), m.end()))
+            continue
+        if kind == "num":
             value, decimals = _number(m.group("digits"))
-            post = m.group("post") or ""
+            post = m.group("post")
             pct = bool(post) and post.strip()[:1] in ("%", "p", "P")
             if value is not None and pct:
-                value /= 100
-            out.append(_Tok("num", m.group(), m.start(), m.end(), value, decimals, pct))
-        elif kind == "op":
-            out.append(_Tok("op", _OPS[m.group()], m.start(), m.end()))
-        else:
-            out.append(_Tok(kind, m.group(), m.start(), m.end()))
-    return out
+                value = Fraction(value) / 100
+            starts.append(len(out))
+            nums.append(len(out))
+            append(_Tok("num", m.group(kind), m.start(kind), m.end(), value, decimals, pct, depth))
+            continue
+        if kind == "mixed":
+            whole, rest = m.group(kind).split(None, 1)
+            num, den = rest.split("/")
+            if int(num) < int(den):
+                starts.append(len(out))
+                nums.append(len(out))
+                append(_Tok("num", m.group(kind), m.start(kind), m.end(),
+                            int(whole) + Fraction(int(num), int(den)), 0, False, depth))
+                continue
+            for t in _tokens_at(text, m.start(kind), m.end(), depth):  # "2 10/3": no mixed number
+                if t.kind == "num":
+                    starts.append(len(out))
+                    nums.append(len(out))
+                append(t)
+            continue
+        append(_Tok("bar", m.group(kind), m.start(kind), m.end()))
+    return _Tokens(out, starts, nums)
 
 
-def _tokens_at(text: str, start: int, end: int) -> list[_Tok]:
+def _tokens_at(text: str, start: int, end: int, depth: int) -> list[_Tok]:
     """The tokens of ``text[start:end]`` with the mixed-number reading turned off (a short span)."""
     out = []
     for m in re.finditer(r"\d+|/", text[start:end]):
         a, b = start + m.start(), start + m.end()
-        out.append(_Tok("op", "/", a, b) if m.group() == "/" else _Tok("num", m.group(), a, b, *_number(m.group())))
+        out.append(_Tok("op", "/", a, b) if m.group() == "/" else
+                   _Tok("num", m.group(), a, b, *_number(m.group()), False, depth))
     return out
 
 
@@ -323,7 +374,7 @@ _PREC = {"+": 1, "-": 1, "*": 2, "/": 2, "neg": 3, "^": 4}
 _Val = tuple  # (Fraction | None, is a percentage)
 
 
-def _bounded(q: Fraction) -> Fraction | None:
+def _bounded(q: Fraction | int) -> Fraction | int | None:
     return q if q.numerator.bit_length() <= MAX_BITS and q.denominator.bit_length() <= MAX_BITS else None
 
 
@@ -338,12 +389,12 @@ def _apply(op: str, a: _Val, b: _Val) -> _Val:
     if op == "*":
         return _bounded(x * y), False
     if op == "/":
-        return (None, False) if y == 0 else (_bounded(x / y), False)
+        return (None, False) if y == 0 else (_bounded(Fraction(x) / y), False)
     if y.denominator != 1 or abs(y) > MAX_EXPONENT or (x == 0 and y < 0):  # "^"
         return None, False
     if max(x.numerator.bit_length(), x.denominator.bit_length()) * abs(int(y)) > MAX_BITS:
         return None, False
-    return x ** int(y), False
+    return Fraction(x) ** int(y), False
 
 
 class _Frame:
@@ -538,15 +589,15 @@ def _roundings(value: Fraction, decimals: int) -> tuple[Fraction, ...]:
     return (Fraction(low + (rest > Fraction(1, 2)), scale),)
 
 
-@dataclass(frozen=True)
 class _Written:
-    """A number as the text writes it: value (sign applied), decimals shown, percent, approximate."""
+    """A number as the text writes it: value (sign applied), decimals shown, percent, approximate;
+    ``exact``: a fraction a/b, which states an exact value."""
 
-    value: Fraction
-    decimals: int
-    pct: bool
-    approx: bool = False
-    exact: bool = False  # a fraction a/b states an exact value
+    __slots__ = ("value", "decimals", "pct", "approx", "exact")
+
+    def __init__(self, value, decimals: int, pct: bool, approx: bool = False, exact: bool = False):
+        self.value = value if type(value) is Fraction else Fraction(value)
+        self.decimals, self.pct, self.approx, self.exact = decimals, pct, approx, exact
 
     @property
     def shown(self) -> Fraction:
@@ -571,9 +622,9 @@ def _written(e: _Expr, approx: bool) -> _Written | None:
     if e.value[0] is None:
         return None
     if e.numeral is not None:
-        return _Written(e.value[0], e.numeral.decimals, e.numeral.pct, approx)
+        return _Written(Fraction(e.value[0]), e.numeral.decimals, e.numeral.pct, approx)
     if e.fraction:
-        return _Written(e.value[0], 0, False, approx, exact=True)
+        return _Written(Fraction(e.value[0]), 0, False, approx, exact=True)
     return None
 
 
@@ -604,7 +655,7 @@ def _claim(toks, text, left: _Expr, rel: _Tok, approx: bool, right: _Expr) -> tu
         value, claimed, ok = left.value[0], right.value[0], left.value[0] == right.value[0]
         if not ok and right.lead_tok is not None and right.lead is not None and right.lead[0] is not None:
             # running total "7 × 5 = 35 + 12 = 47": here only the leading 35 is claimed
-            lead = _Written(right.lead[0], right.lead_tok.decimals, right.lead_tok.pct, approx)
+            lead = _Written(Fraction(right.lead[0]), right.lead_tok.decimals, right.lead_tok.pct, approx)
             claimed, ok, end = lead.value, _states(left.value[0], lead, left.value[1]), right.lead_tok.end
             places = _places(lead)
     elif right.has_op and left.numeral is not None and not (before is not None and before.kind == "word"):
@@ -614,7 +665,7 @@ def _claim(toks, text, left: _Expr, rel: _Tok, approx: bool, right: _Expr) -> tu
     else:
         return None
     begin = toks[left.first].start
-    return Claim(" ".join(text[begin:end].split()), value, claimed, ok, side, places), begin
+    return Claim(" ".join(text[begin:end].split()), Fraction(value), Fraction(claimed), ok, side, places), begin
 
 
 def _places(w: _Written) -> int:
@@ -635,26 +686,39 @@ def _after_relation(toks: list[_Tok], j: int) -> tuple[int, bool]:
     return k, approx
 
 
-def _scan(toks: list[_Tok], text: str) -> list[_Chain]:
+def _lone_number(toks: list[_Tok], i: int) -> bool:
+    """Whether number ``i`` plainly begins no expression: punctuation, another number or a stop word follows."""
+    if i + 1 >= len(toks):
+        return True
+    nxt = toks[i + 1]
+    return nxt.kind in ("bar", "num") or (nxt.kind == "word" and nxt.text.lower() in _UNIT_STOP)
+
+
+def _scan(tk: _Tokens, text: str) -> list[_Chain]:
     """Every chain of relations in the text, left to right, each token read a bounded number of times."""
-    chains, i, n = [], 0, len(toks)
-    while i < n:
-        if not _starts(toks, i):
-            i += 1
+    toks, cands = tk.toks, tk.starts
+    chains, n, c, pos = [], len(toks), 0, 0
+    while c < len(cands):
+        i = cands[c]
+        c += 1
+        if i < pos or not _starts(toks, i) or (toks[i].kind == "num" and _lone_number(toks, i)):
             continue
         left, stop = _parse(toks, i)
         if left is None:
-            i = max(stop, i + 1)
+            pos = max(stop, i + 1)
             continue
         found, j, restart, last = [], left.end, None, None
         while j < n and toks[j].kind == "rel":
             k, approx = _after_relation(toks, j)
+            word = toks[j].text not in ("=", "≈")
+            if word and not left.has_op:  # "Week 1 is ...": a word relation needs arithmetic on its left
+                restart = k
+                break
             right, rstop = _parse(toks, k) if k < n and _starts(toks, k) else (None, k + 1)
             if right is None or right.first != k:
                 restart = k
                 break
-            word = toks[j].text not in ("=", "≈")
-            if word and not (left.has_op and _written(right, approx) is not None):
+            if word and _written(right, approx) is None:
                 restart = k  # "Week 1 is 7 x 5 = 35": 'is' relates nothing; read on from "7 x 5"
                 break
             claim = _claim(toks, text, left, toks[j], approx, right)
@@ -664,7 +728,8 @@ def _scan(toks: list[_Tok], text: str) -> list[_Chain]:
             left, j = right, right.end
         if found:
             chains.append(_Chain(found[0][1], last, found))
-        i = restart if restart is not None else max(j, i + 1)
+        pos = restart if restart is not None else max(j, i + 1)
+        c = bisect.bisect_left(cands, pos, c)
     return chains
 
 
@@ -677,33 +742,35 @@ _CONCLUSION = re.compile(
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
 
 
-@dataclass
 class _Num:
-    """A number as a final answer may be read: its first token's character span and its value."""
+    """A number as a final answer may be read: its character span, its value (sign applied; None:
+    unreadable) and the parentheses around it. ``written`` is made only for the one number chosen."""
 
-    start: int
-    end: int
-    written: _Written | None  # None: unreadable
-    depth: int  # parentheses around it
+    __slots__ = ("start", "end", "value", "tok", "approx", "exact", "depth")
+
+    def __init__(self, start, end, value, tok, approx, exact, depth):
+        self.start, self.end, self.value, self.tok = start, end, value, tok
+        self.approx, self.exact, self.depth = approx, exact, depth
+
+    @property
+    def written(self) -> _Written | None:
+        if self.value is None:
+            return None
+        return _Written(self.value, self.tok.decimals, self.tok.pct, self.approx, self.exact)
 
 
-def _numerals(toks: list[_Tok], text: str) -> list[_Num]:
+def _numerals(tk: _Tokens, text: str) -> list[_Num]:
     """Every number in the text with its sign, fractions ``3/4`` as one number, in one pass."""
-    out, depth, k, n = [], 0, 0, len(toks)
-    while k < n:
+    toks, out, n, after = tk.toks, [], len(tk.toks), -1
+    for k in tk.nums:
+        if k <= after:
+            continue  # the denominator of a fraction already read
         t = toks[k]
-        if t.kind == "lp":
-            depth += 1
-        elif t.kind == "rp":
-            depth = max(0, depth - 1)
-        if t.kind != "num":
-            k += 1
-            continue
-        value, end, exact, last = t.value, t.end, False, k
+        value, end, exact = t.value, t.end, False
         if (k + 2 < n and toks[k + 1].kind == "op" and toks[k + 1].text == "/" and toks[k + 2].kind == "num"
                 and toks[k + 1].start == t.end and toks[k + 2].start == toks[k + 1].end and value is not None
                 and toks[k + 2].value and not (t.decimals or t.pct or toks[k + 2].decimals or toks[k + 2].pct)):
-            value, end, exact, last = value / toks[k + 2].value, toks[k + 2].end, True, k + 2
+            value, end, exact, after = Fraction(value) / toks[k + 2].value, toks[k + 2].end, True, k + 2
         sign = toks[k - 1] if k and toks[k - 1].kind == "op" and toks[k - 1].text == "-" else None
         start = t.start
         if sign is not None:
@@ -715,9 +782,7 @@ def _numerals(toks: list[_Tok], text: str) -> list[_Num]:
                                     (prev.kind == "bar" and prev.text in ":;\n"))):
                 value, start = (None if value is None else -value), sign.start
         approx = k > 0 and (toks[k - 1].kind == "approx" or (sign is not None and k > 1 and toks[k - 2].kind == "approx"))
-        written = None if value is None else _Written(value, t.decimals, t.pct, approx, exact)
-        out.append(_Num(start, end, written, depth))
-        k = last + 1
+        out.append(_Num(start, end, value, t, approx, exact, t.depth))
     return out
 
 
@@ -735,10 +800,10 @@ class _Read:
 
 def _read(answer_text: str) -> _Read:
     text, bold = _normalise(answer_text)
-    toks = _tokens(text)
-    chains = _scan(toks, text)
+    tk = _tokens(text)
+    chains = _scan(tk, text)
     found = [c for chain in chains for c in chain.claims]
-    return _Read(text, toks, bold, chains, found, _numerals(toks, text))
+    return _Read(text, tk.toks, bold, chains, found, _numerals(tk, text))
 
 
 def _boxed(r: _Read) -> tuple[bool, _Written | None]:
@@ -768,7 +833,7 @@ def _boxed(r: _Read) -> tuple[bool, _Written | None]:
             if e is None or e.value[0] is None:
                 return True, None
             approx = k > 0 and inside[k - 1].kind == "approx"
-            return True, _written(e, approx) or _Written(e.value[0], 0, False, approx, exact=True)
+            return True, _written(e, approx) or _Written(Fraction(e.value[0]), 0, False, approx, exact=True)
     return True, None
 
 
@@ -823,9 +888,9 @@ def _final(r: _Read) -> tuple[bool, _Written | None]:
     if chains and chains[-1].last is not None:
         return True, chains[-1].last
     latest = {c.claimed: k for k, (c, _) in enumerate(r.claims)}
-    computed = [x for x in outside if x.written is not None and x.written.value in latest]
+    computed = [x for x in outside if x.value is not None and x.value in latest]
     if computed:  # "47 tickets, 35 for the coaster and 12 for the slide": 47 comes from the latest claim
-        return True, max(computed, key=lambda x: (latest[x.written.value], x.start)).written
+        return True, max(computed, key=lambda x: (latest[x.value], x.start)).written
     if marker is not None:
         return True, next((x for x in outside if x.start >= marker), outside[-1]).written
     return True, outside[-1].written
