@@ -61,6 +61,7 @@ equations with unknowns (``2x + 3 = 7``), division by zero, a percentage added t
 from __future__ import annotations
 
 import bisect
+import gc
 import re
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -635,7 +636,8 @@ class _Chain:
     claims: list[tuple[Claim, int]]
 
 
-def _claim(toks, text, left: _Expr, rel: _Tok, approx: bool, right: _Expr) -> tuple[Claim, int] | None:
+def _claim(toks, text, left: _Expr, rel: _Tok, approx: bool, right: _Expr,
+           said: _Written | None) -> tuple[Claim, int] | None:
     """The claim ``left rel right`` makes, if any (see the module docstring)."""
     if left.incomplete or right.incomplete or left.value[0] is None or right.value[0] is None:
         return None
@@ -643,8 +645,6 @@ def _claim(toks, text, left: _Expr, rel: _Tok, approx: bool, right: _Expr) -> tu
     if before is not None and before.kind == "op" and _operand_like(toks[left.first - 2] if left.first > 1 else None):
         return None  # "2x + 3 + 1 = 7": the left side is the tail of an expression with an unknown
     word = rel.text not in ("=", "≈")
-    approx = approx or rel.text == "≈"
-    said = _written(right, approx)
     end, side, places = right.core_end, "left", -1
     if left.has_op and said is not None:
         value, claimed, ok = left.value[0], said.value, _states(left.value[0], said, left.value[1])
@@ -718,13 +718,15 @@ def _scan(tk: _Tokens, text: str) -> list[_Chain]:
             if right is None or right.first != k:
                 restart = k
                 break
-            if word and _written(right, approx) is None:
+            approx = approx or toks[j].text == "≈"
+            said = _written(right, approx)
+            if word and said is None:
                 restart = k  # "Week 1 is 7 x 5 = 35": 'is' relates nothing; read on from "7 x 5"
                 break
-            claim = _claim(toks, text, left, toks[j], approx, right)
+            claim = _claim(toks, text, left, toks[j], approx, right, said)
             if claim is not None:
                 found.append(claim)
-            last = _written(right, approx or toks[j].text == "≈")
+            last = said
             left, j = right, right.end
         if found:
             chains.append(_Chain(found[0][1], last, found))
@@ -799,6 +801,18 @@ class _Read:
 
 
 def _read(answer_text: str) -> _Read:
+    """Read the text with the cyclic garbage collector paused: the reader makes many small acyclic
+    objects, and the collector's repeated passes over them made its time grow faster than the text."""
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        return _read_all(answer_text)
+    finally:
+        if paused:
+            gc.enable()
+
+
+def _read_all(answer_text: str) -> _Read:
     text, bold = _normalise(answer_text)
     tk = _tokens(text)
     chains = _scan(tk, text)
