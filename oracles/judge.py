@@ -109,6 +109,7 @@ _CHARS = str.maketrans({
     "½": " 1/2", "¼": " 1/4", "¾": " 3/4", "⅓": " 1/3", "⅔": " 2/3", "⅕": " 1/5", "⅛": " 1/8",
     BOX_OPEN: " ", BOX_CLOSE: " ", BARRIER: " ",
 })
+_SPACED_THOUSANDS = re.compile("(?<=\\d)[\u00a0\u202f\u2009](?=\\d{3}(?!\\d))")  # "1 000" (SI style)
 _CALCULATOR = re.compile(r"<<[^<>]*>>")  # GSM8K calculator annotations repeat the claim beside them
 _SIMPLE_FRAC = re.compile(r"\\[dtc]?frac\s*(?:\{\s*(\d[\d,.]*)\s*\}\s*\{\s*(\d[\d,.]*)\s*\}|(\d)(\d))")
 _SIMPLE_POWER = re.compile(r"\^\{\s*(-?\d+)\s*\}")
@@ -219,7 +220,8 @@ def _latex(text: str) -> str:
 
 def _normalise(text: str) -> tuple[str, list[tuple[int, int]]]:
     """Plain text with ASCII-ish operators, and the character spans that were **bold**."""
-    text = _CALCULATOR.sub("", text.replace("~=", "≈").replace("=~", "≈")).translate(_CHARS)
+    text = text.replace("~=", "≈").replace("=~", "≈").replace("==", "=")
+    text = _CALCULATOR.sub("", _SPACED_THOUSANDS.sub(",", text)).translate(_CHARS)
     text = _DOLLAR_DELIMITER.sub(" ", _INLINE_MATH.sub(lambda m: f" {m.group(1) or ''} ", _latex(text)))
     low = text.lower()
     for pattern, repl, word in _WORD_OPS:
@@ -644,6 +646,9 @@ def _claim(toks, text, left: _Expr, rel: _Tok, approx: bool, right: _Expr,
     before = toks[left.first - 1] if left.first else None
     if before is not None and before.kind == "op" and _operand_like(toks[left.first - 2] if left.first > 1 else None):
         return None  # "2x + 3 + 1 = 7": the left side is the tail of an expression with an unknown
+    if _split_thousands(text, before, toks[left.first]) or \
+            (right.end < len(toks) and _split_thousands(text, toks[right.end - 1], toks[right.end])):
+        return None  # "1 000 × 2 = 2 000": a number written with spaces is not two numbers
     word = rel.text not in ("=", "≈")
     end, side, places = right.core_end, "left", -1
     if left.has_op and said is not None:
@@ -666,6 +671,12 @@ def _claim(toks, text, left: _Expr, rel: _Tok, approx: bool, right: _Expr,
         return None
     begin = toks[left.first].start
     return Claim(" ".join(text[begin:end].split()), Fraction(value), Fraction(claimed), ok, side, places), begin
+
+
+def _split_thousands(text: str, a: _Tok | None, b: _Tok) -> bool:
+    """Whether number tokens ``a b`` may be one number with a space between thousands: ``1 000``."""
+    return (a is not None and a.kind == "num" and b.kind == "num" and b.start == a.end + 1
+            and text[a.end] == " " and len(b.text) == 3 and b.text.isdigit() and a.text[-1:].isdigit())
 
 
 def _places(w: _Written) -> int:
@@ -761,6 +772,16 @@ class _Num:
         return _Written(self.value, self.tok.decimals, self.tok.pct, self.approx, self.exact)
 
 
+def _alone(toks: list[_Tok], first: int, last: int) -> bool:
+    """Whether tokens ``first..last`` are a whole expression: no operator, relation or number around."""
+    before = toks[first - 1] if first else None
+    if before is not None and before.kind == "op" and before.text == "-" and before.end == toks[first].start:
+        before = toks[first - 2] if first > 1 else None  # a sign: "-7 / 8"
+    after = toks[last + 1] if last + 1 < len(toks) else None
+    return not (before is not None and before.kind in ("op", "num", "rp")) and \
+        not (after is not None and after.kind in ("op", "rel", "num", "lp", "of"))
+
+
 def _numerals(tk: _Tokens, text: str) -> list[_Num]:
     """Every number in the text with its sign, fractions ``3/4`` as one number, in one pass."""
     toks, out, n, after = tk.toks, [], len(tk.toks), -1
@@ -770,8 +791,9 @@ def _numerals(tk: _Tokens, text: str) -> list[_Num]:
         t = toks[k]
         value, end, exact = t.value, t.end, False
         if (k + 2 < n and toks[k + 1].kind == "op" and toks[k + 1].text == "/" and toks[k + 2].kind == "num"
-                and toks[k + 1].start == t.end and toks[k + 2].start == toks[k + 1].end and value is not None
-                and toks[k + 2].value and not (t.decimals or t.pct or toks[k + 2].decimals or toks[k + 2].pct)):
+                and value is not None and toks[k + 2].value
+                and not (t.decimals or t.pct or toks[k + 2].decimals or toks[k + 2].pct)
+                and (toks[k + 1].start == t.end and toks[k + 2].start == toks[k + 1].end or _alone(toks, k, k + 2))):
             value, end, exact, after = Fraction(value) / toks[k + 2].value, toks[k + 2].end, True, k + 2
         sign = toks[k - 1] if k and toks[k - 1].kind == "op" and toks[k - 1].text == "-" else None
         start = t.start

@@ -274,6 +274,20 @@ CORPUS = [
     ("huge-wrong", "9" * 400 + " + 1 = 9" + "0" * 400 + ".", 10 ** 400, False, "9" + "0" * 400,
      ["9" * 400 + " + 1 = 9" + "0" * 400]),
     ("unreadable-final", "The answer is " + "9" * 5000 + ".", 47, False, None, []),
+
+    # ---- more of each family
+    ("double-equals", "35 + 12 == 47, so the answer is 47.", 47, True, "47", []),
+    ("double-equals-wrong", "35 + 12 == 48, so the answer is 48.", 47, False, "48", ["35 + 12 = 48"]),
+    ("si-thousands", "The hall seats 1\u202f000 × 2 = 2\u202f000 people.", 2000, True, "2000", []),
+    ("spaced-fraction-final", "The answer is 7 / 8.", F(7, 8), True, "7/8", []),
+    ("inline-math-negative", "The change is $5 - 8 = -3$, so the answer is $-3$.", -3, True, "-3", []),
+    ("boxed-negative-frac", "$$\\boxed{-\\frac{3}{4}}$$", -0.75, True, "-3/4", []),
+    ("hashes-negative-fraction", "Each share is -3/4.\n#### -3/4", -0.75, True, "-3/4", []),
+    ("squared", "The square has 5 squared = 25 tiles.", 25, True, "25", []),
+    ("percent-factor", "The sale price is $80 × 90% = $72.", 72, True, "72", []),
+    ("truncated-not-rounded", "1/7 = 0.1428", F(1, 7), False, "0.1428", ["1/7 = 0.1428"]),
+    ("negative-rounded", "Each loses -10/3 = -3.33 dollars.", F(-10, 3), True, "-3.33", []),
+    ("integer-percent-exact", "One of three is 1/3 = 33%.", 33, False, "33", ["1/3 = 33%"]),
 ]
 
 
@@ -330,6 +344,11 @@ CLAIMS = [
     ("Year 2020 - 1990 = 30", [("2020 - 1990 = 30", True)]),
     ("50% + 25% = 75%", [("50% + 25% = 75%", True)]),
     ("$80 + 10% = $88", []),
+    ("10% off $80 is $72", []),
+    ("12 : 4 = 3", []),
+    ("1 000 × 2 = 2 000", []),  # a space between thousands: not "000 × 2 = 2"
+    ("1/3 ≈ 33%", [("1/3 ≈ 33%", True)]),
+    ("2/3 ≈ 0.667", [("2/3 ≈ 0.667", True)]),
 ]
 
 
