@@ -246,10 +246,11 @@ def _normalise(text: str) -> tuple[str, list[tuple[int, int]]]:
 # --------------------------------------------------------------------------- tokens
 
 # One regex, most frequent tokens first; words are classified by a dict, not by more alternatives.
+# No alternative may fail after a long match: "1,234,567,..." backs off at most one group.
 _TOKEN = re.compile(
     r"[ \t]*(?:(?P<word>[A-Za-z]+(?:'[A-Za-z]+)?)"
     r"|(?P<mixed>(?<![\d.,/])\d{1,9}[ \t]+\d{1,9}/\d{1,9}(?![\d/]|\.\d))"
-    r"|(?P<num>(?:[$£€¥₹][ \t]?)?(?P<digits>\d{1,3}(?:,\d{3})+(?![\d,])(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+)"
+    r"|(?P<num>(?:[$£€¥₹][ \t]?)?(?P<digits>\d{1,3}(?:,\d{3})+(?!\d)(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+)"
     r"(?P<post>[ \t]?%|[ \t]+percent\b|[ \t]+per[ \t]+cent\b|[€£¢])?)"
     r"|(?P<sym>[-=≈~()+*/×÷^])"
     r"|(?P<bar>[\s\S]))"
@@ -646,9 +647,10 @@ def _claim(toks, text, left: _Expr, rel: _Tok, approx: bool, right: _Expr,
     before = toks[left.first - 1] if left.first else None
     if before is not None and before.kind == "op" and _operand_like(toks[left.first - 2] if left.first > 1 else None):
         return None  # "2x + 3 + 1 = 7": the left side is the tail of an expression with an unknown
-    if _split_thousands(text, before, toks[left.first]) or \
-            (right.end < len(toks) and _split_thousands(text, toks[right.end - 1], toks[right.end])):
-        return None  # "1 000 × 2 = 2 000": a number written with spaces is not two numbers
+    first = toks[left.first].start
+    if _in_pieces(text, first - 1, first) or (right.numeral is not None and
+                                             _in_pieces(text, right.numeral.end, right.numeral.end + 1)):
+        return None  # "1 000 × 2 = 2 000", "1,00,000 + 5": one number written in pieces is not two numbers
     word = rel.text not in ("=", "≈")
     end, side, places = right.core_end, "left", -1
     if left.has_op and said is not None:
@@ -673,10 +675,16 @@ def _claim(toks, text, left: _Expr, rel: _Tok, approx: bool, right: _Expr,
     return Claim(" ".join(text[begin:end].split()), Fraction(value), Fraction(claimed), ok, side, places), begin
 
 
-def _split_thousands(text: str, a: _Tok | None, b: _Tok) -> bool:
-    """Whether number tokens ``a b`` may be one number with a space between thousands: ``1 000``."""
-    return (a is not None and a.kind == "num" and b.kind == "num" and b.start == a.end + 1
-            and text[a.end] == " " and len(b.text) == 3 and b.text.isdigit() and a.text[-1:].isdigit())
+_PIECE = re.compile(r"\d{2,3}(?!\d)")
+
+
+def _in_pieces(text: str, before: int, after: int) -> bool:
+    """Whether the digits that end at ``before`` and start at ``after`` may be one number written in
+    pieces: ``1 000``, ``1,000,00``, ``1,00,000`` (one separator between them)."""
+    if before < 1 or after != before + 1 or after >= len(text) or not text[before - 1].isdigit():
+        return False
+    sep, piece = text[before], _PIECE.match(text, after)
+    return piece is not None and (sep == "," or (sep == " " and piece.end() - after == 3))
 
 
 def _places(w: _Written) -> int:

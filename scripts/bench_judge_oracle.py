@@ -32,6 +32,7 @@ SHAPES = {
     "operator-chain": "1 + 2 * 3 - 4 / 5 + 6 x 7 + ",
     "unit-chain": "5 tickets + 7 dollars x ",
     "digits": "9999999999",
+    "thousands": "1,234,567,890,",
 }
 SIZES = (1_000, 8_000, 64_000, 1_000_000)
 
