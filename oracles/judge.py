@@ -1002,14 +1002,20 @@ def _why(c: Claim) -> str:
     return f"{said}, {_show(rounded) if c.places else rounded} to {c.places} decimal{'s' * (c.places != 1)}"
 
 
-def _truth(truth: int | float | Fraction) -> Fraction:
+def _truth(truth: int | float | Fraction) -> Fraction | None:
+    """The truth as an exact number; None for a float that is no number (nan, inf)."""
     if isinstance(truth, float):
+        if truth != truth or truth in (float("inf"), float("-inf")):
+            return None
         return Fraction(repr(truth))  # the decimal the float prints as: 0.1 is 1/10, not 0.1000000000000000055...
     return Fraction(truth)
 
 
 def _matches_truth(truth: int | float | Fraction, w: _Written) -> bool:
-    if _states(_truth(truth), w):
+    exact = _truth(truth)
+    if exact is None:
+        return False
+    if _states(exact, w):
         return True
     if isinstance(truth, float) and abs(w.value) < 10 ** 300:  # 1/3 written as a fraction, truth 0.333...
         return float(w.value) == truth
@@ -1038,5 +1044,7 @@ def judge(answer_text: str, truth: int | float | Fraction) -> Verdict:
     elif written is None:
         why.append(f"final answer unreadable (over {MAX_DIGITS} digits or {MAX_BITS} bits)")
     elif not final_ok:
-        why.append(f"final answer {_show(written.shown)}, expected {_show(_truth(truth))}")
+        expected = _truth(truth)
+        shown = repr(truth) if expected is None else _show(expected)
+        why.append(f"final answer {_show(written.shown)}, expected {shown}")
     return Verdict(final_ok and not false, None if written is None else written.shown, found, false, "; ".join(why))

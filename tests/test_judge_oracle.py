@@ -31,7 +31,7 @@ TEXTS = st.one_of(
 
 
 @settings(max_examples=400, deadline=None)
-@given(TEXTS, st.sampled_from([47, -5, 0.75, Fraction(1, 3), 10 ** 400]))
+@given(TEXTS, st.sampled_from([47, -5, 0.75, Fraction(1, 3), 10 ** 400, float("nan")]))
 def test_the_oracle_never_raises_and_always_gives_a_verdict(text, truth):
     v = judge(text, truth)
     assert isinstance(v.correct, bool) and isinstance(v.reason, str) and "\n" not in v.reason
