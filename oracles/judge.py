@@ -21,7 +21,8 @@ bare number, so ``Week 1 is 7 x 5`` is no claim); ``about``, ``approximately``, 
 ``twice``/``double``/``triple N``, ``half of``/``a third of``/``a quarter of N``, ``N squared``, and
 ``of`` after a percentage or a fraction (``20% of $80``). Numbers: ``1,200``, ``$12.50``, ``€4``,
 ``25%``, ``25 percent``, ``-5``, ``3/4``, mixed ``2 1/2`` and ``2½``, each optionally followed by up
-to four unit words (``5 tickets × 7 rides``, ``$12/hour``). Claim texts are quoted from the
+to four unit words (``5 tickets × 7 rides``, ``$12/hour``); a number written in pieces (``1 000``,
+``1,00,000``) is never split into two. Claim texts are quoted from the
 normalised text (``times`` shows as ``×``, ``\\frac{3}{4}`` as ``3/4``).
 
 **Precision.** A claim is true when its arithmetic side equals the stated number exactly, or when the
@@ -647,6 +648,8 @@ def _claim(toks, text, left: _Expr, rel: _Tok, approx: bool, right: _Expr,
     before = toks[left.first - 1] if left.first else None
     if before is not None and before.kind == "op" and _operand_like(toks[left.first - 2] if left.first > 1 else None):
         return None  # "2x + 3 + 1 = 7": the left side is the tail of an expression with an unknown
+    if before is not None and before.kind in ("num", "rp") and toks[left.first].kind == "lp":
+        return None  # "2 (3 + 4) = 14": a product or a label, the reader cannot tell
     first = toks[left.first].start
     if _in_pieces(text, first - 1, first) or (right.numeral is not None and
                                              _in_pieces(text, right.numeral.end, right.numeral.end + 1)):

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from oracles.judge import MAX_DIGITS, claims, final_answer, judge
-from tasks.judge import CSV_COLUMNS, TASK, load_csv
+from tasks.judge import CSV_COLUMNS, TASK, candidates, load_csv
 
 pytestmark = pytest.mark.judge
 
@@ -152,6 +152,16 @@ def test_changing_one_claims_result_makes_it_wrong_and_the_verdict_names_that_cl
     assert (bad.value, bad.claimed) == (parts[k][4], Fraction(results[k])), text
     assert bad.text.endswith(results[k]), (text, bad.text)
     assert bad.text in v.reason or len(bad.text) > 80
+
+
+# --------------------------------------------------------------------------- the frozen set
+
+
+def test_the_oracle_picks_the_frozen_sets_expected_candidate_every_time():
+    for inst in TASK.frozen():
+        p = TASK.decode(inst.problem)
+        verdicts = [judge(text, p.answer).correct for text in candidates(p)]
+        assert verdicts.count(True) == 1 and verdicts.index(True) + 1 == TASK.solve(p), inst.id
 
 
 # --------------------------------------------------------------------------- seed-004 CSVs: signs and fractions
