@@ -7,7 +7,7 @@ limit, so an oracle that stalls (the one before issue 15 did) shows as ``>LIMIT`
 the benchmark. ``--root DIR`` times the oracle of another checkout (``--root /work/base``: before).
 
 Prints one row per shape: CPU seconds of the child for each size (process time, which a busy machine
-disturbs less than wall time), and the growth from the smallest to the largest size that finished.
+disturbs less than wall time); ``>LIMIT`` when it did not finish, ``Recursion!`` (etc.) when it raised.
 Not a test: numbers depend on the machine.
 """
 
@@ -67,7 +67,7 @@ def measure(root: str, shape: str, size: int, limit: float) -> str:
     if out.returncode != 0:
         return "crash"
     cpu, _, outcome = out.stdout.split()
-    return f"{float(cpu):.3f}s" if outcome == "ok" else f"{float(cpu):.3f}s!{outcome}"
+    return f"{float(cpu):.3f}s" if outcome == "ok" else f"{float(cpu):.3f}s {outcome.replace('Error', '')}!"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -83,10 +83,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     sizes = [int(s) for s in args.sizes.split(",")]
     print(f"judge oracle of {args.root}: CPU seconds per call ({os.cpu_count()} cores, load {os.getloadavg()[0]:.1f})")
-    print(f"{'shape':16s}" + "".join(f"{s:>12,d}" for s in sizes))
+    print(f"{'shape':16s}" + "".join(f"{s:>18,d}" for s in sizes))
     for shape in args.shapes.split(","):
         cells = [measure(args.root, shape, size, args.limit) for size in sizes]
-        print(f"{shape:16s}" + "".join(f"{c:>12s}" for c in cells), flush=True)
+        print(f"{shape:16s}" + "".join(f"{c:>18s}" for c in cells), flush=True)
     return 0
 
 
