@@ -248,13 +248,15 @@ def _normalise(text: str) -> tuple[str, list[tuple[int, int]]]:
 
 # One regex, most frequent tokens first; words are classified by a dict, not by more alternatives.
 # No alternative may fail after a long match: "1,234,567,..." backs off at most one group.
+# Every match is contiguous with the last (the last alternative takes any character), so positions
+# are running sums and ``findall`` (tuples, no match objects) is enough: the tokenizer is the hot loop.
 _TOKEN = re.compile(
-    r"[ \t]*(?:(?P<word>[A-Za-z]+(?:'[A-Za-z]+)?)"
-    r"|(?P<mixed>(?<![\d.,/])\d{1,9}[ \t]+\d{1,9}/\d{1,9}(?![\d/]|\.\d))"
-    r"|(?P<num>(?:[$£€¥₹][ \t]?)?(?P<digits>\d{1,3}(?:,\d{3})+(?!\d)(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+)"
-    r"(?P<post>[ \t]?%|[ \t]+percent\b|[ \t]+per[ \t]+cent\b|[€£¢])?)"
-    r"|(?P<sym>[-=≈~()+*/×÷^])"
-    r"|(?P<bar>[\s\S]))"
+    r"([ \t]*)(?:([A-Za-z]+(?:'[A-Za-z]+)?)"
+    r"|((?<![\d.,/])\d{1,9}[ \t]+\d{1,9}/\d{1,9}(?![\d/]|\.\d))"
+    r"|((?:[$£€¥₹][ \t]?)?(\d{1,3}(?:,\d{3})+(?!\d)(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+)"
+    r"([ \t]?%|[ \t]+percent\b|[ \t]+per[ \t]+cent\b|[€£¢])?)"
+    r"|([-=≈~()+*/×÷^])"
+    r"|([\s\S]))"
 )
 _TWO_WORD_RELATION = re.compile(r"[ \t]+(?:in|to)\b", re.I)  # "results in", "comes to", "amounts to"
 _WORDS = {
@@ -304,62 +306,60 @@ class _Tokens:
 def _tokens(text: str) -> _Tokens:
     out: list[_Tok] = []
     starts, nums = [], []
-    depth, skip = 0, False
-    append = out.append
-    for m in _TOKEN.finditer(text):
-        kind = m.lastgroup
-        if kind == "word":
+    depth, skip, pos = 0, False, 0
+    append, words, symbols = out.append, _WORDS, _SYMBOLS
+    for space, word, mixed, num, digits, post, sym, bar in _TOKEN.findall(text):
+        start = pos + len(space)
+        if word:
+            pos = start + len(word)
             if skip:
                 skip = False
                 continue
-            word = m.group(kind)
             low = word.lower()
-            kind = _WORDS.get(low, "word")
-            if kind == "word" and low in ("results", "comes", "amounts"):
-                follow = _TWO_WORD_RELATION.match(text, m.end())
-                if follow:
-                    kind, skip = "rel", True
-            append(_Tok(kind, "*" if kind == "op" else word, m.start(1), m.end()))
+            kind = words.get(low, "word")
+            if kind == "word" and low in ("results", "comes", "amounts") and _TWO_WORD_RELATION.match(text, pos):
+                kind, skip = "rel", True
+            append(_Tok(kind, "*" if kind == "op" else word, start, pos))
             continue
         skip = False
-        if kind == "sym":
-            c = m.group(kind)
-            kind = _SYMBOLS.get(c, "op")
-            if kind == "lp":
-                depth += 1
-                starts.append(len(out))
-            elif kind == "rp":
-                depth = max(0, depth - 1)
-            elif c == "-":
-                starts.append(len(out))
-            append(_Tok(kind, _OPS[c] if kind == "op" else c, m.start("sym"), m.end()))
-            continue
-        if kind == "num":
-            value, decimals = _number(m.group("digits"))
-            post = m.group("post")
+        if num:
+            pos = start + len(num)
+            value, decimals = _number(digits)
             pct = bool(post) and post.strip()[:1] in ("%", "p", "P")
             if value is not None and pct:
                 value = Fraction(value) / 100
             starts.append(len(out))
             nums.append(len(out))
-            append(_Tok("num", m.group(kind), m.start(kind), m.end(), value, decimals, pct, depth))
-            continue
-        if kind == "mixed":
-            whole, rest = m.group(kind).split(None, 1)
-            num, den = rest.split("/")
-            if int(num) < int(den):
+            append(_Tok("num", num, start, pos, value, decimals, pct, depth))
+        elif sym:
+            pos = start + 1
+            kind = symbols.get(sym, "op")
+            if kind == "lp":
+                depth += 1
+                starts.append(len(out))
+            elif kind == "rp":
+                depth = max(0, depth - 1)
+            elif sym == "-":
+                starts.append(len(out))
+            append(_Tok(kind, _OPS[sym] if kind == "op" else sym, start, pos))
+        elif mixed:
+            pos = start + len(mixed)
+            whole, rest = mixed.split(None, 1)
+            numerator, denominator = rest.split("/")
+            if int(numerator) < int(denominator):
                 starts.append(len(out))
                 nums.append(len(out))
-                append(_Tok("num", m.group(kind), m.start(kind), m.end(),
-                            int(whole) + Fraction(int(num), int(den)), 0, False, depth))
+                append(_Tok("num", mixed, start, pos, int(whole) + Fraction(int(numerator), int(denominator)), 0,
+                            False, depth))
                 continue
-            for t in _tokens_at(text, m.start(kind), m.end(), depth):  # "2 10/3": no mixed number
+            for t in _tokens_at(text, start, pos, depth):  # "2 10/3": no mixed number
                 if t.kind == "num":
                     starts.append(len(out))
                     nums.append(len(out))
                 append(t)
-            continue
-        append(_Tok("bar", m.group(kind), m.start(kind), m.end()))
+        else:
+            pos = start + len(bar)
+            append(_Tok("bar", bar, start, pos))
     return _Tokens(out, starts, nums)
 
 
