@@ -709,11 +709,15 @@ def _after_relation(toks: list[_Tok], j: int) -> tuple[int, bool]:
 
 
 def _lone_number(toks: list[_Tok], i: int) -> bool:
-    """Whether number ``i`` plainly begins no expression: punctuation, another number or a stop word follows."""
-    if i + 1 >= len(toks):
+    """Whether number ``i`` begins no claim: after its unit words comes no operator, no '(', no 'of' and
+    no '=' (a word relation needs arithmetic on its left: "Week 1 is ..."). Saves most parses of prose."""
+    k = _units(toks, i + 1)
+    if k >= len(toks):
         return True
-    nxt = toks[i + 1]
-    return nxt.kind in ("bar", "num") or (nxt.kind == "word" and nxt.text.lower() in _UNIT_STOP)
+    nxt = toks[k]
+    if nxt.kind == "rel":
+        return nxt.text not in ("=", "≈")
+    return nxt.kind not in ("op", "of", "lp")
 
 
 def _scan(tk: _Tokens, text: str) -> list[_Chain]:
