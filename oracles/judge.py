@@ -62,6 +62,7 @@ equations with unknowns (``2x + 3 = 7``), division by zero, a percentage added t
 from __future__ import annotations
 
 import bisect
+import contextlib
 import gc
 import re
 from dataclasses import dataclass, field
@@ -678,7 +679,7 @@ def _claim(toks, text, left: _Expr, rel: _Tok, approx: bool, right: _Expr,
     return Claim(" ".join(text[begin:end].split()), Fraction(value), Fraction(claimed), ok, side, places), begin
 
 
-_PIECE = re.compile(r"\d{2,3}(?!\d)")
+_PIECE = re.compile(r"\d{3}(?!\d)|\d{2}(?=,\d)")  # a group of three, or an Indian inner group of two
 
 
 def _in_pieces(text: str, before: int, after: int) -> bool:
@@ -797,6 +798,19 @@ def _alone(toks: list[_Tok], first: int, last: int) -> bool:
         not (after is not None and after.kind in ("op", "rel", "num", "lp", "of"))
 
 
+def _joined(toks: list[_Tok], k: int, text: str, value, end: int, after: int):
+    """Number ``k`` with the pieces that continue it (``1 000``, ``1,00,005``): value, end, last index."""
+    j, n = k, len(toks)
+    while True:
+        nxt = j + 2 if j + 2 < n and toks[j + 1].kind == "bar" and toks[j + 1].text == "," else j + 1
+        if nxt >= n or toks[nxt].kind != "num" or not _in_pieces(text, toks[j].end, toks[nxt].start):
+            return value, end, after
+        digits = toks[nxt].text.replace(",", "")
+        if not digits.isdigit() or value.bit_length() > MAX_BITS:
+            return value, end, after
+        value, end, after, j = value * 10 ** len(digits) + int(digits), toks[nxt].end, nxt, nxt
+
+
 def _numerals(tk: _Tokens, text: str) -> list[_Num]:
     """Every number in the text with its sign, fractions ``3/4`` as one number, in one pass."""
     toks, out, n, after = tk.toks, [], len(tk.toks), -1
@@ -810,6 +824,8 @@ def _numerals(tk: _Tokens, text: str) -> list[_Num]:
                 and not (t.decimals or t.pct or toks[k + 2].decimals or toks[k + 2].pct)
                 and (toks[k + 1].start == t.end and toks[k + 2].start == toks[k + 1].end or _alone(toks, k, k + 2))):
             value, end, exact, after = Fraction(value) / toks[k + 2].value, toks[k + 2].end, True, k + 2
+        if not exact and value is not None and not (t.decimals or t.pct):
+            value, end, after = _joined(toks, k, text, value, end, after)
         sign = toks[k - 1] if k and toks[k - 1].kind == "op" and toks[k - 1].text == "-" else None
         start = t.start
         if sign is not None:
@@ -837,16 +853,22 @@ class _Read:
     nums: list[_Num]
 
 
-def _read(answer_text: str) -> _Read:
-    """Read the text with the cyclic garbage collector paused: the reader makes many small acyclic
-    objects, and the collector's repeated passes over them made its time grow faster than the text."""
-    paused = gc.isenabled()
+@contextlib.contextmanager
+def _gc_paused():
+    """The cyclic garbage collector paused: the reader makes many small acyclic objects, and the
+    collector's repeated passes over them made its time grow faster than the text."""
+    enabled = gc.isenabled()
     gc.disable()
     try:
-        return _read_all(answer_text)
+        yield
     finally:
-        if paused:
+        if enabled:
             gc.enable()
+
+
+def _read(answer_text: str) -> _Read:
+    with _gc_paused():
+        return _read_all(answer_text)
 
 
 def _read_all(answer_text: str) -> _Read:
@@ -971,7 +993,8 @@ def final_answer(answer_text: str) -> Fraction | None:
     >>> final_answer("7 x 5 = 35 and 4 x 3 = 12. Therefore, Janet needs 35 + 12 = 47 tickets for 11 rides.")
     Fraction(47, 1)
     """
-    _, written = _final(_read(answer_text))
+    with _gc_paused():
+        _, written = _final(_read_all(answer_text))
     return None if written is None else written.shown
 
 
@@ -1040,10 +1063,11 @@ def judge(answer_text: str, truth: int | float | Fraction) -> Verdict:
     The final answer matches ``truth`` exactly, or correctly rounded to the decimals it shows
     (``33.33`` for 100/3); ``25%`` matches 25 and 0.25.
     """
-    r = _read(answer_text)
+    with _gc_paused():
+        r = _read_all(answer_text)
+        has_final, written = _final(r)
     found = tuple(c for c, _ in r.claims)
     false = tuple(c for c in found if not c.ok)
-    has_final, written = _final(r)
     final_ok = written is not None and _matches_truth(truth, written)
     why = [f"false claim {_quote(c.text)} ({_why(c)})" for c in false]
     if not has_final:

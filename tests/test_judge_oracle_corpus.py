@@ -280,6 +280,8 @@ CORPUS = [
     ("double-equals-wrong", "35 + 12 == 48, so the answer is 48.", 47, False, "48", ["35 + 12 = 48"]),
     ("si-thousands", "The hall seats 1\u202f000 × 2 = 2\u202f000 people.", 2000, True, "2000", []),
     ("spaced-fraction-final", "The answer is 7 / 8.", F(7, 8), True, "7/8", []),
+    ("space-thousands-final", "The school has 2 × 500 = 1 000 students.", 1000, True, "1000", []),
+    ("indian-grouping-final", "The answer is 1,00,000 rupees.", 100000, True, "100000", []),
     ("inline-math-negative", "The change is $5 - 8 = -3$, so the answer is $-3$.", -3, True, "-3", []),
     ("boxed-negative-frac", "$$\\boxed{-\\frac{3}{4}}$$", -0.75, True, "-3/4", []),
     ("hashes-negative-fraction", "Each share is -3/4.\n#### -3/4", -0.75, True, "-3/4", []),
