@@ -20,7 +20,7 @@ bare number, so ``Week 1 is 7 x 5`` is no claim); ``about``, ``approximately``, 
 \\div \\frac \\dfrac``, the words ``plus``, ``minus``, ``times``, ``multiplied by``, ``divided by``,
 ``twice``/``double``/``triple N``, ``half of``/``a third of``/``a quarter of N``, ``N squared``, and
 ``of`` after a percentage or a fraction (``20% of $80``). Numbers: ``1,200``, ``$12.50``, ``€4``,
-``25%``, ``25 percent``, ``-5``, ``3/4``, mixed ``2 1/2`` and ``2½``, each optionally followed by up
+``25%``, ``25 percent``, ``-5``, ``3/4``, mixed ``2 1/2`` and ``2½``, ``1.5e3``, ``5²``, each optionally followed by up
 to four unit words (``5 tickets × 7 rides``, ``$12/hour``); a number written in pieces (``1 000``,
 ``1,00,000``) is never split into two. Claim texts are quoted from the
 normalised text (``times`` shows as ``×``, ``\\frac{3}{4}`` as ``3/4``).
@@ -108,7 +108,7 @@ BOX_OPEN, BOX_CLOSE, BARRIER = "⟦", "⟧", "⟂"  # \boxed{ }, and unsupported
 _CHARS = str.maketrans({
     "−": "-", "·": "×", "⋅": "×", "∙": "×", "✕": "×", "✖": "×", "⁄": "/", "∕": "/", "＝": "=", "≃": "≈", "≅": "≈",
     "\u00a0": " ", "\u202f": " ", "\u2009": " ", "\u2007": " ", "\u200b": "",
-    "½": " 1/2", "¼": " 1/4", "¾": " 3/4", "⅓": " 1/3", "⅔": " 2/3", "⅕": " 1/5", "⅛": " 1/8",
+    "²": "^2", "³": "^3", "½": " 1/2", "¼": " 1/4", "¾": " 3/4", "⅓": " 1/3", "⅔": " 2/3", "⅕": " 1/5", "⅛": " 1/8",
     BOX_OPEN: " ", BOX_CLOSE: " ", BARRIER: " ",
 })
 _SPACED_THOUSANDS = re.compile("(?<=\\d)[\u00a0\u202f\u2009](?=\\d{3}(?!\\d))")  # "1 000" (SI style)
@@ -254,7 +254,7 @@ def _normalise(text: str) -> tuple[str, list[tuple[int, int]]]:
 _TOKEN = re.compile(
     r"([ \t]*)(?:([A-Za-z]+(?:'[A-Za-z]+)?)"
     r"|((?<![\d.,/])\d{1,9}[ \t]+\d{1,9}/\d{1,9}(?![\d/]|\.\d))"
-    r"|((?:[$£€¥₹][ \t]?)?(\d{1,3}(?:,\d{3})+(?!\d)(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+)"
+    r"|((?:[$£€¥₹][ \t]?)?(\d{1,3}(?:,\d{3})+(?!\d)(?:\.\d+)?|\d+(?:\.\d+)?(?:[eE][+-]?\d{1,4}(?![\d.]))?|\.\d+)"
     r"([ \t]?%|[ \t]+percent\b|[ \t]+per[ \t]+cent\b|[€£¢])?)"
     r"|([-=≈~()+*/×÷^])"
     r"|([\s\S]))"
@@ -286,9 +286,17 @@ class _Tok:
 
 
 def _number(digits: str) -> tuple[int | Fraction | None, int]:
-    """The exact value of ``1,250.5`` and its number of decimals; None past ``MAX_DIGITS`` digits."""
+    """The exact value of ``1,250.5`` (or ``1.5e3``) and its number of decimals; None past
+    ``MAX_DIGITS`` digits."""
     if digits.isdigit():
         return (int(digits) if len(digits) <= MAX_DIGITS else None), 0
+    if "e" in digits or "E" in digits:
+        mantissa, _, exponent = digits.lower().partition("e")
+        value, decimals = _number(mantissa)
+        power = int(exponent)
+        if value is None or abs(power) + len(mantissa) > MAX_DIGITS:
+            return None, 0
+        return value * Fraction(10) ** power, max(0, decimals - power)
     digits = digits.replace(",", "")
     whole, _, frac = digits.partition(".")
     if len(whole) + len(frac) > MAX_DIGITS:

@@ -290,6 +290,11 @@ CORPUS = [
     ("truncated-not-rounded", "1/7 = 0.1428", F(1, 7), False, "0.1428", ["1/7 = 0.1428"]),
     ("negative-rounded", "Each loses -10/3 = -3.33 dollars.", F(-10, 3), True, "-3.33", []),
     ("integer-percent-exact", "One of three is 1/3 = 33%.", 33, False, "33", ["1/3 = 33%"]),
+    ("superscripts", "By Pythagoras, 3² + 4² = 25. So the side is 5.", 5, True, "5", []),
+    ("superscripts-wrong", "By Pythagoras, 3² + 4² = 24. So the side is 5.", 5, False, "5", ["3^2 + 4^2 = 24"]),
+    ("scientific", "Light covers 3e5 km/s × 60 s = 1.8e7 km in a minute.", 18_000_000, True, "18000000", []),
+    ("scientific-wrong", "Light covers 3e5 km/s × 60 s = 1.8e6 km in a minute.", 18_000_000, False, "1800000",
+     ["3e5 km/s × 60 s = 1.8e6"]),
 ]
 
 
