@@ -20,10 +20,10 @@ bare number, so ``Week 1 is 7 x 5`` is no claim); ``about``, ``approximately``, 
 \\div \\frac \\dfrac``, the words ``plus``, ``minus``, ``times``, ``multiplied by``, ``divided by``,
 ``twice``/``double``/``triple N``, ``half of``/``a third of``/``a quarter of N``, ``N squared``, and
 ``of`` after a percentage or a fraction (``20% of $80``). Numbers: ``1,200``, ``$12.50``, ``€4``,
-``25%``, ``25 percent``, ``-5``, ``3/4``, mixed ``2 1/2`` and ``2½``, ``1.5e3``, ``5²``, each optionally followed by up
-to four unit words (``5 tickets × 7 rides``, ``$12/hour``); a number written in pieces (``1 000``,
-``1,00,000``) is never split into two. Claim texts are quoted from the
-normalised text (``times`` shows as ``×``, ``\\frac{3}{4}`` as ``3/4``).
+``25%``, ``25 percent``, ``-5``, ``3/4``, mixed ``2 1/2`` and ``2½``, ``1.5e3``, ``5²``, each
+optionally followed by up to four unit words (``5 tickets × 7 rides``, ``$12/hour``); a number
+written in pieces (``1 000``, ``1,00,000``) is never split into two. Claim texts are quoted from
+the normalised text (``times`` shows as ``×``, ``\\frac{3}{4}`` as ``3/4``).
 
 **Precision.** A claim is true when its arithmetic side equals the stated number exactly, or when the
 stated number has decimals and is the exact value correctly rounded to that many decimals
@@ -143,7 +143,8 @@ _WORD_OPS = [  # (pattern, replacement, a word the text must contain for the pat
     (re.compile(r"\b(?:a|one)[\s-]+third\s+of\s+(?=[$£€]?\d)", re.I), "1/3 × ", "third"),
     (re.compile(r"\b(?:a|one)[\s-]+quarter\s+of\s+(?=[$£€]?\d)", re.I), "1/4 × ", "quarter"),
     (re.compile(r"\bnegative\s+(?=[$£€]?\d)", re.I), "-", "negative"),
-    (re.compile(r"(?<=\d)\s+squared\b", re.I), "^2", "squared"), (re.compile(r"(?<=\d)\s+cubed\b", re.I), "^3", "cubed"),
+    (re.compile(r"(?<=\d)\s+squared\b", re.I), "^2", "squared"),
+    (re.compile(r"(?<=\d)\s+cubed\b", re.I), "^3", "cubed"),
 ]
 _BULLET = re.compile(r"(?m)^[ \t]*(?:[-*+•]|\d+[.)])[ \t]+")  # list bullets are not minus signs
 _BOLD = re.compile(r"\*\*|__")
@@ -844,7 +845,8 @@ def _numerals(tk: _Tokens, text: str) -> list[_Num]:
                     (not glued and (prev is None or prev.kind in ("rel", "lp", "approx") or
                                     (prev.kind == "bar" and prev.text in ":;\n"))):
                 value, start = (None if value is None else -value), sign.start
-        approx = k > 0 and (toks[k - 1].kind == "approx" or (sign is not None and k > 1 and toks[k - 2].kind == "approx"))
+        approx = k > 0 and (toks[k - 1].kind == "approx" or
+                            (sign is not None and k > 1 and toks[k - 2].kind == "approx"))
         out.append(_Num(start, end, value, t, approx, exact, t.depth))
     return out
 

@@ -72,7 +72,8 @@ def measure(root: str, shape: str, size: int, limit: float) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--root", default=str(Path(__file__).resolve().parents[1]), help="checkout whose oracle to time")
+    parser.add_argument("--root", default=str(Path(__file__).resolve().parents[1]),
+                        help="checkout whose oracle to time")
     parser.add_argument("--limit", type=float, default=60.0, help="seconds allowed per measurement")
     parser.add_argument("--sizes", default=",".join(map(str, SIZES)), help="text lengths in characters")
     parser.add_argument("--shapes", default=",".join(SHAPES), help="which shapes")

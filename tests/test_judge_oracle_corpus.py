@@ -60,7 +60,8 @@ CORPUS = [
      19, False, "20", []),
     ("wrong-step-right-final", "Each row has 12 / 4 = 4 seats. With 5 rows that is 5 x 3 = 15 seats.",
      15, False, "15", ["12 / 4 = 4"]),
-    ("negative-step", "The temperature fell from 3 to -4 degrees, a change of -4 - 3 = -7 degrees.", -7, True, "-7", []),
+    ("negative-step", "The temperature fell from 3 to -4 degrees, a change of -4 - 3 = -7 degrees.",
+     -7, True, "-7", []),
     ("speed", "A car travels 150 miles in 3 hours, so its speed is 150 / 3 = 50 mph. In 5 hours it goes "
      "50 x 5 = 250 miles.", 250, True, "250", []),
     ("mixed-ops", "The store had 120 apples, sold 45 and received 30 more: 120 - 45 + 30 = 105 apples.",
@@ -75,7 +76,8 @@ CORPUS = [
     ("precedence-wrong", "The total is 7 × 5 + 4 × 3 = 117.", 47, False, "117", ["7 × 5 + 4 × 3 = 117"]),
     ("glued-product", "The garden has 2(3 + 4) = 14 rows.", 14, True, "14", []),
     ("nested-parens", "The volume is ((2 + 3) × (4 + 1)) × 2 = 50 liters.", 50, True, "50", []),
-    ("gsm-calculator", "She bakes 3*12=<<3*12=36>>36 muffins and sells 36-9=<<36-9=27>>27.\n#### 27", 27, True, "27", []),
+    ("gsm-calculator", "She bakes 3*12=<<3*12=36>>36 muffins and sells 36-9=<<36-9=27>>27.\n#### 27",
+     27, True, "27", []),
     ("gsm-calculator-wrong", "She bakes 3*12=<<3*12=36>>36 muffins and sells 36-9=<<36-9=27>>28.\n#### 28",
      27, False, "28", ["36-9=28"]),
 
@@ -108,7 +110,8 @@ CORPUS = [
     ("year-range", "In 2019-2020 she sold 12 + 8 = 20 cakes.", 20, True, "20", []),
 
     # ---- kind 2: signs, fractions, mixed numbers and decimals in final answers
-    ("answer-negative", "The temperature drops 8 degrees from -3: -3 - 8 = -11. The answer is -11.", -11, True, "-11", []),
+    ("answer-negative", "The temperature drops 8 degrees from -3: -3 - 8 = -11. The answer is -11.",
+     -11, True, "-11", []),
     ("boxed-negative", "The net change is 10 - 15 = -5.\n\n$$\\boxed{-5}$$", -5, True, "-5", []),
     ("boxed-negative-vs-positive", "The profit is 15 - 10 = 5.\n\n$$\\boxed{-5}$$", 5, False, "-5", []),
     ("boxed-frac", "Each gets $\\frac{3}{4}$ of a pizza, so the answer is $\\boxed{\\frac{3}{4}}$.", F(3, 4), True,
