@@ -500,7 +500,7 @@ def _parse(toks: list[_Tok], i: int) -> tuple[_Expr | None, int]:
     """
     n = len(toks)
     frames = [_Frame(i)]
-    j, want_operand, end, core, nops = i, True, i, 0, 0
+    j, want_operand, end, core = i, True, i, 0
     dangling_op = False
     while j < n:
         t, f = toks[j], frames[-1]
@@ -563,15 +563,19 @@ def _parse(toks: list[_Tok], i: int) -> tuple[_Expr | None, int]:
         if len(f.shape) < 6:
             f.shape += "/" if op == "/" else "o"
         j, want_operand, dangling_op = j + 1, True, True
-    stop = j
-    incomplete = False
+    return _finish(toks, frames, i, j, end, core, want_operand, want_operand and dangling_op)
+
+
+def _finish(toks: list[_Tok], frames: list[_Frame], i: int, stop: int, end: int, core: int,
+            wanted: bool, dangling: bool) -> tuple[_Expr | None, int]:
+    """The expression read from ``i`` up to ``stop``: the innermost open frame's content, without the
+    operators left waiting for an operand (``wanted``); ``dangling``: a binary one was, so ``5 + x``
+    is incomplete."""
+    incomplete = dangling and _operand_like(toks[stop] if stop < len(toks) else None)
     top = frames[-1]
-    if want_operand:  # an operator (or '(' or a sign) without its operand
-        incomplete = dangling_op and _operand_like(toks[stop] if stop < n else None)
-        while top.ops and (len(top.ops) > len(top.vals) - 1 or top.ops[-1] == "neg"):
-            popped = top.ops.pop()
-            if popped != "neg":
-                top.nops -= 1
+    while wanted and top.ops and (len(top.ops) > len(top.vals) - 1 or top.ops[-1] == "neg"):
+        if top.ops.pop() != "neg":
+            top.nops -= 1
     if not top.vals:
         return None, max(stop, i + 1)
     val = top.value()
