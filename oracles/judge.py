@@ -194,7 +194,7 @@ def _latex(text: str) -> str:
                 continue
             if dropped:
                 continue
-            out.append({"power": ")", "frac": ")", "den": "))", "box": BOX_CLOSE, "text": " "}.get(kind, ""))
+            out.append({"power": ")", "frac": ")", "den": "))", "box": BOX_CLOSE}.get(kind, ""))
             if kind == "frac":
                 pending = "den"
             continue

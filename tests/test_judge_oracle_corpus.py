@@ -185,6 +185,10 @@ CORPUS = [
     ("latex-sqrt-not-invented", "$\\sqrt{16} + 2 = 7$", 6, False, "7", []),
     ("latex-frac-decimal", "$\\frac{3}{4} = 0.75$", 0.75, True, "0.75", []),
     ("latex-cdot-chain", "$3 \\cdot 4 \\cdot 5 = 60$", 60, True, "60", []),
+    ("latex-text-units-wrong", "$35 \\text{ tickets} + 12 \\text{ tickets} = 57 \\text{ tickets}$", 47, False, "57",
+     ["35 tickets + 12 tickets = 57"]),
+    ("latex-percent-of", "The discount is $20\\%$ of $\\$80$, i.e. $0.2 \\times 80 = 18$.", 16, False, "18",
+     ["0.2 × 80 = 18"]),
     ("latex-left-right", "$\\left(6 + 4\\right) \\times 3 = 30$", 30, True, "30", []),
 
     # ---- markdown
