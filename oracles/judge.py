@@ -615,7 +615,7 @@ class _Written:
     __slots__ = ("value", "decimals", "pct", "approx", "exact")
 
     def __init__(self, value, decimals: int, pct: bool, approx: bool = False, exact: bool = False):
-        self.value = value if type(value) is Fraction else Fraction(value)
+        self.value = _exact(value)
         self.decimals, self.pct, self.approx, self.exact = decimals, pct, approx, exact
 
     @property
@@ -689,7 +689,11 @@ def _claim(toks, text, left: _Expr, rel: _Tok, approx: bool, right: _Expr,
     else:
         return None
     begin = toks[left.first].start
-    return Claim(" ".join(text[begin:end].split()), Fraction(value), Fraction(claimed), ok, side, places), begin
+    return Claim(" ".join(text[begin:end].split()), _exact(value), _exact(claimed), ok, side, places), begin
+
+
+def _exact(x: int | Fraction) -> Fraction:
+    return x if type(x) is Fraction else Fraction(x)
 
 
 _PIECE = re.compile(r"\d{3}(?!\d)|\d{2}(?=,\d)")  # a group of three, or an Indian inner group of two
@@ -969,9 +973,9 @@ def _final(r: _Read) -> tuple[bool, _Written | None]:
         first = next((x for x in outside if x.start >= marker), outside[-1])
         result = next((c.last for c in chains if marker <= c.first_char <= first.start and c.last), None)
         return True, result or first.written
-    bold = [x for x in outside if _in_spans(r.bold, x.start)]
-    if bold:
-        return True, bold[-1].written
+    bold = next((x for x in reversed(outside) if _in_spans(r.bold, x.start)), None) if r.bold else None
+    if bold is not None:
+        return True, bold.written
     if chains and chains[-1].last is not None:
         return True, chains[-1].last
     latest = {c.claimed: k for k, (c, _) in enumerate(r.claims)}
