@@ -192,7 +192,9 @@ def load_csv(path: str | Path, masked: bool = False) -> list[Problem]:
     - ``Correct Answer``/``Incorrect Answer``: the final answer (``47.0``); ``Correct Argument``/
       ``Incorrect Argument``: the worked explanation. Where an Argument column is missing or empty,
       the Answer column is taken as the explanation (the seed README shows it that way).
-    - The true answer is what ``oracles.judge.final_answer`` reads from ``Correct Answer``.
+    - The true answer is what ``oracles.judge.final_answer`` reads from ``Correct Answer``, sign and
+      fraction included (``-5``, ``3/4``, ``\\frac{3}{4}``, ``2 1/2``, ``\\boxed{-5}``): an int when
+      whole, else the nearest float.
     - ``Choice Argument``: the argument; ``Choice Answer``: the candidate it picks as shown
       (``candidate_1``/``candidate_2``); ``Choice Answers Swapped``: the correct explanation is
       candidate 2 (``True``/``False``). ``\\n`` in a cell is a newline (the seed escaped them).
@@ -212,8 +214,9 @@ def _row_problem(row: dict, n: int, path, masked: bool) -> Problem:
     cell = {k: (v or "").replace("\\n", "\n").strip() for k, v in row.items() if k}
     where = f"{NAME}: {path} row {n}"
     answer = final_answer(cell["Correct Answer"])
-    if answer is None:
-        raise TaskError(f"{where}: no number in Correct Answer {cell['Correct Answer'][:40]!r}")
+    if answer is None or (answer.denominator != 1 and abs(answer) >= 10 ** 300):
+        raise TaskError(f"{where}: no number in Correct Answer {cell['Correct Answer'][:40]!r} "
+                        "(or one too large to read); write the final answer, e.g. 47 or -3/4")
     choice = re.fullmatch(r"(?:candidate[\s_]*)?([12])", cell["Choice Answer"], re.I)
     swapped = _BOOLS.get(cell["Choice Answers Swapped"].lower())
     if choice is None or swapped is None:
@@ -222,7 +225,7 @@ def _row_problem(row: dict, n: int, path, masked: bool) -> Problem:
     text = mask_argument(cell["Choice Argument"]) if masked else cell["Choice Argument"]
     return Problem(
         template="csv", numbers=(), question=cell["Question"],
-        answer=int(answer) if answer.is_integer() else answer,
+        answer=int(answer) if answer.denominator == 1 else float(answer),
         correct=cell.get("Correct Argument") or cell["Correct Answer"],
         wrong=cell.get("Incorrect Argument") or cell["Incorrect Answer"],
         error="unknown", argument=text, argument_correct=(int(choice.group(1)) == 2) == swapped,
