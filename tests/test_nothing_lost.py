@@ -167,7 +167,8 @@ def test_a_misbehaving_callable_is_answered_once_as_errors_with_one_line(tmp_pat
     model = load_model(f"python:{path}:answer")
     records = evaluate(model, multiplication(4), "t")
     assert model.module.CALLS == [4]  # asked once, never again per item
-    assert [r.error for r in records] == [f"python:{path}:answer {said}"] * 4
+    assert len({r.error for r in records}) == 1  # one line, the same for every request of the call
+    assert records[0].error.startswith(f"python:{path}:answer {said}")
     assert not any(r.correct for r in records)
 
 
