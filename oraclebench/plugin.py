@@ -161,12 +161,27 @@ class Bench:
             cache, stats = self.cache(), RunStats()
             try:
                 records = evaluate(self.model, insts, self.run_id, cache, self.heldout, stats=stats)
+            except (Exception, SystemExit) as exc:  # noqa: BLE001 - the model failed the whole task
+                records = self._failed_task(task, insts, exc, stats, tr)
             finally:
                 cache.close()
                 self.notices += cache.notices
             self.records[task] = {r.instance_id: r for r in records}
             self.timing[task] = dataclasses.asdict(stats) | {"seconds": round(stats.seconds, 3)}
         return self.records[task]
+
+
+    def _failed_task(self, task: str, insts: list, exc: BaseException, stats, tr) -> list[Record]:
+        """Every instance an error saying what the model did, once: the items never ask it again."""
+        from models.base import describe_exception
+        from oraclebench.runner import failed_records
+
+        why = f"{self.model_name} failed on the whole {task} task: {describe_exception(exc)}"
+        if tr is not None and not self.is_worker:
+            tr.write_line(f"oraclebench: {why}", red=True)
+        records = failed_records(self.model, insts, self.run_id, why, self.heldout)
+        stats.errors += len(records)
+        return records
 
 
 BENCH = pytest.StashKey[Bench]()

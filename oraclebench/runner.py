@@ -135,3 +135,11 @@ def evaluate(model: Model, instances: Sequence[Instance], run_id: str, cache: Re
     manifests = {t: task_manifest(model, t, heldout) for t in {i.task for i in instances}}
     return [score_one(i, q, r, run_id, model.name, manifests[i.task], c)
             for i, q, r, c in zip(instances, requests, responses, cached)]
+
+
+def failed_records(model: Model, instances: Sequence[Instance], run_id: str, why: str,
+                   heldout: dict | None = None) -> list[Record]:
+    """A record per instance, each an error saying ``why`` (a model that failed the whole call)."""
+    manifests = {t: task_manifest(model, t, heldout) for t in {i.task for i in instances}}
+    return [score_one(i, get_task(i.task).request(i), Response(error=why), run_id, model.name, manifests[i.task], False)
+            for i in instances]

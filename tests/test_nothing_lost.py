@@ -291,3 +291,29 @@ def test_an_hf_batch_past_its_deadline_gives_errors_for_the_unfinished_rows(tmp_
     out = model.generate([Request("abc", max_tokens=400), Request("abc 1", max_tokens=400)])
     assert time.perf_counter() - t0 < 5
     assert all(r.error and "within 0.2 s" in r.error for r in out)
+
+
+@pytest.mark.slow  # a pytest subprocess
+def test_a_model_failing_the_whole_task_is_asked_once_and_every_item_is_an_error(tmp_path):
+    # Any exception out of the batched call (here a ModelError, which adapters let through) used to
+    # leave the task unscored, so every item asked the model for the whole task again.
+    write_module(tmp_path, """
+        import os
+        from models.base import ModelError
+        def answer(prompts):
+            with open(os.environ["OB_CALLS"], "a") as fh:
+                fh.write(f"{len(prompts)}\\n")
+            raise ModelError("the licence server refused")
+    """, name="refusing_model")
+    calls = tmp_path / "calls.log"
+    env = {**os.environ, "PYTHONPATH": f"{tmp_path}{os.pathsep}{ROOT}", "OB_CALLS": str(calls)}
+    results = tmp_path / "results"
+    proc = subprocess.run(bench_cmd("python:refusing_model:answer", results), cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert calls.read_text().split() == ["40"]
+    assert proc.returncode == 1, proc.stdout[-2000:]
+    assert "Traceback" not in proc.stdout + proc.stderr
+    records = read_records(Path(list_runs(results)[-1]["path"]))
+    assert len(records) == 40
+    assert {r.error for r in records} == {"python:refusing_model:answer failed on the whole multiplication task: "
+                                          "ModelError: the licence server refused"}
