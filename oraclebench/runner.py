@@ -77,6 +77,7 @@ def answer(model: Model, requests: Sequence[Request], cache: ResponseCache | Non
             for (k, _), resp in zip(batch, responses):
                 writer.add(k, resp)
                 known[k] = resp
+            writer.flush()  # a finished call is committed whole at once, not after the commit interval
             stats.computed += len(batch)
             if progress:
                 progress(len(batch))
