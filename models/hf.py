@@ -378,7 +378,7 @@ class HFModel(Adapter):
         deadline = time.monotonic() + self.timeout
         while True:
             if time.monotonic() > deadline:
-                return self._late(tokens, done, reqs)
+                return self._late(tokens, done)
             nxt = logits.argmax(-1)
             finished = 0
             for b, tok in enumerate(nxt.tolist()):
@@ -407,13 +407,12 @@ class HFModel(Adapter):
         # The raw continuation, stop string included: scoring cuts it (Task.assess), the cache keeps it whole.
         return [Response(text=t) for t in self.tokenizer.batch_decode(tokens, skip_special_tokens=True)]
 
-    def _late(self, tokens: list[list[int]], done: list[bool], reqs: list[Request]) -> list[Response]:
+    def _late(self, tokens: list[list[int]], done: list[bool]) -> list[Response]:
         """The rows finished by the deadline keep their answers; the others are errors."""
         late = (f"no complete answer within {self.timeout:g} s (--model-opt timeout={self.timeout:g}); "
                 "the decode was stopped")
         texts = self.tokenizer.batch_decode(tokens, skip_special_tokens=True)
-        return [Response(text=cut_at_stop(t, r.stop)) if ok else Response(error=late)
-                for t, r, ok in zip(texts, reqs, done)]
+        return [Response(text=t) if ok else Response(error=late) for t, ok in zip(texts, done)]
 
     def _stopped(self, r: int, tok: int, tokens: list[list[int]], tails: list[str], stop: Sequence[str],
                  keep: int) -> bool:
