@@ -64,7 +64,7 @@ def write_baseline(directory: Path, summary) -> Path:
     return path
 
 
-GOOD_SUMMARY = {"model": MODEL, "tasks": {"multiplication": {"all": {"n": 20, "accuracy": 0.5}}}}
+GOOD_SUMMARY = {"model": MODEL, "tasks": {"multiplication": {"all": {"n": 20, "correct": 10, "accuracy": 0.5}}}}
 GOOD_RECORD = {"run_id": "r", "model": MODEL, "task": "multiplication", "instance_id": "multiplication-v1-0000",
                "label": "x", "bucket": {}, "split": "seen", "prompt": "p", "completion": "c", "parsed": 1,
                "expected": 1, "correct": True}
