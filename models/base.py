@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import threading
 import time
-from typing import Protocol, Sequence, runtime_checkable
+from typing import Callable, Protocol, Sequence, runtime_checkable
 
 from tasks.base import Request, Response
 
-__all__ = ["Model", "Adapter", "Request", "Response", "ModelError", "stops_past_blank", "strip_thinking"]
+__all__ = ["Model", "Adapter", "Request", "Response", "ModelError", "stops_past_blank", "strip_thinking",
+           "Broken", "describe_exception", "exception_message"]
 
 _THINK_BLOCK = re.compile(r"<think>.*?</think>", re.S | re.I)
 
@@ -102,12 +104,16 @@ class Adapter:
     ``Task.assess``); an adapter that stops generating early does so by ``tasks.reading.stop_index``.
     ``choose`` defaults to generating text for the task to read the choice from.
     If a batch raises, it is split in halves until the failing requests are isolated, so one bad
-    request costs its own answer only (and is reported as an error, not as a wrong answer).
+    request costs its own answer only (and is reported as an error, not as a wrong answer); a model
+    that fails whole calls is not asked again item by item (see ``_isolated``). An adapter that
+    finishes requests one by one reports each through ``answered`` as it is final, so the runner
+    commits it at once.
     """
 
     name: str = "adapter"
     manifest: dict | None = None
     batch_size: int | None = None
+    _early: "_Early"  # the answers of the current ``generate`` call reported early (none outside one)
 
     def identity(self) -> str:
         return self.name
@@ -123,34 +129,152 @@ class Adapter:
                                    choices=(), spans=(), span_prompts=()) for r in requests]
         return self.complete(gen)
 
-    def generate(self, requests: Sequence[Request]) -> list[Response]:
+    def generate(self, requests: Sequence[Request],
+                 on_answer: Callable[[int, Response], None] | None = None) -> list[Response]:
+        """One response per request, in order. ``on_answer(i, response)`` is called as soon as the
+        answer to ``requests[i]`` is final (a served request as it returns, an hf batch as it is
+        decoded), so the caller can commit it before the whole call ends.
+        """
         out: list[Response | None] = [None] * len(requests)
-        for kind, method in (("generate", self.complete), ("choice", self.choose)):
-            idx = [i for i, r in enumerate(requests) if r.kind == kind]
-            if not idx:
-                continue
-            step = self.batch_size or len(idx)
-            for start in range(0, len(idx), step):
-                chunk = idx[start:start + step]
-                for i, resp in zip(chunk, self._isolated(method, [requests[i] for i in chunk])):
-                    out[i] = resp
+        self._early = _Early(requests, on_answer)
+        try:
+            for kind, method in (("generate", self.complete), ("choice", self.choose)):
+                idx = [i for i, r in enumerate(requests) if r.kind == kind]
+                if not idx:
+                    continue
+                step = self.batch_size or len(idx)
+                for start in range(0, len(idx), step):
+                    chunk = idx[start:start + step]
+                    for i, resp in zip(chunk, self._isolated(method, [requests[i] for i in chunk])):
+                        out[i] = resp
+                        self.answered(requests[i], resp)
+        finally:
+            self._early = _Early((), None)
         return out  # type: ignore[return-value]
 
+    def answered(self, request: Request, response: Response) -> None:
+        """An adapter calls this from ``complete``/``choose`` as soon as one request's answer is final.
+
+        Only the caller's own ``Request`` objects count (a request derived from one, such as the
+        generation that ``choose`` asks for, is reported when its parent is).
+        """
+        self._early.report(request, response)
+
     def _isolated(self, method, requests: list[Request]) -> list[Response]:
-        t0 = time.perf_counter()
-        try:
-            responses = list(method(requests))
-            if len(responses) != len(requests):
-                raise ModelError(f"{self.name} returned {len(responses)} answers for {len(requests)} requests")
-        except ModelError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - a model's failure is data, not a crash of the run
-            if len(requests) == 1:
-                return [Response(error=f"{type(exc).__name__}: {exc}", latency=time.perf_counter() - t0)]
-            half = len(requests) // 2
-            return self._isolated(method, requests[:half]) + self._isolated(method, requests[half:])
-        per_item = (time.perf_counter() - t0) / max(1, len(requests))
-        for r in responses:
-            if not r.latency:
-                r.latency = per_item
-        return responses
+        """``method(requests)``, with a failure isolated to the requests that cause it.
+
+        A batch that raises is split in halves, level by level, so one bad request costs its own
+        answer only. Three things end the search at once, with every unanswered request an error
+        carrying one line: a broken contract (``Broken``: a wrong number of answers, an exit, a
+        deadline), a failure in every part of a split ``SYSTEMIC_PARTS`` wide (the model fails, not
+        a prompt), or single requests. Answers already reported through ``answered`` are kept and
+        never asked again.
+        """
+        out: list[Response | None] = [None] * len(requests)
+        parts = [list(range(len(requests)))]
+        while parts:
+            failed: list[tuple[list[int], str]] = []
+            called = 0
+            for part in parts:
+                part = [i for i in part if self._early.known(requests[i]) is None]
+                if not part:
+                    continue
+                called += 1
+                t0 = time.perf_counter()
+                try:
+                    responses = list(method([requests[i] for i in part]))
+                    if len(responses) != len(part):
+                        raise Broken(f"{self.name} returned {len(responses)} answers for {len(part)} requests")
+                except Broken as exc:
+                    return self._fill(out, requests, str(exc), time.perf_counter() - t0)
+                except ModelError:
+                    raise
+                except Exception as exc:  # noqa: BLE001 - a model's failure is data, not a crash of the run
+                    failed.append((part, describe_exception(exc)))
+                    continue
+                per_item = (time.perf_counter() - t0) / len(part)
+                for i, r in zip(part, responses):
+                    r.latency = r.latency or per_item
+                    out[i] = r
+            systemic = len(failed) >= SYSTEMIC_PARTS and len(failed) == called
+            parts = []
+            for part, why in failed:
+                if systemic or len(part) == 1:
+                    for i in part:
+                        out[i] = Response(error=why)
+                else:
+                    parts += [part[:len(part) // 2], part[len(part) // 2:]]
+        return self._fill(out, requests, "", 0.0)
+
+    def _fill(self, out: list, requests: list[Request], why: str, seconds: float) -> list[Response]:
+        """``out`` with reported answers filled in and every hole an error saying ``why``."""
+        for i, r in enumerate(requests):
+            if out[i] is None:
+                out[i] = self._early.known(r) or Response(error=why, latency=seconds)
+        return out
+
+
+class Broken(Exception):
+    """A model broke its contract for a whole call (not one bad request): no retrying its parts."""
+
+
+# Bisection gives up when this many parts of one split all fail: the model fails, not a prompt
+# (4 parts: one bad prompt in a batch of n costs about 2*log2(n) calls; a dead model costs 7).
+SYSTEMIC_PARTS = 4
+
+
+def describe_exception(exc: BaseException) -> str:
+    """``"Type: message"`` for any exception, even one whose ``str()`` raises.
+
+    >>> describe_exception(ValueError("bad digit"))
+    'ValueError: bad digit'
+    """
+    name = type(exc).__name__
+    text = exception_message(exc)
+    if text is None:
+        return f"{name} (its message cannot be shown: str() raised {_str_error(exc)})"
+    return f"{name}: {text}" if text else name
+
+
+def exception_message(exc: BaseException) -> str | None:
+    """``str(exc)``, or ``None`` when even that raises (a broken ``__str__``)."""
+    try:
+        return str(exc)
+    except Exception:  # noqa: BLE001 - a broken __str__ must not lose the run
+        return None
+
+
+def _str_error(exc: BaseException) -> str:
+    try:
+        str(exc)
+    except Exception as inner:  # noqa: BLE001
+        return type(inner).__name__
+    return "nothing"
+
+
+class _Early:
+    """Answers reported before their call returns, by request object (see ``Adapter.answered``)."""
+
+    def __init__(self, requests: Sequence[Request], on_answer: Callable[[int, Response], None] | None):
+        self.index = {id(r): i for i, r in enumerate(requests)}
+        self.answers: dict[int, Response] = {}
+        self.on_answer = on_answer
+        self.lock = threading.Lock()
+
+    def report(self, request: Request, response: Response) -> None:
+        i = self.index.get(id(request))
+        if i is None or response.error is not None:
+            return  # an error may still be retried by bisection: only final answers are reported early
+        with self.lock:
+            if i in self.answers:
+                return
+            self.answers[i] = response
+        if self.on_answer is not None:
+            self.on_answer(i, response)
+
+    def known(self, request: Request) -> Response | None:
+        i = self.index.get(id(request))
+        return None if i is None else self.answers.get(i)
+
+
+Adapter._early = _Early((), None)

@@ -22,7 +22,9 @@ Options (``--model-opt``): ``device`` (auto, cpu, cuda, cuda:1, mps), ``dtype`` 
 bfloat16, float16; auto is float32 on CPU and the checkpoint's dtype elsewhere), ``batch_size``
 (rows per forward, default 64; halved on out-of-memory, and kept halved; a batch also keeps its
 KV cache within 2 GiB on the CPU, 40% of the free memory on a GPU), ``threads`` (torch's CPU
-threads for the whole process; default: torch's own choice).
+threads for the whole process; default: torch's own choice), ``timeout`` (seconds a decoded batch,
+and so each of its requests, may take, default 600: rows unfinished then are errors). Each decoded
+batch is reported as it finishes (``Adapter.answered``), so its answers are committed at once.
 """
 
 from __future__ import annotations
@@ -45,7 +47,8 @@ WEIGHT_GLOBS = ("*.safetensors", "*.bin", "*.pt", "*.pth")
 # Files besides the weights whose content changes answers; they go into the identity hash too.
 TOKENIZER_FILES = ("config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json",
                    "special_tokens_map.json", "vocab.json", "merges.txt", "tokenizer.model")
-OPTIONS = ("device", "dtype", "batch_size", "threads")
+OPTIONS = ("device", "dtype", "batch_size", "threads", "timeout")
+DEFAULT_TIMEOUT = 600.0  # seconds a batch may decode; its rows run side by side, so per request too
 DTYPES = ("auto", "float32", "bfloat16", "float16")
 PREFIX_MIN = 16  # a shared prefix shorter than this is not worth a separate forward
 COMPACT_FRACTION = 4  # drop finished rows once 1/4 of the batch has finished
@@ -156,6 +159,7 @@ class HFModel(Adapter):
         self.name = f"hf:{spec}"
         self._check_dir(spec)
         self.max_batch = _positive(options.get("batch_size", 64), "batch_size")
+        self.timeout = _seconds(options.get("timeout", DEFAULT_TIMEOUT), "timeout")
         if "threads" in options:
             import torch
 
@@ -254,7 +258,8 @@ class HFModel(Adapter):
         return f"hf:{self.path.resolve().name}@{self.digest[:16]}:{self.dtype_name}"
 
     # ------------------------------------------------------------------------------ batching
-    def _batches(self, keys: Sequence, widths: Sequence[int], run: Callable[[list[int]], list[Response]]) -> list[Response]:
+    def _batches(self, keys: Sequence, widths: Sequence[int], run: Callable[[list[int]], list[Response]],
+                 done: Callable[[list[int], list[Response]], None] | None = None) -> list[Response]:
         """``run(indices)`` over batches, largest ``keys`` first; ``widths``: cache columns an item needs.
 
         A batch holds at most ``max_batch`` items and at most ``token_cap`` cache cells (rows times
@@ -291,6 +296,8 @@ class HFModel(Adapter):
             for i, resp in zip(rows, answers):
                 resp.latency = per_item
                 out[i] = resp
+            if done is not None:
+                done(rows, answers)
             start += len(rows)
         return out  # type: ignore[return-value]
 
@@ -319,7 +326,12 @@ class HFModel(Adapter):
         keys = [(len(ids[i]), requests[i].max_tokens) for i in todo]
         widths = [min(len(ids[i]) + requests[i].max_tokens, self.context or 1 << 30) for i in todo]
         run = lambda rows: self._generate([ids[todo[k]] for k in rows], [requests[todo[k]] for k in rows])  # noqa: E731
-        for i, resp in zip(todo, self._batches(keys, widths, run)):
+
+        def done(rows: list[int], answers: list[Response]) -> None:  # committed as each batch is decoded
+            for k, resp in zip(rows, answers):
+                self.answered(requests[todo[k]], resp)
+
+        for i, resp in zip(todo, self._batches(keys, widths, run, done)):
             out[i] = resp
         return out  # type: ignore[return-value]
 
@@ -363,7 +375,10 @@ class HFModel(Adapter):
         keep = max((len(s) for r in reqs for s in r.stop), default=0) + 32
         done = [False] * n
         alive = list(range(n))  # batch row -> request row
+        deadline = time.monotonic() + self.timeout
         while True:
+            if time.monotonic() > deadline:
+                return self._late(tokens, done)
             nxt = logits.argmax(-1)
             finished = 0
             for b, tok in enumerate(nxt.tolist()):
@@ -391,6 +406,13 @@ class HFModel(Adapter):
                                 past_key_values=cache, use_cache=True).logits[:, -1]
         # The raw continuation, stop string included: scoring cuts it (Task.assess), the cache keeps it whole.
         return [Response(text=t) for t in self.tokenizer.batch_decode(tokens, skip_special_tokens=True)]
+
+    def _late(self, tokens: list[list[int]], done: list[bool]) -> list[Response]:
+        """The rows finished by the deadline keep their answers; the others are errors."""
+        late = (f"no complete answer within {self.timeout:g} s (--model-opt timeout={self.timeout:g}); "
+                "the decode was stopped")
+        texts = self.tokenizer.batch_decode(tokens, skip_special_tokens=True)
+        return [Response(text=t) if ok else Response(error=late) for t, ok in zip(texts, done)]
 
     def _stopped(self, r: int, tok: int, tokens: list[list[int]], tails: list[str], stop: Sequence[str],
                  keep: int) -> bool:
@@ -479,4 +501,14 @@ def _positive(value, name: str) -> int:
         number = 0
     if number <= 0:
         raise ModelError(f"hf: {name}={value!r} must be a positive integer")
+    return number
+
+
+def _seconds(value, name: str) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = 0.0
+    if not 0 < number < float("inf"):
+        raise ModelError(f"hf: {name}={value!r} must be a positive number of seconds")
     return number

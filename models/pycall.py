@@ -14,6 +14,13 @@ requests (judge) are answered by generating text that the task reads: the ``Adap
 exception raised by the callable is counted as a request error (the adapter bisects the batch until
 the failing prompts are isolated), never as a wrong answer.
 
+A callable that breaks its contract for a whole call (returns the wrong number of completions or
+something that is not a list of them, calls ``sys.exit``, raises ``KeyboardInterrupt``) or runs
+past its deadline is answered once: every prompt of that call is an error carrying one line that
+says what it did, and the run goes on. Each call runs in a worker thread with a deadline of
+``timeout`` seconds per prompt (``--model-opt timeout=SECONDS``, default 60): a call that hangs is
+abandoned (its thread is left to finish on its own) and its prompts are errors.
+
 ``identity()`` includes a hash of every local source the callable uses: its module's file and every
 module it imports, transitively (top-level, relative and function-level imports), that is not in
 the standard library or an installed package. Fixing a helper module invalidates the cached answers
@@ -31,18 +38,21 @@ import ast
 import hashlib
 import importlib
 import importlib.util
+import itertools
 import os
 import site
 import sys
 import sysconfig
+import threading
 from pathlib import Path
 from types import ModuleType
 from typing import Any, Callable, Sequence
 
-from models.base import Adapter, ModelError, strip_thinking
+from models.base import Adapter, Broken, ModelError, describe_exception, exception_message, strip_thinking
 from tasks.base import Request, Response
 
-OPTIONS = ("batch_size",)
+OPTIONS = ("batch_size", "timeout")
+DEFAULT_TIMEOUT = 60.0  # seconds per prompt: a call of n prompts is abandoned after n x timeout
 
 
 def _import_file(path: Path) -> ModuleType:
@@ -219,6 +229,7 @@ class PythonModel(Adapter):
         loaded = sorted(set(sys.modules) - before)  # also what it imported by computed names
         size = options.get("batch_size", getattr(self.fn, "batch_size", None))
         self.batch_size = None if size is None else _positive(size, f"{self.name}: batch_size")
+        self.timeout = _seconds(options.get("timeout", DEFAULT_TIMEOUT), f"{self.name}: timeout")
         manifest = getattr(self.fn, "manifest", None)
         self.manifest = manifest if isinstance(manifest, dict) else None
         self.sources = local_sources(self.module, loaded)
@@ -230,15 +241,7 @@ class PythonModel(Adapter):
         return f"{self.name}@{self._hash}" + (f"|version={self.version}" if self.version is not None else "")
 
     def complete(self, requests: Sequence[Request]) -> list[Response]:
-        prompts = [r.prompt for r in requests]
-        texts = self.fn(list(prompts))
-        if isinstance(texts, (str, bytes)) or not hasattr(texts, "__iter__"):
-            raise TypeError(f"{self.name} returned {type(texts).__name__}; it must return a list of strings")
-        texts = list(texts)
-        if len(texts) != len(requests):
-            # A broken contract for every input, not one bad prompt: stop the run with one line.
-            raise ModelError(f"{self.name} returned {len(texts)} completions for {len(requests)} prompts; "
-                             "it must return one string per prompt, in order")
+        texts = self._call([r.prompt for r in requests])
         out = []
         for req, text in zip(requests, texts):
             if isinstance(text, str):
@@ -247,3 +250,64 @@ class PythonModel(Adapter):
             else:
                 out.append(Response(error=f"{self.name} returned {type(text).__name__} for a prompt, not str"))
         return out
+
+    def _call(self, prompts: list[str]) -> list:
+        """The callable's completions for ``prompts``, called in a worker thread with a deadline.
+
+        Raises ``Broken`` (every prompt of the call is then an error, never asked again piece by
+        piece) for a broken contract or a missed deadline; any other exception is the callable's
+        own, for the adapter to isolate.
+        """
+        box: dict[str, Any] = {}
+
+        def work() -> None:
+            try:
+                box["value"] = self._completions(self.fn(list(prompts)), len(prompts))
+            except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread below
+                box["error"] = exc
+
+        worker = threading.Thread(target=work, name=f"{self.name} call", daemon=True)
+        worker.start()
+        seconds = self.timeout * max(1, len(prompts))
+        worker.join(seconds)
+        if worker.is_alive():  # hung: left to finish on its own (a daemon thread never blocks the exit)
+            raise Broken(f"{self.name} did not answer {len(prompts)} prompt(s) within {seconds:g} s "
+                         f"(--model-opt timeout={self.timeout:g}); abandoned")
+        error = box.get("error")
+        if isinstance(error, SystemExit):
+            raise Broken(f"{self.name} called sys.exit({error.code!r})")
+        if isinstance(error, Broken):
+            raise Broken(f"{self.name} {error}")
+        if error is not None and (not isinstance(error, Exception) or exception_message(error) is None):
+            # KeyboardInterrupt raised by the callable itself (a real Ctrl-C reaches the main
+            # thread, waiting above), or an exception that cannot even say what it is.
+            raise Broken(f"{self.name} raised {describe_exception(error)}")
+        if error is not None:
+            raise error
+        return box["value"]
+
+    def _completions(self, texts: Any, n: int) -> list:
+        """``texts`` as a list of exactly ``n`` items, reading at most ``n + 1`` (an endless generator ends)."""
+        if isinstance(texts, (str, bytes)) or not hasattr(texts, "__iter__"):
+            raise Broken(f"returned {type(texts).__name__}; it must return a list of strings")
+        try:
+            got = list(itertools.islice(iter(texts), n + 1))
+        except Exception as exc:  # noqa: BLE001 - a generator that raises while being read
+            raise Broken(f"raised {describe_exception(exc)} while its completions were read") from None
+        if len(got) > n:
+            raise Broken(f"returned more than {n} completions for {n} prompts; it must return one string per "
+                         "prompt, in order")
+        if len(got) < n:
+            raise Broken(f"returned {len(got)} completion(s) for {n} prompts; it must return one string per "
+                         "prompt, in order")
+        return got
+
+
+def _seconds(value: Any, what: str) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = 0.0
+    if not number > 0 or number == float("inf"):
+        raise ModelError(f"{what} must be a positive number of seconds, not {value!r}")
+    return number

@@ -36,7 +36,8 @@ cache does not keep, so a rerun resumes with exactly the unanswered items.
 Options (``--model-opt KEY=VALUE``): api=auto|completions|chat, chat_prompt=system|user|raw,
 max_tokens=N (the budget of every answer, instead of the task's), retry_truncated=0 (times a
 truncated answer is asked again, each with twice the budget), concurrency=16, timeout=120
-(seconds per attempt), retries=5, backoff=0.5 (first wait), max_backoff=30, logprobs=auto|on|off,
+(seconds per attempt, wall clock: the whole answer must arrive within it, however the server
+trickles it; a request is thus bounded by about (retries + 1) x timeout plus the back-off), retries=5, backoff=0.5 (first wait), max_backoff=30, logprobs=auto|on|off,
 probe_timeout=5, breaker=8 (failed requests in a row that mean the server is gone), tag=TEXT (goes
 into the cache identity: set it when different weights are served under one name), and for
 ``openai:`` base_url=URL.
@@ -60,7 +61,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Awaitable, Callable, Sequence
 
-from models.base import Adapter, ModelError, stops_past_blank, strip_thinking
+from models.base import Adapter, ModelError, describe_exception, stops_past_blank, strip_thinking
 from tasks.base import Request, Response
 
 RETRY_AFTER_CAP = 120.0  # seconds: a server asking for longer than this is treated as gone for now
@@ -151,7 +152,7 @@ def _classify(exc: Exception, url: str) -> tuple[bool, str]:
     """(worth retrying, one-line description) for an exception from the ``openai`` client."""
     import openai
 
-    if isinstance(exc, openai.APITimeoutError):
+    if isinstance(exc, (openai.APITimeoutError, asyncio.TimeoutError)):
         return True, f"timed out waiting for {url}"
     if isinstance(exc, openai.APIConnectionError):
         cause = exc.__cause__ or exc
@@ -160,7 +161,7 @@ def _classify(exc: Exception, url: str) -> tuple[bool, str]:
         code = exc.status_code
         message = exc.message if len(exc.message) < 300 else exc.message[:300] + " ..."
         return code in (408, 409, 429) or code >= 500, f"HTTP {code} from {url}: {message}"
-    return False, f"{type(exc).__name__}: {exc}"
+    return False, describe_exception(exc)
 
 
 def _route_missing(exc: Exception) -> bool:
@@ -315,13 +316,18 @@ class OpenAICompatible(Adapter):
                 raise GaveUp(f"not sent: {self._down}")
             try:
                 async with self._sem:
-                    result = await call()
+                    # A total deadline per attempt: the client's own timeout restarts on every byte,
+                    # so a server trickling its answer would outlive it.
+                    result = await asyncio.wait_for(call(), self.opts.timeout)
                 self._failed_in_a_row = 0
                 return result
             except (GaveUp, NoLogprobs, ModelError):
                 raise
             except Exception as exc:  # noqa: BLE001 - classified below; anything unknown is final
                 transient, message = _classify(exc, self.base_url)
+                if message.startswith("timed out"):
+                    message = (f"no complete answer from {self.base_url} within {self.opts.timeout:g} s "
+                               f"(--model-opt timeout={self.opts.timeout:g})")
                 message = scrub(message, [self._key])
                 if not transient or attempt == self.opts.retries:
                     if transient:
@@ -359,8 +365,10 @@ class OpenAICompatible(Adapter):
         except GaveUp as exc:
             return Response(error=str(exc), latency=time.perf_counter() - t0)
         # Kept whole; the scoring cut uses ``stop`` where it is not the request's own (the chat form's).
-        return Response(text=text, truncated=truncated, stop=None if tuple(stop) == tuple(req.stop) else tuple(stop),
+        response = Response(text=text, truncated=truncated, stop=None if tuple(stop) == tuple(req.stop) else tuple(stop),
                         latency=time.perf_counter() - t0)
+        self.answered(req, response)  # committed now, not when the whole batch is done
+        return response
 
     def _chat_form(self, req: Request) -> bool:
         """Whether a chat API gets the task's chat form of ``req`` (else its completion prompt)."""
@@ -432,7 +440,9 @@ class OpenAICompatible(Adapter):
         if self._logprobs_ok is None:
             self._logprobs_ok = True
         best = max(range(len(scores)), key=lambda k: scores[k])
-        return Response(text=req.choices[best], choice=best, scores=list(scores), latency=time.perf_counter() - t0)
+        response = Response(text=req.choices[best], choice=best, scores=list(scores), latency=time.perf_counter() - t0)
+        self.answered(req, response)
+        return response
 
     async def _logprob(self, client, prompt: str, continuation: str) -> float:
         """log P(continuation | prompt): the echoed prompt's token log-probabilities past ``prompt``."""

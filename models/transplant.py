@@ -320,6 +320,7 @@ class TransplantModel(Adapter):
                 scores = [float(row[i]) for i in enc.choice_ids]
                 best = max(range(len(scores)), key=scores.__getitem__)
                 out.append(Response(text=req.choices[best], choice=best, scores=scores))
+                self.answered(req, out[-1])  # committed wave by wave, not when every wave is done
         return out
 
     def complete(self, requests: Sequence[Request]) -> list[Response]:

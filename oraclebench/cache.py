@@ -1,9 +1,12 @@
 """An on-disk response cache: a run killed halfway resumes without recomputing finished requests.
 
 Keyed by ``sha256(json([model identity, request key]))``. SQLite in WAL mode, one transaction per
-batch of answers, so a ``kill -9`` leaves either the whole batch or none of it, never a torn record.
-Errors and truncated answers (cut by the token budget) are not cached: such a request is asked again
-on the next run, where a larger budget (``--model-opt max_tokens=N``) may let it finish.
+group of answers, so a ``kill -9`` leaves either the whole group or none of it, never a torn record.
+``CacheWriter`` commits answers as they arrive, in small groups (every ``COMMIT_ROWS`` answers or
+``COMMIT_SECONDS`` after the first uncommitted one, whichever comes first), so a killed run loses
+at most the last fraction of a second. Errors and truncated answers (cut by the token budget) are
+not cached: such a request is asked again on the next run, where a larger budget
+(``--model-opt max_tokens=N``) may let it finish.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import hashlib
 import json
 import os
 import sqlite3
+import threading
 import time
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -52,6 +56,7 @@ class ResponseCache:
     def __init__(self, path: Path | str | None):
         self.path = Path(path) if path else None
         self._db: sqlite3.Connection | None = None
+        self._lock = threading.Lock()
         self.notices: list[str] = []  # one line per damaged file set aside (the plugin prints them)
         if self.path is not None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -62,7 +67,9 @@ class ResponseCache:
                 self._db = self._open()
 
     def _open(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, timeout=60, isolation_level=None)
+        # Answers arrive on an adapter's threads too (served requests, the commit timer): one
+        # connection shared under a lock.
+        db = sqlite3.connect(self.path, timeout=60, isolation_level=None, check_same_thread=False)
         try:
             # Text that is not UTF-8 (a damaged row) is read with replacement characters, never an error.
             db.text_factory = lambda b: b.decode("utf-8", "replace")
@@ -105,7 +112,9 @@ class ResponseCache:
         for start in range(0, len(keys), 500):  # SQLite's bound-parameter limit
             chunk = list(keys[start:start + 500])
             marks = ",".join("?" * len(chunk))
-            for key, value in self._db.execute(f"SELECT key, value FROM responses WHERE key IN ({marks})", chunk):
+            with self._lock:
+                rows = self._db.execute(f"SELECT key, value FROM responses WHERE key IN ({marks})", chunk).fetchall()
+            for key, value in rows:
                 response = _response(value)
                 if response is not None:
                     found[key] = response
@@ -117,11 +126,69 @@ class ResponseCache:
         rows = [(k, identity, json.dumps(r.to_json())) for k, r in items if r.error is None and not r.truncated]
         if not rows:
             return
-        with self._db:  # one transaction: all of the batch or none of it
-            self._db.execute("BEGIN")
-            self._db.executemany("INSERT OR REPLACE INTO responses VALUES (?, ?, ?)", rows)
+        with self._lock:
+            if self._db is None:  # closed meanwhile (a late commit timer)
+                return
+            with self._db:  # one transaction: all of the group or none of it
+                self._db.execute("BEGIN")
+                self._db.executemany("INSERT OR REPLACE INTO responses VALUES (?, ?, ?)", rows)
 
     def close(self) -> None:
-        if self._db is not None:
-            self._db.close()
-            self._db = None
+        with self._lock:
+            if self._db is not None:
+                self._db.close()
+                self._db = None
+
+
+COMMIT_ROWS = 32  # answers per transaction at most ...
+COMMIT_SECONDS = 0.5  # ... and no answer waits longer than this to be committed
+
+
+class CacheWriter:
+    """Commits answers to ``cache`` as they arrive, in small groups bounded in size and in time.
+
+    ``add`` may be called from any thread. An answer waits at most ``seconds`` (a timer commits it
+    even when no other answer follows, as when a call hangs on its last requests); ``close``
+    commits the rest. Use as a context manager so that an interrupted run keeps what it has.
+    """
+
+    def __init__(self, cache: ResponseCache, identity: str, rows: int = COMMIT_ROWS, seconds: float = COMMIT_SECONDS):
+        self.cache, self.identity, self.rows, self.seconds = cache, identity, rows, seconds
+        self._pending: list[tuple[str, Response]] = []
+        self._added: set[str] = set()
+        self._lock = threading.Lock()
+        self._timer: threading.Timer | None = None
+
+    def __enter__(self) -> "CacheWriter":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def add(self, key: str, response: Response) -> None:
+        if response.error is not None or response.truncated or self.cache.path is None:  # not final: never kept
+            return
+        with self._lock:
+            if key in self._added:
+                return
+            self._added.add(key)
+            self._pending.append((key, response))
+            full = len(self._pending) >= self.rows
+            if not full and self._timer is None:
+                self._timer = threading.Timer(self.seconds, self.flush)
+                self._timer.daemon = True
+                self._timer.start()
+        if full:
+            self.flush()
+
+    def flush(self) -> None:
+        with self._lock:
+            rows, self._pending = self._pending, []
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+        if rows:
+            self.cache.put_many(self.identity, rows)
+
+    def close(self) -> None:
+        self.flush()

@@ -24,6 +24,8 @@ significance, on the tolerance, or both, with the numbers. Paths are relative to
 
 With ``--gate FILE`` the exit status is 0 iff every gate holds. A malformed file, a gate for a task
 that did not run, or a file with no gates for the model is a ``UsageError``, never a silent pass.
+``validate_gates`` checks the whole file and every file it names (baseline summaries, paired
+records) before any model work, so a mistake there costs no model call.
 """
 
 from __future__ import annotations
@@ -109,6 +111,58 @@ def _known_task(task: str, key: str, path: Path, model: str) -> None:
                          f"known: {', '.join(sorted(TASKS))} (or the tables baseline, paired)")
 
 
+def validate_gates(path: Path | str, model: str | None = None) -> None:
+    """Check the gate file whole before any model work: the file itself (``load_gates``), every
+    baseline summary and paired records file it names (read and checked for shape), and that it has
+    gates for ``model``. Raises a one-line ``UsageError`` naming the file, the table and the fix.
+    """
+    path = Path(path)
+    data = load_gates(path)
+    if model is not None:
+        _tables(data, model, path)
+    for name, table in data.items():
+        for key, value in table.items():
+            if key == "baseline":
+                _read_baseline(value, path, name)
+            elif key == "paired":
+                _read_paired(_paired_spec(value, path, name)[0], path, name)
+
+
+def _tables(data: dict, model: str, path: Path) -> list[tuple[str, dict]]:
+    tables = [(name, data[name]) for name in ("*", model) if name in data]
+    if not tables:
+        raise UsageError(f"gate file {path} has no [{model}] table (it has: {', '.join(data) or 'none'}); add one")
+    return tables
+
+
+def _read_baseline(spec, path: Path, name: str) -> tuple[Path, dict, float]:
+    """(path, summary, tolerance) of the baseline a ``[name.baseline]`` table names, read and checked."""
+    summary_path, tolerance = _baseline_spec(spec, path, name)
+    base_path = (path.parent / summary_path).resolve()
+    try:
+        baseline = json.loads(base_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:  # ValueError: not JSON, or not UTF-8
+        raise UsageError(f"gate file {path}: cannot read baseline summary {base_path}: {exc}") from None
+    if (problem := summary_problem(baseline)) is not None:
+        raise UsageError(f"gate file {path}: baseline summary {base_path} is damaged ({problem}); "
+                         "point summary at a run's summary.json")
+    return base_path, baseline, tolerance
+
+
+def _read_paired(base_path: Path, path: Path, name: str) -> list[Record]:
+    """The baseline records a ``[name.paired]`` table names, each a whole record."""
+    from oraclebench.records import read_records
+
+    try:
+        baseline = read_records(base_path)
+    except (OSError, ValueError, TypeError, AttributeError, UsageError) as exc:
+        raise UsageError(f"gate file {path}: cannot read baseline records {base_path}: {exc}") from None
+    if not baseline:
+        raise UsageError(f"gate file {path}: [{name}.paired] baseline records {base_path} hold no record; "
+                         "point records at a finished run's records.jsonl")
+    return baseline
+
+
 def _parse_key(key: str, path: Path, model: str) -> tuple[str, str]:
     task, _, split = key.partition(".")
     split = split or "all"
@@ -154,9 +208,7 @@ def check_gates(path: Path | str, summary: dict, records: list[Record] | None = 
     path = Path(path)
     data = load_gates(path)
     model = summary["model"]
-    tables = [(name, data[name]) for name in ("*", model) if name in data]
-    if not tables:
-        raise UsageError(f"gate file {path} has no [{model}] table (it has: {', '.join(data) or 'none'}); add one")
+    tables = _tables(data, model, path)
     results: list[GateResult] = []
     for name, table in tables:
         for key, value in table.items():
@@ -183,15 +235,7 @@ def check_gates(path: Path | str, summary: dict, records: list[Record] | None = 
 
 
 def _baseline_gates(spec, summary: dict, path: Path, name: str) -> list[GateResult]:
-    summary_path, tolerance = _baseline_spec(spec, path, name)
-    base_path = (path.parent / summary_path).resolve()
-    try:
-        baseline = json.loads(base_path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:  # ValueError: not JSON, or not UTF-8
-        raise UsageError(f"gate file {path}: cannot read baseline summary {base_path}: {exc}") from None
-    if (problem := summary_problem(baseline)) is not None:
-        raise UsageError(f"gate file {path}: baseline summary {base_path} is damaged ({problem}); "
-                         "point summary at a run's summary.json")
+    base_path, baseline, tolerance = _read_baseline(spec, path, name)
     results = []
     for task, splits in baseline.get("tasks", {}).items():
         if task not in summary.get("tasks", {}):
@@ -244,17 +288,13 @@ def holm(pvalues: list[float], alpha: float) -> list[bool]:
 
 def _paired_gates(spec, summary: dict, records: list[Record] | None, path: Path, name: str) -> list[GateResult]:
     from oraclebench.compare import pair_records, pair_split
-    from oraclebench.records import read_records
     from oraclebench.stats import mcnemar_exact
 
     base_path, alpha, tolerance, splits = _paired_spec(spec, path, name)
     if records is None:
         raise UsageError(f"gate file {path}: [{name}.paired] needs this run's per-instance records "
                          "(check_gates(path, summary, records=...))")
-    try:
-        baseline = read_records(base_path)
-    except (OSError, ValueError, TypeError, UsageError) as exc:
-        raise UsageError(f"gate file {path}: cannot read baseline records {base_path}: {exc}") from None
+    baseline = _read_paired(base_path, path, name)
     ran = set(summary.get("tasks", {})) or {r.task for r in records}
     pairs = [(b, r) for b, r in pair_records(baseline, records) if r.task in ran]
     if not pairs:

@@ -196,10 +196,24 @@ class Bench:
         cache, stats = self.cache(), RunStats()
         try:
             records = evaluate(self.model, insts, self.run_id, cache, self.heldout, stats=stats)
+        except (Exception, SystemExit) as exc:  # noqa: BLE001 - the model failed the whole task
+            records = self._failed_task(task, insts, exc, stats, tr)
         finally:
             cache.close()
             self.notices += cache.notices
         self.timing[task] = dataclasses.asdict(stats) | {"seconds": round(stats.seconds, 3)}
+        return records
+
+    def _failed_task(self, task: str, insts: list, exc: BaseException, stats, tr) -> list[Record]:
+        """Every instance an error saying what the model did, once: the items never ask it again."""
+        from models.base import describe_exception
+        from oraclebench.runner import failed_records
+
+        why = f"{self.model_name} failed on the whole {task} task: {describe_exception(exc)}"
+        if tr is not None and not self.is_worker:
+            tr.write_line(f"oraclebench: {why}", red=True)
+        records = failed_records(self.model, insts, self.run_id, why, self.heldout)
+        stats.errors += len(records)
         return records
 
 
@@ -374,10 +388,10 @@ def pytest_configure(config: pytest.Config) -> None:
     elif "oraclebench_controller" in config.workerinput:
         watch_controller(config.workerinput["oraclebench_controller"])
     if config.getoption("--gate") and not bench.is_worker:
-        from oraclebench.gates import load_gates
+        from oraclebench.gates import validate_gates
 
-        try:  # a malformed gate file fails before any model is loaded
-            load_gates(config.getoption("--gate"))
+        try:  # the whole gate file and every file it names, before any model is loaded
+            validate_gates(config.getoption("--gate"), bench.model_name)
         except UsageError as exc:
             raise pytest.UsageError(str(exc)) from None
 
@@ -627,23 +641,13 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         explore=bool(opt("--explore")),  # a search, not a score: kept out of the leaderboard
     )
     bench.summary.update(completeness(bench, session, exitstatus, records))
-    if opt("--gate"):
-        from oraclebench.gates import check_gates
-
-        try:
-            bench.gates = check_gates(opt("--gate"), bench.summary, records=records)
-        except UsageError as exc:
-            bench.gate_error = str(exc)
-        bench.summary["gates"] = [g.__dict__ for g in bench.gates]
-        if bench.gate_error is not None:
-            session.exitstatus = pytest.ExitCode.USAGE_ERROR
-        elif session.exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
-            ok = all(g.ok for g in bench.gates)
-            session.exitstatus = pytest.ExitCode.OK if ok else pytest.ExitCode.TESTS_FAILED
     if bench.timing:
         bench.summary["timing"] = bench.timing
+    # Records and summary first: nothing that goes wrong with a gate can lose the run.
     run_dir = write_run(bench.results, bench.summary["run_id"], records, bench.summary)
     bench.summary["path"] = str(run_dir)
+    if opt("--gate"):
+        _check_gates(bench, session, records, run_dir)
     write_leaderboard(bench.results, bench.notices)
     if opt("--report"):
         from oraclebench.report import build_report
@@ -730,6 +734,28 @@ def _timing_line(task: str, t: dict, workers: int) -> str:
     if workers:
         line += f" by {t.get('workers', 1)} of {workers} workers (the others read its answers)"
     return line + f" in {t['seconds']:.1f} s"
+
+
+def _check_gates(bench: Bench, session: pytest.Session, records: list[Record], run_dir: Path) -> None:
+    """Evaluate ``--gate`` on the written run; any failure to evaluate is one gate ERROR line."""
+    from models.base import describe_exception
+    from oraclebench.gates import check_gates
+    from oraclebench.records import atomic_write
+
+    try:
+        bench.gates = check_gates(session.config.getoption("--gate"), bench.summary, records=records)
+    except UsageError as exc:
+        bench.gate_error = str(exc)
+    except Exception as exc:  # noqa: BLE001 - the run is written; a gate mistake must not hide it
+        bench.gate_error = f"{session.config.getoption('--gate')}: evaluating the gates failed: {describe_exception(exc)}"
+    bench.summary["gates"] = [g.__dict__ for g in bench.gates]
+    saved = {k: v for k, v in bench.summary.items() if k != "path"}
+    atomic_write(run_dir / "summary.json", json.dumps(saved, indent=2, ensure_ascii=False, default=str) + "\n")
+    if bench.gate_error is not None:
+        session.exitstatus = pytest.ExitCode.USAGE_ERROR
+    elif session.exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
+        ok = all(g.ok for g in bench.gates)
+        session.exitstatus = pytest.ExitCode.OK if ok else pytest.ExitCode.TESTS_FAILED
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:

@@ -14,9 +14,11 @@ text again and cost more than the drawing itself.
 from __future__ import annotations
 
 import base64
+import hashlib
 import html
 import io
 import numbers
+import re
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
@@ -267,6 +269,19 @@ def lines_figure(frame, colors: dict, xlabel: str, ylabel: str, title: str, perc
 # --------------------------------------------------------------------------------------- document
 
 
+def slug(text: str) -> str:
+    """``text`` as a safe HTML id and file name: letters, digits and ``_.-`` kept, the rest ``-``,
+    with a short hash when anything was replaced (so two names never share a slug).
+
+    >>> slug("task-abcd"), slug('task-"><script>')[:12]
+    ('task-abcd', 'task----scri')
+    """
+    safe = re.sub(r"[^A-Za-z0-9_.-]", "-", text)
+    if safe == text and text and not text.startswith("."):
+        return text
+    return f"{safe.lstrip('.') or 'x'}-{hashlib.sha256(text.encode('utf-8', 'surrogatepass')).hexdigest()[:8]}"
+
+
 class Doc:
     """The report being written, as HTML and markdown side by side."""
 
@@ -277,6 +292,7 @@ class Doc:
         self.toc: list[tuple[str, str]] = []
 
     def h2(self, title: str, anchor: str) -> None:
+        anchor = slug(anchor)
         self.toc.append((anchor, title))
         self.html.append(f'<h2 id="{anchor}">{html.escape(title)}</h2>')
         self.md.append(f"\n## {title}\n")
@@ -302,6 +318,7 @@ class Doc:
         self.md.append(frame.to_markdown(index=False) + "\n")
 
     def figure(self, fig, name: str, caption: str) -> None:
+        name = slug(name)  # task names come from a results folder: never a path of their own
         data = png(fig)
         self.figures_dir.mkdir(parents=True, exist_ok=True)
         (self.figures_dir / f"{name}.png").write_bytes(data)

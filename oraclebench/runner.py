@@ -1,9 +1,10 @@
 """Scoring a model on a list of instances: batch-first, cached, resumable.
 
 ``evaluate`` renders every instance to a ``Request``, answers what the cache already knows, sends
-the rest to the model in large batches (each batch one ``model.generate`` call, committed to the
-cache as soon as it returns, so a killed run loses at most the batch in flight), then scores every
-answer with the task's oracle.
+the rest to the model in large batches (each batch one ``model.generate`` call), commits every
+answer to the cache as it arrives (an adapter reports each request as it is final; the cache
+commits them in groups of at most 32 or half a second, so a killed run loses at most the last half
+second), then scores every answer with the task's oracle.
 """
 
 from __future__ import annotations
@@ -12,14 +13,14 @@ import time
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
-from models.base import Model
-from oraclebench.cache import ResponseCache, request_key
+from models.base import Adapter, Model
+from oraclebench.cache import CacheWriter, ResponseCache, request_key
 from oraclebench.records import Record, status_of
 from tasks import get_task
 from tasks.base import Instance, Request, Response
 
-# Requests per model call. Large enough for adapters to sort and batch well; small enough that an
-# interrupted run keeps most of its work.
+# Requests per model call: large enough for adapters to sort and batch well. What an interrupted
+# run keeps does not depend on it: answers are committed as they arrive.
 CHUNK = 1024
 
 
@@ -64,27 +65,35 @@ def answer(model: Model, requests: Sequence[Request], cache: ResponseCache | Non
     stats.requested += len(requests)
     stats.cached += sum(k in known for k in keys)
     pending = list(todo.items())
-    # An adapter that caps its calls (``batch_size``) is asked, and its answers committed, a call
-    # at a time, so a killed run keeps every finished call.
+    # An adapter that caps its calls (``batch_size``) is asked a call at a time.
     chunk = getattr(model, "batch_size", None) or chunk
     t0 = time.perf_counter()
-    for start in range(0, len(pending), chunk):
-        batch = pending[start:start + chunk]
-        responses = model.generate([r for _, r in batch])
-        if len(responses) != len(batch):
-            raise RuntimeError(f"{model.name} answered {len(responses)} of {len(batch)} requests")
-        cache.put_many(identity, [(k, resp) for (k, _), resp in zip(batch, responses)])
-        for (k, _), resp in zip(batch, responses):
-            known[k] = resp
-        stats.computed += len(batch)
-        if progress:
-            progress(len(batch))
+    with CacheWriter(cache, identity) as writer:
+        for start in range(0, len(pending), chunk):
+            batch = pending[start:start + chunk]
+            responses = _generate(model, [r for _, r in batch], lambda i, resp, b=batch: writer.add(b[i][0], resp))
+            if len(responses) != len(batch):
+                raise RuntimeError(f"{model.name} answered {len(responses)} of {len(batch)} requests")
+            for (k, _), resp in zip(batch, responses):
+                writer.add(k, resp)
+                known[k] = resp
+            writer.flush()  # a finished call is committed whole at once, not after the commit interval
+            stats.computed += len(batch)
+            if progress:
+                progress(len(batch))
     stats.seconds += time.perf_counter() - t0
     out = [known[k] for k in keys]
     stats.errors += sum(r.error is not None for r in out)
     stats.truncated += sum(r.error is None and r.truncated for r in out)
     was_cached = [k not in todo for k in keys]
     return out, was_cached
+
+
+def _generate(model: Model, requests: list[Request], on_answer: Callable[[int, Response], None]) -> list[Response]:
+    """``model.generate``, with answers reported as they arrive where the model can (every ``Adapter``)."""
+    if isinstance(model, Adapter):
+        return model.generate(requests, on_answer=on_answer)
+    return model.generate(requests)
 
 
 TRUNCATED = ("truncated: the answer hit the token budget before it ended (give more with --model-opt "
@@ -127,3 +136,11 @@ def evaluate(model: Model, instances: Sequence[Instance], run_id: str, cache: Re
     manifests = {t: task_manifest(model, t, heldout) for t in {i.task for i in instances}}
     return [score_one(i, q, r, run_id, model.name, manifests[i.task], c)
             for i, q, r, c in zip(instances, requests, responses, cached)]
+
+
+def failed_records(model: Model, instances: Sequence[Instance], run_id: str, why: str,
+                   heldout: dict | None = None) -> list[Record]:
+    """A record per instance, each an error saying ``why`` (a model that failed the whole call)."""
+    manifests = {t: task_manifest(model, t, heldout) for t in {i.task for i in instances}}
+    return [score_one(i, get_task(i.task).request(i), Response(error=why), run_id, model.name, manifests[i.task], False)
+            for i in instances]

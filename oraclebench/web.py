@@ -8,15 +8,22 @@ a box to type an input and see the model's answer next to the oracle's (the-expe
 The app only reads: ``records.list_runs`` skips summaries being written, and run files are replaced
 atomically, so a run in progress never breaks a page. Records are cached per file and re-read when
 the file changes.
+
+Any web page open in the user's browser can send requests to 127.0.0.1, so the app answers only
+requests whose ``Host`` is a loopback name (``127.0.0.1``, ``localhost``, ``[::1]``, or the address
+given with ``--host``: a DNS-rebinding page's Host is its own name), and the try box, which runs a
+model, only for a POST from its own origin (``Origin``/``Referer``) carrying the per-process token of
+its form. Everything from a results folder is escaped by the templates; path parts are URL-quoted.
 """
 
 from __future__ import annotations
 
 import re
+import secrets
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode, urlsplit
 
 from flask import Flask, abort, render_template, render_template_string, request
 
@@ -28,6 +35,7 @@ from oraclebench.stats import wilson
 PAGE = 100  # instances per page
 REMOTE_PREFIXES = ("vllm:", "openai:")  # served models: the try box would call a server, not a local model
 TYPED = {"causal": "1,0,1,0,1", "multiplication": "47x23", "abcd": "C A D B C"}
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
 
 
 # --------------------------------------------------------------------------------------- reading
@@ -236,11 +244,39 @@ def try_input(pool: ModelPool, model_name: str, task_name: str, text: str) -> di
 # --------------------------------------------------------------------------------------- the app
 
 
-def create_app(results: Path | str) -> Flask:
-    """The browser over ``results`` (read only)."""
+def host_name(host: str) -> str:
+    """The name part of a ``Host`` header, lower case: ``[::1]:8765`` -> ``[::1]``, ``a:1`` -> ``a``."""
+    host = host.strip().lower()
+    if host.startswith("["):
+        return host[:host.find("]") + 1] if "]" in host else host
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+
+
+def same_origin(headers, host: str) -> bool:
+    """Whether a request's ``Origin`` (or, without one, its ``Referer``) is this server at ``host``."""
+    origin = headers.get("Origin")
+    if origin is None:
+        referer = headers.get("Referer")
+        if not referer:
+            return False
+        parts = urlsplit(referer)
+        origin = f"{parts.scheme}://{parts.netloc}"
+    return origin.lower() in (f"http://{host}".lower(), f"https://{host}".lower())
+
+
+def create_app(results: Path | str, hosts: tuple[str, ...] = ()) -> Flask:
+    """The browser over ``results`` (read only); ``hosts``: names answered besides the loopback ones."""
     app = Flask(__name__)
     store, pool = RunStore(Path(results)), ModelPool()
-    app.jinja_env.globals.update(show=show, pct=lambda x: f"{100 * x:.1f}")
+    allowed = {*LOOPBACK_NAMES, *(host_name(h) for h in hosts)}
+    token = secrets.token_urlsafe(32)  # per process: a page on another site cannot read it
+    app.jinja_env.globals.update(show=show, pct=lambda x: f"{100 * x:.1f}", token=token,
+                                 path=lambda value: quote(str(value), safe=""))
+
+    @app.before_request
+    def loopback_only():
+        if host_name(request.host) not in allowed:
+            abort(400, f"this server answers only {', '.join(sorted(allowed))} (Host header {request.host!r})")
 
     @app.context_processor
     def damaged_files():
@@ -286,6 +322,9 @@ def create_app(results: Path | str) -> Flask:
         text = request.values.get("input", "")
         result = None
         if request.method == "POST":
+            if not same_origin(request.headers, request.host) or not secrets.compare_digest(
+                    request.form.get("token", ""), token):
+                abort(403, "the try box runs a model only for its own form on this page; reload the page and submit again")
             if not _local(summary["model"]):
                 result = {"error": f"{summary['model']} is a served model; the try box runs local models only"}
             elif task not in TYPED:
@@ -306,4 +345,5 @@ def serve(results: Path | str, host: str = "127.0.0.1", port: int = 8765):
     """A threaded WSGI server for the browser (``.serve_forever()``; ``.server_port`` for port 0)."""
     from werkzeug.serving import make_server
 
-    return make_server(host, port, create_app(results), threaded=True)
+    extra = () if host in ("0.0.0.0", "::", "") else (host,)
+    return make_server(host, port, create_app(results, extra), threaded=True)

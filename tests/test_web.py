@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import io
 import os
+import re
 import threading
 from pathlib import Path
 
@@ -96,9 +97,12 @@ def test_instance_page_colours_fields_and_escapes_the_answer(client):
 
 def test_try_box_compares_the_model_with_the_oracle(client):
     base = "/run/20260101T000000-000000-oracle/try"
-    page = client.post(base, data={"task": "multiplication", "input": "47x23"}).get_data(as_text=True)
+    token = re.search(r'name="token" value="([^"]+)"', client.get(base).get_data(as_text=True)).group(1)
+    same = {"Origin": "http://localhost"}  # the test client's own origin; a foreign one is refused (test_web_security)
+    page = client.post(base, data={"task": "multiplication", "input": "47x23", "token": token},
+                       headers=same).get_data(as_text=True)
     assert "oracle is right on 2x2" in page and " 1081" in page
-    bad = client.post(base, data={"task": "causal", "input": "1,0,1"}).get_data(as_text=True)
+    bad = client.post(base, data={"task": "causal", "input": "1,0,1", "token": token}, headers=same).get_data(as_text=True)
     assert "expected 5 comma-separated 0/1 values" in bad
 
 

@@ -1,0 +1,149 @@
+"""A gate file is checked whole, with every file it names, before any model work; and the run's
+records and summary are written before any gate is evaluated, so no gate mistake loses a run
+(issue 16, item 4)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pandas  # noqa: F401 - imported once here: pytester's in-process runs cannot re-import numpy
+import pytest
+
+from oraclebench.errors import UsageError
+from oraclebench.records import list_runs, read_records
+
+ROOT = Path(__file__).resolve().parent.parent
+pytest_plugins = ["pytester"]
+MODEL = "python:counting_model:answer"
+
+# Right on every multiplication prompt; logs each call; optionally damages a file when first called.
+COUNTING_MODEL = '''
+import os
+from pathlib import Path
+
+
+def answer(prompts):
+    with open(os.environ["OB_CALLS"], "a") as fh:
+        fh.write(f"{len(prompts)}\\n")
+    damage = os.environ.get("OB_DAMAGE")
+    if damage:
+        Path(damage).write_text("[]")
+    out = []
+    for p in prompts:
+        a, b = p.split("is ")[1].split("?")[0].split(" × ")
+        out.append(f" {int(a) * int(b)}\\n")
+    return out
+'''
+
+
+@pytest.fixture
+def bench(pytester: pytest.Pytester, monkeypatch):
+    shutil.copytree(ROOT / "benchmark", pytester.path / "benchmark", ignore=shutil.ignore_patterns("sets", "__pycache__"))
+    (pytester.path / "counting_model.py").write_text(COUNTING_MODEL)
+    monkeypatch.syspath_prepend(str(pytester.path))
+    monkeypatch.setenv("OB_CALLS", str(pytester.path / "calls.log"))
+
+    def run(*args: str):
+        return pytester.runpytest("-p", "oraclebench.plugin", "-p", "no:cacheprovider", "benchmark",
+                                  "--results", str(pytester.path / "results"), "--model", MODEL,
+                                  "--task", "multiplication", "--limit", "20", *args)
+
+    return run
+
+
+def calls(pytester: pytest.Pytester) -> list[str]:
+    log = pytester.path / "calls.log"
+    return log.read_text().split() if log.exists() else []
+
+
+def write_baseline(directory: Path, summary) -> Path:
+    path = directory / "baseline.json"
+    path.write_text(json.dumps(summary))
+    return path
+
+
+GOOD_SUMMARY = {"model": MODEL, "tasks": {"multiplication": {"all": {"n": 20, "correct": 10, "accuracy": 0.5}}}}
+GOOD_RECORD = {"run_id": "r", "model": MODEL, "task": "multiplication", "instance_id": "multiplication-v1-0000",
+               "label": "x", "bucket": {}, "split": "seen", "prompt": "p", "completion": "c", "parsed": 1,
+               "expected": 1, "correct": True}
+
+BAD_FILES = {
+    "baseline missing": ("baseline", None, "cannot read baseline summary"),
+    "baseline not JSON": ("baseline", "{not json", "cannot read baseline summary"),
+    "baseline a list": ("baseline", "[]", "baseline summary"),
+    "baseline tasks not a table": ("baseline", json.dumps({"tasks": []}), "baseline summary"),
+    "baseline split not a table": ("baseline", json.dumps({"tasks": {"multiplication": {"all": 3}}}), "baseline summary"),
+    "baseline accuracy not a number": ("baseline", json.dumps({"tasks": {"multiplication": {"all": {"accuracy": "high"}}}}),
+                                       "baseline summary"),
+    "paired missing": ("paired", None, "cannot read baseline records"),
+    "paired not JSON lines": ("paired", "{oops\n", "cannot read baseline records"),
+    "paired line a list": ("paired", "[]\n", "cannot read baseline records"),
+    "paired line missing fields": ("paired", json.dumps({"task": "multiplication"}) + "\n", "cannot read baseline records"),
+    "paired empty": ("paired", "", "baseline records"),
+}
+
+
+def gate_with(directory: Path, kind: str, content: str | None) -> Path:
+    target = directory / ("baseline.json" if kind == "baseline" else "records.jsonl")
+    if content is not None:
+        target.write_text(content)
+    table = (f'[{json.dumps(MODEL)}.baseline]\nsummary = "baseline.json"\n' if kind == "baseline"
+             else f'[{json.dumps(MODEL)}.paired]\nrecords = "records.jsonl"\n')
+    gates = directory / "gates.toml"
+    gates.write_text(f'[{json.dumps(MODEL)}]\nmultiplication = 0.5\n\n{table}')
+    return gates
+
+
+@pytest.mark.parametrize("case", sorted(BAD_FILES))
+def test_a_bad_file_named_by_the_gate_file_is_one_line_before_any_model_work(bench, pytester, case):
+    kind, content, words = BAD_FILES[case]
+    gates = gate_with(pytester.path, kind, content)
+    result = bench("--gate", str(gates))
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    output = "\n".join(result.stdout.lines + result.stderr.lines)
+    assert "Traceback" not in output
+    errors = [line for line in output.splitlines() if line.startswith("ERROR") and words in line]
+    assert len(errors) == 1, output[-3000:]
+    assert str(gates) in errors[0]
+    assert calls(pytester) == []  # the model was never asked
+
+
+@pytest.mark.parametrize("case", sorted(BAD_FILES))
+def test_validate_gates_reads_every_named_file(tmp_path, case):
+    from oraclebench.gates import validate_gates
+
+    kind, content, words = BAD_FILES[case]
+    with pytest.raises(UsageError, match=words):
+        validate_gates(gate_with(tmp_path, kind, content), MODEL)
+
+
+def test_good_named_files_pass_validation(tmp_path):
+    from oraclebench.gates import validate_gates
+
+    write_baseline(tmp_path, GOOD_SUMMARY)
+    (tmp_path / "records.jsonl").write_text(json.dumps(GOOD_RECORD) + "\n")
+    gates = tmp_path / "gates.toml"
+    gates.write_text(f'[{json.dumps(MODEL)}]\nmultiplication = 0.5\n\n[{json.dumps(MODEL)}.baseline]\n'
+                     f'summary = "baseline.json"\n\n[{json.dumps(MODEL)}.paired]\nrecords = "records.jsonl"\n')
+    validate_gates(gates, MODEL)  # no error
+
+
+def test_a_gate_file_damaged_during_the_run_loses_no_record(bench, pytester, monkeypatch):
+    # The baseline is fine at the start and damaged while the model answers (a checkout, a
+    # concurrent job): the gate is an error, but the run's records and summary are written.
+    baseline = write_baseline(pytester.path, GOOD_SUMMARY)
+    gates = pytester.path / "gates.toml"
+    gates.write_text(f'[{json.dumps(MODEL)}]\nmultiplication = 0.5\n\n[{json.dumps(MODEL)}.baseline]\n'
+                     'summary = "baseline.json"\n')
+    monkeypatch.setenv("OB_DAMAGE", str(baseline))
+    result = bench("--gate", str(gates))
+    output = "\n".join(result.stdout.lines + result.stderr.lines)
+    assert "Traceback" not in output
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stdout.fnmatch_lines(["*ERROR gate*baseline summary*"])
+    runs = list_runs(pytester.path / "results")
+    assert len(runs) == 1 and runs[0]["tasks"]["multiplication"]["all"]["n"] == 20
+    assert len(read_records(Path(runs[0]["path"]))) == 20
+    assert calls(pytester) == ["20"]

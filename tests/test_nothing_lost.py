@@ -1,0 +1,319 @@
+"""Nothing lost, whatever the model does and however the run ends (issue 16, items 3, 5 and 7).
+
+- Answers are committed to the cache as they arrive, for every adapter: a run killed partway keeps
+  every answer it received, and the re-run asks only the remainder.
+- A misbehaving ``python:`` callable (wrong number of answers, ``sys.exit``, an exception whose
+  ``str()`` raises, a non-list, an endless generator) is answered once, as errors for its requests,
+  with one line saying what it did; the model is never asked again item by item.
+- Every request has a total deadline (``--model-opt timeout=SECONDS``): a hanging callable, a server
+  that trickles one byte at a time, a decode loop that runs too long; a request past it is an error.
+
+Servers here are real HTTP servers on 127.0.0.1 (``oraclebench.testing.scripted``), started and
+stopped by each test.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from models import load_model
+from oraclebench.cache import ResponseCache
+from oraclebench.records import list_runs, read_records
+from oraclebench.runner import evaluate
+from oraclebench.testing.scripted import ScriptedServer
+from tasks import get_task
+from tasks.base import Request
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def write_module(directory: Path, body: str, name: str = "pipeline") -> Path:
+    path = directory / f"{name}.py"
+    path.write_text(textwrap.dedent(body), encoding="utf-8")
+    return path
+
+
+def cache_rows(path: Path) -> int:
+    if not path.exists():
+        return 0
+    with sqlite3.connect(path) as db:
+        return db.execute("SELECT COUNT(*) FROM responses").fetchone()[0]
+
+
+def bench_cmd(model: str, results: Path, *extra: str) -> list[str]:
+    return [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", str(ROOT / "benchmark"), "-q",
+            "--model", model, "--task", "multiplication", "--limit", "40", "--results", str(results),
+            "--rootdir", str(ROOT), *extra]
+
+
+def multiplication(n: int, seed: int = 0):
+    return get_task("multiplication").fresh(n, seed)
+
+
+# --------------------------------------------------------------------------------------- item 3
+
+
+@pytest.mark.slow  # two pytest subprocesses: ~15 s
+def test_a_served_run_killed_partway_keeps_every_answer_and_the_rerun_asks_only_the_rest(tmp_path):
+    results = tmp_path / "results"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    with ScriptedServer(answer_limit=30) as server:
+        model = f"vllm:scripted@{server.url}/v1"
+        proc = subprocess.Popen(bench_cmd(model, results, "--model-opt", "concurrency=4"), cwd=ROOT, env=env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        try:
+            server.wait_answered(30, timeout=120)  # 75% answered; the rest hang at the server
+            time.sleep(2.0)  # longer than the cache's commit interval
+        finally:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL
+    assert cache_rows(results / "cache.sqlite") == 30  # every answer received before the kill
+
+    with ScriptedServer() as again:
+        done = subprocess.run(bench_cmd(f"vllm:scripted@{again.url}/v1", results), cwd=ROOT, env=env,
+                              capture_output=True, text=True, timeout=300)
+    assert done.returncode in (0, 1), done.stdout[-2000:] + done.stderr[-2000:]
+    assert sum(again.asked.values()) == 10  # only the remainder was asked again
+    records = read_records(Path(list_runs(results)[-1]["path"]))
+    assert len(records) == 40 and sum(r.cached for r in records) == 30
+
+
+def test_an_hf_run_interrupted_mid_call_keeps_the_batches_already_decoded(tmp_path):
+    pytest.importorskip("torch")
+    from models.charlm import build_tokenizer, save, tiny_gpt2
+
+    insts = multiplication(12)
+    task = get_task("multiplication")
+    prompts = [task.request(i).prompt for i in insts]
+    tok = build_tokenizer(prompts + ["0123456789 "])
+    path = save(tiny_gpt2(tok, n_embd=32, n_layer=1, n_head=2, seed=0), tok, tmp_path / "tiny")
+    model = load_model(f"hf:{path}", {"device": "cpu", "batch_size": "4"})
+    batches = []
+
+    def interrupt_on_the_third(rows: int) -> None:
+        batches.append(rows)
+        if len(batches) == 3:
+            raise KeyboardInterrupt  # Ctrl-C while the third batch decodes
+
+    model.before_batch = interrupt_on_the_third
+    cache = ResponseCache(tmp_path / "cache.sqlite")
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            evaluate(model, insts, "t", cache)
+    finally:
+        cache.close()
+    assert cache_rows(tmp_path / "cache.sqlite") == 8  # the two decoded batches of 4
+
+
+def test_answers_that_arrive_are_committed_within_the_commit_interval_even_if_the_call_never_ends(tmp_path):
+    # A served call that hangs on its last requests: the answers already received reach the
+    # database while the call is still running (a reader in another connection sees them).
+    insts = multiplication(8)
+    with ScriptedServer(answer_limit=5) as server:
+        model = load_model(f"vllm:scripted@{server.url}/v1", {"concurrency": "8"})
+        cache = ResponseCache(tmp_path / "cache.sqlite")
+        import threading
+
+        worker = threading.Thread(target=evaluate, args=(model, insts, "t", cache), daemon=True)
+        worker.start()
+        server.wait_answered(5)
+        deadline = time.monotonic() + 5
+        while cache_rows(tmp_path / "cache.sqlite") < 5 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        seen = cache_rows(tmp_path / "cache.sqlite")
+        server.release()
+        worker.join(timeout=30)
+        cache.close()
+    assert seen == 5
+
+
+# --------------------------------------------------------------------------------------- item 5
+
+
+MISBEHAVING = {
+    "too_few": ("return ['x']", "returned 1 completion(s) for 4 prompts"),
+    "exits": ("sys.exit(3)", "called sys.exit(3)"),
+    "str_raises": ("raise Weird()", "raised Weird (its message cannot be shown: str() raised ZeroDivisionError)"),
+    "keyboard": ("raise KeyboardInterrupt", "raised KeyboardInterrupt"),
+    "not_a_list": ("return 42", "returned int; it must return a list of strings"),
+    "endless": ("return itertools.repeat('x')", "returned more than 4 completions for 4 prompts"),
+    "none": ("return None", "returned NoneType; it must return a list of strings"),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(MISBEHAVING))
+def test_a_misbehaving_callable_is_answered_once_as_errors_with_one_line(tmp_path, kind):
+    body, said = MISBEHAVING[kind]
+    path = write_module(tmp_path, f"""
+        import itertools, sys
+        CALLS = []
+        class Weird(Exception):
+            def __str__(self):
+                return str(1 / 0)
+        def answer(prompts):
+            CALLS.append(len(prompts))
+            {body}
+    """)
+    model = load_model(f"python:{path}:answer")
+    records = evaluate(model, multiplication(4), "t")
+    assert model.module.CALLS == [4]  # asked once, never again per item
+    assert len({r.error for r in records}) == 1  # one line, the same for every request of the call
+    assert records[0].error.startswith(f"python:{path}:answer {said}")
+    assert not any(r.correct for r in records)
+
+
+def test_a_callable_that_always_raises_is_not_asked_again_per_item(tmp_path):
+    path = write_module(tmp_path, """
+        CALLS = []
+        def answer(prompts):
+            CALLS.append(len(prompts))
+            raise RuntimeError("the GPU is gone")
+    """)
+    model = load_model(f"python:{path}:answer")
+    records = evaluate(model, multiplication(64), "t")
+    assert all(r.error == "RuntimeError: the GPU is gone" for r in records)
+    assert len(model.module.CALLS) <= 7  # a few splits to look for bad prompts, never one call per item
+
+
+def test_a_batch_that_raises_keeps_the_answers_already_given_and_asks_only_the_rest(tmp_path):
+    # hf: the third decoded batch raises; the first two are not decoded again while bisecting.
+    pytest.importorskip("torch")
+    from models.charlm import build_tokenizer, save, tiny_gpt2
+
+    insts = multiplication(12)
+    task = get_task("multiplication")
+    tok = build_tokenizer([task.request(i).prompt for i in insts] + ["0123456789 "])
+    path = save(tiny_gpt2(tok, n_embd=32, n_layer=1, n_head=2, seed=0), tok, tmp_path / "tiny")
+    model = load_model(f"hf:{path}", {"device": "cpu", "batch_size": "4"})
+    rows = []
+
+    def third_fails(n: int) -> None:
+        rows.append(n)
+        if len(rows) == 3:
+            raise RuntimeError("CUDA error: device-side assert")
+
+    model.before_batch = third_fails
+    records = evaluate(model, insts, "t")
+    assert all(r.error is None for r in records)  # the failure was transient: every item answered
+    assert sum(rows) == 12 + 4  # the failed batch asked again; the 8 decoded answers were kept
+
+
+@pytest.mark.slow  # a pytest subprocess
+def test_the_benchmark_asks_a_broken_callable_once_per_task_not_once_per_item(tmp_path):
+    write_module(tmp_path, """
+        import os
+        def answer(prompts):
+            with open(os.environ["OB_CALLS"], "a") as fh:
+                fh.write(f"{len(prompts)}\\n")
+            return ["x"]
+    """, name="broken_model")
+    calls = tmp_path / "calls.log"
+    env = {**os.environ, "PYTHONPATH": f"{tmp_path}{os.pathsep}{ROOT}", "OB_CALLS": str(calls)}
+    results = tmp_path / "results"
+    proc = subprocess.run(bench_cmd("python:broken_model:answer", results), cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert calls.read_text().split() == ["40"]
+    assert proc.returncode == 1, proc.stdout[-2000:]
+    assert "Traceback" not in proc.stdout + proc.stderr
+    records = read_records(Path(list_runs(results)[-1]["path"]))
+    assert len(records) == 40 and all("returned 1 completion(s) for 40 prompts" in r.error for r in records)
+
+
+# --------------------------------------------------------------------------------------- item 7
+
+
+def test_a_hanging_callable_is_abandoned_at_its_deadline_and_the_run_goes_on(tmp_path):
+    path = write_module(tmp_path, """
+        import threading
+        def answer(prompts):
+            if any("× 3?" in p for p in prompts):
+                threading.Event().wait()   # hangs forever
+            return [" 0" for _ in prompts]
+        answer.batch_size = 1
+    """)
+    task = get_task("multiplication")
+    insts = [task.instance(task.Problem(a, b), f"i{a}x{b}") for a, b in [(2, 3), (4, 5), (6, 7)]]
+    model = load_model(f"python:{path}:answer", {"timeout": "0.5"})
+    t0 = time.perf_counter()
+    records = evaluate(model, insts, "t")
+    assert time.perf_counter() - t0 < 10
+    by_id = {r.instance_id: r for r in records}
+    assert by_id["i2x3"].error == f"python:{path}:answer did not answer 1 prompt(s) within 0.5 s (--model-opt timeout=0.5); abandoned"
+    assert by_id["i4x5"].error is None and by_id["i6x7"].error is None
+
+
+def test_a_served_answer_trickled_byte_by_byte_is_cut_at_the_total_deadline():
+    # The body would take ~40 s at 0.15 s a byte; a timeout that reset on every byte never fires.
+    with ScriptedServer(trickle=0.15) as server:
+        model = load_model(f"vllm:scripted@{server.url}/v1", {"timeout": "1.5", "retries": "0"})
+        t0 = time.perf_counter()
+        out = model.generate([Request("Q: 1 × 1? A:", stop=("\n",))])
+        took = time.perf_counter() - t0
+    assert took < 6
+    assert out[0].error is not None and "1.5 s" in out[0].error
+
+
+def test_a_served_deadline_error_is_retried_then_an_error_item_and_the_rest_answered():
+    slow = "Q: slow? A:"
+    with ScriptedServer(answer=lambda p: " 7", trickle=0.2) as server:  # each attempt hits its deadline
+        model = load_model(f"vllm:scripted@{server.url}/v1", {"timeout": "1", "retries": "1", "backoff": "0"})
+        out = model.generate([Request(slow, stop=("\n",))])
+    assert "gave up after 2 attempts" in out[0].error
+    assert server.asked[slow] == 2
+
+
+def test_an_hf_batch_past_its_deadline_gives_errors_for_the_unfinished_rows(tmp_path):
+    pytest.importorskip("torch")
+    from models.charlm import build_tokenizer, save, tiny_gpt2
+
+    tok = build_tokenizer(["abc 0123456789 "])
+    path = save(tiny_gpt2(tok, n_embd=32, n_layer=1, n_head=2, seed=0), tok, tmp_path / "tiny")
+    model = load_model(f"hf:{path}", {"device": "cpu", "timeout": "0.2"})
+    model.eos = set()  # never stops early: each row runs to its budget
+    slow = model.model.forward
+
+    def slower(*args, **kwargs):
+        time.sleep(0.05)
+        return slow(*args, **kwargs)
+
+    model.model.forward = slower
+    t0 = time.perf_counter()
+    out = model.generate([Request("abc", max_tokens=400), Request("abc 1", max_tokens=400)])
+    assert time.perf_counter() - t0 < 5
+    assert all(r.error and "within 0.2 s" in r.error for r in out)
+
+
+@pytest.mark.slow  # a pytest subprocess
+def test_a_model_failing_the_whole_task_is_asked_once_and_every_item_is_an_error(tmp_path):
+    # Any exception out of the batched call (here a ModelError, which adapters let through) used to
+    # leave the task unscored, so every item asked the model for the whole task again.
+    write_module(tmp_path, """
+        import os
+        from models.base import ModelError
+        def answer(prompts):
+            with open(os.environ["OB_CALLS"], "a") as fh:
+                fh.write(f"{len(prompts)}\\n")
+            raise ModelError("the licence server refused")
+    """, name="refusing_model")
+    calls = tmp_path / "calls.log"
+    env = {**os.environ, "PYTHONPATH": f"{tmp_path}{os.pathsep}{ROOT}", "OB_CALLS": str(calls)}
+    results = tmp_path / "results"
+    proc = subprocess.run(bench_cmd("python:refusing_model:answer", results), cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert calls.read_text().split() == ["40"]
+    assert proc.returncode == 1, proc.stdout[-2000:]
+    assert "Traceback" not in proc.stdout + proc.stderr
+    records = read_records(Path(list_runs(results)[-1]["path"]))
+    assert len(records) == 40
+    assert {r.error for r in records} == {"python:refusing_model:answer failed on the whole multiplication task: "
+                                          "ModelError: the licence server refused"}
