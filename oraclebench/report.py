@@ -137,11 +137,11 @@ def _named_runs(results: Path, names: Sequence[str]) -> list[Run]:
 def records_frame(runs: Sequence[Run]) -> pd.DataFrame:
     """One row per record; dict columns (bucket, fields, detail) are kept whole for per-task use."""
     rows = [(r.model, r.run_id, r.task, r.instance_id, r.label, r.split, bool(r.correct), r.error is not None,
-             r.status == "no_answer", bool(r.correct or r.correct_lenient), r.bucket or {}, r.fields or {},
+             r.status == "no_answer", r.status == "truncated", bool(r.correct or r.correct_lenient), r.bucket or {}, r.fields or {},
              r.detail or {}, r.prompt, r.completion, r.expected, r.parsed, r.reason)
             for run in runs for r in run.records]
     columns = ["model", "run_id", "task", "instance_id", "label", "split", "correct", "error", "noanswer",
-               "lenient", "bucket", "fields", "detail", "prompt", "completion", "expected", "parsed", "reason"]
+               "truncated", "lenient", "bucket", "fields", "detail", "prompt", "completion", "expected", "parsed", "reason"]
     frame = pd.DataFrame(rows, columns=columns)
     frame["model"] = pd.Categorical(frame["model"], categories=[run.model for run in runs], ordered=True)
     return frame
@@ -231,7 +231,7 @@ def accuracy(frame: pd.DataFrame, by: list[str]) -> pd.DataFrame:
     the lenient reading accepts."""
     out = frame.groupby(by, observed=True, sort=True).agg(
         n=("correct", "size"), correct=("correct", "sum"), errors=("error", "sum"), noanswer=("noanswer", "sum"),
-        lenient=("lenient", "sum"),
+        truncated=("truncated", "sum"), lenient=("lenient", "sum"),
     ).reset_index()
     ci = [wilson(int(k), int(n)) for k, n in zip(out["correct"], out["n"])]
     out["accuracy"] = out["correct"] / out["n"]
@@ -288,7 +288,9 @@ def leaderboard(frame: pd.DataFrame) -> pd.DataFrame:
     kinds = frame.groupby(["task", "model"], observed=True)["split"].agg(lambda v: ", ".join(sorted(set(v))))
     table["split"] = [kinds.get((t, m), "-") for t, m in zip(table["task"], table["model"])]
     table = table.rename(columns={"noanswer": "no answer"})
-    return table[["task", "model", "all", "seen", "held-out", "split", "lenient (+only lenient)", "errors", "no answer"]]
+    # Truncated answers (cut by the token budget) are neither wrong nor no answer: counted apart, as in the terminal.
+    return table[["task", "model", "all", "seen", "held-out", "split", "lenient (+only lenient)", "errors", "no answer",
+                  "truncated"]]
 
 
 def gap_table(frame: pd.DataFrame) -> pd.DataFrame:

@@ -209,3 +209,18 @@ def test_training_range_from_manifest_heldout_option_or_records(tmp_path):
     pred, text = training_range(Run("m", "r", {}, []), "abcd", "length", frame)
     assert pred(3) and pred(5) and not pred(15) and "records' splits" in text
     assert training_range(Run("m", "r", {}, []), "abcd", "length", frame.assign(split="seen")) == (None, "")
+
+
+def test_the_leaderboard_counts_truncated_answers_apart_from_wrong_and_no_answer():
+    from oraclebench.report import leaderboard
+
+    def rec(i: int, status: str) -> Record:
+        return Record(run_id="r", model="m", task="multiplication", instance_id=f"multiplication-v1-{i:04d}",
+                      label="1x1", bucket={}, split="seen", prompt="p", completion="The answer is", parsed=None,
+                      expected=56, correct=status == "correct", status=status)
+
+    statuses = ["correct", "truncated", "truncated", "no_answer", "wrong"]
+    records = [rec(i, s) for i, s in enumerate(statuses)]
+    row = leaderboard(records_frame([Run("m", "r", {}, records)])).iloc[0]
+    assert (row["truncated"], row["no answer"], row["errors"]) == (2, 1, 0)
+    assert row["all"].startswith("20.0 ")  # 1 of 5 right: truncated answers are not right
