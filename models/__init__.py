@@ -12,26 +12,26 @@ import difflib
 import importlib
 from typing import Any
 
-from models.base import Adapter, Model, ModelError, Request, Response
+from oraclebench.models.base import Adapter, Model, ModelError, Request, Response
 
 # Plain names -> factory.
 NAMES: dict[str, str] = {
-    "oracle": "models.baselines:OracleModel",
-    "random": "models.baselines:RandomModel",
-    "gpt2-causal": "models.reference:load_reference",
-    "gpt2-abcd": "models.reference:load_reference",
-    "gpt2-mult": "models.reference:load_reference",
-    "gpt2-mult-scratchpad": "models.reference:load_reference",
+    "oracle": "oraclebench.models.baselines:OracleModel",
+    "random": "oraclebench.models.baselines:RandomModel",
+    "gpt2-causal": "oraclebench.models.reference:load_reference",
+    "gpt2-abcd": "oraclebench.models.reference:load_reference",
+    "gpt2-mult": "oraclebench.models.reference:load_reference",
+    "gpt2-mult-scratchpad": "oraclebench.models.reference:load_reference",
 }
 
 # ``prefix:spec`` patterns -> factory.
 PATTERNS: dict[str, str] = {
-    "hf": "models.hf:HFModel",
-    "vllm": "models.served:ServedModel",
-    "openai": "models.served:OpenAIModel",
-    "vllm-local": "models.served:VLLMLocalModel",
-    "transplant": "models.transplant:TransplantModel",
-    "python": "models.pycall:PythonModel",
+    "hf": "oraclebench.models.hf:HFModel",
+    "vllm": "oraclebench.models.served:ServedModel",
+    "openai": "oraclebench.models.served:OpenAIModel",
+    "vllm-local": "oraclebench.models.served:VLLMLocalModel",
+    "transplant": "oraclebench.models.transplant:TransplantModel",
+    "python": "oraclebench.models.pycall:PythonModel",
 }
 
 # The extra that provides a pattern's dependencies, for install hints.
@@ -45,8 +45,8 @@ def declared_tasks(name: str) -> list[str] | None:
     import json
     from pathlib import Path
 
-    if NAMES.get(name) == "models.reference:load_reference":
-        from models.reference import RECIPES
+    if NAMES.get(name) == "oraclebench.models.reference:load_reference":
+        from oraclebench.models.reference import RECIPES
 
         return [RECIPES[name].task]
     prefix, _, spec = name.partition(":")
@@ -69,8 +69,8 @@ def declared_training(name: str, options: dict[str, Any] | None = None) -> dict[
     import json
     from pathlib import Path
 
-    if NAMES.get(name) == "models.reference:load_reference":
-        from models.reference import reference_settings, training_data
+    if NAMES.get(name) == "oraclebench.models.reference:load_reference":
+        from oraclebench.models.reference import reference_settings, training_data
 
         s, _, _ = reference_settings(name, dict(options or {}))
         return {s["task"]: training_data(s)}

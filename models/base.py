@@ -20,7 +20,7 @@ import threading
 import time
 from typing import Callable, Protocol, Sequence, runtime_checkable
 
-from tasks.base import Request, Response
+from oraclebench.tasks.base import Request, Response
 
 __all__ = ["Model", "Adapter", "Request", "Response", "ModelError", "stops_past_blank", "strip_thinking",
            "Broken", "describe_exception", "exception_message"]

@@ -36,11 +36,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-from models.base import ModelError
-from models.hf import HFModel
-from tasks import get_task
-from tasks.base import Request, Response
-from tasks.reading import cut_at_stop
+from oraclebench.models.base import ModelError
+from oraclebench.models.hf import HFModel
+from oraclebench.tasks import get_task
+from oraclebench.tasks.base import Request, Response
+from oraclebench.tasks.reading import cut_at_stop
 
 
 @dataclass(frozen=True)
@@ -215,7 +215,7 @@ def set_dropout(model, p: float) -> None:
 
 def train_recipe(s: dict, out: Path | str, device: str = "cpu", progress: bool = True) -> dict:
     """Train the recipe ``s`` (from ``settings``) and save it in ``out``; returns the manifest written."""
-    from models.charlm import build_tokenizer, save, tiny_gpt2
+    from oraclebench.models.charlm import build_tokenizer, save, tiny_gpt2
     from oraclebench.training import TrainConfig, plot_losses, train_lm
 
     pairs = training_pairs(s)
@@ -361,7 +361,7 @@ class WorkedMultiplication(HFModel):
         return super().identity() + "+worked"
 
     def complete(self, requests: Sequence[Request]) -> list[Response]:
-        from oracles.multiply import read_final, work_lines
+        from oraclebench.oracles.multiply import read_final, work_lines
 
         task = get_task("multiplication")
         asked = []
@@ -395,7 +395,7 @@ def reference_settings(name: str, options: dict) -> tuple[dict, str | None, int]
         seed = int(options.pop("seed", 0))
     except ValueError:
         raise ModelError(f"{name}: seed must be an integer") from None
-    from tasks.base import TaskError
+    from oraclebench.tasks.base import TaskError
 
     try:
         return settings(recipe, seed=seed, heldout=heldout), heldout, seed

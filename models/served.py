@@ -61,8 +61,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Awaitable, Callable, Sequence
 
-from models.base import Adapter, ModelError, describe_exception, stops_past_blank, strip_thinking
-from tasks.base import Request, Response
+from oraclebench.models.base import Adapter, ModelError, describe_exception, stops_past_blank, strip_thinking
+from oraclebench.tasks.base import Request, Response
 
 RETRY_AFTER_CAP = 120.0  # seconds: a server asking for longer than this is treated as gone for now
 STOP_LIMIT = 4  # the OpenAI API accepts at most 4 stop strings; the rest are cut on our side

@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from tasks.base import Request, Response
+from oraclebench.tasks.base import Request, Response
 
 
 # What a cached answer is. 2: the raw completion, cut only when scored (1 held texts already cut by

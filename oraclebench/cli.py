@@ -43,7 +43,7 @@ def build_parser(argv: list[str]) -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     from oraclebench.errors import UsageError
-    from tasks.base import TaskError
+    from oraclebench.tasks.base import TaskError
 
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser(argv)

@@ -166,7 +166,7 @@ def training_data(recipe: Recipe, manifest: dict) -> dict:
 
 def make_data(recipe: Recipe) -> Data:
     """Training problems from the seen templates/errors only; curve problems from every template."""
-    from tasks import get_task
+    from oraclebench.tasks import get_task
 
     task = get_task("judge")
     manifest = task.manifest_from_spec(recipe.heldout)
@@ -186,7 +186,7 @@ def make_data(recipe: Recipe) -> Data:
 
 def arguer_texts(problems) -> list[str]:
     """The pretraining text: each question with each of its two explanations (the arguer's input)."""
-    from tasks import get_task
+    from oraclebench.tasks import get_task
 
     task = get_task("judge")
     out = []
@@ -200,7 +200,7 @@ def arguer_texts(problems) -> list[str]:
 def vocabulary_texts(seed: int, n: int = 240) -> tuple[str, ...]:
     """Texts whose pieces make the tokenizer's vocabulary: ``n`` instances over every template (held-out
     words must not be <unk>), masked and not, plus all digits. Only their pieces are used, never trained on."""
-    from tasks import get_task
+    from oraclebench.tasks import get_task
 
     task = get_task("judge")
     texts = ["0123456789 $ . % _ 1 2"]
@@ -217,7 +217,7 @@ def pretrain(model, tokenizer, texts: list[str], recipe: Recipe, progress) -> li
     """Language-model training on ``texts`` (each ended by EOS); returns the loss per step."""
     import torch
 
-    from models.transplant import pad_right
+    from oraclebench.models.transplant import pad_right
 
     rng = random.Random(recipe.seed)
     opt = torch.optim.AdamW(model.parameters(), lr=recipe.pretrain_lr, weight_decay=0.01)
@@ -263,7 +263,7 @@ class Chooser:
     """The transplant forward pass over judge problems: log-probabilities of the two options."""
 
     def __init__(self, model, tokenizer, layers: list[int]):
-        from models.transplant import lead_ids
+        from oraclebench.models.transplant import lead_ids
 
         self.model, self.tokenizer, self.layers = model, tokenizer, layers
         self.lead = lead_ids(tokenizer)
@@ -271,8 +271,8 @@ class Chooser:
         self._encoded: dict = {}  # problem -> (Encoded, index of the right option)
 
     def encode(self, problems) -> tuple[list, list[int]]:
-        from models.transplant import encode
-        from tasks import get_task
+        from oraclebench.models.transplant import encode
+        from oraclebench.tasks import get_task
 
         task = get_task("judge")
         for p in problems:
@@ -284,7 +284,7 @@ class Chooser:
         """A ``(len(problems), 2)`` tensor of option log-probabilities (over the vocabulary), and the targets."""
         import torch
 
-        from models.transplant import arguer_states, chooser_logprobs
+        from oraclebench.models.transplant import arguer_states, chooser_logprobs
 
         encs, targets = self.encode(problems)
         states = None
@@ -301,7 +301,7 @@ class Chooser:
         """Accuracy, how often the choice follows the argument, and the argument's base rate."""
         import torch
 
-        from tasks.judge import argued
+        from oraclebench.tasks.judge import argued
 
         with torch.no_grad():
             scores, targets = self.option_logprobs(problems, batch_size)
@@ -367,13 +367,13 @@ def build_base(recipe: Recipe, data: Data, out: Path, progress, device: str):
     import torch
 
     if recipe.base:
-        from models.transplant import load
+        from oraclebench.models.transplant import load
 
         model, tokenizer = load(recipe.base, device=device)
         if tokenizer.pad_token_id is None:
             tokenizer.pad_token = tokenizer.eos_token
         return model, tokenizer, None
-    from models.charlm import build_tokenizer, save, tiny_llama
+    from oraclebench.models.charlm import build_tokenizer, save, tiny_llama
 
     tokenizer = build_tokenizer(vocabulary_texts(recipe.seed))
     torch.manual_seed(recipe.seed)
@@ -385,7 +385,7 @@ def build_base(recipe: Recipe, data: Data, out: Path, progress, device: str):
 
 
 def lora_targets(model) -> list[str]:
-    from models.hooks import unwrap
+    from oraclebench.models.hooks import unwrap
 
     kind = unwrap(model).config.model_type
     return ["c_attn", "c_proj", "c_fc"] if kind == "gpt2" else [
@@ -397,8 +397,8 @@ def train(recipe: Recipe, out: Path, device: str | None = None, quiet: bool = Fa
     import torch
     from tqdm import tqdm
 
-    from models.charlm import save
-    from models.hooks import decoder_layers, parse_layers
+    from oraclebench.models.charlm import save
+    from oraclebench.models.hooks import decoder_layers, parse_layers
     from oraclebench.judge_report import plot_curves
 
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")

@@ -119,7 +119,7 @@ class Bench:
     def task_instances(self, task: str) -> list:
         if task not in self.instances:
             from oraclebench.sets import load_set, stratified
-            from tasks import get_task
+            from oraclebench.tasks import get_task
 
             opt = self.config.getoption
             if opt("--fresh"):
@@ -133,8 +133,8 @@ class Bench:
 
     def training_identities(self, task: str) -> frozenset[str]:
         """The problems the model's manifest says it trained on for ``task`` (empty when it says nothing)."""
-        from models import declared_training
-        from tasks import get_task
+        from oraclebench.models import declared_training
+        from oraclebench.tasks import get_task
 
         declared = declared_training(self.model_name, self.options) if self.model_name else None
         data = (declared or {}).get(task)
@@ -145,7 +145,7 @@ class Bench:
         if self.tasks_filter:
             return task in self.tasks_filter
         if self.declared is None and self.model_name:
-            from models import declared_tasks
+            from oraclebench.models import declared_tasks
 
             self.declared = declared_tasks(self.model_name) or []
             if self.declared and not self.is_worker:
@@ -157,7 +157,7 @@ class Bench:
 
     # -- the model ------------------------------------------------------------------------------
     def load_model(self) -> None:
-        from models import load_model
+        from oraclebench.models import load_model
 
         if self.model is not None:
             return
@@ -206,7 +206,7 @@ class Bench:
 
     def _failed_task(self, task: str, insts: list, exc: BaseException, stats, tr) -> list[Record]:
         """Every instance an error saying what the model did, once: the items never ask it again."""
-        from models.base import describe_exception
+        from oraclebench.models.base import describe_exception
         from oraclebench.runner import failed_records
 
         why = f"{self.model_name} failed on the whole {task} task: {describe_exception(exc)}"
@@ -285,7 +285,7 @@ def parse_heldout(specs: list[str]) -> dict:
     Every way a value can be wrong (bad syntax, unknown task, out-of-range numbers, a manifest file
     that is unreadable, not JSON, or of the wrong shape) is a one-line ``UsageError`` naming it.
     """
-    from tasks import TaskError, get_task
+    from oraclebench.tasks import TaskError, get_task
 
     out: dict = {}
     for spec in specs:
@@ -326,7 +326,7 @@ def _manifest_file(spec: str) -> dict:
 
 def _checked_manifest(task_name: str, manifest, where: str) -> dict:
     """``manifest`` if ``task_name`` is a task that can split its problems by it."""
-    from tasks import TaskError, get_task
+    from oraclebench.tasks import TaskError, get_task
 
     try:
         task = get_task(task_name)
@@ -358,7 +358,7 @@ def model_label(name: str) -> str:
 
 def check_task_names(bench: Bench, config: pytest.Config) -> None:
     """A misspelt ``--task`` or ``-m`` task is a usage error with a did-you-mean, before any model work."""
-    from tasks import TASKS
+    from oraclebench.tasks import TASKS
 
     unknown = sorted(bench.tasks_filter - set(TASKS))
     if unknown:
@@ -410,8 +410,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if metafunc.config.getoption("--explore"):
         metafunc.parametrize("oraclebench_instance", [f"explore:{task}"], ids=[f"{model_label(bench.model_name)}|explore"])
         return
-    from models import ModelError
-    from tasks.base import TaskError
+    from oraclebench.models import ModelError
+    from oraclebench.tasks.base import TaskError
 
     try:
         insts = bench.task_instances(task)
@@ -424,7 +424,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Drop the empty placeholders of tasks that were filtered out (``--task``), instead of skipping them."""
-    from tasks.base import Instance
+    from oraclebench.tasks.base import Instance
 
     def placeholder(item) -> bool:
         params = getattr(item, "callspec", None) and item.callspec.params
@@ -444,7 +444,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     if not bench.model_name:
         raise pytest.UsageError("--model is required to run the benchmark: pytest benchmark --model NAME "
                                 "(try --model oracle; `oraclebench models` lists the names)")
-    from tasks.base import Instance
+    from oraclebench.tasks.base import Instance
 
     for item in session.items:
         inst = getattr(item, "callspec", None) and item.callspec.params.get("oraclebench_instance")
@@ -492,7 +492,7 @@ def quiet_wrong_answers(config: pytest.Config) -> None:
 
 
 def _start(bench: Bench, config: pytest.Config) -> None:
-    from models import ModelError
+    from oraclebench.models import ModelError
     from oraclebench.records import new_run_id
 
     if bench.model is not None:
@@ -721,7 +721,7 @@ def _reasons(sel: dict, cover: dict, interrupted: bool, stopped: bool, whole: bo
 
 def _selects_within_tasks(expr: str | None) -> bool:
     """Whether ``-m EXPR`` can leave out instances of a task it keeps (``-m judge`` cannot)."""
-    from tasks import TASKS
+    from oraclebench.tasks import TASKS
 
     words = re.findall(r"[A-Za-z_][\w-]*", expr or "")
     return bool(words) and not all(w in TASKS or w == "or" for w in words)
@@ -738,7 +738,7 @@ def _timing_line(task: str, t: dict, workers: int) -> str:
 
 def _check_gates(bench: Bench, session: pytest.Session, records: list[Record], run_dir: Path) -> None:
     """Evaluate ``--gate`` on the written run; any failure to evaluate is one gate ERROR line."""
-    from models.base import describe_exception
+    from oraclebench.models.base import describe_exception
     from oraclebench.gates import check_gates
     from oraclebench.records import atomic_write
 

@@ -152,7 +152,7 @@ def records_frame(runs: Sequence[Run]) -> pd.DataFrame:
 
 def task_manifest(summary: dict, task: str) -> dict | None:
     """What the run's model saw in training for ``task``: ``--heldout`` first, then the model's manifest."""
-    from tasks import get_task
+    from oraclebench.tasks import get_task
 
     for spec in (summary.get("options") or {}).get("heldout") or []:
         name, sep, rest = str(spec).partition(":")

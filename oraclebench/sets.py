@@ -6,6 +6,7 @@ Every model is scored on the same instances. A line is ``Instance.to_json()`` pl
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from collections import defaultdict
 from dataclasses import dataclass
@@ -14,10 +15,11 @@ from typing import Sequence
 
 from oraclebench.errors import UsageError
 from oraclebench.records import atomic_write
-from tasks import TASKS, get_task
-from tasks.base import Instance
+from oraclebench.tasks import TASKS, get_task
+from oraclebench.tasks.base import Instance
 
-SETS_DIR = Path(__file__).resolve().parent.parent / "benchmark" / "sets"
+# benchmark/sets/ in a checkout, oraclebench/benchmark/sets/ in an installed wheel (pyproject's package-dir).
+SETS_DIR = Path(next(iter(importlib.util.find_spec("oraclebench.benchmark").submodule_search_locations))) / "sets"
 
 
 def set_path(task: str, directory: Path = SETS_DIR) -> Path:

@@ -85,7 +85,7 @@ class ModelPool:
         self._models: dict[str, object] = {}
 
     def get(self, name: str):
-        from models import load_model
+        from oraclebench.models import load_model
 
         with self._lock:
             if name not in self._models:
@@ -198,12 +198,12 @@ def parse_typed(task_name: str, text: str):
 
     Minimal parsers kept here until ``oraclebench try`` (issue 4) offers per-task ones to share.
     """
-    from tasks import get_task
-    from tasks.base import TaskError
+    from oraclebench.tasks import get_task
+    from oraclebench.tasks.base import TaskError
 
     task = get_task(task_name)
     if task_name == "causal":
-        from tasks.causal import parse_inputs
+        from oraclebench.tasks.causal import parse_inputs
 
         return task, task.Problem(inputs=parse_inputs(text))
     if task_name == "multiplication":
@@ -212,7 +212,7 @@ def parse_typed(task_name: str, text: str):
             raise TaskError(f"multiplication: write two whole numbers like 47x23, not {text.strip()!r}")
         return task, task.Problem(a=int(m.group(1)), b=int(m.group(2)))
     if task_name == "abcd":
-        from oracles.abcd import parse_program
+        from oraclebench.oracles.abcd import parse_program
 
         try:
             return task, task.Problem(tokens=parse_program(text))
@@ -224,7 +224,7 @@ def parse_typed(task_name: str, text: str):
 def try_input(pool: ModelPool, model_name: str, task_name: str, text: str) -> dict:
     """The oracle's answer and the model's on a typed input, scored field by field."""
     from oraclebench.runner import task_manifest
-    from tasks.base import TaskError
+    from oraclebench.tasks.base import TaskError
 
     try:
         task, problem = parse_typed(task_name, text)

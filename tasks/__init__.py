@@ -9,13 +9,13 @@ from __future__ import annotations
 import difflib
 import importlib
 
-from tasks.base import Instance, Request, Response, Score, Task, TaskError
+from oraclebench.tasks.base import Instance, Request, Response, Score, Task, TaskError
 
 TASKS: dict[str, str] = {
-    "abcd": "tasks.abcd:TASK",
-    "causal": "tasks.causal:TASK",
-    "multiplication": "tasks.multiplication:TASK",
-    "judge": "tasks.judge:TASK",
+    "abcd": "oraclebench.tasks.abcd:TASK",
+    "causal": "oraclebench.tasks.causal:TASK",
+    "multiplication": "oraclebench.tasks.multiplication:TASK",
+    "judge": "oraclebench.tasks.judge:TASK",
 }
 
 

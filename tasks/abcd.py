@@ -26,7 +26,7 @@ import re
 from dataclasses import dataclass
 from typing import Iterator
 
-from oracles.abcd import (
+from oraclebench.oracles.abcd import (
     TOKENS,
     check_trace,
     format_program,
@@ -35,9 +35,9 @@ from oracles.abcd import (
     step_count,
     trace,
 )
-from oracles.numbers import read_int
-from tasks.base import CHAT_PROSE_TOKENS, ChatPrompt, Draw, Request, Response, Score, Split, Stratum, Task, TaskError
-from tasks.reading import unmarked
+from oraclebench.oracles.numbers import read_int
+from oraclebench.tasks.base import CHAT_PROSE_TOKENS, ChatPrompt, Draw, Request, Response, Score, Split, Stratum, Task, TaskError
+from oraclebench.tasks.reading import unmarked
 
 NAME = "abcd"
 MAX_LENGTH = 64  # traces grow as length squared; past this the budget is no longer a test of reasoning

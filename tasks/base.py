@@ -32,7 +32,7 @@ import random
 from dataclasses import dataclass, field
 from typing import Any, Callable, ClassVar, Generic, Iterable, Iterator, Literal, Protocol, Sequence, TypeVar
 
-from tasks.reading import cut_at_stop
+from oraclebench.tasks.reading import cut_at_stop
 
 # "unknown": the model has no manifest for the task (and no --heldout), so nothing is known about what it saw.
 Split = Literal["seen", "heldout", "unknown"]

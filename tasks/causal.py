@@ -27,12 +27,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from oracles.causal import DEFAULT_WORLD, Outcome, World, WorldError, load_world
-from oracles.numbers import digit_bound, read_int
-from tasks.base import (
+from oraclebench.oracles.causal import DEFAULT_WORLD, Outcome, World, WorldError, load_world
+from oraclebench.oracles.numbers import digit_bound, read_int
+from oraclebench.tasks.base import (
     CHAT_PROSE_TOKENS, ChatPrompt, Draw, RandomDraw, Request, Response, Score, Split, Stratum, Task, TaskError,
 )
-from tasks.reading import unmarked
+from oraclebench.tasks.reading import unmarked
 
 NAME = "causal"
 _BITS = re.compile(r"\s*[01](\s*,\s*[01])*\s*")

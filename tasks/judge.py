@@ -49,13 +49,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-from oracles.judge import final_answer, judge
-from tasks.base import (
+from oraclebench.oracles.judge import final_answer, judge
+from oraclebench.tasks.base import (
     CHAT_PROSE_TOKENS, ChatPrompt, Draw, LowestDraw, Request, Response, Score, Split, Stratum, Task, TaskError,
 )
-from tasks.reading import unmarked
-from tasks.judge_reading import read_choice
-from tasks.judge_templates import ERRORS, TEMPLATES, answer_text, argument, mutations, plain, question, work
+from oraclebench.tasks.reading import unmarked
+from oraclebench.tasks.judge_reading import read_choice
+from oraclebench.tasks.judge_templates import ERRORS, TEMPLATES, answer_text, argument, mutations, plain, question, work
 
 NAME = "judge"
 TEMPLATE_NAMES = tuple(TEMPLATES)

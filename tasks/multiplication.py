@@ -30,10 +30,10 @@ import re
 from dataclasses import dataclass
 from typing import Iterator
 
-from oracles.multiply import TIMES, check_scratchpad, product, read_final, render_scratchpad, scratchpad, work_lines
-from oracles.numbers import digit_bound, is_number, read_int
-from tasks.base import CHAT_PROSE_TOKENS, ChatPrompt, Draw, Request, Response, Score, Split, Stratum, Task, TaskError
-from tasks.reading import final_number
+from oraclebench.oracles.multiply import TIMES, check_scratchpad, product, read_final, render_scratchpad, scratchpad, work_lines
+from oraclebench.oracles.numbers import digit_bound, is_number, read_int
+from oraclebench.tasks.base import CHAT_PROSE_TOKENS, ChatPrompt, Draw, Request, Response, Score, Split, Stratum, Task, TaskError
+from oraclebench.tasks.reading import final_number
 
 NAME = "multiplication"
 MAX_DIGITS = 9

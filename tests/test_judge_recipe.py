@@ -32,7 +32,7 @@ def one_thread():
 
 def test_training_problems_come_only_from_the_seen_templates_and_errors_and_curves_cover_both_splits():
     from oraclebench.judge_recipe import Recipe, arguer_texts, make_data
-    from tasks import get_task
+    from oraclebench.tasks import get_task
 
     recipe = Recipe(train_n=200, eval_n=20, heldout="templates=tickets,money,average;errors=slip,dropped")
     data = make_data(recipe)
@@ -93,7 +93,7 @@ def test_the_recipe_writes_a_model_usable_as_transplant_and_as_hf(trained, monke
     history = json.loads((out / "history.json").read_text())["curve"]
     assert [h["step"] for h in history] == [0, 2, 3]
 
-    from models import load_model
+    from oraclebench.models import load_model
     from oraclebench.runner import evaluate
     from oraclebench.sets import load_set, stratified
 
@@ -192,7 +192,7 @@ def test_the_paired_control_comparison_and_errors():
 def test_arguer_grad_lets_the_loss_reach_the_arguer_pass(trained):
     import torch
 
-    from models.transplant import load
+    from oraclebench.models.transplant import load
     from oraclebench.judge_recipe import Chooser, Recipe, make_data
 
     root, *_ = trained

@@ -55,12 +55,12 @@ def _knob(value: str):
 def run(args) -> int:
     from pathlib import Path
 
-    from models import ModelError, load_model
+    from oraclebench.models import ModelError, load_model
     from oraclebench.cache import ResponseCache
     from oraclebench.errors import UsageError
     from oraclebench.explore import explore
     from oraclebench.plugin import parse_heldout
-    from tasks import TASKS, get_task
+    from oraclebench.tasks import TASKS, get_task
 
     if args.budget <= 0 or args.budget_seconds <= 0:
         raise UsageError("--budget and --budget-seconds must be positive")

@@ -15,7 +15,7 @@ def run(args) -> int:
     from pathlib import Path
 
     from oraclebench.sets import SETS_DIR, all_tasks, freeze, load_set
-    from tasks import get_task
+    from oraclebench.tasks import get_task
 
     directory = Path(args.out) if args.out else SETS_DIR
     for task in args.tasks or all_tasks():

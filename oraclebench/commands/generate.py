@@ -63,7 +63,7 @@ def manifest_for(task, omit: str | None, heldout: str | None) -> dict:
 
 def run(args) -> int:
     from oraclebench.errors import UsageError
-    from tasks import get_task
+    from oraclebench.tasks import get_task
 
     task = get_task(args.task)
     if args.n <= 0:

@@ -16,7 +16,7 @@ def run(args) -> int:
 
     from oraclebench.errors import UsageError
     from oraclebench.sets import all_tasks, load_set, set_path
-    from tasks import get_task
+    from oraclebench.tasks import get_task
 
     rows = []
     for name in all_tasks():

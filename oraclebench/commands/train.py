@@ -16,7 +16,7 @@ RECIPE_MODULES = {"judge-transplant": "oraclebench.judge_recipe"}
 
 
 def add_arguments(parser) -> None:
-    from models.reference import RECIPES
+    from oraclebench.models.reference import RECIPES
 
     recipes = parser.add_subparsers(dest="name", metavar="NAME", required=True)
     for name, recipe in RECIPES.items():
@@ -37,8 +37,8 @@ def add_arguments(parser) -> None:
 def run(args) -> int:
     import json
 
-    from models.base import ModelError
-    from models.reference import RECIPES, train
+    from oraclebench.models.base import ModelError
+    from oraclebench.models.reference import RECIPES, train
     from oraclebench.errors import UsageError
 
     if args.name in RECIPE_MODULES:

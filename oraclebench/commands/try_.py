@@ -19,22 +19,22 @@ HELP = "compare the oracle's answer and a model's on one input"
 
 
 def parse_causal(text: str):
-    from tasks.causal import CausalProblem, parse_inputs
+    from oraclebench.tasks.causal import CausalProblem, parse_inputs
 
     return CausalProblem(parse_inputs(text))
 
 
 def parse_abcd(text: str):
-    from oracles.abcd import parse_program
-    from tasks.abcd import AbcdProblem
+    from oraclebench.oracles.abcd import parse_program
+    from oraclebench.tasks.abcd import AbcdProblem
 
     return AbcdProblem(parse_program(text))
 
 
 def parse_multiplication(text: str):
-    from oracles.numbers import read_int
-    from tasks.base import TaskError
-    from tasks.multiplication import MAX_DIGITS, Problem
+    from oraclebench.oracles.numbers import read_int
+    from oraclebench.tasks.base import TaskError
+    from oraclebench.tasks.multiplication import MAX_DIGITS, Problem
 
     match = re.fullmatch(r"\s*(\d+)\s*[xX*×]\s*(\d+)\s*", text)
     if not match:
@@ -117,10 +117,10 @@ FIELDS = {"causal": _fields_causal, "multiplication": _fields_multiplication, "a
 
 
 def run(args) -> int:
-    from models import ModelError, load_model
+    from oraclebench.models import ModelError, load_model
     from oraclebench.errors import UsageError
     from oraclebench.runner import task_manifest
-    from tasks import get_task
+    from oraclebench.tasks import get_task
 
     task = get_task(args.task)
     problem = parse_input(args.task, args.input)
