@@ -12,6 +12,7 @@ import difflib
 import importlib
 from typing import Any
 
+from oraclebench.extras import MissingExtra, missing_extra, require
 from oraclebench.models.base import Adapter, Model, ModelError, Request, Response
 
 # Plain names -> factory.
@@ -34,8 +35,12 @@ PATTERNS: dict[str, str] = {
     "python": "oraclebench.models.pycall:PythonModel",
 }
 
-# The extra that provides a pattern's dependencies, for install hints.
-EXTRAS: dict[str, str] = {"vllm-local": "vllm"}
+# The extra of the ``oraclebench`` distribution each name or pattern needs (see ``oraclebench.extras``);
+# names not listed need only the core install.
+EXTRAS: dict[str, str] = {
+    "gpt2-causal": "local", "gpt2-abcd": "local", "gpt2-mult": "local", "gpt2-mult-scratchpad": "local",
+    "hf": "local", "transplant": "local", "vllm": "served", "openai": "served", "vllm-local": "vllm",
+}
 
 
 def declared_tasks(name: str) -> list[str] | None:
@@ -92,24 +97,38 @@ def known_names() -> list[str]:
     return sorted(NAMES) + [f"{p}:..." for p in sorted(PATTERNS)]
 
 
-def _factory(target: str):
+def _factory(target: str, what: str):
+    """The factory ``target`` names; a missing optional dependency is a ``ModelError`` naming its extra."""
     module, attr = target.split(":")
     try:
         return getattr(importlib.import_module(module), attr)
     except ImportError as exc:
-        raise ModelError(f"cannot load {target}: {exc}; install the missing package (pip install -e '.[dev]')") from exc
+        missing = missing_extra(exc, what)
+        raise ModelError(str(missing) if missing else f"cannot load {target}: {exc}") from exc
+
+
+def _require(key: str, what: str) -> None:
+    """Check, before anything is loaded, that the extra ``key`` (a name or a pattern) needs is installed."""
+    if key in EXTRAS:
+        try:
+            require(EXTRAS[key], what)
+        except MissingExtra as exc:
+            raise ModelError(str(exc)) from None
 
 
 def load_model(name: str, options: dict[str, Any] | None = None) -> Model:
-    """The adapter for ``name``; an unknown name is a ``ModelError`` listing what exists."""
+    """The adapter for ``name``; an unknown name is a ``ModelError`` listing what exists, and a name whose
+    extra is not installed one naming it (``hf: needs torch: pip install "oraclebench[local]"``)."""
     options = dict(options or {})
     if name in NAMES:
-        return _factory(NAMES[name])(name, options)
+        _require(name, name)
+        return _factory(NAMES[name], name)(name, options)
     prefix, sep, spec = name.partition(":")
     if sep and prefix in PATTERNS:
         if not spec:
             raise ModelError(f"model {name!r} needs something after '{prefix}:' (for example {prefix}:PATH)")
-        return _factory(PATTERNS[prefix])(spec, options)
+        _require(prefix, f"{prefix}:")
+        return _factory(PATTERNS[prefix], f"{prefix}:")(spec, options)
     near = difflib.get_close_matches(name, list(NAMES) + [p + ":" for p in PATTERNS], n=1)
     hint = f" (did you mean {near[0]!r}?)" if near else ""
     raise ModelError(f"unknown model {name!r}{hint}; known: {', '.join(known_names())}")

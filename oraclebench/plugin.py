@@ -387,6 +387,13 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(RecordCollector(bench), "oraclebench-records")
     elif "oraclebench_controller" in config.workerinput:
         watch_controller(config.workerinput["oraclebench_controller"])
+    if config.getoption("--report") and not bench.is_worker:  # before any model work, not after the run
+        from oraclebench.extras import require
+
+        try:
+            require("report", "--report")
+        except UsageError as exc:
+            raise pytest.UsageError(str(exc)) from None
     if config.getoption("--gate") and not bench.is_worker:
         from oraclebench.gates import validate_gates
 
