@@ -67,12 +67,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"oraclebench {args.command}: interrupted", file=sys.stderr)
         return 130
     except Exception as exc:  # a model or library failure: one line, and how to see more
-        missing = missing_extra(exc, f"oraclebench {args.command}")
-        if missing is not None:  # an optional dependency this command needs: the extra to install
-            print(f"oraclebench {args.command}: error: {missing}", file=sys.stderr)
-            return 2
         if "ORACLEBENCH_DEBUG" in __import__("os").environ:
             raise
+        missing = missing_extra(exc, "")
+        if missing is not None:  # an optional dependency this command needs: the extra to install
+            print(f"oraclebench {args.command}: {missing}", file=sys.stderr)
+            return 2
         name = type(exc).__name__
         print(f"oraclebench {args.command}: {name}: {exc} (set ORACLEBENCH_DEBUG=1 for the traceback)", file=sys.stderr)
         return 1

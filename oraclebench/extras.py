@@ -35,8 +35,17 @@ class MissingExtra(UsageError):
 
 
 def hint(what: str, module: str, extra: str) -> str:
-    """``hf: needs torch: pip install "oraclebench[local]"``."""
-    return f'{what} needs {module}: pip install "oraclebench[{extra}]"'
+    """``hf: needs torch: pip install "oraclebench[local]"`` (without ``what``: from ``needs`` on)."""
+    return f'{what + " " if what else ""}needs {module}: pip install "oraclebench[{extra}]"'
+
+
+def installed(module: str) -> bool:
+    """Whether ``module`` can be imported, found without importing it (a module set to None in
+    ``sys.modules``, as tests block one, counts as missing)."""
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):  # ValueError: in sys.modules with no spec (None)
+        return False
 
 
 def require(extra: str, what: str) -> None:
@@ -44,12 +53,12 @@ def require(extra: str, what: str) -> None:
 
     Args:
         extra: a key of ``EXTRAS``.
-        what: what needs it, as the user wrote it (``hf:``, ``oraclebench report``, ``--report``).
+        what: what needs it, as the user wrote it (``hf:``, ``--report``); empty for "needs ...".
     Raises:
         MissingExtra: with the line ``WHAT needs MODULE: pip install "oraclebench[EXTRA]"``.
     """
     for module in EXTRAS[extra]:
-        if importlib.util.find_spec(module) is None:
+        if not installed(module):
             raise MissingExtra(hint(what, module, extra))
 
 

@@ -1,0 +1,152 @@
+"""Installed use: the built wheel, installed (not editable) into a fresh venv, scores from any folder.
+
+The venv sees the test environment's already-installed dependencies through a ``.pth`` line (no
+network, no copies), and nothing of this checkout: the wheel is installed with ``--no-deps
+--no-index``, and every command runs from an empty folder with ``PYTHONPATH`` unset.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+import venv
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+TASKS = ("abcd", "causal", "judge", "multiplication")
+# Generic names the project's layers have at the root of a checkout: none may land in site-packages.
+STRAY = {"tasks", "models", "oracles", "benchmark", "conftest", "conftest.py", "tests"}
+
+pytestmark = pytest.mark.slow
+
+
+def frozen_size(task: str) -> int:
+    """Instances in the checkout's frozen set of ``task``: one JSON line each (the set's definition)."""
+    (path,) = (ROOT / "benchmark" / "sets").glob(f"{task}-v*.jsonl")
+    return sum(1 for line in path.read_text(encoding="utf-8").splitlines() if line.strip())
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory) -> dict:
+    """Build the wheel from a copy of the checkout, install it into a fresh venv; its paths."""
+    tmp = tmp_path_factory.mktemp("wheel")
+    src = tmp / "src"  # a copy: building writes build/ and *.egg-info/ into the source tree
+    shutil.copytree(ROOT, src, ignore=shutil.ignore_patterns(
+        ".git", "results", "build", "*.egg-info", "__pycache__", ".pytest_cache", ".hypothesis", ".venv",
+        "node_modules", ".whl", ".gl", ".ci-home"))
+    dist = tmp / "dist"
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index",
+                    "-q", "-w", str(dist), str(src)], check=True, capture_output=True, timeout=300)
+    (wheel,) = dist.glob("oraclebench-*.whl")
+
+    env_dir = tmp / "venv"
+    venv.EnvBuilder(with_pip=False).create(env_dir)
+    python = env_dir / ("Scripts" if os.name == "nt" else "bin") / "python"
+    site = Path(subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                               check=True, capture_output=True, text=True).stdout.strip())
+    before = set(os.listdir(site))
+    outer = {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
+    (site / "_outer_env.pth").write_text("\n".join(sorted(outer)) + "\n", encoding="utf-8")
+    env = clean_env(tmp)
+    # pip itself comes from the outer environment; --ignore-installed: never touch an outer oraclebench
+    subprocess.run([str(python), "-m", "pip", "install", "-q", "--no-deps", "--no-index", "--ignore-installed",
+                    str(wheel)], check=True, capture_output=True, timeout=300, env=env)
+    empty = tmp / "empty"
+    empty.mkdir()
+    return {"wheel": wheel, "python": python, "site": site, "before": before | {"_outer_env.pth"},
+            "bin": python.parent, "env": env, "empty": empty}
+
+
+def clean_env(tmp: Path) -> dict:
+    """The environment without anything that would make this checkout importable or steer pytest."""
+    env = {k: v for k, v in os.environ.items()
+           if k != "PYTHONPATH" and not k.startswith(("PYTEST_", "COV_", "ORACLEBENCH_"))}
+    env["ORACLEBENCH_HOME"] = str(tmp / "home")
+    return env
+
+
+def oraclebench(installed: dict, *args: str, timeout: int = 240) -> subprocess.CompletedProcess:
+    return subprocess.run([str(installed["bin"] / "oraclebench"), *args], cwd=installed["empty"],
+                          env=installed["env"], capture_output=True, text=True, timeout=timeout)
+
+
+def test_the_wheel_installs_only_oraclebench(installed):
+    with zipfile.ZipFile(installed["wheel"]) as zf:
+        record = next(n for n in zf.namelist() if n.endswith(".dist-info/RECORD"))
+        tops = {line.split(",")[0].split("/")[0] for line in zf.read(record).decode().splitlines() if line}
+        names = set(zf.namelist())
+    assert tops == {"oraclebench", record.split("/")[0]}
+    added = set(os.listdir(installed["site"])) - installed["before"]
+    assert added == {"oraclebench", record.split("/")[0]}
+    assert not added & STRAY
+    # what `oraclebench run` needs ships inside: the benchmark modules, the frozen sets, its ini
+    for task in TASKS:
+        assert f"oraclebench/benchmark/test_{task}.py" in names
+        assert any(n.startswith(f"oraclebench/benchmark/sets/{task}-v") for n in names)
+    assert "oraclebench/run.ini" in names
+
+
+def test_the_installed_package_is_the_one_imported(installed):
+    out = subprocess.run([str(installed["python"]), "-c", "import oraclebench.benchmark as b, oraclebench as o; "
+                          "print(o.__file__); print(list(b.__path__)[0])"],
+                         cwd=installed["empty"], env=installed["env"], capture_output=True, text=True, check=True)
+    for line in out.stdout.split():
+        assert Path(line).resolve().is_relative_to(installed["site"].resolve()), line
+
+
+def test_run_scores_every_task_at_100_percent_from_an_empty_folder(installed):
+    res = oraclebench(installed, "run", "--model", "oracle", "-q")
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    (summary_path,) = (installed["empty"] / "results" / "runs").glob("*/summary.json")
+    summary = json.loads(summary_path.read_text(encoding="utf-8"))
+    assert sorted(summary["tasks"]) == sorted(TASKS)
+    for task in TASKS:
+        cell = summary["tasks"][task]["all"]
+        assert cell["n"] == frozen_size(task), task
+        assert cell["correct"] == cell["n"], task
+        assert cell["accuracy"] == 1.0, task
+    assert summary["complete"] is True or all(summary["complete"].values()), summary["complete"]
+    assert (installed["empty"] / "results" / "leaderboard.md").is_file()
+
+
+def test_run_passes_pytest_arguments_through(installed):
+    res = oraclebench(installed, "run", "--model", "oracle", "-m", "causal", "-x", "--results", "only-causal", "-q")
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    (summary_path,) = (installed["empty"] / "only-causal" / "runs").glob("*/summary.json")
+    summary = json.loads(summary_path.read_text(encoding="utf-8"))
+    assert list(summary["tasks"]) == ["causal"]
+    assert summary["tasks"]["causal"]["all"]["n"] == frozen_size("causal")
+
+
+def test_run_exit_status_is_pytests(installed):
+    res = oraclebench(installed, "run")  # no --model: pytest's usage error
+    assert res.returncode == 4
+    assert "--model is required" in res.stdout + res.stderr
+    assert "Traceback" not in res.stdout + res.stderr
+
+
+def test_tasks_lists_the_shipped_sets(installed):
+    res = oraclebench(installed, "tasks")
+    assert res.returncode == 0, res.stderr
+    for task in TASKS:
+        assert f"| {task} " in res.stdout
+        assert str(frozen_size(task)) in res.stdout
+    assert "missing" not in res.stdout
+
+
+def test_freeze_refuses_to_write_into_the_installed_package(installed):
+    res = oraclebench(installed, "freeze", "causal")
+    assert res.returncode == 2
+    assert res.stderr.count("\n") == 1 and "--out" in res.stderr, res.stderr
+    res = oraclebench(installed, "freeze", "causal", "--out", "sets")
+    assert res.returncode == 0, res.stderr
+    (written,) = (installed["empty"] / "sets").glob("causal-v*.jsonl")
+    shipped = installed["site"] / "oraclebench" / "benchmark" / "sets" / written.name
+    assert written.read_bytes() == shipped.read_bytes()  # the same seed freezes the same set
