@@ -46,7 +46,13 @@ def installed(tmp_path_factory) -> dict:
                     "-q", "-w", str(dist), str(src)], check=True, capture_output=True, timeout=300)
     (wheel,) = dist.glob("oraclebench-*.whl")
 
-    env_dir = tmp / "venv"
+    # The venv sits inside a user's project whose own pytest settings and conftest.py would break the
+    # benchmark run if pytest took them up (it looks above the test files for both).
+    project = tmp / "project"
+    project.mkdir()
+    (project / "pytest.ini").write_text("[pytest]\naddopts = --no-such-option\n", encoding="utf-8")
+    (project / "conftest.py").write_text("raise SystemExit('the project conftest.py was imported')\n", encoding="utf-8")
+    env_dir = project / ".venv"
     venv.EnvBuilder(with_pip=False).create(env_dir)
     python = env_dir / ("Scripts" if os.name == "nt" else "bin") / "python"
     site = Path(subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
