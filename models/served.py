@@ -546,7 +546,9 @@ class VLLMLocalModel(Adapter):
         try:
             import vllm
         except ImportError:
-            raise ModelError("vllm is not installed: pip install -e '.[vllm]'") from None
+            from oraclebench.extras import hint
+
+            raise ModelError(hint("vllm-local:", "vllm", "vllm")) from None
         path = Path(spec).expanduser()
         if not path.is_dir():
             raise ModelError(f"vllm-local:{spec}: no checkpoint folder at {path}")

@@ -188,7 +188,7 @@ def test_openai_without_a_key_says_to_set_it(monkeypatch):
 
 @pytest.mark.skipif(find_spec("vllm") is not None, reason="vllm is installed here")
 def test_vllm_local_without_vllm_says_how_to_install():
-    with pytest.raises(ModelError, match=r"^vllm is not installed: pip install -e '\.\[vllm\]'$"):
+    with pytest.raises(ModelError, match=r'^vllm-local: needs vllm: pip install "oraclebench\[vllm\]"$'):
         load_model("vllm-local:/some/checkpoint")
 
 

@@ -17,7 +17,7 @@ from oraclebench.summary import summarize
 from oraclebench.tasks import get_task
 from oraclebench.tasks.base import Response
 
-pytest.importorskip("flask", reason="the browser needs Flask: pip install -e '.[serve]'")
+pytest.importorskip("flask", reason='the browser needs Flask: pip install "oraclebench[web]"')
 
 from oraclebench.web import create_app, serve  # noqa: E402
 
