@@ -156,3 +156,19 @@ def test_freeze_refuses_to_write_into_the_installed_package(installed):
     (written,) = (installed["empty"] / "sets").glob("causal-v*.jsonl")
     shipped = installed["site"] / "oraclebench" / "benchmark" / "sets" / written.name
     assert written.read_bytes() == shipped.read_bytes()  # the same seed freezes the same set
+
+
+def test_run_scores_a_python_callable_of_the_current_folder(installed, tmp_path):
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    # "0" is no causal answer (that needs four values and two sums): every instance is scored wrong
+    (folder / "pipeline.py").write_text("def answer(prompts):\n    return ['0' for _ in prompts]\n", encoding="utf-8")
+    res = subprocess.run([str(installed["bin"] / "oraclebench"), "run", "--model", "python:pipeline:answer",
+                          "-m", "causal", "-q"], cwd=folder, env=installed["env"], capture_output=True, text=True,
+                         timeout=240)
+    assert res.returncode == 1, res.stdout[-3000:] + res.stderr[-3000:]  # pytest's: tests failed
+    (summary_path,) = (folder / "results" / "runs").glob("*/summary.json")
+    summary = json.loads(summary_path.read_text(encoding="utf-8"))
+    assert summary["model"] == "python:pipeline:answer"
+    cell = summary["tasks"]["causal"]["all"]
+    assert (cell["n"], cell["correct"], cell["errors"]) == (frozen_size("causal"), 0, 0)
