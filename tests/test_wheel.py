@@ -102,6 +102,14 @@ def test_the_wheel_installs_only_oraclebench(installed):
         assert f"oraclebench/benchmark/test_{task}.py" in names
         assert any(n.startswith(f"oraclebench/benchmark/sets/{task}-v") for n in names)
     assert "oraclebench/run.ini" in names
+    # every module of the package and of the root folders it maps is in the wheel (a subpackage missing
+    # from pyproject's `packages` list would be left out silently)
+    mapped = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]["package-dir"]
+    folders = {"oraclebench": "oraclebench", **{d: pkg.replace(".", "/") for pkg, d in mapped.items()}}
+    for folder, installed_as in folders.items():
+        for module in (ROOT / folder).rglob("*.py"):
+            if "__pycache__" not in module.parts:
+                assert f"{installed_as}/{module.relative_to(ROOT / folder).as_posix()}" in names, module
 
 
 def test_the_installed_package_is_the_one_imported(installed):
