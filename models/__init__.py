@@ -14,14 +14,15 @@ from typing import Any
 
 from oraclebench.models.base import Adapter, Model, ModelError, Request, Response
 
-# Plain names -> factory.
+# Plain names -> factory. The reference names resolve to the training layer's loader, which trains a
+# missing checkpoint on first use; the registry names it and never imports it (models sit below training).
 NAMES: dict[str, str] = {
     "oracle": "oraclebench.models.baselines:OracleModel",
     "random": "oraclebench.models.baselines:RandomModel",
-    "gpt2-causal": "oraclebench.models.reference:load_reference",
-    "gpt2-abcd": "oraclebench.models.reference:load_reference",
-    "gpt2-mult": "oraclebench.models.reference:load_reference",
-    "gpt2-mult-scratchpad": "oraclebench.models.reference:load_reference",
+    "gpt2-causal": "oraclebench.training.recipes:load_reference",
+    "gpt2-abcd": "oraclebench.training.recipes:load_reference",
+    "gpt2-mult": "oraclebench.training.recipes:load_reference",
+    "gpt2-mult-scratchpad": "oraclebench.training.recipes:load_reference",
 }
 
 # ``prefix:spec`` patterns -> factory.
@@ -45,7 +46,7 @@ def declared_tasks(name: str) -> list[str] | None:
     import json
     from pathlib import Path
 
-    if NAMES.get(name) == "oraclebench.models.reference:load_reference":
+    if NAMES.get(name) == "oraclebench.training.recipes:load_reference":
         from oraclebench.models.reference import RECIPES
 
         return [RECIPES[name].task]
@@ -69,7 +70,7 @@ def declared_training(name: str, options: dict[str, Any] | None = None) -> dict[
     import json
     from pathlib import Path
 
-    if NAMES.get(name) == "oraclebench.models.reference:load_reference":
+    if NAMES.get(name) == "oraclebench.training.recipes:load_reference":
         from oraclebench.models.reference import reference_settings, training_data
 
         s, _, _ = reference_settings(name, dict(options or {}))
@@ -86,6 +87,15 @@ def declared_training(name: str, options: dict[str, Any] | None = None) -> dict[
     tables = manifest.get("tasks") if isinstance(manifest.get("tasks"), dict) else {}
     found = {t: m["training_data"] for t, m in tables.items() if isinstance(m, dict) and "training_data" in m}
     return found or None
+
+
+def _declared_hook(name: str, hook: str):
+    """The ``hook`` function (``declared_tasks``/``declared_training``) beside a plain name's factory, if
+    its module has one: a name's factory module says what the model trained on, so this registry
+    needs no per-model branch (the reference recipes answer from ``oraclebench.training.recipes``)."""
+    if name not in NAMES:
+        return None
+    return getattr(importlib.import_module(NAMES[name].split(":")[0]), hook, None)
 
 
 def known_names() -> list[str]:

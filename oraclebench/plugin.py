@@ -34,10 +34,8 @@ from pathlib import Path
 import pytest
 
 from oraclebench.errors import UsageError
-from oraclebench.records import Record
+from oraclebench.records import RECORD_KEY, Record
 from oraclebench.textsafe import printable
-
-RECORD_KEY = "oraclebench.record"
 
 
 # --------------------------------------------------------------------------------------- options
