@@ -46,10 +46,8 @@ def declared_tasks(name: str) -> list[str] | None:
     import json
     from pathlib import Path
 
-    if NAMES.get(name) == "oraclebench.training.recipes:load_reference":
-        from oraclebench.models.reference import RECIPES
-
-        return [RECIPES[name].task]
+    if (declared := _declared_hook(name, "declared_tasks")) is not None:
+        return declared(name)
     prefix, _, spec = name.partition(":")
     if prefix not in ("hf", "transplant", "vllm-local"):
         return None
@@ -70,11 +68,8 @@ def declared_training(name: str, options: dict[str, Any] | None = None) -> dict[
     import json
     from pathlib import Path
 
-    if NAMES.get(name) == "oraclebench.training.recipes:load_reference":
-        from oraclebench.models.reference import reference_settings, training_data
-
-        s, _, _ = reference_settings(name, dict(options or {}))
-        return {s["task"]: training_data(s)}
+    if (declared := _declared_hook(name, "declared_training")) is not None:
+        return declared(name, options)
     prefix, _, spec = name.partition(":")
     if prefix not in ("hf", "transplant", "vllm-local"):
         return None
