@@ -4,6 +4,7 @@ the training loop's schedule), and every method a new task implements says what 
 from __future__ import annotations
 
 import doctest
+import inspect
 import importlib
 
 import pytest
@@ -22,8 +23,7 @@ def test_the_examples_in_the_docstrings_run(module):
 
 def test_every_method_a_task_implements_is_documented():
     to_implement = [name for name, fn in vars(Task).items()
-                    if callable(fn) and not name.startswith("_") and "raise NotImplementedError" in
-                    __import__("inspect").getsource(fn)]
+                    if callable(fn) and not name.startswith("_") and "raise NotImplementedError" in inspect.getsource(fn)]
     assert {"generate", "solve", "render", "parse", "score", "split"} <= set(to_implement)
     undocumented = [name for name in to_implement if not (getattr(Task, name).__doc__ or "").strip()]
     assert undocumented == []
