@@ -105,19 +105,27 @@ def _factory(target: str):
         raise ModelError(f"cannot load {target}: {exc}; install the missing package (pip install -e '.[dev]')") from exc
 
 
-def load_model(name: str, options: dict[str, Any] | None = None) -> Model:
-    """The adapter for ``name``; an unknown name is a ``ModelError`` listing what exists."""
-    options = dict(options or {})
+def resolve(name: str) -> tuple[str, str]:
+    """(the factory's ``module:attr``, what it is called with) for ``name``, importing nothing.
+
+    Raises ``ModelError`` naming the problem for an unknown name or an empty ``prefix:`` (so
+    ``--collect-only`` checks the name without loading the model)."""
     if name in NAMES:
-        return _factory(NAMES[name])(name, options)
+        return NAMES[name], name
     prefix, sep, spec = name.partition(":")
     if sep and prefix in PATTERNS:
         if not spec:
             raise ModelError(f"model {name!r} needs something after '{prefix}:' (for example {prefix}:PATH)")
-        return _factory(PATTERNS[prefix])(spec, options)
+        return PATTERNS[prefix], spec
     near = difflib.get_close_matches(name, list(NAMES) + [p + ":" for p in PATTERNS], n=1)
     hint = f" (did you mean {near[0]!r}?)" if near else ""
     raise ModelError(f"unknown model {name!r}{hint}; known: {', '.join(known_names())}")
 
 
-__all__ = ["load_model", "known_names", "declared_tasks", "declared_training", "NAMES", "PATTERNS", "Adapter", "Model", "ModelError", "Request", "Response"]
+def load_model(name: str, options: dict[str, Any] | None = None) -> Model:
+    """The adapter for ``name``; an unknown name is a ``ModelError`` listing what exists."""
+    target, spec = resolve(name)
+    return _factory(target)(spec, dict(options or {}))
+
+
+__all__ = ["load_model", "resolve", "known_names", "declared_tasks", "declared_training", "NAMES", "PATTERNS", "Adapter", "Model", "ModelError", "Request", "Response"]

@@ -470,10 +470,21 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     if not any(bench.selected.values()) and not session.config.getoption("--explore"):
         return
     if session.config.option.collectonly:  # listing items asks nothing of the model: load (or train) none
+        _check_name(bench.model_name)
         return
     if not bench.is_worker and not session.config.getoption("--explore"):  # a search's few items stay whole
         quiet_wrong_answers(session.config)
     _start(bench, session.config)
+
+
+def _check_name(name: str) -> None:
+    """A model name that names nothing is a usage error even where no model is loaded."""
+    from oraclebench.models import ModelError, resolve
+
+    try:
+        resolve(name)
+    except ModelError as exc:
+        raise pytest.UsageError(str(exc)) from None
 
 
 def _user_asked(config: pytest.Config) -> set[str]:

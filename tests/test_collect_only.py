@@ -86,3 +86,10 @@ def test_a_mark_on_other_terms_still_reads_what_it_keeps(tmp_path):
     done, seen = run_benchmark(tmp_path, "--model", "oracle", "-m", "not judge", "--collect-only", "-q")
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     assert set(seen["sets"]) == {"abcd", "causal", "multiplication"}
+
+
+def test_collect_only_still_names_an_unknown_model(tmp_path):
+    done, seen = run_benchmark(tmp_path, "--model", "gpt2-casual", "--collect-only", "-q")
+    assert done.returncode == 4
+    assert "unknown model 'gpt2-casual' (did you mean 'gpt2-causal'?)" in done.stdout + done.stderr
+    assert "Traceback" not in done.stdout + done.stderr
