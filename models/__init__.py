@@ -15,14 +15,15 @@ from typing import Any
 from oraclebench.extras import MissingExtra, missing_extra, require
 from oraclebench.models.base import Adapter, Model, ModelError, Request, Response
 
-# Plain names -> factory.
+# Plain names -> factory. The reference names resolve to the training layer's loader, which trains a
+# missing checkpoint on first use; the registry names it and never imports it (models sit below training).
 NAMES: dict[str, str] = {
     "oracle": "oraclebench.models.baselines:OracleModel",
     "random": "oraclebench.models.baselines:RandomModel",
-    "gpt2-causal": "oraclebench.models.reference:load_reference",
-    "gpt2-abcd": "oraclebench.models.reference:load_reference",
-    "gpt2-mult": "oraclebench.models.reference:load_reference",
-    "gpt2-mult-scratchpad": "oraclebench.models.reference:load_reference",
+    "gpt2-causal": "oraclebench.training.recipes:load_reference",
+    "gpt2-abcd": "oraclebench.training.recipes:load_reference",
+    "gpt2-mult": "oraclebench.training.recipes:load_reference",
+    "gpt2-mult-scratchpad": "oraclebench.training.recipes:load_reference",
 }
 
 # ``prefix:spec`` patterns -> factory.
@@ -50,10 +51,8 @@ def declared_tasks(name: str) -> list[str] | None:
     import json
     from pathlib import Path
 
-    if NAMES.get(name) == "oraclebench.models.reference:load_reference":
-        from oraclebench.models.reference import RECIPES
-
-        return [RECIPES[name].task]
+    if (declared := _declared_hook(name, "declared_tasks")) is not None:
+        return declared(name)
     prefix, _, spec = name.partition(":")
     if prefix not in ("hf", "transplant", "vllm-local"):
         return None
@@ -74,11 +73,8 @@ def declared_training(name: str, options: dict[str, Any] | None = None) -> dict[
     import json
     from pathlib import Path
 
-    if NAMES.get(name) == "oraclebench.models.reference:load_reference":
-        from oraclebench.models.reference import reference_settings, training_data
-
-        s, _, _ = reference_settings(name, dict(options or {}))
-        return {s["task"]: training_data(s)}
+    if (declared := _declared_hook(name, "declared_training")) is not None:
+        return declared(name, options)
     prefix, _, spec = name.partition(":")
     if prefix not in ("hf", "transplant", "vllm-local"):
         return None
@@ -91,6 +87,15 @@ def declared_training(name: str, options: dict[str, Any] | None = None) -> dict[
     tables = manifest.get("tasks") if isinstance(manifest.get("tasks"), dict) else {}
     found = {t: m["training_data"] for t, m in tables.items() if isinstance(m, dict) and "training_data" in m}
     return found or None
+
+
+def _declared_hook(name: str, hook: str):
+    """The ``hook`` function (``declared_tasks``/``declared_training``) beside a plain name's factory, if
+    its module has one: a name's factory module says what the model trained on, so this registry
+    needs no per-model branch (the reference recipes answer from ``oraclebench.training.recipes``)."""
+    if name not in NAMES:
+        return None
+    return getattr(importlib.import_module(NAMES[name].split(":")[0]), hook, None)
 
 
 def known_names() -> list[str]:
@@ -116,22 +121,31 @@ def _require(key: str, what: str) -> None:
             raise ModelError(str(exc)) from None
 
 
-def load_model(name: str, options: dict[str, Any] | None = None) -> Model:
-    """The adapter for ``name``; an unknown name is a ``ModelError`` listing what exists, and a name whose
-    extra is not installed one naming it (``hf: needs torch: pip install "oraclebench[local]"``)."""
-    options = dict(options or {})
+def resolve(name: str) -> tuple[str, str]:
+    """(the factory's ``module:attr``, what it is called with) for ``name``, importing nothing.
+
+    Raises ``ModelError`` naming the problem for an unknown name or an empty ``prefix:`` (so
+    ``--collect-only`` checks the name without loading the model)."""
     if name in NAMES:
-        _require(name, name)
-        return _factory(NAMES[name], name)(name, options)
+        return NAMES[name], name
     prefix, sep, spec = name.partition(":")
     if sep and prefix in PATTERNS:
         if not spec:
             raise ModelError(f"model {name!r} needs something after '{prefix}:' (for example {prefix}:PATH)")
-        _require(prefix, f"{prefix}:")
-        return _factory(PATTERNS[prefix], f"{prefix}:")(spec, options)
+        return PATTERNS[prefix], spec
     near = difflib.get_close_matches(name, list(NAMES) + [p + ":" for p in PATTERNS], n=1)
     hint = f" (did you mean {near[0]!r}?)" if near else ""
     raise ModelError(f"unknown model {name!r}{hint}; known: {', '.join(known_names())}")
 
 
-__all__ = ["load_model", "known_names", "declared_tasks", "declared_training", "NAMES", "PATTERNS", "Adapter", "Model", "ModelError", "Request", "Response"]
+def load_model(name: str, options: dict[str, Any] | None = None) -> Model:
+    """The adapter for ``name``; an unknown name is a ``ModelError`` listing what exists, and a name whose
+    extra is not installed one naming it (``hf: needs torch: pip install "oraclebench[local]"``)."""
+    target, spec = resolve(name)
+    key = name if name in NAMES else name.partition(":")[0]
+    what = name if name in NAMES else f"{key}:"
+    _require(key, what)
+    return _factory(target, what)(spec, dict(options or {}))
+
+
+__all__ = ["load_model", "resolve", "known_names", "declared_tasks", "declared_training", "NAMES", "PATTERNS", "Adapter", "Model", "ModelError", "Request", "Response"]

@@ -504,7 +504,7 @@ def run_explore_item(request, bench, task: str) -> Record:
     """The plugin's ``--explore`` item for ``task``: search, attach the record to the run, return it."""
     import pytest
 
-    from oraclebench.plugin import RECORD_KEY
+    from oraclebench.records import RECORD_KEY
 
     opt = bench.config.getoption
     cache = bench.cache()

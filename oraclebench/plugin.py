@@ -34,10 +34,8 @@ from pathlib import Path
 import pytest
 
 from oraclebench.errors import UsageError
-from oraclebench.records import Record
+from oraclebench.records import RECORD_KEY, Record
 from oraclebench.textsafe import printable
-
-RECORD_KEY = "oraclebench.record"
 
 
 # --------------------------------------------------------------------------------------- options
@@ -411,7 +409,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if task is None:
         raise UsageError(f"{metafunc.module.__name__} needs TASK = '<task name>'")
     bench.needs_model = True
-    if not bench.model_name or not bench.wants(task):
+    if not bench.model_name or not bench.wants(task) or excluded_by_marks(metafunc):
         metafunc.parametrize("oraclebench_instance", [], ids=[])
         return
     if metafunc.config.getoption("--explore"):
@@ -427,6 +425,25 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     label = model_label(bench.model_name)
     ids = [f"{label}|{i.label}|{i.id.rsplit('-', 1)[-1]}" for i in insts]
     metafunc.parametrize("oraclebench_instance", insts, ids=ids)
+
+
+def excluded_by_marks(metafunc: pytest.Metafunc) -> bool:
+    """Whether ``-m`` deselects every item of this benchmark function, decided before its set is read.
+
+    The items will carry exactly the definition's marks (module, class, function: the plugin adds
+    none), so pytest's own ``-m`` evaluation over them answers now as it would per item later. On a
+    pytest without these internals the set is read and pytest deselects as usual.
+    """
+    expr = metafunc.config.getoption("markexpr", "") or ""
+    if not expr:
+        return False
+    try:
+        from _pytest.mark import MarkMatcher
+        from _pytest.mark.expression import Expression
+
+        return not Expression.compile(expr).evaluate(MarkMatcher.from_markers(metafunc.definition.iter_markers()))
+    except Exception:  # noqa: BLE001 - only an optimisation: never let it change what is collected
+        return False
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -459,9 +476,22 @@ def pytest_collection_finish(session: pytest.Session) -> None:
             bench.selected[inst.task].append(inst)
     if not any(bench.selected.values()) and not session.config.getoption("--explore"):
         return
+    if session.config.option.collectonly:  # listing items asks nothing of the model: load (or train) none
+        _check_name(bench.model_name)
+        return
     if not bench.is_worker and not session.config.getoption("--explore"):  # a search's few items stay whole
         quiet_wrong_answers(session.config)
     _start(bench, session.config)
+
+
+def _check_name(name: str) -> None:
+    """A model name that names nothing is a usage error even where no model is loaded."""
+    from oraclebench.models import ModelError, resolve
+
+    try:
+        resolve(name)
+    except ModelError as exc:
+        raise pytest.UsageError(str(exc)) from None
 
 
 def _user_asked(config: pytest.Config) -> set[str]:

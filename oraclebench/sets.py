@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Sequence
 
 from oraclebench.errors import UsageError
-from oraclebench.records import atomic_write
+from oraclebench.files import atomic_write
 from oraclebench.tasks import TASKS, get_task
 from oraclebench.tasks.base import Instance
 

@@ -105,7 +105,7 @@ def worker_plain(args) -> dict:
 
 def model_path(args, tmp: Path) -> tuple[Path, str]:
     """The checkpoint to time, and how it was chosen."""
-    from oraclebench.models.reference import RECIPES, checkpoint_path
+    from oraclebench.training.recipes import RECIPES, checkpoint_path
 
     if args.model:
         path = checkpoint_path(args.model) if args.model in RECIPES else Path(args.model.removeprefix("hf:"))

@@ -384,6 +384,22 @@ class Task(Generic[P]):
     ``{"omitted": ["1,0,1,0,1"]}`` for causal); ``split(p, None)`` is ``"unknown"``: with no manifest
     nothing is known about what the model saw. ``split(p, {})`` is ``"seen"``: a manifest that
     holds nothing out.
+
+    Errors: bad user input (a ``--heldout`` spec, a knob, a typed problem) raises ``TaskError`` with
+    one line naming the problem and the fix; a completion the task cannot read is no error but a
+    wrong answer (``score`` returns ``Score(correct=False, reason=...)``).
+
+    Example (any task; the oracle's own answer is right, and scoring never needs a model):
+
+    >>> from oraclebench.tasks import get_task
+    >>> from oraclebench.tasks.base import Response
+    >>> task = get_task("multiplication")
+    >>> p = task.sample(seed=0, i=3)
+    >>> request = task.render(p)
+    >>> task.assess(p, request, Response(text=task.render_answer(p, task.solve(p)))).correct
+    True
+    >>> task.assess(p, request, Response(text=" no idea")).correct
+    False
     """
 
     name: ClassVar[str]
@@ -395,12 +411,24 @@ class Task(Generic[P]):
 
     # ---- to implement -------------------------------------------------------------------------
     def generate(self, draw: Draw, config: Any) -> P:
+        """One problem drawn through ``draw`` under ``config``.
+
+        Args:
+            draw: where every choice comes from (``RandomDraw`` for sets, ``HypothesisDraw`` for the
+                counterexample search, ``LowestDraw`` for the smallest problem); draw knobs first.
+            config: the task's ``Config`` (its difficulty knobs; ``self.config(**knobs)`` validates).
+        Returns:
+            a frozen, hashable ``Problem``. Pure: the same draws give the same problem.
+        """
         raise NotImplementedError
 
     def solve(self, problem: P) -> Any:
+        """The exact answer to ``problem``, from the task's oracle (``oracles/``); never a model."""
         raise NotImplementedError
 
     def render(self, problem: P) -> Request:
+        """What is asked of a model: a ``Request`` with the prompt, stop strings and token budget
+        (or ``choices``), ``task`` and ``problem`` (``encode(problem)``) filled in."""
         raise NotImplementedError
 
     def render_answer(self, problem: P, answer: Any) -> str:
@@ -408,6 +436,11 @@ class Task(Generic[P]):
         raise NotImplementedError
 
     def parse(self, text: str, problem: P) -> Any:
+        """The answer a completion states, by the task's strict reading, or ``None`` when it states none.
+
+        Args: ``text``: the completion already cut at the stop strings; ``problem``: what was asked.
+        Raises nothing for unreadable text (that is a wrong answer, not an error).
+        """
         raise NotImplementedError
 
     def score(self, problem: P, response: Response) -> Score:
@@ -422,12 +455,16 @@ class Task(Generic[P]):
         return None, False
 
     def bucket(self, problem: P) -> dict:
+        """The difficulty knobs of ``problem`` as a flat dict (``{"digits": "2x3"}``): reports group by it."""
         raise NotImplementedError
 
     def label(self, problem: P) -> str:
+        """A short human label of ``problem`` (``47x23``), used in test ids and tables."""
         raise NotImplementedError
 
     def split(self, problem: P, manifest: dict | None) -> Split:
+        """``"seen"`` if training under ``manifest`` covers ``problem``, ``"heldout"`` if not, and
+        ``"unknown"`` when ``manifest`` is ``None`` (see the class docstring)."""
         raise NotImplementedError
 
     def chat(self, problem: P) -> ChatPrompt:

@@ -85,7 +85,7 @@ def newline_checkpoint(tmp_path_factory) -> Path:
     import torch
 
     from oraclebench.models.charlm import build_tokenizer, save, tiny_gpt2
-    from oraclebench.training import TrainConfig, train_lm
+    from oraclebench.training.loop import TrainConfig, train_lm
 
     problems = [MULT.sample(3, i, MULT.config(**ONE_DIGIT)) for i in range(600)]
     pairs = [(MULT.render(p).prompt, f"\n{MULT.solve(p)}\n") for p in problems]

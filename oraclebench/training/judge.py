@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import functools
 import json
-import math
 import os
 import random
 import shutil
@@ -39,6 +38,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from oraclebench.errors import UsageError
+from oraclebench.training.loop import run_steps, schedule
 
 NAME = "judge-transplant"
 HELP = "train the judge transplant model (seed 004) on CPU: pretrain, fine-tune the chooser, plot curves"
@@ -221,42 +221,35 @@ def pretrain(model, tokenizer, texts: list[str], recipe: Recipe, progress) -> li
 
     rng = random.Random(recipe.seed)
     opt = torch.optim.AdamW(model.parameters(), lr=recipe.pretrain_lr, weight_decay=0.01)
-    sched = _schedule(opt, recipe.pretrain_steps)
     eos = tokenizer.eos_token_id
     order: list[int] = []
     losses = []
     model.train()
-    for step in range(recipe.pretrain_steps):
+
+    def loss_at(step: int):
+        nonlocal order
         if len(order) < recipe.pretrain_batch:
             order += rng.sample(range(len(texts)), len(texts))
         batch, order = order[: recipe.pretrain_batch], order[recipe.pretrain_batch:]
         rows = [tokenizer(texts[i], add_special_tokens=False)["input_ids"] + [eos] for i in batch]
         ids, mask = pad_right(rows, tokenizer.pad_token_id, model.device)
         labels = ids.masked_fill(mask == 0, -100)
-        loss = model(input_ids=ids, attention_mask=mask, labels=labels).loss
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        sched.step()
-        opt.zero_grad(set_to_none=True)
-        losses.append(loss.item())
+        return model(input_ids=ids, attention_mask=mask, labels=labels).loss, int(mask.sum())
+
+    def on_step(step: int, loss: float, tokens: int) -> None:
+        losses.append(loss)
         progress(f"pretrain loss {sum(losses[-20:]) / len(losses[-20:]):.3f}")
+
+    run_steps(model.parameters(), opt, _schedule(opt, recipe.pretrain_steps), recipe.pretrain_steps, loss_at,
+              on_step=on_step)
     model.eval()
     return losses
 
 
 def _schedule(opt, steps: int):
-    """Linear warm-up over 5% of the steps, then cosine decay to 10%."""
-    import torch
-
-    warm = max(1, steps // 20)
-
-    def factor(step: int) -> float:
-        if step < warm:
-            return (step + 1) / warm
-        return 0.1 + 0.45 * (1 + math.cos(math.pi * (step - warm) / max(1, steps - warm)))
-
-    return torch.optim.lr_scheduler.LambdaLR(opt, factor)
+    """The one schedule (``training.loop.schedule``) in this recipe's shape: linear warm-up over 5% of
+    the steps, then cosine decay to 10%."""
+    return schedule(opt, steps, max(1, steps // 20), decay="cosine", floor=0.1)
 
 
 class Chooser:
@@ -319,7 +312,6 @@ def finetune(model, chooser: Chooser, data: Data, recipe: Recipe, progress) -> l
     rng = random.Random(recipe.seed + 1)
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=recipe.lr, weight_decay=0.01)
-    sched = _schedule(opt, recipe.steps)
     history, order, losses = [], [], []
     t0 = time.perf_counter()
 
@@ -335,22 +327,22 @@ def finetune(model, chooser: Chooser, data: Data, recipe: Recipe, progress) -> l
                  f"heldout {row['heldout_accuracy']:.2f}", point=True)
         model.train()
 
-    point(0)
-    for step in range(1, recipe.steps + 1):
+    def loss_at(step: int):
+        nonlocal order
         if len(order) < recipe.batch:
             order += rng.sample(range(len(data.train)), len(data.train))
         batch, order = order[: recipe.batch], order[recipe.batch:]
         scores, targets = chooser.option_logprobs([data.train[i] for i in batch], recipe.batch, recipe.arguer_grad)
-        loss = torch.nn.functional.nll_loss(scores, targets)  # -log p(correct option token), full vocabulary
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(params, 1.0)
-        opt.step()
-        sched.step()
-        opt.zero_grad(set_to_none=True)
-        losses.append(loss.item())
+        return torch.nn.functional.nll_loss(scores, targets), len(batch)  # -log p(correct option), full vocabulary
+
+    def on_step(step: int, loss: float, tokens: int) -> None:
+        losses.append(loss)
         progress(f"chooser loss {_mean(losses[-20:]):.3f}")
         if step % recipe.eval_every == 0 or step == recipe.steps:
             point(step)
+
+    point(0)
+    run_steps(params, opt, _schedule(opt, recipe.steps), recipe.steps, loss_at, on_step=on_step)
     model.eval()
     return history
 
@@ -478,7 +470,7 @@ def run(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m oraclebench.judge_recipe [flags]`` (the same as ``oraclebench train judge-transplant``)."""
+    """``python -m oraclebench.training.judge [flags]`` (the same as ``oraclebench train judge-transplant``)."""
     import argparse
     import sys
 
