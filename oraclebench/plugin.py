@@ -380,7 +380,9 @@ def _did_you_mean(name: str, names) -> str:
 
 def pytest_configure(config: pytest.Config) -> None:
     bench = config.stash[BENCH] = Bench(config)
-    for task in ("abcd", "causal", "multiplication", "judge"):
+    from oraclebench.tasks import TASKS
+
+    for task in sorted(TASKS):  # the built-ins and every task registered by another package
         config.addinivalue_line("markers", f"{task}: the {task} task")
     if not bench.is_worker:
         check_task_names(bench, config)
@@ -396,30 +398,55 @@ def pytest_configure(config: pytest.Config) -> None:
             raise pytest.UsageError(str(exc)) from None
 
 
+EVERY_OTHER_TASK = "*"  # a benchmark module's TASK: every registered task without a module of its own
+
+
+def module_tasks(metafunc: pytest.Metafunc) -> list[str]:
+    """The tasks a benchmark module scores: its ``TASK``; for ``TASK = "*"`` (``benchmark/test_tasks.py``)
+    every registered task with no ``test_<task>.py`` beside it (a task from another package)."""
+    from oraclebench.tasks import TASKS
+
+    task = getattr(metafunc.module, "TASK", None)
+    if task is None:
+        raise UsageError(f"{metafunc.module.__name__} needs TASK = '<task name>'")
+    if task != EVERY_OTHER_TASK:
+        return [task]
+    here = Path(metafunc.module.__file__).parent
+    return [t for t in sorted(TASKS) if not (here / f"test_{t}.py").exists()]
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "oraclebench_instance" not in metafunc.fixturenames:
         return
     bench = metafunc.config.stash[BENCH]
-    task = getattr(metafunc.module, "TASK", None)
-    if task is None:
-        raise UsageError(f"{metafunc.module.__name__} needs TASK = '<task name>'")
+    named = module_tasks(metafunc)
     bench.needs_model = True
-    if not bench.model_name or not bench.wants(task):
+    tasks = [t for t in named if bench.model_name and bench.wants(t)]
+    if not tasks:
         metafunc.parametrize("oraclebench_instance", [], ids=[])
         return
+    label = model_label(bench.model_name)
+    several = getattr(metafunc.module, "TASK", None) == EVERY_OTHER_TASK  # ids and marks name the task
     if metafunc.config.getoption("--explore"):
-        metafunc.parametrize("oraclebench_instance", [f"explore:{task}"], ids=[f"{model_label(bench.model_name)}|explore"])
+        params = [pytest.param(f"explore:{t}", id=f"{label}|{t}|explore" if several else f"{label}|explore",
+                               marks=[getattr(pytest.mark, t)] if several else []) for t in tasks]
+        metafunc.parametrize("oraclebench_instance", params)
         return
     from oraclebench.models import ModelError
     from oraclebench.tasks.base import TaskError
 
-    try:
-        insts = bench.task_instances(task)
-    except (UsageError, TaskError, ModelError) as exc:
-        raise pytest.UsageError(str(exc)) from None
-    label = model_label(bench.model_name)
-    ids = [f"{label}|{i.label}|{i.id.rsplit('-', 1)[-1]}" for i in insts]
-    metafunc.parametrize("oraclebench_instance", insts, ids=ids)
+    params = []
+    for task in tasks:
+        try:
+            insts = bench.task_instances(task)
+        except (UsageError, TaskError, ModelError) as exc:
+            raise pytest.UsageError(str(exc)) from None
+        marks = [getattr(pytest.mark, task)] if several else []
+        for i in insts:
+            name = f"{label}|{task}|{i.label}|{i.id.rsplit('-', 1)[-1]}" if several else \
+                f"{label}|{i.label}|{i.id.rsplit('-', 1)[-1]}"
+            params.append(pytest.param(i, id=name, marks=marks))
+    metafunc.parametrize("oraclebench_instance", params)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

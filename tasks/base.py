@@ -468,6 +468,28 @@ class Task(Generic[P]):
         """Parse a ``--heldout`` spec for this task (``"lengths=1-12"``) into the task's manifest dict."""
         raise NotImplementedError
 
+    # ---- optional hooks: what reports, the web page, ``try`` and ``explore`` ask of a task -------
+    typed_example: ClassVar[str | None] = None  # what a user types for ``try`` (``"47x23"``); None: no typed input
+
+    def read_input(self, text: str) -> P:
+        """The problem a user typed (``oraclebench try``, the web page's try box).
+
+        Args: ``text``, as typed. Returns: the problem. Raises: ``TaskError`` naming the expected
+        form. The default reads nothing: a task without ``typed_example`` takes no typed input.
+        """
+        raise TaskError(f"{self.name}: takes no typed input")
+
+    def field_view(self, score: Score) -> list[list[tuple[str, bool | None]]]:
+        """How ``try`` shows a score field by field: lines of (text, right?) pieces; ``None``: plain text.
+
+        A piece ``(text, ok, "colour")`` is marked in colour only, never with a ``[ok]`` mark. Plain data, drawn by the caller (green/red on a terminal, ``[ok]``/``[XX]`` marks otherwise).
+        The default is one line per ``score.fields`` entry.
+        """
+        return [[(f"  {name:12s} ", None), ("right" if ok else "wrong", ok)] for name, ok in score.fields.items()]
+
+    def _overrides(self, hook: str) -> bool:
+        return getattr(type(self), hook) is not getattr(Task, hook)
+
     # ---- shared ---------------------------------------------------------------------------------
     def assess(self, problem: P, request: Request, response: Response) -> Score:
         """The oracle's verdict on a response as the model wrote it, strict and lenient.

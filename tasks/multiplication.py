@@ -162,6 +162,31 @@ class MultiplicationTask(Task[Problem]):
     Problem = Problem
     size_fields = ("digits", "a", "b")
 
+    typed_example = "47x23"
+
+    def read_input(self, text: str) -> Problem:
+        """``oraclebench try multiplication 47x23`` (or ``47*23``, ``47 × 23``): two operands of 1 to 9 digits."""
+        match = re.fullmatch(r"\s*(\d+)\s*[xX*×]\s*(\d+)\s*", text)
+        if not match:
+            raise TaskError(f"multiplication: {text[:40]!r} is not a product; write it like 47x23 (or 47*23, '47 × 23')")
+        a, b = read_int(match.group(1), MAX_DIGITS), read_int(match.group(2), MAX_DIGITS)
+        if not (isinstance(a, int) and isinstance(b, int)):
+            raise TaskError(f"multiplication: operands have 1 to {MAX_DIGITS} digits; write it like 47x23")
+        return Problem(a, b)
+
+    def field_view(self, score: Score) -> list[list[tuple[str, bool | None]]]:
+        """The oracle's product over the model's, digits aligned from the units, then which digits are wrong."""
+        want = str(score.expected)
+        got = "" if score.answer is None else str(score.answer)
+        wrong = [k for k, ok in score.fields.items() if not ok]
+        # one mark per digit, in colour only (``[ok]`` after each digit would break the number up)
+        digits: list[tuple] = [(c, score.fields.get(f"d{len(got) - 1 - i}", False), "colour")
+                               for i, c in enumerate(got)]
+        pad = " " * max(0, 12 - len(got or "(no answer)"))
+        return [[(f"  oracle {want:>12s}", None)],
+                [("  model  " + pad, None), *(digits or [("(no answer)", None)])],
+                [("  fields ", None), ("all digits right", True) if not wrong else ("wrong: " + ", ".join(wrong), False)]]
+
     def generate(self, draw: Draw, config: Config) -> Problem:
         da = draw.integer(*config.a_digits)
         db = draw.integer(*config.b_digits)
