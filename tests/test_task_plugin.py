@@ -1,0 +1,106 @@
+"""A task from another package: one module plus an entry point, and oraclebench lists, scores, reports,
+tries and explores it with no change to oraclebench.
+
+The toy task (``tests/plugin_task/toy_task.py``: add two one-digit numbers) is copied into a tmp folder
+beside a ``toy_task-0.1.dist-info`` whose ``entry_points.txt`` registers it in the group
+``oraclebench.tasks``: what ``pip install`` of a package declaring that entry point leaves in
+site-packages. Every command runs in a subprocess with that folder on ``PYTHONPATH``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+TOY = Path(__file__).resolve().parent / "plugin_task" / "toy_task.py"
+
+
+def install_toy(where: Path, value: str = "toy_task:TASK") -> Path:
+    """The toy module and its dist-info (METADATA, entry_points.txt) in ``where``."""
+    where.mkdir(parents=True, exist_ok=True)
+    shutil.copy(TOY, where / "toy_task.py")
+    info = where / "toy_task-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: toy-task\nVersion: 0.1\n", encoding="utf-8")
+    (info / "entry_points.txt").write_text(f"[oraclebench.tasks]\ntoy = {value}\n", encoding="utf-8")
+    return where
+
+
+def run(args: list[str], site: Path, cwd: Path = ROOT, timeout: int = 300) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), str(ROOT)])}
+    return subprocess.run([sys.executable, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory) -> Path:
+    return install_toy(tmp_path_factory.mktemp("site"))
+
+
+@pytest.fixture(scope="module")
+def scored(site, tmp_path_factory) -> Path:
+    """``pytest benchmark --model oracle --task toy`` from the checkout: the run's folder."""
+    results = tmp_path_factory.mktemp("results")
+    done = run(["-m", "pytest", "benchmark", "--model", "oracle", "--task", "toy", "--results", str(results),
+                "-p", "no:cacheprovider", "-q"], site)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    (run_dir,) = [p for p in (results / "runs").iterdir() if (p / "summary.json").exists()]
+    return run_dir
+
+
+def test_tasks_lists_the_entry_point_task(site):
+    done = run(["-m", "oraclebench.cli", "tasks"], site)
+    assert done.returncode == 0, done.stderr
+    toy = [line for line in done.stdout.splitlines() if line.startswith("| toy")]
+    assert toy and "100" in toy[0]  # its frozen set: the 100 sums of two digits, drawn from frozen_configs
+
+
+def test_the_benchmark_scores_the_toy_task_in_full(scored):
+    summary = json.loads((scored / "summary.json").read_text())
+    assert set(summary["tasks"]) == {"toy"}
+    cell = summary["tasks"]["toy"]["all"]
+    assert (cell["n"], cell["correct"]) == (100, 100)  # a + b for a, b in 0..9: 100 problems, all right
+    assert summary["complete"] == {"toy": True}
+
+
+def test_the_toy_task_has_its_marker(site, tmp_path):
+    done = run(["-m", "pytest", "benchmark", "--model", "oracle", "-m", "toy", "--results", str(tmp_path),
+                "-p", "no:cacheprovider", "-q", "--collect-only"], site)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert "100 tests collected" in done.stdout or "100/" in done.stdout, done.stdout[-1000:]
+
+
+def test_the_report_shows_the_toy_run(site, scored, tmp_path):
+    out = tmp_path / "report"
+    done = run(["-m", "oraclebench.cli", "report", "--results", str(scored.parent.parent), "--run", scored.name,
+                "--out", str(out)], site)
+    assert done.returncode == 0, done.stderr
+    assert "toy" in (out / "report.md").read_text(encoding="utf-8")
+
+
+def test_try_reads_and_scores_a_typed_toy_input(site):
+    done = run(["-m", "oraclebench.cli", "try", "toy", "3+4", "--model", "oracle"], site)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "oracle:  '7\\n'" in done.stdout and done.stdout.rstrip().endswith("correct [ok]")
+    bad = run(["-m", "oraclebench.cli", "try", "toy", "3 plus 4"], site)
+    assert bad.returncode == 2 and "toy: write two digits like 3+4" in bad.stderr
+
+
+def test_explore_finds_no_counterexample_for_the_oracle(site, tmp_path):
+    done = run(["-m", "oraclebench.cli", "explore", "toy", "--model", "oracle", "--budget", "60",
+                "--results", str(tmp_path)], site)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "toy" in done.stdout and "no counterexample" in done.stdout.lower(), done.stdout
+
+
+def test_a_task_that_fails_to_load_is_one_line(tmp_path):
+    site = install_toy(tmp_path / "site", value="no_such_module:TASK")
+    done = run(["-m", "oraclebench.cli", "try", "toy", "3+4"], site)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "task 'toy'" in done.stderr and "failed to load: ModuleNotFoundError" in done.stderr
