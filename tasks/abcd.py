@@ -135,6 +135,15 @@ class AbcdTask(Task[AbcdProblem]):
     size_fields = ("length", "program")
 
     typed_example = "C A D B C"
+    knobs = ("length",)
+    report_view = "trace"
+
+    def trained_on(self, knob: str, manifest: dict):
+        """Program lengths ``lengths: [lo, hi]``."""
+        if knob == "length" and manifest.get("lengths"):
+            lo, hi = manifest["lengths"]
+            return (lambda x: lo <= int(x) <= hi), f"lengths {lo}-{hi}"
+        return None, ""
 
     def read_input(self, text: str) -> AbcdProblem:
         """``oraclebench try abcd "C A D B C"``: a program, tokens separated by spaces."""

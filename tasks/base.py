@@ -487,6 +487,20 @@ class Task(Generic[P]):
         """
         return [[(f"  {name:12s} ", None), ("right" if ok else "wrong", ok)] for name, ok in score.fields.items()]
 
+    # The report's view of a task: plain names and predicates, drawn by ``oraclebench.report``.
+    knobs: ClassVar[tuple[str, ...]] = ()  # bucket keys the difficulty curves are drawn against (default: the first)
+    knob_grid: ClassVar[tuple[str, str] | None] = None  # two knobs drawn as one heatmap instead of two curves
+    report_view: ClassVar[str] = "fields"  # the report's per-field section: fields, digits, trace or judge
+
+    def trained_on(self, knob: str, manifest: dict) -> tuple[Callable[[Any], bool] | None, str]:
+        """What training covered along ``knob`` (a bucket key; for ``knob_grid``, ``"grid"`` and a pair of
+        values), read from the task's ``manifest``: a predicate over knob values and a short text.
+
+        Returns ``(None, "")`` when the manifest says nothing about the knob (the default); the report
+        then shades the range the records' splits show.
+        """
+        return None, ""
+
     def _overrides(self, hook: str) -> bool:
         return getattr(type(self), hook) is not getattr(Task, hook)
 

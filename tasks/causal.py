@@ -168,6 +168,14 @@ class CausalTask(Task[CausalProblem]):
     size_fields = ("inputs",)
 
     typed_example = "1,0,1,0,1"
+    knobs = ("inputs",)
+
+    def trained_on(self, knob: str, manifest: dict):
+        """Every input but the ``omitted`` ones."""
+        if knob == "inputs" and "omitted" in manifest:
+            omitted = {str(s).replace(" ", "") for s in manifest["omitted"]}
+            return (lambda x: str(x) not in omitted), "all inputs but " + "; ".join(sorted(omitted))
+        return None, ""
 
     def read_input(self, text: str) -> CausalProblem:
         """``oraclebench try causal 1,0,1,0,1``: one input sequence of the default world."""

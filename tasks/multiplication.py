@@ -163,6 +163,17 @@ class MultiplicationTask(Task[Problem]):
     size_fields = ("digits", "a", "b")
 
     typed_example = "47x23"
+    knobs = ("a_digits", "b_digits")
+    knob_grid = ("a_digits", "b_digits")
+    report_view = "digits"
+
+    def trained_on(self, knob: str, manifest: dict):
+        """Digit counts up to ``max_digits: [a, b]``; the predicate takes an ``(a_digits, b_digits)`` pair."""
+        if manifest.get("max_digits"):
+            a, b = manifest["max_digits"]
+            extra = f", {len(manifest.get('omitted_pairs') or [])} pairs omitted" if manifest.get("omitted_pairs") else ""
+            return (lambda x: int(x[0]) <= a and int(x[1]) <= b), f"up to {a}x{b} digits{extra}"
+        return None, ""
 
     def read_input(self, text: str) -> Problem:
         """``oraclebench try multiplication 47x23`` (or ``47*23``, ``47 × 23``): two operands of 1 to 9 digits."""
