@@ -104,3 +104,25 @@ def test_a_task_that_fails_to_load_is_one_line(tmp_path):
     done = run(["-m", "oraclebench.cli", "try", "toy", "3+4"], site)
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert "task 'toy'" in done.stderr and "failed to load: ModuleNotFoundError" in done.stderr
+
+
+WEB_CHECK = """
+import re, sys
+from oraclebench.web import create_app
+client = create_app(sys.argv[1]).test_client()
+base = "/run/" + sys.argv[2]
+print("RUN", "toy" in client.get(base).get_data(as_text=True))
+print("INSTANCE", client.get(base + "/instance/toy/toy-v1-0000").status_code)
+page = client.get(base + "/try").get_data(as_text=True)
+token = re.search(r'name="token" value="([^"]+)"', page).group(1)
+tried = client.post(base + "/try", data={"task": "toy", "input": "3+4", "token": token},
+                    headers={"Origin": "http://localhost"}).get_data(as_text=True)
+print("TRY", "toy: 3+4" in page and "oracle is right on sum07" in tried)
+"""
+
+
+def test_the_web_page_shows_and_tries_the_toy_task(site, scored):
+    pytest.importorskip("flask")
+    done = run(["-c", WEB_CHECK, str(scored.parent.parent), scored.name], site)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["RUN", "True", "INSTANCE", "200", "TRY", "True"], done.stdout
