@@ -117,7 +117,7 @@ page = client.get(base + "/try").get_data(as_text=True)
 token = re.search(r'name="token" value="([^"]+)"', page).group(1)
 tried = client.post(base + "/try", data={"task": "toy", "input": "3+4", "token": token},
                     headers={"Origin": "http://localhost"}).get_data(as_text=True)
-print("TRY", "toy: 3+4" in page and "oracle is right on sum07" in tried)
+print("TRY", "3+4" in page and "oracle is right on sum07" in tried)
 """
 
 
