@@ -152,19 +152,16 @@ def select(records: list[Record], args) -> list[Record]:
 
 
 def field_rows(record: Record) -> list[dict]:
-    """Expected and answered value per field, each marked right or wrong (for colouring)."""
-    fields = record.fields or {}
-    exp, got = record.expected, record.parsed
-    if isinstance(exp, dict):
-        got = got if isinstance(got, dict) else {}
-        return [{"name": k, "expected": v, "answer": got.get(k, "-"), "ok": bool(fields.get(k, got.get(k) == v))}
-                for k, v in exp.items()]
-    digits = sorted((k for k in fields if re.fullmatch(r"d\d+", k)), key=lambda k: int(k[1:]))
-    if digits and isinstance(exp, int):  # multiplication: digit by digit from the units up
-        want, have = str(exp), "" if got is None else str(got)
-        return [{"name": k, "expected": want[-1 - i], "answer": have[-1 - i] if i < len(have) else "-",
-                 "ok": bool(fields[k])} for i, k in enumerate(digits)]
-    return [{"name": k, "expected": "", "answer": "", "ok": bool(v)} for k, v in fields.items()]
+    """Expected and answered value per field, each marked right or wrong (for colouring): the task's
+    ``field_rows`` (a record of a task no longer installed gets the default rows)."""
+    from oraclebench.tasks import TaskError, get_task
+    from oraclebench.tasks.base import default_field_rows
+
+    try:
+        rows = get_task(record.task).field_rows
+    except TaskError:
+        rows = default_field_rows
+    return rows(record.expected, record.parsed, record.fields or {})
 
 
 def answer_lines(record: Record) -> list[dict]:

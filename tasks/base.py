@@ -361,6 +361,16 @@ class Stratum:
     complete: bool
 
 
+def default_field_rows(expected: Any, answer: Any, fields: dict) -> list[dict]:
+    """``Task.field_rows``'s default (also for records of a task no longer installed)."""
+    fields = fields or {}
+    if isinstance(expected, dict):
+        got = answer if isinstance(answer, dict) else {}
+        return [{"name": k, "expected": v, "answer": got.get(k, "-"), "ok": bool(fields.get(k, got.get(k) == v))}
+                for k, v in expected.items()]
+    return [{"name": k, "expected": "", "answer": "", "ok": bool(v)} for k, v in fields.items()]
+
+
 # --------------------------------------------------------------------------- the Task base class
 
 
@@ -500,6 +510,15 @@ class Task(Generic[P]):
         then shades the range the records' splits show.
         """
         return None, ""
+
+    def field_rows(self, expected: Any, answer: Any, fields: dict) -> list[dict]:
+        """A record's answer field by field for the web page: ``{"name", "expected", "answer", "ok"}`` rows.
+
+        Args: the record's ``expected`` and parsed ``answer`` (as stored in records.jsonl, JSON
+        values) and its ``fields`` (name -> right). The default: one row per key of a dict answer,
+        else one row per field with its verdict only.
+        """
+        return default_field_rows(expected, answer, fields)
 
     def _overrides(self, hook: str) -> bool:
         return getattr(type(self), hook) is not getattr(Task, hook)

@@ -185,6 +185,15 @@ class MultiplicationTask(Task[Problem]):
             raise TaskError(f"multiplication: operands have 1 to {MAX_DIGITS} digits; write it like 47x23")
         return Problem(a, b)
 
+    def field_rows(self, expected, answer, fields) -> list[dict]:
+        """Digit by digit from the units up (``d0`` is the units digit), then the other fields."""
+        digits = sorted((k for k in fields or {} if re.fullmatch(r"d\d+", k)), key=lambda k: int(k[1:]))
+        if not digits or not isinstance(expected, int):
+            return super().field_rows(expected, answer, fields)
+        want, have = str(expected), "" if answer is None else str(answer)
+        return [{"name": k, "expected": want[-1 - i], "answer": have[-1 - i] if i < len(have) else "-",
+                 "ok": bool(fields[k])} for i, k in enumerate(digits)]
+
     def field_view(self, score: Score) -> list[list[tuple[str, bool | None]]]:
         """The oracle's product over the model's, digits aligned from the units, then which digits are wrong."""
         want = str(score.expected)
