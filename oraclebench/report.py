@@ -425,7 +425,7 @@ def _field_order(name: str):
     return (0, int(name[1:])) if name[:1] == "d" and name[1:].isdigit() else (1, 0)
 
 
-def _first_bad(part: pd.DataFrame, colors: dict, doc: plots.Doc) -> None:
+def _first_bad(part: pd.DataFrame, colors: dict, doc: plots.Doc, task: str = "abcd") -> None:
     wrong = part[~part["correct"] & ~part["error"]]
     if wrong.empty:
         doc.p("No wrong trace to analyse.")
@@ -438,9 +438,9 @@ def _first_bad(part: pd.DataFrame, colors: dict, doc: plots.Doc) -> None:
     dist = counts.div(counts.sum(axis=1), axis=0).stack().rename("y").reset_index()
     dist.columns = ["model", "x", "y"]
     doc.figure(plots.lines_figure(dist, colors, "first bad trace line (0 = the first line)", "% of wrong answers",
-                                  "abcd: where traces first go wrong"), "abcd-first-bad",
-               "abcd: distribution of the first bad trace line among wrong answers")
-    doc.table(counts.reset_index().rename_axis(columns=None), collapsed="abcd: wrong answers by first bad line (counts)")
+                                  f"{task}: where traces first go wrong"), f"{task}-first-bad",
+               f"{task}: distribution of the first bad trace line among wrong answers")
+    doc.table(counts.reset_index().rename_axis(columns=None), collapsed=f"{task}: wrong answers by first bad line (counts)")
 
 
 def _final_vs_trace(part: pd.DataFrame) -> pd.DataFrame:
@@ -481,7 +481,7 @@ def judge_table(part: pd.DataFrame) -> pd.DataFrame:
 def _trace_detail(doc: plots.Doc, task: str, part: pd.DataFrame, colors: dict) -> None:
     """A trace answer (abcd): where traces go wrong, and final form against trace validity."""
     doc.h3("Where traces go wrong")
-    _first_bad(part, colors, doc)
+    _first_bad(part, colors, doc, task)
     doc.p("Final form versus trace validity (% of answered requests): a right final form with a bad trace "
           "suggests a memorised result rather than a learned procedure.")
     doc.table(_final_vs_trace(part))

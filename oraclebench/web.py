@@ -191,8 +191,7 @@ def show(value) -> str:
 
 def typed_examples() -> dict[str, str]:
     """``{task: what a user types}`` for every task that reads a typed input (``Task.typed_example``)."""
-    from oraclebench.commands.try_ import typed_tasks
-    from oraclebench.tasks import get_task
+    from oraclebench.tasks import get_task, typed_tasks
 
     return {name: get_task(name).typed_example for name in typed_tasks()}
 

@@ -69,5 +69,17 @@ def get_task(name: str) -> Task:
     return task
 
 
+def typed_tasks() -> list[str]:
+    """The tasks that read a typed input (``Task.typed_example`` set; ``oraclebench try``, the web page)."""
+    out = []
+    for name in sorted(TASKS):
+        try:
+            if get_task(name).typed_example is not None:
+                out.append(name)
+        except TaskError:  # a plugin that fails to load is named where it is used, not here
+            continue
+    return out
+
+
 __all__ = ["BUILTIN", "ENTRY_POINT_GROUP", "TASKS", "get_task", "Instance", "Request", "Response", "Score", "Task",
-           "TaskError"]
+           "TaskError", "typed_tasks"]

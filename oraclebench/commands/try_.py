@@ -17,24 +17,10 @@ import sys
 HELP = "compare the oracle's answer and a model's on one input"
 
 
-def typed_tasks() -> list[str]:
-    """The tasks that read a typed input (their ``typed_example`` is set), by name."""
-    from oraclebench.tasks import TASKS, TaskError, get_task
-
-    out = []
-    for name in sorted(TASKS):
-        try:
-            if get_task(name).typed_example is not None:
-                out.append(name)
-        except TaskError:  # a plugin that fails to load is named where it is used, not here
-            continue
-    return out
-
-
 def parse_input(task: str, text: str):
     """The problem a user typed (``Task.read_input``); a ``UsageError`` naming the problem and the expected form."""
     from oraclebench.errors import UsageError
-    from oraclebench.tasks import TaskError, get_task
+    from oraclebench.tasks import TaskError, get_task, typed_tasks
 
     try:
         reader = get_task(task)
