@@ -81,7 +81,10 @@ def test_the_report_shows_the_toy_run(site, scored, tmp_path):
     done = run(["-m", "oraclebench.cli", "report", "--results", str(scored.parent.parent), "--run", scored.name,
                 "--out", str(out)], site)
     assert done.returncode == 0, done.stderr
-    assert "toy" in (out / "report.md").read_text(encoding="utf-8")
+    md = (out / "report.md").read_text(encoding="utf-8")
+    # the default hooks: a curve against its first bucket key, the per-field table
+    assert "## toy" in md and "toy: accuracy (95% Wilson CI) by sum" in md
+    assert "toy: accuracy per answer field" in md
 
 
 def test_try_reads_and_scores_a_typed_toy_input(site):
