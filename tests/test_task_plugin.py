@@ -129,3 +129,26 @@ def test_the_web_page_shows_and_tries_the_toy_task(site, scored):
     done = run(["-c", WEB_CHECK, str(scored.parent.parent), scored.name], site)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.split() == ["RUN", "True", "INSTANCE", "200", "TRY", "True"], done.stdout
+
+
+def test_each_task_says_what_its_training_covered_along_its_knobs():
+    # What the report shades, from each task's own module (Task.trained_on); the manifests as generate writes them.
+    from oraclebench.tasks import get_task
+
+    pred, text = get_task("multiplication").trained_on("grid", {"max_digits": [2, 3]})
+    assert pred((2, 3)) and not pred((3, 1)) and text == "up to 2x3 digits"
+    pred, text = get_task("judge").trained_on("template", {"templates": ["shop"]})
+    assert pred("shop") and not pred("train") and text == "templates shop"
+    assert get_task("judge").trained_on("template", {}) == (None, "")
+    pred, _ = get_task("abcd").trained_on("length", {"lengths": [1, 12]})
+    assert pred(12) and not pred(13)
+    assert get_task("abcd").trained_on("steps", {"lengths": [1, 12]}) == (None, "")
+
+
+def test_a_task_that_overrides_no_hook_gets_the_defaults():
+    from oraclebench.tasks.base import Score, Task
+
+    score = Score(False, 3, 4, "", {"sum": False})
+    assert Task.field_view(None, score) == [[("  sum          ", None), ("wrong", False)]]
+    assert Task.field_rows(None, 4, 3, {"sum": False}) == [{"name": "sum", "expected": "", "answer": "", "ok": False}]
+    assert Task.trained_on(None, "sum", {"sums": [1]}) == (None, "") and Task.knobs == () and Task.report_view == "fields"
