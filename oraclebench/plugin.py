@@ -3,6 +3,8 @@
 Flow:
 - collection: each ``benchmark/test_<task>.py`` is parametrized over the selected instances of its
   task (frozen set, ``--limit``, ``--fresh``); item ids read ``test_abcd[gpt2-abcd|len07|0123]``;
+  ``benchmark/test_tasks.py`` over those of every registered task with no module of its own (a task
+  from another package), ids ``test_task[oracle|toy|sum07|0042]``;
 - after collection the model is loaded once (a missing checkpoint is trained or named, in one line);
 - the first item of a task answers ALL collected items of that task in one batched, cached call;
   items only assert on the precomputed records (a failed request is a setup ERROR, a wrong answer a

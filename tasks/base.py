@@ -385,6 +385,12 @@ class Task(Generic[P]):
       ``manifest_from_spec(spec) -> dict``, ``train_config(manifest) -> Config``,
       ``size(p) -> tuple`` (with ``size_fields``) and ``strata(config, like) -> list[Stratum]``.
 
+    Optional hooks, with defaults (a task from another package needs none of them): ``typed_example``
+    and ``read_input`` (``try``, the web page's try box), ``field_view`` (``try``'s lines),
+    ``field_rows`` (the web page's fields), ``knobs``, ``knob_grid``, ``report_view`` and
+    ``trained_on`` (the report's curves, heatmap, training range and per-field section). They return
+    plain data; the report, web page and command line draw it.
+
     ``size`` is the task's documented measure of "smallest" (multiplication: digits, then the
     operands): the counterexample search returns the failure of least ``size`` and shows it.
     ``strata`` splits a config's problems by knob setting, in ``size`` order: every problem of a
