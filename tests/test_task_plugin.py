@@ -152,3 +152,13 @@ def test_a_task_that_overrides_no_hook_gets_the_defaults():
     assert Task.field_view(None, score) == [[("  sum          ", None), ("wrong", False)]]
     assert Task.field_rows(None, 4, 3, {"sum": False}) == [{"name": "sum", "expected": "", "answer": "", "ok": False}]
     assert Task.trained_on(None, "sum", {"sums": [1]}) == (None, "") and Task.knobs == () and Task.report_view == "fields"
+
+
+def test_generate_writes_training_rows_for_the_toy_task(site, tmp_path):
+    done = run(["-m", "oraclebench.cli", "generate", "toy", "--n", "5", "--out", str(tmp_path)], site)
+    assert done.returncode == 0, done.stderr
+    rows = [json.loads(line) for line in (tmp_path / "train.jsonl").read_text().splitlines()]
+    assert len(rows) == 5
+    for row in rows:  # "a+b=" then the sum, as the toy module renders them
+        a, b = map(int, row["prompt"].rstrip("=").split("+"))
+        assert row["completion"] == f"{a + b}\n"
