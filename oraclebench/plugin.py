@@ -3,6 +3,8 @@
 Flow:
 - collection: each ``benchmark/test_<task>.py`` is parametrized over the selected instances of its
   task (frozen set, ``--limit``, ``--fresh``); item ids read ``test_abcd[gpt2-abcd|len07|0123]``;
+  ``benchmark/test_tasks.py`` over those of every registered task with no module of its own (a task
+  from another package), ids ``test_task[oracle|toy|sum07|0042]``;
 - after collection the model is loaded once (a missing checkpoint is trained or named, in one line);
 - the first item of a task answers ALL collected items of that task in one batched, cached call;
   items only assert on the precomputed records (a failed request is a setup ERROR, a wrong answer a
@@ -28,6 +30,7 @@ import os
 import re
 import threading
 import time
+from typing import Sequence
 from collections import defaultdict
 from pathlib import Path
 
@@ -378,7 +381,9 @@ def _did_you_mean(name: str, names) -> str:
 
 def pytest_configure(config: pytest.Config) -> None:
     bench = config.stash[BENCH] = Bench(config)
-    for task in ("abcd", "causal", "multiplication", "judge"):
+    from oraclebench.tasks import TASKS
+
+    for task in sorted(TASKS):  # the built-ins and every task registered by another package
         config.addinivalue_line("markers", f"{task}: the {task} task")
     if not bench.is_worker:
         check_task_names(bench, config)
@@ -401,38 +406,65 @@ def pytest_configure(config: pytest.Config) -> None:
             raise pytest.UsageError(str(exc)) from None
 
 
+EVERY_OTHER_TASK = "*"  # a benchmark module's TASK: every registered task without a module of its own
+
+
+def module_tasks(metafunc: pytest.Metafunc) -> list[str]:
+    """The tasks a benchmark module scores: its ``TASK``; for ``TASK = "*"`` (``benchmark/test_tasks.py``)
+    every registered task with no ``test_<task>.py`` beside it (a task from another package)."""
+    from oraclebench.tasks import TASKS
+
+    task = getattr(metafunc.module, "TASK", None)
+    if task is None:
+        raise UsageError(f"{metafunc.module.__name__} needs TASK = '<task name>'")
+    if task != EVERY_OTHER_TASK:
+        return [task]
+    here = Path(metafunc.module.__file__).parent
+    return [t for t in sorted(TASKS) if not (here / f"test_{t}.py").exists()]
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "oraclebench_instance" not in metafunc.fixturenames:
         return
     bench = metafunc.config.stash[BENCH]
-    task = getattr(metafunc.module, "TASK", None)
-    if task is None:
-        raise UsageError(f"{metafunc.module.__name__} needs TASK = '<task name>'")
+    named = module_tasks(metafunc)
     bench.needs_model = True
-    if not bench.model_name or not bench.wants(task) or excluded_by_marks(metafunc):
+    several = getattr(metafunc.module, "TASK", None) == EVERY_OTHER_TASK  # ids and marks name the task
+    tasks = [t for t in named if bench.model_name and bench.wants(t)
+             and not excluded_by_marks(metafunc, [getattr(pytest.mark, t).mark] if several else [])]
+    if not tasks:
         metafunc.parametrize("oraclebench_instance", [], ids=[])
         return
+    label = model_label(bench.model_name)
     if metafunc.config.getoption("--explore"):
-        metafunc.parametrize("oraclebench_instance", [f"explore:{task}"], ids=[f"{model_label(bench.model_name)}|explore"])
+        params = [pytest.param(f"explore:{t}", id=f"{label}|{t}|explore" if several else f"{label}|explore",
+                               marks=[getattr(pytest.mark, t)] if several else []) for t in tasks]
+        metafunc.parametrize("oraclebench_instance", params)
         return
     from oraclebench.models import ModelError
     from oraclebench.tasks.base import TaskError
 
-    try:
-        insts = bench.task_instances(task)
-    except (UsageError, TaskError, ModelError) as exc:
-        raise pytest.UsageError(str(exc)) from None
-    label = model_label(bench.model_name)
-    ids = [f"{label}|{i.label}|{i.id.rsplit('-', 1)[-1]}" for i in insts]
-    metafunc.parametrize("oraclebench_instance", insts, ids=ids)
+    params = []
+    for task in tasks:
+        try:
+            insts = bench.task_instances(task)
+        except (UsageError, TaskError, ModelError) as exc:
+            raise pytest.UsageError(str(exc)) from None
+        marks = [getattr(pytest.mark, task)] if several else []
+        for i in insts:
+            name = f"{label}|{task}|{i.label}|{i.id.rsplit('-', 1)[-1]}" if several else \
+                f"{label}|{i.label}|{i.id.rsplit('-', 1)[-1]}"
+            params.append(pytest.param(i, id=name, marks=marks))
+    metafunc.parametrize("oraclebench_instance", params)
 
 
-def excluded_by_marks(metafunc: pytest.Metafunc) -> bool:
+def excluded_by_marks(metafunc: pytest.Metafunc, extra: Sequence = ()) -> bool:
     """Whether ``-m`` deselects every item of this benchmark function, decided before its set is read.
 
-    The items will carry exactly the definition's marks (module, class, function: the plugin adds
-    none), so pytest's own ``-m`` evaluation over them answers now as it would per item later. On a
-    pytest without these internals the set is read and pytest deselects as usual.
+    The items will carry exactly the definition's marks (module, class, function) and ``extra`` (the
+    task's mark, which the plugin adds to each item of the module that scores several tasks), so
+    pytest's own ``-m`` evaluation over them answers now as it would per item later. On a pytest
+    without these internals the set is read and pytest deselects as usual.
     """
     expr = metafunc.config.getoption("markexpr", "") or ""
     if not expr:
@@ -441,7 +473,8 @@ def excluded_by_marks(metafunc: pytest.Metafunc) -> bool:
         from _pytest.mark import MarkMatcher
         from _pytest.mark.expression import Expression
 
-        return not Expression.compile(expr).evaluate(MarkMatcher.from_markers(metafunc.definition.iter_markers()))
+        marks = [*metafunc.definition.iter_markers(), *extra]
+        return not Expression.compile(expr).evaluate(MarkMatcher.from_markers(marks))
     except Exception:  # noqa: BLE001 - only an optimisation: never let it change what is collected
         return False
 

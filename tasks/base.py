@@ -361,6 +361,16 @@ class Stratum:
     complete: bool
 
 
+def default_field_rows(expected: Any, answer: Any, fields: dict) -> list[dict]:
+    """``Task.field_rows``'s default (also for records of a task no longer installed)."""
+    fields = fields or {}
+    if isinstance(expected, dict):
+        got = answer if isinstance(answer, dict) else {}
+        return [{"name": k, "expected": v, "answer": got.get(k, "-"), "ok": bool(fields.get(k, got.get(k) == v))}
+                for k, v in expected.items()]
+    return [{"name": k, "expected": "", "answer": "", "ok": bool(v)} for k, v in fields.items()]
+
+
 # --------------------------------------------------------------------------- the Task base class
 
 
@@ -374,6 +384,12 @@ class Task(Generic[P]):
       ``split(p, manifest) -> Split``, ``chat(p) -> ChatPrompt``, ``frozen_configs() -> list[(config, count)]``,
       ``manifest_from_spec(spec) -> dict``, ``train_config(manifest) -> Config``,
       ``size(p) -> tuple`` (with ``size_fields``) and ``strata(config, like) -> list[Stratum]``.
+
+    Optional hooks, with defaults (a task from another package needs none of them): ``typed_example``
+    and ``read_input`` (``try``, the web page's try box), ``field_view`` (``try``'s lines),
+    ``field_rows`` (the web page's fields), ``knobs``, ``knob_grid``, ``report_view`` and
+    ``trained_on`` (the report's curves, heatmap, training range and per-field section). They return
+    plain data; the report, web page and command line draw it.
 
     ``size`` is the task's documented measure of "smallest" (multiplication: digits, then the
     operands): the counterexample search returns the failure of least ``size`` and shows it.
@@ -504,6 +520,51 @@ class Task(Generic[P]):
     def manifest_from_spec(self, spec: str) -> dict:
         """Parse a ``--heldout`` spec for this task (``"lengths=1-12"``) into the task's manifest dict."""
         raise NotImplementedError
+
+    # ---- optional hooks: what reports, the web page, ``try`` and ``explore`` ask of a task -------
+    typed_example: ClassVar[str | None] = None  # what a user types for ``try`` (``"47x23"``); None: no typed input
+
+    def read_input(self, text: str) -> P:
+        """The problem a user typed (``oraclebench try``, the web page's try box).
+
+        Args: ``text``, as typed. Returns: the problem. Raises: ``TaskError`` naming the expected
+        form. The default reads nothing: a task without ``typed_example`` takes no typed input.
+        """
+        raise TaskError(f"{self.name}: takes no typed input")
+
+    def field_view(self, score: Score) -> list[list[tuple[str, bool | None]]]:
+        """How ``try`` shows a score field by field: lines of (text, right?) pieces; ``None``: plain text.
+
+        A piece ``(text, ok, "colour")`` is marked in colour only, never with a ``[ok]`` mark. Plain data, drawn by the caller (green/red on a terminal, ``[ok]``/``[XX]`` marks otherwise).
+        The default is one line per ``score.fields`` entry.
+        """
+        return [[(f"  {name:12s} ", None), ("right" if ok else "wrong", ok)] for name, ok in score.fields.items()]
+
+    # The report's view of a task: plain names and predicates, drawn by ``oraclebench.report``.
+    knobs: ClassVar[tuple[str, ...]] = ()  # bucket keys the difficulty curves are drawn against (default: the first)
+    knob_grid: ClassVar[tuple[str, str] | None] = None  # two knobs drawn as one heatmap instead of two curves
+    report_view: ClassVar[str] = "fields"  # the report's per-field section: fields, digits, trace or judge
+
+    def trained_on(self, knob: str, manifest: dict) -> tuple[Callable[[Any], bool] | None, str]:
+        """What training covered along ``knob`` (a bucket key; for ``knob_grid``, ``"grid"`` and a pair of
+        values), read from the task's ``manifest``: a predicate over knob values and a short text.
+
+        Returns ``(None, "")`` when the manifest says nothing about the knob (the default); the report
+        then shades the range the records' splits show.
+        """
+        return None, ""
+
+    def field_rows(self, expected: Any, answer: Any, fields: dict) -> list[dict]:
+        """A record's answer field by field for the web page: ``{"name", "expected", "answer", "ok"}`` rows.
+
+        Args: the record's ``expected`` and parsed ``answer`` (as stored in records.jsonl, JSON
+        values) and its ``fields`` (name -> right). The default: one row per key of a dict answer,
+        else one row per field with its verdict only.
+        """
+        return default_field_rows(expected, answer, fields)
+
+    def _overrides(self, hook: str) -> bool:
+        return getattr(type(self), hook) is not getattr(Task, hook)
 
     # ---- shared ---------------------------------------------------------------------------------
     def assess(self, problem: P, request: Request, response: Response) -> Score:

@@ -167,6 +167,26 @@ class CausalTask(Task[CausalProblem]):
     Problem = CausalProblem
     size_fields = ("inputs",)
 
+    typed_example = "1,0,1,0,1"
+    knobs = ("inputs",)
+
+    def trained_on(self, knob: str, manifest: dict):
+        """Every input but the ``omitted`` ones."""
+        if knob == "inputs" and "omitted" in manifest:
+            omitted = {str(s).replace(" ", "") for s in manifest["omitted"]}
+            return (lambda x: str(x) not in omitted), "all inputs but " + "; ".join(sorted(omitted))
+        return None, ""
+
+    def read_input(self, text: str) -> CausalProblem:
+        """``oraclebench try causal 1,0,1,0,1``: one input sequence of the default world."""
+        return CausalProblem(parse_inputs(text))
+
+    def field_view(self, score: Score) -> list[list[tuple[str, bool | None]]]:
+        """One line per new value and sum: the oracle's, then the model's, marked."""
+        answer = score.answer if isinstance(score.answer, dict) else {}
+        return [[(f"  {name:8s} oracle {value!s:4s} model ", None), (str(answer.get(name, "-")), score.fields.get(name, False))]
+                for name, value in score.expected.items()]
+
     def generate(self, draw: Draw, config: CausalConfig) -> CausalProblem:
         n = len(_world(config.world).inputs)
         return CausalProblem(draw_input(draw, n, config.omitted), config.world)

@@ -257,6 +257,16 @@ class JudgeTask(Task[Problem]):
     Config = Config
     Problem = Problem
     size_fields = ("steps", "template_rank", "numbers_sum", "numbers")
+    knobs = ("template", "error")
+    report_view = "judge"
+
+    def trained_on(self, knob: str, manifest: dict):
+        """The ``templates`` and ``errors`` training drew from."""
+        key = {"template": "templates", "error": "errors"}.get(knob)
+        if key and manifest.get(key):
+            values = {str(v) for v in manifest[key]}
+            return (lambda x: str(x) in values), f"{key} {', '.join(sorted(values))}"
+        return None, ""
     search_choices = 16  # at most 15 are drawn (subtraction): every template's examples are as long
 
     def generate(self, draw: Draw, config: Config) -> Problem:

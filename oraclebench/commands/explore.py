@@ -15,7 +15,7 @@ HELP = "search for the smallest instance a model gets wrong"
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("tasks", nargs="+", metavar="TASK", help="abcd, causal, multiplication, judge, or all")
+    parser.add_argument("tasks", nargs="+", metavar="TASK", help="a task name (`oraclebench tasks` lists them), or all")
     parser.add_argument("--model", required=True, help="model to search: oracle, hf:PATH, python:MODULE:FUNCTION, ...")
     parser.add_argument("--model-opt", action="append", default=[], metavar="KEY=VALUE",
                         help="adapter option, repeatable")

@@ -28,6 +28,7 @@ def run(args) -> int:
             continue
         labels = Counter(i.label for i in insts)
         keys = sorted({k for i in insts for k in i.bucket})
-        rows.append([name, task.version, len(insts), len(labels), ", ".join(keys), set_path(name).name])
+        where = set_path(name).name if set_path(name).exists() else "drawn in memory from its frozen_configs"
+        rows.append([name, task.version, len(insts), len(labels), ", ".join(keys), where])
     print(tabulate(rows, headers=["task", "version", "instances", "buckets", "bucket fields", "set"], tablefmt="github"))
     return 0
