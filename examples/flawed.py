@@ -22,11 +22,11 @@ import re
 from fractions import Fraction
 from typing import Any, Callable
 
-from oracles.abcd import format_program, parse_program, redexes, step
-from oracles.judge import judge
-from tasks import TaskError, get_task
-from tasks.causal import parse_inputs
-from tasks.judge_templates import TEMPLATES, plain, work
+from oraclebench.oracles.abcd import format_program, parse_program, redexes, step
+from oraclebench.oracles.judge import judge
+from oraclebench.tasks import TaskError, get_task
+from oraclebench.tasks.causal import parse_inputs
+from oraclebench.tasks.judge_templates import TEMPLATES, plain, work
 
 _MULT = re.compile(r"Q: What is (\d+) × (\d+)\?( Show your work\.)? A:")
 

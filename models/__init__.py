@@ -12,30 +12,36 @@ import difflib
 import importlib
 from typing import Any
 
-from models.base import Adapter, Model, ModelError, Request, Response
+from oraclebench.extras import MissingExtra, missing_extra, require
+from oraclebench.models.base import Adapter, Model, ModelError, Request, Response
 
-# Plain names -> factory.
+# Plain names -> factory. The reference names resolve to the training layer's loader, which trains a
+# missing checkpoint on first use; the registry names it and never imports it (models sit below training).
 NAMES: dict[str, str] = {
-    "oracle": "models.baselines:OracleModel",
-    "random": "models.baselines:RandomModel",
-    "gpt2-causal": "models.reference:load_reference",
-    "gpt2-abcd": "models.reference:load_reference",
-    "gpt2-mult": "models.reference:load_reference",
-    "gpt2-mult-scratchpad": "models.reference:load_reference",
+    "oracle": "oraclebench.models.baselines:OracleModel",
+    "random": "oraclebench.models.baselines:RandomModel",
+    "gpt2-causal": "oraclebench.training.recipes:load_reference",
+    "gpt2-abcd": "oraclebench.training.recipes:load_reference",
+    "gpt2-mult": "oraclebench.training.recipes:load_reference",
+    "gpt2-mult-scratchpad": "oraclebench.training.recipes:load_reference",
 }
 
 # ``prefix:spec`` patterns -> factory.
 PATTERNS: dict[str, str] = {
-    "hf": "models.hf:HFModel",
-    "vllm": "models.served:ServedModel",
-    "openai": "models.served:OpenAIModel",
-    "vllm-local": "models.served:VLLMLocalModel",
-    "transplant": "models.transplant:TransplantModel",
-    "python": "models.pycall:PythonModel",
+    "hf": "oraclebench.models.hf:HFModel",
+    "vllm": "oraclebench.models.served:ServedModel",
+    "openai": "oraclebench.models.served:OpenAIModel",
+    "vllm-local": "oraclebench.models.served:VLLMLocalModel",
+    "transplant": "oraclebench.models.transplant:TransplantModel",
+    "python": "oraclebench.models.pycall:PythonModel",
 }
 
-# The extra that provides a pattern's dependencies, for install hints.
-EXTRAS: dict[str, str] = {"vllm-local": "vllm"}
+# The extra of the ``oraclebench`` distribution each name or pattern needs (see ``oraclebench.extras``);
+# names not listed need only the core install.
+EXTRAS: dict[str, str] = {
+    "gpt2-causal": "local", "gpt2-abcd": "local", "gpt2-mult": "local", "gpt2-mult-scratchpad": "local",
+    "hf": "local", "transplant": "local", "vllm": "served", "openai": "served", "vllm-local": "vllm",
+}
 
 
 def declared_tasks(name: str) -> list[str] | None:
@@ -45,10 +51,8 @@ def declared_tasks(name: str) -> list[str] | None:
     import json
     from pathlib import Path
 
-    if NAMES.get(name) == "models.reference:load_reference":
-        from models.reference import RECIPES
-
-        return [RECIPES[name].task]
+    if (declared := _declared_hook(name, "declared_tasks")) is not None:
+        return declared(name)
     prefix, _, spec = name.partition(":")
     if prefix not in ("hf", "transplant", "vllm-local"):
         return None
@@ -69,11 +73,8 @@ def declared_training(name: str, options: dict[str, Any] | None = None) -> dict[
     import json
     from pathlib import Path
 
-    if NAMES.get(name) == "models.reference:load_reference":
-        from models.reference import reference_settings, training_data
-
-        s, _, _ = reference_settings(name, dict(options or {}))
-        return {s["task"]: training_data(s)}
+    if (declared := _declared_hook(name, "declared_training")) is not None:
+        return declared(name, options)
     prefix, _, spec = name.partition(":")
     if prefix not in ("hf", "transplant", "vllm-local"):
         return None
@@ -88,31 +89,63 @@ def declared_training(name: str, options: dict[str, Any] | None = None) -> dict[
     return found or None
 
 
+def _declared_hook(name: str, hook: str):
+    """The ``hook`` function (``declared_tasks``/``declared_training``) beside a plain name's factory, if
+    its module has one: a name's factory module says what the model trained on, so this registry
+    needs no per-model branch (the reference recipes answer from ``oraclebench.training.recipes``)."""
+    if name not in NAMES:
+        return None
+    return getattr(importlib.import_module(NAMES[name].split(":")[0]), hook, None)
+
+
 def known_names() -> list[str]:
     return sorted(NAMES) + [f"{p}:..." for p in sorted(PATTERNS)]
 
 
-def _factory(target: str):
+def _factory(target: str, what: str):
+    """The factory ``target`` names; a missing optional dependency is a ``ModelError`` naming its extra."""
     module, attr = target.split(":")
     try:
         return getattr(importlib.import_module(module), attr)
     except ImportError as exc:
-        raise ModelError(f"cannot load {target}: {exc}; install the missing package (pip install -e '.[dev]')") from exc
+        missing = missing_extra(exc, what)
+        raise ModelError(str(missing) if missing else f"cannot load {target}: {exc}") from exc
 
 
-def load_model(name: str, options: dict[str, Any] | None = None) -> Model:
-    """The adapter for ``name``; an unknown name is a ``ModelError`` listing what exists."""
-    options = dict(options or {})
+def _require(key: str, what: str) -> None:
+    """Check, before anything is loaded, that the extra ``key`` (a name or a pattern) needs is installed."""
+    if key in EXTRAS:
+        try:
+            require(EXTRAS[key], what)
+        except MissingExtra as exc:
+            raise ModelError(str(exc)) from None
+
+
+def resolve(name: str) -> tuple[str, str]:
+    """(the factory's ``module:attr``, what it is called with) for ``name``, importing nothing.
+
+    Raises ``ModelError`` naming the problem for an unknown name or an empty ``prefix:`` (so
+    ``--collect-only`` checks the name without loading the model)."""
     if name in NAMES:
-        return _factory(NAMES[name])(name, options)
+        return NAMES[name], name
     prefix, sep, spec = name.partition(":")
     if sep and prefix in PATTERNS:
         if not spec:
             raise ModelError(f"model {name!r} needs something after '{prefix}:' (for example {prefix}:PATH)")
-        return _factory(PATTERNS[prefix])(spec, options)
+        return PATTERNS[prefix], spec
     near = difflib.get_close_matches(name, list(NAMES) + [p + ":" for p in PATTERNS], n=1)
     hint = f" (did you mean {near[0]!r}?)" if near else ""
     raise ModelError(f"unknown model {name!r}{hint}; known: {', '.join(known_names())}")
 
 
-__all__ = ["load_model", "known_names", "declared_tasks", "declared_training", "NAMES", "PATTERNS", "Adapter", "Model", "ModelError", "Request", "Response"]
+def load_model(name: str, options: dict[str, Any] | None = None) -> Model:
+    """The adapter for ``name``; an unknown name is a ``ModelError`` listing what exists, and a name whose
+    extra is not installed one naming it (``hf: needs torch: pip install "oraclebench[local]"``)."""
+    target, spec = resolve(name)
+    key = name if name in NAMES else name.partition(":")[0]
+    what = name if name in NAMES else f"{key}:"
+    _require(key, what)
+    return _factory(target, what)(spec, dict(options or {}))
+
+
+__all__ = ["load_model", "resolve", "known_names", "declared_tasks", "declared_training", "NAMES", "PATTERNS", "Adapter", "Model", "ModelError", "Request", "Response"]

@@ -20,7 +20,7 @@ import threading
 import time
 from typing import Callable, Protocol, Sequence, runtime_checkable
 
-from tasks.base import Request, Response
+from oraclebench.tasks.base import Request, Response
 
 __all__ = ["Model", "Adapter", "Request", "Response", "ModelError", "stops_past_blank", "strip_thinking",
            "Broken", "describe_exception", "exception_message"]
@@ -86,6 +86,24 @@ class Model(Protocol):
     - ``manifest``: what the model saw in training (per task), or ``None``.
     - ``generate(requests)``: one ``Response`` per ``Request``, same order. A request that fails
       comes back with ``error`` set; it never raises for one bad request.
+
+    Args of ``generate``: ``requests``, a list of ``Request`` (generation and choice mixed).
+    Returns: a list of ``Response`` of the same length and order; ``text`` is the raw completion
+    (scoring cuts it at the stop strings), ``choice``/``scores`` for choice requests, ``truncated``
+    when the token budget cut it.
+    Errors: a model that cannot be used at all (missing checkpoint, no server) raises ``ModelError``
+    when it is loaded, a one-line usage error; a failing request is a ``Response`` with ``error`` set,
+    counted apart from wrong answers. Register a factory in ``oraclebench.models.NAMES``/``PATTERNS``.
+
+    Example: the smallest model, through ``Adapter`` (which supplies routing and error isolation):
+
+    >>> class Shout(Adapter):
+    ...     name = "shout"
+    ...     def complete(self, requests):
+    ...         return [Response(text=r.prompt.upper()) for r in requests]
+    >>> model = Shout()
+    >>> isinstance(model, Model), model.generate([Request("a"), Request("b")])[1].text
+    (True, 'B')
     """
 
     name: str

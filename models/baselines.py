@@ -12,9 +12,9 @@ import hashlib
 import random
 from typing import Sequence
 
-from models.base import Adapter, ModelError
-from tasks import get_task
-from tasks.base import Request, Response
+from oraclebench.models.base import Adapter, ModelError
+from oraclebench.tasks import get_task
+from oraclebench.tasks.base import Request, Response
 
 
 def _need_problem(request: Request, who: str) -> None:

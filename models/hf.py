@@ -37,9 +37,9 @@ import time
 from pathlib import Path
 from typing import Callable, Sequence
 
-from models.base import Adapter, ModelError
-from tasks.base import Request, Response
-from tasks.reading import stop_index
+from oraclebench.models.base import Adapter, ModelError
+from oraclebench.tasks.base import Request, Response
+from oraclebench.tasks.reading import stop_index
 
 log = logging.getLogger("oraclebench.hf")
 

@@ -20,7 +20,7 @@ import re
 from contextlib import contextmanager
 from typing import Iterator, Sequence
 
-from models.base import ModelError
+from oraclebench.models.base import ModelError
 
 # model_type -> attribute path of the decoder block list, from the *ForCausalLM object.
 LAYOUTS: dict[str, str] = {

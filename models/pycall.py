@@ -48,8 +48,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, Callable, Sequence
 
-from models.base import Adapter, Broken, ModelError, describe_exception, exception_message, strip_thinking
-from tasks.base import Request, Response
+from oraclebench.models.base import Adapter, Broken, ModelError, describe_exception, exception_message, strip_thinking
+from oraclebench.tasks.base import Request, Response
 
 OPTIONS = ("batch_size", "timeout")
 DEFAULT_TIMEOUT = 60.0  # seconds per prompt: a call of n prompts is abandoned after n x timeout

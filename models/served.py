@@ -61,8 +61,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Awaitable, Callable, Sequence
 
-from models.base import Adapter, ModelError, describe_exception, stops_past_blank, strip_thinking
-from tasks.base import Request, Response
+from oraclebench.models.base import Adapter, ModelError, describe_exception, stops_past_blank, strip_thinking
+from oraclebench.tasks.base import Request, Response
 
 RETRY_AFTER_CAP = 120.0  # seconds: a server asking for longer than this is treated as gone for now
 STOP_LIMIT = 4  # the OpenAI API accepts at most 4 stop strings; the rest are cut on our side
@@ -546,7 +546,9 @@ class VLLMLocalModel(Adapter):
         try:
             import vllm
         except ImportError:
-            raise ModelError("vllm is not installed: pip install -e '.[vllm]'") from None
+            from oraclebench.extras import hint
+
+            raise ModelError(hint("vllm-local:", "vllm", "vllm")) from None
         path = Path(spec).expanduser()
         if not path.is_dir():
             raise ModelError(f"vllm-local:{spec}: no checkpoint folder at {path}")

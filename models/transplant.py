@@ -43,9 +43,9 @@ from pathlib import Path
 from typing import Sequence
 from urllib.parse import parse_qsl
 
-from models.base import Adapter, ModelError
-from models.hooks import capture, decoder_layers, parse_layers, transplant, unwrap
-from tasks.base import Request, Response
+from oraclebench.models.base import Adapter, ModelError
+from oraclebench.models.hooks import capture, decoder_layers, parse_layers, transplant, unwrap
+from oraclebench.tasks.base import Request, Response
 
 DTYPES = ("float32", "float64", "bfloat16", "float16")
 
@@ -230,7 +230,7 @@ def fingerprint(path: Path | None) -> str | None:
     """sha256 of a model or adapter directory's weights, tokenizer and config (keys the response cache)."""
     if path is None:
         return None
-    from models.hf import weights_digest
+    from oraclebench.models.hf import weights_digest
 
     digest = hashlib.sha256(weights_digest(Path(path)).encode())
     adapter = Path(path) / "adapter_config.json"

@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from tasks.base import Request, Response
+from oraclebench.tasks.base import Request, Response
 
 
 # What a cached answer is. 2: the raw completion, cut only when scored (1 held texts already cut by
@@ -29,6 +29,8 @@ FORMAT = 2
 
 
 def request_key(identity: str, request: Request) -> str:
+    """The cache key of ``request`` asked of the model whose ``identity()`` is ``identity``: a sha256 hex
+    digest of both and the cache ``FORMAT`` (the task's instance id is not in it: the prompt is)."""
     payload = json.dumps([identity, request.key(), FORMAT], sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(payload.encode()).hexdigest()
 
@@ -51,6 +53,22 @@ class ResponseCache:
     A damaged cache never stops a run: a file SQLite cannot read is renamed
     ``cache.sqlite.corrupt-<time>`` (with its ``-wal``/``-shm``), named once in ``notices``, and a
     fresh cache takes its place; a row whose answer cannot be read is a miss, asked again and replaced.
+
+    Args: ``path``, the SQLite file (its folder is created), or ``None`` for no cache (``--no-cache``).
+    Errors: none from damage (see above); an unwritable folder raises ``OSError`` when opened.
+
+    Example:
+
+    >>> import tempfile, pathlib
+    >>> cache = ResponseCache(pathlib.Path(tempfile.mkdtemp()) / "cache.sqlite")
+    >>> key = request_key("my-model", Request("Q: 2 × 3? A:"))
+    >>> cache.put_many("my-model", [(key, Response(text=" 6"))])
+    >>> cache.get_many([key])[key].text, cache.get_many(["unknown"])
+    (' 6', {})
+    >>> cache.put_many("my-model", [(key, Response(error="timeout"))])  # errors are never cached
+    >>> cache.get_many([key])[key].text
+    ' 6'
+    >>> cache.close()
     """
 
     def __init__(self, path: Path | str | None):
@@ -98,6 +116,7 @@ class ResponseCache:
                             "and cached in a fresh file")
 
     def get_many(self, keys: Sequence[str]) -> dict[str, Response]:
+        """``{key: cached Response}`` for the ``keys`` found (``request_key`` values); a miss is left out."""
         if self._db is None or not keys:
             return {}
         try:
@@ -121,6 +140,7 @@ class ResponseCache:
         return found
 
     def put_many(self, identity: str, items: Iterable[tuple[str, Response]]) -> None:
+        """Store ``(key, response)`` pairs in one transaction; errors and truncated answers are skipped."""
         if self._db is None:
             return
         rows = [(k, identity, json.dumps(r.to_json())) for k, r in items if r.error is None and not r.truncated]

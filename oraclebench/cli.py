@@ -1,7 +1,9 @@
 """The ``oraclebench`` command: one subcommand per module under ``oraclebench/commands``.
 
-Each command module defines ``HELP``, ``add_arguments(parser)`` and ``run(args) -> int``. Bad input
-is one line on stderr and exit status 2, never a traceback.
+Each command module defines ``HELP``, ``add_arguments(parser)`` and ``run(args) -> int``; one with
+``PASSTHROUGH = True`` (``run``) gets everything after its name unparsed, as ``args.rest``. Bad input,
+and a missing optional dependency (the extra to install), is one line on stderr and exit status 2,
+never a traceback.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import keyword
 import sys
 
 COMMANDS = {
+    "run": "score a model on the frozen sets (pytest underneath; pytest arguments pass through)",
     "tasks": "list the tasks with their frozen set sizes and buckets",
     "freeze": "write the versioned frozen instance sets",
     "generate": "write train/valid/test files and a manifest for a task",
@@ -43,13 +46,17 @@ def build_parser(argv: list[str]) -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     from oraclebench.errors import UsageError
-    from tasks.base import TaskError
+    from oraclebench.extras import missing_extra
+    from oraclebench.tasks.base import TaskError
 
     argv = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser(argv)
-    args = parser.parse_args(argv)
+    wanted = next((a for a in argv if not a.startswith("-")), None)
+    if wanted in COMMANDS and getattr(_module(wanted), "PASSTHROUGH", False):
+        args = argparse.Namespace(command=wanted, rest=argv[argv.index(wanted) + 1:])
+    else:
+        args = build_parser(argv).parse_args(argv)
     if not args.command:
-        parser.print_help()
+        build_parser(argv).print_help()
         return 2
     try:
         return int(_module(args.command).run(args) or 0)
@@ -62,6 +69,10 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # a model or library failure: one line, and how to see more
         if "ORACLEBENCH_DEBUG" in __import__("os").environ:
             raise
+        missing = missing_extra(exc, "")
+        if missing is not None:  # an optional dependency this command needs: the extra to install
+            print(f"oraclebench {args.command}: {missing}", file=sys.stderr)
+            return 2
         name = type(exc).__name__
         print(f"oraclebench {args.command}: {name}: {exc} (set ORACLEBENCH_DEBUG=1 for the traceback)", file=sys.stderr)
         return 1

@@ -40,14 +40,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from models.base import Model
+from oraclebench.models.base import Model
 from oraclebench.cache import ResponseCache, request_key
 from oraclebench.records import Record, atomic_write
 from oraclebench.runner import answer, score_one, task_manifest
 from oraclebench.textsafe import printable
-from tasks import get_task
-from tasks.base import RandomDraw, Request, Response, Score, Stratum, Task
-from tasks.reading import cut_at_stop
+from oraclebench.tasks import get_task
+from oraclebench.tasks.base import RandomDraw, Request, Response, Score, Stratum, Task
+from oraclebench.tasks.reading import cut_at_stop
 
 FIRST_ROUND = 16  # problems screened in the first round; later rounds double
 MAX_ROUNDS = 64
@@ -504,7 +504,7 @@ def run_explore_item(request, bench, task: str) -> Record:
     """The plugin's ``--explore`` item for ``task``: search, attach the record to the run, return it."""
     import pytest
 
-    from oraclebench.plugin import RECORD_KEY
+    from oraclebench.records import RECORD_KEY
 
     opt = bench.config.getoption
     cache = bench.cache()

@@ -102,7 +102,7 @@ def _check_entry(path: Path, model: str, key: str, value) -> None:
 def _known_task(task: str, key: str, path: Path, model: str) -> None:
     import difflib
 
-    from tasks import TASKS
+    from oraclebench.tasks import TASKS
 
     if task not in TASKS:
         near = difflib.get_close_matches(task, TASKS, n=1)

@@ -3,6 +3,8 @@
 Flow:
 - collection: each ``benchmark/test_<task>.py`` is parametrized over the selected instances of its
   task (frozen set, ``--limit``, ``--fresh``); item ids read ``test_abcd[gpt2-abcd|len07|0123]``;
+  ``benchmark/test_tasks.py`` over those of every registered task with no module of its own (a task
+  from another package), ids ``test_task[oracle|toy|sum07|0042]``;
 - after collection the model is loaded once (a missing checkpoint is trained or named, in one line);
 - the first item of a task answers ALL collected items of that task in one batched, cached call;
   items only assert on the precomputed records (a failed request is a setup ERROR, a wrong answer a
@@ -28,16 +30,15 @@ import os
 import re
 import threading
 import time
+from typing import Sequence
 from collections import defaultdict
 from pathlib import Path
 
 import pytest
 
 from oraclebench.errors import UsageError
-from oraclebench.records import Record
+from oraclebench.records import RECORD_KEY, Record
 from oraclebench.textsafe import printable
-
-RECORD_KEY = "oraclebench.record"
 
 
 # --------------------------------------------------------------------------------------- options
@@ -119,7 +120,7 @@ class Bench:
     def task_instances(self, task: str) -> list:
         if task not in self.instances:
             from oraclebench.sets import load_set, stratified
-            from tasks import get_task
+            from oraclebench.tasks import get_task
 
             opt = self.config.getoption
             if opt("--fresh"):
@@ -133,8 +134,8 @@ class Bench:
 
     def training_identities(self, task: str) -> frozenset[str]:
         """The problems the model's manifest says it trained on for ``task`` (empty when it says nothing)."""
-        from models import declared_training
-        from tasks import get_task
+        from oraclebench.models import declared_training
+        from oraclebench.tasks import get_task
 
         declared = declared_training(self.model_name, self.options) if self.model_name else None
         data = (declared or {}).get(task)
@@ -145,7 +146,7 @@ class Bench:
         if self.tasks_filter:
             return task in self.tasks_filter
         if self.declared is None and self.model_name:
-            from models import declared_tasks
+            from oraclebench.models import declared_tasks
 
             self.declared = declared_tasks(self.model_name) or []
             if self.declared and not self.is_worker:
@@ -157,7 +158,7 @@ class Bench:
 
     # -- the model ------------------------------------------------------------------------------
     def load_model(self) -> None:
-        from models import load_model
+        from oraclebench.models import load_model
 
         if self.model is not None:
             return
@@ -206,7 +207,7 @@ class Bench:
 
     def _failed_task(self, task: str, insts: list, exc: BaseException, stats, tr) -> list[Record]:
         """Every instance an error saying what the model did, once: the items never ask it again."""
-        from models.base import describe_exception
+        from oraclebench.models.base import describe_exception
         from oraclebench.runner import failed_records
 
         why = f"{self.model_name} failed on the whole {task} task: {describe_exception(exc)}"
@@ -285,7 +286,7 @@ def parse_heldout(specs: list[str]) -> dict:
     Every way a value can be wrong (bad syntax, unknown task, out-of-range numbers, a manifest file
     that is unreadable, not JSON, or of the wrong shape) is a one-line ``UsageError`` naming it.
     """
-    from tasks import TaskError, get_task
+    from oraclebench.tasks import TaskError, get_task
 
     out: dict = {}
     for spec in specs:
@@ -326,7 +327,7 @@ def _manifest_file(spec: str) -> dict:
 
 def _checked_manifest(task_name: str, manifest, where: str) -> dict:
     """``manifest`` if ``task_name`` is a task that can split its problems by it."""
-    from tasks import TaskError, get_task
+    from oraclebench.tasks import TaskError, get_task
 
     try:
         task = get_task(task_name)
@@ -358,7 +359,7 @@ def model_label(name: str) -> str:
 
 def check_task_names(bench: Bench, config: pytest.Config) -> None:
     """A misspelt ``--task`` or ``-m`` task is a usage error with a did-you-mean, before any model work."""
-    from tasks import TASKS
+    from oraclebench.tasks import TASKS
 
     unknown = sorted(bench.tasks_filter - set(TASKS))
     if unknown:
@@ -380,13 +381,22 @@ def _did_you_mean(name: str, names) -> str:
 
 def pytest_configure(config: pytest.Config) -> None:
     bench = config.stash[BENCH] = Bench(config)
-    for task in ("abcd", "causal", "multiplication", "judge"):
+    from oraclebench.tasks import TASKS
+
+    for task in sorted(TASKS):  # the built-ins and every task registered by another package
         config.addinivalue_line("markers", f"{task}: the {task} task")
     if not bench.is_worker:
         check_task_names(bench, config)
         config.pluginmanager.register(RecordCollector(bench), "oraclebench-records")
     elif "oraclebench_controller" in config.workerinput:
         watch_controller(config.workerinput["oraclebench_controller"])
+    if config.getoption("--report") and not bench.is_worker:  # before any model work, not after the run
+        from oraclebench.extras import require
+
+        try:
+            require("report", "--report")
+        except UsageError as exc:
+            raise pytest.UsageError(str(exc)) from None
     if config.getoption("--gate") and not bench.is_worker:
         from oraclebench.gates import validate_gates
 
@@ -396,35 +406,82 @@ def pytest_configure(config: pytest.Config) -> None:
             raise pytest.UsageError(str(exc)) from None
 
 
+EVERY_OTHER_TASK = "*"  # a benchmark module's TASK: every registered task without a module of its own
+
+
+def module_tasks(metafunc: pytest.Metafunc) -> list[str]:
+    """The tasks a benchmark module scores: its ``TASK``; for ``TASK = "*"`` (``benchmark/test_tasks.py``)
+    every registered task with no ``test_<task>.py`` beside it (a task from another package)."""
+    from oraclebench.tasks import TASKS
+
+    task = getattr(metafunc.module, "TASK", None)
+    if task is None:
+        raise UsageError(f"{metafunc.module.__name__} needs TASK = '<task name>'")
+    if task != EVERY_OTHER_TASK:
+        return [task]
+    here = Path(metafunc.module.__file__).parent
+    return [t for t in sorted(TASKS) if not (here / f"test_{t}.py").exists()]
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "oraclebench_instance" not in metafunc.fixturenames:
         return
     bench = metafunc.config.stash[BENCH]
-    task = getattr(metafunc.module, "TASK", None)
-    if task is None:
-        raise UsageError(f"{metafunc.module.__name__} needs TASK = '<task name>'")
+    named = module_tasks(metafunc)
     bench.needs_model = True
-    if not bench.model_name or not bench.wants(task):
+    several = getattr(metafunc.module, "TASK", None) == EVERY_OTHER_TASK  # ids and marks name the task
+    tasks = [t for t in named if bench.model_name and bench.wants(t)
+             and not excluded_by_marks(metafunc, [getattr(pytest.mark, t).mark] if several else [])]
+    if not tasks:
         metafunc.parametrize("oraclebench_instance", [], ids=[])
         return
-    if metafunc.config.getoption("--explore"):
-        metafunc.parametrize("oraclebench_instance", [f"explore:{task}"], ids=[f"{model_label(bench.model_name)}|explore"])
-        return
-    from models import ModelError
-    from tasks.base import TaskError
-
-    try:
-        insts = bench.task_instances(task)
-    except (UsageError, TaskError, ModelError) as exc:
-        raise pytest.UsageError(str(exc)) from None
     label = model_label(bench.model_name)
-    ids = [f"{label}|{i.label}|{i.id.rsplit('-', 1)[-1]}" for i in insts]
-    metafunc.parametrize("oraclebench_instance", insts, ids=ids)
+    if metafunc.config.getoption("--explore"):
+        params = [pytest.param(f"explore:{t}", id=f"{label}|{t}|explore" if several else f"{label}|explore",
+                               marks=[getattr(pytest.mark, t)] if several else []) for t in tasks]
+        metafunc.parametrize("oraclebench_instance", params)
+        return
+    from oraclebench.models import ModelError
+    from oraclebench.tasks.base import TaskError
+
+    params = []
+    for task in tasks:
+        try:
+            insts = bench.task_instances(task)
+        except (UsageError, TaskError, ModelError) as exc:
+            raise pytest.UsageError(str(exc)) from None
+        marks = [getattr(pytest.mark, task)] if several else []
+        for i in insts:
+            name = f"{label}|{task}|{i.label}|{i.id.rsplit('-', 1)[-1]}" if several else \
+                f"{label}|{i.label}|{i.id.rsplit('-', 1)[-1]}"
+            params.append(pytest.param(i, id=name, marks=marks))
+    metafunc.parametrize("oraclebench_instance", params)
+
+
+def excluded_by_marks(metafunc: pytest.Metafunc, extra: Sequence = ()) -> bool:
+    """Whether ``-m`` deselects every item of this benchmark function, decided before its set is read.
+
+    The items will carry exactly the definition's marks (module, class, function) and ``extra`` (the
+    task's mark, which the plugin adds to each item of the module that scores several tasks), so
+    pytest's own ``-m`` evaluation over them answers now as it would per item later. On a pytest
+    without these internals the set is read and pytest deselects as usual.
+    """
+    expr = metafunc.config.getoption("markexpr", "") or ""
+    if not expr:
+        return False
+    try:
+        from _pytest.mark import MarkMatcher
+        from _pytest.mark.expression import Expression
+
+        marks = [*metafunc.definition.iter_markers(), *extra]
+        return not Expression.compile(expr).evaluate(MarkMatcher.from_markers(marks))
+    except Exception:  # noqa: BLE001 - only an optimisation: never let it change what is collected
+        return False
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Drop the empty placeholders of tasks that were filtered out (``--task``), instead of skipping them."""
-    from tasks.base import Instance
+    from oraclebench.tasks.base import Instance
 
     def placeholder(item) -> bool:
         params = getattr(item, "callspec", None) and item.callspec.params
@@ -444,7 +501,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     if not bench.model_name:
         raise pytest.UsageError("--model is required to run the benchmark: pytest benchmark --model NAME "
                                 "(try --model oracle; `oraclebench models` lists the names)")
-    from tasks.base import Instance
+    from oraclebench.tasks.base import Instance
 
     for item in session.items:
         inst = getattr(item, "callspec", None) and item.callspec.params.get("oraclebench_instance")
@@ -452,9 +509,22 @@ def pytest_collection_finish(session: pytest.Session) -> None:
             bench.selected[inst.task].append(inst)
     if not any(bench.selected.values()) and not session.config.getoption("--explore"):
         return
+    if session.config.option.collectonly:  # listing items asks nothing of the model: load (or train) none
+        _check_name(bench.model_name)
+        return
     if not bench.is_worker and not session.config.getoption("--explore"):  # a search's few items stay whole
         quiet_wrong_answers(session.config)
     _start(bench, session.config)
+
+
+def _check_name(name: str) -> None:
+    """A model name that names nothing is a usage error even where no model is loaded."""
+    from oraclebench.models import ModelError, resolve
+
+    try:
+        resolve(name)
+    except ModelError as exc:
+        raise pytest.UsageError(str(exc)) from None
 
 
 def _user_asked(config: pytest.Config) -> set[str]:
@@ -492,7 +562,7 @@ def quiet_wrong_answers(config: pytest.Config) -> None:
 
 
 def _start(bench: Bench, config: pytest.Config) -> None:
-    from models import ModelError
+    from oraclebench.models import ModelError
     from oraclebench.records import new_run_id
 
     if bench.model is not None:
@@ -721,7 +791,7 @@ def _reasons(sel: dict, cover: dict, interrupted: bool, stopped: bool, whole: bo
 
 def _selects_within_tasks(expr: str | None) -> bool:
     """Whether ``-m EXPR`` can leave out instances of a task it keeps (``-m judge`` cannot)."""
-    from tasks import TASKS
+    from oraclebench.tasks import TASKS
 
     words = re.findall(r"[A-Za-z_][\w-]*", expr or "")
     return bool(words) and not all(w in TASKS or w == "or" for w in words)
@@ -738,7 +808,7 @@ def _timing_line(task: str, t: dict, workers: int) -> str:
 
 def _check_gates(bench: Bench, session: pytest.Session, records: list[Record], run_dir: Path) -> None:
     """Evaluate ``--gate`` on the written run; any failure to evaluate is one gate ERROR line."""
-    from models.base import describe_exception
+    from oraclebench.models.base import describe_exception
     from oraclebench.gates import check_gates
     from oraclebench.records import atomic_write
 

@@ -15,20 +15,22 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import re
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
 from oraclebench.errors import UsageError
+from oraclebench.files import atomic_write  # here too, where records and summaries are written
 from oraclebench.textsafe import ERROR_CHARS, STORED_CHARS, cap, storable
 
 
 # What became of one instance, as a field of its own (inspect_ai's Score separates NOANSWER from
 # INCORRECT): never to be pieced together again from ``parsed``, ``error`` or ``reason``.
+# The user_properties key under which a pytest item carries its record (the plugin and explore both set it).
+RECORD_KEY = "oraclebench.record"
+
 STATUSES = ("correct", "wrong", "no_answer", "error", "truncated")
 
 
@@ -146,24 +148,6 @@ def new_run_id(model: str) -> str:
     slug = re.sub(r"[^A-Za-z0-9._-]+", "_", model).strip("_")[-60:]
     now = time.time()
     return time.strftime("%Y%m%dT%H%M%S", time.gmtime(now)) + f"-{int(now * 1e6) % 1_000_000:06d}-{slug}"
-
-
-def atomic_write(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` so that readers see the old file or the new one, never a part."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        # backslashreplace: a lone surrogate that got this far is written as its escape "\udXXX",
-        # never a crash; inside a JSON string that escape reads back as the very same character.
-        with os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def write_run(results: Path, run_id: str, records: Iterable[Record], summary: dict) -> Path:

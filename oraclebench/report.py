@@ -32,17 +32,9 @@ from oraclebench.errors import UsageError
 from oraclebench.records import (DamagedFile, Record, atomic_write, latest_runs, partial_reason, read_records,
                                  resolve_run, scored_runs, task_complete)
 from oraclebench.stats import difference_interval, wilson
+from oraclebench.tasks import TaskError, get_task
 
 SPLIT_ORDER = {"all": 0, "seen": 1, "heldout": 2, "unknown": 3}
-
-# Each task's difficulty knobs: the bucket keys its curves are drawn against.
-KNOBS: dict[str, tuple[str, ...]] = {
-    "abcd": ("length",),
-    "causal": ("inputs",),
-    "multiplication": ("a_digits", "b_digits"),
-    "judge": ("template", "error"),
-}
-
 
 @dataclass
 class Run:
@@ -152,7 +144,7 @@ def records_frame(runs: Sequence[Run]) -> pd.DataFrame:
 
 def task_manifest(summary: dict, task: str) -> dict | None:
     """What the run's model saw in training for ``task``: ``--heldout`` first, then the model's manifest."""
-    from tasks import get_task
+    from oraclebench.tasks import get_task
 
     for spec in (summary.get("options") or {}).get("heldout") or []:
         name, sep, rest = str(spec).partition(":")
@@ -183,23 +175,20 @@ def _from_manifest(manifest: dict, task: str) -> dict | None:
 
 
 def _range_from_manifest(task: str, knob: str, m: dict) -> tuple[Callable | None, str]:
-    """A predicate over knob values for the training range the manifest describes, and its text."""
-    if task == "abcd" and knob == "length" and m.get("lengths"):
-        lo, hi = m["lengths"]
-        return (lambda x: lo <= int(x) <= hi), f"lengths {lo}-{hi}"
-    if task == "causal" and knob == "inputs" and "omitted" in m:
-        omitted = {str(s).replace(" ", "") for s in m["omitted"]}
-        return (lambda x: str(x) not in omitted), "all inputs but " + "; ".join(sorted(omitted))
-    if task == "multiplication" and m.get("max_digits"):
-        a, b = m["max_digits"]
-        extra = f", {len(m.get('omitted_pairs') or [])} pairs omitted" if m.get("omitted_pairs") else ""
-        return (lambda x: int(x[0]) <= a and int(x[1]) <= b), f"up to {a}x{b} digits{extra}"
-    if task == "judge" and knob in ("template", "error"):
-        key = {"template": "templates", "error": "errors"}[knob]
-        if m.get(key):
-            values = {str(v) for v in m[key]}
-            return (lambda x: str(x) in values), f"{key} {', '.join(sorted(values))}"
-    return None, ""
+    """A predicate over knob values for the training range the manifest describes, and its text
+    (``Task.trained_on``; a task that is no longer registered shades nothing)."""
+    try:
+        return get_task(task).trained_on(knob, m)
+    except TaskError:
+        return None, ""
+
+
+def _task(name: str):
+    """The registered task called ``name``, or None (a run of a task no longer installed still reports)."""
+    try:
+        return get_task(name)
+    except TaskError:
+        return None
 
 
 def training_range(run: Run, task: str, knob: str, frame: pd.DataFrame) -> tuple[Callable | None, str]:
@@ -358,8 +347,9 @@ def curves_section(doc: plots.Doc, task: str, part: pd.DataFrame, knobs, runs_by
     if not present:
         doc.p(f"{task} records carry no bucket, so there is no difficulty curve.")
         return
-    if task == "multiplication" and {"a_digits", "b_digits"} <= set(present):
-        return _heatmap(doc, part, runs_by_model, colors)
+    grid = getattr(_task(task), "knob_grid", None)
+    if grid and set(grid) <= set(present):
+        return _heatmap(doc, task, grid, part, runs_by_model, colors)
     for knob in present:
         sub = _with_knob(part, knob)
         acc = accuracy(sub, ["model", "x"])
@@ -373,26 +363,30 @@ def curves_section(doc: plots.Doc, task: str, part: pd.DataFrame, knobs, runs_by
                   collapsed=f"{task} accuracy % (n) by {knob}")
 
 
-def _heatmap(doc: plots.Doc, part: pd.DataFrame, runs_by_model: dict, colors: dict) -> None:
-    sub = part.assign(x=[(b.get("a_digits"), b.get("b_digits")) for b in part["bucket"]])
+def _heatmap(doc: plots.Doc, task: str, grid: tuple[str, str], part: pd.DataFrame, runs_by_model: dict,
+             colors: dict) -> None:
+    """Accuracy per pair of the task's two ``knob_grid`` knobs (multiplication: digits of a and b)."""
+    sub = part.assign(x=[(b.get(grid[0]), b.get(grid[1])) for b in part["bucket"]])
     acc = accuracy(sub, ["model", "x"])
     acc["a"] = [x[0] for x in acc["x"]]
     acc["b"] = [x[1] for x in acc["x"]]
     models = [str(m) for m in acc["model"].unique()]
     seen = {}
     for model, msub in sub.groupby("model", observed=True):
-        pred, _ = training_range(runs_by_model[str(model)], "multiplication", "digits", msub)
+        pred, _ = training_range(runs_by_model[str(model)], task, "grid", msub)
         seen[str(model)] = None if pred is None else (lambda a, b, p=pred: p((a, b)))
     both = part["bucket"].map(lambda b: b.get("scratchpad")).nunique() > 1
     note = " (plain and worked problems together)" if both else ""
-    fig = plots.heatmap_figure(acc, models, seen, "multiplication: accuracy % by digits of a and b" + note)
-    doc.figure(fig, "heatmap-multiplication", "multiplication: accuracy % per (a digits, b digits), one panel per "
+    a_name, b_name = (k.replace("_", " ") for k in grid)
+    fig = plots.heatmap_figure(acc, models, seen, f"{task}: accuracy % by {a_name} and {b_name}" + note,
+                               labels=(a_name, b_name))
+    doc.figure(fig, f"heatmap-{task}", f"{task}: accuracy % per ({a_name}, {b_name}), one panel per "
                "model; red outline: the model's training range")
     acc["cell"] = [f"{100 * a:.1f} [{100 * lo:.1f}, {100 * hi:.1f}] n={n}"
                    for a, lo, hi, n in zip(acc["accuracy"], acc["lo"], acc["hi"], acc["n"])]
     acc["digits"] = [f"{a}x{b}" for a, b in zip(acc["a"], acc["b"])]
-    doc.table(_pivot(acc, "digits", "model", "cell"),
-              collapsed="multiplication accuracy % [95% CI] by digits")
+    doc.table(_pivot(acc, "digits", "model", "cell").rename(columns={"digits": f"{a_name} x {b_name}"}),
+              collapsed=f"{task} accuracy % [95% CI] by {a_name} and {b_name}")
 
 
 # --------------------------------------------------------------------------------------- details
@@ -433,7 +427,7 @@ def _field_order(name: str):
     return (0, int(name[1:])) if name[:1] == "d" and name[1:].isdigit() else (1, 0)
 
 
-def _first_bad(part: pd.DataFrame, colors: dict, doc: plots.Doc) -> None:
+def _first_bad(part: pd.DataFrame, colors: dict, doc: plots.Doc, task: str = "abcd") -> None:
     wrong = part[~part["correct"] & ~part["error"]]
     if wrong.empty:
         doc.p("No wrong trace to analyse.")
@@ -446,9 +440,9 @@ def _first_bad(part: pd.DataFrame, colors: dict, doc: plots.Doc) -> None:
     dist = counts.div(counts.sum(axis=1), axis=0).stack().rename("y").reset_index()
     dist.columns = ["model", "x", "y"]
     doc.figure(plots.lines_figure(dist, colors, "first bad trace line (0 = the first line)", "% of wrong answers",
-                                  "abcd: where traces first go wrong"), "abcd-first-bad",
-               "abcd: distribution of the first bad trace line among wrong answers")
-    doc.table(counts.reset_index().rename_axis(columns=None), collapsed="abcd: wrong answers by first bad line (counts)")
+                                  f"{task}: where traces first go wrong"), f"{task}-first-bad",
+               f"{task}: distribution of the first bad trace line among wrong answers")
+    doc.table(counts.reset_index().rename_axis(columns=None), collapsed=f"{task}: wrong answers by first bad line (counts)")
 
 
 def _final_vs_trace(part: pd.DataFrame) -> pd.DataFrame:
@@ -486,37 +480,57 @@ def judge_table(part: pd.DataFrame) -> pd.DataFrame:
     return _pct_table(ok, values, ["model", "split"])
 
 
-def detail_section(doc: plots.Doc, task: str, part: pd.DataFrame, colors: dict) -> None:
-    """Per-field detail of one task (see the module docstring)."""
-    if task == "abcd":
-        doc.h3("Where traces go wrong")
-        _first_bad(part, colors, doc)
-        doc.p("Final form versus trace validity (% of answered requests): a right final form with a bad trace "
-              "suggests a memorised result rather than a learned procedure.")
-        doc.table(_final_vs_trace(part))
-    elif task == "judge":
-        doc.h3("Argument analysis")
-        doc.p("How often the choice argument favours the correct candidate (its base rate), accuracy when the "
-              "argument is right and when it is wrong, how often the model follows the argument, and masked versus "
-              "unmasked arguments; 'seen'/'heldout' split the templates by training.")
-        doc.table(judge_table(part))
+def _trace_detail(doc: plots.Doc, task: str, part: pd.DataFrame, colors: dict) -> None:
+    """A trace answer (abcd): where traces go wrong, and final form against trace validity."""
+    doc.h3("Where traces go wrong")
+    _first_bad(part, colors, doc, task)
+    doc.p("Final form versus trace validity (% of answered requests): a right final form with a bad trace "
+          "suggests a memorised result rather than a learned procedure.")
+    doc.table(_final_vs_trace(part))
+
+
+def _judge_detail(doc: plots.Doc, task: str, part: pd.DataFrame, colors: dict) -> None:
+    """A judged argument (judge): the argument's base rate, and accuracy by whether it is right."""
+    doc.h3("Argument analysis")
+    doc.p("How often the choice argument favours the correct candidate (its base rate), accuracy when the "
+          "argument is right and when it is wrong, how often the model follows the argument, and masked versus "
+          "unmasked arguments; 'seen'/'heldout' split the templates by training.")
+    doc.table(judge_table(part))
+
+
+def _fields_detail(doc: plots.Doc, task: str, part: pd.DataFrame, colors: dict, digits: bool = False) -> None:
+    """Accuracy per answer field; for a ``digits`` view (multiplication) also per digit position."""
+    table = field_table(part)
+    if table.empty:
+        return
+    doc.h3("Per-field accuracy")
+    if digits:
+        columns = [c for c in table.columns if _field_order(c)[0] == 0]
+        doc.p("Per-digit accuracy by position (d0 = units digit), %: errors in the middle digits point at a "
+              "learned-but-imperfect carry, errors everywhere at no algorithm at all.")
+        lines = table[table["split"] == "all"].melt(id_vars=["model"], value_vars=columns, var_name="d", value_name="y")
+        lines = lines.assign(x=lines["d"].map(lambda d: int(d[1:])), y=lines["y"] / 100).dropna(subset=["y"])
+        doc.figure(plots.lines_figure(lines, colors, "digit position (0 = units)", "digit accuracy %",
+                                      f"{task}: accuracy per digit position"), f"{task}-digits",
+                   f"{task}: per-digit accuracy by position")
     else:
-        table = field_table(part)
-        if table.empty:
-            return
-        doc.h3("Per-field accuracy")
-        if task == "multiplication":
-            digits = [c for c in table.columns if _field_order(c)[0] == 0]
-            doc.p("Per-digit accuracy by position (d0 = units digit), %: errors in the middle digits point at a "
-                  "learned-but-imperfect carry, errors everywhere at no algorithm at all.")
-            lines = table[table["split"] == "all"].melt(id_vars=["model"], value_vars=digits, var_name="d", value_name="y")
-            lines = lines.assign(x=lines["d"].map(lambda d: int(d[1:])), y=lines["y"] / 100).dropna(subset=["y"])
-            doc.figure(plots.lines_figure(lines, colors, "digit position (0 = units)", "digit accuracy %",
-                                          "multiplication: accuracy per digit position"), "multiplication-digits",
-                       "multiplication: per-digit accuracy by position")
-        else:
-            doc.p(f"{task}: accuracy per answer field, % of answered requests.")
-        doc.table(table)
+        doc.p(f"{task}: accuracy per answer field, % of answered requests.")
+    doc.table(table)
+
+
+def _digits_detail(doc: plots.Doc, task: str, part: pd.DataFrame, colors: dict) -> None:
+    _fields_detail(doc, task, part, colors, digits=True)
+
+
+# A task names its view (``Task.report_view``); a new kind of answer adds one here, not a branch per task.
+DETAIL_VIEWS: dict[str, Callable] = {"trace": _trace_detail, "judge": _judge_detail, "digits": _digits_detail,
+                                     "fields": _fields_detail}
+
+
+def detail_section(doc: plots.Doc, task: str, part: pd.DataFrame, colors: dict) -> None:
+    """Per-field detail of one task, drawn by the view its ``report_view`` names (see the module docstring)."""
+    view = getattr(_task(task), "report_view", "fields")
+    DETAIL_VIEWS.get(view, _fields_detail)(doc, task, part, colors)
 
 
 def _clip(text: str, limit: int = 1200) -> str:
@@ -588,7 +602,7 @@ def build_report(results: Path | str, out: Path | str | None = None, models: Seq
     for task in sorted(frame["task"].unique()):
         part = frame[frame["task"] == task]
         doc.h2(f"{task}", f"task-{task}")
-        curves_section(doc, task, part, KNOBS.get(task), runs_by_model, colors)
+        curves_section(doc, task, part, getattr(_task(task), "knobs", ()), runs_by_model, colors)
         detail_section(doc, task, part, colors)
         doc.h3("Failed instances")
         doc.failures(task, failures(part))

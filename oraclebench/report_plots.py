@@ -155,8 +155,8 @@ def sort_key(value):
 
 
 def heatmap_figure(frame, models: Sequence[str], seen: dict[str, Callable[[int, int], bool] | None],
-                   title: str, ncols: int = 5) -> Figure:
-    """Accuracy per (a_digits, b_digits), one small panel per model, the training range outlined.
+                   title: str, ncols: int = 5, labels: tuple[str, str] = ("a digits", "b digits")) -> Figure:
+    """Accuracy per pair of two knobs (a_digits, b_digits), one small panel per model, the training range outlined.
 
     ``frame`` columns: model, a, b, accuracy, n. ``seen[model]`` says whether a cell is in the
     model's training range (None: no manifest, nothing outlined).
@@ -188,8 +188,8 @@ def heatmap_figure(frame, models: Sequence[str], seen: dict[str, Callable[[int, 
         ax.set_title(short(model, 30), fontsize=8)
         ax.set_xticks(range(len(b_vals)), [str(v) for v in b_vals], fontsize=7)
         ax.set_yticks(range(len(a_vals)), [str(v) for v in a_vals], fontsize=7)
-        ax.set_xlabel("b digits", fontsize=7)
-        ax.set_ylabel("a digits", fontsize=7)
+        ax.set_xlabel(labels[1], fontsize=7)
+        ax.set_ylabel(labels[0], fontsize=7)
     for k in range(len(models), nrows * ncols):
         axes[k // ncols][k % ncols].set_visible(False)
     if image is not None:

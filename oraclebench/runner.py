@@ -13,11 +13,11 @@ import time
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
-from models.base import Adapter, Model
+from oraclebench.models.base import Adapter, Model
 from oraclebench.cache import CacheWriter, ResponseCache, request_key
 from oraclebench.records import Record, status_of
-from tasks import get_task
-from tasks.base import Instance, Request, Response
+from oraclebench.tasks import get_task
+from oraclebench.tasks.base import Instance, Request, Response
 
 # Requests per model call: large enough for adapters to sort and batch well. What an interrupted
 # run keeps does not depend on it: answers are committed as they arrive.

@@ -6,6 +6,8 @@ Every model is scored on the same instances. A line is ``Instance.to_json()`` pl
 
 from __future__ import annotations
 
+import functools
+import importlib.util
 import json
 from collections import defaultdict
 from dataclasses import dataclass
@@ -13,11 +15,12 @@ from pathlib import Path
 from typing import Sequence
 
 from oraclebench.errors import UsageError
-from oraclebench.records import atomic_write
-from tasks import TASKS, get_task
-from tasks.base import Instance
+from oraclebench.files import atomic_write
+from oraclebench.tasks import BUILTIN, TASKS, get_task
+from oraclebench.tasks.base import Instance
 
-SETS_DIR = Path(__file__).resolve().parent.parent / "benchmark" / "sets"
+# benchmark/sets/ in a checkout, oraclebench/benchmark/sets/ in an installed wheel (pyproject's package-dir).
+SETS_DIR = Path(next(iter(importlib.util.find_spec("oraclebench.benchmark").submodule_search_locations))) / "sets"
 
 
 def set_path(task: str, directory: Path = SETS_DIR) -> Path:
@@ -36,8 +39,15 @@ def freeze(task: str, seed: int = 0, directory: Path = SETS_DIR) -> Path:
 
 
 def load_set(task: str, directory: Path = SETS_DIR) -> list[Instance]:
-    """The frozen instances of ``task``; a missing file says how to make it."""
+    """The frozen instances of ``task``; a missing file says how to make it.
+
+    A task from another package (entry point) ships no set file here: its frozen set is drawn in
+    memory from its ``frozen_configs`` (``Task.frozen(0)``, deterministic), the same instances every
+    run, and never written into the installed package.
+    """
     path = set_path(task, directory)
+    if not path.exists() and task not in BUILTIN:
+        return _drawn_set(task)
     if not path.exists():
         raise UsageError(f"no frozen set {path}; run `oraclebench freeze {task}`")
     out = []
@@ -47,6 +57,15 @@ def load_set(task: str, directory: Path = SETS_DIR) -> list[Instance]:
                 d = json.loads(line)
                 out.append(Instance(d["task"], d["id"], d["problem"], d["bucket"], d["label"]))
     return out
+
+
+@functools.lru_cache(maxsize=None)
+def _drawn_set_cached(task: str) -> tuple[Instance, ...]:
+    return tuple(get_task(task).frozen(0))
+
+
+def _drawn_set(task: str) -> list[Instance]:
+    return list(_drawn_set_cached(task))
 
 
 def load_answers(task: str, directory: Path = SETS_DIR) -> dict[str, object]:

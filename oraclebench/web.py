@@ -34,7 +34,6 @@ from oraclebench.stats import wilson
 
 PAGE = 100  # instances per page
 REMOTE_PREFIXES = ("vllm:", "openai:")  # served models: the try box would call a server, not a local model
-TYPED = {"causal": "1,0,1,0,1", "multiplication": "47x23", "abcd": "C A D B C"}
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
 
 
@@ -85,7 +84,7 @@ class ModelPool:
         self._models: dict[str, object] = {}
 
     def get(self, name: str):
-        from models import load_model
+        from oraclebench.models import load_model
 
         with self._lock:
             if name not in self._models:
@@ -153,19 +152,16 @@ def select(records: list[Record], args) -> list[Record]:
 
 
 def field_rows(record: Record) -> list[dict]:
-    """Expected and answered value per field, each marked right or wrong (for colouring)."""
-    fields = record.fields or {}
-    exp, got = record.expected, record.parsed
-    if isinstance(exp, dict):
-        got = got if isinstance(got, dict) else {}
-        return [{"name": k, "expected": v, "answer": got.get(k, "-"), "ok": bool(fields.get(k, got.get(k) == v))}
-                for k, v in exp.items()]
-    digits = sorted((k for k in fields if re.fullmatch(r"d\d+", k)), key=lambda k: int(k[1:]))
-    if digits and isinstance(exp, int):  # multiplication: digit by digit from the units up
-        want, have = str(exp), "" if got is None else str(got)
-        return [{"name": k, "expected": want[-1 - i], "answer": have[-1 - i] if i < len(have) else "-",
-                 "ok": bool(fields[k])} for i, k in enumerate(digits)]
-    return [{"name": k, "expected": "", "answer": "", "ok": bool(v)} for k, v in fields.items()]
+    """Expected and answered value per field, each marked right or wrong (for colouring): the task's
+    ``field_rows`` (a record of a task no longer installed gets the default rows)."""
+    from oraclebench.tasks import TaskError, get_task
+    from oraclebench.tasks.base import default_field_rows
+
+    try:
+        rows = get_task(record.task).field_rows
+    except TaskError:
+        rows = default_field_rows
+    return rows(record.expected, record.parsed, record.fields or {})
 
 
 def answer_lines(record: Record) -> list[dict]:
@@ -193,38 +189,36 @@ def show(value) -> str:
 # --------------------------------------------------------------------------------------- typed input
 
 
-def parse_typed(task_name: str, text: str):
-    """A problem from typed text: ``1,0,1,0,1`` (causal), ``47x23`` (multiplication), ``C A D B C`` (abcd).
+def typed_examples() -> dict[str, str]:
+    """``{task: what a user types}`` for every task that reads a typed input (``Task.typed_example``)."""
+    from oraclebench.tasks import get_task, typed_tasks
 
-    Minimal parsers kept here until ``oraclebench try`` (issue 4) offers per-task ones to share.
+    return {name: get_task(name).typed_example for name in typed_tasks()}
+
+
+def parse_typed(task_name: str, text: str):
+    """A task and the problem typed for it (``Task.read_input``): ``1,0,1,0,1`` (causal), ``47x23``, ...
+
+    Raises: ``TaskError`` for a task that takes no typed input, or text it cannot read.
     """
-    from tasks import get_task
-    from tasks.base import TaskError
+    from oraclebench.tasks import get_task
+    from oraclebench.tasks.base import TaskError
 
     task = get_task(task_name)
-    if task_name == "causal":
-        from tasks.causal import parse_inputs
-
-        return task, task.Problem(inputs=parse_inputs(text))
-    if task_name == "multiplication":
-        m = re.fullmatch(r"\s*(\d{1,9})\s*[x×*]\s*(\d{1,9})\s*", text)
-        if not m:
-            raise TaskError(f"multiplication: write two whole numbers like 47x23, not {text.strip()!r}")
-        return task, task.Problem(a=int(m.group(1)), b=int(m.group(2)))
-    if task_name == "abcd":
-        from oracles.abcd import parse_program
-
-        try:
-            return task, task.Problem(tokens=parse_program(text))
-        except ValueError as exc:
-            raise TaskError(f"abcd: {exc}") from None
-    raise TaskError(f"typing an input is supported for {', '.join(sorted(TYPED))}, not {task_name}")
+    if task.typed_example is None:
+        raise TaskError(f"typing an input is supported for {', '.join(typed_examples())}, not {task_name}")
+    try:
+        return task, task.read_input(text)
+    except TaskError:
+        raise
+    except ValueError as exc:
+        raise TaskError(f"{task_name}: {str(exc).splitlines()[0]}") from None
 
 
 def try_input(pool: ModelPool, model_name: str, task_name: str, text: str) -> dict:
     """The oracle's answer and the model's on a typed input, scored field by field."""
     from oraclebench.runner import task_manifest
-    from tasks.base import TaskError
+    from oraclebench.tasks.base import TaskError
 
     try:
         task, problem = parse_typed(task_name, text)
@@ -317,7 +311,8 @@ def create_app(results: Path | str, hosts: tuple[str, ...] = ()) -> Flask:
     @app.route("/run/<run_id>/try", methods=["GET", "POST"])
     def try_page(run_id: str):
         summary = store.run(run_id)
-        tasks = [t for t in sorted({r.task for r in store.records(summary)}) if t in TYPED]
+        typed = typed_examples()
+        tasks = [t for t in sorted({r.task for r in store.records(summary)}) if t in typed]
         task = request.values.get("task") or (tasks[0] if tasks else "")
         text = request.values.get("input", "")
         result = None
@@ -327,12 +322,12 @@ def create_app(results: Path | str, hosts: tuple[str, ...] = ()) -> Flask:
                 abort(403, "the try box runs a model only for its own form on this page; reload the page and submit again")
             if not _local(summary["model"]):
                 result = {"error": f"{summary['model']} is a served model; the try box runs local models only"}
-            elif task not in TYPED:
-                result = {"error": f"typing an input is supported for {', '.join(sorted(TYPED))}, not {task!r}"}
+            elif task not in typed:
+                result = {"error": f"typing an input is supported for {', '.join(sorted(typed))}, not {task!r}"}
             else:
                 result = try_input(pool, summary["model"], task, text)
         return render_template("try.html", run=summary, tasks=tasks, task=task, text=text, result=result,
-                               example=TYPED.get(task, ""), examples=TYPED, local=_local(summary["model"]))
+                               example=typed.get(task, ""), examples=typed, local=_local(summary["model"]))
 
     return app
 

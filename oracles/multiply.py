@@ -27,7 +27,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from oracles.numbers import HARD_MAX_DIGITS, digit_bound, read_int
+from oraclebench.oracles.numbers import HARD_MAX_DIGITS, digit_bound, read_int
 
 TIMES = "×"  # U+00D7, the sign used in the prompts
 

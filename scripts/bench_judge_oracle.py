@@ -46,7 +46,7 @@ def child(root: str, shape: str, size: int) -> None:
     """Time one judge call in this process and print its CPU and wall seconds."""
     sys.path.insert(0, root)
     sys.setrecursionlimit(10_000)
-    from oracles.judge import judge
+    from oraclebench.oracles.judge import judge
 
     text = text_of(shape, size)
     cpu, wall = time.process_time(), time.perf_counter()

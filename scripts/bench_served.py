@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 def tiny_checkpoint(out: Path) -> Path:
     """An untrained tiny GPT-2 whose tokenizer covers the multiplication prompts."""
-    from models.charlm import build_tokenizer, save, tiny_gpt2
+    from oraclebench.models.charlm import build_tokenizer, save, tiny_gpt2
 
     texts = ["Q: What is 0123456789 × 0123456789? Show your work. A:\n= (carries ,)\n", "abcdef"]
     tok = build_tokenizer(texts)
@@ -33,7 +33,7 @@ def tiny_checkpoint(out: Path) -> Path:
 
 
 def instances(n: int, seed: int):
-    from tasks import get_task
+    from oraclebench.tasks import get_task
 
     task = get_task("multiplication")
     return task.fresh(n, seed, task.config(a_digits=(1, 3), b_digits=(1, 3)))
@@ -41,7 +41,7 @@ def instances(n: int, seed: int):
 
 def timed_pass(spec: str, concurrency: int, insts) -> tuple[float, list[str], int]:
     """(seconds, completions, errors) for one pass over ``insts``."""
-    from models import load_model
+    from oraclebench.models import load_model
     from oraclebench.runner import evaluate
 
     model = load_model(spec, {"concurrency": str(concurrency)})

@@ -44,17 +44,17 @@ REFERENCE = {"multiplication": "gpt2-mult", "abcd": "gpt2-abcd", "causal": "gpt2
 
 
 def instances(task_name: str, n: int, seed: int):
-    from tasks import get_task
+    from oraclebench.tasks import get_task
 
     return get_task(task_name).fresh(n, seed)  # exactly what `pytest benchmark --fresh N --seed S` scores
 
 
 def worker_adapter(args) -> dict:
-    from models.hf import HFModel
+    from oraclebench.models.hf import HFModel
     from oraclebench.runner import RunStats, evaluate
 
-    from tasks import get_task
-    from tasks.reading import cut_at_stop
+    from oraclebench.tasks import get_task
+    from oraclebench.tasks.reading import cut_at_stop
 
     model = HFModel(args.path, {"batch_size": args.batch})
     stats = RunStats()
@@ -70,8 +70,8 @@ def worker_plain(args) -> dict:
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from tasks import get_task
-    from tasks.reading import cut_at_stop
+    from oraclebench.tasks import get_task
+    from oraclebench.tasks.reading import cut_at_stop
 
     task = get_task(args.task)
     insts = instances(args.task, args.n, args.seed)
@@ -93,7 +93,7 @@ def worker_plain(args) -> dict:
                 row = row[:int((row == tok.eos_token_id).nonzero()[0])]
             texts.append(cut_at_stop(tok.decode(row, skip_special_tokens=True), r.stop))
     seconds = time.perf_counter() - t0
-    from tasks.base import Response
+    from oraclebench.tasks.base import Response
 
     correct = sum(task.assess(task.decode(i.problem), r, Response(text=t)).correct
                   for i, r, t in zip(insts, requests, texts))
@@ -105,7 +105,7 @@ def worker_plain(args) -> dict:
 
 def model_path(args, tmp: Path) -> tuple[Path, str]:
     """The checkpoint to time, and how it was chosen."""
-    from models.reference import RECIPES, checkpoint_path
+    from oraclebench.training.recipes import RECIPES, checkpoint_path
 
     if args.model:
         path = checkpoint_path(args.model) if args.model in RECIPES else Path(args.model.removeprefix("hf:"))
@@ -113,8 +113,8 @@ def model_path(args, tmp: Path) -> tuple[Path, str]:
     ref = REFERENCE.get(args.task)
     if ref and (checkpoint_path(ref) / "manifest.json").is_file():
         return checkpoint_path(ref), f"the trained {ref} checkpoint"
-    from models.charlm import build_tokenizer, save, tiny_gpt2
-    from tasks import get_task
+    from oraclebench.models.charlm import build_tokenizer, save, tiny_gpt2
+    from oraclebench.tasks import get_task
 
     task = get_task(args.task)
     texts = [task.render(p).prompt + task.render_answer(p, task.solve(p))
@@ -156,7 +156,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         path, how = model_path(args, tmp)
-        from tasks import get_task
+        from oraclebench.tasks import get_task
 
         insts = instances(args.task, args.n, args.seed)
         n = len(insts)  # fewer than --n where the task has fewer problems (causal: 32)

@@ -26,7 +26,7 @@ import re
 from dataclasses import dataclass
 from typing import Iterator
 
-from oracles.abcd import (
+from oraclebench.oracles.abcd import (
     TOKENS,
     check_trace,
     format_program,
@@ -35,9 +35,9 @@ from oracles.abcd import (
     step_count,
     trace,
 )
-from oracles.numbers import read_int
-from tasks.base import CHAT_PROSE_TOKENS, ChatPrompt, Draw, Request, Response, Score, Split, Stratum, Task, TaskError
-from tasks.reading import unmarked
+from oraclebench.oracles.numbers import read_int
+from oraclebench.tasks.base import CHAT_PROSE_TOKENS, ChatPrompt, Draw, Request, Response, Score, Split, Stratum, Task, TaskError
+from oraclebench.tasks.reading import unmarked
 
 NAME = "abcd"
 MAX_LENGTH = 64  # traces grow as length squared; past this the budget is no longer a test of reasoning
@@ -133,6 +133,41 @@ class AbcdTask(Task[AbcdProblem]):
     Config = AbcdConfig
     Problem = AbcdProblem
     size_fields = ("length", "program")
+
+    typed_example = "C A D B C"
+    knobs = ("length",)
+    report_view = "trace"
+
+    def trained_on(self, knob: str, manifest: dict):
+        """Program lengths ``lengths: [lo, hi]``."""
+        if knob == "length" and manifest.get("lengths"):
+            lo, hi = manifest["lengths"]
+            return (lambda x: lo <= int(x) <= hi), f"lengths {lo}-{hi}"
+        return None, ""
+
+    def read_input(self, text: str) -> AbcdProblem:
+        """``oraclebench try abcd "C A D B C"``: a program, tokens separated by spaces."""
+        try:
+            return AbcdProblem(parse_program(text))
+        except TaskError:
+            raise
+        except ValueError as exc:
+            raise TaskError(f"abcd: {str(exc).splitlines()[0]}") from None
+
+    def field_view(self, score: Score) -> list[list[tuple[str, bool | None]]]:
+        """The oracle's trace beside the model's, line by line (right up to the first bad line), then the fields."""
+        answer = list(score.answer or ())
+        bad = score.detail.get("first_bad_line")
+        lines: list[list[tuple[str, bool | None]]] = [[("  oracle (leftmost first)      | model", None)]]
+        for i in range(max(len(score.expected), len(answer))):
+            want = score.expected[i] if i < len(score.expected) else ""
+            got = answer[i] if i < len(answer) else ""
+            lines.append([(f"  {want:28s} | ", None)] + ([(got, bad is None or i < bad)] if got else []))
+        last: list[tuple[str, bool | None]] = [("  ", None)]
+        for n, (k, ok) in enumerate(score.fields.items()):
+            last += [("  " if n else "", None), (f"{k}: ", None), ("right" if ok else "wrong", ok)]
+        lines.append(last)
+        return lines
 
     # ---- problems ---------------------------------------------------------------------------------
     def generate(self, draw: Draw, config: AbcdConfig) -> AbcdProblem:

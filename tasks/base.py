@@ -32,7 +32,7 @@ import random
 from dataclasses import dataclass, field
 from typing import Any, Callable, ClassVar, Generic, Iterable, Iterator, Literal, Protocol, Sequence, TypeVar
 
-from tasks.reading import cut_at_stop
+from oraclebench.tasks.reading import cut_at_stop
 
 # "unknown": the model has no manifest for the task (and no --heldout), so nothing is known about what it saw.
 Split = Literal["seen", "heldout", "unknown"]
@@ -361,6 +361,16 @@ class Stratum:
     complete: bool
 
 
+def default_field_rows(expected: Any, answer: Any, fields: dict) -> list[dict]:
+    """``Task.field_rows``'s default (also for records of a task no longer installed)."""
+    fields = fields or {}
+    if isinstance(expected, dict):
+        got = answer if isinstance(answer, dict) else {}
+        return [{"name": k, "expected": v, "answer": got.get(k, "-"), "ok": bool(fields.get(k, got.get(k) == v))}
+                for k, v in expected.items()]
+    return [{"name": k, "expected": "", "answer": "", "ok": bool(v)} for k, v in fields.items()]
+
+
 # --------------------------------------------------------------------------- the Task base class
 
 
@@ -375,6 +385,12 @@ class Task(Generic[P]):
       ``manifest_from_spec(spec) -> dict``, ``train_config(manifest) -> Config``,
       ``size(p) -> tuple`` (with ``size_fields``) and ``strata(config, like) -> list[Stratum]``.
 
+    Optional hooks, with defaults (a task from another package needs none of them): ``typed_example``
+    and ``read_input`` (``try``, the web page's try box), ``field_view`` (``try``'s lines),
+    ``field_rows`` (the web page's fields), ``knobs``, ``knob_grid``, ``report_view`` and
+    ``trained_on`` (the report's curves, heatmap, training range and per-field section). They return
+    plain data; the report, web page and command line draw it.
+
     ``size`` is the task's documented measure of "smallest" (multiplication: digits, then the
     operands): the counterexample search returns the failure of least ``size`` and shows it.
     ``strata`` splits a config's problems by knob setting, in ``size`` order: every problem of a
@@ -384,6 +400,22 @@ class Task(Generic[P]):
     ``{"omitted": ["1,0,1,0,1"]}`` for causal); ``split(p, None)`` is ``"unknown"``: with no manifest
     nothing is known about what the model saw. ``split(p, {})`` is ``"seen"``: a manifest that
     holds nothing out.
+
+    Errors: bad user input (a ``--heldout`` spec, a knob, a typed problem) raises ``TaskError`` with
+    one line naming the problem and the fix; a completion the task cannot read is no error but a
+    wrong answer (``score`` returns ``Score(correct=False, reason=...)``).
+
+    Example (any task; the oracle's own answer is right, and scoring never needs a model):
+
+    >>> from oraclebench.tasks import get_task
+    >>> from oraclebench.tasks.base import Response
+    >>> task = get_task("multiplication")
+    >>> p = task.sample(seed=0, i=3)
+    >>> request = task.render(p)
+    >>> task.assess(p, request, Response(text=task.render_answer(p, task.solve(p)))).correct
+    True
+    >>> task.assess(p, request, Response(text=" no idea")).correct
+    False
     """
 
     name: ClassVar[str]
@@ -395,12 +427,24 @@ class Task(Generic[P]):
 
     # ---- to implement -------------------------------------------------------------------------
     def generate(self, draw: Draw, config: Any) -> P:
+        """One problem drawn through ``draw`` under ``config``.
+
+        Args:
+            draw: where every choice comes from (``RandomDraw`` for sets, ``HypothesisDraw`` for the
+                counterexample search, ``LowestDraw`` for the smallest problem); draw knobs first.
+            config: the task's ``Config`` (its difficulty knobs; ``self.config(**knobs)`` validates).
+        Returns:
+            a frozen, hashable ``Problem``. Pure: the same draws give the same problem.
+        """
         raise NotImplementedError
 
     def solve(self, problem: P) -> Any:
+        """The exact answer to ``problem``, from the task's oracle (``oracles/``); never a model."""
         raise NotImplementedError
 
     def render(self, problem: P) -> Request:
+        """What is asked of a model: a ``Request`` with the prompt, stop strings and token budget
+        (or ``choices``), ``task`` and ``problem`` (``encode(problem)``) filled in."""
         raise NotImplementedError
 
     def render_answer(self, problem: P, answer: Any) -> str:
@@ -408,6 +452,11 @@ class Task(Generic[P]):
         raise NotImplementedError
 
     def parse(self, text: str, problem: P) -> Any:
+        """The answer a completion states, by the task's strict reading, or ``None`` when it states none.
+
+        Args: ``text``: the completion already cut at the stop strings; ``problem``: what was asked.
+        Raises nothing for unreadable text (that is a wrong answer, not an error).
+        """
         raise NotImplementedError
 
     def score(self, problem: P, response: Response) -> Score:
@@ -422,12 +471,16 @@ class Task(Generic[P]):
         return None, False
 
     def bucket(self, problem: P) -> dict:
+        """The difficulty knobs of ``problem`` as a flat dict (``{"digits": "2x3"}``): reports group by it."""
         raise NotImplementedError
 
     def label(self, problem: P) -> str:
+        """A short human label of ``problem`` (``47x23``), used in test ids and tables."""
         raise NotImplementedError
 
     def split(self, problem: P, manifest: dict | None) -> Split:
+        """``"seen"`` if training under ``manifest`` covers ``problem``, ``"heldout"`` if not, and
+        ``"unknown"`` when ``manifest`` is ``None`` (see the class docstring)."""
         raise NotImplementedError
 
     def chat(self, problem: P) -> ChatPrompt:
@@ -467,6 +520,51 @@ class Task(Generic[P]):
     def manifest_from_spec(self, spec: str) -> dict:
         """Parse a ``--heldout`` spec for this task (``"lengths=1-12"``) into the task's manifest dict."""
         raise NotImplementedError
+
+    # ---- optional hooks: what reports, the web page, ``try`` and ``explore`` ask of a task -------
+    typed_example: ClassVar[str | None] = None  # what a user types for ``try`` (``"47x23"``); None: no typed input
+
+    def read_input(self, text: str) -> P:
+        """The problem a user typed (``oraclebench try``, the web page's try box).
+
+        Args: ``text``, as typed. Returns: the problem. Raises: ``TaskError`` naming the expected
+        form. The default reads nothing: a task without ``typed_example`` takes no typed input.
+        """
+        raise TaskError(f"{self.name}: takes no typed input")
+
+    def field_view(self, score: Score) -> list[list[tuple[str, bool | None]]]:
+        """How ``try`` shows a score field by field: lines of (text, right?) pieces; ``None``: plain text.
+
+        A piece ``(text, ok, "colour")`` is marked in colour only, never with a ``[ok]`` mark. Plain data, drawn by the caller (green/red on a terminal, ``[ok]``/``[XX]`` marks otherwise).
+        The default is one line per ``score.fields`` entry.
+        """
+        return [[(f"  {name:12s} ", None), ("right" if ok else "wrong", ok)] for name, ok in score.fields.items()]
+
+    # The report's view of a task: plain names and predicates, drawn by ``oraclebench.report``.
+    knobs: ClassVar[tuple[str, ...]] = ()  # bucket keys the difficulty curves are drawn against (default: the first)
+    knob_grid: ClassVar[tuple[str, str] | None] = None  # two knobs drawn as one heatmap instead of two curves
+    report_view: ClassVar[str] = "fields"  # the report's per-field section: fields, digits, trace or judge
+
+    def trained_on(self, knob: str, manifest: dict) -> tuple[Callable[[Any], bool] | None, str]:
+        """What training covered along ``knob`` (a bucket key; for ``knob_grid``, ``"grid"`` and a pair of
+        values), read from the task's ``manifest``: a predicate over knob values and a short text.
+
+        Returns ``(None, "")`` when the manifest says nothing about the knob (the default); the report
+        then shades the range the records' splits show.
+        """
+        return None, ""
+
+    def field_rows(self, expected: Any, answer: Any, fields: dict) -> list[dict]:
+        """A record's answer field by field for the web page: ``{"name", "expected", "answer", "ok"}`` rows.
+
+        Args: the record's ``expected`` and parsed ``answer`` (as stored in records.jsonl, JSON
+        values) and its ``fields`` (name -> right). The default: one row per key of a dict answer,
+        else one row per field with its verdict only.
+        """
+        return default_field_rows(expected, answer, fields)
+
+    def _overrides(self, hook: str) -> bool:
+        return getattr(type(self), hook) is not getattr(Task, hook)
 
     # ---- shared ---------------------------------------------------------------------------------
     def assess(self, problem: P, request: Request, response: Response) -> Score:

@@ -27,12 +27,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from oracles.causal import DEFAULT_WORLD, Outcome, World, WorldError, load_world
-from oracles.numbers import digit_bound, read_int
-from tasks.base import (
+from oraclebench.oracles.causal import DEFAULT_WORLD, Outcome, World, WorldError, load_world
+from oraclebench.oracles.numbers import digit_bound, read_int
+from oraclebench.tasks.base import (
     CHAT_PROSE_TOKENS, ChatPrompt, Draw, RandomDraw, Request, Response, Score, Split, Stratum, Task, TaskError,
 )
-from tasks.reading import unmarked
+from oraclebench.tasks.reading import unmarked
 
 NAME = "causal"
 _BITS = re.compile(r"\s*[01](\s*,\s*[01])*\s*")
@@ -166,6 +166,26 @@ class CausalTask(Task[CausalProblem]):
     Config = CausalConfig
     Problem = CausalProblem
     size_fields = ("inputs",)
+
+    typed_example = "1,0,1,0,1"
+    knobs = ("inputs",)
+
+    def trained_on(self, knob: str, manifest: dict):
+        """Every input but the ``omitted`` ones."""
+        if knob == "inputs" and "omitted" in manifest:
+            omitted = {str(s).replace(" ", "") for s in manifest["omitted"]}
+            return (lambda x: str(x) not in omitted), "all inputs but " + "; ".join(sorted(omitted))
+        return None, ""
+
+    def read_input(self, text: str) -> CausalProblem:
+        """``oraclebench try causal 1,0,1,0,1``: one input sequence of the default world."""
+        return CausalProblem(parse_inputs(text))
+
+    def field_view(self, score: Score) -> list[list[tuple[str, bool | None]]]:
+        """One line per new value and sum: the oracle's, then the model's, marked."""
+        answer = score.answer if isinstance(score.answer, dict) else {}
+        return [[(f"  {name:8s} oracle {value!s:4s} model ", None), (str(answer.get(name, "-")), score.fields.get(name, False))]
+                for name, value in score.expected.items()]
 
     def generate(self, draw: Draw, config: CausalConfig) -> CausalProblem:
         n = len(_world(config.world).inputs)

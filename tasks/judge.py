@@ -49,13 +49,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-from oracles.judge import final_answer, judge
-from tasks.base import (
+from oraclebench.oracles.judge import final_answer, judge
+from oraclebench.tasks.base import (
     CHAT_PROSE_TOKENS, ChatPrompt, Draw, LowestDraw, Request, Response, Score, Split, Stratum, Task, TaskError,
 )
-from tasks.reading import unmarked
-from tasks.judge_reading import read_choice
-from tasks.judge_templates import ERRORS, TEMPLATES, answer_text, argument, mutations, plain, question, work
+from oraclebench.tasks.reading import unmarked
+from oraclebench.tasks.judge_reading import read_choice
+from oraclebench.tasks.judge_templates import ERRORS, TEMPLATES, answer_text, argument, mutations, plain, question, work
 
 NAME = "judge"
 TEMPLATE_NAMES = tuple(TEMPLATES)
@@ -257,6 +257,16 @@ class JudgeTask(Task[Problem]):
     Config = Config
     Problem = Problem
     size_fields = ("steps", "template_rank", "numbers_sum", "numbers")
+    knobs = ("template", "error")
+    report_view = "judge"
+
+    def trained_on(self, knob: str, manifest: dict):
+        """The ``templates`` and ``errors`` training drew from."""
+        key = {"template": "templates", "error": "errors"}.get(knob)
+        if key and manifest.get(key):
+            values = {str(v) for v in manifest[key]}
+            return (lambda x: str(x) in values), f"{key} {', '.join(sorted(values))}"
+        return None, ""
     search_choices = 16  # at most 15 are drawn (subtraction): every template's examples are as long
 
     def generate(self, draw: Draw, config: Config) -> Problem:

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Callable
 
-from tasks.base import Draw
+from oraclebench.tasks.base import Draw
 
 ERRORS = ("slip", "operation", "dropped", "misread")
 OPS = ("+", "-", "*", "/")

@@ -30,10 +30,10 @@ import re
 from dataclasses import dataclass
 from typing import Iterator
 
-from oracles.multiply import TIMES, check_scratchpad, product, read_final, render_scratchpad, scratchpad, work_lines
-from oracles.numbers import digit_bound, is_number, read_int
-from tasks.base import CHAT_PROSE_TOKENS, ChatPrompt, Draw, Request, Response, Score, Split, Stratum, Task, TaskError
-from tasks.reading import final_number
+from oraclebench.oracles.multiply import TIMES, check_scratchpad, product, read_final, render_scratchpad, scratchpad, work_lines
+from oraclebench.oracles.numbers import digit_bound, is_number, read_int
+from oraclebench.tasks.base import CHAT_PROSE_TOKENS, ChatPrompt, Draw, Request, Response, Score, Split, Stratum, Task, TaskError
+from oraclebench.tasks.reading import final_number
 
 NAME = "multiplication"
 MAX_DIGITS = 9
@@ -161,6 +161,51 @@ class MultiplicationTask(Task[Problem]):
     Config = Config
     Problem = Problem
     size_fields = ("digits", "a", "b")
+
+    typed_example = "47x23"
+    knobs = ("a_digits", "b_digits")
+    knob_grid = ("a_digits", "b_digits")
+    report_view = "digits"
+
+    def trained_on(self, knob: str, manifest: dict):
+        """Digit counts up to ``max_digits: [a, b]``; the predicate takes an ``(a_digits, b_digits)`` pair."""
+        if manifest.get("max_digits"):
+            a, b = manifest["max_digits"]
+            extra = f", {len(manifest.get('omitted_pairs') or [])} pairs omitted" if manifest.get("omitted_pairs") else ""
+            return (lambda x: int(x[0]) <= a and int(x[1]) <= b), f"up to {a}x{b} digits{extra}"
+        return None, ""
+
+    def read_input(self, text: str) -> Problem:
+        """``oraclebench try multiplication 47x23`` (or ``47*23``, ``47 × 23``): two operands of 1 to 9 digits."""
+        match = re.fullmatch(r"\s*(\d+)\s*[xX*×]\s*(\d+)\s*", text)
+        if not match:
+            raise TaskError(f"multiplication: {text[:40]!r} is not a product; write it like 47x23 (or 47*23, '47 × 23')")
+        a, b = read_int(match.group(1), MAX_DIGITS), read_int(match.group(2), MAX_DIGITS)
+        if not (isinstance(a, int) and isinstance(b, int)):
+            raise TaskError(f"multiplication: operands have 1 to {MAX_DIGITS} digits; write it like 47x23")
+        return Problem(a, b)
+
+    def field_rows(self, expected, answer, fields) -> list[dict]:
+        """Digit by digit from the units up (``d0`` is the units digit), then the other fields."""
+        digits = sorted((k for k in fields or {} if re.fullmatch(r"d\d+", k)), key=lambda k: int(k[1:]))
+        if not digits or not isinstance(expected, int):
+            return super().field_rows(expected, answer, fields)
+        want, have = str(expected), "" if answer is None else str(answer)
+        return [{"name": k, "expected": want[-1 - i], "answer": have[-1 - i] if i < len(have) else "-",
+                 "ok": bool(fields[k])} for i, k in enumerate(digits)]
+
+    def field_view(self, score: Score) -> list[list[tuple[str, bool | None]]]:
+        """The oracle's product over the model's, digits aligned from the units, then which digits are wrong."""
+        want = str(score.expected)
+        got = "" if score.answer is None else str(score.answer)
+        wrong = [k for k, ok in score.fields.items() if not ok]
+        # one mark per digit, in colour only (``[ok]`` after each digit would break the number up)
+        digits: list[tuple] = [(c, score.fields.get(f"d{len(got) - 1 - i}", False), "colour")
+                               for i, c in enumerate(got)]
+        pad = " " * max(0, 12 - len(got or "(no answer)"))
+        return [[(f"  oracle {want:>12s}", None)],
+                [("  model  " + pad, None), *(digits or [("(no answer)", None)])],
+                [("  fields ", None), ("all digits right", True) if not wrong else ("wrong: " + ", ".join(wrong), False)]]
 
     def generate(self, draw: Draw, config: Config) -> Problem:
         da = draw.integer(*config.a_digits)

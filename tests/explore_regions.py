@@ -26,8 +26,8 @@ from typing import Any, Callable
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from examples.flawed import _numbers, read_prompt, solve  # noqa: E402
-from tasks import get_task  # noqa: E402
-from tasks.judge_templates import ERRORS, TEMPLATES, mutations, work  # noqa: E402
+from oraclebench.tasks import get_task  # noqa: E402
+from oraclebench.tasks.judge_templates import ERRORS, TEMPLATES, mutations, work  # noqa: E402
 
 
 def _with(task: str, region: Callable[[Any], bool], wrong: Callable[[Any], str]) -> Callable[[list[str]], list[str]]:

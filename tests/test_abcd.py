@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from oracles.abcd import (
+from oraclebench.oracles.abcd import (
     TraceVerdict,
     check_trace,
     format_program,
@@ -23,8 +23,8 @@ from oracles.abcd import (
     successors,
     trace,
 )
-from tasks.abcd import TASK, AbcdConfig, AbcdProblem, max_completion_chars
-from tasks.base import Response, TaskError
+from oraclebench.tasks.abcd import TASK, AbcdConfig, AbcdProblem, max_completion_chars
+from oraclebench.tasks.base import Response, TaskError
 
 pytestmark = pytest.mark.abcd
 

@@ -12,12 +12,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from oracles.causal import (
+from oraclebench.oracles.causal import (
     DEFAULT_WORLD, DEFAULT_WORLD_TOML, Binary, Const, Equation, Not, Var, World, WorldError, evaluate,
     load_world, parse_expression, parse_world,
 )
-from tasks.base import Response, TaskError
-from tasks.causal import TASK, CausalConfig, CausalProblem, format_inputs, parse_inputs, parse_omit, training_rows
+from oraclebench.tasks.base import Response, TaskError
+from oraclebench.tasks.causal import TASK, CausalConfig, CausalProblem, format_inputs, parse_inputs, parse_omit, training_rows
 
 pytestmark = pytest.mark.causal
 

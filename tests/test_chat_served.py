@@ -24,14 +24,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from models import load_model
-from models.base import strip_thinking
+from oraclebench.models import load_model
+from oraclebench.models.base import strip_thinking
 from oraclebench.cache import ResponseCache
 from oraclebench.runner import evaluate
 from oraclebench.summary import summarize
 from oraclebench.testing.chatserver import ChatServer, Reply, tokens
-from tasks import TASKS, get_task
-from tasks.base import Response
+from oraclebench.tasks import TASKS, get_task
+from oraclebench.tasks.base import Response
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -267,7 +267,7 @@ if __name__ == "__main__":  # a scripted server for trying the adapters by hand
 
 
 def test_openai_chat_models_get_the_chat_form_with_max_completion_tokens(judge_instances, monkeypatch):
-    from models.served import OpenAIModel
+    from oraclebench.models.served import OpenAIModel
 
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test-" + "k" * 24)
     with ChatServer(reasoner("reasoning_content"), model="o4-mini") as server:

@@ -42,7 +42,7 @@ def test_generate_is_deterministic_and_writes_openai_chat(tmp_path):
     first = json.loads(a.splitlines()[0])
     assert [m["role"] for m in first["messages"]] == ["system", "user", "assistant"]
     # The messages a chat model is scored with (the task's chat form), and the answer in its format.
-    from tasks import get_task
+    from oraclebench.tasks import get_task
 
     task = get_task("abcd")
     problem = task.sample(1, 0, task.train_config(task.manifest_from_spec("lengths=1-12")), stream="train")

@@ -18,16 +18,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from models import load_model
+from oraclebench.models import load_model
 from oraclebench.cache import ResponseCache
 from oraclebench.cli import main
 from oraclebench.explore import cases_path, explore
 from oraclebench.records import read_records
 from oraclebench.runner import evaluate
-from tasks import get_task
-from tasks.base import HypothesisDraw
-from tasks.judge import Problem as JudgeProblem
-from tasks.judge_templates import ERRORS, TEMPLATES, mutations, plain, question, work
+from oraclebench.tasks import get_task
+from oraclebench.tasks.base import HypothesisDraw
+from oraclebench.tasks.judge import Problem as JudgeProblem
+from oraclebench.tasks.judge_templates import ERRORS, TEMPLATES, mutations, plain, question, work
 
 ROOT = Path(__file__).resolve().parent.parent
 FLAWED = ROOT / "examples" / "flawed.py"

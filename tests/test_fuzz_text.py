@@ -19,8 +19,8 @@ from oraclebench.plugin import explain
 from oraclebench.records import list_runs, read_records, write_run
 from oraclebench.runner import score_one
 from oraclebench.summary import render_table, summarize, write_leaderboard
-from tasks import TASKS, get_task
-from tasks.base import Response
+from oraclebench.tasks import TASKS, get_task
+from oraclebench.tasks.base import Response
 
 ANY_CHAR = st.characters(blacklist_categories=())  # every code point, surrogates and controls too
 NASTY = st.sampled_from(["\ud800", "\udfff", "\x00", "\x1b[2J", "\x1b]0;x\x07", "\u202e", "\r", "\x9b", "\ufeff"])

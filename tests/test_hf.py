@@ -11,12 +11,12 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from models import load_model  # noqa: E402
-from models.base import ModelError  # noqa: E402
-from models.charlm import build_tokenizer, save, tiny_gpt2  # noqa: E402
-from tasks import get_task  # noqa: E402
-from tasks.base import Request  # noqa: E402
-from tasks.reading import cut_at_stop, stop_index  # noqa: E402
+from oraclebench.models import load_model  # noqa: E402
+from oraclebench.models.base import ModelError  # noqa: E402
+from oraclebench.models.charlm import build_tokenizer, save, tiny_gpt2  # noqa: E402
+from oraclebench.tasks import get_task  # noqa: E402
+from oraclebench.tasks.base import Request  # noqa: E402
+from oraclebench.tasks.reading import cut_at_stop, stop_index  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +66,7 @@ def reference(path, reqs):
 
 def texts(path, reqs, **options):
     """The adapter's answers as scored: its raw continuations cut at the stop strings (``cut_at_stop``)."""
-    from models.hf import HFModel
+    from oraclebench.models.hf import HFModel
 
     answers = HFModel(str(path), {k: str(v) for k, v in options.items()}).generate(reqs)
     return [cut_at_stop(r.text, q.stop) for r, q in zip(answers, reqs)]
@@ -91,7 +91,7 @@ def test_a_shared_prompt_prefix_run_once_gives_the_same_answers(checkpoint):
 
 
 def test_stop_strings_and_token_budgets_are_respected(checkpoint):
-    from models.hf import HFModel
+    from oraclebench.models.hf import HFModel
 
     path, problems, task = checkpoint
     reqs = requests(problems, task)
@@ -115,7 +115,7 @@ def test_stop_strings_and_token_budgets_are_respected(checkpoint):
 def test_choice_is_the_option_of_highest_log_likelihood(checkpoint):
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from models.hf import HFModel
+    from oraclebench.models.hf import HFModel
 
     path, problems, task = checkpoint
     reqs = [Request(task.render(p).prompt, choices=(" 1", " 2", " 93")) for p in problems[:3]]
@@ -136,7 +136,7 @@ def test_choice_is_the_option_of_highest_log_likelihood(checkpoint):
 
 
 def test_out_of_memory_halves_the_batch_and_keeps_the_answers(checkpoint, caplog):
-    from models.hf import HFModel
+    from oraclebench.models.hf import HFModel
 
     path, problems, task = checkpoint
     reqs = requests(problems, task)
@@ -156,7 +156,7 @@ def test_out_of_memory_halves_the_batch_and_keeps_the_answers(checkpoint, caplog
 
 
 def test_a_prompt_beyond_the_context_is_an_error_of_that_request_only(checkpoint):
-    from models.hf import HFModel
+    from oraclebench.models.hf import HFModel
 
     path, problems, task = checkpoint
     reqs = requests(problems, task)[:6]
@@ -167,7 +167,7 @@ def test_a_prompt_beyond_the_context_is_an_error_of_that_request_only(checkpoint
 
 
 def test_identity_hashes_weights_and_dtype_and_the_manifest_is_read(checkpoint, tmp_path):
-    from models.hf import HFModel
+    from oraclebench.models.hf import HFModel
 
     path, _, _ = checkpoint
     copy = shutil.copytree(path, tmp_path / "copy")

@@ -23,10 +23,10 @@ from oraclebench.records import Record, list_runs, read_records, write_run
 from oraclebench.runner import score_one
 from oraclebench.summary import summarize, write_leaderboard
 from oraclebench.textsafe import STORED_CHARS, printable
-from oracles.multiply import check_scratchpad
-from oracles.numbers import HARD_MAX_DIGITS, TooLong, read_int
-from tasks import get_task
-from tasks.base import Request, Response
+from oraclebench.oracles.multiply import check_scratchpad
+from oraclebench.oracles.numbers import HARD_MAX_DIGITS, TooLong, read_int
+from oraclebench.tasks import get_task
+from oraclebench.tasks.base import Request, Response
 
 ROOT = Path(__file__).resolve().parent.parent
 pytest_plugins = ["pytester"]
@@ -420,7 +420,7 @@ def test_a_hostile_world_file_is_one_error_line_naming_it(bench, tmp_path, capsy
 
 
 def test_the_bounded_world_parser_still_reads_the_deepest_allowed_expression():
-    from oracles.causal import MAX_DEPTH, parse_world
+    from oraclebench.oracles.causal import MAX_DEPTH, parse_world
 
     text = 'inputs = ["A"]\n[equations]\nnewA = "' + "NOT " * MAX_DEPTH + 'A"\n'
     assert parse_world(text).evaluate([1]).new == (MAX_DEPTH % 2 ^ 1,)
@@ -475,7 +475,7 @@ class _OddServer:
 
 @pytest.mark.parametrize("body", [b" 5\\ud800\\u0000\\u001b[31m", b" 5\xff\xfe\x80"], ids=["surrogate", "not-utf8"])
 def test_text_from_a_server_is_stored_whatever_its_bytes(tmp_path, body):
-    from models import load_model
+    from oraclebench.models import load_model
     from oraclebench.runner import evaluate
 
     task = get_task("multiplication")

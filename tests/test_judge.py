@@ -14,13 +14,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from oracles.judge import Verdict, claims, final_answer, judge
-from tasks.base import Response, TaskError
-from tasks.judge import (
+from oraclebench.oracles.judge import Verdict, claims, final_answer, judge
+from oraclebench.tasks.base import Response, TaskError
+from oraclebench.tasks.judge import (
     ALPACA, CSV_COLUMNS, TASK, TEMPLATE_NAMES, Config, Problem, argued, arguer_prompt, candidates, choice_prompt,
     load_csv, mask_argument,
 )
-from tasks.judge_templates import ERRORS, TEMPLATES, Mutation, work
+from oraclebench.tasks.judge_templates import ERRORS, TEMPLATES, Mutation, work
 
 pytestmark = pytest.mark.judge
 

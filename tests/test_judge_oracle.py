@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from oracles.judge import MAX_DIGITS, claims, final_answer, judge
-from tasks.judge import CSV_COLUMNS, TASK, candidates, load_csv
+from oraclebench.oracles.judge import MAX_DIGITS, claims, final_answer, judge
+from oraclebench.tasks.judge import CSV_COLUMNS, TASK, candidates, load_csv
 
 pytestmark = pytest.mark.judge
 

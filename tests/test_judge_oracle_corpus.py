@@ -18,7 +18,7 @@ from fractions import Fraction as F
 
 import pytest
 
-from oracles.judge import claims, judge
+from oraclebench.oracles.judge import claims, judge
 
 pytestmark = pytest.mark.judge
 

@@ -31,8 +31,8 @@ def one_thread():
 
 
 def test_training_problems_come_only_from_the_seen_templates_and_errors_and_curves_cover_both_splits():
-    from oraclebench.judge_recipe import Recipe, arguer_texts, make_data
-    from tasks import get_task
+    from oraclebench.training.judge import Recipe, arguer_texts, make_data
+    from oraclebench.tasks import get_task
 
     recipe = Recipe(train_n=200, eval_n=20, heldout="templates=tickets,money,average;errors=slip,dropped")
     data = make_data(recipe)
@@ -52,7 +52,7 @@ def test_training_problems_come_only_from_the_seen_templates_and_errors_and_curv
 
 def test_the_training_scale_and_bad_flags(monkeypatch):
     from oraclebench.errors import UsageError
-    from oraclebench.judge_recipe import Recipe, scaled, train_scale
+    from oraclebench.training.judge import Recipe, scaled, train_scale
 
     small = scaled(Recipe(), 0.01)
     assert (small.steps, small.pretrain_steps, small.eval_n) == (12, 3, 4)
@@ -71,7 +71,7 @@ def _digest(path) -> str:
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     """The tiny recipe run twice with one seed (determinism), and once as the no-transplant control."""
-    from oraclebench.judge_recipe import Recipe, train
+    from oraclebench.training.judge import Recipe, train
 
     root = tmp_path_factory.mktemp("judge-recipe")
     a = train(Recipe(**TINY), root / "a", device="cpu", quiet=True)
@@ -93,7 +93,7 @@ def test_the_recipe_writes_a_model_usable_as_transplant_and_as_hf(trained, monke
     history = json.loads((out / "history.json").read_text())["curve"]
     assert [h["step"] for h in history] == [0, 2, 3]
 
-    from models import load_model
+    from oraclebench.models import load_model
     from oraclebench.runner import evaluate
     from oraclebench.sets import load_set, stratified
 
@@ -129,7 +129,7 @@ def test_the_control_records_no_transplant_layers(trained):
 
 def test_the_command_line_runs_scaled_and_rejects_bad_input(tmp_path, monkeypatch, capsys):
     pytest.importorskip("torch")
-    from oraclebench.judge_recipe import main
+    from oraclebench.training.judge import main
 
     assert main(["--out", str(tmp_path), "--hidden", "30"]) == 2
     assert "multiple of 4" in capsys.readouterr().err
@@ -192,8 +192,8 @@ def test_the_paired_control_comparison_and_errors():
 def test_arguer_grad_lets_the_loss_reach_the_arguer_pass(trained):
     import torch
 
-    from models.transplant import load
-    from oraclebench.judge_recipe import Chooser, Recipe, make_data
+    from oraclebench.models.transplant import load
+    from oraclebench.training.judge import Chooser, Recipe, make_data
 
     root, *_ = trained
     model, tokenizer = load(root / "a", device="cpu")

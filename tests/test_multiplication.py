@@ -10,10 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from oracles.multiply import check_scratchpad, product, render_scratchpad, scratchpad, scratchpad_lines, times_digit
-from tasks import get_task
-from tasks.base import Response, TaskError
-from tasks.multiplication import TASK, Config, Problem, digit_fields
+from oraclebench.oracles.multiply import check_scratchpad, product, render_scratchpad, scratchpad, scratchpad_lines, times_digit
+from oraclebench.tasks import get_task
+from oraclebench.tasks.base import Response, TaskError
+from oraclebench.tasks.multiplication import TASK, Config, Problem, digit_fields
 
 pytestmark = pytest.mark.multiplication
 

@@ -25,13 +25,13 @@ from pathlib import Path
 
 import pytest
 
-from models import load_model
+from oraclebench.models import load_model
 from oraclebench.cache import ResponseCache
 from oraclebench.records import list_runs, read_records
 from oraclebench.runner import evaluate
 from oraclebench.testing.scripted import ScriptedServer
-from tasks import get_task
-from tasks.base import Request
+from oraclebench.tasks import get_task
+from oraclebench.tasks.base import Request
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -90,7 +90,7 @@ def test_a_served_run_killed_partway_keeps_every_answer_and_the_rerun_asks_only_
 
 def test_an_hf_run_interrupted_mid_call_keeps_the_batches_already_decoded(tmp_path):
     pytest.importorskip("torch")
-    from models.charlm import build_tokenizer, save, tiny_gpt2
+    from oraclebench.models.charlm import build_tokenizer, save, tiny_gpt2
 
     insts = multiplication(12)
     task = get_task("multiplication")
@@ -188,7 +188,7 @@ def test_a_callable_that_always_raises_is_not_asked_again_per_item(tmp_path):
 def test_a_batch_that_raises_keeps_the_answers_already_given_and_asks_only_the_rest(tmp_path):
     # hf: the third decoded batch raises; the first two are not decoded again while bisecting.
     pytest.importorskip("torch")
-    from models.charlm import build_tokenizer, save, tiny_gpt2
+    from oraclebench.models.charlm import build_tokenizer, save, tiny_gpt2
 
     insts = multiplication(12)
     task = get_task("multiplication")
@@ -274,7 +274,7 @@ def test_a_served_deadline_error_is_retried_then_an_error_item_and_the_rest_answ
 
 def test_an_hf_batch_past_its_deadline_gives_errors_for_the_unfinished_rows(tmp_path):
     pytest.importorskip("torch")
-    from models.charlm import build_tokenizer, save, tiny_gpt2
+    from oraclebench.models.charlm import build_tokenizer, save, tiny_gpt2
 
     tok = build_tokenizer(["abc 0123456789 "])
     path = save(tiny_gpt2(tok, n_embd=32, n_layer=1, n_head=2, seed=0), tok, tmp_path / "tiny")
@@ -299,7 +299,7 @@ def test_a_model_failing_the_whole_task_is_asked_once_and_every_item_is_an_error
     # leave the task unscored, so every item asked the model for the whole task again.
     write_module(tmp_path, """
         import os
-        from models.base import ModelError
+        from oraclebench.models.base import ModelError
         def answer(prompts):
             with open(os.environ["OB_CALLS"], "a") as fh:
                 fh.write(f"{len(prompts)}\\n")

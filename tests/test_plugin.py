@@ -173,8 +173,8 @@ FLAKY_MODEL = '''
 import os
 from pathlib import Path
 
-from models.baselines import OracleModel
-from tasks import get_task
+from oraclebench.models.baselines import OracleModel
+from oraclebench.tasks import get_task
 
 LOG = Path(os.environ["OB_CALL_LOG"])
 
@@ -208,7 +208,7 @@ def flaky(pytester: pytest.Pytester, monkeypatch):
 
 
 def test_errors_from_a_model_that_raises_are_counted_apart(bench, pytester, flaky):
-    pytest.importorskip("models.pycall")
+    pytest.importorskip("oraclebench.models.pycall")
     result = bench("--model", "python:flaky_model:answer", "--task", "multiplication", "--limit", "100")
     outcomes = result.parseoutcomes()
     cell = summary_of(pytester, "python:flaky_model:answer")["tasks"]["multiplication"]["all"]
@@ -218,7 +218,7 @@ def test_errors_from_a_model_that_raises_are_counted_apart(bench, pytester, flak
 
 
 def test_a_killed_run_resumes_without_recomputing_finished_requests(pytester, flaky, tmp_path):
-    pytest.importorskip("models.pycall")
+    pytest.importorskip("oraclebench.models.pycall")
     results = tmp_path / "results"
     cmd = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", str(ROOT / "benchmark"), "-q",
            "--model", "python:flaky_model:answer", "--task", "multiplication", "--limit", "200",

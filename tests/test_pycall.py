@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from models import ModelError, load_model
-from models.pycall import PythonModel
+from oraclebench.models import ModelError, load_model
+from oraclebench.models.pycall import PythonModel
 from oraclebench.runner import evaluate
 from oraclebench.summary import summarize
-from tasks import get_task
-from tasks.base import Request
+from oraclebench.tasks import get_task
+from oraclebench.tasks.base import Request
 
 ROOT = Path(__file__).resolve().parent.parent
 FLAWED = ROOT / "examples" / "flawed.py"
@@ -207,7 +207,7 @@ def pipeline_dir(tmp_path, monkeypatch):
 
 
 def test_the_sources_of_a_callable_are_every_local_file_it_imports(pipeline_dir):
-    from models.pycall import local_sources
+    from oraclebench.models.pycall import local_sources
 
     model = PythonModel(f"{pipeline_dir['pipeline']}:answer")
     assert model.generate([Request("Q: What is 7 × 8? A:")])[0].text == " 56"

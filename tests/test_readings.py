@@ -11,10 +11,10 @@ from oraclebench.records import STATUSES, Record, status_of
 from oraclebench.report import leaderboard, records_frame
 from oraclebench.runner import score_one
 from oraclebench.summary import summarize
-from tasks import get_task
-from tasks.base import Response
-from tasks.reading import final_number, unmarked
-from tasks.judge_reading import read_choice
+from oraclebench.tasks import get_task
+from oraclebench.tasks.base import Response
+from oraclebench.tasks.reading import final_number, unmarked
+from oraclebench.tasks.judge_reading import read_choice
 
 JUDGE, ABCD, MULT, CAUSAL = (get_task(n) for n in ("judge", "abcd", "multiplication", "causal"))
 

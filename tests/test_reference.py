@@ -46,7 +46,7 @@ def test_another_seed_gives_other_weights(home, tmp_path):
 
 
 def test_load_reference_trains_when_missing_and_reuses_a_matching_checkpoint(home, capsys):
-    from models.reference import load_reference
+    from oraclebench.training.recipes import load_reference
 
     model = load_reference("gpt2-causal")
     err = capsys.readouterr().err
@@ -60,7 +60,7 @@ def test_load_reference_trains_when_missing_and_reuses_a_matching_checkpoint(hom
 
 
 def test_a_checkpoint_of_another_recipe_is_not_silently_reused(home, monkeypatch, capsys):
-    from models.reference import load_reference
+    from oraclebench.training.recipes import load_reference
 
     load_reference("gpt2-causal")
     capsys.readouterr()
@@ -72,7 +72,7 @@ def test_a_checkpoint_of_another_recipe_is_not_silently_reused(home, monkeypatch
 
 
 def test_a_reference_model_answers_every_request_and_splits_seen_from_heldout(home):
-    from models.reference import load_reference
+    from oraclebench.training.recipes import load_reference
     from oraclebench.runner import evaluate
     from oraclebench.sets import load_set
 
@@ -96,8 +96,8 @@ def test_bad_train_input_is_one_line_and_exit_2(args, words, home):
 
 
 def test_a_bad_train_scale_is_a_one_line_model_error(home, monkeypatch):
-    from models.base import ModelError
-    from models.reference import load_reference
+    from oraclebench.models.base import ModelError
+    from oraclebench.training.recipes import load_reference
 
     monkeypatch.setenv("ORACLEBENCH_TRAIN_SCALE", "lots")
     with pytest.raises(ModelError, match="ORACLEBENCH_TRAIN_SCALE='lots' must be a number"):
@@ -105,9 +105,9 @@ def test_a_bad_train_scale_is_a_one_line_model_error(home, monkeypatch):
 
 
 def test_the_scratchpad_model_answers_a_plain_question_from_its_worked_answer(home):
-    from models.reference import load_reference
-    from oracles.multiply import read_final, work_lines
-    from tasks import get_task
+    from oraclebench.training.recipes import load_reference
+    from oraclebench.oracles.multiply import read_final, work_lines
+    from oraclebench.tasks import get_task
 
     task = get_task("multiplication")
     model = load_reference("gpt2-mult-scratchpad")
@@ -123,9 +123,9 @@ def test_the_scratchpad_model_answers_a_plain_question_from_its_worked_answer(ho
 
 def test_a_shared_prompt_prefix_run_once_gives_the_same_training_loss():
     torch = pytest.importorskip("torch")
-    from models.charlm import build_tokenizer, tiny_gpt2
-    from oraclebench.training import batch_loss, encode_pairs, shared_prefix
-    from tasks import get_task
+    from oraclebench.models.charlm import build_tokenizer, tiny_gpt2
+    from oraclebench.training.loop import batch_loss, encode_pairs, shared_prefix
+    from oraclebench.tasks import get_task
 
     task = get_task("abcd")  # every prompt starts with the same ~350-token instruction
     problems = [task.sample(0, i, task.config(max_length=6)) for i in range(6)]
@@ -145,9 +145,9 @@ def test_an_instruction_read_as_one_token_round_trips_through_save_and_load(tmp_
     pytest.importorskip("torch")
     from transformers import AutoTokenizer
 
-    from models.charlm import build_tokenizer, pieces, save, tiny_gpt2
-    from models.reference import instruction
-    from tasks import get_task
+    from oraclebench.models.charlm import build_tokenizer, pieces, save, tiny_gpt2
+    from oraclebench.training.recipes import instruction
+    from oraclebench.tasks import get_task
 
     task = get_task("abcd")
     prompts = [task.render(task.sample(0, i)).prompt for i in range(20)]

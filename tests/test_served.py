@@ -21,16 +21,16 @@ from pathlib import Path
 
 import pytest
 
-from models import load_model
-from models.base import ModelError
-from models.served import NoLogprobs, OpenAIModel, ServedModel, _split_spec, continuation_logprob, scrub
+from oraclebench.models import load_model
+from oraclebench.models.base import ModelError
+from oraclebench.models.served import NoLogprobs, OpenAIModel, ServedModel, _split_spec, continuation_logprob, scrub
 from oraclebench.cache import ResponseCache
 from oraclebench.runner import evaluate
 from oraclebench.summary import summarize
 from oraclebench.testing.faultproxy import Fault, FaultProxy
 from oraclebench.testing.serve import free_port, transformers_serve
-from tasks import get_task
-from tasks.base import Request
+from oraclebench.tasks import get_task
+from oraclebench.tasks.base import Request
 
 ROOT = Path(__file__).resolve().parent.parent
 STARTUP_SECONDS = 180  # a loaded 2-core CI machine needs ~30 s to import torch and start the server
@@ -61,7 +61,7 @@ def checkpoint(tmp_path_factory) -> Path:
     """A tiny GPT-2 trained for a few seconds on the 1-digit tables: varied, decisive greedy answers."""
     import torch
 
-    from models.charlm import build_tokenizer, save, tiny_gpt2
+    from oraclebench.models.charlm import build_tokenizer, save, tiny_gpt2
 
     task = get_task("multiplication")
     problems = [task.sample(7, i, task.config(**ONE_DIGIT)) for i in range(1000)]
@@ -112,7 +112,7 @@ def server(checkpoint):
 
 def hf_texts(checkpoint: Path, requests: list[Request]) -> list[str]:
     """The in-process reference: the ``hf:`` adapter's greedy answers on the same checkpoint."""
-    from models.hf import HFModel
+    from oraclebench.models.hf import HFModel
 
     return [r.text for r in HFModel(str(checkpoint), {"device": "cpu"}).generate(requests)]
 
@@ -188,7 +188,7 @@ def test_openai_without_a_key_says_to_set_it(monkeypatch):
 
 @pytest.mark.skipif(find_spec("vllm") is not None, reason="vllm is installed here")
 def test_vllm_local_without_vllm_says_how_to_install():
-    with pytest.raises(ModelError, match=r"^vllm is not installed: pip install -e '\.\[vllm\]'$"):
+    with pytest.raises(ModelError, match=r'^vllm-local: needs vllm: pip install "oraclebench\[vllm\]"$'):
         load_model("vllm-local:/some/checkpoint")
 
 

@@ -12,8 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from oraclebench.sets import coverage, describe_coverage, load_answers, load_set, set_path, stratified
-from tasks import TASKS, get_task
-from tasks.base import Response, stream_random
+from oraclebench.tasks import TASKS, get_task
+from oraclebench.tasks.base import Response, stream_random
 
 TASK_NAMES = sorted(TASKS)
 

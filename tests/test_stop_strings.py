@@ -16,14 +16,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from models import load_model
-from models.base import stops_past_blank
+from oraclebench.models import load_model
+from oraclebench.models.base import stops_past_blank
 from oraclebench.cache import ResponseCache, request_key
 from oraclebench.runner import evaluate
 from oraclebench.testing.serve import transformers_serve
-from tasks import get_task
-from tasks.base import Response
-from tasks.reading import cut_at_stop, stop_index
+from oraclebench.tasks import get_task
+from oraclebench.tasks.base import Response
+from oraclebench.tasks.reading import cut_at_stop, stop_index
 
 ONE_DIGIT = {"a_digits": (1, 1), "b_digits": (1, 1)}
 MULT = get_task("multiplication")
@@ -84,8 +84,8 @@ def newline_checkpoint(tmp_path_factory) -> Path:
     """A tiny GPT-2 that answers the 1-digit tables as ``"\\n56\\n"``: a line break before the product."""
     import torch
 
-    from models.charlm import build_tokenizer, save, tiny_gpt2
-    from oraclebench.training import TrainConfig, train_lm
+    from oraclebench.models.charlm import build_tokenizer, save, tiny_gpt2
+    from oraclebench.training.loop import TrainConfig, train_lm
 
     problems = [MULT.sample(3, i, MULT.config(**ONE_DIGIT)) for i in range(600)]
     pairs = [(MULT.render(p).prompt, f"\n{MULT.solve(p)}\n") for p in problems]

@@ -14,12 +14,12 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from models import load_model  # noqa: E402
-from models.base import ModelError  # noqa: E402
-from models.charlm import build_tokenizer, save, tiny_gpt2, tiny_llama  # noqa: E402
-from models.hooks import capture, decoder_layers, hook_count, parse_layers, transplant  # noqa: E402
-from models.transplant import arguer_states, chooser_logprobs, encode  # noqa: E402
-from tasks.base import Request  # noqa: E402
+from oraclebench.models import load_model  # noqa: E402
+from oraclebench.models.base import ModelError  # noqa: E402
+from oraclebench.models.charlm import build_tokenizer, save, tiny_gpt2, tiny_llama  # noqa: E402
+from oraclebench.models.hooks import capture, decoder_layers, hook_count, parse_layers, transplant  # noqa: E402
+from oraclebench.models.transplant import arguer_states, chooser_logprobs, encode  # noqa: E402
+from oraclebench.tasks.base import Request  # noqa: E402
 
 pytestmark = pytest.mark.judge
 

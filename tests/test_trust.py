@@ -288,9 +288,9 @@ def test_a_crash_outside_the_answers_is_still_shown_whole(bench, pytester):
 
 
 def test_fresh_on_a_model_whose_manifest_declares_its_training_rows(tmp_path):
-    from models import declared_training
+    from oraclebench.models import declared_training
     from oraclebench.cli import main
-    from tasks import get_task
+    from oraclebench.tasks import get_task
 
     assert main(["generate", "causal", "--n", "40", "--seed", "0", "--omit", "1,1,1,1,1", "--out", str(tmp_path)]) == 0
     data = declared_training(f"hf:{tmp_path}")

@@ -40,7 +40,7 @@ def test_held_out_is_taken_from_heldout_when_the_model_has_no_manifest(capsys):
 
 
 def test_try_reads_what_was_held_out_from_the_model_manifest(tmp_path, monkeypatch, capsys):
-    from models.reference import train
+    from oraclebench.training.recipes import train
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     path = train("gpt2-causal", tmp_path / "causal", steps=4, progress=False)  # manifest.json beside the weights

@@ -14,10 +14,10 @@ import pytest
 from oraclebench.records import write_run
 from oraclebench.runner import score_one
 from oraclebench.summary import summarize
-from tasks import get_task
-from tasks.base import Response
+from oraclebench.tasks import get_task
+from oraclebench.tasks.base import Response
 
-pytest.importorskip("flask", reason="the browser needs Flask: pip install -e '.[serve]'")
+pytest.importorskip("flask", reason='the browser needs Flask: pip install "oraclebench[web]"')
 
 from oraclebench.web import create_app, serve  # noqa: E402
 

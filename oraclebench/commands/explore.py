@@ -15,7 +15,7 @@ HELP = "search for the smallest instance a model gets wrong"
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("tasks", nargs="+", metavar="TASK", help="abcd, causal, multiplication, judge, or all")
+    parser.add_argument("tasks", nargs="+", metavar="TASK", help="a task name (`oraclebench tasks` lists them), or all")
     parser.add_argument("--model", required=True, help="model to search: oracle, hf:PATH, python:MODULE:FUNCTION, ...")
     parser.add_argument("--model-opt", action="append", default=[], metavar="KEY=VALUE",
                         help="adapter option, repeatable")
@@ -55,12 +55,12 @@ def _knob(value: str):
 def run(args) -> int:
     from pathlib import Path
 
-    from models import ModelError, load_model
+    from oraclebench.models import ModelError, load_model
     from oraclebench.cache import ResponseCache
     from oraclebench.errors import UsageError
     from oraclebench.explore import explore
     from oraclebench.plugin import parse_heldout
-    from tasks import TASKS, get_task
+    from oraclebench.tasks import TASKS, get_task
 
     if args.budget <= 0 or args.budget_seconds <= 0:
         raise UsageError("--budget and --budget-seconds must be positive")

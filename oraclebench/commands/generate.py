@@ -22,7 +22,7 @@ SPLITS = ("train", "valid", "test")  # each drawn from the stream of that name
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("task", help="abcd, causal, multiplication or judge")
+    parser.add_argument("task", help="a task name (`oraclebench tasks` lists them)")
     parser.add_argument("--n", type=int, default=20_000, help="training rows (valid and test get n/10 each)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--omit", default=None,
@@ -63,7 +63,7 @@ def manifest_for(task, omit: str | None, heldout: str | None) -> dict:
 
 def run(args) -> int:
     from oraclebench.errors import UsageError
-    from tasks import get_task
+    from oraclebench.tasks import get_task
 
     task = get_task(args.task)
     if args.n <= 0:

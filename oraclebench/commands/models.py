@@ -10,7 +10,7 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from models import NAMES, PATTERNS
+    from oraclebench.models import NAMES, PATTERNS
 
     for name in sorted(NAMES):
         print(f"{name:24s} {NAMES[name]}")

@@ -27,10 +27,10 @@ def run(args) -> int:
         raise UsageError(f"no results directory {results}; run `pytest benchmark --model NAME` first or pass --results DIR")
     if not 0 <= args.port <= 65535:
         raise UsageError(f"--port must be 0..65535, not {args.port}")
-    try:
-        from oraclebench.web import serve
-    except ImportError as exc:
-        raise UsageError(f"the browser needs Flask ({exc}); install it with pip install -e '.[serve]'") from None
+    from oraclebench.extras import require
+
+    require("web", "")  # one line naming the extra: "oraclebench serve: error: needs flask: ..."
+    from oraclebench.web import serve
     try:
         server = serve(results, args.host, args.port)
     except OSError as exc:

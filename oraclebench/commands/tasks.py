@@ -16,7 +16,7 @@ def run(args) -> int:
 
     from oraclebench.errors import UsageError
     from oraclebench.sets import all_tasks, load_set, set_path
-    from tasks import get_task
+    from oraclebench.tasks import get_task
 
     rows = []
     for name in all_tasks():
@@ -28,6 +28,7 @@ def run(args) -> int:
             continue
         labels = Counter(i.label for i in insts)
         keys = sorted({k for i in insts for k in i.bucket})
-        rows.append([name, task.version, len(insts), len(labels), ", ".join(keys), set_path(name).name])
+        where = set_path(name).name if set_path(name).exists() else "drawn in memory from its frozen_configs"
+        rows.append([name, task.version, len(insts), len(labels), ", ".join(keys), where])
     print(tabulate(rows, headers=["task", "version", "instances", "buckets", "bucket fields", "set"], tablefmt="github"))
     return 0

@@ -4,19 +4,19 @@
                                   [--out DIR] [--device cpu] [--seed S]
 
 ``gpt2-causal``, ``gpt2-abcd``, ``gpt2-mult`` and ``gpt2-mult-scratchpad`` come from
-``models.reference`` (a progress bar with step, loss and ETA; ``loss.png`` beside the model);
-``judge-transplant`` from ``oraclebench.judge_recipe``, which adds its own flags.
+``oraclebench.training.recipes`` (a progress bar with step, loss and ETA; ``loss.png`` beside the model);
+``judge-transplant`` from ``oraclebench.training.judge``, which adds its own flags.
 ``ORACLEBENCH_TRAIN_SCALE`` scales the number of training examples.
 """
 
 from __future__ import annotations
 
 HELP = "train a reference model (gpt2-causal, gpt2-abcd, gpt2-mult, gpt2-mult-scratchpad, judge-transplant)"
-RECIPE_MODULES = {"judge-transplant": "oraclebench.judge_recipe"}
+RECIPE_MODULES = {"judge-transplant": "oraclebench.training.judge"}
 
 
 def add_arguments(parser) -> None:
-    from models.reference import RECIPES
+    from oraclebench.training.recipes import RECIPES
 
     recipes = parser.add_subparsers(dest="name", metavar="NAME", required=True)
     for name, recipe in RECIPES.items():
@@ -37,8 +37,8 @@ def add_arguments(parser) -> None:
 def run(args) -> int:
     import json
 
-    from models.base import ModelError
-    from models.reference import RECIPES, train
+    from oraclebench.models.base import ModelError
+    from oraclebench.training.recipes import RECIPES, train
     from oraclebench.errors import UsageError
 
     if args.name in RECIPE_MODULES:

@@ -12,58 +12,31 @@ the model agrees with the oracle and red where it does not; without a terminal t
 
 from __future__ import annotations
 
-import re
 import sys
 
 HELP = "compare the oracle's answer and a model's on one input"
 
 
-def parse_causal(text: str):
-    from tasks.causal import CausalProblem, parse_inputs
-
-    return CausalProblem(parse_inputs(text))
-
-
-def parse_abcd(text: str):
-    from oracles.abcd import parse_program
-    from tasks.abcd import AbcdProblem
-
-    return AbcdProblem(parse_program(text))
-
-
-def parse_multiplication(text: str):
-    from oracles.numbers import read_int
-    from tasks.base import TaskError
-    from tasks.multiplication import MAX_DIGITS, Problem
-
-    match = re.fullmatch(r"\s*(\d+)\s*[xX*×]\s*(\d+)\s*", text)
-    if not match:
-        raise TaskError(f"multiplication: {text[:40]!r} is not a product; write it like 47x23 (or 47*23, '47 × 23')")
-    a, b = read_int(match.group(1), MAX_DIGITS), read_int(match.group(2), MAX_DIGITS)
-    if not (isinstance(a, int) and isinstance(b, int)):
-        raise TaskError(f"multiplication: operands have 1 to {MAX_DIGITS} digits; write it like 47x23")
-    return Problem(a, b)
-
-
-# What a user types, per task. (judge instances are whole word problems: score them from a CSV.)
-PARSERS = {"causal": parse_causal, "abcd": parse_abcd, "multiplication": parse_multiplication}
-
-
 def parse_input(task: str, text: str):
-    """The problem a user typed; a ``UsageError`` naming the problem and the expected form otherwise."""
+    """The problem a user typed (``Task.read_input``); a ``UsageError`` naming the problem and the expected form."""
     from oraclebench.errors import UsageError
+    from oraclebench.tasks import TaskError, get_task, typed_tasks
 
-    if task not in PARSERS:
-        raise UsageError(f"try takes {', '.join(sorted(PARSERS))}, not {task!r}")
     try:
-        return PARSERS[task](text)
+        reader = get_task(task)
+    except TaskError as exc:
+        raise UsageError(str(exc)) from None
+    if reader.typed_example is None:
+        raise UsageError(f"try takes {', '.join(typed_tasks())}, not {task!r}")
+    try:
+        return reader.read_input(text)
     except ValueError as exc:  # TaskError and the oracles' parse errors
         raise UsageError(str(exc).splitlines()[0]) from None
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("task", help=", ".join(sorted(PARSERS)))
-    parser.add_argument("input", help="'1,0,1,0,1' (causal), 'C A D B C' (abcd), '47x23' (multiplication)")
+    parser.add_argument("task", help="a task that reads typed input: abcd, causal, multiplication, or another package's")
+    parser.add_argument("input", help="the task's typed form: '1,0,1,0,1' (causal), 'C A D B C' (abcd), '47x23' (multiplication)")
     parser.add_argument("--model", default="oracle", help="a model name: oracle (default), gpt2-causal, hf:PATH, ...")
     parser.add_argument("--model-opt", action="append", default=[], metavar="KEY=VALUE", help="adapter option, repeatable")
     parser.add_argument("--heldout", default=None, metavar="SPEC",
@@ -82,45 +55,25 @@ class Painter:
         return f"{text} [{'ok' if ok else 'XX'}]"
 
 
-def _fields_causal(score, paint) -> list[str]:
-    answer = score.answer if isinstance(score.answer, dict) else {}
-    return [f"  {name:8s} oracle {value!s:4s} model {paint(score.fields.get(name, False), str(answer.get(name, '-')))}"
-            for name, value in score.expected.items()]
-
-
-def _fields_multiplication(score, paint) -> list[str]:
-    want = str(score.expected)
-    got = "" if score.answer is None else str(score.answer)
-    # One mark per digit, aligned from the units as the task's d0, d1, ... fields are.
-    digits = "".join(paint(score.fields.get(f"d{len(got) - 1 - i}", False), c) if paint.colour else c
-                     for i, c in enumerate(got))
-    lines = [f"  oracle {want:>12s}", f"  model  {digits or '(no answer)':>12s}"]
-    wrong = [k for k, ok in score.fields.items() if not ok]
-    lines.append("  fields " + (paint(True, "all digits right") if not wrong else paint(False, "wrong: " + ", ".join(wrong))))
+def paint_view(view, paint: Painter) -> list[str]:
+    """A task's ``field_view`` as terminal lines: marked pieces painted, the others as they are."""
+    lines = []
+    for pieces in view:
+        text = ""
+        for text_, ok, *how in pieces:
+            if ok is None or (how and not paint.colour):
+                text += text_
+            else:
+                text += paint(ok, text_)
+        lines.append(text)
     return lines
-
-
-def _fields_abcd(score, paint) -> list[str]:
-    answer = list(score.answer or ())
-    bad = score.detail.get("first_bad_line")
-    lines = ["  oracle (leftmost first)      | model"]
-    for i in range(max(len(score.expected), len(answer))):
-        want = score.expected[i] if i < len(score.expected) else ""
-        got = answer[i] if i < len(answer) else ""
-        ok = bad is None or i < bad
-        lines.append(f"  {want:28s} | {paint(ok, got) if got else ''}")
-    lines.append("  " + "  ".join(f"{k}: {paint(ok, 'right' if ok else 'wrong')}" for k, ok in score.fields.items()))
-    return lines
-
-
-FIELDS = {"causal": _fields_causal, "multiplication": _fields_multiplication, "abcd": _fields_abcd}
 
 
 def run(args) -> int:
-    from models import ModelError, load_model
+    from oraclebench.models import ModelError, load_model
     from oraclebench.errors import UsageError
     from oraclebench.runner import task_manifest
-    from tasks import get_task
+    from oraclebench.tasks import get_task
 
     task = get_task(args.task)
     problem = parse_input(args.task, args.input)
@@ -155,7 +108,7 @@ def run(args) -> int:
         return 1
     print(f"oracle:  {task.render_answer(problem, task.solve(problem))!r}")
     print(f"model:   {response.text!r}")
-    for line in FIELDS[task.name](score, paint):
+    for line in paint_view(task.field_view(score), paint):
         print(line)
     print(paint(score.correct, "correct" if score.correct else f"wrong: {score.reason}"))
     return 0 if score.correct else 1

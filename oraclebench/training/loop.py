@@ -1,6 +1,12 @@
-"""Train a small causal LM on prompt/completion pairs: loss on the completion only, seeded.
+"""The one training loop and the one learning-rate schedule behind every recipe, and the trainer of a
+small causal LM on prompt/completion pairs (loss on the completion only, seeded).
 
-The generic trainer behind the reference recipes (``models/reference.py``) and ``oraclebench
+``run_steps`` is the loop (zero grads, backward, clip, optimizer step, schedule step, report) and
+``lr_factor``/``schedule`` the schedule (linear warm-up, then a linear or cosine decay to a floor);
+the reference recipes (``train_lm``) and both stages of the judge transplant recipe
+(``oraclebench.training.judge``) drive them with their own batches and losses.
+
+``train_lm`` is the generic trainer behind the reference recipes (``oraclebench/training/recipes.py``) and ``oraclebench
 train``. An example is ``prompt + completion + <eos>``, tokenized as the adapter will see it at
 test time: the prompt on its own, then the completion. Labels are ``-100`` over the prompt and the
 padding, so the model is taught to answer, not to recite prompts (the seed's script also trained on
@@ -157,6 +163,51 @@ def total_steps(n_examples: int, config: TrainConfig) -> int:
     return config.steps or max(1, math.ceil(n_examples * config.epochs / config.batch_size))
 
 
+def lr_factor(step: int, steps: int, warm: int, decay: str = "linear", floor: float = 0.0) -> float:
+    """The learning-rate multiplier at 0-based ``step`` of ``steps``: linear warm-up over the first
+    ``warm`` steps, then ``decay`` ("linear" to 0, or "cosine") from 1 down to ``floor``.
+
+    >>> [round(lr_factor(s, 10, 2), 3) for s in (0, 1, 2, 9)]
+    [0.5, 1.0, 1.0, 0.125]
+    >>> lr_factor(0, 100, 5, "cosine", 0.1) == 0.2 and round(lr_factor(99, 100, 5, "cosine", 0.1), 3) == 0.1
+    True
+    """
+    if step < warm:
+        return (step + 1) / warm
+    if decay == "cosine":
+        return floor + (1 - floor) / 2 * (1 + math.cos(math.pi * (step - warm) / max(1, steps - warm)))
+    if decay != "linear":
+        raise ValueError(f"decay={decay!r}: use 'linear' or 'cosine'")
+    return floor + (1 - floor) * max(0.0, (steps - step) / max(1, steps - warm))
+
+
+def schedule(optimizer, steps: int, warm: int, decay: str = "linear", floor: float = 0.0):
+    """A torch ``LambdaLR`` over ``optimizer`` following ``lr_factor``."""
+    import torch
+
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_factor(s, steps, warm, decay, floor))
+
+
+def run_steps(params, optimizer, sched, steps: int, loss_at, max_grad_norm: float = 1.0, on_step=None) -> None:
+    """The training loop every recipe uses: for step 1..``steps``, ``loss_at(step)`` gives ``(loss,
+    tokens)``; gradients are zeroed, the loss back-propagated, ``params``' gradient norm clipped to
+    ``max_grad_norm``, then the optimizer and the schedule step; ``on_step(step, loss value, tokens)``
+    reports (losses, progress, evaluation points)."""
+    import torch
+
+    params = list(params)
+    for step in range(1, steps + 1):
+        loss, tokens = loss_at(step)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, max_grad_norm)
+        optimizer.step()
+        sched.step()
+        if on_step is not None:
+            on_step(step, loss.item(), tokens)
+    optimizer.zero_grad(set_to_none=True)
+
+
 def train_lm(model, tokenizer, pairs: Sequence[tuple[str, str]], config: TrainConfig, progress: bool = True,
              desc: str = "train") -> TrainResult:
     """Train ``model`` in place on ``(prompt, completion)`` pairs; returns the loss curve and timing.
@@ -181,29 +232,27 @@ def train_lm(model, tokenizer, pairs: Sequence[tuple[str, str]], config: TrainCo
     rest = [p for n, p in model.named_parameters() if p.ndim < 2]
     optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": config.weight_decay},
                                    {"params": rest, "weight_decay": 0.0}], lr=config.lr)
-    warm = int(config.warmup * steps)
-    schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda s: (s + 1) / warm if s < warm else max(0.0, (steps - s) / max(1, steps - warm)))
+    sched = schedule(optimizer, steps, int(config.warmup * steps))
     result = TrainResult(steps=steps, seconds=0.0, examples=len(encoded), tokens=0)
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     window: list[float] = []
     t0 = time.perf_counter()
     bar = tqdm(total=steps, desc=desc, unit="step", disable=not progress, dynamic_ncols=True)
+
+    def loss_at(step: int):
+        return batch_loss(model, [encoded[i] for i in batches[step - 1]], pad, config.device, config.share_prefix)
+
+    def on_step(step: int, loss: float, tokens: int) -> None:
+        result.tokens += tokens
+        window.append(loss)
+        if step % config.log_every == 0 or step == steps:
+            result.losses.append((step, round(sum(window) / len(window), 5)))
+            window.clear()
+            bar.set_postfix(loss=f"{result.losses[-1][1]:.4f}")
+        bar.update(1)
+
     try:
-        for step, batch in enumerate(batches, 1):
-            loss, tokens = batch_loss(model, [encoded[i] for i in batch], pad, config.device, config.share_prefix)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), config.max_grad_norm)
-            optimizer.step()
-            schedule.step()
-            result.tokens += tokens
-            window.append(loss.item())
-            if step % config.log_every == 0 or step == steps:
-                result.losses.append((step, round(sum(window) / len(window), 5)))
-                window.clear()
-                bar.set_postfix(loss=f"{result.losses[-1][1]:.4f}")
-            bar.update(1)
+        run_steps(model.parameters(), optimizer, sched, steps, loss_at, config.max_grad_norm, on_step)
     finally:
         bar.close()
         torch.set_num_threads(threads)

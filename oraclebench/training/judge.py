@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import functools
 import json
-import math
 import os
 import random
 import shutil
@@ -39,6 +38,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from oraclebench.errors import UsageError
+from oraclebench.training.loop import run_steps, schedule
 
 NAME = "judge-transplant"
 HELP = "train the judge transplant model (seed 004) on CPU: pretrain, fine-tune the chooser, plot curves"
@@ -166,7 +166,7 @@ def training_data(recipe: Recipe, manifest: dict) -> dict:
 
 def make_data(recipe: Recipe) -> Data:
     """Training problems from the seen templates/errors only; curve problems from every template."""
-    from tasks import get_task
+    from oraclebench.tasks import get_task
 
     task = get_task("judge")
     manifest = task.manifest_from_spec(recipe.heldout)
@@ -186,7 +186,7 @@ def make_data(recipe: Recipe) -> Data:
 
 def arguer_texts(problems) -> list[str]:
     """The pretraining text: each question with each of its two explanations (the arguer's input)."""
-    from tasks import get_task
+    from oraclebench.tasks import get_task
 
     task = get_task("judge")
     out = []
@@ -200,7 +200,7 @@ def arguer_texts(problems) -> list[str]:
 def vocabulary_texts(seed: int, n: int = 240) -> tuple[str, ...]:
     """Texts whose pieces make the tokenizer's vocabulary: ``n`` instances over every template (held-out
     words must not be <unk>), masked and not, plus all digits. Only their pieces are used, never trained on."""
-    from tasks import get_task
+    from oraclebench.tasks import get_task
 
     task = get_task("judge")
     texts = ["0123456789 $ . % _ 1 2"]
@@ -217,53 +217,46 @@ def pretrain(model, tokenizer, texts: list[str], recipe: Recipe, progress) -> li
     """Language-model training on ``texts`` (each ended by EOS); returns the loss per step."""
     import torch
 
-    from models.transplant import pad_right
+    from oraclebench.models.transplant import pad_right
 
     rng = random.Random(recipe.seed)
     opt = torch.optim.AdamW(model.parameters(), lr=recipe.pretrain_lr, weight_decay=0.01)
-    sched = _schedule(opt, recipe.pretrain_steps)
     eos = tokenizer.eos_token_id
     order: list[int] = []
     losses = []
     model.train()
-    for step in range(recipe.pretrain_steps):
+
+    def loss_at(step: int):
+        nonlocal order
         if len(order) < recipe.pretrain_batch:
             order += rng.sample(range(len(texts)), len(texts))
         batch, order = order[: recipe.pretrain_batch], order[recipe.pretrain_batch:]
         rows = [tokenizer(texts[i], add_special_tokens=False)["input_ids"] + [eos] for i in batch]
         ids, mask = pad_right(rows, tokenizer.pad_token_id, model.device)
         labels = ids.masked_fill(mask == 0, -100)
-        loss = model(input_ids=ids, attention_mask=mask, labels=labels).loss
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        sched.step()
-        opt.zero_grad(set_to_none=True)
-        losses.append(loss.item())
+        return model(input_ids=ids, attention_mask=mask, labels=labels).loss, int(mask.sum())
+
+    def on_step(step: int, loss: float, tokens: int) -> None:
+        losses.append(loss)
         progress(f"pretrain loss {sum(losses[-20:]) / len(losses[-20:]):.3f}")
+
+    run_steps(model.parameters(), opt, _schedule(opt, recipe.pretrain_steps), recipe.pretrain_steps, loss_at,
+              on_step=on_step)
     model.eval()
     return losses
 
 
 def _schedule(opt, steps: int):
-    """Linear warm-up over 5% of the steps, then cosine decay to 10%."""
-    import torch
-
-    warm = max(1, steps // 20)
-
-    def factor(step: int) -> float:
-        if step < warm:
-            return (step + 1) / warm
-        return 0.1 + 0.45 * (1 + math.cos(math.pi * (step - warm) / max(1, steps - warm)))
-
-    return torch.optim.lr_scheduler.LambdaLR(opt, factor)
+    """The one schedule (``training.loop.schedule``) in this recipe's shape: linear warm-up over 5% of
+    the steps, then cosine decay to 10%."""
+    return schedule(opt, steps, max(1, steps // 20), decay="cosine", floor=0.1)
 
 
 class Chooser:
     """The transplant forward pass over judge problems: log-probabilities of the two options."""
 
     def __init__(self, model, tokenizer, layers: list[int]):
-        from models.transplant import lead_ids
+        from oraclebench.models.transplant import lead_ids
 
         self.model, self.tokenizer, self.layers = model, tokenizer, layers
         self.lead = lead_ids(tokenizer)
@@ -271,8 +264,8 @@ class Chooser:
         self._encoded: dict = {}  # problem -> (Encoded, index of the right option)
 
     def encode(self, problems) -> tuple[list, list[int]]:
-        from models.transplant import encode
-        from tasks import get_task
+        from oraclebench.models.transplant import encode
+        from oraclebench.tasks import get_task
 
         task = get_task("judge")
         for p in problems:
@@ -284,7 +277,7 @@ class Chooser:
         """A ``(len(problems), 2)`` tensor of option log-probabilities (over the vocabulary), and the targets."""
         import torch
 
-        from models.transplant import arguer_states, chooser_logprobs
+        from oraclebench.models.transplant import arguer_states, chooser_logprobs
 
         encs, targets = self.encode(problems)
         states = None
@@ -301,7 +294,7 @@ class Chooser:
         """Accuracy, how often the choice follows the argument, and the argument's base rate."""
         import torch
 
-        from tasks.judge import argued
+        from oraclebench.tasks.judge import argued
 
         with torch.no_grad():
             scores, targets = self.option_logprobs(problems, batch_size)
@@ -319,7 +312,6 @@ def finetune(model, chooser: Chooser, data: Data, recipe: Recipe, progress) -> l
     rng = random.Random(recipe.seed + 1)
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=recipe.lr, weight_decay=0.01)
-    sched = _schedule(opt, recipe.steps)
     history, order, losses = [], [], []
     t0 = time.perf_counter()
 
@@ -335,22 +327,22 @@ def finetune(model, chooser: Chooser, data: Data, recipe: Recipe, progress) -> l
                  f"heldout {row['heldout_accuracy']:.2f}", point=True)
         model.train()
 
-    point(0)
-    for step in range(1, recipe.steps + 1):
+    def loss_at(step: int):
+        nonlocal order
         if len(order) < recipe.batch:
             order += rng.sample(range(len(data.train)), len(data.train))
         batch, order = order[: recipe.batch], order[recipe.batch:]
         scores, targets = chooser.option_logprobs([data.train[i] for i in batch], recipe.batch, recipe.arguer_grad)
-        loss = torch.nn.functional.nll_loss(scores, targets)  # -log p(correct option token), full vocabulary
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(params, 1.0)
-        opt.step()
-        sched.step()
-        opt.zero_grad(set_to_none=True)
-        losses.append(loss.item())
+        return torch.nn.functional.nll_loss(scores, targets), len(batch)  # -log p(correct option), full vocabulary
+
+    def on_step(step: int, loss: float, tokens: int) -> None:
+        losses.append(loss)
         progress(f"chooser loss {_mean(losses[-20:]):.3f}")
         if step % recipe.eval_every == 0 or step == recipe.steps:
             point(step)
+
+    point(0)
+    run_steps(params, opt, _schedule(opt, recipe.steps), recipe.steps, loss_at, on_step=on_step)
     model.eval()
     return history
 
@@ -367,13 +359,13 @@ def build_base(recipe: Recipe, data: Data, out: Path, progress, device: str):
     import torch
 
     if recipe.base:
-        from models.transplant import load
+        from oraclebench.models.transplant import load
 
         model, tokenizer = load(recipe.base, device=device)
         if tokenizer.pad_token_id is None:
             tokenizer.pad_token = tokenizer.eos_token
         return model, tokenizer, None
-    from models.charlm import build_tokenizer, save, tiny_llama
+    from oraclebench.models.charlm import build_tokenizer, save, tiny_llama
 
     tokenizer = build_tokenizer(vocabulary_texts(recipe.seed))
     torch.manual_seed(recipe.seed)
@@ -385,7 +377,7 @@ def build_base(recipe: Recipe, data: Data, out: Path, progress, device: str):
 
 
 def lora_targets(model) -> list[str]:
-    from models.hooks import unwrap
+    from oraclebench.models.hooks import unwrap
 
     kind = unwrap(model).config.model_type
     return ["c_attn", "c_proj", "c_fc"] if kind == "gpt2" else [
@@ -397,8 +389,8 @@ def train(recipe: Recipe, out: Path, device: str | None = None, quiet: bool = Fa
     import torch
     from tqdm import tqdm
 
-    from models.charlm import save
-    from models.hooks import decoder_layers, parse_layers
+    from oraclebench.models.charlm import save
+    from oraclebench.models.hooks import decoder_layers, parse_layers
     from oraclebench.judge_report import plot_curves
 
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
@@ -478,7 +470,7 @@ def run(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m oraclebench.judge_recipe [flags]`` (the same as ``oraclebench train judge-transplant``)."""
+    """``python -m oraclebench.training.judge [flags]`` (the same as ``oraclebench train judge-transplant``)."""
     import argparse
     import sys
 
