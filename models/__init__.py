@@ -48,11 +48,22 @@ def declared_tasks(name: str) -> list[str] | None:
     """The tasks a model was trained on, known without loading it: a reference recipe's task, or the
     ``manifest.json`` beside a local checkpoint. ``None`` when nothing is declared.
     """
+    if (declared := _declared_hook(name, "declared_tasks")) is not None:
+        return declared(name)
+    manifest = _local_manifest(name)
+    if manifest is None:
+        return None
+    if isinstance(manifest.get("tasks"), dict):
+        return sorted(manifest["tasks"])
+    return [manifest["task"]] if isinstance(manifest.get("task"), str) else None
+
+
+def _local_manifest(name: str) -> dict | None:
+    """The ``manifest.json`` beside a local checkpoint named ``hf:``/``transplant:``/``vllm-local:PATH``
+    (options after ``?`` ignored), or None: the one place that reads it without loading the model."""
     import json
     from pathlib import Path
 
-    if (declared := _declared_hook(name, "declared_tasks")) is not None:
-        return declared(name)
     prefix, _, spec = name.partition(":")
     if prefix not in ("hf", "transplant", "vllm-local"):
         return None
@@ -60,9 +71,7 @@ def declared_tasks(name: str) -> list[str] | None:
         manifest = json.loads((Path(spec.split("?")[0]).expanduser() / "manifest.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    if isinstance(manifest.get("tasks"), dict):
-        return sorted(manifest["tasks"])
-    return [manifest["task"]] if isinstance(manifest.get("task"), str) else None
+    return manifest if isinstance(manifest, dict) else None
 
 
 def declared_training(name: str, options: dict[str, Any] | None = None) -> dict[str, dict] | None:
@@ -70,17 +79,10 @@ def declared_training(name: str, options: dict[str, Any] | None = None) -> dict[
     ``Task.training_problems``), from a reference recipe's settings or the ``manifest.json`` beside a
     local checkpoint (``training_data``, or a ``tasks`` table of them). ``None`` when nothing is declared.
     """
-    import json
-    from pathlib import Path
-
     if (declared := _declared_hook(name, "declared_training")) is not None:
         return declared(name, options)
-    prefix, _, spec = name.partition(":")
-    if prefix not in ("hf", "transplant", "vllm-local"):
-        return None
-    try:
-        manifest = json.loads((Path(spec.split("?")[0]).expanduser() / "manifest.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    manifest = _local_manifest(name)
+    if manifest is None:
         return None
     if isinstance(manifest.get("training_data"), dict) and isinstance(manifest.get("task"), str):
         return {manifest["task"]: manifest["training_data"]}
