@@ -192,18 +192,33 @@ class Bench:
 
         insts = self.selected.get(task) or self.task_instances(task)
         tr = self.config.pluginmanager.get_plugin("terminalreporter")
-        if tr is not None and not self.is_worker:
-            tr.write_line(f"oraclebench: {self.model_name} answering {len(insts)} {task} instances ...")
+        meter = self.progress(task, len(insts))
         cache, stats = self.cache(), RunStats()
         try:
-            records = evaluate(self.model, insts, self.run_id, cache, self.heldout, stats=stats)
+            records = evaluate(self.model, insts, self.run_id, cache, self.heldout, stats=stats,
+                               progress=meter and meter.advance)
         except (Exception, SystemExit) as exc:  # noqa: BLE001 - the model failed the whole task
             records = self._failed_task(task, insts, exc, stats, tr)
         finally:
             cache.close()
             self.notices += cache.notices
+        if meter:
+            meter.finish()
         self.timing[task] = dataclasses.asdict(stats) | {"seconds": round(stats.seconds, 3)}
         return records
+
+    def progress(self, task: str, total: int):
+        """The lines that show a task's batched model call as it goes (``oraclebench.progress``): where it
+        starts, then done/total, rate and time left every 10 s on a terminal, 30 s piped or in CI.
+        None under xdist workers, whose output pytest does not show."""
+        from oraclebench.progress import Progress, interval_for
+
+        tr = self.config.pluginmanager.get_plugin("terminalreporter")
+        if tr is None or self.is_worker:
+            return None
+        interval = interval_for(_Tty(tr.isatty()))
+        meter = Progress(f"oraclebench: {task}", total, "answers", live_writer(self.config), interval=interval)
+        return meter.start(f"oraclebench: {self.model_name} answering {total} {task} instances ...")
 
     def _failed_task(self, task: str, insts: list, exc: BaseException, stats, tr) -> list[Record]:
         """Every instance an error saying what the model did, once: the items never ask it again."""
@@ -216,6 +231,34 @@ class Bench:
         records = failed_records(self.model, insts, self.run_id, why, self.heldout)
         stats.errors += len(records)
         return records
+
+
+class _Tty:
+    """A stream that only answers ``isatty`` (``interval_for`` of the terminal pytest writes to)."""
+
+    def __init__(self, tty: bool):
+        self.tty = tty
+
+    def isatty(self) -> bool:
+        return self.tty
+
+
+def live_writer(config: pytest.Config):
+    """A function that writes one line to the terminal now, even while pytest captures output (a line
+    written in a fixture would otherwise land in the item's captured output and never be seen)."""
+    tr = config.pluginmanager.get_plugin("terminalreporter")
+    capture = config.pluginmanager.get_plugin("capturemanager")
+    lock = threading.Lock()
+
+    def write(line: str) -> None:
+        with lock:
+            if capture is None:
+                tr.write_line(line)
+                return
+            with capture.global_and_fixture_disabled():
+                tr.write_line(line)
+                tr.flush()
+    return write
 
 
 class SharedAnswers:

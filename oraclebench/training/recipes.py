@@ -315,7 +315,7 @@ def ensure_checkpoint(s: dict, path: Path, device: str = "cpu", log=None) -> Pat
         problem = checkpoint_problem(path, s)
         if problem is not None:
             log(f"{s['name']}: {problem}; training it now ({_about(minutes_for(RECIPES[s['name']], s))} on CPU)")
-            build(s, path, device=device, progress=sys.stderr.isatty())
+            build(s, path, device=device, progress=True)  # a bar on a terminal, a line every 30 s otherwise
     return path
 
 
