@@ -207,17 +207,23 @@ class Bench:
         self.timing[task] = dataclasses.asdict(stats) | {"seconds": round(stats.seconds, 3)}
         return records
 
+    def live_write(self):
+        """A function writing a line to the terminal now (``live_writer``); None on an xdist worker."""
+        if self.is_worker or self.config.pluginmanager.get_plugin("terminalreporter") is None:
+            return None
+        return live_writer(self.config)
+
     def progress(self, task: str, total: int):
         """The lines that show a task's batched model call as it goes (``oraclebench.progress``): where it
         starts, then done/total, rate and time left every 10 s on a terminal, 30 s piped or in CI.
         None under xdist workers, whose output pytest does not show."""
         from oraclebench.progress import Progress, interval_for
 
-        tr = self.config.pluginmanager.get_plugin("terminalreporter")
-        if tr is None or self.is_worker:
+        write = self.live_write()
+        if write is None:
             return None
-        interval = interval_for(_Tty(tr.isatty()))
-        meter = Progress(f"oraclebench: {task}", total, "answers", live_writer(self.config), interval=interval)
+        tr = self.config.pluginmanager.get_plugin("terminalreporter")
+        meter = Progress(f"oraclebench: {task}", total, "answers", write, interval=interval_for(_Tty(tr.isatty())))
         return meter.start(f"oraclebench: {self.model_name} answering {total} {task} instances ...")
 
     def _failed_task(self, task: str, insts: list, exc: BaseException, stats, tr) -> list[Record]:

@@ -108,14 +108,15 @@ class Progress:
             line = self.line(now)
         self.write(line)
 
-    def line(self, now: float | None = None) -> str:
-        """``what: 512/2000 answers (26%), 8.5 answers/s, about 2 min 55 s left[, note]``."""
+    def line(self, now: float | None = None, finished: bool = False) -> str:
+        """``what: 512/2000 answers (26%), 8.5 answers/s, about 2 min 55 s left[, note]``; ``finished``
+        (work that may end short of its total, as a search within a budget): ``done in ...`` instead."""
         now = self.clock() if now is None else now
         elapsed = max(now - self.started, 1e-9)
         rate = self.done / elapsed
         pct = f" ({100 * self.done / self.total:.0f}%)" if self.total else ""
         parts = [f"{self.what}: {self.done}/{self.total} {self.unit}{pct}", f"{_rate(rate)} {self.unit}/s"]
-        if self.done < self.total:
+        if self.done < self.total and not finished:
             parts.append(f"about {duration((self.total - self.done) / rate)} left" if rate > 0 else "time left unknown")
         else:
             parts.append(f"done in {duration(elapsed)}")
@@ -126,7 +127,7 @@ class Progress:
     def finish(self) -> None:
         """Write the closing line when periodic lines were written (short work stays one line)."""
         if self.lines:
-            self.write(self.line())
+            self.write(self.line(finished=True))
 
 
 def _rate(rate: float) -> str:

@@ -276,6 +276,12 @@ class _Lines:
     def set_postfix(self, loss: str) -> None:
         self.loss = f"loss {loss}"
 
+    def set_postfix_str(self, text: str, refresh: bool = False) -> None:
+        self.loss = text
+
+    def write(self, text: str) -> None:
+        self.meter.write(text)
+
     def update(self, n: int) -> None:
         self.meter.advance(n, self.loss or None)
 
