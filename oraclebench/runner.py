@@ -49,6 +49,19 @@ def task_manifest(model: Model, task: str, override: dict | None = None) -> dict
     return None
 
 
+def training_note(task, problem, model_name: str, manifest: dict | None) -> tuple[str, str]:
+    """Whether ``problem`` was held out of ``model_name``'s training, as ``try`` says it on the command
+    line and on the web page: ``(split, sentence)``. ``manifest``: the task's part of what the model
+    saw (``task_manifest``); None when nothing is known."""
+    if manifest is None:
+        return "unknown", (f"{model_name} has no training manifest for {task.name} (nothing known to be held out; "
+                           "--heldout SPEC says what it saw)")
+    split = task.split(problem, manifest)
+    if split == "heldout":
+        return split, f"HELD OUT from {model_name}'s training (it never saw this input)"
+    return split, f"seen in {model_name}'s training"
+
+
 def answer(model: Model, requests: Sequence[Request], cache: ResponseCache | None = None,
            chunk: int = CHUNK, progress: Callable[[int], None] | None = None,
            stats: RunStats | None = None) -> tuple[list[Response], list[bool]]:
