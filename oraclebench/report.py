@@ -634,7 +634,9 @@ def build_report(results: Path | str, out: Path | str | None = None, models: Seq
         curves_section(doc, task, part, getattr(_task(task), "knobs", ()), runs_by_model, colors)
         detail_section(doc, task, part, colors)
         doc.h3("Failed instances")
-        doc.failures(task, failures(part), total=int((~part["correct"]).sum()))
+        models = part["model"].nunique()
+        doc.failures(task, failures(part), total=int((~part["correct"]).sum()),
+                     scope=f"of {models} models" if models > 1 else "")
 
     title = "oraclebench report"
     meta = (f"{len(runs)} model(s), {len(frame)} records, from {results.resolve()}; built "

@@ -351,15 +351,17 @@ class Doc:
                          f"<figcaption>{html.escape(caption)}</figcaption></figure>")
         self.md.append(f"![{caption}](figures/{name}.png)\n\n*{caption}*\n")
 
-    def failures(self, task: str, rows: list[dict], total: int | None = None) -> None:
+    def failures(self, task: str, rows: list[dict], total: int | None = None, scope: str = "") -> None:
         """The failed instances shown, under a heading that says how many of how many failed (``rows`` is a
-        sample of at most a few per bucket: ``24 of 290 failed judge instances``)."""
+        sample of at most a few per bucket: ``24 of 290 failed judge instances``); ``scope``: whose
+        (``of 3 models``)."""
         total = len(rows) if total is None else total
+        whose = f" {scope}" if scope else ""
         if not rows:
-            self.p(f"No failed {task} instance." if not total else f"{total} failed {task} instances, none shown.")
+            self.p(f"No failed {task} instance." if not total else f"{total} failed {task} instances{whose}, none shown.")
             return
-        shown = (f"{len(rows)} failed {task} instances" if len(rows) == total else
-                 f"{len(rows)} of {total} failed {task} instances (a sample: at most 2 per bucket)")
+        shown = (f"{len(rows)} failed {task} instances{whose}" if len(rows) == total else
+                 f"{len(rows)} of {total} failed {task} instances{whose} (a sample: at most 2 per bucket)")
         parts, md = [], []
         for r in rows:
             head = f"{r['model']} | {r['label']} | {r['split']} | {r['instance_id']}"

@@ -25,7 +25,7 @@ def run(args) -> int:
     from oraclebench.models import DESCRIPTIONS, EXTRAS, NAMES, PATTERNS, Usage
 
     width = max(40, min(100, shutil.get_terminal_size((80, 24)).columns))
-    out = ["Model names: give one to --model (pytest benchmark, oraclebench run, try, explore)", ""]
+    out = ["Model names for --model (pytest benchmark, oraclebench run, try, explore):", ""]
     for name in NAMES:  # the registry's order: baselines, then the reference models
         out += entry(DESCRIPTIONS.get(name) or Usage(name, "", f"pytest benchmark --model {name}"), EXTRAS.get(name), width)
     out += ["", "Patterns: a prefix, then what it names", ""]
