@@ -35,7 +35,7 @@ from oraclebench.stats import TINY_N, tiny
 SHADES = ("#7f7f7f", "#bcbd22", "#17becf", "#e377c2")
 MAX_LEGEND_MODELS = 3
 LEGEND_INCHES = 2.9  # the right margin that holds a legend
-LEGEND_CHARS = 40  # legend text per line at font size 8 in that margin
+LEGEND_CHARS = 36  # legend text per line at font size 8 in that margin (40 ran past the PNG's edge)
 
 
 @dataclass(frozen=True)
@@ -141,7 +141,7 @@ def curve_figure(frame, knob: str, title: str, colors: dict, ranges: Sequence[Tr
         for x, y, k, n in zip(np.asarray(px)[few], acc[few], part["correct"].to_numpy()[few], part["n"].to_numpy()[few]):
             _count_label(ax, x, 100 * y, f"{int(k)}/{int(n)}", colors[model])
     if any_tiny:  # the plot says why some points have no bar
-        ax.plot([], [], ls="none", marker="", label=f"1/1, 0/1 beside a point: right of n, where\nn < {TINY_N} "
+        ax.plot([], [], ls="none", marker="", label=f"1/1, 0/1 beside a point: right of n,\nwhere n < {TINY_N} "
                 "is too few for an interval")
     ax.set_ylim(-3, 103)
     ax.set_ylabel("accuracy % (95% CI)" if not any_tiny else f"accuracy % (95% CI where n >= {TINY_N})")
@@ -178,7 +178,8 @@ def heatmap_figure(frame, models: Sequence[str], seen: dict[str, Callable[[int, 
                    title: str, ncols: int = 5, labels: tuple[str, str] = ("a digits", "b digits")) -> Figure:
     """Accuracy per pair of two knobs (a_digits, b_digits), one small panel per model, the training range outlined.
 
-    ``frame`` columns: model, a, b, accuracy, n. ``seen[model]`` says whether a cell is in the
+    ``frame`` columns: model, a, b, accuracy, correct, n (a cell of fewer than ``TINY_N`` shows its count).
+    ``seen[model]`` says whether a cell is in the
     model's training range (None: no manifest, nothing outlined).
     """
     a_vals = sorted(frame["a"].unique())
@@ -192,16 +193,15 @@ def heatmap_figure(frame, models: Sequence[str], seen: dict[str, Callable[[int, 
     for k, model in enumerate(models):
         ax = axes[k // ncols][k % ncols]
         grid = np.full((len(a_vals), len(b_vals)), np.nan)
-        counts = np.zeros_like(grid)
+        cells: dict[tuple[int, int], str] = {}
         for row in frame[frame["model"] == model].itertuples():
-            grid[a_vals.index(row.a), b_vals.index(row.b)] = 100 * row.accuracy
-            counts[a_vals.index(row.a), b_vals.index(row.b)] = row.n
+            i, j = a_vals.index(row.a), b_vals.index(row.b)
+            grid[i, j] = 100 * row.accuracy
+            # Too few instances for a percentage to mean much: the count, right of all (1/1, 2/3).
+            cells[i, j] = f"{int(row.correct)}/{int(row.n)}" if tiny(int(row.n)) else f"{grid[i, j]:.0f}"
         image = ax.imshow(grid, vmin=0, vmax=100, cmap="viridis", origin="lower", aspect="auto")
-        for i in range(len(a_vals)):
-            for j in range(len(b_vals)):
-                if not np.isnan(grid[i, j]):
-                    ax.text(j, i, f"{grid[i, j]:.0f}", ha="center", va="center", fontsize=7,
-                            color="black" if grid[i, j] > 60 else "white")
+        for (i, j), text in cells.items():
+            ax.text(j, i, text, ha="center", va="center", fontsize=7, color="black" if grid[i, j] > 60 else "white")
         inside = seen.get(model)
         if inside is not None:
             _outline(ax, [[inside(int(a), int(b)) for b in b_vals] for a in a_vals])
