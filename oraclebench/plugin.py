@@ -439,6 +439,13 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(RecordCollector(bench), "oraclebench-records")
     elif "oraclebench_controller" in config.workerinput:
         watch_controller(config.workerinput["oraclebench_controller"])
+    if not bench.is_worker:  # a bad ORACLEBENCH_PROGRESS_SECONDS is one line now, not a traceback mid-run
+        from oraclebench.progress import interval_for
+
+        try:
+            interval_for()
+        except UsageError as exc:
+            raise pytest.UsageError(str(exc)) from None
     if config.getoption("--report") and not bench.is_worker:  # before any model work, not after the run
         from oraclebench.extras import require
 

@@ -5,7 +5,7 @@ A progress bar (tqdm) redraws one line with carriage returns: piped into a file 
 wall of half-lines, and pytest captures it during a run. ``Progress`` writes whole lines instead: one
 when the work starts, then one every ``interval`` seconds with done/total, the rate and the time
 left, and one when it ends (if it took long enough to have printed anything). Standard library only,
-below every layer that does long work.
+below every layer that does long work (it imports only the usage error).
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ import threading
 import time
 from typing import Callable, TextIO
 
+from oraclebench.errors import UsageError
+
 INTERVAL_TTY = 10.0  # seconds between lines on a terminal
 INTERVAL_PIPED = 30.0  # piped or in CI: fewer lines, each whole
 ENV_INTERVAL = "ORACLEBENCH_PROGRESS_SECONDS"  # overrides both (a test, or a user who wants more or fewer lines)
@@ -25,7 +27,7 @@ def interval_for(stream: TextIO | None = None) -> float:
     """Seconds between progress lines on ``stream`` (stderr by default): ``$ORACLEBENCH_PROGRESS_SECONDS``,
     else 10 on a terminal and 30 otherwise.
 
-    Raises: ``ValueError`` when the variable is set to something that is not a positive number.
+    Raises: ``UsageError`` when the variable is set to something that is not a positive number.
     """
     text = os.environ.get(ENV_INTERVAL, "").strip()
     if text:
@@ -34,7 +36,7 @@ def interval_for(stream: TextIO | None = None) -> float:
         except ValueError:
             value = -1.0
         if not value > 0:
-            raise ValueError(f"{ENV_INTERVAL}={text!r}: give a positive number of seconds, e.g. 30")
+            raise UsageError(f"{ENV_INTERVAL}={text!r}: give a positive number of seconds, e.g. 30")
         return value
     stream = stream if stream is not None else sys.stderr
     return INTERVAL_TTY if _isatty(stream) else INTERVAL_PIPED

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from oraclebench.errors import UsageError
 from oraclebench.progress import ENV_INTERVAL, Progress, duration, interval_for
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -81,7 +82,7 @@ def test_interval_is_30_seconds_piped_10_on_a_terminal_and_the_variable_wins(mon
     monkeypatch.setenv(ENV_INTERVAL, "0.5")
     assert interval_for(Tty()) == 0.5
     monkeypatch.setenv(ENV_INTERVAL, "soon")
-    with pytest.raises(ValueError, match="ORACLEBENCH_PROGRESS_SECONDS='soon': give a positive number"):
+    with pytest.raises(UsageError, match="ORACLEBENCH_PROGRESS_SECONDS='soon': give a positive number"):
         interval_for()
     assert duration(59.4) == "59 s" and duration(61) == "1 min 01 s" and duration(7260) == "2 h 01 min"
 
@@ -130,3 +131,13 @@ def test_explore_shows_its_calls_against_the_budget(tmp_path):
     calls = _counts(r"causal: explore: (\d+)/40 calls \(\d+%\), [\d.]+ calls/s", out)
     assert calls and calls == sorted(calls) and calls[-1] <= 40, out
     assert "minimal counterexample" in out
+
+
+@pytest.mark.parametrize("command", [["run", "--model", "oracle", "-m", "causal"], ["explore", "causal", "--model", "oracle"]])
+def test_a_bad_interval_is_one_line_before_any_work(tmp_path, command):
+    env = {**os.environ, "PYTHONPATH": str(ROOT), ENV_INTERVAL: "-3"}
+    result = subprocess.run([sys.executable, "-m", "oraclebench.cli", *command], cwd=tmp_path, env=env, timeout=120,
+                            capture_output=True, text=True)
+    out = result.stdout + result.stderr
+    assert result.returncode in (2, 4) and "ORACLEBENCH_PROGRESS_SECONDS='-3': give a positive number" in out
+    assert "Traceback" not in out and not (tmp_path / "results" / "runs").exists()

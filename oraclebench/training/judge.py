@@ -413,9 +413,12 @@ def train(recipe: Recipe, out: Path, device: str | None = None, quiet: bool = Fa
     if recipe.finetune == "lora":
         from peft import LoraConfig, get_peft_model
 
+        from oraclebench.models.transplant import quiet_peft
+
         torch.manual_seed(recipe.seed + 2)
-        model = get_peft_model(model, LoraConfig(r=recipe.lora_rank, lora_alpha=2 * recipe.lora_rank,
-                                                 lora_dropout=0.0, target_modules=lora_targets(model)))
+        with quiet_peft():
+            model = get_peft_model(model, LoraConfig(r=recipe.lora_rank, lora_alpha=2 * recipe.lora_rank,
+                                                     lora_dropout=0.0, target_modules=lora_targets(model)))
     history = finetune(model, Chooser(model, tokenizer, layers), data, recipe, progress)
     bar.close()
     if recipe.finetune == "lora":
