@@ -28,6 +28,7 @@ import difflib
 import json
 import os
 import re
+import sys
 import threading
 import time
 from typing import Sequence
@@ -208,22 +209,26 @@ class Bench:
         return records
 
     def live_write(self):
-        """A function writing a line to the terminal now (``live_writer``); None on an xdist worker."""
-        if self.is_worker or self.config.pluginmanager.get_plugin("terminalreporter") is None:
+        """A function writing a line to the terminal now (``live_writer``). On an xdist worker (the one that
+        answers a task for all), a line on the stderr it shares with the controller, named by the worker."""
+        if self.is_worker:
+            return worker_writer(self.config)
+        if self.config.pluginmanager.get_plugin("terminalreporter") is None:
             return None
         return live_writer(self.config)
 
     def progress(self, task: str, total: int):
         """The lines that show a task's batched model call as it goes (``oraclebench.progress``): where it
-        starts, then done/total, rate and time left every 10 s on a terminal, 30 s piped or in CI.
-        None under xdist workers, whose output pytest does not show."""
+        starts, then done/total, rate and time left every 10 s on a terminal, 30 s piped or in CI (under
+        xdist, from the worker that answers, marked ``[gw0]``). None without a terminal reporter."""
         from oraclebench.progress import Progress, interval_for
 
         write = self.live_write()
         if write is None:
             return None
         tr = self.config.pluginmanager.get_plugin("terminalreporter")
-        meter = Progress(f"oraclebench: {task}", total, "answers", write, interval=interval_for(_Tty(tr.isatty())))
+        tty = _Tty(tr.isatty() if tr is not None and not self.is_worker else sys.__stderr__.isatty())
+        meter = Progress(f"oraclebench: {task}", total, "answers", write, interval=interval_for(tty))
         return meter.start(f"oraclebench: {self.model_name} answering {total} {task} instances ...")
 
     def _failed_task(self, task: str, insts: list, exc: BaseException, stats, tr) -> list[Record]:
@@ -264,6 +269,25 @@ def live_writer(config: pytest.Config):
             with capture.global_and_fixture_disabled():
                 tr.write_line(line)
                 tr.flush()
+    return write
+
+
+def worker_writer(config: pytest.Config):
+    """An xdist worker's ``live_writer``: its stderr is the controller's, so a line written there with
+    capture suspended reaches the terminal (or the CI log), marked with the worker's id."""
+    import sys
+
+    capture = config.pluginmanager.get_plugin("capturemanager")
+    worker = config.workerinput.get("workerid", "worker")
+    lock = threading.Lock()
+
+    def write(line: str) -> None:
+        with lock:
+            if capture is None:
+                print(f"[{worker}] {line}", file=sys.__stderr__, flush=True)
+                return
+            with capture.global_and_fixture_disabled():
+                print(f"[{worker}] {line}", file=sys.stderr, flush=True)
     return write
 
 

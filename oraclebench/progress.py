@@ -52,9 +52,11 @@ def _isatty(stream) -> bool:
 def duration(seconds: float) -> str:
     """A short human duration: ``8 s``, ``3 min 20 s``, ``1 h 05 min``.
 
-    >>> duration(7.6), duration(200), duration(3900)
-    ('8 s', '3 min 20 s', '1 h 05 min')
+    >>> duration(0.4), duration(7.6), duration(200), duration(3900)
+    ('under 1 s', '8 s', '3 min 20 s', '1 h 05 min')
     """
+    if seconds < 0.5:
+        return "under 1 s"
     s = int(round(seconds))
     if s < 60:
         return f"{s} s"

@@ -113,6 +113,17 @@ def test_the_batched_model_call_shows_progress_lines_through_a_pipe(tmp_path):
     assert "\r" not in out  # whole lines, never a redrawn bar
 
 
+def test_under_xdist_the_answering_worker_shows_the_lines(tmp_path):
+    pytest.importorskip("xdist")
+    (tmp_path / "slowpipe.py").write_text(SLOW)
+    out = _piped(["run", "--model", "python:slowpipe:answer", "-m", "causal", "-n", "2", "-p", "no:cacheprovider"],
+                 tmp_path)
+    found = re.search(r"\[(gw\d)\] oraclebench: python:slowpipe:answer answering 32 causal instances \.\.\.", out)
+    assert found, out[-3000:]
+    done = _counts(rf"\[{found.group(1)}\] oraclebench: causal: (\d+)/32 answers", out)
+    assert len(done) >= 2 and done == sorted(done) and done[-1] == 32, out[-3000:]
+
+
 def test_training_off_a_terminal_shows_step_loss_and_time_left(tmp_path):
     pytest.importorskip("torch")
     out = _piped(["train", "gpt2-causal", "--steps", "12", "--out", str(tmp_path / "ckpt")], tmp_path)
