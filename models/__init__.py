@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import importlib
+from dataclasses import dataclass
 from typing import Any
 
 from oraclebench.extras import MissingExtra, missing_extra, require
@@ -41,6 +42,43 @@ PATTERNS: dict[str, str] = {
 EXTRAS: dict[str, str] = {
     "gpt2-causal": "local", "gpt2-abcd": "local", "gpt2-mult": "local", "gpt2-mult-scratchpad": "local",
     "hf": "local", "transplant": "local", "vllm": "served", "openai": "served", "vllm-local": "vllm",
+}
+
+# What each name and pattern is for and how to use it: what ``oraclebench models`` prints.
+@dataclass(frozen=True)
+class Usage:
+    """``form``: the name as typed (``hf:PATH``); ``purpose``: what it is for; ``example``: a command using it."""
+
+    form: str
+    purpose: str
+    example: str
+
+
+DESCRIPTIONS: dict[str, Usage] = {
+    "oracle": Usage("oracle", "the exact oracle: right on every instance, so 100% proves the pipeline",
+                    "pytest benchmark --model oracle"),
+    "random": Usage("random", "a seeded chance baseline (about 50% on judge, near 0 elsewhere)",
+                    "pytest benchmark --model random -m judge"),
+    "gpt2-causal": Usage("gpt2-causal", "reference: a tiny GPT-2 trained here on causal, 3 of the 32 inputs held out; "
+                         "trained on first use", "pytest benchmark --model gpt2-causal"),
+    "gpt2-abcd": Usage("gpt2-abcd", "reference: a tiny GPT-2 trained here on abcd nets of 1..12 tokens (13..21 held "
+                       "out)", "pytest benchmark --model gpt2-abcd"),
+    "gpt2-mult": Usage("gpt2-mult", "reference: a tiny GPT-2 trained here on products up to 2x2 digits (more digits "
+                       "held out)", "pytest benchmark --model gpt2-mult"),
+    "gpt2-mult-scratchpad": Usage("gpt2-mult-scratchpad", "reference: like gpt2-mult, trained to write the long "
+                                  "multiplication out step by step", "pytest benchmark --model gpt2-mult-scratchpad"),
+    "hf": Usage("hf:PATH", "a local transformers checkpoint (a save_pretrained folder), greedy and batched",
+                "pytest benchmark --model hf:/path/to/checkpoint --model-opt device=cuda"),
+    "vllm": Usage("vllm:MODEL@URL", "a model behind an OpenAI-compatible server (vllm serve, transformers serve)",
+                  "pytest benchmark --model vllm:my-model@http://127.0.0.1:8000/v1"),
+    "openai": Usage("openai:MODEL", "a model of the OpenAI API; set OPENAI_API_KEY",
+                    "pytest benchmark --model openai:gpt-4o-mini -m abcd"),
+    "vllm-local": Usage("vllm-local:PATH", "vllm.LLM in this process on a local checkpoint, on a GPU",
+                        "pytest benchmark --model vllm-local:/path/to/checkpoint"),
+    "transplant": Usage("transplant:PATH", "seed 004's hidden-state transplant on a local Llama, Mistral, Qwen or "
+                        "GPT-2 (the judge task)", "pytest benchmark --model 'transplant:/path/to/ckpt?layers=1-2' -m judge"),
+    "python": Usage("python:MODULE:FUNCTION", "your own pipeline: a Python function from a list of prompts to a list "
+                    "of completions", "pytest benchmark --model python:pipeline:answer"),
 }
 
 
@@ -150,4 +188,4 @@ def load_model(name: str, options: dict[str, Any] | None = None) -> Model:
     return _factory(target, what)(spec, dict(options or {}))
 
 
-__all__ = ["load_model", "resolve", "known_names", "declared_tasks", "declared_training", "NAMES", "PATTERNS", "Adapter", "Model", "ModelError", "Request", "Response"]
+__all__ = ["load_model", "resolve", "known_names", "DESCRIPTIONS", "declared_tasks", "declared_training", "NAMES", "PATTERNS", "Adapter", "Model", "ModelError", "Request", "Response"]

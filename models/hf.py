@@ -87,6 +87,27 @@ def _common_prefix(rows: Sequence[Sequence[int]]) -> int:
 
 
 @functools.lru_cache(maxsize=1)
+def kv_cache(model, cache) -> dict:
+    """``{name: cache}``: the keyword ``model``'s forward takes its key/value cache under.
+
+    transformers 5.x renamed ``past_key_values`` to ``cache`` and warns (a FutureWarning) on every
+    call that uses the old name; before the rename only the old name exists. Passing the name the
+    model declares silences the warning at its source and keeps both versions working.
+    """
+    return {_kv_name(type(model)): cache}
+
+
+@functools.lru_cache(maxsize=None)
+def _kv_name(cls) -> str:
+    import inspect
+
+    try:
+        params = inspect.signature(cls.forward).parameters
+    except (TypeError, ValueError):  # a forward without a readable signature: the name every version knows
+        return "past_key_values"
+    return "cache" if "cache" in params else "past_key_values"
+
+
 def _slab_class():
     """The preallocated KV cache layer (a class made on first use, so importing this module needs no torch)."""
     from transformers.cache_utils import DynamicLayer
@@ -351,7 +372,7 @@ class HFModel(Adapter):
         cache = self._new_cache(capacity)
         dev = self.device
         if prefix:
-            self.model(input_ids=torch.tensor([rows[0][:prefix]], device=dev), past_key_values=cache, use_cache=True,
+            self.model(input_ids=torch.tensor([rows[0][:prefix]], device=dev), **kv_cache(self.model, cache), use_cache=True,
                        logits_to_keep=1)
             cache.batch_repeat_interleave(n)
         mask = torch.ones(n, capacity, dtype=torch.long, device=dev)
@@ -362,7 +383,7 @@ class HFModel(Adapter):
         mask_prefill = mask[:, :prefix + width]
         positions = (mask_prefill.cumsum(-1) - 1).clamp(min=0)[:, prefix:]
         logits = self.model(input_ids=ids.to(dev), attention_mask=mask_prefill, position_ids=positions,
-                            past_key_values=cache, use_cache=True, logits_to_keep=1).logits[:, -1]
+                            **kv_cache(self.model, cache), use_cache=True, logits_to_keep=1).logits[:, -1]
         position = positions[:, -1:].clone()
         return self._decode(logits, cache, mask, position, prefix + width, budget, reqs)
 
@@ -403,7 +424,7 @@ class HFModel(Adapter):
             position = position + 1
             length += 1
             logits = self.model(input_ids=nxt[:, None], attention_mask=mask[:, :length], position_ids=position,
-                                past_key_values=cache, use_cache=True).logits[:, -1]
+                                **kv_cache(self.model, cache), use_cache=True).logits[:, -1]
         # The raw continuation, stop string included: scoring cuts it (Task.assess), the cache keeps it whole.
         return [Response(text=t) for t in self.tokenizer.batch_decode(tokens, skip_special_tokens=True)]
 

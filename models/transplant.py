@@ -36,8 +36,10 @@ passes and one chooser pass (none with no layers selected).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -265,9 +267,20 @@ def load(path: str | Path, lora: str | None = None, device: str | None = None, d
             raise ModelError(f"transplant: lora={lora} has no adapter_config.json; give a directory saved by peft")
         from peft import PeftModel
 
-        model = PeftModel.from_pretrained(model, lora)
+        with quiet_peft():
+            model = PeftModel.from_pretrained(model, lora)
     decoder_layers(model)  # an unsupported architecture fails here, at load time
     return model.to(device).eval(), tokenizer
+
+
+@contextlib.contextmanager
+def quiet_peft():
+    """peft wraps a model after reading its ``is_gradient_checkpointing``, which transformers 5.x
+    deprecated with a FutureWarning on every read. The call is peft's, not ours, and the user cannot
+    act on it: that one warning is silenced around peft's wrapping, nothing else."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r"`is_gradient_checkpointing` is deprecated", category=FutureWarning)
+        yield
 
 
 class TransplantModel(Adapter):

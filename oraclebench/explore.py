@@ -42,6 +42,7 @@ from typing import Any, Callable, Sequence
 
 from oraclebench.models.base import Model
 from oraclebench.cache import ResponseCache, request_key
+from oraclebench.progress import Progress
 from oraclebench.records import Record, atomic_write
 from oraclebench.runner import answer, score_one, task_manifest
 from oraclebench.textsafe import printable
@@ -122,6 +123,7 @@ class Asker:
         self.memo: dict[str, Answer] = {}
         self.calls = 0  # requests sent to the model
         self.cached = 0  # answers read from the response cache
+        self.meter = None  # a ``Progress`` over the budget's calls, when the search shows how it goes
 
     def left(self) -> int:
         return 0 if time.monotonic() >= self.deadline else max(0, min(self.budget, self.cap) - self.calls)
@@ -161,6 +163,8 @@ class Asker:
     def _keep(self, key: str, problem: Any, request: Request, response: Response, cached: bool) -> None:
         self.cached += cached
         self.calls += not cached
+        if self.meter is not None and not cached:
+            self.meter.advance(1, f"problems screened: {len(self.memo) + 1}")
         self.memo[key] = Answer(problem, request, response, self.task.assess(problem, request, response), cached)
 
     def fails(self, problem: Any) -> bool:
@@ -240,11 +244,12 @@ class ExploreResult:
 def explore(model: Model, task: str | Task, *, config: Any = None, budget: int = 200, seconds: float = 300.0,
             seed: int = 0, cache: ResponseCache | None = None, results: Path | str | None = None,
             run_id: str = "explore", heldout: dict | None = None, replay: bool = True,
-            first_round: int = FIRST_ROUND) -> ExploreResult:
+            first_round: int = FIRST_ROUND, progress: Callable[[str], None] | None = None) -> ExploreResult:
     """Search ``task`` for the smallest problem ``model`` gets wrong (see the module docstring).
 
     ``budget`` counts requests sent to the model and ``seconds`` the wall time; ``results`` is where
-    regression cases are read and the result is written (``None``: neither).
+    regression cases are read and the result is written (``None``: neither). ``progress`` writes the
+    search's progress lines (calls of the budget, rate, time left; ``oraclebench.progress``).
     """
     t = get_task(task) if isinstance(task, str) else task
     if budget <= 0 or seconds <= 0:
@@ -252,6 +257,9 @@ def explore(model: Model, task: str | Task, *, config: Any = None, budget: int =
     config = config if config is not None else t.Config()
     start = time.monotonic()
     asker = Asker(model, t, cache, budget, start + seconds)
+    if progress is not None:
+        asker.meter = Progress(f"{t.name}: explore", budget, "calls", progress).start(
+            f"{t.name}: exploring with {model.name}: at most {budget} calls and {seconds:g} s ...")
     path = cases_path(results, model.name, t.name) if results is not None else None
     cases = load_cases(path) if (path is not None and replay) else []
 
@@ -286,6 +294,8 @@ def explore(model: Model, task: str | Task, *, config: Any = None, budget: int =
     record.detail = {**record.detail, "explore": {k: v for k, v in result.to_json().items() if k != "record"}}
     if path is not None:
         save(path, result, cases)
+    if asker.meter is not None:
+        asker.meter.finish()
     return result
 
 
@@ -511,7 +521,7 @@ def run_explore_item(request, bench, task: str) -> Record:
     try:
         result = explore(bench.model, task, budget=opt("--budget"), seconds=opt("--budget-seconds"),
                          seed=opt("--seed"), cache=cache, results=bench.results, run_id=bench.run_id,
-                         heldout=bench.heldout)
+                         heldout=bench.heldout, progress=bench.live_write())
     finally:
         cache.close()
     request.node.user_properties.append((RECORD_KEY, result.record.to_json()))

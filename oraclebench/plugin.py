@@ -28,6 +28,7 @@ import difflib
 import json
 import os
 import re
+import sys
 import threading
 import time
 from typing import Sequence
@@ -192,18 +193,43 @@ class Bench:
 
         insts = self.selected.get(task) or self.task_instances(task)
         tr = self.config.pluginmanager.get_plugin("terminalreporter")
-        if tr is not None and not self.is_worker:
-            tr.write_line(f"oraclebench: {self.model_name} answering {len(insts)} {task} instances ...")
+        meter = self.progress(task, len(insts))
         cache, stats = self.cache(), RunStats()
         try:
-            records = evaluate(self.model, insts, self.run_id, cache, self.heldout, stats=stats)
+            records = evaluate(self.model, insts, self.run_id, cache, self.heldout, stats=stats,
+                               progress=meter and meter.advance)
         except (Exception, SystemExit) as exc:  # noqa: BLE001 - the model failed the whole task
             records = self._failed_task(task, insts, exc, stats, tr)
         finally:
             cache.close()
             self.notices += cache.notices
+        if meter:
+            meter.finish()
         self.timing[task] = dataclasses.asdict(stats) | {"seconds": round(stats.seconds, 3)}
         return records
+
+    def live_write(self):
+        """A function writing a line to the terminal now (``live_writer``). On an xdist worker (the one that
+        answers a task for all), a line on the stderr it shares with the controller, named by the worker."""
+        if self.is_worker:
+            return worker_writer(self.config)
+        if self.config.pluginmanager.get_plugin("terminalreporter") is None:
+            return None
+        return live_writer(self.config)
+
+    def progress(self, task: str, total: int):
+        """The lines that show a task's batched model call as it goes (``oraclebench.progress``): where it
+        starts, then done/total, rate and time left every 10 s on a terminal, 30 s piped or in CI (under
+        xdist, from the worker that answers, marked ``[gw0]``). None without a terminal reporter."""
+        from oraclebench.progress import Progress, interval_for
+
+        write = self.live_write()
+        if write is None:
+            return None
+        tr = self.config.pluginmanager.get_plugin("terminalreporter")
+        tty = _Tty(tr.isatty() if tr is not None and not self.is_worker else sys.__stderr__.isatty())
+        meter = Progress(f"oraclebench: {task}", total, "answers", write, interval=interval_for(tty))
+        return meter.start(f"oraclebench: {self.model_name} answering {total} {task} instances ...")
 
     def _failed_task(self, task: str, insts: list, exc: BaseException, stats, tr) -> list[Record]:
         """Every instance an error saying what the model did, once: the items never ask it again."""
@@ -216,6 +242,53 @@ class Bench:
         records = failed_records(self.model, insts, self.run_id, why, self.heldout)
         stats.errors += len(records)
         return records
+
+
+class _Tty:
+    """A stream that only answers ``isatty`` (``interval_for`` of the terminal pytest writes to)."""
+
+    def __init__(self, tty: bool):
+        self.tty = tty
+
+    def isatty(self) -> bool:
+        return self.tty
+
+
+def live_writer(config: pytest.Config):
+    """A function that writes one line to the terminal now, even while pytest captures output (a line
+    written in a fixture would otherwise land in the item's captured output and never be seen)."""
+    tr = config.pluginmanager.get_plugin("terminalreporter")
+    capture = config.pluginmanager.get_plugin("capturemanager")
+    lock = threading.Lock()
+
+    def write(line: str) -> None:
+        with lock:
+            if capture is None:
+                tr.write_line(line)
+                return
+            with capture.global_and_fixture_disabled():
+                tr.write_line(line)
+                tr.flush()
+    return write
+
+
+def worker_writer(config: pytest.Config):
+    """An xdist worker's ``live_writer``: its stderr is the controller's, so a line written there with
+    capture suspended reaches the terminal (or the CI log), marked with the worker's id."""
+    import sys
+
+    capture = config.pluginmanager.get_plugin("capturemanager")
+    worker = config.workerinput.get("workerid", "worker")
+    lock = threading.Lock()
+
+    def write(line: str) -> None:
+        with lock:
+            if capture is None:
+                print(f"[{worker}] {line}", file=sys.__stderr__, flush=True)
+                return
+            with capture.global_and_fixture_disabled():
+                print(f"[{worker}] {line}", file=sys.stderr, flush=True)
+    return write
 
 
 class SharedAnswers:
@@ -390,6 +463,13 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(RecordCollector(bench), "oraclebench-records")
     elif "oraclebench_controller" in config.workerinput:
         watch_controller(config.workerinput["oraclebench_controller"])
+    if not bench.is_worker:  # a bad ORACLEBENCH_PROGRESS_SECONDS is one line now, not a traceback mid-run
+        from oraclebench.progress import interval_for
+
+        try:
+            interval_for()
+        except UsageError as exc:
+            raise pytest.UsageError(str(exc)) from None
     if config.getoption("--report") and not bench.is_worker:  # before any model work, not after the run
         from oraclebench.extras import require
 

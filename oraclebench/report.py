@@ -31,7 +31,7 @@ from oraclebench import report_plots as plots
 from oraclebench.errors import UsageError
 from oraclebench.records import (DamagedFile, Record, atomic_write, latest_runs, partial_reason, read_records,
                                  resolve_run, scored_runs, task_complete)
-from oraclebench.stats import difference_interval, wilson
+from oraclebench.stats import TINY_N, difference_interval, tiny, wilson
 from oraclebench.tasks import TaskError, get_task
 
 SPLIT_ORDER = {"all": 0, "seen": 1, "heldout": 2, "unknown": 3}
@@ -239,12 +239,32 @@ def _heldout_pairs(frame: pd.DataFrame) -> set[tuple[str, str]]:
     return set(zip(held["model"].astype(str), held["task"]))
 
 
-def runs_table(runs: Sequence[Run]) -> pd.DataFrame:
-    """One row per model and run used: its tasks, whether each is complete (and why not), manifest, --heldout."""
-    def short(value) -> str:
-        text = json.dumps(value, default=str) if value else "-"
-        return text if len(text) <= 48 else text[:45] + "..."
+def held_out_words(summary: dict, task: str) -> str:
+    """What the run's model was trained on for ``task``, in words, and where that is known from:
+    ``trained on all inputs but 0,0,0,0,0; 1,1,1,1,1 (manifest)``. Read with the task's ``trained_on``
+    along each of its knobs, from the same manifest the report shades (``task_manifest``)."""
+    manifest = task_manifest(summary, task)
+    if manifest is None:
+        return "nothing known (no manifest, no --heldout)"
+    t = _task(task)
+    source = "--heldout" if task_manifest({"options": summary.get("options")}, task) is not None else "manifest"
+    knobs = ["grid"] if getattr(t, "knob_grid", None) else list(getattr(t, "knobs", ()) or ())
+    texts = []
+    for knob in knobs:
+        try:
+            text = t.trained_on(knob, manifest)[1]
+        except (TypeError, ValueError, KeyError, AttributeError):  # a hand-damaged manifest: said, not shown
+            text = ""
+        if text and text not in texts:
+            texts.append(text)
+    if texts:
+        return f"trained on {'; '.join(texts)} ({source})"
+    return f"nothing held out ({source})" if not manifest else f"held out: see the {source} ({len(manifest)} keys)"
 
+
+def runs_table(runs: Sequence[Run]) -> pd.DataFrame:
+    """One row per model and run used: its tasks, whether each is complete (and why not), and what the
+    model was trained on for each task (the rest held out), in words."""
     rows = []
     for run in runs:
         by_run: dict[str, list[str]] = {}
@@ -256,8 +276,7 @@ def runs_table(runs: Sequence[Run]) -> pd.DataFrame:
                                for t in tasks)
             rows.append({"model": run.model, "run": run_id, "finished": summary.get("finished", "-"),
                          "records": sum(r.run_id == run_id for r in run.records), "tasks": status,
-                         "manifest": short(summary.get("manifest")),
-                         "--heldout": short((summary.get("options") or {}).get("heldout"))})
+                         "training (the rest held out)": "; ".join(f"{t}: {held_out_words(summary, t)}" for t in tasks)})
     return pd.DataFrame(rows)
 
 
@@ -357,10 +376,20 @@ def curves_section(doc: plots.Doc, task: str, part: pd.DataFrame, knobs, runs_by
         categorical = not all(plots.is_number(x) for x in xs)
         ranges = _grouped_ranges(runs_by_model, task, knob, sub, xs)
         fig = plots.curve_figure(acc, knob, f"{task}: accuracy by {knob}", colors, ranges, categorical)
-        doc.figure(fig, f"curve-{task}-{knob}", f"{task}: accuracy (95% Wilson CI) by {knob}; shaded: training range")
-        wide = acc.assign(cell=[f"{100 * a:.0f} ({n})" for a, n in zip(acc["accuracy"], acc["n"])])
+        few = (f"; points of fewer than {TINY_N} instances show their count (right/n) instead of an interval"
+               if any(tiny(n) for n in acc["n"]) else "")
+        doc.figure(fig, f"curve-{task}-{knob}", f"{task}: accuracy (95% Wilson CI) by {knob}; shaded: training "
+                   f"range{few}")
+        wide = acc.assign(cell=[count_cell(k, n) if tiny(n) else f"{100 * a:.0f} ({n})"
+                                for a, k, n in zip(acc["accuracy"], acc["correct"], acc["n"])])
+        few = f"; right/n where n < {TINY_N}" if any(tiny(n) for n in acc["n"]) else ""
         doc.table(_pivot(wide, "x", "model", "cell").rename(columns={"x": knob}),
-                  collapsed=f"{task} accuracy % (n) by {knob}")
+                  collapsed=f"{task} accuracy % (n) by {knob}{few}")
+
+
+def count_cell(correct: int, n: int) -> str:
+    """``1/1``: right of all, where ``n`` is too small for a percentage and interval to mean much."""
+    return f"{int(correct)}/{int(n)}"
 
 
 def _heatmap(doc: plots.Doc, task: str, grid: tuple[str, str], part: pd.DataFrame, runs_by_model: dict,
@@ -382,8 +411,8 @@ def _heatmap(doc: plots.Doc, task: str, grid: tuple[str, str], part: pd.DataFram
                                labels=(a_name, b_name))
     doc.figure(fig, f"heatmap-{task}", f"{task}: accuracy % per ({a_name}, {b_name}), one panel per "
                "model; red outline: the model's training range")
-    acc["cell"] = [f"{100 * a:.1f} [{100 * lo:.1f}, {100 * hi:.1f}] n={n}"
-                   for a, lo, hi, n in zip(acc["accuracy"], acc["lo"], acc["hi"], acc["n"])]
+    acc["cell"] = [count_cell(k, n) if tiny(n) else f"{100 * a:.1f} [{100 * lo:.1f}, {100 * hi:.1f}] n={n}"
+                   for a, k, lo, hi, n in zip(acc["accuracy"], acc["correct"], acc["lo"], acc["hi"], acc["n"])]
     acc["digits"] = [f"{a}x{b}" for a, b in zip(acc["a"], acc["b"])]
     doc.table(_pivot(acc, "digits", "model", "cell").rename(columns={"digits": f"{a_name} x {b_name}"}),
               collapsed=f"{task} accuracy % [95% CI] by {a_name} and {b_name}")
@@ -605,7 +634,9 @@ def build_report(results: Path | str, out: Path | str | None = None, models: Seq
         curves_section(doc, task, part, getattr(_task(task), "knobs", ()), runs_by_model, colors)
         detail_section(doc, task, part, colors)
         doc.h3("Failed instances")
-        doc.failures(task, failures(part))
+        models = part["model"].nunique()
+        doc.failures(task, failures(part), total=int((~part["correct"]).sum()),
+                     scope=f"of {models} models" if models > 1 else "")
 
     title = "oraclebench report"
     meta = (f"{len(runs)} model(s), {len(frame)} records, from {results.resolve()}; built "

@@ -29,11 +29,13 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from oraclebench.stats import TINY_N, tiny
+
 # Training-range shades, one per distinct range in a figure (most figures have one).
 SHADES = ("#7f7f7f", "#bcbd22", "#17becf", "#e377c2")
 MAX_LEGEND_MODELS = 3
 LEGEND_INCHES = 2.9  # the right margin that holds a legend
-LEGEND_CHARS = 40  # legend text per line at font size 8 in that margin
+LEGEND_CHARS = 36  # legend text per line at font size 8 in that margin (40 ran past the PNG's edge)
 
 
 @dataclass(frozen=True)
@@ -118,6 +120,7 @@ def curve_figure(frame, knob: str, title: str, colors: dict, ranges: Sequence[Tr
     ax = fig.add_subplot()
     _shade(ax, xs, positions, ranges)
     step = min(0.6 / max(len(models), 1), 0.12 if categorical else 0.08)
+    any_tiny = False
     for k, model in enumerate(models):
         part = frame[frame["model"] == model].copy()
         part["_order"] = part["x"].map(sort_key)
@@ -125,13 +128,23 @@ def curve_figure(frame, knob: str, title: str, colors: dict, ranges: Sequence[Tr
         offset = (k - (len(models) - 1) / 2) * step
         px = [where[x] + offset for x in part["x"]]
         acc = part["accuracy"].to_numpy()
+        few = np.array([tiny(int(n)) for n in part["n"]], dtype=bool)
         # Clipped at 0: at 0% or 100% a Wilson bound can sit a rounding error past the estimate.
         err = [(acc - part["lo"].to_numpy()).clip(0), (part["hi"].to_numpy() - acc).clip(0)]
-        ax.errorbar(px, 100 * acc, yerr=[100 * e for e in err], color=colors[model], marker="o", ms=3.5,
-                    lw=1.3, capsize=2, elinewidth=0.9, label=short(model),
-                    ls="-" if not categorical else "none")  # categories have no order to draw a line along
+        ax.plot(px, 100 * acc, color=colors[model], marker="o", ms=3.5, lw=1.3, label=short(model),
+                ls="-" if not categorical else "none")  # categories have no order to draw a line along
+        keep = ~few
+        if keep.any():
+            ax.errorbar(np.asarray(px)[keep], 100 * acc[keep], yerr=[100 * e[keep] for e in err], fmt="none",
+                        ecolor=colors[model], capsize=2, elinewidth=0.9)
+        any_tiny = any_tiny or bool(few.any())
+        for x, y, k, n in zip(np.asarray(px)[few], acc[few], part["correct"].to_numpy()[few], part["n"].to_numpy()[few]):
+            _count_label(ax, x, 100 * y, f"{int(k)}/{int(n)}", colors[model])
+    if any_tiny:  # the plot says why some points have no bar
+        ax.plot([], [], ls="none", marker="", label=f"1/1, 0/1 beside a point: right of n,\nwhere n < {TINY_N} "
+                "is too few for an interval")
     ax.set_ylim(-3, 103)
-    ax.set_ylabel("accuracy % (95% CI)")
+    ax.set_ylabel("accuracy % (95% CI)" if not any_tiny else f"accuracy % (95% CI where n >= {TINY_N})")
     ax.set_xlabel(knob)
     ax.set_title(title, fontsize=11)
     if categorical:
@@ -142,6 +155,13 @@ def curve_figure(frame, knob: str, title: str, colors: dict, ranges: Sequence[Tr
     ax.grid(axis="y", alpha=0.3)
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
     return fig
+
+
+def _count_label(ax, x: float, y: float, text: str, color) -> None:
+    """``right/n`` beside a point of too few instances for an interval: above it, or below one near 100%."""
+    high = y > 50
+    ax.annotate(text, (x, y), xytext=(0, -5 if high else 5), textcoords="offset points", rotation=90, fontsize=6,
+                ha="center", va="top" if high else "bottom", color=color)
 
 
 def is_number(value) -> bool:
@@ -158,7 +178,8 @@ def heatmap_figure(frame, models: Sequence[str], seen: dict[str, Callable[[int, 
                    title: str, ncols: int = 5, labels: tuple[str, str] = ("a digits", "b digits")) -> Figure:
     """Accuracy per pair of two knobs (a_digits, b_digits), one small panel per model, the training range outlined.
 
-    ``frame`` columns: model, a, b, accuracy, n. ``seen[model]`` says whether a cell is in the
+    ``frame`` columns: model, a, b, accuracy, correct, n (a cell of fewer than ``TINY_N`` shows its count).
+    ``seen[model]`` says whether a cell is in the
     model's training range (None: no manifest, nothing outlined).
     """
     a_vals = sorted(frame["a"].unique())
@@ -172,16 +193,15 @@ def heatmap_figure(frame, models: Sequence[str], seen: dict[str, Callable[[int, 
     for k, model in enumerate(models):
         ax = axes[k // ncols][k % ncols]
         grid = np.full((len(a_vals), len(b_vals)), np.nan)
-        counts = np.zeros_like(grid)
+        cells: dict[tuple[int, int], str] = {}
         for row in frame[frame["model"] == model].itertuples():
-            grid[a_vals.index(row.a), b_vals.index(row.b)] = 100 * row.accuracy
-            counts[a_vals.index(row.a), b_vals.index(row.b)] = row.n
+            i, j = a_vals.index(row.a), b_vals.index(row.b)
+            grid[i, j] = 100 * row.accuracy
+            # Too few instances for a percentage to mean much: the count, right of all (1/1, 2/3).
+            cells[i, j] = f"{int(row.correct)}/{int(row.n)}" if tiny(int(row.n)) else f"{grid[i, j]:.0f}"
         image = ax.imshow(grid, vmin=0, vmax=100, cmap="viridis", origin="lower", aspect="auto")
-        for i in range(len(a_vals)):
-            for j in range(len(b_vals)):
-                if not np.isnan(grid[i, j]):
-                    ax.text(j, i, f"{grid[i, j]:.0f}", ha="center", va="center", fontsize=7,
-                            color="black" if grid[i, j] > 60 else "white")
+        for (i, j), text in cells.items():
+            ax.text(j, i, text, ha="center", va="center", fontsize=7, color="black" if grid[i, j] > 60 else "white")
         inside = seen.get(model)
         if inside is not None:
             _outline(ax, [[inside(int(a), int(b)) for b in b_vals] for a in a_vals])
@@ -225,8 +245,8 @@ def gap_figure(frame, colors: dict) -> Figure:
     """
     tasks = sorted(frame["task"].unique())
     models = list(dict.fromkeys(frame["model"]))
-    fig = Figure(figsize=(2.7 * len(tasks) + 2.2, 0.28 * len(models) + 1.3))
-    _margins(fig, 2.0, 0.2, 0.75, 0.35, wspace=0.12)
+    fig = Figure(figsize=(2.7 * len(tasks) + 2.2, 0.28 * len(models) + 1.5))
+    _margins(fig, 2.0, 0.2, 0.95, 0.35, wspace=0.12)  # room for the x label on two lines
     axes = fig.subplots(1, len(tasks), sharey=True, squeeze=False)[0]
     for ax, task in zip(axes, tasks):
         for row in frame[frame["task"] == task].itertuples():
@@ -240,7 +260,11 @@ def gap_figure(frame, colors: dict) -> Figure:
         ax.tick_params(labelsize=8)
     axes[0].set_yticks(range(len(models)), [short(str(m), 28) for m in models], fontsize=8)
     axes[0].set_ylim(len(models) - 0.5, -0.5)
-    fig.supxlabel("seen - held-out accuracy, points (95% Newcombe interval); > 0: better on what it saw", fontsize=9)
+    width = fig.get_size_inches()[0]
+    label = "seen - held-out accuracy, points (95% Newcombe interval); > 0: better on what it saw"
+    # Wrapped to the figure's width (about 13 characters an inch at size 9): one task's figure is
+    # narrower than the label, whose ends were cut off in the PNG.
+    fig.supxlabel(textwrap.fill(label, max(20, int(width * 13))), fontsize=9)
     return fig
 
 
@@ -327,10 +351,17 @@ class Doc:
                          f"<figcaption>{html.escape(caption)}</figcaption></figure>")
         self.md.append(f"![{caption}](figures/{name}.png)\n\n*{caption}*\n")
 
-    def failures(self, task: str, rows: list[dict]) -> None:
+    def failures(self, task: str, rows: list[dict], total: int | None = None, scope: str = "") -> None:
+        """The failed instances shown, under a heading that says how many of how many failed (``rows`` is a
+        sample of at most a few per bucket: ``24 of 290 failed judge instances``); ``scope``: whose
+        (``of 3 models``)."""
+        total = len(rows) if total is None else total
+        whose = f" {scope}" if scope else ""
         if not rows:
-            self.p(f"No failed {task} instance.")
+            self.p(f"No failed {task} instance." if not total else f"{total} failed {task} instances{whose}, none shown.")
             return
+        shown = (f"{len(rows)} failed {task} instances{whose}" if len(rows) == total else
+                 f"{len(rows)} of {total} failed {task} instances{whose} (a sample: at most 2 per bucket)")
         parts, md = [], []
         for r in rows:
             head = f"{r['model']} | {r['label']} | {r['split']} | {r['instance_id']}"
@@ -339,9 +370,8 @@ class Doc:
             parts.append(f'<div class="fail"><div class="fhead">{html.escape(head)}</div>{cells}</div>')
             md.append(f"**{head}**\n\n" + "".join(f"- {k}:\n\n```\n{r[k].replace('```', '` ` `')}\n```\n\n"
                                                    for k in ("prompt", "expected", "answer", "reason")))
-        self.html.append(f"<details><summary>{len(rows)} failed {html.escape(task)} instances</summary>"
-                         + "".join(parts) + "</details>")
-        self.md.append("\n".join(md))
+        self.html.append(f"<details><summary>{html.escape(shown)}</summary>" + "".join(parts) + "</details>")
+        self.md.append(f"{shown}:\n\n" + "\n".join(md))
 
     def render_html(self, title: str, meta: str) -> str:
         toc = "".join(f'<li><a href="#{a}">{html.escape(t)}</a></li>' for a, t in self.toc)

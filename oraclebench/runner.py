@@ -49,10 +49,27 @@ def task_manifest(model: Model, task: str, override: dict | None = None) -> dict
     return None
 
 
+def training_note(task, problem, model_name: str, manifest: dict | None) -> tuple[str, str]:
+    """Whether ``problem`` was held out of ``model_name``'s training, as ``try`` says it on the command
+    line and on the web page: ``(split, sentence)``. ``manifest``: the task's part of what the model
+    saw (``task_manifest``); None when nothing is known."""
+    if manifest is None:
+        return "unknown", (f"{model_name} has no training manifest for {task.name} (nothing known to be held out; "
+                           "--heldout SPEC says what it saw)")
+    split = task.split(problem, manifest)
+    if split == "heldout":
+        return split, f"HELD OUT from {model_name}'s training (it never saw this input)"
+    return split, f"seen in {model_name}'s training"
+
+
 def answer(model: Model, requests: Sequence[Request], cache: ResponseCache | None = None,
            chunk: int = CHUNK, progress: Callable[[int], None] | None = None,
            stats: RunStats | None = None) -> tuple[list[Response], list[bool]]:
-    """One response per request, from the cache where possible; returns (responses, was_cached)."""
+    """One response per request, from the cache where possible; returns (responses, was_cached).
+
+    ``progress(n)`` is told each time ``n`` more answers are final: one by one where the adapter
+    reports them as they arrive, else a call's worth at a time (what ``Progress.advance`` takes).
+    """
     stats = stats or RunStats()
     cache = cache or ResponseCache(None)
     identity = model.identity()
@@ -71,7 +88,8 @@ def answer(model: Model, requests: Sequence[Request], cache: ResponseCache | Non
     with CacheWriter(cache, identity) as writer:
         for start in range(0, len(pending), chunk):
             batch = pending[start:start + chunk]
-            responses = _generate(model, [r for _, r in batch], lambda i, resp, b=batch: writer.add(b[i][0], resp))
+            reported: set[int] = set()
+            responses = _generate(model, [r for _, r in batch], _on_answer(writer, batch, reported, progress))
             if len(responses) != len(batch):
                 raise RuntimeError(f"{model.name} answered {len(responses)} of {len(batch)} requests")
             for (k, _), resp in zip(batch, responses):
@@ -79,14 +97,25 @@ def answer(model: Model, requests: Sequence[Request], cache: ResponseCache | Non
                 known[k] = resp
             writer.flush()  # a finished call is committed whole at once, not after the commit interval
             stats.computed += len(batch)
-            if progress:
-                progress(len(batch))
+            if progress and len(batch) > len(reported):
+                progress(len(batch) - len(reported))
     stats.seconds += time.perf_counter() - t0
     out = [known[k] for k in keys]
     stats.errors += sum(r.error is not None for r in out)
     stats.truncated += sum(r.error is None and r.truncated for r in out)
     was_cached = [k not in todo for k in keys]
     return out, was_cached
+
+
+def _on_answer(writer: CacheWriter, batch: list, reported: set[int],
+               progress: Callable[[int], None] | None) -> Callable[[int], None]:
+    """The adapter's ``on_answer``: cache each answer as it arrives and count it once for ``progress``."""
+    def on_answer(i: int, resp: Response) -> None:
+        writer.add(batch[i][0], resp)
+        if progress and i not in reported:
+            reported.add(i)
+            progress(1)
+    return on_answer
 
 
 def _generate(model: Model, requests: list[Request], on_answer: Callable[[int, Response], None]) -> list[Response]:

@@ -12,6 +12,14 @@ import random
 from typing import Sequence
 
 Z95 = 1.959963984540054
+# Below this many instances a 95% interval spans most of 0-100% (one instance: 20.7-100), so figures and
+# tables show the count right of all (1/1, 0/1, 3/4) instead of an interval that reads as noise.
+TINY_N = 5
+
+
+def tiny(n: int) -> bool:
+    """Whether ``n`` instances are too few for an interval to say anything: show ``k/n`` instead."""
+    return 0 < n < TINY_N
 
 
 def wilson(k: int, n: int, z: float = Z95) -> tuple[float, float]:

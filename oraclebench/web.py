@@ -27,10 +27,11 @@ from urllib.parse import quote, urlencode, urlsplit
 
 from flask import Flask, abort, render_template, render_template_string, request
 
+from oraclebench.compare import HEADERS as COMPARE_HEADERS, cell_rows
 from oraclebench.errors import UsageError
 from oraclebench.records import DamagedFile, Record, list_runs, read_records, scan_runs
 from oraclebench.runner import score_one
-from oraclebench.stats import wilson
+from oraclebench.stats import TINY_N, tiny, wilson
 
 PAGE = 100  # instances per page
 REMOTE_PREFIXES = ("vllm:", "openai:")  # served models: the try box would call a server, not a local model
@@ -112,6 +113,15 @@ class Row:
     @property
     def ci(self) -> tuple[float, float]:
         return wilson(self.correct, self.n)
+
+
+def interval_text(row: Row) -> str:
+    """A row's 95% interval, or where ``n`` is tiny its count (``1/1 right``): an interval of one
+    instance spans 20.7-100 and says nothing (``stats.TINY_N``)."""
+    if tiny(row.n):
+        return f"{row.correct}/{row.n} right (n < {TINY_N}: no interval)"
+    lo, hi = row.ci
+    return f"{100 * lo:.1f} – {100 * hi:.1f}"
 
 
 def _rows(records: list[Record], key) -> list[Row]:
@@ -215,9 +225,20 @@ def parse_typed(task_name: str, text: str):
         raise TaskError(f"{task_name}: {str(exc).splitlines()[0]}") from None
 
 
-def try_input(pool: ModelPool, model_name: str, task_name: str, text: str) -> dict:
-    """The oracle's answer and the model's on a typed input, scored field by field."""
+def run_manifest(summary: dict, model, task_name: str) -> dict | None:
+    """What the run's model saw in training for ``task_name``, as the run's records were split: the run's
+    ``--heldout``, then the manifest it recorded, then the loaded model's own."""
+    from oraclebench.report import task_manifest as recorded
     from oraclebench.runner import task_manifest
+
+    found = recorded(summary, task_name)
+    return found if found is not None else task_manifest(model, task_name)
+
+
+def try_input(pool: ModelPool, model_name: str, task_name: str, text: str, summary: dict | None = None) -> dict:
+    """The oracle's answer and the model's on a typed input, scored field by field, and whether the input
+    was held out of the model's training (``runner.training_note``, as ``oraclebench try`` says it)."""
+    from oraclebench.runner import training_note
     from oraclebench.tasks.base import TaskError
 
     try:
@@ -230,9 +251,11 @@ def try_input(pool: ModelPool, model_name: str, task_name: str, text: str) -> di
         return {"error": str(exc)}
     except Exception as exc:  # a model that cannot load or answer: shown on the page, never a crash
         return {"error": f"{type(exc).__name__}: {exc}"}
-    record = score_one(instance, asked, response, "", model_name, task_manifest(model, task_name), cached=False)
+    manifest = run_manifest(summary or {}, model, task_name)
+    record = score_one(instance, asked, response, "", model_name, manifest, cached=False)
+    split, note = training_note(task, problem, model_name, manifest)
     return {"record": record, "oracle": task.render_answer(problem, task.solve(problem)), "fields": field_rows(record),
-            "lines": answer_lines(record)}
+            "lines": answer_lines(record), "split": split, "training": f"{text.strip()}: {note}"}
 
 
 # --------------------------------------------------------------------------------------- the app
@@ -264,7 +287,7 @@ def create_app(results: Path | str, hosts: tuple[str, ...] = ()) -> Flask:
     store, pool = RunStore(Path(results)), ModelPool()
     allowed = {*LOOPBACK_NAMES, *(host_name(h) for h in hosts)}
     token = secrets.token_urlsafe(32)  # per process: a page on another site cannot read it
-    app.jinja_env.globals.update(show=show, pct=lambda x: f"{100 * x:.1f}", token=token,
+    app.jinja_env.globals.update(show=show, pct=lambda x: f"{100 * x:.1f}", token=token, ci=interval_text,
                                  path=lambda value: quote(str(value), safe=""))
 
     @app.before_request
@@ -284,7 +307,9 @@ def create_app(results: Path | str, hosts: tuple[str, ...] = ()) -> Flask:
 
     @app.get("/")
     def index():
-        return render_template("index.html", runs=store.runs(), results=str(store.results))
+        runs = store.runs()
+        return render_template("index.html", runs=runs, results=str(store.results),
+                               a=runs[1]["run_id"] if len(runs) > 1 else "", b=runs[0]["run_id"] if runs else "")
 
     @app.get("/run/<run_id>")
     def run(run_id: str):
@@ -294,6 +319,7 @@ def create_app(results: Path | str, hosts: tuple[str, ...] = ()) -> Flask:
         page = max(0, request.args.get("page", 0, type=int))
         labels = sorted({r.label for r in records if not request.args.get("task") or r.task == request.args["task"]})
         return render_template("run.html", run=summary, tables=task_tables(records), shown=chosen[page * PAGE:(page + 1) * PAGE],
+                               runs=store.runs(), a=summary["run_id"], b="",
                                total=len(chosen), page=page, pages=-(-len(chosen) // PAGE), args=request.args,
                                tasks=sorted({r.task for r in records}), labels=labels, local=_local(summary["model"]),
                                page_url=lambda n: "?" + urlencode({**request.args.to_dict(), "page": n}))
@@ -307,6 +333,16 @@ def create_app(results: Path | str, hosts: tuple[str, ...] = ()) -> Flask:
         r = found[0]
         return render_template("instance.html", run=summary, r=r, fields=field_rows(r), lines=answer_lines(r),
                                local=_local(summary["model"]))
+
+    @app.get("/compare")
+    def compare_page():
+        a, b = request.args.get("a", ""), request.args.get("b", "")
+        cmp, error = None, None
+        if a and b:
+            cmp, error = compare(store.results, a, b)
+        page = render_template("compare.html", cmp=cmp, error=error, a=a, b=b, runs=store.runs(), headers=COMPARE_HEADERS,
+                               rows=cmp and cell_rows(cmp), flips=cmp and cmp.flips[:MAX_FLIPS], max_flips=MAX_FLIPS)
+        return page, 400 if error else 200
 
     @app.route("/run/<run_id>/try", methods=["GET", "POST"])
     def try_page(run_id: str):
@@ -325,11 +361,25 @@ def create_app(results: Path | str, hosts: tuple[str, ...] = ()) -> Flask:
             elif task not in typed:
                 result = {"error": f"typing an input is supported for {', '.join(sorted(typed))}, not {task!r}"}
             else:
-                result = try_input(pool, summary["model"], task, text)
+                result = try_input(pool, summary["model"], task, text, summary)
         return render_template("try.html", run=summary, tasks=tasks, task=task, text=text, result=result,
                                example=typed.get(task, ""), examples=typed, local=_local(summary["model"]))
 
     return app
+
+
+MAX_FLIPS = 500  # flipped instances listed on the compare page; the count says how many there are
+
+
+def compare(results: Path, a: str, b: str):
+    """``(Comparison, None)`` of runs ``a`` and ``b`` (run ids, ``MODEL@latest``): what ``oraclebench
+    compare`` computes (``oraclebench.compare``), or ``(None, the one line saying why not)``."""
+    from oraclebench.compare import compare_runs
+
+    try:
+        return compare_runs(results, a, b), None
+    except UsageError as exc:
+        return None, str(exc)
 
 
 def _local(model: str) -> bool:

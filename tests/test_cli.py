@@ -83,4 +83,28 @@ def test_freeze_writes_the_same_set_as_committed(tmp_path):
 
 def test_models_lists_names_and_patterns():
     result = run("models")
-    assert result.returncode == 0 and "oracle" in result.stdout and "hf:..." in result.stdout
+    assert result.returncode == 0 and "oracle" in result.stdout and "hf:PATH" in result.stdout
+
+
+@pytest.mark.parametrize("columns", [80, 120])
+def test_models_says_what_each_name_is_for_and_how_to_use_it(columns):
+    """Each registered name and pattern: its form, a line on what it is for, and a command that uses it;
+    no Python import path; every line fits the terminal."""
+    import os
+
+    from oraclebench.models import DESCRIPTIONS, NAMES, PATTERNS
+
+    assert set(DESCRIPTIONS) == set(NAMES) | set(PATTERNS)  # a new adapter is described, or this fails
+    result = subprocess.run([sys.executable, "-m", "oraclebench.cli", "models"], capture_output=True, text=True,
+                            timeout=120, env={**os.environ, "COLUMNS": str(columns)})
+    out = result.stdout
+    assert result.returncode == 0 and "oraclebench.models." not in out and "oraclebench.training." not in out
+    assert max(map(len, out.splitlines())) <= columns
+    blocks = out.split("\n")
+    for key, usage in DESCRIPTIONS.items():
+        at = blocks.index(usage.form)  # the name as typed, on a line of its own
+        body = " ".join(line.strip() for line in blocks[at + 1:at + 5])
+        assert " ".join(usage.purpose.split()[:4]) in body, key
+        assert f"e.g. {usage.example}" in body
+        assert f"--model {usage.form.split(':')[0]}" in usage.example.replace("'", "")  # the example uses this name
+    assert "e.g. pytest benchmark --model hf:/path/to/checkpoint" in out and "(needs oraclebench[local])" in out

@@ -201,3 +201,28 @@ def test_unknown_options_and_bad_values_are_model_errors(checkpoint):
         load_model(f"hf:{path}", {"temperature": "1"})
     with pytest.raises(ModelError, match="batch_size='zero' must be a positive integer"):
         load_model(f"hf:{path}", {"batch_size": "zero"})
+
+
+def test_decoding_and_training_pass_the_cache_without_a_deprecation_warning(checkpoint):
+    """transformers 5.x renamed ``past_key_values`` to ``cache`` and warned (FutureWarning) on every call
+    that used the old name: on every run and every ``try``. Neither the decode loop (a shared prefix
+    run once, then token by token) nor the training loss (a shared prefix too) may warn."""
+    import warnings
+
+    from oraclebench.models.charlm import build_tokenizer, tiny_gpt2
+    from oraclebench.training.loop import batch_loss, encode_pairs
+
+    path, problems, task = checkpoint
+    model = load_model(f"hf:{path}", {})
+    asked = abcd_requests(4) + requests(problems[:4], task)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FutureWarning)
+        warnings.simplefilter("error", DeprecationWarning)
+        answers = model.generate(asked)
+        abcd = get_task("abcd")
+        pairs = [(abcd.render(abcd.sample(5, i)).prompt, " A B\n") for i in range(3)]
+        tokenizer = build_tokenizer([p + c for p, c in pairs])
+        lm = tiny_gpt2(tokenizer, n_embd=32, n_layer=2, n_head=2, seed=1)
+        loss, tokens = batch_loss(lm, encode_pairs(tokenizer, pairs), tokenizer.pad_token_id, share_prefix=32)
+    assert len(answers) == len(asked) and all(a.error is None for a in answers)
+    assert tokens > 3 * 32 and loss.item() > 0  # the prefix path ran (the abcd instruction is far longer than 32)

@@ -224,3 +224,145 @@ def test_the_leaderboard_counts_truncated_answers_apart_from_wrong_and_no_answer
     row = leaderboard(records_frame([Run("m", "r", {}, records)])).iloc[0]
     assert (row["truncated"], row["no answer"], row["errors"]) == (2, 1, 0)
     assert row["all"].startswith("20.0 ")  # 1 of 5 right: truncated answers are not right
+
+
+# --------------------------------------------------------------------------- what a person sees (issue 21)
+
+
+def test_failed_sample_heading_says_how_many_of_how_many(report):
+    """A capped sample of failures is headed "24 of 290 failed ...", never "24 failed ..."."""
+    import re
+
+    results, path = report
+    text = path.read_text(encoding="utf-8")
+    md = (results / "report" / "report.md").read_text(encoding="utf-8")
+    records = [r for run in load_runs(results) for r in run.records]
+    for task in ("abcd", "causal", "multiplication", "judge"):
+        failed = sum(not r.correct for r in records if r.task == task)  # wrong answers and failed requests
+        found = re.search(rf"<summary>(\d+)(?: of (\d+))? failed {task} instances of 2 models", text)
+        assert found, task
+        shown, total = int(found.group(1)), int(found.group(2) or found.group(1))
+        assert total == failed and shown <= min(24, failed), (task, shown, total, failed)
+        assert f"{found.group(0)[len('<summary>'):]}" in md  # the markdown twin says the same
+        if shown < total:
+            assert found.group(0) + " (a sample: at most 2 per bucket)</summary>" in text
+    # judge: 15 buckets, at most 2 failures shown per bucket, of 43 failed answers: a sample, and said so
+    judge_failed = sum(not r.correct for r in records if r.task == "judge")
+    assert judge_failed > 30
+    assert re.search(rf"<summary>\d+ of {judge_failed} failed judge instances of 2 models \(a sample", text)
+
+
+def test_runs_table_says_what_was_held_out_in_words():
+    from oraclebench.report import runs_table
+
+    def run(model: str, summary: dict) -> Run:
+        summary = {"run_id": f"r-{model}", "finished": "2026-01-01T00:00:00", "tasks": {}, **summary}
+        tasks = ("abcd", "causal", "multiplication", "judge")
+        return Run(model, summary["run_id"], summary, [], {t: summary for t in tasks})
+
+    table = runs_table([run("trained", {"manifest": MANIFEST}),
+                        run("option", {"manifest": MANIFEST, "options": {"heldout": ["abcd:lengths=1-4"]}}),
+                        run("bare", {})])
+    words = dict(zip(table["model"], table["training (the rest held out)"]))
+    assert words["trained"] == ("abcd: trained on lengths 1-12 (manifest); causal: trained on all inputs but "
+                                "1,0,1,0,1; 1,1,1,1,1 (manifest); judge: trained on templates t0, t1, t2; errors "
+                                "arithmetic, final (manifest); multiplication: trained on up to 2x2 digits (manifest)")
+    assert words["option"].startswith("abcd: trained on lengths 1-4 (--heldout); causal: trained on all inputs but")
+    assert words["bare"].count("nothing known (no manifest, no --heldout)") == 4
+    assert not any("{" in w or "..." in w for w in words.values())  # no raw, truncated JSON
+    assert "manifest" not in table.columns and "--heldout" not in table.columns
+
+
+def test_tiny_n_shows_counts_instead_of_interval_bars(tmp_path):
+    """One instance per causal input: the curve shows 1/1 and 0/1 beside the points, draws no 20-100 bar
+    for them, and says so; its table shows the counts too."""
+    import re
+
+    records = []
+    for i in range(32):
+        seq = ",".join(format(i, "05b"))
+        ok = i % 3 != 0
+        records.append(Record(run_id="r1", model="tiny", task="causal", instance_id=f"causal-v1-{i:04d}", label=seq,
+                              bucket={"inputs": seq}, split="seen", prompt=seq, completion="x", parsed=None,
+                              expected="y", correct=ok, reason="" if ok else "wrong"))
+    write_run(tmp_path, "r1", records, summarize(records, run_id="r1", model="tiny"))
+    text = build_report(tmp_path, runs=["r1"]).read_text(encoding="utf-8")
+    table = text.split("causal accuracy % (n) by inputs")[1].split("</table>")[0]
+    cells = re.findall(r"<td>(\d+/\d+)</td>", table)
+    assert sorted(set(cells)) == ["0/1", "1/1"] and cells.count("0/1") == 11 and cells.count("1/1") == 21
+    assert "right/n where n &lt; 5" in text and "show their count (right/n) instead of an interval" in text
+
+    from oraclebench import report_plots as plots
+
+    frame = pd_frame([("tiny", seq, i % 3 != 0, 1) for i, seq in enumerate(["a", "b", "c"])]
+                     + [("big", seq, True, 40) for seq in ["a", "b", "c"]])
+    fig = plots.curve_figure(frame, "inputs", "t", {"tiny": "C0", "big": "C1"}, categorical=True)
+    labels = [t.get_text() for t in fig.axes[0].texts]
+    assert sorted(labels) == ["0/1", "1/1", "1/1"]  # one count per tiny point, none for n = 40
+    bars = [c for c in fig.axes[0].containers if c.has_yerr]
+    assert len(bars) == 1 and len(bars[0].lines[2][0].get_segments()) == 3  # the big model's three bars only
+    legend = " ".join(t.get_text() for t in fig.axes[0].get_legend().get_texts())
+    assert "too few for an interval" in legend and "n >= 5" in fig.axes[0].get_ylabel()
+
+
+def pd_frame(rows):
+    """A curve frame (model, x, correct, n, accuracy, lo, hi) of ``(model, x, right?, n)`` rows, all right or all wrong."""
+    import pandas as pd
+
+    from oraclebench.stats import wilson
+
+    out = []
+    for model, x, ok, n in rows:
+        k = n if ok else 0
+        lo, hi = wilson(k, n)
+        out.append({"model": model, "x": x, "correct": k, "n": n, "accuracy": k / n, "lo": lo, "hi": hi})
+    return pd.DataFrame(out)
+
+
+def _outside(fig) -> list[str]:
+    """What of ``fig`` (titles, labels, drawn ticks, legend) reaches past the edges of its PNG: the sides
+    of the box around everything drawn (matplotlib's tight box) that lie outside the figure, in inches."""
+    from oraclebench.report_plots import png
+
+    png(fig)  # draws it: positions are final
+    drawn = fig.get_tightbbox(fig.canvas.get_renderer())
+    width, height = fig.get_size_inches()
+    sides = {"left": -drawn.x0, "bottom": -drawn.y0, "right": drawn.x1 - width, "top": drawn.y1 - height}
+    return [f"{side} by {over:.2f} in" for side, over in sides.items() if over > 0.01]
+
+
+@pytest.mark.parametrize("tasks", [["causal"], ["abcd", "causal"], ["abcd", "causal", "judge", "multiplication"]])
+def test_the_gap_plot_keeps_every_label_inside_its_png(tasks):
+    import pandas as pd
+
+    from oraclebench.report_plots import gap_figure, palette
+
+    models = ["gpt2-causal", "a-much-longer-model-name-from-a-checkpoint-path"]
+    frame = pd.DataFrame([{"model": m, "task": t, "gap": 0.5, "lo": 0.2, "hi": 0.8} for m in models for t in tasks])
+    assert _outside(gap_figure(frame, palette(models))) == []
+
+
+def test_curves_and_lines_keep_every_label_inside_their_png():
+    from oraclebench.report_plots import TrainingRange, curve_figure, lines_figure, palette
+
+    models = ["m1", "a-much-longer-model-name-from-a-checkpoint-path"]
+    rows = [(m, ",".join(format(i, "05b")), i % 2 == 0, 1) for m in models for i in range(32)]
+    shade = TrainingRange(tuple(models), lambda x: x != "1,0,1,0,1", "all inputs but 0,0,0,0,0; 1,0,1,0,1; 1,1,1,1,1")
+    assert _outside(curve_figure(pd_frame(rows), "inputs", "causal: accuracy by inputs", palette(models), [shade],
+                                 categorical=True)) == []
+    numeric = pd_frame([(m, x, x < 10, 40) for m in models for x in range(1, 22)])
+    assert _outside(curve_figure(numeric, "length", "abcd: accuracy by length", palette(models))) == []
+    lines = numeric.assign(y=numeric["accuracy"])
+    assert _outside(lines_figure(lines, palette(models), "x", "y %", "title")) == []
+
+
+def test_the_heatmap_shows_counts_where_a_cell_has_few_instances():
+    from oraclebench.report_plots import heatmap_figure
+
+    cells = pd_frame([("m", (a, b), a <= b, 2 if a == 3 else 40) for a in (1, 2, 3) for b in (1, 2, 3)])
+    cells["a"], cells["b"] = [x[0] for x in cells["x"]], [x[1] for x in cells["x"]]
+    fig = heatmap_figure(cells, ["m"], {"m": lambda a, b: a <= 2 and b <= 2}, "multiplication")
+    texts = sorted(t.get_text() for t in fig.axes[0].texts)
+    # right where a <= b; a = 3 has two instances a cell: 0/2, 0/2, 2/2
+    assert texts == sorted(["100", "100", "100", "0", "100", "100", "0/2", "0/2", "2/2"])
+    assert _outside(fig) == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import importlib.util
 import io
 import os
@@ -159,3 +160,125 @@ def test_browse_filter_open_and_try_in_chromium(results, tmp_path):
     colours = image.getcolors(maxcolors=1_000_000)
     assert colours is not None and len(colours) > 50  # text, table rows and colours: not a blank page
     assert max(count for count, _ in colours) < 0.95 * 1200 * 800
+
+
+# --------------------------------------------------------------------------- held out, failures, compare (issue 21)
+
+SECOND = "20260102T000000-000000-oracle"
+
+
+def second_run(results: Path) -> str:
+    """The same instances as ``oracle_run``, every one answered right: the first run's failures all flip."""
+    records = []
+    for name in ("causal", "multiplication"):
+        task = get_task(name)
+        for inst in task.fresh(12, seed=7):
+            problem = task.decode(inst.problem)
+            text = task.render_answer(problem, task.solve(problem))
+            records.append(score_one(inst, task.request(inst), Response(text=text), SECOND, "oracle", MANIFESTS[name],
+                                     cached=False))
+    write_run(results, SECOND, records, summarize(records, run_id=SECOND, model="oracle", manifest={"tasks": MANIFESTS}))
+    return SECOND
+
+
+def first_run_failures(results: Path) -> list:
+    from oraclebench.records import read_records
+
+    return [r for r in read_records(results / "runs" / "20260101T000000-000000-oracle") if not r.correct]
+
+
+def test_the_try_box_says_whether_the_input_was_held_out(client):
+    """As `oraclebench try` does, from what the run recorded the model saw (its manifest holds out 1,0,1,0,1)."""
+    base = "/run/20260101T000000-000000-oracle/try"
+    token = re.search(r'name="token" value="([^"]+)"', client.get(base).get_data(as_text=True)).group(1)
+    same = {"Origin": "http://localhost"}
+    for task, text, said in [("causal", "1,0,1,0,1", "HELD OUT from oracle's training (it never saw this input)"),
+                             ("causal", "0,0,0,0,1", "seen in oracle's training"),
+                             ("multiplication", "47x23", "seen in oracle's training"),
+                             ("multiplication", "123x4", "HELD OUT from oracle's training")]:
+        page = client.post(base, data={"task": task, "input": text, "token": token}, headers=same).get_data(as_text=True)
+        line = html.unescape(re.search(r'id="training">([^<]*)<', page).group(1))
+        assert line.startswith(f"{text}: {said}"), (text, line)
+
+
+def test_run_page_links_its_failed_instances_to_their_records(results, client):
+    base = "/run/20260101T000000-000000-oracle"
+    page = client.get(base).get_data(as_text=True)
+    failed = first_run_failures(results)
+    for task in ("causal", "multiplication"):
+        n = sum(r.task == task for r in failed)
+        assert f'href="?task={task}&amp;wrong=1#instances">{n} failed: list them</a>' in page
+    listed = client.get(base + "?task=causal&wrong=1").get_data(as_text=True).split('id="instances"')[1]
+    for r in failed:
+        if r.task == "causal":
+            assert f'href="{base}/instance/causal/{r.instance_id}"' in listed
+
+
+def test_compare_page_shows_what_compare_prints(results, client):
+    from oraclebench.compare import compare_runs
+
+    second_run(results)
+    cmp = compare_runs(results, "20260101T000000-000000-oracle", SECOND)
+    page = client.get(f"/compare?a=20260101T000000-000000-oracle&b={SECOND}")
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200
+    failed = first_run_failures(results)
+    assert len(cmp.flips) == len(failed) and f"Flipped: {len(failed)} (0 only A right," in text
+    flips = text.split('id="flips"')[1]
+    assert flips.count('class="rec-a"') == len(failed) == flips.count('class="rec-b"')
+    for r in failed:
+        assert f'/run/{SECOND}/instance/{r.task}/{r.instance_id}"' in flips
+    bad = client.get("/compare?a=20260101T000000-000000-oracle&b=nope")
+    assert bad.status_code == 400 and "nope" in bad.get_data(as_text=True) and "Traceback" not in bad.get_data(as_text=True)
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(_browser_missing() is not None, reason=str(_browser_missing()))
+def test_held_out_flag_and_compare_page_in_chromium(results, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    second_run(results)
+    failed = first_run_failures(results)
+    server = serve(results, "127.0.0.1", 0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{server.server_port}"
+    shots = tmp_path / "screenshots"
+    shots.mkdir()
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox", "--disable-gpu"])
+            try:
+                page = browser.new_page(viewport={"width": 1200, "height": 800})
+                page.set_default_timeout(15_000)
+                page.goto(base + "/run/20260101T000000-000000-oracle/try")
+                page.select_option("#task", "causal")
+                page.fill("#input", "1,0,1,0,1")
+                page.click("#go")
+                assert page.inner_text("#training") == "1,0,1,0,1: HELD OUT from oracle's training (it never saw this input)"
+                page.screenshot(path=shots / "try-heldout.png")
+                page.fill("#input", "0,1,1,0,1")
+                page.click("#go")
+                assert page.inner_text("#training") == "0,1,1,0,1: seen in oracle's training"
+
+                page.goto(base + "/")
+                page.select_option("#cmp-a", "20260101T000000-000000-oracle")
+                page.select_option("#cmp-b", SECOND)
+                page.click("#compare")
+                page.wait_for_url("**/compare?**")
+                assert page.inner_text("#flips-head").startswith(f"Flipped: {len(failed)} (0 only A right, {len(failed)} only B right")
+                rows = page.locator("#flips tr").count() - 1
+                assert rows == len(failed)
+                assert set(page.locator("#flips td.mark").all_inner_texts()) == {"B"}
+                page.screenshot(path=shots / "compare.png", full_page=True)
+                page.click("#flips .rec-a >> nth=0")
+                assert page.inner_text("#verdict") == "wrong" and page.inner_text("#reason").strip() != "(none: correct)"
+                page.go_back()
+                page.click("#flips .rec-b >> nth=0")
+                assert page.inner_text("#verdict") == "correct"
+            finally:
+                browser.close()
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+    assert (shots / "try-heldout.png").stat().st_size > 10_000 and (shots / "compare.png").stat().st_size > 10_000

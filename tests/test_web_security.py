@@ -80,6 +80,8 @@ def test_a_foreign_host_header_is_refused(server, host):
     port, _ = server
     status, _ = request(port, "GET", "/", {"Host": host.format(port=port)})
     assert status == 400
+    status, page = request(port, "GET", f"/compare?a={RUN}&b={RUN}", {"Host": host.format(port=port)})
+    assert status == 400 and "Flipped" not in page
     status, _ = request(port, "POST", f"/run/{RUN}/try", {"Host": host.format(port=port)},
                         {"task": "multiplication", "input": "47x23"})
     assert status == 400
@@ -154,3 +156,32 @@ def test_the_html_report_escapes_task_names_used_as_anchors(tmp_path):
     hrefs = re.findall(r'href="#([^"]*)"', html)
     assert all(re.fullmatch(r"[A-Za-z0-9_.:-]+", a) for a in ids + hrefs), ids + hrefs
     assert set(hrefs) <= set(ids)  # every table-of-contents link still lands on its section
+
+
+def test_the_compare_page_escapes_run_names_models_and_answers(tmp_path):
+    """Two runs, one under a hostile folder name and model, compared: nothing from the results folder is
+    markup in the page, and the links to each run's records are URL-quoted."""
+    oracle_run(tmp_path)
+    oracle_run(tmp_path, run_id=HOSTILE_RUN, model='oracle"><b>bold</b>')
+    records = tmp_path / "runs" / HOSTILE_RUN / "records.jsonl"
+    lines = [json.loads(line) for line in records.read_text().splitlines()]
+    lines[0].update(correct=False, completion='<img src=x onerror=alert(3)>', reason="<script>alert(4)</script>")
+    records.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    srv = serve(tmp_path, "127.0.0.1", 0)
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    try:
+        port = srv.server_port
+        status, page = request(port, "GET", "/compare?" + urlencode({"a": RUN, "b": HOSTILE_RUN}))
+        assert status == 200, page[:500]
+        assert "Flipped: 1 (1 only A right" in page
+        for raw in ("<img src=x", "<b>bold</b>", "<script>alert(4)", "<script>alert(2)"):
+            assert raw not in page
+        link = re.search(r'class="rec-b" href="([^"]+)"', page).group(1)
+        assert link.startswith("/run/" + quote(HOSTILE_RUN, safe="") + "/instance/")
+        assert request(port, "GET", link)[0] == 200
+        status, index = request(port, "GET", "/")
+        assert status == 200 and "<b>bold</b>" not in index and 'id="compare-form"' in index
+    finally:
+        srv.shutdown()
+        thread.join(timeout=10)

@@ -60,6 +60,7 @@ def run(args) -> int:
     from oraclebench.errors import UsageError
     from oraclebench.explore import explore
     from oraclebench.plugin import parse_heldout
+    from oraclebench.progress import stderr_line
     from oraclebench.tasks import TASKS, get_task
 
     if args.budget <= 0 or args.budget_seconds <= 0:
@@ -80,7 +81,7 @@ def run(args) -> int:
         for name in names:
             result = explore(model, name, config=configs[name], budget=args.budget, seconds=args.budget_seconds,
                              seed=args.seed, cache=cache, results=args.results, heldout=heldout,
-                             replay=not args.no_replay)
+                             replay=not args.no_replay, progress=stderr_line)
             found |= result.found
             print(json.dumps(result.to_json(), ensure_ascii=False, default=str) if args.json else result.line(),
                   flush=True)

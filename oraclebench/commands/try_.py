@@ -72,7 +72,7 @@ def paint_view(view, paint: Painter) -> list[str]:
 def run(args) -> int:
     from oraclebench.models import ModelError, load_model
     from oraclebench.errors import UsageError
-    from oraclebench.runner import task_manifest
+    from oraclebench.runner import task_manifest, training_note
     from oraclebench.tasks import get_task
 
     task = get_task(args.task)
@@ -95,13 +95,7 @@ def run(args) -> int:
     manifest = task_manifest(model, task.name, override)
     paint = Painter(sys.stdout.isatty())
 
-    if manifest is None:
-        print(f"{task.name} {args.input!r}: {model.name} has no training manifest for {task.name} "
-              "(nothing known to be held out; --heldout SPEC says what it saw)")
-    elif task.split(problem, manifest) == "heldout":
-        print(f"{task.name} {args.input!r}: HELD OUT from {model.name}'s training (it never saw this input)")
-    else:
-        print(f"{task.name} {args.input!r}: seen in {model.name}'s training")
+    print(f"{task.name} {args.input!r}: {training_note(task, problem, model.name, manifest)[1]}")
     print(f"prompt:  {request.prompt.rstrip().splitlines()[-1]!r}")
     if response.error:
         print(paint(False, f"model request failed: {response.error}"))

@@ -38,7 +38,8 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from oraclebench.errors import UsageError
-from oraclebench.training.loop import run_steps, schedule
+from oraclebench.files import follow_umask
+from oraclebench.training.loop import run_steps, schedule, step_meter
 
 NAME = "judge-transplant"
 HELP = "train the judge transplant model (seed 004) on CPU: pretrain, fine-tune the chooser, plot curves"
@@ -387,7 +388,6 @@ def lora_targets(model) -> list[str]:
 def train(recipe: Recipe, out: Path, device: str | None = None, quiet: bool = False) -> dict:
     """Run the recipe into ``out``; returns the manifest (also written to ``out/manifest.json``)."""
     import torch
-    from tqdm import tqdm
 
     from oraclebench.models.charlm import save
     from oraclebench.models.hooks import decoder_layers, parse_layers
@@ -398,8 +398,7 @@ def train(recipe: Recipe, out: Path, device: str | None = None, quiet: bool = Fa
         shutil.rmtree(out / stale, ignore_errors=True)
     out.mkdir(parents=True, exist_ok=True)
     data = make_data(recipe)
-    bar = tqdm(total=(0 if recipe.base else recipe.pretrain_steps) + recipe.steps, desc=NAME, disable=quiet,
-               dynamic_ncols=True)
+    bar = step_meter((0 if recipe.base else recipe.pretrain_steps) + recipe.steps, NAME, not quiet)
 
     def progress(text: str, point: bool = False) -> None:
         if point:
@@ -414,9 +413,12 @@ def train(recipe: Recipe, out: Path, device: str | None = None, quiet: bool = Fa
     if recipe.finetune == "lora":
         from peft import LoraConfig, get_peft_model
 
+        from oraclebench.models.transplant import quiet_peft
+
         torch.manual_seed(recipe.seed + 2)
-        model = get_peft_model(model, LoraConfig(r=recipe.lora_rank, lora_alpha=2 * recipe.lora_rank,
-                                                 lora_dropout=0.0, target_modules=lora_targets(model)))
+        with quiet_peft():
+            model = get_peft_model(model, LoraConfig(r=recipe.lora_rank, lora_alpha=2 * recipe.lora_rank,
+                                                     lora_dropout=0.0, target_modules=lora_targets(model)))
     history = finetune(model, Chooser(model, tokenizer, layers), data, recipe, progress)
     bar.close()
     if recipe.finetune == "lora":
@@ -439,6 +441,7 @@ def train(recipe: Recipe, out: Path, device: str | None = None, quiet: bool = Fa
     (out / "history.json").write_text(json.dumps({"curve": history, "pretrain_loss": pretrain_losses}, indent=1) + "\n")
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     plot_curves(history, out / "curves.png", title=_title(recipe))
+    follow_umask(out)  # the weights are written 0600 (safetensors); the whole folder follows the umask
     return manifest
 
 

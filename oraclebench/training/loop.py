@@ -122,15 +122,17 @@ def batch_loss(model, batch: Sequence[tuple[list[int], int]], pad: int, device: 
         return model(input_ids=ids, attention_mask=mask, labels=labels).loss, int(mask.sum())
     from transformers import DynamicCache
 
+    from oraclebench.models.hf import kv_cache
+
     cache = DynamicCache(config=model.config)
-    model(input_ids=torch.tensor([batch[0][0][:prefix]], device=device), past_key_values=cache, use_cache=True,
+    model(input_ids=torch.tensor([batch[0][0][:prefix]], device=device), **kv_cache(model, cache), use_cache=True,
           logits_to_keep=1)
     cache.batch_repeat_interleave(len(batch))
     ids, mask, labels = collate([(row[prefix:], prompt_len - prefix) for row, prompt_len in batch], pad)
     full = torch.cat([torch.ones(len(batch), prefix, dtype=mask.dtype), mask], dim=1)
     positions = torch.arange(prefix, prefix + ids.shape[1]).expand(len(batch), -1)
     out = model(input_ids=ids.to(device), attention_mask=full.to(device), position_ids=positions.to(device),
-                past_key_values=cache, use_cache=True, labels=labels.to(device))
+                **kv_cache(model, cache), use_cache=True, labels=labels.to(device))
     return out.loss, prefix + int(mask.sum())
 
 
@@ -212,10 +214,11 @@ def train_lm(model, tokenizer, pairs: Sequence[tuple[str, str]], config: TrainCo
              desc: str = "train") -> TrainResult:
     """Train ``model`` in place on ``(prompt, completion)`` pairs; returns the loss curve and timing.
 
-    ``progress`` shows a tqdm bar on stderr (step, loss, ETA).
+    ``progress`` shows how training goes on stderr: a tqdm bar on a terminal; piped or in CI, where a
+    bar is a wall of carriage returns, a line with step, loss, rate and time left every 30 s
+    (``oraclebench.progress``).
     """
     import torch
-    from tqdm.auto import tqdm
 
     encoded = encode_pairs(tokenizer, pairs)
     steps = total_steps(len(encoded), config)
@@ -237,7 +240,7 @@ def train_lm(model, tokenizer, pairs: Sequence[tuple[str, str]], config: TrainCo
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     window: list[float] = []
     t0 = time.perf_counter()
-    bar = tqdm(total=steps, desc=desc, unit="step", disable=not progress, dynamic_ncols=True)
+    bar = step_meter(steps, desc, progress)
 
     def loss_at(step: int):
         return batch_loss(model, [encoded[i] for i in batches[step - 1]], pad, config.device, config.share_prefix)
@@ -259,6 +262,42 @@ def train_lm(model, tokenizer, pairs: Sequence[tuple[str, str]], config: TrainCo
     result.seconds = round(time.perf_counter() - t0, 2)
     model.eval()
     return result
+
+
+class _Lines:
+    """``step_meter`` off a terminal: ``Progress`` lines behind tqdm's few methods that ``train_lm`` calls."""
+
+    def __init__(self, steps: int, desc: str):
+        from oraclebench.progress import Progress
+
+        self.meter = Progress(desc, steps, "steps").start(f"{desc}: training {steps} steps ...")
+        self.loss = ""
+
+    def set_postfix(self, loss: str) -> None:
+        self.loss = f"loss {loss}"
+
+    def set_postfix_str(self, text: str, refresh: bool = False) -> None:
+        self.loss = text
+
+    def write(self, text: str) -> None:
+        self.meter.write(text)
+
+    def update(self, n: int) -> None:
+        self.meter.advance(n, self.loss or None)
+
+    def close(self) -> None:
+        self.meter.finish()
+
+
+def step_meter(steps: int, desc: str, progress: bool):
+    """What shows training steps on stderr: a tqdm bar on a terminal, lines otherwise, nothing without ``progress``."""
+    import sys
+
+    from tqdm.auto import tqdm
+
+    if progress and not sys.stderr.isatty():
+        return _Lines(steps, desc)
+    return tqdm(total=steps, desc=desc, unit="step", disable=not progress, dynamic_ncols=True)
 
 
 def plot_losses(losses: Sequence[tuple[int, float]], path: Path | str, title: str) -> Path:

@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
+from oraclebench.files import follow_umask
 from oraclebench.models.base import ModelError
 from oraclebench.models.hf import HFModel
 from oraclebench.models.reference import checkpoint_dir, checkpoint_path, home, load_checkpoint
@@ -300,6 +301,7 @@ def build(s: dict, path: Path, device: str = "cpu", progress: bool = True) -> di
     shutil.rmtree(tmp, ignore_errors=True)
     try:
         manifest = train_recipe(s, tmp, device=device, progress=progress)
+        follow_umask(tmp)  # the weights are written 0600 (safetensors); the rest of the folder follows the umask
         if path.exists():
             shutil.rmtree(path)
         tmp.rename(path)
@@ -315,7 +317,7 @@ def ensure_checkpoint(s: dict, path: Path, device: str = "cpu", log=None) -> Pat
         problem = checkpoint_problem(path, s)
         if problem is not None:
             log(f"{s['name']}: {problem}; training it now ({_about(minutes_for(RECIPES[s['name']], s))} on CPU)")
-            build(s, path, device=device, progress=sys.stderr.isatty())
+            build(s, path, device=device, progress=True)  # a bar on a terminal, a line every 30 s otherwise
     return path
 
 

@@ -1,0 +1,154 @@
+"""Long work shows progress off a terminal too (issue 21): whole lines with done/total, rate and time
+left, from the batched model call under pytest, training and ``explore``, read through a pipe as a CI
+log reads them."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from oraclebench.errors import UsageError
+from oraclebench.progress import ENV_INTERVAL, Progress, duration, interval_for
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# A pipeline slow enough to be seen: 20 ms a prompt, at most 4 prompts a call, answers each prompt "1"
+# (a wrong answer for causal, which is all this test needs: the model is asked and answers).
+SLOW = """
+import time
+
+def answer(prompts):
+    time.sleep(0.02 * len(prompts))
+    return ["1" for _ in prompts]
+
+answer.batch_size = 4
+"""
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_line_every_interval_with_done_total_rate_and_time_left():
+    clock, lines = Clock(), []
+    meter = Progress("abcd", 100, "answers", lines.append, interval=30, clock=clock)
+    meter.start("answering 100 abcd instances ...")
+    clock.now += 10
+    meter.advance(25)  # 10 s in: not yet an interval since the start
+    assert lines == ["answering 100 abcd instances ..."]
+    clock.now += 20
+    meter.advance(25)  # 30 s in, 50 done: 50/30 per second, 50 left: 30 s
+    assert lines[-1] == "abcd: 50/100 answers (50%), 1.7 answers/s, about 30 s left"
+    clock.now += 10
+    meter.advance(10, "loss 0.5")
+    assert len(lines) == 2  # 10 s after the last line: none
+    clock.now += 20
+    meter.advance(40)
+    assert lines[-1] == "abcd: 100/100 answers (100%), 1.7 answers/s, done in 1 min 00 s, loss 0.5"
+    meter.finish()
+    assert lines[-1] == "abcd: 100/100 answers (100%), 1.7 answers/s, done in 1 min 00 s, loss 0.5" and len(lines) == 4
+
+
+def test_short_work_is_one_line_and_a_search_that_ends_early_says_done():
+    clock, lines = Clock(), []
+    quick = Progress("causal", 32, write=lines.append, interval=30, clock=clock).start("answering 32 causal instances")
+    quick.advance(32)
+    quick.finish()
+    assert lines == ["answering 32 causal instances"]
+    search = Progress("judge: explore", 200, "calls", lines.append, interval=1, clock=clock)
+    clock.now += 2
+    search.advance(40)
+    search.finish()  # stopped at 40 of 200 calls: found what it looked for
+    assert lines[-1] == "judge: explore: 40/200 calls (20%), 20.0 calls/s, done in 2 s"
+
+
+def test_interval_is_30_seconds_piped_10_on_a_terminal_and_the_variable_wins(monkeypatch):
+    class Tty:
+        def isatty(self):
+            return True
+
+    monkeypatch.delenv(ENV_INTERVAL, raising=False)
+    assert interval_for(Tty()) == 10 and interval_for(open(os.devnull, "w")) == 30
+    monkeypatch.setenv(ENV_INTERVAL, "0.5")
+    assert interval_for(Tty()) == 0.5
+    monkeypatch.setenv(ENV_INTERVAL, "soon")
+    with pytest.raises(UsageError, match="ORACLEBENCH_PROGRESS_SECONDS='soon': give a positive number"):
+        interval_for()
+    assert duration(59.4) == "59 s" and duration(61) == "1 min 01 s" and duration(7260) == "2 h 01 min"
+
+
+def _piped(args: list[str], cwd: Path, timeout: int = 240) -> str:
+    """Run the command line with stdout and stderr into one pipe, as CI captures it; returns the text."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(cwd)]), ENV_INTERVAL: "0.2",
+           "ORACLEBENCH_TRAIN_SCALE": os.environ.get("ORACLEBENCH_TRAIN_SCALE", "0.05")}
+    result = subprocess.run([sys.executable, "-m", "oraclebench.cli", *args], cwd=cwd, env=env, timeout=timeout,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    assert "Traceback" not in result.stdout, result.stdout[-3000:]
+    return result.stdout
+
+
+def _counts(pattern: str, text: str) -> list[int]:
+    return [int(m.group(1)) for m in re.finditer(pattern, text)]
+
+
+def test_the_batched_model_call_shows_progress_lines_through_a_pipe(tmp_path):
+    (tmp_path / "slowpipe.py").write_text(SLOW)
+    out = _piped(["run", "--model", "python:slowpipe:answer", "-m", "causal", "-p", "no:cacheprovider"], tmp_path)
+    assert "oraclebench: python:slowpipe:answer answering 32 causal instances ..." in out
+    line = r"oraclebench: causal: (\d+)/32 answers \(\d+%\), [\d.]+ answers/s, (about .+ left|done in .+)"
+    done = _counts(line, out)
+    # 8 calls of about 80 ms each, a line at most every 0.2 s: a few lines, counting up to all 32.
+    assert len(done) >= 2 and done == sorted(done) and done[-1] == 32, out
+    assert out.index("answering 32 causal instances") < out.index("causal: 32 requests")  # before the summary
+    assert "\r" not in out  # whole lines, never a redrawn bar
+
+
+def test_under_xdist_the_answering_worker_shows_the_lines(tmp_path):
+    pytest.importorskip("xdist")
+    (tmp_path / "slowpipe.py").write_text(SLOW)
+    out = _piped(["run", "--model", "python:slowpipe:answer", "-m", "causal", "-n", "2", "-p", "no:cacheprovider"],
+                 tmp_path)
+    found = re.search(r"\[(gw\d)\] oraclebench: python:slowpipe:answer answering 32 causal instances \.\.\.", out)
+    assert found, out[-3000:]
+    done = _counts(rf"\[{found.group(1)}\] oraclebench: causal: (\d+)/32 answers", out)
+    assert len(done) >= 2 and done == sorted(done) and done[-1] == 32, out[-3000:]
+
+
+def test_training_off_a_terminal_shows_step_loss_and_time_left(tmp_path):
+    pytest.importorskip("torch")
+    out = _piped(["train", "gpt2-causal", "--steps", "12", "--out", str(tmp_path / "ckpt")], tmp_path)
+    assert "gpt2-causal: training 12 steps ..." in out
+    steps = _counts(r"gpt2-causal: (\d+)/12 steps \(\d+%\), [\d.]+ steps/s, (?:about .+ left|done in .+)", out)
+    assert steps and steps == sorted(steps) and steps[-1] == 12, out
+    assert re.search(r"12/12 steps \(100%\), [\d.]+ steps/s, done in \d+ s, loss \d\.\d{4}", out), out
+    assert "\r" not in out and "it/s" not in out  # no tqdm bar when piped
+
+
+def test_explore_shows_its_calls_against_the_budget(tmp_path):
+    (tmp_path / "slowpipe.py").write_text(SLOW)
+    out = _piped(["explore", "causal", "--model", "python:slowpipe:answer", "--budget", "40", "--no-replay",
+                  "--results", str(tmp_path / "results")], tmp_path)
+    assert "causal: exploring with python:slowpipe:answer: at most 40 calls and 300 s ..." in out
+    calls = _counts(r"causal: explore: (\d+)/40 calls \(\d+%\), [\d.]+ calls/s", out)
+    assert calls and calls == sorted(calls) and calls[-1] <= 40, out
+    assert "minimal counterexample" in out
+
+
+@pytest.mark.parametrize("command", [["run", "--model", "oracle", "-m", "causal"], ["explore", "causal", "--model", "oracle"]])
+def test_a_bad_interval_is_one_line_before_any_work(tmp_path, command):
+    env = {**os.environ, "PYTHONPATH": str(ROOT), ENV_INTERVAL: "-3"}
+    result = subprocess.run([sys.executable, "-m", "oraclebench.cli", *command], cwd=tmp_path, env=env, timeout=120,
+                            capture_output=True, text=True)
+    out = result.stdout + result.stderr
+    assert result.returncode in (2, 4) and "ORACLEBENCH_PROGRESS_SECONDS='-3': give a positive number" in out
+    assert "Traceback" not in out and not (tmp_path / "results" / "runs").exists()
