@@ -119,13 +119,20 @@ def declared_training(name: str, options: dict[str, Any] | None = None) -> dict[
     """
     if (declared := _declared_hook(name, "declared_training")) is not None:
         return declared(name, options)
-    manifest = _local_manifest(name)
-    if manifest is None:
+    return manifest_training(_local_manifest(name))
+
+
+def manifest_training(manifest: dict | None) -> dict[str, dict] | None:
+    """``{task: training_data}`` as a model manifest records it (``training_data`` beside ``task``, or a
+    ``tasks`` table of them); ``None`` when it records none. The one reader of ``training_data``: the
+    runner labels records ``trained`` by it, ``declared_training`` reads it before any model is loaded."""
+    if not isinstance(manifest, dict):
         return None
     if isinstance(manifest.get("training_data"), dict) and isinstance(manifest.get("task"), str):
         return {manifest["task"]: manifest["training_data"]}
     tables = manifest.get("tasks") if isinstance(manifest.get("tasks"), dict) else {}
-    found = {t: m["training_data"] for t, m in tables.items() if isinstance(m, dict) and "training_data" in m}
+    found = {t: m["training_data"] for t, m in tables.items()
+             if isinstance(m, dict) and isinstance(m.get("training_data"), dict)}
     return found or None
 
 
@@ -188,4 +195,4 @@ def load_model(name: str, options: dict[str, Any] | None = None) -> Model:
     return _factory(target, what)(spec, dict(options or {}))
 
 
-__all__ = ["load_model", "resolve", "known_names", "DESCRIPTIONS", "declared_tasks", "declared_training", "NAMES", "PATTERNS", "Adapter", "Model", "ModelError", "Request", "Response"]
+__all__ = ["load_model", "resolve", "known_names", "DESCRIPTIONS", "declared_tasks", "declared_training", "manifest_training", "NAMES", "PATTERNS", "Adapter", "Model", "ModelError", "Request", "Response"]

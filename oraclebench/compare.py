@@ -6,9 +6,9 @@ McNemar p-value on the discordant pairs, and a paired bootstrap interval for ``a
 The instances that flipped are listed. Failed requests count as not correct, as in the summary, and
 their numbers are shown apart.
 
-A pair's split is the runs' common split (``seen``/``heldout``, or ``unknown`` for a model without a
-training manifest); where the two models were trained on different ranges it reads ``seen/heldout``
-(A's split, then B's). A partial run (``--limit``, ``-k``, interrupted...) can be compared when named,
+A pair's split is the runs' common split (``trained``/``unseen``/``heldout``, ``seen`` where only the
+training distribution is known, or ``unknown`` for a model without a training manifest); where the two
+models were trained on different data it reads ``trained/unseen`` (A's split, then B's). A partial run (``--limit``, ``-k``, interrupted...) can be compared when named,
 and the comparison says it is partial.
 """
 
@@ -24,7 +24,7 @@ from oraclebench.records import Record, read_records, resolve_run
 from oraclebench.textsafe import printable
 from oraclebench.stats import mcnemar_exact
 
-SPLIT_ORDER = {"all": 0, "seen": 1, "heldout": 2, "unknown": 3}
+SPLIT_ORDER = {s: i for i, s in enumerate(("all", "trained", "unseen", "seen", "heldout", "unknown"))}
 
 
 @dataclass(frozen=True)
@@ -155,7 +155,7 @@ def compare_records(a: Sequence[Record], b: Sequence[Record], n_boot: int = 2000
     for ra, rb in pairs:
         groups[(ra.task, "all")].append((ra, rb))
         groups[(ra.task, pair_split(ra, rb))].append((ra, rb))
-    keys = sorted(groups, key=lambda k: (k[0], SPLIT_ORDER.get(k[1], 3), k[1]))
+    keys = sorted(groups, key=lambda k: (k[0], SPLIT_ORDER.get(k[1], len(SPLIT_ORDER)), k[1]))
     cells = [paired_cell(task, split, groups[(task, split)], n_boot, seed) for task, split in keys]
     # As in the summary: a task whose pairs all have one split shows "all" only, named after it.
     cells = [c for c in cells if not (c.split != "all" and c.n == len(groups[(c.task, "all")]))]
@@ -165,8 +165,10 @@ def compare_records(a: Sequence[Record], b: Sequence[Record], n_boot: int = 2000
         notes.append("split 'unknown': a model without a training manifest (or --heldout); nothing is known "
                      "about what it saw")
     if any("/" in c.split for c in cells):
-        notes.append("split 'seen/heldout' (or 'heldout/seen'): the two models were trained on different ranges; "
-                     "the first word is A's split, the second B's")
+        notes.append("split 'A/B' (like 'trained/unseen' or 'seen/heldout'): the runs label the instance "
+                     "differently: the two models were trained on different data, or one run says 'seen' (only the "
+                     "training distribution known, or a run from before the three-way split); the first word is "
+                     "A's split, the second B's")
     return Comparison(run_a, run_b, a[0].model if a else "", b[0].model if b else "", cells, flips,
                       unshared_a=len(a) - len(pairs), unshared_b=len(b) - len(pairs), notes=notes)
 

@@ -44,7 +44,7 @@ from oraclebench.models.base import Model
 from oraclebench.cache import ResponseCache, request_key
 from oraclebench.progress import Progress
 from oraclebench.records import Record, atomic_write
-from oraclebench.runner import answer, score_one, task_manifest
+from oraclebench.runner import answer, score_one, task_manifest, task_trained
 from oraclebench.textsafe import printable
 from oraclebench.tasks import get_task
 from oraclebench.tasks.base import RandomDraw, Request, Response, Score, Stratum, Task
@@ -277,7 +277,7 @@ def explore(model: Model, task: str | Task, *, config: Any = None, budget: int =
     proven, size = found and below.proven, list(t.size(best.problem)) if found else None
     if found:
         record = score_one(t.instance(best.problem, f"{t.name}-explore-s{seed}"), best.request, best.response,
-                           run_id, model.name, manifest, best.cached)
+                           run_id, model.name, manifest, best.cached, task_trained(model, t.name))
         why = record.reason
         record.reason = (f"{_how(stopped, proven)} ({_size_text(t.size_fields, size)}) after {asker.calls} calls: "
                          f"{why}")

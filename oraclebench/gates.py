@@ -6,6 +6,11 @@ A gate file is TOML, one table per model (``"*"`` applies to every model)::
     [gpt2-causal]
     causal = 0.99                 # accuracy on all causal instances
     "causal.heldout" = 0.90       # accuracy on the held-out split
+    "multiplication.unseen" = 0.9 # on problems inside the training distribution it was not trained on
+
+A floor's split is ``trained``, ``unseen`` or ``heldout`` (see ``oraclebench.summary``), or ``seen``:
+everything inside the training distribution (``trained``, ``unseen`` and ``seen`` records together,
+its meaning before the three-way split), so an old gate file keeps gating what it gated.
 
     [gpt2-causal.baseline]        # optional: compare with a stored run
     summary = "baselines/gpt2-causal/summary.json"
@@ -38,7 +43,8 @@ from pathlib import Path
 from oraclebench.errors import UsageError
 from oraclebench.records import Record, summary_problem
 
-SPLITS = ("all", "seen", "heldout", "unknown")
+SPLITS = ("all", "trained", "unseen", "seen", "heldout", "unknown")
+GATED = ("all", "trained", "unseen", "heldout", "seen")  # "unknown" is what a run can say, not a split to gate on
 
 
 @dataclass(frozen=True)
@@ -166,8 +172,9 @@ def _read_paired(base_path: Path, path: Path, name: str) -> list[Record]:
 def _parse_key(key: str, path: Path, model: str) -> tuple[str, str]:
     task, _, split = key.partition(".")
     split = split or "all"
-    if split not in SPLITS[:3]:  # "unknown" is what a run can say, not a split to gate on
-        raise UsageError(f"gate file {path}: [{model}] {key!r}: split must be one of {', '.join(SPLITS[:3])}")
+    if split not in GATED:
+        raise UsageError(f"gate file {path}: [{model}] {key!r}: split must be one of {', '.join(GATED)} "
+                         "(seen: trained, unseen and seen together)")
     return task, split
 
 
@@ -196,7 +203,16 @@ def _baseline_spec(spec, path: Path, name: str) -> tuple[str, float]:
 
 
 def _accuracy(summary: dict, task: str, split: str) -> float | None:
-    return summary.get("tasks", {}).get(task, {}).get(split, {}).get("accuracy")
+    """The accuracy of ``task``'s ``split`` cell; for ``seen``, of every record inside the training
+    distribution (``trained``, ``unseen`` and ``seen`` cells added up, exactly: their counts add)."""
+    splits = summary.get("tasks", {}).get(task, {})
+    if split != "seen":
+        return splits.get(split, {}).get("accuracy")
+    from oraclebench.tasks.base import INSIDE
+
+    cells = [splits[s] for s in INSIDE if isinstance(splits.get(s), dict) and splits[s].get("n")]
+    n = sum(c["n"] for c in cells)
+    return sum(c["correct"] for c in cells) / n if n else None
 
 
 def check_gates(path: Path | str, summary: dict, records: list[Record] | None = None) -> list[GateResult]:
@@ -300,9 +316,12 @@ def _paired_gates(spec, summary: dict, records: list[Record] | None, path: Path,
     if not pairs:
         raise UsageError(f"gate file {path}: baseline records {base_path} share no instance with this run; "
                          "score the same set as the baseline (same frozen set, or the same --fresh N --seed S)")
+    from oraclebench.tasks.base import INSIDE
+
     groups: dict[tuple[str, str], list] = {}
     for b, r in pairs:
-        for split in ("all", pair_split(b, r)):
+        inside = ("seen",) if splits and "seen" in splits and b.split in INSIDE and r.split in INSIDE else ()
+        for split in dict.fromkeys(("all", pair_split(b, r), *inside)):  # seen: both inside the distribution
             if split in SPLITS and (splits is None or split in splits):
                 groups.setdefault((r.task, split), []).append((b, r))
     if splits is None:  # one split only: its group repeats "all"

@@ -25,7 +25,13 @@ from typing import Callable, Iterable, Sequence
 from oraclebench.records import Record
 from oraclebench.stats import mcnemar_exact, paired_bootstrap, wilson
 
-SPLITS = ("all", "seen", "heldout")
+SPLITS = ("all", "seen", "heldout")  # seen: the seen templates and error kinds (records trained, unseen or seen)
+INSIDE = ("trained", "unseen", "seen")
+
+
+def _in_split(r: Record, split: str) -> bool:
+    """Whether record ``r`` counts under ``split``: seen templates are every split inside the training distribution."""
+    return split == "all" or r.split == split or (split == "seen" and r.split in INSIDE)
 
 
 def _cell(flags: Iterable[bool]) -> dict:
@@ -79,7 +85,7 @@ def _groups(recs: list[Record], key: str) -> dict:
     by: dict[str, list[Record]] = defaultdict(list)
     for r in recs:
         by[str(_get(r, key))].append(r)
-    return {name: {split: _cell(r.correct for r in group if split == "all" or r.split == split)
+    return {name: {split: _cell(r.correct for r in group if _in_split(r, split))
                    for split in SPLITS} for name, group in sorted(by.items())}
 
 
@@ -89,7 +95,7 @@ def judge_analysis(records: Sequence[Record], control: Sequence[Record] | None =
     models = sorted({r.model for r in recs})
     out: dict = {"model": models[0] if len(models) == 1 else models, "n": len(recs), "splits": {}}
     for split in SPLITS:
-        part = [r for r in recs if split == "all" or r.split == split]
+        part = [r for r in recs if _in_split(r, split)]
         if part:
             out["splits"][split] = _metrics(part)
     out["by_error"] = _groups(recs, "error")
@@ -98,7 +104,7 @@ def judge_analysis(records: Sequence[Record], control: Sequence[Record] | None =
         ctrl = {r.instance_id: r for r in control if r.task == "judge"}
         out["control"] = {"model": sorted({r.model for r in ctrl.values()}) or None, "splits": {}}
         for split in SPLITS:
-            pairs = [(r, ctrl[r.instance_id]) for r in recs if r.instance_id in ctrl and (split == "all" or r.split == split)]
+            pairs = [(r, ctrl[r.instance_id]) for r in recs if r.instance_id in ctrl and _in_split(r, split)]
             if pairs:
                 cmp = _paired([a.correct for a, _ in pairs], [b.correct for _, b in pairs])
                 cmp["accuracy_model"] = _cell(a.correct for a, _ in pairs)

@@ -62,6 +62,9 @@ def _key_value(text: str) -> tuple[str, str]:
     return key.strip(), value.strip()
 
 
+FRESH_SPLITS = ("unseen",)  # what --fresh N --split can draw
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("oraclebench", "oraclebench: score a language model")
     group.addoption("--model", default=None, help="model to score: oracle, random, hf:PATH, gpt2-causal, vllm:MODEL@URL, ...")
@@ -71,6 +74,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--limit", type=_positive_int, default=None, help="a stratified subset of N instances per task")
     group.addoption("--fresh", type=_positive_int, default=None, metavar="N",
                     help="score N new instances drawn from each task's strategy instead of the frozen set")
+    group.addoption("--split", choices=FRESH_SPLITS, default=None,
+                    help="with --fresh N: draw only problems of this split (unseen: inside the model's training "
+                         "distribution, never in its training data)")
     group.addoption("--seed", type=int, default=0, help="seed for --fresh and --explore (default 0)")
     group.addoption("--results", default="results", help="results directory (default results/)")
     group.addoption("--gate", default=None, metavar="FILE", help="TOML gate file; exit 0 iff every gate holds")
@@ -114,6 +120,8 @@ class Bench:
         self.started = time.time()
         self.is_worker = hasattr(config, "workerinput")
         self.fresh_dropped: dict[str, int] = {}  # task -> fresh draws dropped as the model's training problems
+        self.unseen_space: dict[str, int | None] = {}  # task -> unseen problems in the space (--split unseen)
+        self.pending: list[tuple[str, dict]] = []  # terminal lines said while output was captured (see _say)
         self.workers = 0  # xdist workers that reported back (controller)
         self.other_failures: list = []  # failed reports that are not a wrong answer or a failed request
 
@@ -124,7 +132,9 @@ class Bench:
             from oraclebench.tasks import get_task
 
             opt = self.config.getoption
-            if opt("--fresh"):
+            if opt("--split"):
+                insts = self.unseen_instances(task, opt("--fresh"), opt("--seed"))
+            elif opt("--fresh"):
                 exclude = self.training_identities(task)
                 insts, self.fresh_dropped[task] = get_task(task).fresh_draws(opt("--fresh"), opt("--seed"),
                                                                              exclude=exclude)
@@ -132,6 +142,39 @@ class Bench:
                 insts = load_set(task)
             self.instances[task] = stratified(insts, opt("--limit"))
         return self.instances[task]
+
+    def unseen_instances(self, task: str, n: int, seed: int) -> list:
+        """``--fresh N --split unseen``: up to ``n`` problems inside the model's training distribution that
+        its training data never drew; says so in one line when the space holds fewer than ``n``."""
+        from oraclebench.models import declared_training
+        from oraclebench.tasks import get_task
+
+        data = (declared_training(self.model_name, self.options) or {}).get(task) if self.model_name else None
+        if data is None:
+            raise UsageError(f"--split unseen: {self.model_name} records no training data for {task} (no "
+                             "training_data in its manifest), so nothing is known to be unseen; drop --split, "
+                             "or score a model trained by a recipe or on `oraclebench generate` data")
+        insts, self.unseen_space[task] = get_task(task).unseen_draws(n, seed, data)
+        if len(insts) < n and not self.is_worker:
+            space = self.unseen_space[task]
+            if space is None:
+                why = f"only {len(insts)} were found among the draws"
+            else:
+                held = "no problem" if space == 0 else f"only {space:,} problem{'s' * (space != 1)}"
+                why = f"{self.model_name}'s training distribution holds {held} it was not trained on"
+            self._say(f"oraclebench: {task}: asked for {n} unseen problems, scoring {len(insts)}: {why}", yellow=True)
+        return insts
+
+    def _say(self, line: str, **markup) -> None:
+        """A line for the terminal, written when output is no longer captured (collection captures it):
+        at the end of collection, or in the run's summary section."""
+        self.pending.append((line, markup))
+
+    def flush_lines(self, tr) -> None:
+        for line, markup in self.pending:
+            if tr is not None:
+                tr.write_line(line, **markup)
+        self.pending.clear()
 
     def training_identities(self, task: str) -> frozenset[str]:
         """The problems the model's manifest says it trained on for ``task`` (empty when it says nothing)."""
@@ -470,6 +513,11 @@ def pytest_configure(config: pytest.Config) -> None:
             interval_for()
         except UsageError as exc:
             raise pytest.UsageError(str(exc)) from None
+    if config.getoption("--split") and not bench.is_worker:
+        try:
+            check_split(bench, config.getoption("--split"), config.getoption("--fresh"))
+        except UsageError as exc:
+            raise pytest.UsageError(str(exc)) from None
     if config.getoption("--report") and not bench.is_worker:  # before any model work, not after the run
         from oraclebench.extras import require
 
@@ -484,6 +532,27 @@ def pytest_configure(config: pytest.Config) -> None:
             validate_gates(config.getoption("--gate"), bench.model_name)
         except UsageError as exc:
             raise pytest.UsageError(str(exc)) from None
+
+
+def check_split(bench: Bench, split: str, fresh: int | None) -> None:
+    """``--split``, before any model work: it needs ``--fresh N`` and a model whose manifest records its
+    training data for every task asked for (else nothing is known to be unseen)."""
+    if not fresh:
+        raise UsageError(f"--split {split} draws fresh problems: give --fresh N too (e.g. --fresh 200 --split {split})")
+    if not bench.model_name:
+        return  # the missing --model is reported as such
+    from oraclebench.models import ModelError, declared_training
+
+    try:
+        declared = declared_training(bench.model_name, bench.options) or {}
+    except ModelError as exc:
+        raise UsageError(str(exc)) from None
+    missing = sorted(bench.tasks_filter - set(declared)) if declared else []
+    if not declared or missing:
+        what = f" for {', '.join(missing)}" if missing else ""
+        raise UsageError(f"--split {split}: {bench.model_name} records no training data{what} (no training_data in its "
+                         "manifest), so nothing is known to be unseen; drop --split, or score a model trained by a "
+                         "recipe or on `oraclebench generate` data")
 
 
 EVERY_OTHER_TASK = "*"  # a benchmark module's TASK: every registered task without a module of its own
@@ -576,6 +645,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 def pytest_collection_finish(session: pytest.Session) -> None:
     bench = session.config.stash[BENCH]
+    bench.flush_lines(session.config.pluginmanager.get_plugin("terminalreporter"))
     if not bench.needs_model:
         return
     if not bench.model_name:
@@ -791,6 +861,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         explore=bool(opt("--explore")),  # a search, not a score: kept out of the leaderboard
     )
     bench.summary.update(completeness(bench, session, exitstatus, records))
+    if not opt("--explore") and (training := training_summary(bench, records)):
+        bench.summary["training"] = training
     if bench.timing:
         bench.summary["timing"] = bench.timing
     # Records and summary first: nothing that goes wrong with a gate can lose the run.
@@ -810,10 +882,30 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         bench.summary["report"] = str(path)
 
 
+def training_summary(bench: Bench, records: list[Record]) -> dict:
+    """Per task whose training data the model's manifest records: the training coverage per stratum
+    and the run's instances by split there (``summary.training_coverage``)."""
+    from oraclebench.models import declared_training, manifest_training
+    from oraclebench.summary import training_coverage
+    from oraclebench.tasks import get_task
+
+    # The loaded model's manifest where there is one (what labelled the records: a python: callable's
+    # ``manifest`` too), else what the name declares (an xdist controller loads no model).
+    declared = (manifest_training(getattr(bench.model, "manifest", None))
+                or declared_training(bench.model_name, bench.options) or {})
+    out = {}
+    for task in sorted({r.task for r in records} & set(declared)):
+        t = get_task(task)
+        buckets = {i.id: t.coverage_bucket(t.decode(i.problem)) for i in bench.task_instances(task)}
+        out[task] = training_coverage(t, declared[task], [r for r in records if r.task == task], buckets)
+    return out
+
+
 def selection(config: pytest.Config) -> dict:
     """The options that chose this run's instances, as the summary records them."""
     opt = config.getoption
     return {"limit": opt("--limit"), "fresh": opt("--fresh"), "seed": opt("--seed") if opt("--fresh") else None,
+            "split": opt("--split"),
             "tasks": sorted(config.stash[BENCH].tasks_filter) or "all", "keyword": opt("keyword") or None,
             "markexpr": opt("markexpr") or None, "last_failed": bool(opt("lf", False)),
             "deselect": list(opt("deselect", None) or []) or None, "maxfail": opt("maxfail") or None,
@@ -840,6 +932,8 @@ def completeness(bench: Bench, session: pytest.Session, exitstatus: int, records
         cover[task] = coverage(task, [r.label for r in recs], fresh=fresh)
         if fresh:
             cover[task]["dropped_as_training"] = bench.fresh_dropped.get(task, 0)
+        if task in bench.unseen_space:
+            cover[task]["unseen_in_space"] = bench.unseen_space[task]
         whole = not fresh and {r.instance_id for r in recs} == {i.id for i in load_set(task)}
         reasons = _reasons(sel, cover[task], interrupted, stopped, whole)
         complete[task] = whole and not reasons
@@ -854,7 +948,8 @@ def _reasons(sel: dict, cover: dict, interrupted: bool, stopped: bool, whole: bo
     if sel["explore"]:
         reasons.append("an --explore search")
     elif sel["fresh"]:
-        reasons.append(f"--fresh {sel['fresh']} --seed {sel['seed']} (not the frozen set)")
+        split = f" --split {sel['split']}" if sel.get("split") else ""
+        reasons.append(f"--fresh {sel['fresh']}{split} --seed {sel['seed']} (not the frozen set)")
     if interrupted:
         reasons.append("interrupted")
     if stopped:
@@ -913,11 +1008,12 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
     if bench.summary is None:
         return
     from oraclebench.sets import describe_coverage
-    from oraclebench.summary import render_table
+    from oraclebench.summary import render_table, warning_lines
 
     tr = terminalreporter
     s = bench.summary
     tr.section("oraclebench")
+    bench.flush_lines(tr)
     for rep in bench.other_failures:  # a crash, not an answer: shown whole even when wrong answers are not
         tr.write_sep("_", f"{rep.when} of {rep.nodeid}")
         tr.write_line(rep.longreprtext)
@@ -939,6 +1035,10 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
         counts = ", ".join(f"{task} {k}" for task, k in only.items())
         tr.write_line(f"only the lenient reading (the final answer found in prose) accepted {sum(only.values())} "
                       f"answers ({counts}); the score is the strict reading")
+    for task, t in s.get("training", {}).items():
+        tr.write_line(f"{task} training data covers: " + "; ".join(b["text"] for b in t["buckets"].values()))
+    for line in warning_lines(s.get("training", {})):
+        tr.write_line(f"WARNING: {line}", yellow=True)
     for notice in dict.fromkeys(bench.notices):  # each damaged file once
         tr.write_line(f"WARNING: {printable(notice, 1000)}", yellow=True)
     if config.stash.get(QUIET, False):

@@ -7,7 +7,10 @@ marked as such in the runs table):
 - the leaderboard: models x tasks x split, n, accuracy and 95% Wilson interval;
 - per task, accuracy against its difficulty knob, one line per model, each model's training range
   shaded (from the run's manifest or ``--heldout``); multiplication as digit heat maps;
-- the generalization gap, seen minus held-out accuracy, with Newcombe's interval;
+- the gaps, with Newcombe's interval: trained minus unseen (recall beyond what carries to new problems of
+  the same distribution) and unseen (or, where the training data is not recorded, seen) minus held-out;
+- per task, how much of each stratum of the training distribution the training data covered, with a
+  warning where ``unseen`` is too small to read as learning;
 - per-field detail (causal variables and sums, abcd's first bad step and final-versus-trace,
   multiplication digit positions, judge's argument analysis);
 - a few failed instances per task and bucket, with prompt, expected, answer and the oracle's reason.
@@ -33,8 +36,10 @@ from oraclebench.records import (DamagedFile, Record, atomic_write, latest_runs,
                                  resolve_run, scored_runs, task_complete)
 from oraclebench.stats import TINY_N, difference_interval, tiny, wilson
 from oraclebench.tasks import TaskError, get_task
+from oraclebench.tasks.base import percent
 
-SPLIT_ORDER = {"all": 0, "seen": 1, "heldout": 2, "unknown": 3}
+SPLIT_ORDER = {s: i for i, s in enumerate(("all", "trained", "unseen", "seen", "heldout", "unknown"))}
+INSIDE_SPLITS = ("trained", "unseen", "seen")  # inside the training distribution (tasks.base.INSIDE)
 
 @dataclass
 class Run:
@@ -208,8 +213,8 @@ def training_range(run: Run, task: str, knob: str, frame: pd.DataFrame) -> tuple
             pass  # no range from it: fall back on the records' splits
     if not (frame["split"] == "heldout").any():
         return None, ""
-    seen = set(frame.loc[frame["split"] == "seen", "x"].astype(str))
-    return (lambda x: str(x) in seen), "values with seen instances (from the records' splits)"
+    seen = set(frame.loc[frame["split"].isin(INSIDE_SPLITS), "x"].astype(str))
+    return (lambda x: str(x) in seen), "values with instances inside the training distribution (from the records' splits)"
 
 
 # --------------------------------------------------------------------------------------- tables
@@ -232,6 +237,12 @@ def accuracy(frame: pd.DataFrame, by: list[str]) -> pd.DataFrame:
 def _cell(row) -> str:
     text = f"{100 * row.accuracy:.1f} [{100 * row.lo:.1f}, {100 * row.hi:.1f}] n={row.n}"
     return text + (f", {row.errors} err" if row.errors else "")
+
+
+def _split_pairs(frame: pd.DataFrame) -> set[tuple[str, str]]:
+    """(model, task) pairs whose records have more than one split: only there does a split row add anything."""
+    kinds = frame.groupby([frame["model"].astype(str), "task"], observed=True)["split"].nunique()
+    return {key for key, k in kinds.items() if k > 1}
 
 
 def _heldout_pairs(frame: pd.DataFrame) -> set[tuple[str, str]]:
@@ -281,13 +292,20 @@ def runs_table(runs: Sequence[Run]) -> pd.DataFrame:
 
 
 def leaderboard(frame: pd.DataFrame) -> pd.DataFrame:
-    """One row per task and model: all instances, then seen and held-out where the model held anything out."""
+    """One row per task and model: all instances, then trained, unseen and held-out (and seen, where only the
+    training distribution is known) where the model's records have more than one split."""
     table = accuracy(frame, ["task", "model"])
     table["all"] = [_cell(r) for r in table.itertuples()]
-    held = _heldout_pairs(frame)
+    held = _split_pairs(frame)
     by_split = accuracy(frame, ["task", "model", "split"])
     by_split = by_split[[(str(m), t) in held for m, t in zip(by_split["model"], by_split["task"])]]
-    for split, column in (("seen", "seen"), ("heldout", "held-out")):
+    columns = [("trained", "trained"), ("unseen", "unseen"), ("seen", "seen"), ("heldout", "held-out")]
+    # seen only where some record has it (only the distribution known; older runs); trained and unseen unless
+    # every split shown is such an older one, so an old results folder reads as it did.
+    has = set(by_split["split"])
+    columns = [(s, c) for s, c in columns
+               if (s in has if s == "seen" else s not in ("trained", "unseen") or has & {"trained", "unseen"} or "seen" not in has)]
+    for split, column in columns:
         cells = {(t, str(m)): _cell(r) for r in by_split[by_split["split"] == split].itertuples()
                  for t, m in [(r.task, r.model)]}
         table[column] = [cells.get((t, str(m)), "-") for t, m in zip(table["task"], table["model"])]
@@ -297,42 +315,87 @@ def leaderboard(frame: pd.DataFrame) -> pd.DataFrame:
     table["split"] = [kinds.get((t, m), "-") for t, m in zip(table["task"], table["model"])]
     table = table.rename(columns={"noanswer": "no answer"})
     # Truncated answers (cut by the token budget) are neither wrong nor no answer: counted apart, as in the terminal.
-    return table[["task", "model", "all", "seen", "held-out", "split", "lenient (+only lenient)", "errors", "no answer",
-                  "truncated"]]
+    return table[["task", "model", "all", *(c for _, c in columns), "split", "lenient (+only lenient)", "errors",
+                  "no answer", "truncated"]]
+
+
+# The gaps the report measures, (first split, second split, name): recall beyond learning, then learning
+# beyond the training distribution (``seen`` where the training data is not recorded).
+GAPS = (("trained", "unseen", "trained - unseen"), ("unseen", "heldout", "unseen - held-out"),
+        ("seen", "heldout", "seen - held-out"))
 
 
 def gap_table(frame: pd.DataFrame) -> pd.DataFrame:
-    """Seen minus held-out accuracy per model and task, with Newcombe's hybrid score interval."""
+    """Per model, task and gap (``GAPS``) whose two splits both have records: the first split's accuracy
+    minus the second's, with Newcombe's hybrid score interval."""
     counts = accuracy(frame, ["model", "task", "split"]).set_index(["model", "task", "split"])
     rows = []
-    for (model, task) in sorted(_heldout_pairs(frame)):
-        if (model, task, "seen") not in counts.index:
-            continue
-        s, h = counts.loc[(model, task, "seen")], counts.loc[(model, task, "heldout")]
-        gap, lo, hi = difference_interval(int(s.correct), int(s.n), int(h.correct), int(h.n))
-        rows.append({"model": model, "task": task, "seen n": int(s.n), "seen %": 100 * s.accuracy,
-                     "held-out n": int(h.n), "held-out %": 100 * h.accuracy, "gap": gap, "lo": lo, "hi": hi})
+    for (model, task) in sorted(_split_pairs(frame)):
+        for first, second, name in GAPS:
+            if (model, task, first) not in counts.index or (model, task, second) not in counts.index:
+                continue
+            s, h = counts.loc[(model, task, first)], counts.loc[(model, task, second)]
+            gap, lo, hi = difference_interval(int(s.correct), int(s.n), int(h.correct), int(h.n))
+            rows.append({"model": model, "task": task, "gap of": name, "first n": int(s.n), "first %": 100 * s.accuracy,
+                         "second n": int(h.n), "second %": 100 * h.accuracy, "gap": gap, "lo": lo, "hi": hi})
     return pd.DataFrame(rows)
 
 
 def gap_section(doc: plots.Doc, frame: pd.DataFrame, colors: dict) -> None:
     gaps = gap_table(frame)
     if gaps.empty:
-        doc.p("No run has both seen and held-out instances, so there is no gap to measure: give the model a "
-              "training manifest, or score it with --heldout TASK:SPEC.")
+        doc.p("No run has instances of two splits to compare (trained, unseen, held out), so there is no gap to "
+              "measure: give the model a training manifest, or score it with --heldout TASK:SPEC.")
         return
-    doc.p("A model that learned the algorithm scores about the same on held-out instances as on seen ones (gap near "
-          "0); a model that memorised its training data shows a large positive gap. Intervals: Newcombe's hybrid "
-          "score method (1998, method 10), 95%.")
-    shown = gaps.assign(**{"seen %": gaps["seen %"].round(1), "held-out %": gaps["held-out %"].round(1),
+    doc.p("'trained - unseen': a model that memorised its training data scores far better on the exact problems it "
+          "trained on than on new problems of the same distribution; one that learned scores about the same (gap "
+          "near 0). 'unseen - held-out': how much of that carries outside the training distribution ('seen - "
+          "held-out' where the training data is not recorded: seen mixes trained and unseen). Intervals: "
+          "Newcombe's hybrid score method (1998, method 10), 95%.")
+    shown = gaps.assign(**{"first %": gaps["first %"].round(1), "second %": gaps["second %"].round(1),
                            "gap pts [95% CI]": [f"{100 * g:+.1f} [{100 * lo:+.1f}, {100 * hi:+.1f}]"
                                                 for g, lo, hi in zip(gaps["gap"], gaps["lo"], gaps["hi"])]})
-    doc.table(_pivot(shown, "model", "task", "gap pts [95% CI]"))
-    doc.table(shown.drop(columns=["gap", "lo", "hi"]), collapsed="seen and held-out accuracy behind each gap")
-    doc.figure(plots.gap_figure(gaps, colors), "gap", "Generalization gap per model and task (points, 95% CI)")
+    wide = shown.assign(model=[f"{m} ({g})" for m, g in zip(shown["model"], shown["gap of"])])
+    doc.table(_pivot(wide, "model", "task", "gap pts [95% CI]").fillna("-"))
+    doc.table(shown.drop(columns=["gap", "lo", "hi"]), collapsed="the accuracies behind each gap")
+    for k, (_, _, name) in enumerate(GAPS):
+        part = gaps[gaps["gap of"] == name]
+        if not part.empty:
+            doc.figure(plots.gap_figure(part, colors, name.replace("held-out", "held out")), f"gap{k}" if k else "gap",
+                       f"Gap {name} per model and task (points, 95% CI)")
 
 
 # --------------------------------------------------------------------------------------- curves
+
+
+def coverage_table(runs: Sequence[Run], task: str) -> pd.DataFrame:
+    """Per model whose run records its training coverage of ``task`` (``summary["training"]``), a row per
+    stratum: the space, how many of its problems training drew, and the run's instances by split there."""
+    rows = []
+    for run in runs:
+        for label, b in (((run.summary_for(task).get("training") or {}).get(task) or {}).get("buckets") or {}).items():
+            space, trained, ran = b.get("space"), b.get("trained", 0), b.get("records") or {}
+            rows.append({"model": run.model, "stratum": label, "problems": "-" if space is None else f"{space:,}",
+                         "trained on": f"{trained:,}" + (f" ({percent(trained, space)})" if space else ""),
+                         "unseen in the space": "-" if space is None else f"{space - trained:,}",
+                         **{f"run: {name}": ran.get(split, 0) for split, name in
+                            (("trained", "trained"), ("unseen", "unseen"), ("heldout", "held out"))}})
+    return pd.DataFrame(rows)
+
+
+def coverage_section(doc: plots.Doc, task: str, runs: Sequence[Run]) -> None:
+    """How much of the training distribution each model's training data covered, with the warnings."""
+    table = coverage_table(runs, task)
+    if table.empty:
+        return
+    doc.h3("Training coverage")
+    doc.p("Per stratum of each model's training distribution: how many distinct problems it holds, how many of them "
+          "the training data drew, and how many of this run's instances were trained on, unseen or held out there. "
+          "Where nearly every problem was trained on, a score is recall, not learning.")
+    doc.table(table)
+    for run in runs:
+        for w in (((run.summary_for(task).get("training") or {}).get(task) or {}).get("warnings") or []):
+            doc.p(f"Warning ({run.model}): {w.get('text', w) if isinstance(w, dict) else w}")
 
 
 def _pivot(frame: pd.DataFrame, index: str, columns: str, values: str) -> pd.DataFrame:
@@ -435,7 +498,7 @@ def _pct_table(frame: pd.DataFrame, values: pd.DataFrame, by: list[str]) -> pd.D
 
 def _split_rows(part: pd.DataFrame) -> pd.DataFrame:
     """Records once under split "all", again under their own split where the model held anything out."""
-    held = _heldout_pairs(part)
+    held = _split_pairs(part)
     mask = [(str(m), t) in held for m, t in zip(part["model"], part["task"])]
     return pd.concat([part.assign(split="all"), part[mask]], ignore_index=True)
 
@@ -621,8 +684,10 @@ def build_report(results: Path | str, out: Path | str | None = None, models: Seq
         doc.p(f"Skipped: {line}")
     doc.h2("Leaderboard", "leaderboard")
     doc.p("Accuracy in % with its 95% Wilson interval and n, from each model's latest complete run per task (see "
-          "Runs); 'seen' and 'held-out' split each model's instances by what it saw in training (its manifest or "
-          "--heldout), 'unknown' where the model has neither. Failed requests count as wrong and are shown apart (err). "
+          "Runs); 'trained' (the exact problem is in the model's training data), 'unseen' (inside its training "
+          "distribution, not trained on) and 'held-out' (outside it) split each model's instances by its manifest; "
+          "'seen' (inside, trained on or not) where only the distribution is known (--heldout, an older manifest or "
+          "run), 'unknown' where the model has neither. Failed requests count as wrong and are shown apart (err). "
           "Accuracy is the strict reading (the task's answer format); 'lenient' reads the final answer from prose "
           "('The answer is 56.', '**56**'), with how many answers only it accepted.")
     doc.table(leaderboard(frame))
@@ -631,6 +696,7 @@ def build_report(results: Path | str, out: Path | str | None = None, models: Seq
     for task in sorted(frame["task"].unique()):
         part = frame[frame["task"] == task]
         doc.h2(f"{task}", f"task-{task}")
+        coverage_section(doc, task, runs)
         curves_section(doc, task, part, getattr(_task(task), "knobs", ()), runs_by_model, colors)
         detail_section(doc, task, part, colors)
         doc.h3("Failed instances")

@@ -238,8 +238,9 @@ def _outline(ax, inside: list[list[bool]]) -> None:
         ax.plot(xs, ys, color="#d62728", lw=2.2, solid_capstyle="butt")
 
 
-def gap_figure(frame, colors: dict) -> Figure:
-    """Seen minus held-out accuracy with Newcombe intervals: a panel per task, a row per model.
+def gap_figure(frame, colors: dict, name: str = "seen - held out") -> Figure:
+    """One gap (``name``: its first split minus its second, e.g. trained - unseen) with Newcombe intervals:
+    a panel per task, a row per model.
 
     ``frame`` columns: model, task, gap, lo, hi.
     """
@@ -261,7 +262,7 @@ def gap_figure(frame, colors: dict) -> Figure:
     axes[0].set_yticks(range(len(models)), [short(str(m), 28) for m in models], fontsize=8)
     axes[0].set_ylim(len(models) - 0.5, -0.5)
     width = fig.get_size_inches()[0]
-    label = "seen - held-out accuracy, points (95% Newcombe interval); > 0: better on what it saw"
+    label = f"{name} accuracy, points (95% Newcombe interval); > 0: better on {name.split(' - ')[0]}"
     # Wrapped to the figure's width (about 13 characters an inch at size 9): one task's figure is
     # narrower than the label, whose ends were cut off in the PNG.
     fig.supxlabel(textwrap.fill(label, max(20, int(width * 13))), fontsize=9)

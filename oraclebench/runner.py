@@ -49,17 +49,37 @@ def task_manifest(model: Model, task: str, override: dict | None = None) -> dict
     return None
 
 
-def training_note(task, problem, model_name: str, manifest: dict | None) -> tuple[str, str]:
-    """Whether ``problem`` was held out of ``model_name``'s training, as ``try`` says it on the command
-    line and on the web page: ``(split, sentence)``. ``manifest``: the task's part of what the model
-    saw (``task_manifest``); None when nothing is known."""
+# What ``try`` (command line and web page) says of an input, by its split (``Task.training_split``).
+TRAINING_NOTES = {
+    "heldout": "HELD OUT from {model}'s training (it never saw this input)",
+    "trained": "TRAINED ON: this exact problem is in {model}'s training data (a right answer may be recall)",
+    "unseen": "UNSEEN: inside {model}'s training distribution, but not in its training data",
+    "seen": "inside {model}'s training distribution (trained on or not: the exact training data is not recorded)",
+}
+
+
+def training_note(task, problem, model_name: str, manifest: dict | None,
+                  trained: frozenset[str] | None = None) -> tuple[str, str]:
+    """What ``problem`` was to ``model_name`` in training, as ``try`` says it on the command line and on
+    the web page: ``(split, sentence)``. ``manifest``: the task's part of what the model saw
+    (``task_manifest``), None when nothing is known; ``trained``: its training problems (``task_trained``)."""
     if manifest is None:
         return "unknown", (f"{model_name} has no training manifest for {task.name} (nothing known to be held out; "
                            "--heldout SPEC says what it saw)")
-    split = task.split(problem, manifest)
-    if split == "heldout":
-        return split, f"HELD OUT from {model_name}'s training (it never saw this input)"
-    return split, f"seen in {model_name}'s training"
+    split = task.training_split(problem, manifest, trained)
+    return split, TRAINING_NOTES[split].format(model=model_name)
+
+
+def task_trained(model: Model, task: str) -> frozenset[str] | None:
+    """The identities of the problems ``model`` trained on for ``task``, where its manifest records its
+    training data (``training_data``, see ``Task.training_problems``); ``None`` where it does not.
+
+    Raises: ``TaskError`` for a ``training_data`` the task cannot read.
+    """
+    from oraclebench.models import manifest_training
+
+    data = (manifest_training(getattr(model, "manifest", None)) or {}).get(task)
+    return None if data is None else get_task(task).training_identities(data)
 
 
 def answer(model: Model, requests: Sequence[Request], cache: ResponseCache | None = None,
@@ -130,10 +150,11 @@ TRUNCATED = ("truncated: the answer hit the token budget before it ended (give m
 
 
 def score_one(instance: Instance, request: Request, response: Response, run_id: str, model_name: str,
-              manifest: dict | None, cached: bool) -> Record:
+              manifest: dict | None, cached: bool, trained: frozenset[str] | None = None) -> Record:
     """Score one response with the task's oracle into a ``Record``: strict and lenient, with its status.
 
     The record keeps the raw completion; the oracle reads it cut at the stop strings (``Task.assess``).
+    Its split is ``Task.training_split`` under ``manifest`` and the ``trained`` identities (``task_trained``).
     """
     task = get_task(instance.task)
     problem = task.decode(instance.problem)
@@ -146,7 +167,7 @@ def score_one(instance: Instance, request: Request, response: Response, run_id: 
         reason = f"{TRUNCATED}; {reason}" if reason else TRUNCATED
     return Record(
         run_id=run_id, model=model_name, task=instance.task, instance_id=instance.id, label=instance.label,
-        bucket=instance.bucket, split=task.split(problem, manifest), prompt=request.prompt, completion=completion,
+        bucket=instance.bucket, split=task.training_split(problem, manifest, trained), prompt=request.prompt, completion=completion,
         parsed=score.answer, expected=score.expected, correct=correct, reason=reason, fields=score.fields,
         detail={**score.detail, **({"scores": response.scores} if response.scores else {}),
                 **({"truncated": True} if response.truncated else {})},
@@ -162,14 +183,18 @@ def evaluate(model: Model, instances: Sequence[Instance], run_id: str, cache: Re
     """Score ``model`` on ``instances`` (any mix of tasks) in one batched pass."""
     requests = [get_task(i.task).request(i) for i in instances]
     responses, cached = answer(model, requests, cache, progress=progress, stats=stats)
-    manifests = {t: task_manifest(model, t, heldout) for t in {i.task for i in instances}}
-    return [score_one(i, q, r, run_id, model.name, manifests[i.task], c)
+    tasks = {i.task for i in instances}
+    manifests = {t: task_manifest(model, t, heldout) for t in tasks}
+    trained = {t: task_trained(model, t) for t in tasks}
+    return [score_one(i, q, r, run_id, model.name, manifests[i.task], c, trained[i.task])
             for i, q, r, c in zip(instances, requests, responses, cached)]
 
 
 def failed_records(model: Model, instances: Sequence[Instance], run_id: str, why: str,
                    heldout: dict | None = None) -> list[Record]:
     """A record per instance, each an error saying ``why`` (a model that failed the whole call)."""
-    manifests = {t: task_manifest(model, t, heldout) for t in {i.task for i in instances}}
-    return [score_one(i, get_task(i.task).request(i), Response(error=why), run_id, model.name, manifests[i.task], False)
-            for i in instances]
+    tasks = {i.task for i in instances}
+    manifests = {t: task_manifest(model, t, heldout) for t in tasks}
+    trained = {t: task_trained(model, t) for t in tasks}
+    return [score_one(i, get_task(i.task).request(i), Response(error=why), run_id, model.name, manifests[i.task],
+                      False, trained[i.task]) for i in instances]

@@ -3,7 +3,9 @@
 A summary is plain JSON::
 
     {"run_id": ..., "model": ..., "finished": ISO time,
-     "tasks": {"causal": {"all": Cell, "seen": Cell, "heldout": Cell}}}
+     "tasks": {"causal": {"all": Cell, "trained": Cell, "unseen": Cell, "heldout": Cell}},
+     "training": {"causal": {"buckets": {"inputs": {"space", "trained", "unseen", "text", "records"}},
+                             "warnings": [...]}}}
 
 where a Cell is ``{"n", "correct", "accuracy", "ci": [lo, hi], "wrong", "noanswer", "truncated", "errors",
 "cached", "lenient": {"correct", "accuracy", "ci", "only"}, "fields": {name: acc}}``. Errors (failed
@@ -11,8 +13,13 @@ requests), no-answers and truncated answers (cut by the token budget) count in `
 and are reported apart from wrong answers (``n = correct + wrong + noanswer + truncated + errors``);
 ``cached``: answers replayed from the cache. ``correct``/``accuracy`` are the strict reading (the
 task's own answer format); ``lenient`` the lenient one (the final answer found in prose), and
-``only`` how many answers only the lenient reading accepted. A split is ``seen``/``heldout`` by the
-model's training manifest (or ``--heldout``), ``unknown`` where the model has none.
+``only`` how many answers only the lenient reading accepted. A split is ``trained`` (the exact problem
+is in the training data the model's manifest records), ``unseen`` (inside the training distribution,
+not trained on) or ``heldout`` (outside it); ``seen`` (inside, trained on or not) where the manifest or
+``--heldout`` says what the distribution was but not the exact training data, and in summaries written
+before the three-way split; ``unknown`` where the model has no manifest. ``training`` (where the
+manifest records the training data) says per stratum how much of the space training covered and
+how many of the run's instances fall in each split, with a warning where ``unseen`` is too small to read.
 
 A scoring run's summary also says what it covers (``coverage``), whether it is ``complete`` per task
 (every frozen instance of the set version, uninterrupted, nothing deselected, no ``--fresh``) and,
@@ -29,8 +36,9 @@ from typing import Callable, Iterable, Sequence
 
 from oraclebench.records import Record, atomic_write, partial_reason, scored_runs
 from oraclebench.stats import wilson
+from oraclebench.tasks.base import INSIDE, MIN_UNSEEN, SPLIT_KINDS
 
-SPLITS = ("all", "seen", "heldout", "unknown")
+SPLITS = ("all", *SPLIT_KINDS)  # all, trained, unseen, seen, heldout, unknown: the reading order
 KINDS = SPLITS[1:]  # the splits a record can have
 
 
@@ -76,6 +84,60 @@ def summarize(records: Iterable[Record], **info) -> dict:
             if part:
                 tasks[task][split] = cell(part)
     return {**info, "finished": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime()), "tasks": tasks}
+
+
+def training_coverage(task, data: dict, records: Sequence[Record], buckets: dict[str, str]) -> dict:
+    """What the model's training data covered of ``task``'s training distribution, per stratum, beside
+    how many of the run's ``records`` fall in each split there; with the warnings where ``unseen`` is too
+    small to read as learning.
+
+    Args: ``task``: a ``Task``; ``data``: its ``training_data``; ``buckets``: instance id -> the instance's
+    ``coverage_bucket``. Returns ``{"buckets": {label: {"space", "trained", "unseen", "text", "records"}},
+    "warnings": [line, ...]}``.
+    """
+    counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for r in records:
+        counts[buckets.get(r.instance_id, r.label)][r.split] += 1
+    out = {b.label: b.to_json() | {"text": b.text(), "records": dict(counts.get(b.label, {}))}
+           for b in task.training_coverage(data)}
+    warnings = [w for label, b in out.items() if (w := unseen_warning(task.name, label, b))]
+    return {"buckets": out, "warnings": warnings}
+
+
+def unseen_warning(task: str, label: str, bucket: dict) -> dict | None:
+    """The warning for a stratum the run scored inside the training distribution whose ``unseen`` part is
+    too small to measure learning (``MIN_UNSEEN``), or ``None``: ``{"bucket", "kind", "text"}``, kind
+    ``recall`` (the space itself has too few unseen problems) or ``few`` (this run scored too few of them)."""
+    ran = bucket["records"]
+    if not any(ran.get(s) for s in INSIDE):
+        return None
+    unseen, space = ran.get("unseen", 0), bucket["unseen"]
+    if space is not None and space < MIN_UNSEEN:
+        what = "no" if space == 0 else f"only {space:,}"
+        return {"bucket": label, "kind": "recall", "unseen": space, "of": f"{bucket['trained']:,} of {bucket['space']:,}",
+                "text": f"{task} {label}: {what} unseen problem{'s' * (space != 1)} in the space ({bucket['text']}): "
+                        "its score is recall of the training data, not a measure of learning"}
+    if unseen < MIN_UNSEEN:
+        more = f"the space has {space:,} unseen problems: " if space is not None else ""
+        return {"bucket": label, "kind": "few", "unseen": unseen,
+                "text": f"{task} {label}: only {unseen} unseen instance{'s' * (unseen != 1)} in this run, too few "
+                        f"to measure learning ({more}score more with --fresh N --split unseen)"}
+    return None
+
+
+def warning_lines(training: dict) -> list[str]:
+    """The ``training`` warnings of a summary, one line per task and kind (the terminal's WARNING lines)."""
+    lines = []
+    for task, t in sorted(training.items()):
+        recall = [f"{w['bucket']} ({w.get('of', '?')} trained on)" for w in t.get("warnings", ()) if w.get("kind") == "recall"]
+        few = [f"{w['bucket']} ({w['unseen']})" for w in t.get("warnings", ()) if w.get("kind") == "few"]
+        if recall:
+            lines.append(f"{task}: fewer than {MIN_UNSEEN} unseen problems exist in {', '.join(recall)}: scores there "
+                         "are recall of the training data, not learning")
+        if few:
+            lines.append(f"{task}: too few unseen instances in this run to measure learning in {', '.join(few)}; "
+                         "score more with --fresh N --split unseen")
+    return lines
 
 
 def shown_splits(splits: dict) -> list[str]:
@@ -246,8 +308,10 @@ def write_leaderboard(results: Path, warnings: list[str] | None = None) -> Path:
     text = ("# oraclebench leaderboard\n\nAccuracy in % per model and task, from the latest complete run: every "
             "instance of the task's frozen set, uninterrupted, nothing deselected (`-k`, `--lf`, `--limit`, `-x`) and "
             "no `--fresh`. Partial runs are kept under runs/ and listed below, never shown as the score. "
-            "`seen`/`heldout` split by the model's training manifest (or `--heldout`); `split unknown`: the model "
-            "has neither. Each cell: the strict reading (the task's answer format), the lenient reading (the final "
+            "Splits by the model's training manifest: `trained` (the exact problem is in its training data), "
+            "`unseen` (inside the training distribution, not trained on), `heldout` (outside it); `seen` (inside, "
+            "trained on or not) where only the distribution is known (`--heldout`, an older manifest or run); "
+            "`split unknown`: the model has no manifest. Each cell: the strict reading (the task's answer format), the lenient reading (the final "
             "answer found in prose; +k: answers only it accepted), n.\n\n" + body + "\n")
     if notes:
         text += "\n" + "\n".join(f"- {n}" for n in notes) + "\n"

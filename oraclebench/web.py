@@ -133,12 +133,12 @@ def _rows(records: list[Record], key) -> list[Row]:
 
 
 def task_tables(records: list[Record]) -> dict[str, dict]:
-    """Per task: rows by split (all, seen, heldout) and rows by bucket label."""
+    """Per task: rows by split (all, then trained, unseen, heldout, ... where there is more than one) and rows by bucket label."""
     out: dict[str, dict] = {}
     for task in sorted({r.task for r in records}):
         recs = [r for r in records if r.task == task]
         splits = _rows(recs, lambda r: ("all", "")) + _rows(recs, lambda r: (r.split, ""))
-        if not any(row.name == "heldout" for row in splits):
+        if len(splits) <= 2:  # one split: its row repeats "all"
             splits = splits[:1]
         out[task] = {"splits": splits, "buckets": _rows(recs, lambda r: (r.label, r.split))}
     return out
@@ -236,9 +236,9 @@ def run_manifest(summary: dict, model, task_name: str) -> dict | None:
 
 
 def try_input(pool: ModelPool, model_name: str, task_name: str, text: str, summary: dict | None = None) -> dict:
-    """The oracle's answer and the model's on a typed input, scored field by field, and whether the input
-    was held out of the model's training (``runner.training_note``, as ``oraclebench try`` says it)."""
-    from oraclebench.runner import training_note
+    """The oracle's answer and the model's on a typed input, scored field by field, and what the input was to
+    the model in training (``runner.training_note``, as ``oraclebench try`` says it: trained on, unseen, held out)."""
+    from oraclebench.runner import task_trained, training_note
     from oraclebench.tasks.base import TaskError
 
     try:
@@ -252,8 +252,9 @@ def try_input(pool: ModelPool, model_name: str, task_name: str, text: str, summa
     except Exception as exc:  # a model that cannot load or answer: shown on the page, never a crash
         return {"error": f"{type(exc).__name__}: {exc}"}
     manifest = run_manifest(summary or {}, model, task_name)
-    record = score_one(instance, asked, response, "", model_name, manifest, cached=False)
-    split, note = training_note(task, problem, model_name, manifest)
+    trained = task_trained(model, task_name)
+    record = score_one(instance, asked, response, "", model_name, manifest, cached=False, trained=trained)
+    split, note = training_note(task, problem, model_name, manifest, trained)
     return {"record": record, "oracle": task.render_answer(problem, task.solve(problem)), "fields": field_rows(record),
             "lines": answer_lines(record), "split": split, "training": f"{text.strip()}: {note}"}
 

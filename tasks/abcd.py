@@ -266,7 +266,7 @@ class AbcdTask(Task[AbcdProblem]):
 
     def strata(self, config: AbcdConfig, like: AbcdProblem | None = None) -> list[Stratum]:
         """One per length, shortest first, each listing all 4**n programs alphabetically (length 6: 4,096)."""
-        return [Stratum(f"len{n:02d}", AbcdConfig(n, n), lambda n=n: _programs(n), complete=True)
+        return [Stratum(f"len{n:02d}", AbcdConfig(n, n), lambda n=n: _programs(n), complete=True, count=len(TOKENS) ** n)
                 for n in range(config.min_length, config.max_length + 1)]
 
     # ---- reporting --------------------------------------------------------------------------------

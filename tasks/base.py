@@ -34,9 +34,23 @@ from typing import Any, Callable, ClassVar, Generic, Iterable, Iterator, Literal
 
 from oraclebench.tasks.reading import cut_at_stop
 
-# "unknown": the model has no manifest for the task (and no --heldout), so nothing is known about what it saw.
-Split = Literal["seen", "heldout", "unknown"]
+# What a record's instance was to the model (see ``Task.training_split``):
+# - "trained": the exact problem (its ``identity``) is in the training data the manifest records;
+# - "unseen": inside the training distribution (the task's ``split`` hook says so), not trained on;
+# - "heldout": outside the training distribution;
+# - "seen": inside the distribution where the manifest records no training data (``--heldout`` alone,
+#   a manifest from before ``training_data``, records written before the three-way split): trained or
+#   unseen, nobody can tell which;
+# - "unknown": the model has no manifest for the task (and no --heldout), so nothing is known about what it saw.
+Split = Literal["trained", "unseen", "seen", "heldout", "unknown"]
 UNKNOWN: Split = "unknown"
+SPLIT_KINDS: tuple[str, ...] = ("trained", "unseen", "seen", "heldout", "unknown")  # the reading order
+INSIDE: tuple[str, ...] = ("trained", "unseen", "seen")  # the splits inside the training distribution
+# Fewer unseen instances than this in a bucket and its unseen accuracy is too loose to read (a 95%
+# Wilson interval on 30 instances is still about +-17 points at 50%).
+MIN_UNSEEN = 30
+# A training distribution with at most this many problems is listed whole to find every unseen one.
+ENUMERATE_LIMIT = 1_000_000
 
 # Tokens a chat answer gets beyond what the completion prompt's answer needs: a chat model wraps its
 # answer in a sentence or two ("The correct answer is candidate 2."), and a 4-token budget cuts it.
@@ -359,6 +373,46 @@ class Stratum:
     config: Any
     problems: Callable[[], Iterable[Any]]
     complete: bool
+    count: int | None = None  # how many distinct problems it holds, where known without listing them
+
+
+def percent(part: int, whole: int) -> str:
+    """``part`` of ``whole`` as a whole percentage that never rounds to a bound it did not reach:
+    ``"<1%"`` for some but under one percent, ``">99%"`` for all but a few, ``"100%"`` only for all."""
+    share = 100 * part / whole
+    if 0 < share < 1:
+        return "<1%"
+    if 99 < share < 100:
+        return ">99%"
+    return f"{share:.0f}%"
+
+
+@dataclass(frozen=True)
+class BucketCoverage:
+    """How much of one stratum of the training distribution the training data covered.
+
+    ``space``: distinct problems in the stratum (``None``: too many kinds to count, judge's);
+    ``trained``: distinct problems of the stratum in the training data (by ``Task.identity``).
+    """
+
+    label: str
+    space: int | None
+    trained: int
+
+    @property
+    def unseen(self) -> int | None:
+        """Problems of the stratum the training data never drew (``None`` where ``space`` is)."""
+        return None if self.space is None else self.space - self.trained
+
+    def text(self) -> str:
+        """``"2x2: 8,100 problems, 7,930 trained on (98%)"``."""
+        if self.space is None:
+            return f"{self.label}: {self.trained:,} distinct problems trained on (the space is too large to count)"
+        share = f" ({percent(self.trained, self.space)})" if self.space else ""
+        return f"{self.label}: {self.space:,} problems, {self.trained:,} trained on{share}"
+
+    def to_json(self) -> dict:
+        return {"space": self.space, "trained": self.trained, "unseen": self.unseen}
 
 
 def default_field_rows(expected: Any, answer: Any, fields: dict) -> list[dict]:
@@ -479,8 +533,12 @@ class Task(Generic[P]):
         raise NotImplementedError
 
     def split(self, problem: P, manifest: dict | None) -> Split:
-        """``"seen"`` if training under ``manifest`` covers ``problem``, ``"heldout"`` if not, and
-        ``"unknown"`` when ``manifest`` is ``None`` (see the class docstring)."""
+        """Whether ``problem`` is inside the training distribution ``manifest`` describes: ``"seen"`` if it
+        is, ``"heldout"`` if not, ``"unknown"`` when ``manifest`` is ``None`` (see the class docstring).
+
+        The task's own hook: only the task knows what its manifest covers. Whether the exact problem was
+        trained on is decided once for every task, by ``training_split``.
+        """
         raise NotImplementedError
 
     def chat(self, problem: P) -> ChatPrompt:
@@ -494,8 +552,28 @@ class Task(Generic[P]):
         return self.bucket(problem)
 
     def identity(self, problem: P) -> str:
-        """What makes two problems the same question (to drop training problems from a fresh set)."""
+        """What makes two problems the same question: the exact key of a problem in training data (a record
+        is ``trained`` iff its identity is among the training problems'; a fresh set drops those)."""
         return repr(self.encode(problem))
+
+    def coverage_bucket(self, problem: P) -> str:
+        """The label of the stratum (``strata``) that holds ``problem``: training coverage is counted per
+        stratum of the training distribution. Default: ``label``; a task whose labels are finer than its
+        strata overrides it (causal: one stratum, ``inputs``; judge: the template)."""
+        return self.label(problem)
+
+    def training_split(self, problem: P, manifest: dict | None, trained: frozenset[str] | None) -> Split:
+        """The record's split (see ``Split``): ``"trained"`` if ``identity(problem)`` is in ``trained`` (the
+        model's training problems, ``training_identities``), else the task's ``split`` hook, where an
+        inside problem is ``"unseen"`` when ``trained`` is known and ``"seen"`` when it is ``None``.
+
+        Args: ``manifest``, the task's manifest (``None``: nothing known); ``trained``, the identities of
+        the training problems, ``None`` when the manifest records no training data.
+        """
+        if trained is not None and self.identity(problem) in trained:
+            return "trained"
+        inside = self.split(problem, manifest)
+        return "unseen" if inside == "seen" and trained is not None else inside
 
     def frozen_configs(self) -> list[tuple[Any, int]]:
         """The strata of the frozen set: (config, how many distinct problems to draw with it)."""
@@ -690,6 +768,14 @@ class Task(Generic[P]):
                 out.append(self.instance(p, f"{self.name}-fresh{seed}-{i:04d}"))
         return out, dropped
 
+    def training_config(self, data: dict) -> Any:
+        """The config training drew from (the training distribution): ``train_config(split)`` with the
+        knobs of ``data["config"]`` over it. Raises: ``TaskError`` for a description that is not one."""
+        try:
+            return dataclasses.replace(self.train_config(data.get("split")), **(data.get("config") or {}))
+        except (AttributeError, TypeError, ValueError) as exc:
+            raise TaskError(f"{self.name}: unreadable training_data {data!r} in the manifest: {exc}") from None
+
     def training_problems(self, data: dict) -> Iterator[P]:
         """The problems a training-data description names, in order.
 
@@ -698,8 +784,8 @@ class Task(Generic[P]):
         the knobs of ``train_config(split)``, e.g. ``{"scratchpad": true}``).
         Raises: ``TaskError`` for a description that is not one.
         """
+        config = self.training_config(data)
         try:
-            config = dataclasses.replace(self.train_config(data.get("split")), **(data.get("config") or {}))
             stream, seed, count = data.get("stream", "train"), int(data["seed"]), int(data["count"])
         except (KeyError, TypeError, ValueError) as exc:
             raise TaskError(f"{self.name}: unreadable training_data {data!r} in the manifest: {exc}") from None
@@ -707,5 +793,74 @@ class Task(Generic[P]):
             yield self.sample(seed, i, config, stream)
 
     def training_identities(self, data: dict) -> frozenset[str]:
-        """``identity`` of every problem of a training-data description (see ``training_problems``)."""
-        return frozenset(self.identity(p) for p in self.training_problems(data))
+        """``identity`` of every problem of a training-data description (see ``training_problems``);
+        computed once per description and process (a run labels every record with it)."""
+        return _training_identities(self, _data_key(data))
+
+    def training_coverage(self, data: dict) -> list[BucketCoverage]:
+        """Per stratum of the training distribution (``strata(training_config(data))``, in order): how many
+        distinct problems it holds and how many of them the training data drew (by ``identity``).
+
+        The space is the stratum's ``count``, or, for a complete stratum without one, its problems counted
+        one by one; ``None`` for a stratum that cannot list them all (judge's templates).
+        """
+        by_bucket: dict[str, set[str]] = {}
+        for p in self.training_problems(data):
+            by_bucket.setdefault(self.coverage_bucket(p), set()).add(self.identity(p))
+        out = []
+        for stratum in self.strata(self.training_config(data)):
+            space = stratum.count
+            if space is None and stratum.complete:
+                space = len({self.identity(p) for p in stratum.problems()})
+            out.append(BucketCoverage(stratum.label, space, len(by_bucket.pop(stratum.label, ()))))
+        # A training problem outside every stratum would be a task bug: count it, never drop it silently.
+        out += [BucketCoverage(label, None, len(keys)) for label, keys in sorted(by_bucket.items())]
+        return out
+
+    def unseen_draws(self, n: int, seed: int, data: dict) -> tuple[list[Instance], int | None]:
+        """Up to ``n`` distinct problems of the training distribution that the training data never drew
+        (``--fresh N --split unseen``), and how many such problems the space holds (``None``: not counted).
+
+        Where the space is counted and holds no more than ``n`` unseen problems and at most
+        ``ENUMERATE_LIMIT`` in all, every one of them is taken (instances ``...-unseen-{k}``, in stratum
+        order); otherwise problem ``i`` of the ``fresh`` stream under ``training_config(data)`` is kept
+        when it is new, not trained on and inside the distribution (instances ``...-unseen{seed}-{i}``).
+        Never returns a trained problem.
+        """
+        trained = self.training_identities(data)
+        split = data.get("split") or {}
+        cover = self.training_coverage(data)
+        counted = all(b.space is not None for b in cover)
+        available = sum(b.unseen for b in cover) if counted else None
+        if available is not None and available <= n and sum(b.space for b in cover) <= ENUMERATE_LIMIT:
+            found = [p for s in self.strata(self.training_config(data)) for p in s.problems()
+                     if self.training_split(p, split, trained) == "unseen"]
+            return [self.instance(p, f"{self.name}-unseen-{k:04d}") for k, p in enumerate(found)], available
+        out: list[Instance] = []
+        for i, p in self.distinct(seed, self.training_config(data), n + len(trained), set(), stream="fresh"):
+            if self.training_split(p, split, trained) == "unseen":
+                out.append(self.instance(p, f"{self.name}-unseen{seed}-{i:05d}"))
+                if len(out) == n:
+                    break
+        return out, available
+
+
+def _data_key(data: dict) -> str:
+    """A training-data description as a hashable key (JSON, keys sorted); unreadable ones as their repr."""
+    import json
+
+    try:
+        return json.dumps(data, sort_keys=True)
+    except (TypeError, ValueError):
+        return repr(data)
+
+
+@functools.lru_cache(maxsize=16)
+def _training_identities(task: "Task", key: str) -> frozenset[str]:
+    import json
+
+    try:
+        data = json.loads(key)
+    except ValueError:
+        raise TaskError(f"{task.name}: unreadable training_data {key[:200]} in the manifest") from None
+    return frozenset(task.identity(p) for p in task.training_problems(data))

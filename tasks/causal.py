@@ -290,7 +290,12 @@ class CausalTask(Task[CausalProblem]):
 
     def strata(self, config: CausalConfig, like: CausalProblem | None = None) -> list[Stratum]:
         """One stratum, every input not omitted in order (the default world's 32)."""
-        return [Stratum("inputs", config, lambda: _inputs(config), complete=True)]
+        count = 2 ** len(_world(config.world).inputs) - len(config.omitted)
+        return [Stratum("inputs", config, lambda: _inputs(config), complete=True, count=count)]
+
+    def coverage_bucket(self, problem: CausalProblem) -> str:
+        """``inputs``: one stratum, every input of the world (a label is one input)."""
+        return "inputs"
 
     def frozen_configs(self) -> list[tuple[CausalConfig, int]]:
         # Exhaustive: the base class draws distinct problems, and all 32 come up well within its tries.

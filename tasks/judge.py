@@ -381,6 +381,10 @@ class JudgeTask(Task[Problem]):
         # The right answer's position is half the score of a model that always picks one candidate.
         return {**self.bucket(problem), "answer": self.solve(problem)}
 
+    def coverage_bucket(self, problem: Problem) -> str:
+        """The template: ``strata`` has one per template."""
+        return problem.template
+
     def label(self, problem: Problem) -> str:
         label = f"{problem.template}-{problem.error}-arg{'T' if problem.argument_correct else 'F'}"
         return label + "-m" if problem.masked else label

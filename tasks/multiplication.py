@@ -337,8 +337,13 @@ class MultiplicationTask(Task[Problem]):
                 band = dataclasses.replace(config, a_digits=(da, da), b_digits=(db, db))
             except TaskError:  # every pair of these digit counts is omitted: nothing to screen
                 continue
-            out.append(Stratum(f"{da}x{db}", band, functools.partial(_band_problems, band), complete=True))
+            out.append(Stratum(f"{da}x{db}", band, functools.partial(_band_problems, band), complete=True,
+                               count=_band_count(band)))
         return out
+
+    def coverage_bucket(self, problem: Problem) -> str:
+        """The digit pair (``2x2``), worked or not: ``identity`` counts a worked and a plain product as one."""
+        return f"{len(str(problem.a))}x{len(str(problem.b))}"
 
     def frozen_configs(self) -> list[tuple[Config, int]]:
         """All 25 digit pairs 1..5 × 1..5, 40 distinct plain problems each: 1,000 instances."""
@@ -372,6 +377,13 @@ class MultiplicationTask(Task[Problem]):
             else:
                 manifest[field] = [list(_axb(pair, "operand pair", "omit=12x34,7x8")) for pair in value.split(",")]
         return manifest
+
+
+def _band_count(config: Config) -> int:
+    """How many problems ``_band_problems`` lists: the band's pairs less the omitted ones inside it."""
+    a_band, b_band = _band(config.a_digits[0]), _band(config.b_digits[0])
+    omitted = {(x, y) for x, y in config._omitted if x in a_band and y in b_band}
+    return len(a_band) * len(b_band) - len(omitted)
 
 
 def _band_problems(config: Config) -> Iterator[Problem]:

@@ -67,7 +67,7 @@ def test_models_trained_on_different_ranges_get_a_mixed_split():
     b = make_run("B", {"abcd": [True, False]})
     cmp = compare_records(a, b)
     assert ("abcd", "heldout/seen") in [(c.task, c.split) for c in cmp.cells]
-    assert any("trained on different ranges" in n for n in cmp.notes)
+    assert any("trained on different data" in n for n in cmp.notes)
 
 
 def test_runs_sharing_nothing_say_so():

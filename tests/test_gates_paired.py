@@ -108,7 +108,7 @@ def test_paired_gate_needs_the_run_records(tmp_path):
     ('records = "nowhere/records.jsonl"\n', "cannot read baseline records"),
     ('records = "baselines/runs/base"\nalpha = 1.5\n', "alpha must be a number between 0 and 1"),
     ('records = "baselines/runs/base"\nalpha = 0\n', "alpha must be between 0 and 1 \\(exclusive\\)"),
-    ('records = "baselines/runs/base"\nsplits = ["held"]\n', "splits must be a list drawn from all, seen, heldout"),
+    ('records = "baselines/runs/base"\nsplits = ["held"]\n', "splits must be a list drawn from all, trained, unseen, seen, heldout"),
     ('records = "baselines/runs/base"\ntolerence = 0.1\n', "unknown key\\(s\\) tolerence"),
 ])
 def test_bad_paired_tables_are_usage_errors(tmp_path, body, message):

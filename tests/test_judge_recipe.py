@@ -101,7 +101,8 @@ def test_the_recipe_writes_a_model_usable_as_transplant_and_as_hf(trained, monke
     transplant = load_model(f"transplant:{out}", {})
     assert transplant.layers == [0]  # the layers the manifest records
     records = evaluate(transplant, instances, "t")
-    assert {r.split for r in records} == {"seen", "heldout"}  # the manifest's split reaches the records
+    # The manifest's split and training data reach the records: the frozen set holds no training problem.
+    assert {r.split for r in records} == {"unseen", "heldout"}
     assert all(r.error is None and r.detail["chosen"] in (1, 2) for r in records)
     assert transplant.passes == {"arguer": 16, "chooser": 8}
     plain = evaluate(load_model(f"transplant:{out}?layers=none", {}), instances, "n")

@@ -121,7 +121,7 @@ def test_a_floor_that_holds_exits_zero_whatever_the_wrong_answers(bench, pyteste
 @pytest.mark.parametrize("text, message", [
     ("[random\njudge = 0.3\n", "*is not valid TOML*"),
     ("[random]\njudge = 3\n", "*must be a number between 0 and 1*"),
-    ("[random]\n\"judge.train\" = 0.5\n", "*split must be one of all, seen, heldout*"),
+    ("[random]\n\"judge.train\" = 0.5\n", "*split must be one of all, trained, unseen, heldout, seen (seen: trained, unseen and seen together)*"),
     ("[somebody-else]\njudge = 0.5\n", "*has no [[]random[]] table*"),
 ])
 def test_a_malformed_gate_file_is_a_usage_error(bench, pytester, text, message):

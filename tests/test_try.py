@@ -36,7 +36,8 @@ def test_held_out_is_taken_from_heldout_when_the_model_has_no_manifest(capsys):
     main(["try", "abcd", "A B A B A B A B A B A B A B", "--heldout", "lengths=1-12"])
     assert "HELD OUT from oracle's training" in capsys.readouterr().out
     main(["try", "abcd", "A B", "--heldout", "lengths=1-12"])
-    assert "seen in oracle's training" in capsys.readouterr().out
+    assert "inside oracle's training distribution (trained on or not: the exact training data is not recorded)" \
+        in capsys.readouterr().out
 
 
 def test_try_reads_what_was_held_out_from_the_model_manifest(tmp_path, monkeypatch, capsys):
@@ -49,8 +50,8 @@ def test_try_reads_what_was_held_out_from_the_model_manifest(tmp_path, monkeypat
     out = capsys.readouterr().out
     assert f"HELD OUT from hf:{path}'s training" in out
     assert "newA" in out and "new_sum" in out
-    main(["try", "causal", "0,1,1,1,0", "--model", f"hf:{path}"])
-    assert f"seen in hf:{path}'s training" in capsys.readouterr().out
+    main(["try", "causal", "0,1,1,1,0", "--model", f"hf:{path}"])  # 1,000 draws of 29 inputs hold every one
+    assert f"TRAINED ON: this exact problem is in hf:{path}'s training data" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("args, words", [

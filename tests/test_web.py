@@ -187,14 +187,18 @@ def first_run_failures(results: Path) -> list:
     return [r for r in read_records(results / "runs" / "20260101T000000-000000-oracle") if not r.correct]
 
 
+# The fixture's manifest says what was held out but records no training data: inside, trained on or not.
+INSIDE = "inside oracle's training distribution (trained on or not: the exact training data is not recorded)"
+
+
 def test_the_try_box_says_whether_the_input_was_held_out(client):
     """As `oraclebench try` does, from what the run recorded the model saw (its manifest holds out 1,0,1,0,1)."""
     base = "/run/20260101T000000-000000-oracle/try"
     token = re.search(r'name="token" value="([^"]+)"', client.get(base).get_data(as_text=True)).group(1)
     same = {"Origin": "http://localhost"}
     for task, text, said in [("causal", "1,0,1,0,1", "HELD OUT from oracle's training (it never saw this input)"),
-                             ("causal", "0,0,0,0,1", "seen in oracle's training"),
-                             ("multiplication", "47x23", "seen in oracle's training"),
+                             ("causal", "0,0,0,0,1", INSIDE),
+                             ("multiplication", "47x23", INSIDE),
                              ("multiplication", "123x4", "HELD OUT from oracle's training")]:
         page = client.post(base, data={"task": task, "input": text, "token": token}, headers=same).get_data(as_text=True)
         line = html.unescape(re.search(r'id="training">([^<]*)<', page).group(1))
@@ -259,7 +263,7 @@ def test_held_out_flag_and_compare_page_in_chromium(results, tmp_path):
                 page.screenshot(path=shots / "try-heldout.png")
                 page.fill("#input", "0,1,1,0,1")
                 page.click("#go")
-                assert page.inner_text("#training") == "0,1,1,0,1: seen in oracle's training"
+                assert page.inner_text("#training") == f"0,1,1,0,1: {INSIDE}"
 
                 page.goto(base + "/")
                 page.select_option("#cmp-a", "20260101T000000-000000-oracle")

@@ -72,7 +72,7 @@ def paint_view(view, paint: Painter) -> list[str]:
 def run(args) -> int:
     from oraclebench.models import ModelError, load_model
     from oraclebench.errors import UsageError
-    from oraclebench.runner import task_manifest, training_note
+    from oraclebench.runner import task_manifest, task_trained, training_note
     from oraclebench.tasks import get_task
 
     task = get_task(args.task)
@@ -95,7 +95,8 @@ def run(args) -> int:
     manifest = task_manifest(model, task.name, override)
     paint = Painter(sys.stdout.isatty())
 
-    print(f"{task.name} {args.input!r}: {training_note(task, problem, model.name, manifest)[1]}")
+    note = training_note(task, problem, model.name, manifest, task_trained(model, task.name))[1]
+    print(f"{task.name} {args.input!r}: {note}")
     print(f"prompt:  {request.prompt.rstrip().splitlines()[-1]!r}")
     if response.error:
         print(paint(False, f"model request failed: {response.error}"))

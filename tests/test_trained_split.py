@@ -1,0 +1,334 @@
+"""Trained, unseen or held out, per instance (issue 22): every record's split says whether the model
+trained on that exact problem, on its distribution only, or on neither; coverage per stratum counts
+how much of the space the training data drew; ``--fresh N --split unseen`` draws only new problems."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import shutil
+from pathlib import Path
+
+import pandas  # noqa: F401 - imported once here: pytester's in-process runs cannot re-import numpy
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from oraclebench.errors import UsageError
+from oraclebench.gates import check_gates
+from oraclebench.records import Record, list_runs
+from oraclebench.summary import summarize
+from oraclebench.tasks import get_task
+from oraclebench.tasks.base import BucketCoverage
+
+ROOT = Path(__file__).resolve().parent.parent
+pytest_plugins = ["pytester"]
+
+MULT, ABCD, CAUSAL, JUDGE = (get_task(n) for n in ("multiplication", "abcd", "causal", "judge"))
+
+
+def data(task, spec: str | None, count: int, seed: int = 0, **config) -> dict:
+    """A training-data description as manifests write it (the recipes' and `generate`'s form)."""
+    return {"stream": "train", "seed": seed, "count": count,
+            "split": task.manifest_from_spec(spec) if spec else {}, "config": config}
+
+
+def three_way(task, d: dict, problem) -> str:
+    return task.training_split(problem, d["split"], task.training_identities(d))
+
+
+# --------------------------------------------------------------------------- three-way labelling
+
+
+def test_multiplication_trained_unseen_heldout_by_exact_operands():
+    d = data(MULT, "digits=2x2", 50)
+    trained = list(MULT.training_problems(d))
+    pairs = {(p.a, p.b) for p in trained}
+    new = next(MULT.Problem(a, b) for a in range(10, 100) for b in range(10, 100) if (a, b) not in pairs)
+    assert {three_way(MULT, d, p) for p in trained} == {"trained"}
+    assert three_way(MULT, d, new) == "unseen"
+    assert three_way(MULT, d, MULT.Problem(100, 5)) == "heldout"  # a 3-digit operand: outside 2x2
+    # The exact key is the ordered pair: b x a is another problem (unless it was drawn too).
+    a, b = next((p.a, p.b) for p in trained if (p.b, p.a) not in pairs and p.a != p.b)
+    assert three_way(MULT, d, MULT.Problem(b, a)) == "unseen"
+    # A worked and a plain question about one product are one problem.
+    assert three_way(MULT, d, MULT.Problem(a, b, scratchpad=True)) == "trained"
+
+
+def test_abcd_trained_by_exact_program_not_by_length():
+    d = data(ABCD, "lengths=1-6", 200)
+    trained = {p.tokens for p in ABCD.training_problems(d)}
+    length6 = [p for p in (ABCD.Problem(t) for t in itertools.product("ABCD", repeat=6))]
+    splits = {p.tokens: three_way(ABCD, d, p) for p in length6}
+    assert {t for t, s in splits.items() if s == "trained"} == {t for t in trained if len(t) == 6}
+    assert {s for t, s in splits.items() if t not in trained} == {"unseen"}
+    assert three_way(ABCD, d, ABCD.Problem(tuple("ABCDABC"))) == "heldout"  # length 7
+
+
+def test_causal_every_input_of_the_exhaustive_space_is_labelled_exactly():
+    d = data(CAUSAL, "omitted=1,0,1,0,1;1,1,1,1,1", 12)
+    drawn = {p.inputs for p in CAUSAL.training_problems(d)}
+    assert 0 < len(drawn) < 30  # some of the 30 allowed inputs trained on, some not
+    for bits in itertools.product((0, 1), repeat=5):
+        want = ("heldout" if bits in {(1, 0, 1, 0, 1), (1, 1, 1, 1, 1)} else
+                "trained" if bits in drawn else "unseen")
+        assert three_way(CAUSAL, d, CAUSAL.Problem(bits)) == want, bits
+
+
+def test_judge_exact_instances_and_templates():
+    import dataclasses
+
+    d = data(JUDGE, "templates=tickets,money;errors=slip,operation", 40)
+    trained = list(JUDGE.training_problems(d))
+    assert {three_way(JUDGE, d, p) for p in trained} == {"trained"}
+    p = trained[0]
+    # The same question with the candidates swapped, or another argument, is not the trained instance.
+    assert three_way(JUDGE, d, dataclasses.replace(p, swapped=not p.swapped)) == "unseen"
+    assert three_way(JUDGE, d, dataclasses.replace(p, argument=p.argument + " Indeed.")) == "unseen"
+    held = JUDGE.sample(0, 0, JUDGE.config(templates=("speed",)))
+    assert three_way(JUDGE, d, held) == "heldout"
+    slip_elsewhere = JUDGE.sample(0, 0, JUDGE.config(templates=("tickets",), errors=("dropped",)))
+    assert three_way(JUDGE, d, slip_elsewhere) == "heldout"  # a held-out error kind on a seen template
+
+
+@pytest.mark.parametrize("task", [MULT, ABCD, CAUSAL, JUDGE], ids=lambda t: t.name)
+def test_without_training_data_inside_is_seen_and_without_a_manifest_unknown(task):
+    p = task.sample(0, 0)
+    assert task.training_split(p, None, None) == "unknown"
+    assert task.training_split(p, {}, None) == "seen"  # the distribution is known, the exact data is not
+    assert task.training_split(p, {}, frozenset()) == "unseen"  # training data known, and empty
+
+
+# --------------------------------------------------------------------------- coverage
+
+
+def test_multiplication_coverage_equals_an_independent_count():
+    d = data(MULT, "digits=1x2;omit=3x4", 300)
+    drawn = {(p.a, p.b) for p in MULT.training_problems(d)}
+    cover = {b.label: b for b in MULT.training_coverage(d)}
+    assert list(cover) == ["1x1", "1x2"]
+    for label, a_range, b_range in (("1x1", range(1, 10), range(1, 10)), ("1x2", range(1, 10), range(10, 100))):
+        space = [(a, b) for a in a_range for b in b_range if (a, b) not in {(3, 4), (4, 3)}]
+        assert cover[label].space == len(space)  # 1x1: 81 less the two orders of 3x4
+        assert cover[label].trained == sum(pair in drawn for pair in space)
+    assert cover["1x1"].space == 79 and cover["1x2"].space == 810
+
+
+def test_abcd_and_causal_coverage_equal_an_independent_count():
+    d = data(ABCD, "lengths=1-4", 150)
+    drawn = {p.tokens for p in ABCD.training_problems(d)}
+    for b in ABCD.training_coverage(d):
+        n = int(b.label[3:])
+        programs = list(itertools.product("ABCD", repeat=n))
+        assert (b.space, b.trained) == (len(programs), sum(t in drawn for t in programs))
+    d = data(CAUSAL, "omitted=0,0,0,0,0", 20)
+    drawn = {p.inputs for p in CAUSAL.training_problems(d)}
+    allowed = [bits for bits in itertools.product((0, 1), repeat=5) if bits != (0, 0, 0, 0, 0)]
+    assert CAUSAL.training_coverage(d) == [BucketCoverage("inputs", 31, sum(b in drawn for b in allowed))]
+
+
+def test_judge_coverage_counts_distinct_trained_problems_per_template_without_a_space():
+    d = data(JUDGE, "templates=tickets,money", 30)
+    cover = JUDGE.training_coverage(d)
+    assert {b.label for b in cover} == {"tickets", "money"}
+    assert all(b.space is None for b in cover)
+    assert sum(b.trained for b in cover) == len({JUDGE.identity(p) for p in JUDGE.training_problems(d)})
+
+
+def test_coverage_text_never_rounds_to_a_bound_it_did_not_reach():
+    assert BucketCoverage("2x2", 8100, 7930).text() == "2x2: 8,100 problems, 7,930 trained on (98%)"
+    assert BucketCoverage("2x2", 8100, 8099).text().endswith("(>99%)")
+    assert BucketCoverage("len12", 16_777_216, 1640).text().endswith("(<1%)")
+    assert BucketCoverage("1x1", 81, 81).text().endswith("(100%)")
+
+
+# --------------------------------------------------------------------------- --fresh N --split unseen
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10_000), count=st.integers(1, 400), n=st.integers(1, 120),
+       spec=st.sampled_from(["digits=1x1", "digits=1x2", "digits=2x2;omit=12x34"]))
+def test_unseen_draws_never_return_a_trained_problem(seed, count, n, spec):
+    d = data(MULT, spec, count, seed=seed % 7)
+    trained = MULT.training_identities(d)
+    insts, available = MULT.unseen_draws(n, seed, d)
+    problems = [MULT.decode(i.problem) for i in insts]
+    assert not {MULT.identity(p) for p in problems} & trained
+    assert len({MULT.identity(p) for p in problems}) == len(problems) <= n  # distinct
+    assert all(three_way(MULT, d, p) == "unseen" for p in problems)
+    assert len({i.id for i in insts}) == len(insts)
+    if available is not None and available <= n:
+        assert len(insts) == available  # every unseen problem of the space, none missed
+    else:
+        assert len(insts) == n
+
+
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 1000), count=st.integers(1, 60), n=st.integers(1, 40))
+def test_unseen_draws_of_causal_and_abcd_are_never_trained(seed, count, n):
+    for task, spec in ((CAUSAL, "omitted=1,1,1,1,1"), (ABCD, "lengths=1-3")):
+        d = data(task, spec, count, seed=seed)
+        insts, available = task.unseen_draws(n, seed, d)
+        keys = {task.identity(task.decode(i.problem)) for i in insts}
+        assert not keys & task.training_identities(d) and len(keys) == len(insts)
+        assert len(insts) == min(n, available)
+
+
+def test_a_space_with_fewer_unseen_problems_than_asked_gives_exactly_those():
+    d = data(MULT, "digits=1x1", 120)  # 120 draws of 81 problems: a few are never drawn
+    drawn = {(p.a, p.b) for p in MULT.training_problems(d)}
+    never = sorted((a, b) for a in range(1, 10) for b in range(1, 10) if (a, b) not in drawn)
+    insts, available = MULT.unseen_draws(500, 0, d)
+    assert available == len(never) > 0
+    assert sorted((i.problem["a"], i.problem["b"]) for i in insts) == never
+
+
+# --------------------------------------------------------------------------- gates and summaries
+
+
+def _records(splits_correct: list[tuple[str, bool]], task: str = "multiplication") -> list[Record]:
+    return [Record("run", "m", task, f"{task}-v1-{i:04d}", "2x2", {}, split, "p", "c", 1, 1, ok, "", status="correct" if ok else "wrong")
+            for i, (split, ok) in enumerate(splits_correct)]
+
+
+def _gates(tmp_path: Path, body: str) -> Path:
+    path = tmp_path / "gates.toml"
+    path.write_text("[m]\n" + body)
+    return path
+
+
+def test_gate_keys_name_the_three_splits_and_seen_is_everything_inside(tmp_path):
+    records = _records([("trained", True)] * 9 + [("trained", False)] + [("unseen", True)] * 3 + [("unseen", False)] * 7
+                       + [("heldout", False)] * 5)
+    summary = summarize(records, model="m", run_id="run")
+    results = check_gates(_gates(tmp_path, '"multiplication.trained" = 0.9\n"multiplication.unseen" = 0.9\n'
+                                           '"multiplication.heldout" = 0.1\n"multiplication.seen" = 0.6\n'), summary)
+    got = {r.name.split()[-1]: (r.measured, r.ok) for r in results}
+    assert got["multiplication.trained"] == (0.9, True)
+    assert got["multiplication.unseen"] == (0.3, False)
+    assert got["multiplication.heldout"] == (0.0, False)
+    assert got["multiplication.seen"] == (12 / 20, True)  # trained and unseen together, counted exactly
+
+
+def test_an_old_summary_with_seen_cells_still_gates_on_seen(tmp_path):
+    summary = summarize(_records([("seen", True)] * 3 + [("seen", False)] + [("heldout", False)] * 2), model="m")
+    assert set(summary["tasks"]["multiplication"]) == {"all", "seen", "heldout"}
+    [result] = check_gates(_gates(tmp_path, '"multiplication.seen" = 0.7\n'), summary)
+    assert result.measured == 0.75 and result.ok
+    with pytest.raises(UsageError, match="no unseen instances of multiplication"):
+        check_gates(_gates(tmp_path, '"multiplication.unseen" = 0.7\n'), summary)
+
+
+def test_an_unknown_gate_split_names_the_keys(tmp_path):
+    with pytest.raises(UsageError, match="split must be one of all, trained, unseen, heldout, seen"):
+        check_gates(_gates(tmp_path, '"multiplication.memorised" = 0.7\n'), summarize(_records([("trained", True)]), model="m"))
+
+
+def test_coverage_warns_where_unseen_is_too_small_to_read():
+    from oraclebench.summary import training_coverage, warning_lines
+
+    d = data(MULT, "digits=1x2", 2000)  # every 1x1 and 1x2 product trained on
+    records = _records([("trained", True)] * 40)
+    buckets = {r.instance_id: "1x1" for r in records}
+    out = training_coverage(MULT, d, records, buckets)
+    assert out["buckets"]["1x1"]["records"] == {"trained": 40}
+    assert out["buckets"]["1x1"]["text"] == "1x1: 81 problems, 81 trained on (100%)"
+    assert [w["bucket"] for w in out["warnings"]] == ["1x1"] and out["warnings"][0]["kind"] == "recall"
+    assert warning_lines({"multiplication": out}) == [
+        "multiplication: fewer than 30 unseen problems exist in 1x1 (81 of 81 trained on): scores there are recall "
+        "of the training data, not learning"]
+
+
+# --------------------------------------------------------------------------- through pytest
+
+
+@pytest.fixture
+def bench(pytester: pytest.Pytester, monkeypatch):
+    shutil.copytree(ROOT / "benchmark", pytester.path / "benchmark", ignore=shutil.ignore_patterns("sets", "__pycache__"))
+    monkeypatch.syspath_prepend(str(ROOT))
+
+    def run(*args: str):
+        return pytester.runpytest("-p", "oraclebench.plugin", "-p", "no:cacheprovider", "benchmark",
+                                  "--results", str(pytester.path / "results"), *args)
+
+    return run
+
+
+@pytest.fixture(scope="module")
+def tiny_mult(tmp_path_factory) -> Path:
+    """A gpt2-mult checkpoint trained 2 steps, with the manifest (and training_data) beside it."""
+    from oraclebench.training.recipes import train
+
+    return Path(train("gpt2-mult", tmp_path_factory.mktemp("mult") / "m", steps=2, progress=False))
+
+
+def test_fresh_split_unseen_scores_only_unseen_problems(bench, pytester, tiny_mult):
+    result = bench("--model", f"hf:{tiny_mult}", "--fresh", "30", "--split", "unseen", "--seed", "3")
+    summary = list_runs(pytester.path / "results")[-1]
+    records = [json.loads(line) for line in (Path(summary["path"]) / "records.jsonl").read_text().splitlines()]
+    assert len(records) == 30 and {r["split"] for r in records} == {"unseen"}
+    data_ = json.loads((tiny_mult / "manifest.json").read_text())["training_data"]
+    trained = MULT.training_identities(data_)
+    assert not {MULT.identity(MULT.Problem(**_operands(r))) for r in records} & trained
+    assert "--split unseen" in summary["partial"]["multiplication"]
+    result.stdout.fnmatch_lines(["multiplication training data covers: 1x1: 81 problems, * trained on*"])
+
+
+def _operands(record: dict) -> dict:
+    a, b = record["prompt"].split("What is ")[1].split("?")[0].split(" × ")
+    return {"a": int(a), "b": int(b)}
+
+
+def test_fresh_split_unseen_says_when_the_space_is_used_up(bench, pytester, tmp_path):
+    from oraclebench.training.recipes import train
+
+    path = train("gpt2-causal", tmp_path / "causal", steps=2, progress=False)  # hundreds of draws of 29 inputs
+    result = bench("--model", f"hf:{path}", "--fresh", "10", "--split", "unseen")
+    result.stdout.fnmatch_lines(["*causal: asked for 10 unseen problems, scoring 0: hf:*'s training distribution "
+                                 "holds no problem it was not trained on*"])
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--model", "oracle", "--split", "unseen"], "*--split unseen draws fresh problems: give --fresh N too*"),
+    (["--model", "oracle", "--fresh", "5", "--split", "unseen", "-m", "causal"],
+     "*--split unseen: oracle records no training data (no training_data in its manifest)*"),
+])
+def test_split_mistakes_are_one_line_usage_errors(bench, args, message):
+    result = bench(*args)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([message])
+    assert "Traceback" not in result.stdout.str() + result.stderr.str()
+
+
+def test_the_report_shows_the_three_splits_the_gaps_and_the_coverage(bench, pytester, tiny_mult):
+    bench("--model", f"hf:{tiny_mult}", "--limit", "100", "--report")
+    summary = list_runs(pytester.path / "results")[-1]
+    splits = summary["tasks"]["multiplication"]
+    assert {"trained", "unseen", "heldout"} <= set(splits) and "seen" not in splits
+    cover = summary["training"]["multiplication"]["buckets"]
+    assert cover["1x1"]["space"] == 81 and cover["2x2"]["space"] == 8100
+    assert sum(sum(b["records"].values()) for b in cover.values()) == splits["all"]["n"] - splits["heldout"]["n"]
+    report = (pytester.path / "results" / "report" / "report.md").read_text()
+    assert "### Training coverage" in report and "trained - unseen" in report
+    assert "| trained " in report.split("## Leaderboard")[1].split("\n\n")[2]  # the leaderboard's split columns
+
+
+def test_a_python_callable_that_declares_its_training_data_gets_the_three_splits(bench, pytester):
+    data_ = {"stream": "train", "seed": 0, "count": 500, "split": {"max_digits": [1, 2]}, "config": {}}
+    pytester.makepyfile(pipe=f"""
+        from examples.flawed import oracle
+
+        def answer(prompts):
+            return oracle(prompts)
+
+        answer.manifest = {{"task": "multiplication", "split": {{"max_digits": [1, 2]}}, "training_data": {data_!r}}}
+    """)
+    bench("--model", f"python:{pytester.path / 'pipe.py'}:answer", "-m", "multiplication", "--limit", "100")
+    summary = list_runs(pytester.path / "results")[-1]
+    trained = MULT.training_identities(data_)
+    records = [json.loads(line) for line in (Path(summary["path"]) / "records.jsonl").read_text().splitlines()]
+    for r in records:
+        p = MULT.Problem(**_operands(r))
+        want = ("trained" if MULT.identity(p) in trained else
+                "heldout" if len(str(p.a)) > 1 or len(str(p.b)) > 2 else "unseen")
+        assert r["split"] == want, r["instance_id"]
+    assert summary["training"]["multiplication"]["buckets"]["1x1"]["space"] == 81
