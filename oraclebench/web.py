@@ -245,6 +245,7 @@ def try_input(pool: ModelPool, model_name: str, task_name: str, text: str, summa
         task, problem = parse_typed(task_name, text)
         instance = task.instance(problem, f"{task_name}-typed")
         model = pool.get(model_name)
+        task.check_variant(task_manifest(model, task_name), model_name)  # a model of another world: said, not scored
         asked = task.request(instance)
         response = model.generate([asked])[0]
     except (TaskError, UsageError, ValueError) as exc:
