@@ -655,6 +655,9 @@ def failures(part: pd.DataFrame, per_bucket: int = 2, limit: int = 24) -> list[d
 # --------------------------------------------------------------------------------------- worlds
 
 
+WORLD_SPLITS = ("trained", "unseen", "seen", "heldout", "unknown")  # the summary's splits, "all" aside
+
+
 def world_runs(results: Path) -> list[dict]:
     """Per model, task and world (by its hash), the latest run that scored the world's whole frozen
     set (``--world``; not ``--fresh``, ``--limit``, interrupted or stopped early), as rows: model, task,
@@ -671,7 +674,7 @@ def world_runs(results: Path) -> list[dict]:
     for (model, task, _), found in sorted(latest.items(), key=lambda kv: (kv[0][0], kv[0][1])):
         cells = (found["summary"].get("tasks") or {}).get(task) or {}
         row = {"model": model, "task": task, "world": found["variant"].get("name"), **(found["variant"].get("measures") or {})}
-        for split in ("seen", "heldout", "unknown"):
+        for split in WORLD_SPLITS:
             if split in cells:
                 c = cells[split]
                 row[split] = {"n": c["n"], "acc": c["accuracy"], "lo": c["ci"][0], "hi": c["ci"][1]}
@@ -683,11 +686,13 @@ def worlds_table(rows: list[dict]) -> pd.DataFrame:
     def cell(c: dict | None) -> str:
         return "-" if not c else f"{100 * c['acc']:.1f} [{100 * c['lo']:.1f}, {100 * c['hi']:.1f}] n={c['n']}"
 
+    names = {"trained": "trained on %", "unseen": "unseen %", "seen": "seen %", "heldout": "held out %",
+             "unknown": "unknown %"}
     return pd.DataFrame([{"model": r["model"], "world": r["world"], "variables": r.get("variables"),
                           "equations": r.get("equations"), "depth": r.get("depth"),
                           "outputs using outputs": r.get("dependent_outputs"), "inputs": r.get("input_space"),
-                          "seen %": cell(r.get("seen")), "held out %": cell(r.get("heldout")),
-                          "unknown %": cell(r.get("unknown"))} for r in rows]).replace("-", pd.NA).dropna(axis=1, how="all").fillna("-")
+                          **{names[s]: cell(r.get(s)) for s in WORLD_SPLITS}}
+                         for r in rows]).replace("-", pd.NA).dropna(axis=1, how="all").fillna("-")
 
 
 def worlds_section(doc: plots.Doc, results: Path) -> None:
@@ -705,7 +710,7 @@ def worlds_section(doc: plots.Doc, results: Path) -> None:
         return
     for measure in ("depth", "equations"):
         points = [{"label": f"{r['model']} / {r['world']}", "x": r.get(measure), "split": split, **r[split]}
-                  for r in rows for split in ("seen", "heldout", "unknown") if split in r and r.get(measure) is not None]
+                  for r in rows for split in WORLD_SPLITS if split in r and r.get(measure) is not None]
         if points:
             doc.figure(plots.complexity_figure(pd.DataFrame(points), measure, f"causal: accuracy by world {measure}"),
                        f"worlds-{measure}", f"Seen and held-out accuracy against the world's {measure.replace('_', ' ')}")

@@ -300,7 +300,8 @@ def complexity_figure(frame, measure: str, title: str) -> Figure:
     fig = Figure(figsize=(7.0 + LEGEND_INCHES, 3.6))
     _margins(fig, 0.75, LEGEND_INCHES, 0.65, 0.35)
     ax = fig.add_subplot()
-    styles = {"seen": ("#1f77b4", "o", -0.08), "heldout": ("#d62728", "s", 0.08), "unknown": ("#7f7f7f", "^", 0.0)}
+    styles = {"trained": ("#1f77b4", "o", -0.12), "unseen": ("#2ca02c", "D", -0.04), "seen": ("#1f77b4", "o", -0.08),
+              "heldout": ("#d62728", "s", 0.08), "unknown": ("#7f7f7f", "^", 0.0)}
     for split, part in frame.groupby("split", sort=False):
         color, marker, shift = styles.get(split, styles["unknown"])
         offsets = part.groupby("x").cumcount() * 0.05
