@@ -136,6 +136,24 @@ def manifest_training(manifest: dict | None) -> dict[str, dict] | None:
     return found or None
 
 
+def declared_splits(name: str, options: dict[str, Any] | None = None) -> dict[str, dict] | None:
+    """What a model saw in training, known without loading it: ``{task: the task's manifest}`` (causal:
+    the omitted inputs and the world), from a reference recipe's settings or the ``manifest.json``
+    beside a local checkpoint (``split``, or a ``tasks`` table). ``None`` when nothing is declared.
+    """
+    if name in NAMES:
+        training = declared_training(name, options)
+        return {t: d["split"] for t, d in (training or {}).items() if isinstance(d, dict) and d.get("split")} or None
+    manifest = _local_manifest(name)
+    if manifest is None:
+        return None
+    if isinstance(manifest.get("tasks"), dict):
+        return {t: m for t, m in manifest["tasks"].items() if isinstance(m, dict)} or None
+    if isinstance(manifest.get("task"), str) and isinstance(manifest.get("split"), dict):
+        return {manifest["task"]: manifest["split"]}
+    return None
+
+
 def _declared_hook(name: str, hook: str):
     """The ``hook`` function (``declared_tasks``/``declared_training``) beside a plain name's factory, if
     its module has one: a name's factory module says what the model trained on, so this registry
@@ -195,4 +213,4 @@ def load_model(name: str, options: dict[str, Any] | None = None) -> Model:
     return _factory(target, what)(spec, dict(options or {}))
 
 
-__all__ = ["load_model", "resolve", "known_names", "DESCRIPTIONS", "declared_tasks", "declared_training", "manifest_training", "NAMES", "PATTERNS", "Adapter", "Model", "ModelError", "Request", "Response"]
+__all__ = ["load_model", "resolve", "known_names", "DESCRIPTIONS", "declared_tasks", "declared_training", "manifest_training", "declared_splits", "NAMES", "PATTERNS", "Adapter", "Model", "ModelError", "Request", "Response"]

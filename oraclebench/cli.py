@@ -25,6 +25,7 @@ COMMANDS = {
     "compare": "paired comparison of two runs",
     "serve": "browse results in a local web page",
     "explore": "search for the smallest instance a model gets wrong",
+    "worlds": "generate random causal worlds of growing complexity, or measure a world",
 }
 
 
@@ -76,6 +77,10 @@ def main(argv: list[str] | None = None) -> int:
         name = type(exc).__name__
         print(f"oraclebench {args.command}: {name}: {exc} (set ORACLEBENCH_DEBUG=1 for the traceback)", file=sys.stderr)
         return 1
+    finally:  # --world binds a task variant for the command only (main is called in process by tests, the web page)
+        from oraclebench.tasks import reset_variants
+
+        reset_variants()
 
 
 if __name__ == "__main__":

@@ -254,13 +254,15 @@ def explore(model: Model, task: str | Task, *, config: Any = None, budget: int =
     t = get_task(task) if isinstance(task, str) else task
     if budget <= 0 or seconds <= 0:
         raise ValueError(f"explore needs a positive budget and time, got {budget} calls and {seconds} s")
-    config = config if config is not None else t.Config()
+    config = config if config is not None else t.default_config()
     start = time.monotonic()
     asker = Asker(model, t, cache, budget, start + seconds)
     if progress is not None:
         asker.meter = Progress(f"{t.name}: explore", budget, "calls", progress).start(
             f"{t.name}: exploring with {model.name}: at most {budget} calls and {seconds:g} s ...")
-    path = cases_path(results, model.name, t.name) if results is not None else None
+    # A task variant (a --world) keeps its own cases: a counterexample of another world is another question.
+    path = cases_path(results, model.name, t.name if t.variant_id() is None else f"{t.name}-{t.version}") \
+        if results is not None else None
     cases = load_cases(path) if (path is not None and replay) else []
 
     wrong = [a for a in asker.ask(_decoded(t, cases)) if a is not None and a.wrong]

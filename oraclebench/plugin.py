@@ -88,6 +88,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="search for the smallest instance the model gets wrong (Hypothesis) instead of the set")
     group.addoption("--budget", type=_positive_int, default=200, help="model calls per task for --explore (default 200)")
     group.addoption("--budget-seconds", type=float, default=300.0, help="seconds per task for --explore (default 300)")
+    from oraclebench.tasks import VARIANT_OPTIONS
+
+    for option, (help_text, _) in VARIANT_OPTIONS.items():  # a task variant: causal's --world FILE
+        group.addoption(f"--{option}", default=None, metavar="FILE", help=help_text)
 
 
 # --------------------------------------------------------------------------------------- state
@@ -175,6 +179,25 @@ class Bench:
             if tr is not None:
                 tr.write_line(line, **markup)
         self.pending.clear()
+
+    def check_variants(self) -> None:
+        """A usage error naming both when the model trained on another variant of a task it is scored
+        on (another world) than the one this run scores; ``--heldout`` wins over the model's manifest.
+        Checked before any model work, from what the model declares without loading it."""
+        from oraclebench.models import ModelError, declared_splits
+        from oraclebench.tasks import TASKS, get_task
+        from oraclebench.tasks.base import TaskError
+
+        if not self.model_name:
+            return
+        try:
+            splits = {**(declared_splits(self.model_name, self.options) or {}),
+                      **parse_heldout(self.config.getoption("--heldout"))}
+            for task, split in sorted(splits.items()):
+                if task in TASKS and (not self.tasks_filter or task in self.tasks_filter):
+                    get_task(task).check_variant(split, self.model_name)
+        except (TaskError, ModelError) as exc:
+            raise UsageError(printable(str(exc), 500)) from None
 
     def training_identities(self, task: str) -> frozenset[str]:
         """The problems the model's manifest says it trained on for ``task`` (empty when it says nothing)."""
@@ -501,8 +524,13 @@ def pytest_configure(config: pytest.Config) -> None:
 
     for task in sorted(TASKS):  # the built-ins and every task registered by another package
         config.addinivalue_line("markers", f"{task}: the {task} task")
+    bind_variants(config)
     if not bench.is_worker:
         check_task_names(bench, config)
+        try:
+            bench.check_variants()
+        except UsageError as exc:
+            raise pytest.UsageError(str(exc)) from None
         config.pluginmanager.register(RecordCollector(bench), "oraclebench-records")
     elif "oraclebench_controller" in config.workerinput:
         watch_controller(config.workerinput["oraclebench_controller"])
@@ -553,6 +581,30 @@ def check_split(bench: Bench, split: str, fresh: int | None) -> None:
         raise UsageError(f"--split {split}: {bench.model_name} records no training data{what} (no training_data in its "
                          "manifest), so nothing is known to be unseen; drop --split, or score a model trained by a "
                          "recipe or on `oraclebench generate` data")
+
+
+VARIANTS = pytest.StashKey[list]()  # the tasks bound to a variant for this session (unbound at unconfigure)
+
+
+def bind_variants(config: pytest.Config) -> None:
+    """``--world FILE``: bind the tasks it applies to (``tasks.use_variants``) for the whole session
+    (workers too); a bad world file is one usage error line naming the file, line and column."""
+    from oraclebench.tasks import VARIANT_OPTIONS, use_variants
+    from oraclebench.tasks.base import TaskError
+
+    config.stash[VARIANTS] = []
+    try:
+        config.stash[VARIANTS] = use_variants({option: config.getoption(f"--{option}") for option in VARIANT_OPTIONS})
+    except TaskError as exc:
+        raise pytest.UsageError(printable(str(exc), 500)) from None
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Unbind the session's variants: a process that runs pytest again (pytester, an IDE) starts on the defaults."""
+    from oraclebench.tasks import reset_variants
+
+    if config.stash.get(VARIANTS, []):
+        reset_variants()
 
 
 EVERY_OTHER_TASK = "*"  # a benchmark module's TASK: every registered task without a module of its own
@@ -863,6 +915,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     bench.summary.update(completeness(bench, session, exitstatus, records))
     if not opt("--explore") and (training := training_summary(bench, records)):
         bench.summary["training"] = training
+
+    bench.summary.update(variants_of(records))
     if bench.timing:
         bench.summary["timing"] = bench.timing
     # Records and summary first: nothing that goes wrong with a gate can lose the run.
@@ -900,6 +954,23 @@ def training_summary(bench: Bench, records: list[Record]) -> dict:
         out[task] = training_coverage(t, declared[task], [r for r in records if r.task == task], buckets)
     return out
 
+def variants_of(records: list[Record]) -> dict:
+    """``{"variants": {task: its variant}}`` for the run's tasks bound to one (``--world``): the world's
+    name, hash, path, complexity measures and frozen-set coverage, which the report plots against."""
+    from oraclebench.tasks import get_task
+
+    found = {t: get_task(t).variant_id() for t in sorted({r.task for r in records})}
+    return {"variants": {t: v for t, v in found.items() if v is not None}}
+
+
+def describe_variant(task: str, variant: dict) -> str:
+    """``causal: world counter (sha256 ab376c20c408, /path/counter.toml): 16 of 16 inputs, every input``."""
+    cover = variant.get("frozen") or {}
+    how = "every input" if cover.get("exhaustive") else "a seeded sample stratified by the inputs' sum"
+    return printable(f"{task}: {variant.get('option')} {variant.get('name')} (sha256 {str(variant.get('sha256'))[:12]}, "
+                     f"{variant.get('path')}): frozen set of {cover.get('size')} of {cover.get('space')} inputs, {how}",
+                     1000)
+
 
 def selection(config: pytest.Config) -> dict:
     """The options that chose this run's instances, as the summary records them."""
@@ -935,7 +1006,7 @@ def completeness(bench: Bench, session: pytest.Session, exitstatus: int, records
         if task in bench.unseen_space:
             cover[task]["unseen_in_space"] = bench.unseen_space[task]
         whole = not fresh and {r.instance_id for r in recs} == {i.id for i in load_set(task)}
-        reasons = _reasons(sel, cover[task], interrupted, stopped, whole)
+        reasons = _reasons(sel, cover[task], interrupted, stopped, whole) + _variant_reason(task)
         complete[task] = whole and not reasons
         if not complete[task]:
             partial[task] = "; ".join(reasons) or "not the whole frozen set"
@@ -962,6 +1033,16 @@ def _reasons(sel: dict, cover: dict, interrupted: bool, stopped: bool, whole: bo
         picked += [f"-m {sel['markexpr']!r}"] if _selects_within_tasks(sel["markexpr"]) else []
         reasons.append(f"{cover['instances']} of {cover['of']} instances" + (f" ({', '.join(picked)})" if picked else ""))
     return reasons
+
+
+def _variant_reason(task: str) -> list[str]:
+    """A run on a task variant (``--world``) is not the task's score: the leaderboard keeps the default
+    world's; the report's Worlds section shows it."""
+    from oraclebench.tasks import get_task
+
+    variant = get_task(task).variant_id()
+    return [f"on {variant['option']} {variant['name']}, not the default (see the report's Worlds section)"] \
+        if variant else []
 
 
 def _selects_within_tasks(expr: str | None) -> bool:
@@ -1025,6 +1106,8 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
         extra = f"; {dropped} fresh draws dropped: in the model's training data" if dropped else ""
         status = "complete" if s["complete"].get(task) else f"PARTIAL ({s['partial'][task]}): not shown as the score"
         tr.write_line(f"{describe_coverage(task, c)}{extra}; {status}")
+    for task, variant in s.get("variants", {}).items():
+        tr.write_line(describe_variant(task, variant))
     tr.write_line(f"records and summary: {s['path']}")
     tr.write_line(f"leaderboard: {bench.results / 'leaderboard.md'}")
     if "report" in s:

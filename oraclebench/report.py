@@ -33,7 +33,7 @@ import pandas as pd
 from oraclebench import report_plots as plots
 from oraclebench.errors import UsageError
 from oraclebench.records import (DamagedFile, Record, atomic_write, latest_runs, partial_reason, read_records,
-                                 resolve_run, scored_runs, task_complete)
+                                 resolve_run, scan_runs, scored_runs, task_complete)
 from oraclebench.stats import TINY_N, difference_interval, tiny, wilson
 from oraclebench.tasks import TaskError, get_task
 from oraclebench.tasks.base import percent
@@ -652,6 +652,70 @@ def failures(part: pd.DataFrame, per_bucket: int = 2, limit: int = 24) -> list[d
              "reason": r.reason or "(no reason given)"} for r in picked.itertuples()]
 
 
+# --------------------------------------------------------------------------------------- worlds
+
+
+WORLD_SPLITS = ("trained", "unseen", "seen", "heldout", "unknown")  # the summary's splits, "all" aside
+
+
+def world_runs(results: Path) -> list[dict]:
+    """Per model, task and world (by its hash), the latest run that scored the world's whole frozen
+    set (``--world``; not ``--fresh``, ``--limit``, interrupted or stopped early), as rows: model, task,
+    world name, its complexity measures and per split n, accuracy and 95% interval."""
+    latest: dict[tuple, dict] = {}
+    for summary in scan_runs(results)[0]:
+        for task, variant in (summary.get("variants") or {}).items():
+            cover = (summary.get("coverage") or {}).get(task) or {}
+            whole = cover.get("of") is not None and cover.get("instances") == cover.get("of")
+            sel = summary.get("selection") or {}
+            if whole and not summary.get("interrupted") and not summary.get("stopped_early") and not sel.get("fresh"):
+                latest[(summary["model"], task, variant.get("sha256"))] = {"summary": summary, "variant": variant}
+    rows = []
+    for (model, task, _), found in sorted(latest.items(), key=lambda kv: (kv[0][0], kv[0][1])):
+        cells = (found["summary"].get("tasks") or {}).get(task) or {}
+        row = {"model": model, "task": task, "world": found["variant"].get("name"), **(found["variant"].get("measures") or {})}
+        for split in WORLD_SPLITS:
+            if split in cells:
+                c = cells[split]
+                row[split] = {"n": c["n"], "acc": c["accuracy"], "lo": c["ci"][0], "hi": c["ci"][1]}
+        rows.append(row)
+    return rows
+
+
+def worlds_table(rows: list[dict]) -> pd.DataFrame:
+    def cell(c: dict | None) -> str:
+        return "-" if not c else f"{100 * c['acc']:.1f} [{100 * c['lo']:.1f}, {100 * c['hi']:.1f}] n={c['n']}"
+
+    names = {"trained": "trained on %", "unseen": "unseen %", "seen": "seen %", "heldout": "held out %",
+             "unknown": "unknown %"}
+    return pd.DataFrame([{"model": r["model"], "world": r["world"], "variables": r.get("variables"),
+                          "equations": r.get("equations"), "depth": r.get("depth"),
+                          "outputs using outputs": r.get("dependent_outputs"), "inputs": r.get("input_space"),
+                          **{names[s]: cell(r.get(s)) for s in WORLD_SPLITS}}
+                         for r in rows]).replace("-", pd.NA).dropna(axis=1, how="all").fillna("-")
+
+
+def worlds_section(doc: plots.Doc, results: Path) -> None:
+    """Accuracy against world complexity, when models were scored on several worlds (``--world``)."""
+    rows = world_runs(results)
+    if not rows:
+        return
+    doc.h2("Worlds", "worlds")
+    doc.p("Runs on causal worlds of your own (--world): each model's latest run over a world's whole frozen set, "
+          "with the world's complexity (variables, equations, dependency depth, outputs that use other outputs, "
+          "input space) and its seen and held-out accuracy with 95% Wilson intervals. These runs are not the "
+          "leaderboard's causal score, which is the default world's.")
+    doc.table(worlds_table(rows))
+    if len(rows) < 2:
+        return
+    for measure in ("depth", "equations"):
+        points = [{"label": f"{r['model']} / {r['world']}", "x": r.get(measure), "split": split, **r[split]}
+                  for r in rows for split in WORLD_SPLITS if split in r and r.get(measure) is not None]
+        if points:
+            doc.figure(plots.complexity_figure(pd.DataFrame(points), measure, f"causal: accuracy by world {measure}"),
+                       f"worlds-{measure}", f"Seen and held-out accuracy against the world's {measure.replace('_', ' ')}")
+
+
 # --------------------------------------------------------------------------------------- building
 
 
@@ -666,7 +730,12 @@ def build_report(results: Path | str, out: Path | str | None = None, models: Seq
     results = Path(results)
     out = Path(out) if out is not None else results / "report"
     skipped: list[str] = []
-    runs = load_runs(results, models, runs, skipped)
+    try:
+        runs = load_runs(results, models, runs, skipped)
+    except UsageError:
+        if runs or models or not world_runs(results):
+            raise
+        return _worlds_only(results, out)  # only runs on worlds of one's own: their section alone
     if warnings is not None:
         warnings.extend(skipped)
     frame = records_frame(runs)
@@ -693,6 +762,7 @@ def build_report(results: Path | str, out: Path | str | None = None, models: Seq
     doc.table(leaderboard(frame))
     doc.h2("Generalization gap", "gap")
     gap_section(doc, frame, colors)
+    worlds_section(doc, results)
     for task in sorted(frame["task"].unique()):
         part = frame[frame["task"] == task]
         doc.h2(f"{task}", f"task-{task}")
@@ -704,11 +774,26 @@ def build_report(results: Path | str, out: Path | str | None = None, models: Seq
         doc.failures(task, failures(part), total=int((~part["correct"]).sum()),
                      scope=f"of {models} models" if models > 1 else "")
 
-    title = "oraclebench report"
     meta = (f"{len(runs)} model(s), {len(frame)} records, from {results.resolve()}; built "
             f"{time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())}")
+    return _write(doc, out, meta)
+
+
+def _write(doc: plots.Doc, out: Path, meta: str) -> Path:
+    title = "oraclebench report"
     out.mkdir(parents=True, exist_ok=True)
     atomic_write(out / "report.md", doc.render_md(title, meta))
     path = out / "report.html"
     atomic_write(path, doc.render_html(title, meta))
     return path
+
+
+def _worlds_only(results: Path, out: Path) -> Path:
+    """The report of a results folder whose only whole runs are on worlds of one's own (``--world``)."""
+    for old in (out / "figures").glob("*.png"):
+        old.unlink()
+    doc = plots.Doc(out / "figures")
+    worlds_section(doc, results)
+    meta = (f"runs on causal worlds (--world) only, from {results.resolve()}; built "
+            f"{time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())}")
+    return _write(doc, out, meta)

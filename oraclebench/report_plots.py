@@ -291,6 +291,35 @@ def lines_figure(frame, colors: dict, xlabel: str, ylabel: str, title: str, perc
     return fig
 
 
+def complexity_figure(frame, measure: str, title: str) -> Figure:
+    """Seen and held-out accuracy with 95% intervals against a world complexity measure (one point
+    per model and world; points of one x are spread apart so none hides another).
+
+    ``frame`` columns: label, x (the measure), split (seen/heldout), acc, lo, hi.
+    """
+    fig = Figure(figsize=(7.0 + LEGEND_INCHES, 3.6))
+    _margins(fig, 0.75, LEGEND_INCHES, 0.65, 0.35)
+    ax = fig.add_subplot()
+    styles = {"trained": ("#1f77b4", "o", -0.12), "unseen": ("#2ca02c", "D", -0.04), "seen": ("#1f77b4", "o", -0.08),
+              "heldout": ("#d62728", "s", 0.08), "unknown": ("#7f7f7f", "^", 0.0)}
+    for split, part in frame.groupby("split", sort=False):
+        color, marker, shift = styles.get(split, styles["unknown"])
+        offsets = part.groupby("x").cumcount() * 0.05
+        xs = part["x"].astype(float) + shift + offsets
+        ax.errorbar(xs, 100 * part["acc"], yerr=[100 * (part["acc"] - part["lo"]).clip(lower=0),
+                                                 100 * (part["hi"] - part["acc"]).clip(lower=0)],
+                    fmt=marker, color=color, ms=5, capsize=3, lw=1.2, label="held out" if split == "heldout" else split)
+    xs = sorted(frame["x"].unique())
+    ax.set_xticks(xs, [str(x) for x in xs], fontsize=8)
+    ax.set_xlabel(measure.replace("_", " "))
+    ax.set_ylabel("accuracy % (95% Wilson interval)")
+    ax.set_ylim(-3, 103)
+    ax.set_title(title, fontsize=11)
+    ax.grid(axis="y", alpha=0.3)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
+    return fig
+
+
 # --------------------------------------------------------------------------------------- document
 
 

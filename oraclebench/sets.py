@@ -41,10 +41,13 @@ def freeze(task: str, seed: int = 0, directory: Path = SETS_DIR) -> Path:
 def load_set(task: str, directory: Path = SETS_DIR) -> list[Instance]:
     """The frozen instances of ``task``; a missing file says how to make it.
 
-    A task from another package (entry point) ships no set file here: its frozen set is drawn in
+    A task bound to a variant (``--world my.toml``, see ``tasks.use_variant``) has its own set, drawn
+    in memory by the task (``Task.frozen_variant``). A task from another package (entry point) ships no set file here: its frozen set is drawn in
     memory from its ``frozen_configs`` (``Task.frozen(0)``, deterministic), the same instances every
     run, and never written into the installed package.
     """
+    if get_task(task).variant_id() is not None:  # a variant (``--world``): its own set, drawn in memory
+        return get_task(task).frozen_variant()
     path = set_path(task, directory)
     if not path.exists() and task not in BUILTIN:
         return _drawn_set(task)

@@ -245,13 +245,14 @@ def try_input(pool: ModelPool, model_name: str, task_name: str, text: str, summa
         task, problem = parse_typed(task_name, text)
         instance = task.instance(problem, f"{task_name}-typed")
         model = pool.get(model_name)
+        manifest = run_manifest(summary or {}, model, task_name)
+        task.check_variant(manifest, model_name)  # a model of another world: said, not scored
         asked = task.request(instance)
         response = model.generate([asked])[0]
     except (TaskError, UsageError, ValueError) as exc:
         return {"error": str(exc)}
     except Exception as exc:  # a model that cannot load or answer: shown on the page, never a crash
         return {"error": f"{type(exc).__name__}: {exc}"}
-    manifest = run_manifest(summary or {}, model, task_name)
     trained = task_trained(model, task_name)
     record = score_one(instance, asked, response, "", model_name, manifest, cached=False, trained=trained)
     split, note = training_note(task, problem, model_name, manifest, trained)

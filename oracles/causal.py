@@ -1,50 +1,64 @@
-"""Boolean structural-equation worlds (the-experiment): parse one from TOML, evaluate it exactly.
+"""Structural-equation worlds (the-experiment): parse one from TOML, type-check it, evaluate it exactly.
 
-A world has named boolean inputs and ordered equations that define new variables. An equation may
-use the inputs and any new variable defined above it. Evaluating a world on one input gives the new
-values, in equation order, and the two sums of the line ``sum(old) - sum(new)``.
+A world has named inputs (booleans, or small integers in a range), ordered equations that define
+new variables (the outputs), and summary values written on the answer's last line. An equation may
+use the inputs and any output defined above it. Evaluating a world on one input gives the outputs,
+in equation order, and the summary values (the seed's ``sum(old) - sum(new)`` by default).
 
 World files are TOML::
 
     name = "default"                      # optional; defaults to the file's stem
     description = "the-experiment"        # optional, free text
-    inputs = ["A", "B", "C", "D", "E"]    # the order of the comma-separated prompt
+    inputs = ["A", "B", "C", "D", "E"]    # the order of the comma-separated prompt; "N:0..3" is an integer
     [equations]                           # in order: TOML tables keep their key order
     newA = "A XOR C"
     newB = "NOT D"
     newC = "B AND E"
     newD = "A OR newB"                    # uses newB, defined above
+    [summary]                             # optional; this is the default (the seed's "3 - 1" line)
+    old_sum = "sum(inputs)"
+    new_sum = "sum(outputs)"
 
-Expressions use ``NOT``, ``AND``, ``XOR``, ``OR`` (binding in that order, tightest first; the
-keywords are case-insensitive and so cannot be variable names), parentheses and the literals
-``0``/``1``. Names are identifiers (``[A-Za-z_][A-Za-z0-9_]*``); ``old_sum`` and ``new_sum`` are
-reserved for the sums. A bad world is a ``WorldError`` whose one-line message says where::
+Expressions (loosest binding first): ``IF c THEN a ELSE b``; ``OR``; ``XOR``; ``AND``; ``NOT``;
+comparisons ``== != < <= > >=`` (not chained); ``+``, ``-``; then literals (``0``, ``1``, ``7``),
+names, parentheses and ``sum(x, y, ...)`` (``inputs`` and, in the summary, ``outputs`` stand for
+all of them). Keywords are case-insensitive and so cannot be names. Values are booleans (0/1) or
+small integers; a boolean counts as 0/1 in arithmetic and comparisons (the seed adds booleans), but
+``NOT``/``AND``/``XOR``/``OR`` and an ``IF`` condition take booleans only: ``N AND A`` is a type
+error whose fix is a comparison (``N > 0 AND A``). The text is parsed by a tokenizer and a
+precedence-climbing parser into a typed tree; nothing is ever passed to ``eval``.
 
-    world.toml: equation newD (line 8): unknown variable 'F' at column 14
+A bad world is a ``WorldError`` whose one-line message says where and how to fix it::
 
->>> DEFAULT_WORLD.evaluate([0, 1, 1, 1, 0])
-Outcome(inputs=(0, 1, 1, 1, 0), names=('newA', 'newB', 'newC', 'newD'), new=(1, 0, 0, 0), old_sum=3, new_sum=1)
+    world.toml: equation newD (line 12): unknown variable 'F' at column 14; define it or use one of A, B, ...
+
+>>> DEFAULT_WORLD.evaluate([0, 1, 1, 1, 0]).new
+(1, 0, 0, 0)
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
+import random
 import re
 import tomllib
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple, Sequence, Union
 
 __all__ = [
-    "WorldError", "Const", "Var", "Not", "Binary", "Expr", "Equation", "World", "Outcome",
-    "parse_expression", "parse_world", "load_world", "DEFAULT_WORLD", "DEFAULT_WORLD_TOML",
+    "WorldError", "Const", "Var", "Not", "Binary", "If", "Call", "Expr", "Equation", "World", "Outcome",
+    "parse_expression", "parse_world", "load_world", "evaluate", "variables", "measures", "generate_world",
+    "DEFAULT_WORLD", "DEFAULT_WORLD_TOML",
 ]
 
 DEFAULT_WORLD_TOML = '''\
 # the-experiment's world: five boolean inputs, four structural equations.
 # To make your own world, copy this file: inputs are the prompt's comma-separated values, in order;
 # equations run top to bottom and may use the inputs and the new variables defined above them.
-# Operators: NOT, AND, XOR, OR (binding in that order, tightest first), parentheses, 0 and 1.
+# Operators: NOT, AND, XOR, OR (tightest first), 0, 1, ( ); + - == < IF-THEN-ELSE sum(): README "Worlds".
 name = "default"
 inputs = ["A", "B", "C", "D", "E"]
 
@@ -55,16 +69,31 @@ newC = "B AND E"
 newD = "A OR newB"
 '''
 
-KEYWORDS = ("NOT", "AND", "XOR", "OR")
-MAX_DEPTH = 100  # NOTs and parentheses nested in one expression
+KEYWORDS = ("NOT", "AND", "XOR", "OR", "IF", "THEN", "ELSE")
+GROUPS = ("inputs", "outputs")  # the arguments of sum() that stand for all inputs / all outputs
+FUNCTIONS = ("sum",)
+MAX_DEPTH = 100  # NOTs, IFs and parentheses nested in one expression
 MAX_TOKENS = 500  # tokens of one expression: a chain of operators is a tree that deep
-RESERVED = ("old_sum", "new_sum")
-BINARY_OPS = ("OR", "XOR", "AND")  # loosest first: the order of the grammar's levels
+MAX_INT = 999  # the largest literal and range bound: values stay small
+MAX_INPUTS = 64  # inputs of one world (a prompt of 64 values is already long for a small model)
+MAX_EQUATIONS = 256  # equations, and summary lines, of one world
+DEFAULT_SUMMARY = (("old_sum", "sum(inputs)"), ("new_sum", "sum(outputs)"))
+RESERVED = tuple(n for n, _ in DEFAULT_SUMMARY)  # kept for the default summary's names
+COMPARISONS = ("==", "!=", "<=", ">=", "<", ">")
+ARITHMETIC = ("+", "-")
+BOOLEAN_OPS = ("OR", "XOR", "AND")
+BINARY_OPS = BOOLEAN_OPS + COMPARISONS + ARITHMETIC
+# Binding power of each binary operator (higher binds tighter); NOT sits between AND and the comparisons.
+POWER = {"OR": 10, "XOR": 20, "AND": 30, **dict.fromkeys(COMPARISONS, 50), "+": 60, "-": 60}
+NOT_POWER, ATOM_POWER = 40, 100
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_RANGE = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*:\s*(-?\d+)\s*\.\.\s*(-?\d+)\s*")
+
+BOOL, INT = "bool", "int"
 
 
 class WorldError(ValueError):
-    """A world that cannot be used; the message says where (file, equation, line, column)."""
+    """A world that cannot be used; the message says where (file, equation, line, column) and the fix."""
 
 
 # --------------------------------------------------------------------------- expressions
@@ -90,59 +119,139 @@ class Var:
 @dataclass(frozen=True)
 class Not:
     operand: "Expr"
+    column: int = field(default=0, compare=False)
 
     def __str__(self) -> str:
-        inner = str(self.operand)
-        return f"NOT {inner}" if isinstance(self.operand, (Const, Var, Not)) else f"NOT ({inner})"
+        return f"NOT {_wrap(self.operand, NOT_POWER, False)}"
 
 
 @dataclass(frozen=True)
 class Binary:
-    op: str  # "AND", "XOR" or "OR"
+    op: str  # one of BINARY_OPS
     left: "Expr"
     right: "Expr"
+    column: int = field(default=0, compare=False)  # the operator's
 
     def __str__(self) -> str:
-        return f"{_wrap(self.left, self.op, False)} {self.op} {_wrap(self.right, self.op, True)}"
+        power = POWER[self.op]
+        chained = self.op in COMPARISONS  # comparisons do not chain: a comparison operand keeps its parentheses
+        return f"{_wrap(self.left, power, chained)} {self.op} {_wrap(self.right, power, True)}"
 
 
-Expr = Union[Const, Var, Not, Binary]
+@dataclass(frozen=True)
+class If:
+    cond: "Expr"
+    then: "Expr"
+    orelse: "Expr"
+    column: int = field(default=0, compare=False)
+
+    def __str__(self) -> str:
+        return f"IF {self.cond} THEN {self.then} ELSE {self.orelse}"
 
 
-def _wrap(expr: Expr, parent: str, right: bool) -> str:
-    # Parenthesise a looser operand, and a right operand of equal binding (operators associate left).
+@dataclass(frozen=True)
+class Call:
+    """``sum(args)``; an argument ``Var("inputs")``/``Var("outputs")`` stands for the whole group."""
+
+    name: str
+    args: tuple["Expr", ...]
+    column: int = field(default=0, compare=False)
+
+    def __str__(self) -> str:
+        return f"{self.name}({', '.join(map(str, self.args))})"
+
+
+Expr = Union[Const, Var, Not, Binary, If, Call]
+
+
+def _power(expr: Expr) -> int:
     if isinstance(expr, Binary):
-        loose = BINARY_OPS.index(expr.op) < BINARY_OPS.index(parent)
-        if loose or (right and expr.op == parent):
-            return f"({expr})"
-    return str(expr)
+        return POWER[expr.op]
+    if isinstance(expr, Not):
+        return NOT_POWER
+    if isinstance(expr, If):
+        return 0
+    return ATOM_POWER
 
 
-def evaluate(expr: Expr, env: dict[str, int]) -> int:
-    """The value (0 or 1) of ``expr`` with variables from ``env``.
+def _wrap(expr: Expr, parent: int, right: bool) -> str:
+    # Parenthesise a looser operand, and a right operand of equal binding (operators associate left).
+    inner = _power(expr)
+    return f"({expr})" if inner < parent or (right and inner == parent) else str(expr)
+
+
+def _columns(expr: Expr) -> int:
+    """Where ``expr`` starts in its text (its first token's column): a binary expression starts with its left."""
+    while isinstance(expr, Binary):
+        expr = expr.left
+    return getattr(expr, "column", 0)
+
+
+def _sum_args(expr: Call, env: dict[str, int], groups: dict[str, Sequence[str]]) -> list[int]:
+    out = []
+    for arg in expr.args:
+        if isinstance(arg, Var) and arg.name in GROUPS:
+            out += [env[n] for n in groups[arg.name]]
+        else:
+            out.append(evaluate(arg, env, groups))
+    return out
+
+
+_BINARY = {
+    "AND": lambda a, b: a & b, "XOR": lambda a, b: a ^ b, "OR": lambda a, b: a | b,
+    "+": lambda a, b: a + b, "-": lambda a, b: a - b,
+    "==": lambda a, b: int(a == b), "!=": lambda a, b: int(a != b), "<": lambda a, b: int(a < b),
+    "<=": lambda a, b: int(a <= b), ">": lambda a, b: int(a > b), ">=": lambda a, b: int(a >= b),
+}
+
+
+def evaluate(expr: Expr, env: dict[str, int], groups: dict[str, Sequence[str]] | None = None) -> int:
+    """The value of ``expr`` (0/1 for a boolean) with variables from ``env``.
+
+    ``groups`` maps ``inputs``/``outputs`` to the names ``sum(inputs)`` adds up.
 
     >>> evaluate(parse_expression("A OR NOT B AND C"), {"A": 0, "B": 0, "C": 1})
     1
+    >>> evaluate(parse_expression("IF N > 1 THEN N - 1 ELSE 0"), {"N": 3})
+    2
     """
     if isinstance(expr, Const):
         return expr.value
     if isinstance(expr, Var):
         return env[expr.name]
     if isinstance(expr, Not):
-        return 1 - evaluate(expr.operand, env)
-    a, b = evaluate(expr.left, env), evaluate(expr.right, env)
-    return {"AND": a & b, "XOR": a ^ b, "OR": a | b}[expr.op]
+        return 1 - evaluate(expr.operand, env, groups)
+    if isinstance(expr, If):
+        return evaluate(expr.then if evaluate(expr.cond, env, groups) else expr.orelse, env, groups)
+    if isinstance(expr, Call):
+        return sum(_sum_args(expr, env, groups or {}))
+    return _BINARY[expr.op](evaluate(expr.left, env, groups), evaluate(expr.right, env, groups))
+
+
+def children(expr: Expr) -> tuple[Expr, ...]:
+    if isinstance(expr, Not):
+        return (expr.operand,)
+    if isinstance(expr, Binary):
+        return (expr.left, expr.right)
+    if isinstance(expr, If):
+        return (expr.cond, expr.then, expr.orelse)
+    if isinstance(expr, Call):
+        return expr.args
+    return ()
 
 
 def variables(expr: Expr) -> list[Var]:
-    """The variable occurrences of ``expr``, left to right."""
+    """The variable occurrences of ``expr``, left to right (``inputs``/``outputs`` in ``sum`` included)."""
     if isinstance(expr, Var):
         return [expr]
-    if isinstance(expr, Not):
-        return variables(expr.operand)
-    if isinstance(expr, Binary):
-        return variables(expr.left) + variables(expr.right)
-    return []
+    return [v for child in children(expr) for v in variables(child)]
+
+
+def operators(expr: Expr) -> list[str]:
+    """The operators of ``expr``, outermost first: ``AND``, ``+``, ``NOT``, ``IF``, ``sum``, ..."""
+    own = [expr.op] if isinstance(expr, Binary) else ["NOT"] if isinstance(expr, Not) else \
+        ["IF"] if isinstance(expr, If) else [expr.name] if isinstance(expr, Call) else []
+    return own + [op for child in children(expr) for op in operators(child)]
 
 
 class _SyntaxError(Exception):
@@ -152,9 +261,12 @@ class _SyntaxError(Exception):
 
 
 class _Token(NamedTuple):
-    kind: str  # "name", "const", a keyword, "(", ")" or "end"
+    kind: str  # "name", "int", a keyword, an operator, "(", ")", "," or "end"
     text: str
     column: int
+
+
+_SYMBOLS = ("==", "!=", "<=", ">=", "<", ">", "+", "-", "(", ")", ",")
 
 
 def _tokens(text: str) -> list[_Token]:
@@ -163,16 +275,16 @@ def _tokens(text: str) -> list[_Token]:
         ch = text[i]
         if ch.isspace():
             i += 1
-        elif ch in "()":
-            out.append(_Token(ch, ch, i + 1))
-            i += 1
+        elif sym := next((s for s in _SYMBOLS if text.startswith(s, i)), None):
+            out.append(_Token(sym, sym, i + 1))
+            i += len(sym)
         elif ch.isdigit():
             j = i
             while j < len(text) and text[j].isalnum():
                 j += 1
-            if text[i:j] not in ("0", "1"):
-                raise _SyntaxError(f"bad literal '{text[i:j]}' (only 0 and 1)", i + 1)
-            out.append(_Token("const", text[i:j], i + 1))
+            if not text[i:j].isdigit() or int(text[i:j]) > MAX_INT:
+                raise _SyntaxError(f"bad literal '{text[i:j]}' (whole numbers 0..{MAX_INT})", i + 1)
+            out.append(_Token("int", text[i:j], i + 1))
             i = j
         elif m := _NAME.match(text, i):
             word = m.group()
@@ -180,7 +292,9 @@ def _tokens(text: str) -> list[_Token]:
             out.append(_Token(kind, word, i + 1))
             i = m.end()
         else:
-            raise _SyntaxError(f"unexpected character {ch!r}", i + 1)
+            hint = {"&": "; write AND", "|": "; write OR", "^": "; write XOR", "!": "; write NOT",
+                    "=": "; compare with ==", "*": "; only + and - (repeat a term to multiply)"}.get(ch, "")
+            raise _SyntaxError(f"unexpected character {ch!r}{hint}", i + 1)
     out.append(_Token("end", "", len(text) + 1))
     if len(out) > MAX_TOKENS:
         raise _SyntaxError(f"more than {MAX_TOKENS} tokens; split the expression over several equations",
@@ -189,8 +303,8 @@ def _tokens(text: str) -> list[_Token]:
 
 
 class _Parser:
-    """Recursive descent over ``or := xor (OR xor)*``, ``xor := and (XOR and)*``,
-    ``and := not (AND not)*``, ``not := NOT not | atom``, ``atom := 0 | 1 | name | ( or )``."""
+    """Precedence climbing (a Pratt parser): ``expression(p)`` reads a prefix (atom, NOT, IF, a
+    parenthesis, a call), then every binary operator that binds tighter than ``p``, left to right."""
 
     def __init__(self, text: str):
         self.tokens, self.pos, self.depth = _tokens(text), 0, 0
@@ -202,49 +316,79 @@ class _Parser:
         self.pos += 1
         return self.tokens[self.pos - 1]
 
-    def binary(self, level: int) -> Expr:
-        if level == len(BINARY_OPS):
-            return self.negation()
-        op = BINARY_OPS[level]
-        expr = self.binary(level + 1)
-        while self.peek().kind == op:
-            self.take()
-            expr = Binary(op, expr, self.binary(level + 1))
-        return expr
+    def expect(self, kind: str) -> _Token:
+        if self.peek().kind != kind:
+            raise _SyntaxError(f"expected {kind if kind.isalpha() else repr(kind)} {_found(self.peek())}",
+                               self.peek().column)
+        return self.take()
 
     def nest(self, tok: _Token) -> None:
         # A bound on nesting keeps parsing, evaluating and printing a hostile world within the stack.
         self.depth += 1
         if self.depth > MAX_DEPTH:
-            raise _SyntaxError(f"nested more than {MAX_DEPTH} deep (NOTs and parentheses); simplify the expression",
-                               tok.column)
+            raise _SyntaxError(f"nested more than {MAX_DEPTH} deep (NOTs, IFs and parentheses); simplify the "
+                               "expression", tok.column)
 
-    def negation(self) -> Expr:
-        if self.peek().kind == "NOT":
-            self.nest(self.take())
-            expr = Not(self.negation())
-            self.depth -= 1
-            return expr
-        return self.atom()
+    def expression(self, power: int) -> Expr:
+        left, compared = self.prefix(), False  # compared: ``left`` is a comparison read in this loop
+        while (tok := self.peek()).kind in POWER and POWER[tok.kind] > power:
+            self.take()
+            if tok.kind in COMPARISONS and compared:
+                raise _SyntaxError(f"comparisons do not chain; write a {left.op} b AND b {tok.kind} c",
+                                   tok.column)
+            left = Binary(tok.kind, left, self.expression(POWER[tok.kind]), tok.column)
+            compared = tok.kind in COMPARISONS
+        return left
 
-    def atom(self) -> Expr:
+    def prefix(self) -> Expr:
         tok = self.take()
-        if tok.kind == "const":
+        if tok.kind == "int":
             return Const(int(tok.text))
         if tok.kind == "name":
+            if self.peek().kind == "(":
+                return self.call(tok)
             return Var(tok.text, tok.column)
+        if tok.kind == "NOT":
+            self.nest(tok)
+            expr = Not(self.expression(NOT_POWER), tok.column)
+            self.depth -= 1
+            return expr
+        if tok.kind == "IF":
+            self.nest(tok)
+            cond = self.expression(0)
+            self.expect("THEN")
+            then = self.expression(0)
+            self.expect("ELSE")
+            expr = If(cond, then, self.expression(0), tok.column)
+            self.depth -= 1
+            return expr
         if tok.kind == "(":
             self.nest(tok)
-            expr = self.binary(0)
+            expr = self.expression(0)
             if self.peek().kind != ")":
                 raise _SyntaxError(f"expected ')' {_found(self.peek())}", self.peek().column)
             self.take()
             self.depth -= 1
             return expr
-        raise _SyntaxError(f"expected a variable, 0, 1, NOT or '(' {_found(tok)}", tok.column)
+        raise _SyntaxError(f"expected a variable, a number, NOT, IF or '(' {_found(tok)}", tok.column)
+
+    def call(self, name: _Token) -> Call:
+        if name.text not in FUNCTIONS:
+            raise _SyntaxError(f"unknown function '{name.text}'; the functions are {', '.join(FUNCTIONS)}",
+                               name.column)
+        self.nest(self.take())
+        args = [self.expression(0)]
+        while self.peek().kind == ",":
+            self.take()
+            args.append(self.expression(0))
+        if self.peek().kind != ")":
+            raise _SyntaxError(f"expected ',' or ')' {_found(self.peek())}", self.peek().column)
+        self.take()
+        self.depth -= 1
+        return Call(name.text, tuple(args), name.column)
 
     def whole(self) -> Expr:
-        expr = self.binary(0)
+        expr = self.expression(0)
         if self.peek().kind != "end":
             raise _SyntaxError(f"expected an operator {_found(self.peek())}", self.peek().column)
         return expr
@@ -256,7 +400,7 @@ def _found(tok: _Token) -> str:
 
 def _parse(text: str) -> Expr:
     if not text.strip():
-        raise _SyntaxError("empty expression", 0)
+        raise _SyntaxError("empty expression; write one, e.g. \"A XOR C\"", 0)
     return _Parser(text).whole()
 
 
@@ -265,12 +409,71 @@ def parse_expression(text: str) -> Expr:
 
     >>> str(parse_expression("a or (b xor not c)"))
     'a OR b XOR NOT c'
+    >>> str(parse_expression("if n >= 2 then a else (b and c)"))
+    'IF n >= 2 THEN a ELSE b AND c'
     """
     try:
         return _parse(text)
     except _SyntaxError as e:
         at = f" at column {e.column} of {text!r}" if e.column else ""
         raise WorldError(f"{e.message}{at}") from None
+
+
+# --------------------------------------------------------------------------- types and ranges
+
+
+class _TypeError(Exception):
+    def __init__(self, message: str, column: int):
+        super().__init__(message)
+        self.message, self.column = message, column
+
+
+class Kind(NamedTuple):
+    """A value's type and range: ``bool`` is 0..1; ``int`` any range of small integers."""
+
+    type: str
+    lo: int
+    hi: int
+
+
+def _describe(expr: Expr) -> str:
+    return f"'{expr}'" if len(str(expr)) <= 30 else f"'{str(expr)[:27]}...'"
+
+
+def _bool_operand(expr: Expr, kind: Kind, op: str) -> None:
+    if kind.type != BOOL:
+        raise _TypeError(f"{op} needs booleans but {_describe(expr)} is a number ({kind.lo}..{kind.hi}); "
+                         f"compare it, e.g. {_describe(expr)[1:-1]} > 0", _columns(expr) or 1)
+
+
+def infer(expr: Expr, scope: dict[str, Kind], groups: dict[str, Sequence[str]]) -> Kind:
+    """The type and range of ``expr`` given the variables' (``scope``); a type error names its column."""
+    if isinstance(expr, Const):
+        return Kind(BOOL if expr.value in (0, 1) else INT, expr.value, expr.value)
+    if isinstance(expr, Var):
+        return scope[expr.name]
+    if isinstance(expr, Not):
+        _bool_operand(expr.operand, infer(expr.operand, scope, groups), "NOT")
+        return Kind(BOOL, 0, 1)
+    if isinstance(expr, If):
+        _bool_operand(expr.cond, infer(expr.cond, scope, groups), "IF's condition")
+        a, b = infer(expr.then, scope, groups), infer(expr.orelse, scope, groups)
+        return Kind(BOOL if a.type == b.type == BOOL else INT, min(a.lo, b.lo), max(a.hi, b.hi))
+    if isinstance(expr, Call):
+        kinds = [scope[n] for arg in expr.args if isinstance(arg, Var) and arg.name in GROUPS
+                 for n in groups[arg.name]]
+        kinds += [infer(arg, scope, groups) for arg in expr.args if not (isinstance(arg, Var) and arg.name in GROUPS)]
+        return Kind(INT, sum(k.lo for k in kinds), sum(k.hi for k in kinds))
+    a, b = infer(expr.left, scope, groups), infer(expr.right, scope, groups)
+    if expr.op in BOOLEAN_OPS:
+        _bool_operand(expr.left, a, expr.op)
+        _bool_operand(expr.right, b, expr.op)
+        return Kind(BOOL, 0, 1)
+    if expr.op in COMPARISONS:
+        return Kind(BOOL, 0, 1)
+    if expr.op == "+":
+        return Kind(INT, a.lo + b.lo, a.hi + b.hi)
+    return Kind(INT, a.lo - b.hi, a.hi - b.lo)
 
 
 # --------------------------------------------------------------------------- worlds
@@ -289,30 +492,56 @@ class Equation(NamedTuple):
 
 @dataclass(frozen=True)
 class Outcome:
-    """One evaluation: the new values in equation order and both sums."""
+    """One evaluation: the outputs in equation order and the summary values in theirs."""
 
     inputs: tuple[int, ...]
     names: tuple[str, ...]
     new: tuple[int, ...]
-    old_sum: int
-    new_sum: int
+    summary: tuple[tuple[str, int], ...] = ()
 
     @property
     def values(self) -> dict[str, int]:
-        """New values by name, in equation order."""
+        """Outputs by name, in equation order."""
         return dict(zip(self.names, self.new))
+
+    @property
+    def summary_values(self) -> dict[str, int]:
+        return dict(self.summary)
+
+    @property
+    def old_sum(self) -> int | None:
+        return self.summary_values.get("old_sum")
+
+    @property
+    def new_sum(self) -> int | None:
+        return self.summary_values.get("new_sum")
+
+
+def _default_summary() -> tuple[Equation, ...]:
+    return tuple(Equation(name, _parse(text)) for name, text in DEFAULT_SUMMARY)
 
 
 @dataclass(frozen=True)
 class World:
-    """Named boolean inputs and ordered structural equations over them."""
+    """Named inputs (``domains``: each one's (lo, hi); booleans are (0, 1)), ordered structural
+    equations over them, and the summary values of the answer's last line.
+
+    ``text``: the TOML it was read from (its ``sha256`` identifies the world in manifests).
+    """
 
     name: str
     inputs: tuple[str, ...]
     equations: tuple[Equation, ...]
+    domains: tuple[tuple[int, int], ...] | None = None
+    summary: tuple[Equation, ...] | None = None
+    text: str = field(default="", compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        problem = _first_problem(self.inputs, self.equations)
+        if self.domains is None:
+            object.__setattr__(self, "domains", tuple((0, 1) for _ in self.inputs))
+        if self.summary is None:
+            object.__setattr__(self, "summary", _default_summary())
+        problem = _first_problem(self.inputs, self.domains, self.equations, self.summary)
         if problem is not None:
             where, message, _ = problem
             raise WorldError(f"world {self.name}: {where}: {message}")
@@ -321,66 +550,239 @@ class World:
     def new_names(self) -> tuple[str, ...]:
         return tuple(eq.name for eq in self.equations)
 
-    def evaluate(self, inputs: Sequence[int]) -> Outcome:
-        """Apply the equations in order to one input (a sequence of 0/1, in ``self.inputs`` order)."""
-        values = tuple(inputs)
-        if len(values) != len(self.inputs) or any(v not in (0, 1) for v in values):
-            raise ValueError(f"world {self.name}: input {values} is not {len(self.inputs)} values of 0/1 "
-                             f"(for {', '.join(self.inputs)})")
-        env = {name: int(v) for name, v in zip(self.inputs, values)}
+    @property
+    def summary_names(self) -> tuple[str, ...]:
+        return tuple(eq.name for eq in self.summary)
+
+    @property
+    def sha256(self) -> str:
+        """The SHA-256 of the world's TOML text (of its canonical form when built in Python)."""
+        return hashlib.sha256((self.text or self.canonical()).encode("utf-8")).hexdigest()
+
+    @property
+    def space(self) -> int:
+        """How many inputs the world has: the product of its inputs' domain sizes."""
+        n = 1
+        for lo, hi in self.domains:
+            n *= hi - lo + 1
+        return n
+
+    def kinds(self) -> dict[str, Kind]:
+        """Every input's, output's and summary value's type and range."""
+        return dict(_kinds(self))
+
+    def _kinds(self) -> dict[str, Kind]:
+        scope, groups = self._scope()
+        for eq in self.summary:
+            scope[eq.name] = infer(eq.expr, scope, groups)
+        return scope
+
+    def _scope(self) -> tuple[dict[str, Kind], dict[str, Sequence[str]]]:
+        scope = {n: Kind(BOOL if d == (0, 1) else INT, *d) for n, d in zip(self.inputs, self.domains)}
+        groups = {"inputs": self.inputs, "outputs": self.new_names}
         for eq in self.equations:
-            env[eq.name] = evaluate(eq.expr, env)
-        new = tuple(env[eq.name] for eq in self.equations)
-        return Outcome(tuple(int(v) for v in values), self.new_names, new, sum(values), sum(new))
+            scope[eq.name] = infer(eq.expr, scope, groups)
+        return scope, groups
+
+    def evaluate(self, inputs: Sequence[int]) -> Outcome:
+        """Apply the equations in order to one input (a value per input, in ``self.inputs`` order)."""
+        values = tuple(inputs)
+        if len(values) != len(self.inputs) or any(
+                isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi
+                for v, (lo, hi) in zip(values, self.domains)):
+            raise ValueError(f"world {self.name}: input {values} is not {len(self.inputs)} values for "
+                             f"{self.describe_inputs()}")
+        env = {name: int(v) for name, v in zip(self.inputs, values)}
+        groups = {"inputs": self.inputs, "outputs": self.new_names}
+        for eq in self.equations:
+            env[eq.name] = evaluate(eq.expr, env, groups)
+        summary = tuple((eq.name, evaluate(eq.expr, env, groups)) for eq in self.summary)
+        return Outcome(values, self.new_names, tuple(env[eq.name] for eq in self.equations), summary)
+
+    def describe_inputs(self) -> str:
+        """``A,B,N`` with each integer input's range: ``A,B,N (0..3)``; all-boolean worlds say ``0/1``."""
+        ranges = [f"{n} {lo}..{hi}" for n, (lo, hi) in zip(self.inputs, self.domains) if (lo, hi) != (0, 1)]
+        return ",".join(self.inputs) + (f" (0/1; {', '.join(ranges)})" if ranges else "")
+
+    def canonical(self) -> str:
+        """The world written back as TOML (what ``parse_world`` reads to an equal world)."""
+        inputs = ", ".join(f'"{n}"' if d == (0, 1) else f'"{n}:{d[0]}..{d[1]}"' for n, d in zip(self.inputs, self.domains))
+        lines = [f'name = "{self.name}"', f"inputs = [{inputs}]", "", "[equations]"]
+        lines += [f'{eq.name} = "{eq.text}"' for eq in self.equations]
+        if [(eq.name, eq.text) for eq in self.summary] != list(DEFAULT_SUMMARY):
+            lines += ["", "[summary]"] + [f'{eq.name} = "{eq.text}"' for eq in self.summary]
+        return "\n".join(lines) + "\n"
+
+
+@functools.lru_cache(maxsize=256)
+def _kinds(world: World) -> tuple[tuple[str, Kind], ...]:
+    return tuple(world._kinds().items())
 
 
 def _name_problem(name: object) -> str | None:
     if not isinstance(name, str) or not _NAME.fullmatch(name):
         return f"{name!r} is not a name (letters, digits and '_', not starting with a digit)"
     if name.upper() in KEYWORDS:
-        return f"{name!r} is a keyword ({', '.join(KEYWORDS)}), not a name"
-    if name in RESERVED:
-        return f"{name!r} is reserved for the sums"
+        return f"{name!r} is a keyword ({', '.join(KEYWORDS)}), not a name; rename it"
+    if name in GROUPS or name in FUNCTIONS:
+        return f"{name!r} is reserved (sum(inputs), sum(outputs)); rename it"
     return None
 
 
-def _first_problem(inputs: Sequence[str], equations: Sequence[Equation]) -> tuple[str, str, int] | None:
+def _cycle(start: str, equations: Sequence[Equation]) -> list[str] | None:
+    """A path ``start -> ... -> start`` through the equations' uses, or None."""
+    uses = {eq.name: [v.name for v in variables(eq.expr)] for eq in equations}
+
+    def walk(name: str, path: list[str]) -> list[str] | None:
+        for used in uses.get(name, ()):
+            if used == start:
+                return path + [used]
+            if used in uses and used not in path:
+                found = walk(used, path + [used])
+                if found:
+                    return found
+        return None
+
+    return walk(start, [start])
+
+
+def _use_problem(var: Var, eq: Equation, defined: set[str], equations: Sequence[Equation],
+                 summary: bool) -> str | None:
+    if var.name in defined:
+        return None
+    if var.name == "outputs" and not summary:
+        return "sum(outputs) is for the [summary] lines; in an equation, name the outputs it adds"
+    if var.name in GROUPS:
+        return None
+    if var.name == eq.name and not summary:
+        return f"'{var.name}' is used in its own equation; an output cannot depend on itself"
+    later = [e.name for e in equations]
+    if var.name in later and not summary:
+        cycle = _cycle(eq.name, equations)
+        if cycle:
+            return f"cycle between outputs {' -> '.join(cycle)}; an output cannot depend on itself, break the cycle"
+        return f"variable '{var.name}' is used before its equation; move {eq.name} below {var.name}"
+    return f"unknown variable '{var.name}'; define it or use one of {', '.join(sorted(defined))}"
+
+
+def _first_problem(inputs: Sequence[str], domains: Sequence[tuple[int, int]], equations: Sequence[Equation],
+                   summary: Sequence[Equation]) -> tuple[str, str, int] | None:
     """The first thing wrong with a world, as (where, message, column-in-expression), or None."""
     if not inputs:
         return "inputs", "no inputs; list at least one, e.g. inputs = [\"A\", \"B\"]", 0
     for name in inputs:
         if (problem := _name_problem(name)) is not None:
             return "inputs", problem, 0
+    if len(inputs) > MAX_INPUTS:
+        return "inputs", f"{len(inputs)} inputs; a world has at most {MAX_INPUTS}, split it into smaller worlds", 0
+    if len(equations) > MAX_EQUATIONS or len(summary) > MAX_EQUATIONS:
+        return "equations", f"more than {MAX_EQUATIONS} equations or summary lines; split the world", 0
     if len(set(inputs)) != len(inputs):
         dup = next(n for n in inputs if list(inputs).count(n) > 1)
-        return "inputs", f"input '{dup}' is listed twice", 0
+        return "inputs", f"input '{dup}' is listed twice; list each input once", 0
     if not equations:
         return "equations", "no equations; add an [equations] table with at least one", 0
     defined = set(inputs)
-    later = {eq.name for eq in equations}
-    for eq in equations:
-        where = f"equation {eq.name}"
-        if (problem := _name_problem(eq.name)) is not None:
-            return where, problem, 0
-        for var in variables(eq.expr):
-            if var.name in defined:
-                continue
-            if var.name == eq.name:
-                return where, f"'{var.name}' is used in its own equation", var.column
-            if var.name in later:
-                return where, f"variable '{var.name}' is used before its equation", var.column
-            return where, f"unknown variable '{var.name}'", var.column
-        if eq.name in defined:
-            kind = "an input" if eq.name in inputs else "defined twice"
-            return where, f"'{eq.name}' is {kind}; new variables need new names", 0
-        defined.add(eq.name)
+    scope = {n: Kind(BOOL if d == (0, 1) else INT, *d) for n, d in zip(inputs, domains)}
+    groups = {"inputs": tuple(inputs), "outputs": tuple(eq.name for eq in equations)}
+    for section, eqs in (("equation", equations), ("summary", summary)):
+        for eq in eqs:
+            where = f"{section} {eq.name}"
+            if (problem := _name_problem(eq.name)) is not None:
+                return where, problem, 0
+            for var in variables(eq.expr):
+                if (problem := _use_problem(var, eq, defined, equations, section == "summary")) is not None:
+                    return where, problem, var.column
+            if eq.name in defined:
+                kind = "an input" if eq.name in inputs else "defined twice"
+                return where, f"'{eq.name}' is {kind}; new variables need new names", 0
+            try:
+                scope[eq.name] = infer(eq.expr, scope, groups)
+            except _TypeError as e:
+                return where, e.message, e.column
+            if section == "equation":
+                defined.add(eq.name)
     return None
+
+
+# --------------------------------------------------------------------------- complexity
+
+
+def measures(world: World) -> dict:
+    """The world's complexity: what ``oraclebench worlds generate`` writes beside each world.
+
+    Returns ``{"variables": inputs, "equations": outputs, "depth": the longest chain of equations
+    (an equation over inputs only is 1, one using an output of depth d is d + 1), "dependent_outputs":
+    outputs that use another output, "operators": {operator: occurrences}, "input_space": inputs' count}``.
+    """
+    outputs = set(world.new_names)
+    depth: dict[str, int] = {}
+    dependent = 0
+    ops: Counter = Counter()
+    for eq in world.equations:
+        used = {v.name for v in variables(eq.expr)} & outputs
+        depth[eq.name] = 1 + max((depth[u] for u in used), default=0)
+        dependent += bool(used)
+        ops.update(operators(eq.expr))
+    return {"variables": len(world.inputs), "equations": len(world.equations), "depth": max(depth.values()),
+            "dependent_outputs": dependent, "operators": dict(sorted(ops.items())), "input_space": world.space}
+
+
+def generate_world(rng: random.Random, inputs_count: int, depth: int, name: str = "world") -> World:
+    """A random well-formed all-boolean world of ``inputs_count`` inputs whose dependency depth is ``depth``.
+
+    Equations: one chain of ``depth`` outputs, each using the one before (so the depth is exact), and
+    ``max(1, inputs_count // 2)`` more over the inputs and the outputs of depth below ``depth - 1``
+    (so none is deeper than the chain), all in a random order; each combines two or three operands
+    with AND/OR/XOR, an operand negated now and then, sometimes inside ``IF x THEN ... ELSE y``. The
+    summary is the seed's ``sum(inputs) - sum(outputs)``.
+    """
+    if not 1 <= depth <= 8 or not 1 <= inputs_count <= 16:
+        raise WorldError(f"generate: inputs must be 1..16 and depth 1..8, not {inputs_count} and {depth}")
+    inputs = tuple(chr(ord("A") + i) for i in range(inputs_count))
+    levels: dict[str, int] = {}  # output -> its dependency depth
+    equations: list[Equation] = []
+
+    def term(pool: Sequence[str]) -> Expr:
+        leaf: Expr = Var(rng.choice(list(pool)))
+        return Not(leaf) if rng.random() < 0.25 else leaf
+
+    def combine(first: Expr, pool: Sequence[str]) -> Expr:
+        expr = first
+        for _ in range(rng.choice((1, 1, 2))):
+            expr = Binary(rng.choice(BOOLEAN_OPS), expr, term(pool))
+        if rng.random() < 0.15:  # now and then a choice: IF x THEN expr ELSE y
+            expr = If(term(pool), expr, term(pool))
+        return expr
+
+    extra = max(1, inputs_count // 2)
+    chain_at = set(rng.sample(range(depth + extra), depth))  # where the chain's equations go
+    chain_prev: str | None = None
+    for k in range(depth + extra):
+        out = f"new{k + 1}"
+        if k in chain_at:
+            expr = combine(Var(chain_prev) if chain_prev else term(inputs), inputs)
+            levels[out] = levels[chain_prev] + 1 if chain_prev else 1
+            chain_prev = out
+        else:
+            pool = list(inputs) + [n for n, d in levels.items() if d < depth - 1]
+            expr = combine(term(pool), pool)
+            used = {v.name for v in variables(expr)} & set(levels)
+            levels[out] = 1 + max((levels[u] for u in used), default=0)
+        equations.append(Equation(out, expr))
+    return with_canonical_text(World(name, inputs, tuple(equations)))
+
+
+def with_canonical_text(world: World) -> World:
+    """``world`` carrying its canonical TOML as its text (so its hash is that of the file written)."""
+    text = world.canonical()
+    return World(world.name, world.inputs, world.equations, world.domains, world.summary, text)
 
 
 # --------------------------------------------------------------------------- TOML files
 
 
-_TOP_KEYS = ("name", "description", "inputs", "equations")
+_TOP_KEYS = ("name", "description", "inputs", "equations", "summary")
 
 
 def _line_of(text: str, key: str, table: str | None) -> tuple[int, str] | None:
@@ -395,23 +797,68 @@ def _line_of(text: str, key: str, table: str | None) -> tuple[int, str] | None:
     return None
 
 
+_SECTIONS = {"equation": "equations", "summary": "summary"}
+
+
 def _locate(text: str, source: str, where: str, message: str, column: int = 0, expr: str | None = None) -> WorldError:
-    """The error for ``where`` ("inputs", "equation newD"), with its line and column when they can be found."""
-    if where.startswith("equation "):
-        found = _line_of(text, where.removeprefix("equation "), "equations")
+    """The error for ``where`` ("inputs", "equation newD", "summary s"), with its line and column when found."""
+    section, _, key = where.partition(" ")
+    if section in _SECTIONS and key:
+        found = _line_of(text, key, _SECTIONS[section])
     else:
         found = _line_of(text, where, None)
     head = f"{source}: {where}"
     if found is None:
         if column and expr is not None:
-            message += f" at column {column} of {expr!r}"
+            message = _at(message, f" at column {column} of {expr!r}")
         return WorldError(f"{head}: {message}")
     line_no, line = found
     if column and expr is not None:
         # The expression's column in the file, when it is written as a plain one-line string.
         start = max(line.find(q + expr + q, line.index("=")) for q in ('"', "'"))
-        message += f" at column {start + 1 + column}" if start >= 0 else f" at column {column} of {expr!r}"
+        message = _at(message, f" at column {start + 1 + column}" if start >= 0 else f" at column {column} of {expr!r}")
     return WorldError(f"{head} (line {line_no}): {message}")
+
+
+def _at(message: str, where: str) -> str:
+    """``where`` after the problem and before its fix (``unknown variable 'F' at column 14; define it``)."""
+    problem, sep, fix = message.partition("; ")
+    return f"{problem}{where}{sep}{fix}"
+
+
+def _read_inputs(raw: list) -> tuple[tuple[str, ...], tuple[tuple[int, int], ...]] | str:
+    """Names and domains of ``inputs = ["A", "N:0..3"]``, or the problem with one entry."""
+    names, domains = [], []
+    for item in raw:
+        if isinstance(item, str) and ":" in item:
+            m = _RANGE.fullmatch(item)
+            if not m:
+                return f"{item!r}: write an integer input as \"N:0..3\" (name, then its smallest and largest value)"
+            lo, hi = int(m.group(2)), int(m.group(3))
+            if not -MAX_INT <= lo < hi <= MAX_INT or hi - lo > 99:
+                return (f"{item!r}: the range must go up (lo < hi), within -{MAX_INT}..{MAX_INT}, with at most 100 "
+                        "values; e.g. \"N:0..3\"")
+            names.append(m.group(1))
+            domains.append((lo, hi))
+        else:
+            names.append(item)
+            domains.append((0, 1))
+    return tuple(names), tuple(domains)
+
+
+def _expressions(text: str, source: str, table: object, section: str, example: str) -> list[Equation]:
+    if not isinstance(table, dict):
+        raise _locate(text, source, _SECTIONS[section],
+                      f'{_SECTIONS[section]} must be a table: [{_SECTIONS[section]}] then {example}')
+    out = []
+    for key, expr_text in table.items():
+        if not isinstance(expr_text, str):
+            raise _locate(text, source, f"{section} {key}", 'the expression must be a string, e.g. "A XOR C"')
+        try:
+            out.append(Equation(key, _parse(expr_text)))
+        except _SyntaxError as e:
+            raise _locate(text, source, f"{section} {key}", e.message, e.column, expr_text) from None
+    return out
 
 
 def parse_world(text: str, source: str = "<world>") -> World:
@@ -423,35 +870,33 @@ def parse_world(text: str, source: str = "<world>") -> World:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
-        raise WorldError(f"{source}: not valid TOML: {e}") from None
+        raise WorldError(f"{source}: not valid TOML: {e}; see the format in tasks/worlds/default.toml") from None
     unknown = sorted(set(data) - set(_TOP_KEYS))
     if unknown:
         raise WorldError(f"{source}: unknown key(s) {', '.join(unknown)}; a world has {', '.join(_TOP_KEYS)}")
     name = data.get("name", Path(source).stem if source != "<world>" else "world")
-    inputs = data.get("inputs")
-    table = data.get("equations", {})
+    raw_inputs = data.get("inputs")
     if not isinstance(name, str):
         raise _locate(text, source, "name", "name must be a string")
-    if inputs is None:
+    if raw_inputs is None:
         raise WorldError(f'{source}: inputs: missing; add a list of names, e.g. inputs = ["A", "B"]')
-    if not isinstance(inputs, list):
+    if not isinstance(raw_inputs, list):
         raise _locate(text, source, "inputs", 'inputs must be a list of names, e.g. inputs = ["A", "B"]')
-    if not isinstance(table, dict):
-        raise _locate(text, source, "equations", 'equations must be a table: [equations] then newA = "A XOR C"')
-    equations = []
-    for key, expr_text in table.items():
-        if not isinstance(expr_text, str):
-            raise _locate(text, source, f"equation {key}", 'the expression must be a string, e.g. "A XOR C"')
-        try:
-            equations.append(Equation(key, _parse(expr_text)))
-        except _SyntaxError as e:
-            raise _locate(text, source, f"equation {key}", e.message, e.column, expr_text) from None
-    problem = _first_problem(inputs, equations)
+    read = _read_inputs(raw_inputs)
+    if isinstance(read, str):
+        raise _locate(text, source, "inputs", read)
+    inputs, domains = read
+    equations = _expressions(text, source, data.get("equations", {}), "equation", 'newA = "A XOR C"')
+    summary_table = data.get("summary", dict(DEFAULT_SUMMARY))
+    summary = _expressions(text, source, summary_table, "summary", 'old_sum = "sum(inputs)"')
+    problem = _first_problem(inputs, domains, equations, summary)
     if problem is not None:
         where, message, column = problem
-        expr = table.get(where.removeprefix("equation ")) if where.startswith("equation ") else None
+        section, _, key = where.partition(" ")
+        table = data.get(_SECTIONS.get(section, ""), summary_table if section == "summary" else {})
+        expr = table.get(key) if isinstance(table, dict) and key else None
         raise _locate(text, source, where, message, column, expr if isinstance(expr, str) else None)
-    return World(name, tuple(inputs), tuple(equations))
+    return World(name, inputs, tuple(equations), domains, tuple(summary), text)
 
 
 DEFAULT_WORLD = parse_world(DEFAULT_WORLD_TOML, "default")

@@ -38,6 +38,7 @@ def _registered() -> dict[str, str]:
 
 TASKS: dict[str, str] = _registered()
 _LOADED: dict[str, Task] = {}
+_BOUND: set[str] = set()  # tasks bound to a variant by ``use_variant``
 
 
 def get_task(name: str) -> Task:
@@ -69,6 +70,52 @@ def get_task(name: str) -> Task:
     return task
 
 
+def use_variant(name: str, value: str | None) -> Task:
+    """Bind task ``name`` to the variant ``value`` (``--world my.toml``) for this process: from now on
+    ``get_task(name)`` returns the bound task, so the frozen set, scoring, ``try`` and reports all use
+    it. ``None`` or ``"default"`` restores the default. Raises ``TaskError`` for a task without variants
+    or a bad value (one line naming the file, the place and the fix).
+    """
+    _LOADED.pop(name, None)
+    _BOUND.discard(name)
+    task = get_task(name)
+    if value is None or value == "default":
+        return task
+    _LOADED[name] = task.variant(value)
+    _BOUND.add(name)
+    return _LOADED[name]
+
+
+def reset_variants() -> None:
+    """Unbind every variant (``use_variant(name, None)`` for each bound task): a command that ends, or a
+    test, leaves the process on the default tasks."""
+    for name in sorted(_BOUND):
+        _LOADED.pop(name, None)
+    _BOUND.clear()
+
+
+# The variant options of the built-in tasks (``Task.variant_option``), named here so that the pytest
+# plugin and the command line can declare ``--world`` without importing any task module at start-up;
+# tests/test_worlds.py checks this table against the tasks themselves.
+VARIANT_OPTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "world": ("causal: a world TOML file to score, train, generate or try on (default: the-experiment's world)",
+              ("causal",)),
+}
+
+
+def use_variants(values: dict[str, str | None]) -> list[str]:
+    """``use_variant`` for every task each given option (``{"world": "my.toml"}``) applies to; returns
+    the tasks bound. Options left at None change nothing."""
+    bound = []
+    for option, value in values.items():
+        if value is None:
+            continue
+        for name in VARIANT_OPTIONS.get(option, ("", ()))[1]:
+            use_variant(name, value)
+            bound.append(name)
+    return bound
+
+
 def typed_tasks() -> list[str]:
     """The tasks that read a typed input (``Task.typed_example`` set; ``oraclebench try``, the web page)."""
     out = []
@@ -82,4 +129,4 @@ def typed_tasks() -> list[str]:
 
 
 __all__ = ["BUILTIN", "ENTRY_POINT_GROUP", "TASKS", "get_task", "Instance", "Request", "Response", "Score", "Task",
-           "TaskError", "typed_tasks"]
+           "TaskError", "typed_tasks", "use_variant", "use_variants", "reset_variants", "VARIANT_OPTIONS"]

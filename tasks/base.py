@@ -250,6 +250,9 @@ class Request:
       (``oracle``, ``random``). They are not part of the cache key: the prompt is.
     - ``chat``: the same question in chat form (``ChatPrompt``), for adapters that talk to a chat API;
       part of the cache key, so a reworded chat form is asked again.
+    - ``variant``: what else the right answer depends on beyond the prompt (a causal world's SHA-256):
+      part of the cache key when set, so the oracle's answer for one world is never reused for
+      another world's same prompt. Empty for the default variant (keys stay as they were).
     """
 
     prompt: str
@@ -261,6 +264,7 @@ class Request:
     task: str = ""
     problem: dict = field(default_factory=dict, compare=False, hash=False)
     chat: ChatPrompt | None = None
+    variant: str = ""
 
     @property
     def kind(self) -> Literal["generate", "choice"]:
@@ -279,6 +283,8 @@ class Request:
             key["span_prompts"] = list(self.span_prompts)
         if self.chat is not None:
             key["chat"] = self.chat.key()
+        if self.variant:
+            key["variant"] = self.variant
         return key
 
 
@@ -641,6 +647,38 @@ class Task(Generic[P]):
         """
         return default_field_rows(expected, answer, fields)
 
+    # ---- variants: one task, several definitions (causal's worlds) -------------------------------
+    # The option that picks a variant (``--world`` for causal: a world file); None: the task has none.
+    # ``oraclebench.tasks.use_variant`` binds it for a whole run, so every command, the plugin and the
+    # sets see the same variant through ``get_task``.
+    variant_option: ClassVar[str | None] = None
+    variant_help: ClassVar[str] = ""
+
+    def variant(self, value: str) -> "Task[P]":
+        """This task bound to the variant ``value`` (a world file); ``TaskError`` naming the problem."""
+        raise TaskError(f"{self.name}: has no variants")
+
+    def variant_id(self) -> dict | None:
+        """What identifies the bound variant (``{"name", "sha256", "path", ...}``); None: the default."""
+        return None
+
+    def check_variant(self, manifest: dict | None, model: str) -> None:
+        """Raise ``TaskError`` naming both when ``manifest`` (what ``model`` trained on) is another
+        variant than the bound one; nothing when the manifest says nothing (no manifest, or no variant)."""
+
+    def default_config(self) -> Any:
+        """The config of "all knobs open": ``Config()``, on the bound variant (causal: its world)."""
+        return self.Config()
+
+    def variant_manifest(self, manifest: dict | None) -> dict | None:
+        """``manifest`` (what training sees) with the bound variant recorded in it, so data generated or a
+        model trained under ``--world`` says which world; unchanged when no variant is bound."""
+        return manifest
+
+    def frozen_variant(self) -> list[Instance]:
+        """The bound variant's frozen set, drawn in memory (only called when ``variant_id()`` is not None)."""
+        return self.frozen(0)
+
     def _overrides(self, hook: str) -> bool:
         return getattr(type(self), hook) is not getattr(Task, hook)
 
@@ -680,7 +718,7 @@ class Task(Generic[P]):
         """A Hypothesis strategy of problems under ``config`` (default: all knobs open)."""
         from hypothesis import strategies as st
 
-        config = config if config is not None else self.Config()
+        config = config if config is not None else self.default_config()
 
         @st.composite
         def problems(draw):
@@ -693,7 +731,7 @@ class Task(Generic[P]):
 
     def sample(self, seed: int, i: int, config: Any = None, stream: str = "frozen") -> P:
         """Problem ``i`` of ``stream`` at ``seed``: depends on ``stream_random(stream, name, seed, i)`` alone."""
-        config = config if config is not None else self.Config()
+        config = config if config is not None else self.default_config()
         return self.generate(RandomDraw(stream_random(stream, self.name, seed, i)), config)
 
     def chat_answer(self, problem: P, answer: Any) -> str:

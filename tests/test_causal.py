@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import subprocess
@@ -112,11 +113,16 @@ def test_an_expression_written_back_parses_to_the_same_tree(expr):
 
 
 @pytest.mark.parametrize("text, message", [
-    ("a +", "unexpected character '+' at column 3"),
-    ("a 2", "bad literal '2' (only 0 and 1) at column 3"),
+    ("a +", "expected a variable, a number, NOT, IF or '(' but the expression ends at column 4"),
+    ("a & b", "unexpected character '&'; write AND at column 3"),
+    ("a 2", "expected an operator but found '2' at column 3"),
+    ("1000", "bad literal '1000' (whole numbers 0..999) at column 1"),
+    ("a < b < c", "comparisons do not chain; write a < b AND b < c at column 7"),
+    ("IF a THEN b", "expected ELSE but the expression ends at column 12"),
+    ("max(a, b)", "unknown function 'max'; the functions are sum at column 1"),
     ("(a", "expected ')' but the expression ends at column 3"),
     ("a b", "expected an operator but found 'b' at column 3"),
-    ("a AND", "expected a variable, 0, 1, NOT or '(' but the expression ends at column 6"),
+    ("a AND", "expected a variable, a number, NOT, IF or '(' but the expression ends at column 6"),
 ])
 def test_expression_syntax_errors_name_the_column(text, message):
     with pytest.raises(WorldError) as err:
@@ -128,18 +134,21 @@ def test_expression_syntax_errors_name_the_column(text, message):
 
 
 @pytest.mark.parametrize("old, new, message", [
-    ('"A OR newB"', '"A OR F"', "world.toml: equation newD (line 12): unknown variable 'F' at column 14"),
+    ('"A OR newB"', '"A OR F"', "world.toml: equation newD (line 12): unknown variable 'F' at column 14; define it or use one of "
+     "A, B, C, D, E, newA, newB, newC"),
     ('"A XOR C"', '"A XOR newD"',
-     "world.toml: equation newA (line 9): variable 'newD' is used before its equation at column 15"),
+     "world.toml: equation newA (line 9): variable 'newD' is used before its equation at column 15; "
+     "move newA below newD"),
     ('"A XOR C"', '"A XOR (C"',
      "world.toml: equation newA (line 9): expected ')' but the expression ends at column 17"),
-    ('"NOT D"', '"NOT newB"', "world.toml: equation newB (line 10): 'newB' is used in its own equation at column 13"),
-    ('"B AND E"', "'B && E'", "world.toml: equation newC (line 11): unexpected character '&' at column 11"),
+    ('"NOT D"', '"NOT newB"', "world.toml: equation newB (line 10): 'newB' is used in its own equation at column 13; an output "
+     "cannot depend on itself"),
+    ('"B AND E"', "'B && E'", "world.toml: equation newC (line 11): unexpected character '&' at column 11; write AND"),
     ('newA =', 'A =', "world.toml: equation A (line 9): 'A' is an input; new variables need new names"),
-    ('"D", "E"', '"D", "D"', "world.toml: inputs (line 6): input 'D' is listed twice"),
-    ('"E"]', '"or"]', "world.toml: inputs (line 6): 'or' is a keyword (NOT, AND, XOR, OR), not a name"),
+    ('"D", "E"', '"D", "D"', "world.toml: inputs (line 6): input 'D' is listed twice; list each input once"),
+    ('"E"]', '"or"]', "world.toml: inputs (line 6): 'or' is a keyword (NOT, AND, XOR, OR, IF, THEN, ELSE), not a name; rename it"),
     ('"NOT D"', "1", 'world.toml: equation newB (line 10): the expression must be a string, e.g. "A XOR C"'),
-    ('\ninputs =', '\ninput =', "world.toml: unknown key(s) input; a world has name, description, inputs, equations"),
+    ('\ninputs =', '\ninput =', "world.toml: unknown key(s) input; a world has name, description, inputs, equations, summary"),
 ])
 def test_a_bad_world_says_where_in_one_line(old, new, message):
     assert old in DEFAULT_WORLD_TOML
@@ -185,7 +194,8 @@ def test_a_world_from_a_toml_file_works_end_to_end(tmp_path):
         assert TASK.parse(text, p) == expected
         assert TASK.score(p, Response(text=text)).correct
     manifest = TASK.manifest_from_spec(f"world={path} omitted=1,1,1")
-    assert manifest == {"omitted": ["1,1,1"], "world": str(path)}
+    assert manifest == {"omitted": ["1,1,1"], "world": str(path), "world_name": "adder",
+                        "world_sha256": hashlib.sha256(FULL_ADDER.encode()).hexdigest()}
     config = TASK.train_config(manifest)
     drawn = {TASK.sample(7, i, config).inputs for i in range(200)}
     assert drawn == set(itertools.product((0, 1), repeat=3)) - {(1, 1, 1)}

@@ -30,6 +30,22 @@ def add_arguments(parser) -> None:
     parser.add_argument("--heldout", default=None, help="the task's held-out spec, e.g. lengths=1-12 or digits=2x2")
     parser.add_argument("--out", required=True, help="output directory")
     parser.add_argument("--format", choices=("jsonl", "openai-chat"), default="jsonl")
+    add_variant_arguments(parser)
+
+
+def add_variant_arguments(parser) -> None:
+    """``--world FILE`` (and any other task variant option): see ``oraclebench.tasks.VARIANT_OPTIONS``."""
+    from oraclebench.tasks import VARIANT_OPTIONS
+
+    for option, (help_text, _) in VARIANT_OPTIONS.items():
+        parser.add_argument(f"--{option}", default=None, metavar="FILE", help=help_text)
+
+
+def bind_variants(args) -> None:
+    """Bind the variants the command line names (``--world``) for this command."""
+    from oraclebench.tasks import VARIANT_OPTIONS, use_variants
+
+    use_variants({option: getattr(args, option, None) for option in VARIANT_OPTIONS})
 
 
 def rows(task, config, seed: int, n: int, chat: bool = False, stream: str = "train") -> list[dict]:
@@ -65,10 +81,11 @@ def run(args) -> int:
     from oraclebench.errors import UsageError
     from oraclebench.tasks import get_task
 
+    bind_variants(args)
     task = get_task(args.task)
     if args.n <= 0:
         raise UsageError(f"--n must be positive, not {args.n}")
-    manifest = manifest_for(task, args.omit, args.heldout)
+    manifest = task.variant_manifest(manifest_for(task, args.omit, args.heldout) or None) or {}
     config = task.train_config(manifest or None)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

@@ -17,11 +17,16 @@ def add_arguments(parser) -> None:
     parser.add_argument("--port", type=int, default=8765, help="port (default 8765; 0 picks a free one)")
     parser.add_argument("--host", default="127.0.0.1",
                         help="address to listen on (default 127.0.0.1: this machine only; the page can run models)")
+    from oraclebench.commands.generate import add_variant_arguments
+
+    add_variant_arguments(parser)  # the try box reads inputs of this world
 
 
 def run(args) -> int:
+    from oraclebench.commands.generate import bind_variants
     from oraclebench.errors import UsageError
 
+    bind_variants(args)
     results = Path(args.results)
     if not results.is_dir():
         raise UsageError(f"no results directory {results}; run `pytest benchmark --model NAME` first or pass --results DIR")

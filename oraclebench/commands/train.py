@@ -29,6 +29,9 @@ def add_arguments(parser) -> None:
         p.add_argument("--out", default=None, help="output folder (default $ORACLEBENCH_HOME/models/NAME)")
         p.add_argument("--device", default="cpu", help="cpu (default), cuda, mps")
         p.add_argument("--seed", type=int, default=0)
+        if recipe.task == "causal":
+            p.add_argument("--world", default=None, metavar="FILE",
+                           help="causal: train on this world (a TOML file; default: the-experiment's)")
     for name, module in RECIPE_MODULES.items():
         p = recipes.add_parser(name, help="the judge chooser with hidden-state transplant (a small Llama)")
         __import__(module, fromlist=["add_arguments"]).add_arguments(p)
@@ -52,6 +55,8 @@ def run(args) -> int:
         if value is not None and value <= 0:
             raise UsageError(f"--{flag} must be positive, not {value}")
     heldout = f"omitted={args.omit}" if args.omit else args.heldout
+    if getattr(args, "world", None):  # the world goes into the held-out spec, and so into the manifest
+        heldout = f"{heldout or ''} world={args.world}".strip()
     try:
         out = train(args.name, args.out, heldout, args.seed, args.steps, args.epochs, args.device)
     except ModelError as exc:

@@ -41,6 +41,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--model-opt", action="append", default=[], metavar="KEY=VALUE", help="adapter option, repeatable")
     parser.add_argument("--heldout", default=None, metavar="SPEC",
                         help="what the model saw in training, as the task's spec (overrides its manifest)")
+    from oraclebench.commands.generate import add_variant_arguments
+
+    add_variant_arguments(parser)
 
 
 class Painter:
@@ -70,11 +73,13 @@ def paint_view(view, paint: Painter) -> list[str]:
 
 
 def run(args) -> int:
-    from oraclebench.models import ModelError, load_model
+    from oraclebench.models import ModelError, declared_splits, load_model
     from oraclebench.errors import UsageError
     from oraclebench.runner import task_manifest, task_trained, training_note
+    from oraclebench.commands.generate import bind_variants
     from oraclebench.tasks import get_task
 
+    bind_variants(args)
     task = get_task(args.task)
     problem = parse_input(args.task, args.input)
     options = {}
@@ -84,15 +89,17 @@ def run(args) -> int:
             raise UsageError(f"--model-opt {item!r}: write KEY=VALUE, e.g. device=cpu")
         options[key.strip()] = value.strip()
     override = {task.name: task.manifest_from_spec(args.heldout)} if args.heldout else None
+    declared = (override or declared_splits(args.model, options) or {}).get(task.name)
+    task.check_variant(declared, args.model)  # a model of another world: a usage error naming both, before loading it
     try:
         model = load_model(args.model, options)
     except ModelError as exc:
         raise UsageError(str(exc)) from None
+    manifest = task_manifest(model, task.name, override)
     instance = task.instance(problem, f"{task.name}-try")
     request = task.request(instance)
     response = model.generate([request])[0]
     score = task.assess(problem, request, response)
-    manifest = task_manifest(model, task.name, override)
     paint = Painter(sys.stdout.isatty())
 
     note = training_note(task, problem, model.name, manifest, task_trained(model, task.name))[1]

@@ -336,7 +336,7 @@ def train(name: str, out: Path | str | None = None, heldout: str | None = None, 
 
 def reference_settings(name: str, options: dict) -> tuple[dict, str | None, int]:
     """The settings, held-out spec and seed that ``--model-opt`` options ask of reference ``name``;
-    pops ``seed``, ``heldout`` and ``omit`` from ``options``. Raises ``ModelError`` on bad values."""
+    pops ``seed``, ``heldout``, ``omit`` and ``world`` (causal: a world file) from ``options``. Raises ``ModelError`` on bad values."""
     recipe = get_recipe(name)
     heldout = options.pop("heldout", None)
     omit = options.pop("omit", None)
@@ -344,6 +344,11 @@ def reference_settings(name: str, options: dict) -> tuple[dict, str | None, int]
         if recipe.task != "causal":
             raise ModelError(f"{name}: omit= is for gpt2-causal; use heldout=SPEC for {recipe.task}")
         heldout = f"omitted={omit}"
+    world = options.pop("world", None)
+    if world is not None:
+        if recipe.task != "causal":
+            raise ModelError(f"{name}: world= is for gpt2-causal")
+        heldout = f"{heldout or ''} world={world}".strip()
     try:
         seed = int(options.pop("seed", 0))
     except ValueError:
