@@ -25,7 +25,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-_NUM = r"\(?([12])\)?(?!\d|[.,]\d)"  # a candidate number as a whole token: not 12, 10 or 1.5
+# A number ends where no digit, decimal part or exponent follows: "12", "1.5" and "1e-12" are other numbers.
+_END = r"(?!\d|[.,]\d|[eE][-+]?\d)"
+_NUM = r"\(?([12])\)?" + _END  # a candidate number as a whole token: not 12, 10, 1.5 or 2e5
 _WORDS = {"1": 1, "2": 2, "one": 1, "two": 2, "first": 1, "second": 2, "1st": 1, "2nd": 2}
 
 # Mentions of a candidate. Group 1 is its number (or word); "explicit" ones are conclusions.
@@ -40,7 +42,7 @@ _MENTIONS: tuple[tuple[re.Pattern, bool], ...] = (
     (re.compile(r"\b(first|second|1st|2nd)\s+(?:candidate|one|answer|option|explanation|response|solution)\b", re.I),
      False),
     (re.compile(r"\b(?:option|explanation|response|solution)\s*" + _NUM, re.I), False),
-    (re.compile(r"^[\s\"'*(\[]*([12])(?!\d|[.,]\d)"), False),  # the continuation of "candidate_": "2", "(2)"
+    (re.compile(r"^[\s\"'*(\[]*([12])" + _END), False),  # the continuation of "candidate_": "2", "(2)"
     (re.compile(r"^[\s\"'*(\[]*[12]\)?\s*(?:or|and|/|,)\s*(?:candidate[\s_]*)?" + _NUM, re.I), False),  # "1 or 2"
     (re.compile(r"(?<![\w(])\(([12])\)"), False),
 )

@@ -200,6 +200,12 @@ def test_no_other_number_is_a_choice(number):
     assert read_choice(str(number)).choice is None
 
 
+@pytest.mark.parametrize("text", ["1e-12", "2E+5", "candidate 1e3", "The answer is 2e-7."])
+def test_a_number_in_scientific_notation_is_no_choice(text):
+    """Hypothesis found "1e-12" read as candidate 1: the exponent belongs to the number."""
+    assert read_choice(text).choice is None
+
+
 def test_an_answer_asked_with_other_stop_strings_is_cut_at_those():
     """A chat form asks without the completion prompt's "\\n" stop: its answer is not cut there."""
     p = MULT.Problem(7, 8)
