@@ -223,6 +223,12 @@ class Bench:
                                   f"scoring only that (choose others with --task)")
         return not self.declared or task in self.declared
 
+    def own_record(self, data: dict) -> Record:
+        """The ``Record`` an item's report carried as ``data``: this process's own object where it
+        scored the instance (no second conversion), else read back (an xdist worker's)."""
+        record = self.records.get(data.get("task"), {}).get(data.get("instance_id"))
+        return record if record is not None and record.run_id == data.get("run_id") else Record.from_json(data)
+
     # -- the model ------------------------------------------------------------------------------
     def load_model(self) -> None:
         from oraclebench.models import load_model
@@ -942,7 +948,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     from oraclebench.records import write_run
     from oraclebench.summary import summarize, write_leaderboard
 
-    records = [Record.from_json(v) for v in bench.collected.values()]
+    records = [bench.own_record(v) for v in bench.collected.values()]
     identity = bench.model.identity() if bench.model is not None else bench.model_name
     opt = session.config.getoption
     bench.summary = summarize(
@@ -961,7 +967,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if bench.timing:
         bench.summary["timing"] = bench.timing
     # Records and summary first: nothing that goes wrong with a gate can lose the run.
-    run_dir = write_run(bench.results, bench.summary["run_id"], records, bench.summary)
+    run_dir = write_run(bench.results, bench.summary["run_id"], records, bench.summary,
+                        rows=bench.collected.values())
     bench.summary["path"] = str(run_dir)
     if opt("--gate"):
         _check_gates(bench, session, records, run_dir)

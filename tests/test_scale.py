@@ -95,3 +95,24 @@ def test_every_wrong_answer_stays_visible_in_rf_junitxml_and_the_records(bench, 
     run = [s for s in list_runs(pytester.path / "results") if s["model"] == "random"][-1]
     records = read_records(Path(run["path"]) if "path" in run else pytester.path / "results" / "runs" / run["run_id"])
     assert len(records) == 50 and sum(r.status in ("wrong", "no_answer") for r in records) == failed
+
+
+def test_each_record_is_converted_to_json_once_and_never_read_back_in_the_same_process(bench, monkeypatch):
+    from oraclebench.records import Record
+
+    calls = {"to_json": 0, "from_json": 0}
+    to_json, from_json = Record.to_json, Record.from_json.__func__
+
+    def counted_to_json(self):
+        calls["to_json"] += 1
+        return to_json(self)
+
+    def counted_from_json(cls, data):
+        calls["from_json"] += 1
+        return from_json(cls, data)
+
+    monkeypatch.setattr(Record, "to_json", counted_to_json)
+    monkeypatch.setattr(Record, "from_json", classmethod(counted_from_json))
+    result = bench("--model", "random", "--task", "multiplication", "--fresh", "40")
+    assert sum(result.parseoutcomes().get(k, 0) for k in ("passed", "failed")) == 40
+    assert calls == {"to_json": 40, "from_json": 0}
