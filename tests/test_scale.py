@@ -116,3 +116,23 @@ def test_each_record_is_converted_to_json_once_and_never_read_back_in_the_same_p
     result = bench("--model", "random", "--task", "multiplication", "--fresh", "40")
     assert sum(result.parseoutcomes().get(k, 0) for k in ("passed", "failed")) == 40
     assert calls == {"to_json": 40, "from_json": 0}
+
+
+def test_a_run_parses_only_the_selected_tasks_frozen_set_and_it_once(bench):
+    """Selection, completeness and coverage all read the set; the file is parsed once, the others never."""
+    from oraclebench.sets import _read_set
+
+    _read_set.cache_clear()
+    result = bench("--model", "oracle", "-m", "multiplication", "--limit", "20")
+    assert result.parseoutcomes()["passed"] == 20
+    assert _read_set.cache_info().misses == 1
+
+
+def test_a_rewritten_frozen_set_is_read_again(tmp_path):
+    from oraclebench.sets import freeze, load_set
+
+    path = freeze("causal", directory=tmp_path)
+    whole = load_set("causal", tmp_path)
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    path.write_text("".join(lines[:-1]), encoding="utf-8")
+    assert load_set("causal", tmp_path) == whole[:-1]
