@@ -69,7 +69,7 @@ def worker_adapter(args) -> dict:
     from oraclebench.tasks import get_task
     from oraclebench.tasks.reading import cut_at_stop
 
-    model = HFModel(args.path, {"batch_size": args.batch})
+    model = HFModel(args.path, {"batch_size": args.adapter_batch} if args.adapter_batch else {})
     stats = RunStats()
     insts = instances(args.task, args.n, args.seed, args.path)
     records = evaluate(model, insts, "bench", stats=stats)
@@ -161,7 +161,9 @@ def main() -> int:
     parser.add_argument("--task", default="multiplication", choices=("multiplication", "abcd", "causal"))
     parser.add_argument("--n", type=int, default=2000)
     parser.add_argument("--model", default=None, help="a checkpoint folder or a reference name (default: see above)")
-    parser.add_argument("--batch", type=int, default=64, help="rows per batch, the same for every way")
+    parser.add_argument("--batch", type=int, default=64, help="rows per batch of the plain loop and lm-eval")
+    parser.add_argument("--adapter-batch", type=int, default=None,
+                        help="batch_size of the adapter and the pytest run (default: theirs, chosen from memory)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=None, help="torch threads in every process (OMP_NUM_THREADS)")
     parser.add_argument("--repeat", type=int, default=3, help="interleaved runs of every way (min and median shown)")
@@ -194,7 +196,7 @@ def main() -> int:
         n = len(insts)  # fewer than --n where the task has fewer problems (causal: 32)
         requests = [get_task(args.task).request(i) for i in insts]
         print(f"{args.task}: {n} fresh instances ({len({r.prompt for r in requests})} distinct prompts), model {path} "
-              f"({how}), batch {args.batch}, threads {args.threads or 'default'}, {args.repeat} interleaved repeats")
+              f"({how}), batch {args.batch} (adapter: {args.adapter_batch or 'its own choice'}), threads {args.threads or 'default'}, {args.repeat} interleaved repeats")
         lm_tasks = write_lm_eval_tasks(tmp / "lm_eval_tasks", requests) if "lm-eval" in ways else []
         runs: dict[str, list[tuple[float, dict]]] = {w: [] for w in ways}
         for rep in range(args.repeat):
@@ -216,7 +218,8 @@ def run_way(way: str, args, path: Path, tmp: Path, rep: int, env: dict, lm_tasks
     if way == "pytest":
         cmd = [sys.executable, "-m", "pytest", "benchmark", "-q", "-p", "no:cacheprovider", "--model",
                f"hf:{path}", "--task", args.task, "--fresh", str(args.n), "--seed", str(args.seed),
-               "--no-cache", "--model-opt", f"batch_size={args.batch}", "--results", str(tmp / f"r{rep}")]
+               "--no-cache", "--results", str(tmp / f"r{rep}")]
+        cmd += ["--model-opt", f"batch_size={args.adapter_batch}"] if args.adapter_batch else []
     elif way == "lm-eval":
         cmd = [sys.executable, "-m", "lm_eval", "run", "--model", "hf", "--model_args",
                f"pretrained={path},dtype=float32", "--device", "cpu", "--batch_size", str(args.batch),
@@ -225,6 +228,7 @@ def run_way(way: str, args, path: Path, tmp: Path, rep: int, env: dict, lm_tasks
     else:
         cmd = [sys.executable, __file__, "--worker", way, "--path", str(path), "--task", args.task,
                "--n", str(args.n), "--seed", str(args.seed), "--batch", str(args.batch), "--out", str(out)]
+        cmd += ["--adapter-batch", str(args.adapter_batch)] if args.adapter_batch else []
     seconds, run = timed(cmd, env)
     if run.returncode not in (0, 1) or (way == "lm-eval" and run.returncode != 0):
         print(f"{way} failed ({run.returncode}):\n{run.stdout[-1500:]}\n{run.stderr[-1500:]}")
@@ -356,7 +360,7 @@ def report(n: int, runs: dict[str, list[tuple[float, dict]]], floors: list[float
         return statistics.median(xs)
 
     names = {"adapter": "hf: adapter (runner.evaluate)", "plain": "plain batched model.generate",
-             "pytest": "pytest benchmark --model hf:", "lm-eval": "lm-eval CLI (hf, same batch)"}
+             "pytest": "pytest benchmark --model hf:", "lm-eval": "lm-eval CLI (hf, --batch)"}
     print(f"\n{'way':34s} {'whole run min':>14s} {'median':>9s} {'generation min':>16s}")
     for way, rs in runs.items():
         whole = [s for s, _ in rs]
