@@ -223,6 +223,12 @@ class Bench:
                                   f"scoring only that (choose others with --task)")
         return not self.declared or task in self.declared
 
+    def own_record(self, data: dict) -> Record:
+        """The ``Record`` an item's report carried as ``data``: this process's own object where it
+        scored the instance (no second conversion), else read back (an xdist worker's)."""
+        record = self.records.get(data.get("task"), {}).get(data.get("instance_id"))
+        return record if record is not None and record.run_id == data.get("run_id") else Record.from_json(data)
+
     # -- the model ------------------------------------------------------------------------------
     def load_model(self) -> None:
         from oraclebench.models import load_model
@@ -873,6 +879,47 @@ class RecordCollector:
             self.bench.other_failures.append(report)
 
 
+class TeardownIndex:
+    """The terminal reporter's teardown reports of one item, found in an index instead of a scan.
+
+    For each failure it lists (``--tb=short``, ``--tb=long``; each pass under ``-rP``), pytest's
+    terminal summary looks for the item's teardown sections by scanning every passed setup and
+    teardown report of the session (``TerminalReporter._get_teardown_reports``): quadratic in the
+    items, 9 s for 1,000 wrong answers and 334 s for 10,000 here. This answers the same lists, in the
+    same order, reading each new report once. Reports are only ever appended to ``stats``.
+    """
+
+    def __init__(self, reporter):
+        self.reporter = reporter
+        self.read = 0  # how many of stats[""] are in the index
+        self.by_id: dict = defaultdict(list)
+
+    def __call__(self, node_id) -> list:
+        reports = self.reporter.stats.get("", [])
+        for report in reports[self.read:]:
+            if getattr(report, "when", None) == "teardown":
+                self.by_id[_report_id(report)].append(report)
+        self.read = len(reports)
+        return [r for r in self.by_id.get(node_id, ()) if not hasattr(r, "_pdbshown")]  # as getreports filters
+
+
+def _report_id(report):
+    # pytest 9 matches on the structured ``id`` (and passes one); pytest 8 on ``nodeid``.
+    return report.id if hasattr(report, "id") else report.nodeid
+
+
+def index_teardown_reports(reporter) -> None:
+    """Give ``reporter`` a ``TeardownIndex`` where its pytest has the scan it replaces; else nothing."""
+    if reporter is not None and callable(getattr(reporter, "_get_teardown_reports", None)):
+        reporter._get_teardown_reports = TeardownIndex(reporter)
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    # Not in pytest_configure: the terminal reporter is registered after this plugin is configured.
+    if not session.config.stash[BENCH].is_worker:
+        index_teardown_reports(session.config.pluginmanager.get_plugin("terminalreporter"))
+
+
 @pytest.hookimpl(optionalhook=True)
 def pytest_testnodedown(node, error) -> None:
     """xdist controller: add up what the workers asked the model (one worker answers each task)."""
@@ -901,7 +948,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     from oraclebench.records import write_run
     from oraclebench.summary import summarize, write_leaderboard
 
-    records = [Record.from_json(v) for v in bench.collected.values()]
+    records = [bench.own_record(v) for v in bench.collected.values()]
     identity = bench.model.identity() if bench.model is not None else bench.model_name
     opt = session.config.getoption
     bench.summary = summarize(
@@ -920,7 +967,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if bench.timing:
         bench.summary["timing"] = bench.timing
     # Records and summary first: nothing that goes wrong with a gate can lose the run.
-    run_dir = write_run(bench.results, bench.summary["run_id"], records, bench.summary)
+    run_dir = write_run(bench.results, bench.summary["run_id"], records, bench.summary,
+                        rows=bench.collected.values())
     bench.summary["path"] = str(run_dir)
     if opt("--gate"):
         _check_gates(bench, session, records, run_dir)

@@ -150,10 +150,16 @@ def new_run_id(model: str) -> str:
     return time.strftime("%Y%m%dT%H%M%S", time.gmtime(now)) + f"-{int(now * 1e6) % 1_000_000:06d}-{slug}"
 
 
-def write_run(results: Path, run_id: str, records: Iterable[Record], summary: dict) -> Path:
-    """Write a run's records and summary; returns the run folder."""
+def write_run(results: Path, run_id: str, records: Iterable[Record], summary: dict,
+              rows: Iterable[dict] | None = None) -> Path:
+    """Write a run's records and summary; returns the run folder.
+
+    ``rows``: the records' ``to_json()`` where the caller has them already (the plugin does: each item
+    carried its record so), one per record in order, so no record is converted twice.
+    """
     run_dir = Path(results) / "runs" / run_id
-    lines = "".join(json.dumps(r.to_json(), ensure_ascii=False, default=str) + "\n" for r in records)
+    rows = (r.to_json() for r in records) if rows is None else rows
+    lines = "".join(json.dumps(row, ensure_ascii=False, default=str) + "\n" for row in rows)
     atomic_write(run_dir / "records.jsonl", lines)
     atomic_write(run_dir / "summary.json", json.dumps(summary, indent=2, ensure_ascii=False, default=str) + "\n")
     return run_dir

@@ -53,13 +53,21 @@ def load_set(task: str, directory: Path = SETS_DIR) -> list[Instance]:
         return _drawn_set(task)
     if not path.exists():
         raise UsageError(f"no frozen set {path}; run `oraclebench freeze {task}`")
+    stat = path.stat()
+    return list(_read_set(str(path), stat.st_mtime_ns, stat.st_size))
+
+
+@functools.lru_cache(maxsize=16)
+def _read_set(path: str, mtime_ns: int, size: int) -> tuple[Instance, ...]:
+    # A run reads its sets more than once (selection, completeness, coverage): parsed once per file
+    # version (a rewritten file has another mtime or size, so `freeze` is seen at once).
     out = []
-    with path.open(encoding="utf-8") as fh:
+    with open(path, encoding="utf-8") as fh:
         for line in fh:
             if line.strip():
                 d = json.loads(line)
                 out.append(Instance(d["task"], d["id"], d["problem"], d["bucket"], d["label"]))
-    return out
+    return tuple(out)
 
 
 @functools.lru_cache(maxsize=None)

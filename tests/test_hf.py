@@ -226,3 +226,29 @@ def test_decoding_and_training_pass_the_cache_without_a_deprecation_warning(chec
         loss, tokens = batch_loss(lm, encode_pairs(tokenizer, pairs), tokenizer.pad_token_id, share_prefix=32)
     assert len(answers) == len(asked) and all(a.error is None for a in answers)
     assert tokens > 3 * 32 and loss.item() > 0  # the prefix path ran (the abcd instruction is far longer than 32)
+
+
+def test_without_batch_size_the_rows_of_a_batch_come_from_the_requests_and_the_memory(checkpoint):
+    """No fixed default: all 40 requests in one batch where memory holds them; fewer rows per batch where
+    the KV cache budget (or the prefill attention budget) would be exceeded; the same answers either way."""
+    from oraclebench.models.hf import HFModel
+
+    path, problems, task = checkpoint
+    reqs = requests(problems, task)
+    model = HFModel(str(path))
+    seen: list[int] = []
+    model.before_batch = seen.append
+    alone = [cut_at_stop(r.text, q.stop) for r, q in zip(model.generate(reqs), reqs)]
+    assert seen == [40] and alone == reference(path, reqs)
+    prompts = [len(model._encode([q.prompt])[0]) for q in reqs]
+    widths = [p + q.max_tokens for p, q in zip(prompts, reqs)]
+    # A cap that holds 8 of the widest rows (longest prompts) holds at most cap / narrowest of any.
+    for cap, value, most in (("token_cap", 8 * max(widths), 8 * max(widths) // min(widths)),
+                             ("score_cap", 8 * max(prompts) ** 2, 8 * max(prompts) ** 2 // min(prompts) ** 2)):
+        small = HFModel(str(path))
+        setattr(small, cap, value)
+        rows: list[int] = []
+        small.before_batch = rows.append
+        got = [cut_at_stop(r.text, q.stop) for r, q in zip(small.generate(reqs), reqs)]
+        assert sum(rows) == 40 and max(rows) <= min(most, 39) and len(rows) >= 2, (cap, rows)
+        assert got == alone
