@@ -26,7 +26,8 @@ all of them). Keywords are case-insensitive and so cannot be names. Values are b
 small integers; a boolean counts as 0/1 in arithmetic and comparisons (the seed adds booleans), but
 ``NOT``/``AND``/``XOR``/``OR`` and an ``IF`` condition take booleans only: ``N AND A`` is a type
 error whose fix is a comparison (``N > 0 AND A``). The text is parsed by a tokenizer and a
-precedence-climbing parser into a typed tree; nothing is ever passed to ``eval``.
+precedence-climbing parser into a typed tree (``oracles/expressions.py``); nothing is ever passed
+to ``eval``.
 
 A bad world is a ``WorldError`` whose one-line message says where and how to fix it::
 
@@ -46,7 +47,12 @@ import tomllib
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NamedTuple, Sequence, Union
+from typing import NamedTuple, Sequence
+
+from oraclebench.oracles.expressions import (  # the language's names stay importable from here
+    BOOL, BOOLEAN_OPS, FUNCTIONS, GROUPS, INT, KEYWORDS, MAX_INT, NAME, Binary, Call, Const, Expr, If, Kind, Not,
+    SyntaxProblem, TypeProblem, Var, WorldError, evaluate, infer, operators, parse_expression, parse_tree, variables,
+)
 
 __all__ = [
     "WorldError", "Const", "Var", "Not", "Binary", "If", "Call", "Expr", "Equation", "World", "Outcome",
@@ -69,411 +75,11 @@ newC = "B AND E"
 newD = "A OR newB"
 '''
 
-KEYWORDS = ("NOT", "AND", "XOR", "OR", "IF", "THEN", "ELSE")
-GROUPS = ("inputs", "outputs")  # the arguments of sum() that stand for all inputs / all outputs
-FUNCTIONS = ("sum",)
-MAX_DEPTH = 100  # NOTs, IFs and parentheses nested in one expression
-MAX_TOKENS = 500  # tokens of one expression: a chain of operators is a tree that deep
-MAX_INT = 999  # the largest literal and range bound: values stay small
 MAX_INPUTS = 64  # inputs of one world (a prompt of 64 values is already long for a small model)
 MAX_EQUATIONS = 256  # equations, and summary lines, of one world
 DEFAULT_SUMMARY = (("old_sum", "sum(inputs)"), ("new_sum", "sum(outputs)"))
 RESERVED = tuple(n for n, _ in DEFAULT_SUMMARY)  # kept for the default summary's names
-COMPARISONS = ("==", "!=", "<=", ">=", "<", ">")
-ARITHMETIC = ("+", "-")
-BOOLEAN_OPS = ("OR", "XOR", "AND")
-BINARY_OPS = BOOLEAN_OPS + COMPARISONS + ARITHMETIC
-# Binding power of each binary operator (higher binds tighter); NOT sits between AND and the comparisons.
-POWER = {"OR": 10, "XOR": 20, "AND": 30, **dict.fromkeys(COMPARISONS, 50), "+": 60, "-": 60}
-NOT_POWER, ATOM_POWER = 40, 100
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _RANGE = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*:\s*(-?\d+)\s*\.\.\s*(-?\d+)\s*")
-
-BOOL, INT = "bool", "int"
-
-
-class WorldError(ValueError):
-    """A world that cannot be used; the message says where (file, equation, line, column) and the fix."""
-
-
-# --------------------------------------------------------------------------- expressions
-
-
-@dataclass(frozen=True)
-class Const:
-    value: int
-
-    def __str__(self) -> str:
-        return str(self.value)
-
-
-@dataclass(frozen=True)
-class Var:
-    name: str
-    column: int = field(default=0, compare=False)  # 1-based, in the expression text: for errors only
-
-    def __str__(self) -> str:
-        return self.name
-
-
-@dataclass(frozen=True)
-class Not:
-    operand: "Expr"
-    column: int = field(default=0, compare=False)
-
-    def __str__(self) -> str:
-        return f"NOT {_wrap(self.operand, NOT_POWER, False)}"
-
-
-@dataclass(frozen=True)
-class Binary:
-    op: str  # one of BINARY_OPS
-    left: "Expr"
-    right: "Expr"
-    column: int = field(default=0, compare=False)  # the operator's
-
-    def __str__(self) -> str:
-        power = POWER[self.op]
-        chained = self.op in COMPARISONS  # comparisons do not chain: a comparison operand keeps its parentheses
-        return f"{_wrap(self.left, power, chained)} {self.op} {_wrap(self.right, power, True)}"
-
-
-@dataclass(frozen=True)
-class If:
-    cond: "Expr"
-    then: "Expr"
-    orelse: "Expr"
-    column: int = field(default=0, compare=False)
-
-    def __str__(self) -> str:
-        return f"IF {self.cond} THEN {self.then} ELSE {self.orelse}"
-
-
-@dataclass(frozen=True)
-class Call:
-    """``sum(args)``; an argument ``Var("inputs")``/``Var("outputs")`` stands for the whole group."""
-
-    name: str
-    args: tuple["Expr", ...]
-    column: int = field(default=0, compare=False)
-
-    def __str__(self) -> str:
-        return f"{self.name}({', '.join(map(str, self.args))})"
-
-
-Expr = Union[Const, Var, Not, Binary, If, Call]
-
-
-def _power(expr: Expr) -> int:
-    if isinstance(expr, Binary):
-        return POWER[expr.op]
-    if isinstance(expr, Not):
-        return NOT_POWER
-    if isinstance(expr, If):
-        return 0
-    return ATOM_POWER
-
-
-def _wrap(expr: Expr, parent: int, right: bool) -> str:
-    # Parenthesise a looser operand, and a right operand of equal binding (operators associate left).
-    inner = _power(expr)
-    return f"({expr})" if inner < parent or (right and inner == parent) else str(expr)
-
-
-def _columns(expr: Expr) -> int:
-    """Where ``expr`` starts in its text (its first token's column): a binary expression starts with its left."""
-    while isinstance(expr, Binary):
-        expr = expr.left
-    return getattr(expr, "column", 0)
-
-
-def _sum_args(expr: Call, env: dict[str, int], groups: dict[str, Sequence[str]]) -> list[int]:
-    out = []
-    for arg in expr.args:
-        if isinstance(arg, Var) and arg.name in GROUPS:
-            out += [env[n] for n in groups[arg.name]]
-        else:
-            out.append(evaluate(arg, env, groups))
-    return out
-
-
-_BINARY = {
-    "AND": lambda a, b: a & b, "XOR": lambda a, b: a ^ b, "OR": lambda a, b: a | b,
-    "+": lambda a, b: a + b, "-": lambda a, b: a - b,
-    "==": lambda a, b: int(a == b), "!=": lambda a, b: int(a != b), "<": lambda a, b: int(a < b),
-    "<=": lambda a, b: int(a <= b), ">": lambda a, b: int(a > b), ">=": lambda a, b: int(a >= b),
-}
-
-
-def evaluate(expr: Expr, env: dict[str, int], groups: dict[str, Sequence[str]] | None = None) -> int:
-    """The value of ``expr`` (0/1 for a boolean) with variables from ``env``.
-
-    ``groups`` maps ``inputs``/``outputs`` to the names ``sum(inputs)`` adds up.
-
-    >>> evaluate(parse_expression("A OR NOT B AND C"), {"A": 0, "B": 0, "C": 1})
-    1
-    >>> evaluate(parse_expression("IF N > 1 THEN N - 1 ELSE 0"), {"N": 3})
-    2
-    """
-    if isinstance(expr, Const):
-        return expr.value
-    if isinstance(expr, Var):
-        return env[expr.name]
-    if isinstance(expr, Not):
-        return 1 - evaluate(expr.operand, env, groups)
-    if isinstance(expr, If):
-        return evaluate(expr.then if evaluate(expr.cond, env, groups) else expr.orelse, env, groups)
-    if isinstance(expr, Call):
-        return sum(_sum_args(expr, env, groups or {}))
-    return _BINARY[expr.op](evaluate(expr.left, env, groups), evaluate(expr.right, env, groups))
-
-
-def children(expr: Expr) -> tuple[Expr, ...]:
-    if isinstance(expr, Not):
-        return (expr.operand,)
-    if isinstance(expr, Binary):
-        return (expr.left, expr.right)
-    if isinstance(expr, If):
-        return (expr.cond, expr.then, expr.orelse)
-    if isinstance(expr, Call):
-        return expr.args
-    return ()
-
-
-def variables(expr: Expr) -> list[Var]:
-    """The variable occurrences of ``expr``, left to right (``inputs``/``outputs`` in ``sum`` included)."""
-    if isinstance(expr, Var):
-        return [expr]
-    return [v for child in children(expr) for v in variables(child)]
-
-
-def operators(expr: Expr) -> list[str]:
-    """The operators of ``expr``, outermost first: ``AND``, ``+``, ``NOT``, ``IF``, ``sum``, ..."""
-    own = [expr.op] if isinstance(expr, Binary) else ["NOT"] if isinstance(expr, Not) else \
-        ["IF"] if isinstance(expr, If) else [expr.name] if isinstance(expr, Call) else []
-    return own + [op for child in children(expr) for op in operators(child)]
-
-
-class _SyntaxError(Exception):
-    def __init__(self, message: str, column: int):
-        super().__init__(message)
-        self.message, self.column = message, column
-
-
-class _Token(NamedTuple):
-    kind: str  # "name", "int", a keyword, an operator, "(", ")", "," or "end"
-    text: str
-    column: int
-
-
-_SYMBOLS = ("==", "!=", "<=", ">=", "<", ">", "+", "-", "(", ")", ",")
-
-
-def _tokens(text: str) -> list[_Token]:
-    out, i = [], 0
-    while i < len(text):
-        ch = text[i]
-        if ch.isspace():
-            i += 1
-        elif sym := next((s for s in _SYMBOLS if text.startswith(s, i)), None):
-            out.append(_Token(sym, sym, i + 1))
-            i += len(sym)
-        elif ch.isdigit():
-            j = i
-            while j < len(text) and text[j].isalnum():
-                j += 1
-            if not text[i:j].isdigit() or int(text[i:j]) > MAX_INT:
-                raise _SyntaxError(f"bad literal '{text[i:j]}' (whole numbers 0..{MAX_INT})", i + 1)
-            out.append(_Token("int", text[i:j], i + 1))
-            i = j
-        elif m := _NAME.match(text, i):
-            word = m.group()
-            kind = word.upper() if word.upper() in KEYWORDS else "name"
-            out.append(_Token(kind, word, i + 1))
-            i = m.end()
-        else:
-            hint = {"&": "; write AND", "|": "; write OR", "^": "; write XOR", "!": "; write NOT",
-                    "=": "; compare with ==", "*": "; only + and - (repeat a term to multiply)"}.get(ch, "")
-            raise _SyntaxError(f"unexpected character {ch!r}{hint}", i + 1)
-    out.append(_Token("end", "", len(text) + 1))
-    if len(out) > MAX_TOKENS:
-        raise _SyntaxError(f"more than {MAX_TOKENS} tokens; split the expression over several equations",
-                           out[MAX_TOKENS].column)
-    return out
-
-
-class _Parser:
-    """Precedence climbing (a Pratt parser): ``expression(p)`` reads a prefix (atom, NOT, IF, a
-    parenthesis, a call), then every binary operator that binds tighter than ``p``, left to right."""
-
-    def __init__(self, text: str):
-        self.tokens, self.pos, self.depth = _tokens(text), 0, 0
-
-    def peek(self) -> _Token:
-        return self.tokens[self.pos]
-
-    def take(self) -> _Token:
-        self.pos += 1
-        return self.tokens[self.pos - 1]
-
-    def expect(self, kind: str) -> _Token:
-        if self.peek().kind != kind:
-            raise _SyntaxError(f"expected {kind if kind.isalpha() else repr(kind)} {_found(self.peek())}",
-                               self.peek().column)
-        return self.take()
-
-    def nest(self, tok: _Token) -> None:
-        # A bound on nesting keeps parsing, evaluating and printing a hostile world within the stack.
-        self.depth += 1
-        if self.depth > MAX_DEPTH:
-            raise _SyntaxError(f"nested more than {MAX_DEPTH} deep (NOTs, IFs and parentheses); simplify the "
-                               "expression", tok.column)
-
-    def expression(self, power: int) -> Expr:
-        left, compared = self.prefix(), False  # compared: ``left`` is a comparison read in this loop
-        while (tok := self.peek()).kind in POWER and POWER[tok.kind] > power:
-            self.take()
-            if tok.kind in COMPARISONS and compared:
-                raise _SyntaxError(f"comparisons do not chain; write a {left.op} b AND b {tok.kind} c",
-                                   tok.column)
-            left = Binary(tok.kind, left, self.expression(POWER[tok.kind]), tok.column)
-            compared = tok.kind in COMPARISONS
-        return left
-
-    def prefix(self) -> Expr:
-        tok = self.take()
-        if tok.kind == "int":
-            return Const(int(tok.text))
-        if tok.kind == "name":
-            if self.peek().kind == "(":
-                return self.call(tok)
-            return Var(tok.text, tok.column)
-        if tok.kind == "NOT":
-            self.nest(tok)
-            expr = Not(self.expression(NOT_POWER), tok.column)
-            self.depth -= 1
-            return expr
-        if tok.kind == "IF":
-            self.nest(tok)
-            cond = self.expression(0)
-            self.expect("THEN")
-            then = self.expression(0)
-            self.expect("ELSE")
-            expr = If(cond, then, self.expression(0), tok.column)
-            self.depth -= 1
-            return expr
-        if tok.kind == "(":
-            self.nest(tok)
-            expr = self.expression(0)
-            if self.peek().kind != ")":
-                raise _SyntaxError(f"expected ')' {_found(self.peek())}", self.peek().column)
-            self.take()
-            self.depth -= 1
-            return expr
-        raise _SyntaxError(f"expected a variable, a number, NOT, IF or '(' {_found(tok)}", tok.column)
-
-    def call(self, name: _Token) -> Call:
-        if name.text not in FUNCTIONS:
-            raise _SyntaxError(f"unknown function '{name.text}'; the functions are {', '.join(FUNCTIONS)}",
-                               name.column)
-        self.nest(self.take())
-        args = [self.expression(0)]
-        while self.peek().kind == ",":
-            self.take()
-            args.append(self.expression(0))
-        if self.peek().kind != ")":
-            raise _SyntaxError(f"expected ',' or ')' {_found(self.peek())}", self.peek().column)
-        self.take()
-        self.depth -= 1
-        return Call(name.text, tuple(args), name.column)
-
-    def whole(self) -> Expr:
-        expr = self.expression(0)
-        if self.peek().kind != "end":
-            raise _SyntaxError(f"expected an operator {_found(self.peek())}", self.peek().column)
-        return expr
-
-
-def _found(tok: _Token) -> str:
-    return "but the expression ends" if tok.kind == "end" else f"but found '{tok.text}'"
-
-
-def _parse(text: str) -> Expr:
-    if not text.strip():
-        raise _SyntaxError("empty expression; write one, e.g. \"A XOR C\"", 0)
-    return _Parser(text).whole()
-
-
-def parse_expression(text: str) -> Expr:
-    """The syntax tree of one expression; a syntax error is a ``WorldError`` naming the column.
-
-    >>> str(parse_expression("a or (b xor not c)"))
-    'a OR b XOR NOT c'
-    >>> str(parse_expression("if n >= 2 then a else (b and c)"))
-    'IF n >= 2 THEN a ELSE b AND c'
-    """
-    try:
-        return _parse(text)
-    except _SyntaxError as e:
-        at = f" at column {e.column} of {text!r}" if e.column else ""
-        raise WorldError(f"{e.message}{at}") from None
-
-
-# --------------------------------------------------------------------------- types and ranges
-
-
-class _TypeError(Exception):
-    def __init__(self, message: str, column: int):
-        super().__init__(message)
-        self.message, self.column = message, column
-
-
-class Kind(NamedTuple):
-    """A value's type and range: ``bool`` is 0..1; ``int`` any range of small integers."""
-
-    type: str
-    lo: int
-    hi: int
-
-
-def _describe(expr: Expr) -> str:
-    return f"'{expr}'" if len(str(expr)) <= 30 else f"'{str(expr)[:27]}...'"
-
-
-def _bool_operand(expr: Expr, kind: Kind, op: str) -> None:
-    if kind.type != BOOL:
-        raise _TypeError(f"{op} needs booleans but {_describe(expr)} is a number ({kind.lo}..{kind.hi}); "
-                         f"compare it, e.g. {_describe(expr)[1:-1]} > 0", _columns(expr) or 1)
-
-
-def infer(expr: Expr, scope: dict[str, Kind], groups: dict[str, Sequence[str]]) -> Kind:
-    """The type and range of ``expr`` given the variables' (``scope``); a type error names its column."""
-    if isinstance(expr, Const):
-        return Kind(BOOL if expr.value in (0, 1) else INT, expr.value, expr.value)
-    if isinstance(expr, Var):
-        return scope[expr.name]
-    if isinstance(expr, Not):
-        _bool_operand(expr.operand, infer(expr.operand, scope, groups), "NOT")
-        return Kind(BOOL, 0, 1)
-    if isinstance(expr, If):
-        _bool_operand(expr.cond, infer(expr.cond, scope, groups), "IF's condition")
-        a, b = infer(expr.then, scope, groups), infer(expr.orelse, scope, groups)
-        return Kind(BOOL if a.type == b.type == BOOL else INT, min(a.lo, b.lo), max(a.hi, b.hi))
-    if isinstance(expr, Call):
-        kinds = [scope[n] for arg in expr.args if isinstance(arg, Var) and arg.name in GROUPS
-                 for n in groups[arg.name]]
-        kinds += [infer(arg, scope, groups) for arg in expr.args if not (isinstance(arg, Var) and arg.name in GROUPS)]
-        return Kind(INT, sum(k.lo for k in kinds), sum(k.hi for k in kinds))
-    a, b = infer(expr.left, scope, groups), infer(expr.right, scope, groups)
-    if expr.op in BOOLEAN_OPS:
-        _bool_operand(expr.left, a, expr.op)
-        _bool_operand(expr.right, b, expr.op)
-        return Kind(BOOL, 0, 1)
-    if expr.op in COMPARISONS:
-        return Kind(BOOL, 0, 1)
-    if expr.op == "+":
-        return Kind(INT, a.lo + b.lo, a.hi + b.hi)
-    return Kind(INT, a.lo - b.hi, a.hi - b.lo)
 
 
 # --------------------------------------------------------------------------- worlds
@@ -518,7 +124,7 @@ class Outcome:
 
 
 def _default_summary() -> tuple[Equation, ...]:
-    return tuple(Equation(name, _parse(text)) for name, text in DEFAULT_SUMMARY)
+    return tuple(Equation(name, parse_tree(text)) for name, text in DEFAULT_SUMMARY)
 
 
 @dataclass(frozen=True)
@@ -620,7 +226,7 @@ def _kinds(world: World) -> tuple[tuple[str, Kind], ...]:
 
 
 def _name_problem(name: object) -> str | None:
-    if not isinstance(name, str) or not _NAME.fullmatch(name):
+    if not isinstance(name, str) or not NAME.fullmatch(name):
         return f"{name!r} is not a name (letters, digits and '_', not starting with a digit)"
     if name.upper() in KEYWORDS:
         return f"{name!r} is a keyword ({', '.join(KEYWORDS)}), not a name; rename it"
@@ -698,7 +304,7 @@ def _first_problem(inputs: Sequence[str], domains: Sequence[tuple[int, int]], eq
                 return where, f"'{eq.name}' is {kind}; new variables need new names", 0
             try:
                 scope[eq.name] = infer(eq.expr, scope, groups)
-            except _TypeError as e:
+            except TypeProblem as e:
                 return where, e.message, e.column
             if section == "equation":
                 defined.add(eq.name)
@@ -855,8 +461,8 @@ def _expressions(text: str, source: str, table: object, section: str, example: s
         if not isinstance(expr_text, str):
             raise _locate(text, source, f"{section} {key}", 'the expression must be a string, e.g. "A XOR C"')
         try:
-            out.append(Equation(key, _parse(expr_text)))
-        except _SyntaxError as e:
+            out.append(Equation(key, parse_tree(expr_text)))
+        except SyntaxProblem as e:
             raise _locate(text, source, f"{section} {key}", e.message, e.column, expr_text) from None
     return out
 

@@ -420,7 +420,8 @@ def test_a_hostile_world_file_is_one_error_line_naming_it(bench, tmp_path, capsy
 
 
 def test_the_bounded_world_parser_still_reads_the_deepest_allowed_expression():
-    from oraclebench.oracles.causal import MAX_DEPTH, parse_world
+    from oraclebench.oracles.causal import parse_world
+    from oraclebench.oracles.expressions import MAX_DEPTH
 
     text = 'inputs = ["A"]\n[equations]\nnewA = "' + "NOT " * MAX_DEPTH + 'A"\n'
     assert parse_world(text).evaluate([1]).new == (MAX_DEPTH % 2 ^ 1,)
