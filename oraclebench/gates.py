@@ -61,6 +61,15 @@ class GateResult:
         return f"{verdict} {self.name}: measured {got}, floor {self.floor:.4f}" + (f" ({self.detail})" if self.detail else "")
 
 
+class GateErrors(UsageError):
+    """Gates that could not be measured (``errors``, one line each); ``results`` holds the gates that
+    could, so a run still shows every measured gate beside the ones in error."""
+
+    def __init__(self, errors: list[str], results: list[GateResult]):
+        super().__init__("; ".join(errors))
+        self.errors, self.results = errors, results
+
+
 def load_gates(path: Path | str) -> dict:
     """The parsed and validated gate file. Anything wrong with it (missing, a directory, unreadable,
     not UTF-8, not TOML, a value of the wrong type, a key for an unknown task or split, an unknown
@@ -219,35 +228,57 @@ def check_gates(path: Path | str, summary: dict, records: list[Record] | None = 
     """Every gate of ``path`` that applies to ``summary``'s model, checked against it.
 
     ``records`` (the run's per-instance records) are needed only by paired gates; a paired gate
-    without them is a ``UsageError``.
+    without them is a ``UsageError``. A gate file that cannot be read is a ``UsageError``; gates that
+    cannot be measured on this run raise one ``GateErrors`` after every gate was tried, carrying the
+    results of those that could.
     """
     path = Path(path)
     data = load_gates(path)
     model = summary["model"]
     tables = _tables(data, model, path)
     results: list[GateResult] = []
+    errors: list[str] = []
     for name, table in tables:
         for key, value in table.items():
-            if key == "baseline":
-                results += _baseline_gates(value, summary, path, name)
-                continue
-            if key == "paired":
-                results += _paired_gates(value, summary, records, path, name)
-                continue
-            task, split = _parse_key(key, path, name)
-            floor = _floor(value, f"[{name}] {key}", path)
-            if task not in summary.get("tasks", {}):
-                raise UsageError(f"gate [{name}] {key}: task {task!r} did not run (ran: {', '.join(summary['tasks'])})")
-            measured = _accuracy(summary, task, split)
-            if measured is None and _accuracy(summary, task, "unknown") is not None:
-                raise UsageError(f"gate [{name}] {key}: the split of {task}'s instances is unknown ({model} has no "
-                                 f"training manifest for {task}), so nothing is {split}; give --heldout "
-                                 f"{task}:SPEC, or gate {task!r} (all instances)")
-            if measured is None:
-                raise UsageError(f"gate [{name}] {key}: no {split} instances of {task} in this run; "
-                                 f"give the model a manifest or --heldout, or drop the gate")
-            results.append(GateResult(f"{model} {key}", measured, floor, measured >= floor))
+            try:
+                results += _gate_results(name, key, value, summary, records, path)
+            except UsageError as exc:  # this gate cannot be measured; the others are still checked and shown
+                errors.append(str(exc))
+    if errors:
+        raise GateErrors(errors, results)
     return results
+
+
+def _gate_results(name: str, key: str, value, summary: dict, records: list[Record] | None,
+                  path: Path) -> list[GateResult]:
+    """The results of one entry of table ``[name]``; a ``UsageError`` when it cannot be measured."""
+    model = summary["model"]
+    if key == "baseline":
+        return _baseline_gates(value, summary, path, name)
+    if key == "paired":
+        return _paired_gates(value, summary, records, path, name)
+    task, split = _parse_key(key, path, name)
+    floor = _floor(value, f"[{name}] {key}", path)
+    if task not in summary.get("tasks", {}):
+        raise UsageError(f"gate [{name}] {key}: task {task!r} did not run (ran: {', '.join(summary['tasks'])})")
+    measured = _accuracy(summary, task, split)
+    if measured is None and _accuracy(summary, task, "unknown") is not None:
+        raise UsageError(f"gate [{name}] {key}: the split of {task}'s instances is unknown ({model} has no "
+                         f"training manifest for {task}), so nothing is {split}; give --heldout "
+                         f"{task}:SPEC, or gate {task!r} (all instances)")
+    if measured is None:
+        scored = _scored_splits(summary, task)
+        fix = (f"this run scored {scored}; gate one of those, or drop the gate" if scored else
+               "give the model a manifest or --heldout, or drop the gate")
+        raise UsageError(f"gate [{name}] {key}: no {split} instances of {task} in this run; {fix}")
+    return [GateResult(f"{model} {key}", measured, floor, measured >= floor)]
+
+
+def _scored_splits(summary: dict, task: str) -> str:
+    """The splits a run scored of ``task``, with their sizes: ``"unseen (200)"``."""
+    cells = summary.get("tasks", {}).get(task, {})
+    return ", ".join(f"{s} ({c['n']})" for s, c in cells.items()
+                     if s != "all" and isinstance(c, dict) and c.get("n"))
 
 
 def _baseline_gates(spec, summary: dict, path: Path, name: str) -> list[GateResult]:

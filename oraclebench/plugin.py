@@ -1113,11 +1113,13 @@ def _timing_line(task: str, t: dict, workers: int) -> str:
 def _check_gates(bench: Bench, session: pytest.Session, records: list[Record], run_dir: Path) -> None:
     """Evaluate ``--gate`` on the written run; any failure to evaluate is one gate ERROR line."""
     from oraclebench.models.base import describe_exception
-    from oraclebench.gates import check_gates
+    from oraclebench.gates import GateErrors, check_gates
     from oraclebench.records import atomic_write
 
     try:
         bench.gates = check_gates(session.config.getoption("--gate"), bench.summary, records=records)
+    except GateErrors as exc:  # the measurable gates are still shown, each error on its own line
+        bench.gates, bench.gate_error = exc.results, "\n".join(exc.errors)
     except UsageError as exc:
         bench.gate_error = str(exc)
     except Exception as exc:  # noqa: BLE001 - the run is written; a gate mistake must not hide it
@@ -1176,8 +1178,8 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
         tr.write_line("wrong answers one by one: -rf, --tb=short, --junitxml FILE, or the run's records.jsonl")
     for gate in bench.gates:
         tr.write_line(gate.line(), green=gate.ok, red=not gate.ok)
-    if bench.gate_error:
-        tr.write_line(f"ERROR gate: {bench.gate_error}", red=True)
+    for error in (bench.gate_error or "").splitlines():
+        tr.write_line(f"ERROR gate: {error}", red=True)
     if config.getoption("--gate") and bench.gate_error is None:
         verdict = "all gates hold" if all(g.ok for g in bench.gates) else "a gate failed"
         tr.write_line(f"oraclebench gates: {verdict}", bold=True, green="hold" in verdict, red="failed" in verdict)

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from oraclebench.errors import UsageError
-from oraclebench.gates import check_gates
+from oraclebench.gates import GateErrors, check_gates
 from oraclebench.records import Record, list_runs
 from oraclebench.summary import summarize
 from oraclebench.tasks import get_task
@@ -218,6 +218,20 @@ def test_an_old_summary_with_seen_cells_still_gates_on_seen(tmp_path):
         check_gates(_gates(tmp_path, '"multiplication.unseen" = 0.7\n'), summary)
 
 
+def test_a_gate_that_cannot_be_measured_leaves_the_other_gates_measured_and_names_the_splits_scored(tmp_path):
+    """--fresh N --split unseen scores no trained instance: the trained gate is an error naming what the
+    run scored (the model has a manifest: asking for one would be wrong), and the unseen gate is still
+    measured and shown."""
+    summary = summarize(_records([("unseen", True)] * 3 + [("unseen", False)] * 197), model="m")
+    with pytest.raises(GateErrors) as caught:
+        check_gates(_gates(tmp_path, '"multiplication.trained" = 0.9\n"multiplication.unseen" = 0.9\n'), summary)
+    [error] = caught.value.errors
+    assert "no trained instances of multiplication" in error
+    assert "this run scored unseen (200)" in error and "manifest" not in error
+    [unseen] = caught.value.results
+    assert (unseen.name, unseen.measured, unseen.ok) == ("m multiplication.unseen", 0.015, False)
+
+
 def test_an_unknown_gate_split_names_the_keys(tmp_path):
     with pytest.raises(UsageError, match="split must be one of all, trained, unseen, heldout, seen"):
         check_gates(_gates(tmp_path, '"multiplication.memorised" = 0.7\n'), summarize(_records([("trained", True)]), model="m"))
@@ -332,3 +346,14 @@ def test_a_python_callable_that_declares_its_training_data_gets_the_three_splits
                 "heldout" if len(str(p.a)) > 1 or len(str(p.b)) > 2 else "unseen")
         assert r["split"] == want, r["instance_id"]
     assert summary["training"]["multiplication"]["buckets"]["1x1"]["space"] == 81
+
+
+def test_under_pytest_every_measured_gate_is_shown_beside_the_gate_in_error(bench, pytester):
+    gates = pytester.path / "gates.toml"
+    gates.write_text('[oracle]\n"causal.trained" = 0.5\n"causal.all" = 0.9\n')
+    result = bench("--model", "oracle", "--task", "causal", "--heldout", "causal:omitted=1,0,1,0,1",
+                   "--gate", str(gates))
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stdout.fnmatch_lines(["PASS oracle causal.all: measured 1.0000*",
+                                 "ERROR gate: gate [oracle] causal.trained: no trained instances of causal in this run; "
+                                 "this run scored seen (31), heldout (1); gate one of those, or drop the gate"])
