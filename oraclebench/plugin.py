@@ -247,26 +247,27 @@ class Bench:
 
     def score_task(self, task: str) -> dict[str, Record]:
         """Answer every collected instance of ``task`` in one batched call (once per session; under xdist
-        once per run: the first worker answers, the others read its records)."""
+        once per run: each worker answers its share and reads the others', see ``SharedAnswers``)."""
         if task not in self.records:
+            from oraclebench.runner import RunStats
+
+            insts = self.selected.get(task) or self.task_instances(task)
+            stats = RunStats()  # summed over the shares this process answers
             if self.is_worker:
-                with SharedAnswers(self.results, self.run_id, task) as shared:
-                    records = shared.read()
-                    if records is None:
-                        records = self._evaluate(task)
-                        shared.write(records)
+                shares, first = worker_share(self.config)
+                records = SharedAnswers(self.results, self.run_id, task).records(
+                    insts, lambda part: self._evaluate(task, part, stats), shares, first)
             else:
-                records = self._evaluate(task)
+                records = self._evaluate(task, insts, stats)
             self.records[task] = {r.instance_id: r for r in records}
         return self.records[task]
 
-    def _evaluate(self, task: str) -> list[Record]:
-        from oraclebench.runner import RunStats, evaluate
+    def _evaluate(self, task: str, insts: list, stats) -> list[Record]:
+        from oraclebench.runner import evaluate
 
-        insts = self.selected.get(task) or self.task_instances(task)
         tr = self.config.pluginmanager.get_plugin("terminalreporter")
         meter = self.progress(task, len(insts))
-        cache, stats = self.cache(), RunStats()
+        cache = self.cache()
         try:
             records = evaluate(self.model, insts, self.run_id, cache, self.heldout, stats=stats,
                                progress=meter and meter.advance)
@@ -364,42 +365,71 @@ def worker_writer(config: pytest.Config):
 
 
 class SharedAnswers:
-    """xdist: one task's records for the whole run, answered by the first worker to take the lock.
+    """xdist: one task's records for the whole run, each instance answered by exactly one worker.
 
-    ``results/.inflight/<run_id>/<task>.jsonl`` holds them until the controller removes the folder
-    at the end of the run. The lock (``flock``) is released if the worker dies, and the file is
-    written whole and renamed, so another worker either finds all the records or answers itself.
+    The task's instances (collected alike on every worker, in the same order) are cut into one share per
+    worker. A worker answers its own share first, then any share no one holds, and reads the shares
+    the others answered. Each share has a lock (``flock``: released if its holder dies, so another
+    worker answers that share) and a file ``results/.inflight/<run_id>/<task>.<i>.jsonl``, written
+    whole and renamed: a reader finds all of a share's records or answers the share itself. The
+    controller removes the folder at the end of the run.
     """
 
     def __init__(self, results: Path, run_id: str, task: str):
         self.dir = inflight_dir(results, run_id)
-        self.path = self.dir / f"{task}.jsonl"
-        self.fh = None
+        self.task = task
 
-    def __enter__(self) -> "SharedAnswers":
-        self.dir.mkdir(parents=True, exist_ok=True)
-        self.fh = open(self.path.with_suffix(".lock"), "w")
+    def records(self, insts: list, answer, shares: int, first: int) -> list[Record]:
+        """Every instance's record, in ``insts``' order. ``answer(part)`` scores a share's instances;
+        ``shares`` is the number of workers, ``first`` this worker's own share (its index)."""
         try:
             import fcntl
+        except ImportError:  # not POSIX: no sharing, each worker answers everything
+            return answer(insts)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        n = max(1, min(shares, len(insts)))
+        parts = [insts[len(insts) * i // n:len(insts) * (i + 1) // n] for i in range(n)]
+        got: dict[int, list[Record]] = {}
+        for wait in (False, True):  # first the shares free now, then wait for those others hold
+            for i in [(first + k) % n for k in range(n)]:
+                if i not in got and (records := self._share(fcntl, i, parts[i], answer, wait)) is not None:
+                    got[i] = records
+        return [r for i in range(n) for r in got[i]]
 
-            fcntl.flock(self.fh, fcntl.LOCK_EX)
-        except ImportError:  # not POSIX: no sharing, each worker answers (as before)
-            pass
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.fh.close()  # releases the lock
-
-    def read(self) -> list[Record] | None:
-        if not self.path.exists():
-            return None
-        with self.path.open(encoding="utf-8") as fh:
-            return [Record.from_json(json.loads(line)) for line in fh if line.strip()]
-
-    def write(self, records: list[Record]) -> None:
+    def _share(self, fcntl, i: int, part: list, answer, wait: bool) -> list[Record] | None:
+        """Share ``i``'s records: read where a worker wrote them, else answered here; None when another
+        worker holds its lock and ``wait`` is false."""
         from oraclebench.records import atomic_write
 
-        atomic_write(self.path, "".join(json.dumps(r.to_json(), default=str) + "\n" for r in records))
+        path = self.dir / f"{self.task}.{i}.jsonl"
+        with open(path.with_suffix(".lock"), "w") as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+            except BlockingIOError:
+                return None
+            if path.exists():
+                with path.open(encoding="utf-8") as fh:
+                    return [Record.from_json(json.loads(line)) for line in fh if line.strip()]
+            records = answer(part)
+            atomic_write(path, "".join(json.dumps(r.to_json(), default=str) + "\n" for r in records))
+            return records  # closing the file releases the lock
+
+
+def worker_share(config: pytest.Config) -> tuple[int, int]:
+    """An xdist worker's (number of workers, its index): ``gw3`` of 4 is (4, 3)."""
+    count = int(config.workerinput.get("workercount", 1))
+    digits = re.sub(r"\D", "", str(config.workerinput.get("workerid", "")))
+    return count, int(digits) % count if digits else 0
+
+
+def share_cores(bench: Bench) -> None:
+    """xdist worker: torch's threads = cores / workers. N workers each running a thread per core
+    oversubscribe the cores and finish slower than one worker. Left alone where the user chose
+    (``OMP_NUM_THREADS``, ``--model-opt threads=N``) or the model does not use torch."""
+    if "OMP_NUM_THREADS" in os.environ or "threads" in bench.options or "torch" not in sys.modules:
+        return
+    workers, _ = worker_share(bench.config)
+    sys.modules["torch"].set_num_threads(max(1, (os.cpu_count() or 1) // workers))
 
 
 def inflight_dir(results: Path, run_id: str) -> Path:
@@ -780,6 +810,8 @@ def _start(bench: Bench, config: pytest.Config) -> None:
         if tr is not None and not bench.is_worker:
             tr.write_line(f"oraclebench: loading model {bench.model_name} ...")
         bench.load_model()
+        if bench.is_worker:
+            share_cores(bench)
     except (ModelError, UsageError) as exc:
         raise pytest.UsageError(str(exc)) from None
     bench.run_id = config.workerinput["oraclebench_run_id"] if bench.is_worker else new_run_id(bench.model_name)
@@ -922,7 +954,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_testnodedown(node, error) -> None:
-    """xdist controller: add up what the workers asked the model (one worker answers each task)."""
+    """xdist controller: add up what the workers asked the model (each answers its share of a task)."""
     bench = node.config.stash[BENCH]
     bench.notices += (getattr(node, "workeroutput", None) or {}).get("oraclebench_notices", [])
     bench.workers += 1
@@ -1106,7 +1138,7 @@ def _timing_line(task: str, t: dict, workers: int) -> str:
     line = (f"{task}: {t['requested']} requests, {t['cached']} from the cache, {t['computed']} asked "
             f"({t['errors']} failed{cut})")
     if workers:
-        line += f" by {t.get('workers', 1)} of {workers} workers (the others read its answers)"
+        line += f" by {t.get('workers', 1)} of {workers} workers (each its share)"
     return line + f" in {t['seconds']:.1f} s"
 
 

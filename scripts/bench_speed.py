@@ -4,6 +4,7 @@ and the whole pytest run.
     python scripts/bench_speed.py                       # multiplication, 2,000 fresh prompts, 3 repeats
     python scripts/bench_speed.py --task abcd --n 300   # long traces
     python scripts/bench_speed.py --model PATH --batch 64 --threads 2 --repeat 5
+    python scripts/bench_speed.py --task abcd --n 400 --xdist 2   # pytest -n 0 against -n 2 only
 
 Scores the same model on the same N distinct prompts (``--fresh N --seed S``'s, less any the checkpoint
 trained on) several ways, each in a fresh Python process (imports, model loading, generation and
@@ -18,6 +19,9 @@ scoring: a whole run), ``--repeat`` times interleaved (adapter, plain, pytest, l
    lm-eval``), its CLI: ``lm_eval run --model hf --batch_size B`` over task YAMLs written here with the
    same prompts (local JSONL files), stop strings and token budgets (one task per distinct pair),
    ``HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1``: nothing is downloaded.
+
+With ``--xdist N`` it runs only the pytest run, without and with ``-n N`` (pytest-xdist: each worker answers
+its share of the task), interleaved, and prints both whole runs and their ratio.
 
 It prints each way's whole run (min and median), generation alone for 1 and 2, whether the answers
 are the same as the adapter's, the ratios per repeat (min and median: the runs of one repeat ran
@@ -167,6 +171,8 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=None, help="torch threads in every process (OMP_NUM_THREADS)")
     parser.add_argument("--repeat", type=int, default=3, help="interleaved runs of every way (min and median shown)")
+    parser.add_argument("--xdist", type=int, default=None, metavar="N",
+                        help="compare only the pytest run without and with -n N (pytest-xdist workers)")
     parser.add_argument("--no-lm-eval", action="store_true", help="leave lm-evaluation-harness out even if installed")
     parser.add_argument("--worker", choices=("adapter", "plain"), help=argparse.SUPPRESS)
     parser.add_argument("--path", help=argparse.SUPPRESS)
@@ -186,6 +192,8 @@ def main() -> int:
     if args.threads:
         env["OMP_NUM_THREADS"] = str(args.threads)
     ways = [w for w in WAYS if w != "lm-eval" or lm_eval_available(args)]
+    if args.xdist:
+        ways = ["pytest", "pytest-xdist"]
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         env["HF_HOME"] = str(tmp / "hf")  # lm-eval's datasets cache: in the scratch folder, not the user's
@@ -206,6 +214,9 @@ def main() -> int:
                     return 1
                 print(f"  run {rep + 1}: {way:8s} {seconds:7.2f} s whole run", flush=True)
                 runs[way].append((seconds, result))
+        if args.xdist:
+            report_xdist(args.xdist, n, runs)
+            return 0
         failures = n - runs["pytest"][0][1]["correct"]
         floors = [pytest_floor(tmp / f"floor{rep}", n, failures, env) for rep in range(args.repeat)]
     report(n, runs, floors, failures, matmul_limit(args.threads))
@@ -215,11 +226,13 @@ def main() -> int:
 def run_way(way: str, args, path: Path, tmp: Path, rep: int, env: dict, lm_tasks: list[str]):
     """(seconds of the whole run in a fresh process, what it answered), or (seconds, None) if it failed."""
     out = tmp / f"{way}.json"
-    if way == "pytest":
+    if way.startswith("pytest"):
         cmd = [sys.executable, "-m", "pytest", "benchmark", "-q", "-p", "no:cacheprovider", "--model",
                f"hf:{path}", "--task", args.task, "--fresh", str(args.n), "--seed", str(args.seed),
                "--no-cache", "--results", str(tmp / f"r{rep}")]
         cmd += ["--model-opt", f"batch_size={args.adapter_batch}"] if args.adapter_batch else []
+        cmd += ["-n", str(args.xdist if way == "pytest-xdist" else 0)] if args.xdist else []
+        cmd[cmd.index("--results") + 1] += f"-{way}"
     elif way == "lm-eval":
         cmd = [sys.executable, "-m", "lm_eval", "run", "--model", "hf", "--model_args",
                f"pretrained={path},dtype=float32", "--device", "cpu", "--batch_size", str(args.batch),
@@ -233,8 +246,8 @@ def run_way(way: str, args, path: Path, tmp: Path, rep: int, env: dict, lm_tasks
     if run.returncode not in (0, 1) or (way == "lm-eval" and run.returncode != 0):
         print(f"{way} failed ({run.returncode}):\n{run.stdout[-1500:]}\n{run.stderr[-1500:]}")
         return seconds, None
-    if way == "pytest":
-        summary = json.loads(next((tmp / f"r{rep}" / "runs").glob("*/summary.json")).read_text())
+    if way.startswith("pytest"):
+        summary = json.loads(next((tmp / f"r{rep}-{way}" / "runs").glob("*/summary.json")).read_text())
         return seconds, {"correct": summary["tasks"][args.task]["all"]["correct"],
                          "generate_s": summary["timing"][args.task]["seconds"]}
     if way == "lm-eval":
@@ -348,6 +361,19 @@ def test_item(i, oraclebench_record):
     if i < %d:
         pytest.fail("wrong answer\\n  prompt:\\n  expected:\\n  answer:\\n  parsed:\\n  reason:", pytrace=False)
 """
+
+
+def report_xdist(workers: int, n: int, runs: dict[str, list[tuple[float, dict]]]) -> None:
+    """``--xdist N``: the pytest run's whole run without and with N workers, and their ratio per repeat."""
+    import statistics
+
+    for way, name in (("pytest", "pytest benchmark (one process)"), ("pytest-xdist", f"pytest benchmark -n {workers}")):
+        whole = [s for s, _ in runs[way]]
+        print(f"{name:34s} min {min(whole):7.2f} s  median {statistics.median(whole):7.2f} s  "
+              f"correct {runs[way][0][1]['correct']}/{n}")
+    xs = [a / b for (a, _), (b, _) in zip(runs["pytest"], runs["pytest-xdist"])]
+    print(f"-n {workers} vs one process, whole run: min {min(xs):5.2f}x  median {statistics.median(xs):5.2f}x  "
+          f"({len(xs)} repeats; above 1: the workers are faster)")
 
 
 def report(n: int, runs: dict[str, list[tuple[float, dict]]], floors: list[float], failures: int,

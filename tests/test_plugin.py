@@ -94,8 +94,10 @@ def test_under_xdist_every_record_and_the_model_time_reach_the_controller(bench,
     records = read_records(Path(summary["path"]))
     assert sorted(r.instance_id for r in records) == sorted({r.instance_id for r in records}) and len(records) == 32
     timing = summary["timing"]["causal"]
-    assert timing["workers"] == 1 and timing["requested"] == 32  # one worker answers, the other reads its answers
-    result.stdout.fnmatch_lines(["causal: 32 requests, * from the cache, * asked (0 failed) by 1 of 2 workers*in *s"])
+    # Each instance asked once in the whole run: a worker answers its share, or both where the other
+    # had not started yet (the oracle answers at once).
+    assert timing["workers"] in (1, 2) and timing["requested"] == 32
+    result.stdout.fnmatch_lines(["causal: 32 requests, * from the cache, * asked (0 failed) by ? of 2 workers*in *s"])
 
 
 def test_random_lands_near_chance_on_judge_and_fails_a_high_floor(bench, pytester):

@@ -196,13 +196,18 @@ def test_workers_ask_each_instance_once_in_total(counting, tmp_path, pytester):
     cmd = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", str(ROOT / "benchmark"), "-n", "2",
            "--model", "python:counting_model:answer", "--task", "multiplication", "--limit", "40",
            "--results", str(results), "--rootdir", str(ROOT)]
-    env = {**os.environ, "PYTHONPATH": f"{pytester.path}{os.pathsep}{ROOT}"}
+    env = {**os.environ, "PYTHONPATH": f"{pytester.path}{os.pathsep}{ROOT}", "OB_SLEEP": "1"}
     done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
-    assert sum(n for _, n in _asked(counting)) == 40  # not 80: one worker asked, the other read its answers
+    asked = _asked(counting)
+    assert sum(n for _, n in asked) == 40  # not 80: each instance asked by one worker only
+    # ... split between them: each call takes a second, so the other worker takes its own half meanwhile
+    per_worker = {pid: sum(n for p, n in asked if p == pid) for pid, _ in asked}
+    assert sorted(per_worker.values()) == [20, 20]
     summary = list_runs(results)[-1]
     assert summary["timing"]["multiplication"]["computed"] == 40
-    assert "multiplication: 40 requests, 0 from the cache, 40 asked (0 failed) by 1 of 2 workers" in done.stdout
+    assert summary["tasks"]["multiplication"]["all"]["correct"] == 40
+    assert "multiplication: 40 requests, 0 from the cache, 40 asked (0 failed) by 2 of 2 workers" in done.stdout
     assert not (results / ".inflight").exists() or not any((results / ".inflight").iterdir())
 
 
@@ -300,3 +305,49 @@ def test_fresh_on_a_model_whose_manifest_declares_its_training_rows(tmp_path):
     assert dropped == len(trained) and len(fresh) == 32 - len(trained)
     assert "1,1,1,1,1" in {i.label for i in fresh}  # held out of training, so fresh for this model
     assert json.loads((tmp_path / "manifest.json").read_text())["training_data"]["count"] == 40
+
+
+def _shares(tmp_path: Path):
+    from oraclebench.plugin import SharedAnswers
+
+    return SharedAnswers(tmp_path, "run", "multiplication")
+
+
+def _scorer(insts_asked: list):
+    from oraclebench.models import load_model
+    from oraclebench.runner import evaluate
+
+    def answer(part):
+        insts_asked.extend(i.id for i in part)
+        return evaluate(load_model("oracle"), part, "run")
+    return answer
+
+
+def test_a_share_whose_worker_died_holding_it_is_answered_by_another(tmp_path):
+    from oraclebench.sets import load_set
+
+    insts = load_set("multiplication")[:10]
+    shares = _shares(tmp_path)
+    shares.dir.mkdir(parents=True)
+    # A worker took share 1's lock and died before writing it: the lock dies with its process.
+    holder = subprocess.Popen([sys.executable, "-c", "import fcntl, sys, time; fh = open(sys.argv[1], 'w'); "
+                               "fcntl.flock(fh, fcntl.LOCK_EX); print(flush=True); time.sleep(0.5)",
+                               str(shares.dir / "multiplication.1.lock")], stdout=subprocess.PIPE)
+    holder.stdout.readline()  # it holds the lock now
+    asked: list = []
+    records = shares.records(insts, _scorer(asked), shares=2, first=0)
+    holder.wait(timeout=30)
+    assert sorted(asked) == sorted(i.id for i in insts)  # its own half, then the dead worker's half
+    assert [r.instance_id for r in records] == [i.id for i in insts] and all(r.correct for r in records)
+
+
+def test_a_share_another_worker_answered_is_read_not_asked_again(tmp_path):
+    from oraclebench.sets import load_set
+
+    insts = load_set("multiplication")[:10]
+    first: list = []
+    _shares(tmp_path).records(insts, _scorer(first), shares=2, first=1)  # a lone worker answers both
+    again: list = []
+    records = _shares(tmp_path).records(insts, _scorer(again), shares=2, first=0)
+    assert sorted(first) == sorted(i.id for i in insts) and again == []
+    assert [r.instance_id for r in records] == [i.id for i in insts]
