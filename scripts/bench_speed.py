@@ -161,10 +161,10 @@ WAYS = ("adapter", "plain", "pytest", "lm-eval")
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--task", default="multiplication", choices=("multiplication", "abcd", "causal"))
     parser.add_argument("--n", type=int, default=2000)
-    parser.add_argument("--model", default=None, help="a checkpoint folder or a reference name (default: see above)")
+    parser.add_argument("--model", default=None, help="a checkpoint folder or a reference name (default: see the description above)")
     parser.add_argument("--batch", type=int, default=64, help="rows per batch of the plain loop and lm-eval")
     parser.add_argument("--adapter-batch", type=int, default=None,
                         help="batch_size of the adapter and the pytest run (default: theirs, chosen from memory)")
@@ -253,12 +253,6 @@ def run_way(way: str, args, path: Path, tmp: Path, rep: int, env: dict, lm_tasks
     if way == "lm-eval":
         return seconds, {"texts": lm_eval_texts(tmp / f"lm{rep}", args.n), "generate_s": None}
     return seconds, json.loads(out.read_text())
-
-
-def timed(cmd: list[str], env: dict) -> tuple[float, subprocess.CompletedProcess]:
-    t0 = time.perf_counter()
-    run = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env=env)
-    return time.perf_counter() - t0, run
 
 
 # ------------------------------------------------------------------------------------- lm-eval
