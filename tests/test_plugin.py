@@ -254,25 +254,34 @@ def test_the_leaderboard_has_a_row_per_model_with_its_latest_complete_run(bench,
     assert "[1] oracle causal: newer partial run(s), not the score: " in board and "8 of 32 instances (--limit 8)" in board
 
 
-def test_what_the_plugin_says_during_collection_reaches_the_terminal(bench, pytester):
+def bench_process(pytester: pytest.Pytester, monkeypatch, *args: str):
+    """`pytest benchmark ...` in a process of its own: pytester's in-process run does not capture output
+    as a real run does, so a line kept from the terminal would still reach its result."""
+    shutil.copytree(ROOT / "benchmark", pytester.path / "benchmark", ignore=shutil.ignore_patterns("sets", "__pycache__"))
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(pytester.path), str(ROOT)]))
+    return pytester.runpytest_subprocess("-p", "oraclebench.plugin", "-p", "no:cacheprovider", "benchmark",
+                                         "--results", str(pytester.path / "results"), *args, timeout=300)
+
+
+def test_what_the_plugin_says_during_collection_reaches_the_terminal(pytester, monkeypatch):
     # pytest captures output while it collects: a line written then was kept from the terminal.
     checkpoint = pytester.path / "ckpt"
     checkpoint.mkdir()
     (checkpoint / "manifest.json").write_text('{"task": "causal"}')
-    result = bench("--model", f"hf:{checkpoint}", "--collect-only", "-q")
+    result = bench_process(pytester, monkeypatch, "--model", f"hf:{checkpoint}", "--collect-only", "-q")
     result.stdout.fnmatch_lines([f"oraclebench: hf:{checkpoint} was trained on causal; scoring only that "
                                  "(choose others with --task)"])
 
 
-def test_a_model_failing_the_whole_task_says_so_on_the_terminal(bench, pytester, monkeypatch):
+def test_a_model_failing_the_whole_task_says_so_on_the_terminal(pytester, monkeypatch):
     # The task is answered inside a fixture, whose output pytest captures.
     pytester.makepyfile(refusing_model="""
         from oraclebench.models.base import ModelError
         def answer(prompts):
             raise ModelError("the licence server refused")
     """)
-    monkeypatch.syspath_prepend(str(pytester.path))
-    result = bench("--model", "python:refusing_model:answer", "--task", "causal", "--limit", "4")
+    result = bench_process(pytester, monkeypatch, "--model", "python:refusing_model:answer", "--task", "causal",
+                           "--limit", "4")
     result.stdout.fnmatch_lines(["oraclebench: python:refusing_model:answer failed on the whole causal task: "
                                  "ModelError: the licence server refused"])
 
