@@ -24,10 +24,14 @@ bfloat16, float16; auto is float32 on CPU and the checkpoint's dtype elsewhere),
 of a batch are chosen from the requests and the memory: as many of the call's requests as keep the
 batch's KV cache within 2 GiB on the CPU (40% of the free memory on a GPU) and its prefill attention
 scores within the same budget, up to ``AUTO_ROWS``. A tiny model decodes several times faster per
-token in batches of hundreds than of 64: each step's cost is mostly per-call overhead. ``threads`` (torch's CPU
-threads for the whole process; default: torch's own choice), ``timeout`` (seconds a decoded batch,
-and so each of its requests, may take, default 600: rows unfinished then are errors). Each decoded
-batch is reported as it finishes (``Adapter.answered``), so its answers are committed at once.
+token in batches of hundreds than of 64: each step's cost is mostly per-call overhead. Batches are
+also timed: the first holds at most ``FIRST_ROWS``, each later one as many rows as the last one's
+seconds per row fit in ``BATCH_SECONDS`` (30 s, at most a quarter of ``timeout``). ``threads`` (torch's CPU
+threads for the whole process; default: torch's own choice), ``timeout`` (seconds each request may
+take from the start of its batch, prefill included, default 600: rows unfinished then are errors;
+where a batch's steps say its running rows cannot all finish in time, the later half is set aside and
+run again in a later batch, with a deadline of its own). Each decoded batch is reported as it
+finishes (``Adapter.answered``), so its answers are committed at once, about every ``BATCH_SECONDS``.
 """
 
 from __future__ import annotations
