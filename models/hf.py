@@ -26,7 +26,7 @@ batch's KV cache within 2 GiB on the CPU (40% of the free memory on a GPU) and i
 scores within the same budget, up to ``AUTO_ROWS``. A tiny model decodes several times faster per
 token in batches of hundreds than of 64: each step's cost is mostly per-call overhead. Batches are
 also timed: the first holds at most ``FIRST_ROWS``, each later one as many rows as the last one's
-seconds per row fit in ``BATCH_SECONDS`` (30 s, at most a quarter of ``timeout``). ``threads`` (torch's CPU
+seconds per row fit in ``BATCH_SECONDS`` (60 s, at most a quarter of ``timeout``). ``threads`` (torch's CPU
 threads for the whole process; default: torch's own choice), ``timeout`` (seconds each request may
 take from the start of its batch, prefill included, default 600: rows unfinished then are errors;
 where a batch's steps say its running rows cannot all finish in time, the later half is set aside and
@@ -61,7 +61,9 @@ PREFIX_MIN = 16  # a shared prefix shorter than this is not worth a separate for
 COMPACT_FRACTION = 4  # drop finished rows once 1/4 of the batch has finished
 AUTO_ROWS = 1024  # rows per batch without batch_size, where memory allows (measured: 256 and 1,000 alike)
 FIRST_ROWS = 256  # rows of the first batch, before any is timed (as fast as 1,000 on gpt2-mult, measured)
-BATCH_SECONDS = 30.0  # a batch's time goal: answers are committed and progress shown about this often
+# A batch's time goal: answers are committed and progress shown about this often. The projection is
+# linear (errs small) and the first batch carries the warm-up: 30 s split 1,000 gpt2-mult rows in three.
+BATCH_SECONDS = 60.0
 
 
 def weights_digest(path: Path) -> str:
