@@ -24,10 +24,14 @@ bfloat16, float16; auto is float32 on CPU and the checkpoint's dtype elsewhere),
 of a batch are chosen from the requests and the memory: as many of the call's requests as keep the
 batch's KV cache within 2 GiB on the CPU (40% of the free memory on a GPU) and its prefill attention
 scores within the same budget, up to ``AUTO_ROWS``. A tiny model decodes several times faster per
-token in batches of hundreds than of 64: each step's cost is mostly per-call overhead. ``threads`` (torch's CPU
-threads for the whole process; default: torch's own choice), ``timeout`` (seconds a decoded batch,
-and so each of its requests, may take, default 600: rows unfinished then are errors). Each decoded
-batch is reported as it finishes (``Adapter.answered``), so its answers are committed at once.
+token in batches of hundreds than of 64: each step's cost is mostly per-call overhead. Batches are
+also timed: the first holds at most ``FIRST_ROWS``, each later one as many rows as the last one's
+seconds per row fit in ``BATCH_SECONDS`` (60 s, at most a quarter of ``timeout``). ``threads`` (torch's CPU
+threads for the whole process; default: torch's own choice), ``timeout`` (seconds each request may
+take from the start of its batch, prefill included, default 600: rows unfinished then are errors;
+where a batch's steps say its running rows cannot all finish in time, the later half is set aside and
+run again in a later batch, with a deadline of its own). Each decoded batch is reported as it
+finishes (``Adapter.answered``), so its answers are committed at once, about every ``BATCH_SECONDS``.
 """
 
 from __future__ import annotations
@@ -51,11 +55,15 @@ WEIGHT_GLOBS = ("*.safetensors", "*.bin", "*.pt", "*.pth")
 TOKENIZER_FILES = ("config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json",
                    "special_tokens_map.json", "vocab.json", "merges.txt", "tokenizer.model")
 OPTIONS = ("device", "dtype", "batch_size", "threads", "timeout")
-DEFAULT_TIMEOUT = 600.0  # seconds a batch may decode; its rows run side by side, so per request too
+DEFAULT_TIMEOUT = 600.0  # seconds a request may decode (from the start of its batch: its rows run side by side)
 DTYPES = ("auto", "float32", "bfloat16", "float16")
 PREFIX_MIN = 16  # a shared prefix shorter than this is not worth a separate forward
 COMPACT_FRACTION = 4  # drop finished rows once 1/4 of the batch has finished
 AUTO_ROWS = 1024  # rows per batch without batch_size, where memory allows (measured: 256 and 1,000 alike)
+FIRST_ROWS = 256  # rows of the first batch, before any is timed (as fast as 1,000 on gpt2-mult, measured)
+# A batch's time goal: answers are committed and progress shown about this often. The projection is
+# linear (errs small) and the first batch carries the warm-up: 30 s split 1,000 gpt2-mult rows in three.
+BATCH_SECONDS = 60.0
 
 
 def weights_digest(path: Path) -> str:
@@ -185,6 +193,8 @@ class HFModel(Adapter):
         self._check_dir(spec)
         self.max_batch = _positive(options["batch_size"], "batch_size") if "batch_size" in options else AUTO_ROWS
         self.timeout = _seconds(options.get("timeout", DEFAULT_TIMEOUT), "timeout")
+        # Rows of the next batch by time, from the last batch's seconds per row (see _time_rows).
+        self.timed_rows = FIRST_ROWS
         if "threads" in options:
             import torch
 
@@ -291,19 +301,20 @@ class HFModel(Adapter):
         """``run(indices)`` over batches, largest ``keys`` first; ``widths``: cache columns an item needs;
         ``prompts``: the columns its prefill attends over at once (default: ``widths``).
 
-        A batch holds at most ``max_batch`` items, at most ``token_cap`` cache cells (rows times the
+        A batch holds at most ``max_batch`` items, at most ``timed_rows`` (as many as the last batch's
+        seconds per row say fit in ``BATCH_SECONDS``), at most ``token_cap`` cache cells (rows times the
         widest row) and at most ``score_cap`` prefill attention cells (rows times the longest prompt
         squared). An out-of-memory batch is retried with half the rows, and the smaller size is kept.
+        ``run`` may answer ``None`` for a row it set aside (see ``_decode``): that row goes to a later batch.
         """
         prompts = widths if prompts is None else prompts
         import torch
 
         order = sorted(range(len(keys)), key=keys.__getitem__, reverse=True)
         out: list[Response | None] = [None] * len(widths)
-        start = 0
-        while start < len(order):
+        while order:
             rows, widest, longest = [], 0, 0
-            for i in order[start:start + self.max_batch]:
+            for i in order[:min(self.max_batch, self.timed_rows)]:
                 widest, longest = max(widest, widths[i]), max(longest, prompts[i])
                 if rows and ((len(rows) + 1) * widest > self.token_cap
                              or (len(rows) + 1) * longest * longest > self.score_cap):
@@ -323,14 +334,23 @@ class HFModel(Adapter):
                 if self.device.startswith("cuda"):
                     torch.cuda.empty_cache()
                 continue
-            per_item = (time.perf_counter() - t0) / len(rows)
-            for i, resp in zip(rows, answers):
+            answered = [(i, resp) for i, resp in zip(rows, answers) if resp is not None]
+            per_item = (time.perf_counter() - t0) / max(1, len(answered))
+            self._time_rows(per_item)
+            for i, resp in answered:
                 resp.latency = per_item
                 out[i] = resp
-            if done is not None:
-                done(rows, answers)
-            start += len(rows)
+            if done is not None and answered:
+                done(*map(list, zip(*answered)))
+            order = [i for i in rows if out[i] is None] + order[len(rows):]  # set aside: first in the next batch
         return out  # type: ignore[return-value]
+
+    def _time_rows(self, per_row: float) -> None:
+        """Rows of the next batch: as many as ``per_row`` seconds each fit in the batch's time goal
+        (``BATCH_SECONDS``, and a quarter of ``timeout``, so a batch ends well inside its requests'
+        deadline). Linear in rows, so it errs small where larger batches cost less per row."""
+        goal = min(BATCH_SECONDS, self.timeout / 4)
+        self.timed_rows = max(1, min(AUTO_ROWS, int(goal / per_row) if per_row > 0 else AUTO_ROWS))
 
     def _encode(self, texts: Sequence[str]) -> list[list[int]]:
         return self.tokenizer(list(texts))["input_ids"] if texts else []
@@ -371,6 +391,7 @@ class HFModel(Adapter):
         """Greedy continuations of one batch of token rows (see the module docstring)."""
         import torch
 
+        started = time.monotonic()  # the requests' deadline counts from here (prefill included)
         n = len(rows)
         budget = [min(r.max_tokens, self.context - len(row)) if self.context else r.max_tokens
                   for r, row in zip(reqs, rows)]
@@ -396,9 +417,14 @@ class HFModel(Adapter):
         logits = self.model(input_ids=ids.to(dev), attention_mask=mask_prefill, position_ids=positions,
                             **kv_cache(self.model, cache), use_cache=True, logits_to_keep=1).logits[:, -1]
         position = positions[:, -1:].clone()
-        return self._decode(logits, cache, mask, position, prefix + width, budget, reqs)
+        return self._decode(logits, cache, mask, position, prefix + width, budget, reqs, started)
 
-    def _decode(self, logits, cache, mask, position, length: int, budget: list[int], reqs: list[Request]) -> list[Response]:
+    def _decode(self, logits, cache, mask, position, length: int, budget: list[int], reqs: list[Request],
+                started: float) -> list[Response | None]:
+        """Greedy steps until every row finished, or ``timeout`` after ``started`` (rows unfinished then are
+        errors). Where the steps so far say the rows still running cannot all finish by then, the later
+        half of them is set aside (answered ``None``: ``_batches`` runs them again in a later batch, with
+        a deadline of their own) and the rest runs on, faster; again if needed, down to one row."""
         import torch
 
         n = len(reqs)
@@ -407,10 +433,27 @@ class HFModel(Adapter):
         keep = max((len(s) for r in reqs for s in r.stop), default=0) + 32
         done = [False] * n
         alive = list(range(n))  # batch row -> request row
-        deadline = time.monotonic() + self.timeout
+        deadline = started + self.timeout
+        aside = [False] * n
+        since, steps = time.monotonic(), 0  # the step time is measured over the rows now running
+        every = min(1.0, self.timeout / 20)  # not every step: it costs a pass over the rows
+        check = since + every
         while True:
-            if time.monotonic() > deadline:
-                return self._late(tokens, done)
+            now = time.monotonic()
+            if now > deadline:
+                return self._late(tokens, done, aside)
+            if now > check and steps >= 2:
+                check = now + every
+                kept = (self._set_aside(alive, done, aside)
+                        if self._late_at(now, (now - since) / steps, alive, done, budget, tokens) > deadline
+                        else alive)
+                if len(kept) < len(alive):
+                    index = torch.tensor(kept, device=logits.device)
+                    cache.batch_select_indices(index)
+                    logits, mask, position = logits[index], mask[index], position[index]
+                    alive = [alive[b] for b in kept]
+                    since, steps = now, 0
+            steps += 1
             nxt = logits.argmax(-1)
             finished = 0
             for b, tok in enumerate(nxt.tolist()):
@@ -437,14 +480,34 @@ class HFModel(Adapter):
             logits = self.model(input_ids=nxt[:, None], attention_mask=mask[:, :length], position_ids=position,
                                 **kv_cache(self.model, cache), use_cache=True).logits[:, -1]
         # The raw continuation, stop string included: scoring cuts it (Task.assess), the cache keeps it whole.
-        return [Response(text=t) for t in self.tokenizer.batch_decode(tokens, skip_special_tokens=True)]
+        texts = self.tokenizer.batch_decode(tokens, skip_special_tokens=True)
+        return [None if a else Response(text=t) for t, a in zip(texts, aside)]
 
-    def _late(self, tokens: list[list[int]], done: list[bool]) -> list[Response]:
-        """The rows finished by the deadline keep their answers; the others are errors."""
+    @staticmethod
+    def _late_at(now: float, step: float, alive: list[int], done: list[bool], budget: list[int],
+                 tokens: list[list[int]]) -> float:
+        """When the running rows would all have finished at ``step`` seconds a step, each using its whole
+        token budget (an upper bound: rows stop early at EOS or a stop string)."""
+        return now + step * max((budget[r] - len(tokens[r]) for r in alive if not done[r]), default=0)
+
+    @staticmethod
+    def _set_aside(alive: list[int], done: list[bool], aside: list[bool]) -> list[int]:
+        """Marks the later half of the unfinished rows set aside; returns the batch rows that go on."""
+        waiting = [b for b, r in enumerate(alive) if not done[r]]
+        if len(waiting) < 2:
+            return list(range(len(alive)))
+        for b in waiting[len(waiting) - len(waiting) // 2:]:
+            aside[alive[b]] = True
+        return waiting[:len(waiting) - len(waiting) // 2]
+
+    def _late(self, tokens: list[list[int]], done: list[bool], aside: list[bool]) -> list[Response | None]:
+        """The rows finished by the deadline keep their answers; the others are errors (those set aside
+        are not: they run again later)."""
         late = (f"no complete answer within {self.timeout:g} s (--model-opt timeout={self.timeout:g}); "
                 "the decode was stopped")
         texts = self.tokenizer.batch_decode(tokens, skip_special_tokens=True)
-        return [Response(text=t) if ok else Response(error=late) for t, ok in zip(texts, done)]
+        return [None if a else Response(text=t) if ok else Response(error=late)
+                for t, ok, a in zip(texts, done, aside)]
 
     def _stopped(self, r: int, tok: int, tokens: list[list[int]], tails: list[str], stop: Sequence[str],
                  keep: int) -> bool:

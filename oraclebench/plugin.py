@@ -217,10 +217,8 @@ class Bench:
 
             self.declared = declared_tasks(self.model_name) or []
             if self.declared and not self.is_worker:
-                tr = self.config.pluginmanager.get_plugin("terminalreporter")
-                if tr is not None:
-                    tr.write_line(f"oraclebench: {self.model_name} was trained on {', '.join(self.declared)}; "
-                                  f"scoring only that (choose others with --task)")
+                self._say(f"oraclebench: {self.model_name} was trained on {', '.join(self.declared)}; "
+                          f"scoring only that (choose others with --task)")
         return not self.declared or task in self.declared
 
     def own_record(self, data: dict) -> Record:
@@ -265,14 +263,13 @@ class Bench:
     def _evaluate(self, task: str, insts: list, stats) -> list[Record]:
         from oraclebench.runner import evaluate
 
-        tr = self.config.pluginmanager.get_plugin("terminalreporter")
         meter = self.progress(task, len(insts))
         cache = self.cache()
         try:
             records = evaluate(self.model, insts, self.run_id, cache, self.heldout, stats=stats,
                                progress=meter and meter.advance)
         except (Exception, SystemExit) as exc:  # noqa: BLE001 - the model failed the whole task
-            records = self._failed_task(task, insts, exc, stats, tr)
+            records = self._failed_task(task, insts, exc, stats)
         finally:
             cache.close()
             self.notices += cache.notices
@@ -304,14 +301,14 @@ class Bench:
         meter = Progress(f"oraclebench: {task}", total, "answers", write, interval=interval_for(tty))
         return meter.start(f"oraclebench: {self.model_name} answering {total} {task} instances ...")
 
-    def _failed_task(self, task: str, insts: list, exc: BaseException, stats, tr) -> list[Record]:
+    def _failed_task(self, task: str, insts: list, exc: BaseException, stats) -> list[Record]:
         """Every instance an error saying what the model did, once: the items never ask it again."""
         from oraclebench.models.base import describe_exception
         from oraclebench.runner import failed_records
 
         why = f"{self.model_name} failed on the whole {task} task: {describe_exception(exc)}"
-        if tr is not None and not self.is_worker:
-            tr.write_line(f"oraclebench: {why}", red=True)
+        if (write := self.live_write()) is not None:  # a fixture's output is captured: write past it
+            write(f"oraclebench: {why}")
         records = failed_records(self.model, insts, self.run_id, why, self.heldout)
         stats.errors += len(records)
         return records
@@ -983,6 +980,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     records = [bench.own_record(v) for v in bench.collected.values()]
     identity = bench.model.identity() if bench.model is not None else bench.model_name
     opt = session.config.getoption
+    if session.config.pluginmanager.has_plugin("dsession") and not opt("--explore"):
+        quiet_wrong_answers(session.config)  # xdist's controller collects nothing: the same output, decided here
     bench.summary = summarize(
         records, run_id=bench.run_id or records[0].run_id, model=bench.model_name, identity=identity,
         started=time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(bench.started)),

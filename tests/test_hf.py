@@ -252,3 +252,53 @@ def test_without_batch_size_the_rows_of_a_batch_come_from_the_requests_and_the_m
         got = [cut_at_stop(r.text, q.stop) for r, q in zip(small.generate(reqs), reqs)]
         assert sum(rows) == 40 and max(rows) <= min(most, 39) and len(rows) >= 2, (cap, rows)
         assert got == alone
+
+
+def slowed(model, seconds_per_row: float):
+    """Each forward of the adapter's model sleeps ``seconds_per_row`` per row: a model whose steps cost
+    what its rows do (a larger model on a CPU), at a tiny model's size."""
+    import time
+
+    def hook(module, args, kwargs):
+        time.sleep(seconds_per_row * kwargs["input_ids"].shape[0])
+
+    return model.model.register_forward_pre_hook(hook, with_kwargs=True)
+
+
+def test_a_batch_too_large_for_the_deadline_sets_rows_aside_instead_of_failing_them(checkpoint):
+    """``timeout`` is each request's: a batch whose steps say it cannot finish in time runs half its
+    unfinished rows later (with a deadline of their own) instead of making them errors."""
+    from oraclebench.models.hf import HFModel
+
+    path, problems, task = checkpoint
+    reqs = requests(problems, task, budgets=(12, 12, 12))
+    expected = texts(path, reqs)
+    model = HFModel(str(path), {"timeout": "6"})
+    slowed(model, 0.02)  # 40 rows: 0.8 s a step, over 10 s for 12 tokens; 10 rows: a quarter of that
+    rows: list[int] = []
+    model.before_batch = rows.append
+    answers = model.generate(reqs)
+    assert [r.error for r in answers] == [None] * 40, rows
+    assert [cut_at_stop(r.text, q.stop) for r, q in zip(answers, reqs)] == expected
+    assert rows[0] == 40 and len(rows) >= 2 and max(rows[1:]) < 40
+
+
+def test_batches_are_timed_so_answers_are_committed_at_a_steady_pace(checkpoint, monkeypatch):
+    """After the first batch, a batch holds as many rows as the last one's seconds per row fit in
+    ``BATCH_SECONDS``: each is committed (``on_answer``) as it finishes, not after one long batch."""
+    from oraclebench.models import hf
+
+    monkeypatch.setattr(hf, "BATCH_SECONDS", 0.25)
+    monkeypatch.setattr(hf, "FIRST_ROWS", 10)
+    path, problems, task = checkpoint
+    reqs = requests(problems, task, budgets=(12, 12, 12))
+    expected = texts(path, reqs)
+    model = hf.HFModel(str(path))
+    slowed(model, 0.005)  # the first batch, 10 rows: about 0.6 s, over twice the goal
+    rows: list[int] = []
+    model.before_batch = rows.append
+    committed: list[int] = []
+    answers = model.generate(reqs, on_answer=lambda i, resp: committed.append(i))
+    assert rows[0] == 10 and max(rows[1:]) <= 5 and sum(rows) == 40, rows
+    assert sorted(committed) == list(range(40))
+    assert [cut_at_stop(r.text, q.stop) for r, q in zip(answers, reqs)] == expected

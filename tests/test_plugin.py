@@ -254,3 +254,49 @@ def test_the_leaderboard_has_a_row_per_model_with_its_latest_complete_run(bench,
     oracle = next(r for r in rows if r.startswith("| oracle"))
     assert "100.0, lenient 100.0 (+0), n=32, split unknown [1]" in oracle and "n=8" not in oracle
     assert "[1] oracle causal: newer partial run(s), not the score: " in board and "8 of 32 instances (--limit 8)" in board
+
+
+def bench_process(pytester: pytest.Pytester, monkeypatch, *args: str):
+    """`pytest benchmark ...` in a process of its own: pytester's in-process run does not capture output
+    as a real run does, so a line kept from the terminal would still reach its result."""
+    shutil.copytree(ROOT / "benchmark", pytester.path / "benchmark", ignore=shutil.ignore_patterns("sets", "__pycache__"))
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(pytester.path), str(ROOT)]))
+    return pytester.runpytest_subprocess("-p", "oraclebench.plugin", "-p", "no:cacheprovider", "benchmark",
+                                         "--results", str(pytester.path / "results"), *args, timeout=300)
+
+
+def test_what_the_plugin_says_during_collection_reaches_the_terminal(pytester, monkeypatch):
+    # pytest captures output while it collects: a line written then was kept from the terminal.
+    checkpoint = pytester.path / "ckpt"
+    checkpoint.mkdir()
+    (checkpoint / "manifest.json").write_text('{"task": "causal"}')
+    result = bench_process(pytester, monkeypatch, "--model", f"hf:{checkpoint}", "--collect-only", "-q")
+    result.stdout.fnmatch_lines([f"oraclebench: hf:{checkpoint} was trained on causal; scoring only that "
+                                 "(choose others with --task)"])
+
+
+def test_a_model_failing_the_whole_task_says_so_on_the_terminal(pytester, monkeypatch):
+    # The task is answered inside a fixture, whose output pytest captures.
+    pytester.makepyfile(refusing_model="""
+        from oraclebench.models.base import ModelError
+        def answer(prompts):
+            raise ModelError("the licence server refused")
+    """)
+    result = bench_process(pytester, monkeypatch, "--model", "python:refusing_model:answer", "--task", "causal",
+                           "--limit", "4")
+    result.stdout.fnmatch_lines(["oraclebench: python:refusing_model:answer failed on the whole causal task: "
+                                 "ModelError: the licence server refused"])
+
+
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["alone", "xdist"])
+def test_wrong_answers_are_counted_not_listed_with_or_without_xdist(bench, workers):
+    if workers:
+        pytest.importorskip("xdist")
+    result = bench("--model", "random", "--task", "causal", *workers)
+    out = result.stdout.str()
+    assert result.ret == pytest.ExitCode.TESTS_FAILED  # random answers: some are wrong
+    assert "FAILURES" not in out and "wrong answer on causal" not in out and "FAILED benchmark" not in out
+    result.stdout.fnmatch_lines(["wrong answers one by one: -rf, --tb=short, --junitxml FILE, or the run's *",
+                                 "| task *| split *|*", "*| causal *| all *|*"])
+    listed = bench("--model", "random", "--task", "causal", "-rf", *workers)
+    listed.stdout.fnmatch_lines(["FAILED benchmark/test_causal.py::test_causal*"])
