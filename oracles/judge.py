@@ -841,7 +841,7 @@ def _numerals(tk: _Tokens, text: str) -> list[_Num]:
                 and not (t.decimals or t.pct or toks[k + 2].decimals or toks[k + 2].pct)
                 and (toks[k + 1].start == t.end and toks[k + 2].start == toks[k + 1].end or _alone(toks, k, k + 2))):
             value, end, exact, after = Fraction(value) / toks[k + 2].value, toks[k + 2].end, True, k + 2
-        if not exact and value is not None and not (t.decimals or t.pct):
+        if not exact and isinstance(value, int) and not (t.decimals or t.pct):  # a whole number; not 1E3
             value, end, after = _joined(toks, k, text, value, end, after)
         sign = toks[k - 1] if k and toks[k - 1].kind == "op" and toks[k - 1].text == "-" else None
         start = t.start
