@@ -341,11 +341,53 @@ def gap_table(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+# What each split a (model, task) lacks would take, keyed by the splits it has; the README's gaps only.
+_SPLIT_NAMES = {"trained": "trained", "unseen": "unseen", "heldout": "held-out", "seen": "seen", "unknown": "unknown"}
+_UNSEEN_FIX = "score it on unseen instances with --fresh N --split unseen, where its training distribution has them"
+
+
+def missing_gap_words(splits: set[str]) -> str:
+    """Why no gap of ``GAPS`` can be measured from records of ``splits`` only, and how to get one.
+
+    Args:
+        splits: the splits a model's records of one task have (trained, unseen, heldout, seen, unknown).
+    Returns:
+        One sentence, true of those splits: a run of trained and held-out instances is told that no unseen
+        instance exists (the README defines no trained - held-out gap), not that it lacks a manifest.
+    """
+    have = ", ".join(_SPLIT_NAMES.get(s, s) for s in sorted(splits, key=list(_SPLIT_NAMES).index)) or "no"
+    if not splits & {"trained", "unseen", "seen", "heldout"}:
+        return (f"only {have} instances: nothing is known of its training data, so no gap can be measured; give the "
+                "model a training manifest, or score it with --heldout TASK:SPEC")
+    if "unseen" not in splits and "trained" in splits:
+        return (f"only {have} instances, no unseen ones, so neither trained - unseen nor unseen - held-out can be "
+                f"measured; {_UNSEEN_FIX}")
+    if "heldout" not in splits and "unseen" in splits:
+        return (f"only {have} instances, no held-out ones, so unseen - held-out cannot be measured; score it also on "
+                "the frozen set (no --split), whose held-out instances are those its training distribution leaves out")
+    if "heldout" not in splits:
+        return (f"only {have} instances, no held-out ones, so no gap to held-out inputs can be measured; score it on "
+                "inputs its training distribution leaves out (the frozen set, or --heldout TASK:SPEC naming them)")
+    return (f"only {have} instances, no trained or unseen ones, so no gap can be measured; score it on the frozen "
+            f"set, or {_UNSEEN_FIX}")
+
+
+def gap_notes(frame: pd.DataFrame, gaps: pd.DataFrame) -> list[str]:
+    """Per model and task with records but no row in ``gaps``: which splits it has and why no gap is measured."""
+    measured = set() if gaps.empty else set(zip(gaps["model"].astype(str), gaps["task"]))
+    splits = frame.groupby([frame["model"].astype(str), "task"], observed=True)["split"].agg(lambda v: set(v))
+    return [f"{model}, {task}: {missing_gap_words(s)}." for (model, task), s in splits.items()
+            if (model, task) not in measured]
+
+
 def gap_section(doc: plots.Doc, frame: pd.DataFrame, colors: dict) -> None:
     gaps = gap_table(frame)
+    notes = gap_notes(frame, gaps)
     if gaps.empty:
-        doc.p("No run has instances of two splits to compare (trained, unseen, held out), so there is no gap to "
-              "measure: give the model a training manifest, or score it with --heldout TASK:SPEC.")
+        doc.p("No gap can be measured in these runs (a gap needs instances of both of its splits: trained and "
+              "unseen, unseen and held out, or seen and held out where only the training distribution is known):")
+        for note in notes:
+            doc.p(note)
         return
     doc.p("'trained - unseen': a model that memorised its training data scores far better on the exact problems it "
           "trained on than on new problems of the same distribution; one that learned scores about the same (gap "
@@ -363,6 +405,8 @@ def gap_section(doc: plots.Doc, frame: pd.DataFrame, colors: dict) -> None:
         if not part.empty:
             doc.figure(plots.gap_figure(part, colors, name.replace("held-out", "held out")), f"gap{k}" if k else "gap",
                        f"Gap {name} per model and task (points, 95% CI)")
+    for note in notes:
+        doc.p(f"Not shown: {note}")
 
 
 # --------------------------------------------------------------------------------------- curves

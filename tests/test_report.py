@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from html.parser import HTMLParser
 from pathlib import Path
@@ -366,3 +367,48 @@ def test_the_heatmap_shows_counts_where_a_cell_has_few_instances():
     # right where a <= b; a = 3 has two instances a cell: 0/2, 0/2, 2/2
     assert texts == sorted(["100", "100", "100", "0", "100", "100", "0/2", "0/2", "2/2"])
     assert _outside(fig) == []
+
+
+def _split_records(model: str, splits: dict[str, int]) -> list[Record]:
+    """Causal records of ``model``, ``splits`` mapping a split to how many instances it has (all right)."""
+    out, i = [], 0
+    for split, n in splits.items():
+        for _ in range(n):
+            out.append(Record(run_id="r1", model=model, task="causal", instance_id=f"causal-v1-{i:04d}", label="x",
+                              bucket={"inputs": "0,0,0,0,0", "ones": 0}, split=split, prompt="p", completion="a",
+                              parsed="a", expected="a", correct=True, reason=""))
+            i += 1
+    return out
+
+
+def test_a_run_of_trained_and_heldout_instances_is_told_it_lacks_unseen_ones_not_a_manifest(tmp_path):
+    # The README defines two gaps, trained - unseen and unseen - held-out: a complete gpt2-causal run
+    # (29 trained, 3 held out, a manifest) has two splits and a manifest but neither gap.
+    run_id = "20260101T000000-000000-gpt2-causal"
+    records = [dataclasses.replace(r, run_id=run_id)
+               for r in _split_records("gpt2-causal", {"trained": 29, "heldout": 3})]
+    summary = summarize(records, run_id=run_id, model="gpt2-causal", manifest=MANIFEST, options={"heldout": []})
+    summary["complete"], summary["partial"] = {"causal": True}, {}
+    write_run(tmp_path, run_id, records, summary)
+    build_report(tmp_path)
+    md = (tmp_path / "report" / "report.md").read_text(encoding="utf-8")
+    section = md.split("Generalization gap", 1)[1].split("\n#", 1)[0]
+    assert "two splits" not in section and "give the model a training manifest" not in section
+    assert "gpt2-causal, causal: only trained, held-out instances, no unseen ones" in section
+    assert "--fresh N --split unseen" in section
+
+
+def test_the_gap_section_notes_each_model_whose_gap_cannot_be_measured(tmp_path):
+    from oraclebench.report import gap_notes
+
+    runs = [Run("learner", "r1", {}, _split_records("learner", {"trained": 4, "unseen": 4, "heldout": 4})),
+            Run("frozen", "r2", {}, _split_records("frozen", {"trained": 4, "heldout": 4})),
+            Run("plain", "r3", {}, _split_records("plain", {"unknown": 4})),
+            Run("fresh", "r4", {}, _split_records("fresh", {"unseen": 4}))]
+    frame = records_frame(runs)
+    notes = gap_notes(frame, gap_table(frame))
+    assert [n.split(",")[0] for n in notes] == ["fresh", "frozen", "plain"]  # learner has both gaps
+    fresh, frozen, plain = notes
+    assert "no unseen" in frozen
+    assert "no held-out" in fresh and "no --split" in fresh
+    assert "manifest" in plain and "--heldout" in plain
