@@ -143,14 +143,24 @@ def _describe(records: Sequence[Record]) -> str:
     return f"{len(records)} records of {', '.join(tasks) or 'no task'} (ids like {first})"
 
 
+def _world_sets(records: Sequence[Record]) -> set[str]:
+    """The frozen sets of worlds of one's own that ``records`` come from, by instance id
+    (``causal-v05_d2_s0.49ceef1d-0000``: world v05_d2_s0, hash 49ceef1d; the default world's read ``causal-v1``)."""
+    return {r.instance_id.rsplit("-", 1)[0] for r in records if "." in r.instance_id.rsplit("-", 1)[0]}
+
+
 def compare_records(a: Sequence[Record], b: Sequence[Record], n_boot: int = 2000, seed: int = 0) -> Comparison:
     """The paired comparison of two runs' records; a ``UsageError`` when they share no instance."""
     pairs = pair_records(a, b)
     run_a = a[0].run_id if a else "A"
     run_b = b[0].run_id if b else "B"
     if not pairs:
+        worlds = _world_sets(a) ^ _world_sets(b)
+        why = (f"they scored different sets ({', '.join(sorted(worlds))}): runs on different worlds (--world) share no "
+               "instance; " if worlds else "")
         raise UsageError(f"runs {run_a} and {run_b} share no scored instance (A: {_describe(a)}; B: {_describe(b)}); "
-                         "compare runs of the same set: both on the frozen sets, or both with the same --fresh N --seed S")
+                         f"{why}compare runs of the same set: both on the frozen sets of the same world (the same "
+                         "--world FILE, or none), or both with the same --fresh N --seed S")
     groups: dict[tuple[str, str], list] = defaultdict(list)
     for ra, rb in pairs:
         groups[(ra.task, "all")].append((ra, rb))

@@ -70,6 +70,21 @@ def stderr_line(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
 
+def reporter_line(reporter, line: str) -> None:
+    """Write ``line`` on a line of its own through pytest's terminal ``reporter``, then reopen the line of
+    result letters it broke (``benchmark/test_causal.py ``): without that the next item's dot is left
+    alone on the line under ``line`` and the file's name is written again for the rest.
+
+    ``reporter`` is pytest's ``TerminalReporter`` (duck-typed: ``write_line``, ``write``, ``currentfspath``,
+    ``startpath``); this module imports no pytest.
+    """
+    current = getattr(reporter, "currentfspath", None)
+    reporter.write_line(line)
+    if current is not None:
+        reporter.write(f"{os.path.relpath(current, reporter.startpath)} ")
+        reporter.currentfspath = current
+
+
 class Progress:
     """Lines saying how far ``total`` units of work have got, at most one per ``interval`` seconds.
 

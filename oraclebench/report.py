@@ -341,11 +341,53 @@ def gap_table(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+# What each split a (model, task) lacks would take, keyed by the splits it has; the README's gaps only.
+_SPLIT_NAMES = {"trained": "trained", "unseen": "unseen", "heldout": "held-out", "seen": "seen", "unknown": "unknown"}
+_UNSEEN_FIX = "score it on unseen instances with --fresh N --split unseen, where its training distribution has them"
+
+
+def missing_gap_words(splits: set[str]) -> str:
+    """Why no gap of ``GAPS`` can be measured from records of ``splits`` only, and how to get one.
+
+    Args:
+        splits: the splits a model's records of one task have (trained, unseen, heldout, seen, unknown).
+    Returns:
+        One sentence, true of those splits: a run of trained and held-out instances is told that no unseen
+        instance exists (the README defines no trained - held-out gap), not that it lacks a manifest.
+    """
+    have = ", ".join(_SPLIT_NAMES.get(s, s) for s in sorted(splits, key=list(_SPLIT_NAMES).index)) or "no"
+    if not splits & {"trained", "unseen", "seen", "heldout"}:
+        return (f"only {have} instances: nothing is known of its training data, so no gap can be measured; give the "
+                "model a training manifest, or score it with --heldout TASK:SPEC")
+    if "unseen" not in splits and "trained" in splits:
+        return (f"only {have} instances, no unseen ones, so neither trained - unseen nor unseen - held-out can be "
+                f"measured; {_UNSEEN_FIX}")
+    if "heldout" not in splits and "unseen" in splits:
+        return (f"only {have} instances, no held-out ones, so unseen - held-out cannot be measured; score it also on "
+                "the frozen set (no --split), whose held-out instances are those its training distribution leaves out")
+    if "heldout" not in splits:
+        return (f"only {have} instances, no held-out ones, so no gap to held-out inputs can be measured; score it on "
+                "inputs its training distribution leaves out (the frozen set, or --heldout TASK:SPEC naming them)")
+    return (f"only {have} instances, no trained or unseen ones, so no gap can be measured; score it on the frozen "
+            f"set, or {_UNSEEN_FIX}")
+
+
+def gap_notes(frame: pd.DataFrame, gaps: pd.DataFrame) -> list[str]:
+    """Per model and task with records but no row in ``gaps``: which splits it has and why no gap is measured."""
+    measured = set() if gaps.empty else set(zip(gaps["model"].astype(str), gaps["task"]))
+    splits = frame.groupby([frame["model"].astype(str), "task"], observed=True)["split"].agg(lambda v: set(v))
+    return [f"{model}, {task}: {missing_gap_words(s)}." for (model, task), s in splits.items()
+            if (model, task) not in measured]
+
+
 def gap_section(doc: plots.Doc, frame: pd.DataFrame, colors: dict) -> None:
     gaps = gap_table(frame)
+    notes = gap_notes(frame, gaps)
     if gaps.empty:
-        doc.p("No run has instances of two splits to compare (trained, unseen, held out), so there is no gap to "
-              "measure: give the model a training manifest, or score it with --heldout TASK:SPEC.")
+        doc.p("No gap can be measured in these runs (a gap needs instances of both of its splits: trained and "
+              "unseen, unseen and held out, or seen and held out where only the training distribution is known):")
+        for note in notes:
+            doc.p(note)
         return
     doc.p("'trained - unseen': a model that memorised its training data scores far better on the exact problems it "
           "trained on than on new problems of the same distribution; one that learned scores about the same (gap "
@@ -363,6 +405,8 @@ def gap_section(doc: plots.Doc, frame: pd.DataFrame, colors: dict) -> None:
         if not part.empty:
             doc.figure(plots.gap_figure(part, colors, name.replace("held-out", "held out")), f"gap{k}" if k else "gap",
                        f"Gap {name} per model and task (points, 95% CI)")
+    for note in notes:
+        doc.p(f"Not shown: {note}")
 
 
 # --------------------------------------------------------------------------------------- curves
@@ -656,6 +700,9 @@ def failures(part: pd.DataFrame, per_bucket: int = 2, limit: int = 24) -> list[d
 
 
 WORLD_SPLITS = ("trained", "unseen", "seen", "heldout", "unknown")  # the summary's splits, "all" aside
+# What the Worlds section shows, as the README's study table does: seen (every input inside the training
+# distribution: trained + unseen, pooled) against held out.
+WORLD_SHOWN = ("seen", "heldout", "unknown")
 
 
 def world_runs(results: Path) -> list[dict]:
@@ -678,6 +725,11 @@ def world_runs(results: Path) -> list[dict]:
             if split in cells:
                 c = cells[split]
                 row[split] = {"n": c["n"], "acc": c["accuracy"], "lo": c["ci"][0], "hi": c["ci"][1]}
+        inside = [cells[s] for s in INSIDE_SPLITS if s in cells]
+        if inside:  # seen = trained + unseen (+ seen, where only the distribution is known): counts pooled
+            n, k = sum(c["n"] for c in inside), sum(c.get("correct", round(c["accuracy"] * c["n"])) for c in inside)
+            lo, hi = wilson(k, n)
+            row["seen"] = {"n": n, "acc": k / n, "lo": lo, "hi": hi}
         rows.append(row)
     return rows
 
@@ -686,31 +738,32 @@ def worlds_table(rows: list[dict]) -> pd.DataFrame:
     def cell(c: dict | None) -> str:
         return "-" if not c else f"{100 * c['acc']:.1f} [{100 * c['lo']:.1f}, {100 * c['hi']:.1f}] n={c['n']}"
 
-    names = {"trained": "trained on %", "unseen": "unseen %", "seen": "seen %", "heldout": "held out %",
-             "unknown": "unknown %"}
+    names = {"seen": "seen %", "heldout": "held out %", "unknown": "unknown %"}
     return pd.DataFrame([{"model": r["model"], "world": r["world"], "variables": r.get("variables"),
                           "equations": r.get("equations"), "depth": r.get("depth"),
                           "outputs using outputs": r.get("dependent_outputs"), "inputs": r.get("input_space"),
-                          **{names[s]: cell(r.get(s)) for s in WORLD_SPLITS}}
+                          **{names[s]: cell(r.get(s)) for s in WORLD_SHOWN}}
                          for r in rows]).replace("-", pd.NA).dropna(axis=1, how="all").fillna("-")
 
 
-def worlds_section(doc: plots.Doc, results: Path) -> None:
-    """Accuracy against world complexity, when models were scored on several worlds (``--world``)."""
-    rows = world_runs(results)
+def worlds_section(doc: plots.Doc, results: Path, rows: list[dict] | None = None) -> None:
+    """Accuracy against world complexity, when models were scored on several worlds (``--world``);
+    ``rows``: ``world_runs(results)`` when already read."""
+    rows = world_runs(results) if rows is None else rows
     if not rows:
         return
     doc.h2("Worlds", "worlds")
     doc.p("Runs on causal worlds of your own (--world): each model's latest run over a world's whole frozen set, "
           "with the world's complexity (variables, equations, dependency depth, outputs that use other outputs, "
-          "input space) and its seen and held-out accuracy with 95% Wilson intervals. These runs are not the "
+          "input space) and its seen and held-out accuracy with 95% Wilson intervals (seen: every input inside the "
+          "training distribution, trained and unseen together). These runs are not the "
           "leaderboard's causal score, which is the default world's.")
     doc.table(worlds_table(rows))
     if len(rows) < 2:
         return
     for measure in ("depth", "equations"):
         points = [{"label": f"{r['model']} / {r['world']}", "x": r.get(measure), "split": split, **r[split]}
-                  for r in rows for split in WORLD_SPLITS if split in r and r.get(measure) is not None]
+                  for r in rows for split in WORLD_SHOWN if split in r and r.get(measure) is not None]
         if points:
             doc.figure(plots.complexity_figure(pd.DataFrame(points), measure, f"causal: accuracy by world {measure}"),
                        f"worlds-{measure}", f"Seen and held-out accuracy against the world's {measure.replace('_', ' ')}")
@@ -730,6 +783,7 @@ def build_report(results: Path | str, out: Path | str | None = None, models: Seq
     results = Path(results)
     out = Path(out) if out is not None else results / "report"
     skipped: list[str] = []
+    named = bool(runs)
     try:
         runs = load_runs(results, models, runs, skipped)
     except UsageError:
@@ -751,6 +805,8 @@ def build_report(results: Path | str, out: Path | str | None = None, models: Seq
     doc.table(runs_table(runs))
     for line in skipped:
         doc.p(f"Skipped: {line}")
+    for line in [] if named else left_out(results, runs, models):
+        doc.p(f"Not in this report: {line}")
     doc.h2("Leaderboard", "leaderboard")
     doc.p("Accuracy in % with its 95% Wilson interval and n, from each model's latest complete run per task (see "
           "Runs); 'trained' (the exact problem is in the model's training data), 'unseen' (inside its training "
@@ -762,7 +818,8 @@ def build_report(results: Path | str, out: Path | str | None = None, models: Seq
     doc.table(leaderboard(frame))
     doc.h2("Generalization gap", "gap")
     gap_section(doc, frame, colors)
-    worlds_section(doc, results)
+    world_rows = world_runs(results)
+    worlds_section(doc, results, world_rows)
     for task in sorted(frame["task"].unique()):
         part = frame[frame["task"] == task]
         doc.h2(f"{task}", f"task-{task}")
@@ -774,9 +831,32 @@ def build_report(results: Path | str, out: Path | str | None = None, models: Seq
         doc.failures(task, failures(part), total=int((~part["correct"]).sum()),
                      scope=f"of {models} models" if models > 1 else "")
 
-    meta = (f"{len(runs)} model(s), {len(frame)} records, from {results.resolve()}; built "
-            f"{time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())}")
+    worlds = (f"; {_count(len(world_rows), 'run')} of {_count(len({r['model'] for r in world_rows}), 'model')} on "
+              "worlds of your own (Worlds)") if world_rows else ""
+    meta = (f"{_count(len(runs), 'model')} and {_count(len(frame), 'record')} in the leaderboard{worlds}; from "
+            f"{results.resolve()}; built {time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())}")
     return _write(doc, out, meta)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def left_out(results: Path, runs: Sequence[Run], models: Sequence[str] | None = None) -> list[str]:
+    """Per model and task with runs under ``results`` but none complete (so not in ``runs``): one line naming
+    its latest partial run, why it is partial, and how to include it. Runs on a world of one's own are left
+    to the Worlds section."""
+    shown = {(run.model, task) for run in runs for task in (run.summaries or {t: None for t in run.summary.get("tasks", {})})}
+    lines = []
+    for model, tasks in sorted(scored_runs(results).partial.items()):
+        for task, summaries in sorted(tasks.items()):
+            plain = [s for s in summaries if not (s.get("variants") or {}).get(task)]
+            if (model, task) in shown or not plain or (models and model not in models):
+                continue
+            last = plain[-1]
+            lines.append(f"{model} {task}: only partial runs (latest {last['run_id']}: {partial_reason(last, task)}); "
+                         f"score the whole frozen set, or name it with --run {last['run_id']}")
+    return lines
 
 
 def _write(doc: plots.Doc, out: Path, meta: str) -> Path:

@@ -203,9 +203,12 @@ def operators(expr: Expr) -> list[str]:
 
 
 class SyntaxProblem(Exception):
-    def __init__(self, message: str, column: int):
-        super().__init__(message)
-        self.message, self.column = message, column
+    """A syntax error of the world language: what is wrong, where (``column``, 1-based; 0: the whole
+    text), and the fix, which every syntax error names (``message``: ``problem; fix``)."""
+
+    def __init__(self, problem: str, column: int, fix: str):
+        self.message, self.column = f"{problem}; {fix}", column
+        super().__init__(self.message)
 
 
 class _Token(NamedTuple):
@@ -231,7 +234,8 @@ def _tokens(text: str) -> list[_Token]:
             while j < len(text) and text[j].isalnum():
                 j += 1
             if not text[i:j].isdigit() or int(text[i:j]) > MAX_INT:
-                raise SyntaxProblem(f"bad literal '{text[i:j]}' (whole numbers 0..{MAX_INT})", i + 1)
+                raise SyntaxProblem(f"bad literal '{text[i:j]}'", i + 1,
+                                    f"write a whole number 0..{MAX_INT}, or a name that starts with a letter")
             out.append(_Token("int", text[i:j], i + 1))
             i = j
         elif m := NAME.match(text, i):
@@ -240,13 +244,15 @@ def _tokens(text: str) -> list[_Token]:
             out.append(_Token(kind, word, i + 1))
             i = m.end()
         else:
-            hint = {"&": "; write AND", "|": "; write OR", "^": "; write XOR", "!": "; write NOT",
-                    "=": "; compare with ==", "*": "; only + and - (repeat a term to multiply)"}.get(ch, "")
-            raise SyntaxProblem(f"unexpected character {ch!r}{hint}", i + 1)
+            fix = {"&": "write AND", "|": "write OR", "^": "write XOR", "!": "write NOT",
+                   "=": "compare with ==", "*": "only + and - (repeat a term to multiply)"}.get(
+                ch, "write names, whole numbers, AND OR XOR NOT IF THEN ELSE, == != < <= > >=, + -, parentheses "
+                    "and commas only")
+            raise SyntaxProblem(f"unexpected character {ch!r}", i + 1, fix)
     out.append(_Token("end", "", len(text) + 1))
     if len(out) > MAX_TOKENS:
-        raise SyntaxProblem(f"more than {MAX_TOKENS} tokens; split the expression over several equations",
-                           out[MAX_TOKENS].column)
+        raise SyntaxProblem(f"more than {MAX_TOKENS} tokens", out[MAX_TOKENS].column,
+                            "split the expression over several equations")
     return out
 
 
@@ -256,6 +262,7 @@ class _Parser:
 
     def __init__(self, text: str):
         self.tokens, self.pos, self.depth = _tokens(text), 0, 0
+        self.open: list[int] = []  # the columns of the parentheses not closed yet: an error at the end closes them
 
     def peek(self) -> _Token:
         return self.tokens[self.pos]
@@ -264,26 +271,31 @@ class _Parser:
         self.pos += 1
         return self.tokens[self.pos - 1]
 
-    def expect(self, kind: str) -> _Token:
+    def expect(self, kind: str, fix: str) -> _Token:
         if self.peek().kind != kind:
             raise SyntaxProblem(f"expected {kind if kind.isalpha() else repr(kind)} {_found(self.peek())}",
-                               self.peek().column)
+                                self.peek().column, self.closing(fix, self.peek()))
         return self.take()
+
+    def closing(self, fix: str, found: _Token) -> str:
+        """``fix``, and where the expression ended (``found``) with parentheses open, closing them too."""
+        if found.kind != "end" or not self.open:
+            return fix
+        return f"{fix}, and {_missing(len(self.open))}"
 
     def nest(self, tok: _Token) -> None:
         # A bound on nesting keeps parsing, evaluating and printing a hostile world within the stack.
         self.depth += 1
         if self.depth > MAX_DEPTH:
-            raise SyntaxProblem(f"nested more than {MAX_DEPTH} deep (NOTs, IFs and parentheses); simplify the "
-                               "expression", tok.column)
+            raise SyntaxProblem(f"nested more than {MAX_DEPTH} deep (NOTs, IFs and parentheses)", tok.column,
+                                "simplify the expression, or split it over several equations")
 
     def expression(self, power: int) -> Expr:
         left, compared = self.prefix(), False  # compared: ``left`` is a comparison read in this loop
         while (tok := self.peek()).kind in POWER and POWER[tok.kind] > power:
             self.take()
             if tok.kind in COMPARISONS and compared:
-                raise SyntaxProblem(f"comparisons do not chain; write a {left.op} b AND b {tok.kind} c",
-                                   tok.column)
+                raise SyntaxProblem("comparisons do not chain", tok.column, f"write a {left.op} b AND b {tok.kind} c")
             left = Binary(tok.kind, left, self.expression(POWER[tok.kind]), tok.column)
             compared = tok.kind in COMPARISONS
         return left
@@ -304,33 +316,46 @@ class _Parser:
         if tok.kind == "IF":
             self.nest(tok)
             cond = self.expression(0)
-            self.expect("THEN")
+            self.expect("THEN", "write IF condition THEN value ELSE value")
             then = self.expression(0)
-            self.expect("ELSE")
+            self.expect("ELSE", "write IF condition THEN value ELSE value (an IF needs its ELSE)")
             expr = If(cond, then, self.expression(0), tok.column)
             self.depth -= 1
             return expr
         if tok.kind == "(":
             self.nest(tok)
+            self.open.append(tok.column)
             expr = self.expression(0)
             if self.peek().kind != ")":
-                raise SyntaxProblem(f"expected ')' {_found(self.peek())}", self.peek().column)
+                raise SyntaxProblem(f"expected ')' {_found(self.peek())}", self.peek().column,
+                                    _missing(len(self.open)) if self.peek().kind == "end" else
+                                    f"{_missing(1)}, or join the two with an operator (AND, OR, ==...)")
+            self.open.pop()
             self.take()
             self.depth -= 1
             return expr
-        raise SyntaxProblem(f"expected a variable, a number, NOT, IF or '(' {_found(tok)}", tok.column)
+        before = self.tokens[self.pos - 2] if self.pos >= 2 else None
+        fix = (f"give '{before.text}' its operand (a variable, a number, NOT, IF or a parenthesis)"
+               if before is not None and before.kind not in ("(", ",") else
+               "write a variable, a number, NOT, IF or a parenthesis there")
+        raise SyntaxProblem(f"expected a variable, a number, NOT, IF or '(' {_found(tok)}", tok.column,
+                            self.closing(fix, tok))
 
     def call(self, name: _Token) -> Call:
         if name.text not in FUNCTIONS:
-            raise SyntaxProblem(f"unknown function '{name.text}'; the functions are {', '.join(FUNCTIONS)}",
-                               name.column)
-        self.nest(self.take())
+            raise SyntaxProblem(f"unknown function '{name.text}'", name.column,
+                                f"use one of the functions: {', '.join(FUNCTIONS)}")
+        opened = self.take()
+        self.nest(opened)
+        self.open.append(opened.column)
         args = [self.expression(0)]
         while self.peek().kind == ",":
             self.take()
             args.append(self.expression(0))
         if self.peek().kind != ")":
-            raise SyntaxProblem(f"expected ',' or ')' {_found(self.peek())}", self.peek().column)
+            raise SyntaxProblem(f"expected ',' or ')' {_found(self.peek())}", self.peek().column,
+                                f"separate {name.text}'s arguments with ',' and close it with ')'")
+        self.open.pop()
         self.take()
         self.depth -= 1
         return Call(name.text, tuple(args), name.column)
@@ -338,8 +363,16 @@ class _Parser:
     def whole(self) -> Expr:
         expr = self.expression(0)
         if self.peek().kind != "end":
-            raise SyntaxProblem(f"expected an operator {_found(self.peek())}", self.peek().column)
+            tok = self.peek()
+            fix = ("remove it, or open its parenthesis earlier" if tok.kind == ")" else
+                   f"join '{tok.text}' to what comes before with an operator (AND, OR, XOR, ==, +...), or remove it")
+            raise SyntaxProblem(f"expected an operator {_found(tok)}", tok.column, fix)
         return expr
+
+
+def _missing(n: int) -> str:
+    # No column here: a world file's message counts columns on its line, not in the expression.
+    return "add the missing ')'" if n == 1 else f"add the {n} missing ')'"
 
 
 def _found(tok: _Token) -> str:
@@ -348,7 +381,7 @@ def _found(tok: _Token) -> str:
 
 def parse_tree(text: str) -> Expr:
     if not text.strip():
-        raise SyntaxProblem("empty expression; write one, e.g. \"A XOR C\"", 0)
+        raise SyntaxProblem("empty expression", 0, "write one, e.g. \"A XOR C\"")
     return _Parser(text).whole()
 
 
@@ -364,7 +397,8 @@ def parse_expression(text: str) -> Expr:
         return parse_tree(text)
     except SyntaxProblem as e:
         at = f" at column {e.column} of {text!r}" if e.column else ""
-        raise WorldError(f"{e.message}{at}") from None
+        problem, sep, fix = e.message.partition("; ")
+        raise WorldError(f"{problem}{at}{sep}{fix}") from None
 
 
 # --------------------------------------------------------------------------- types and ranges

@@ -112,22 +112,48 @@ def test_an_expression_written_back_parses_to_the_same_tree(expr):
     assert parse_expression(str(expr)) == expr
 
 
-@pytest.mark.parametrize("text, message", [
-    ("a +", "expected a variable, a number, NOT, IF or '(' but the expression ends at column 4"),
-    ("a & b", "unexpected character '&'; write AND at column 3"),
-    ("a 2", "expected an operator but found '2' at column 3"),
-    ("1000", "bad literal '1000' (whole numbers 0..999) at column 1"),
-    ("a < b < c", "comparisons do not chain; write a < b AND b < c at column 7"),
-    ("IF a THEN b", "expected ELSE but the expression ends at column 12"),
-    ("max(a, b)", "unknown function 'max'; the functions are sum at column 1"),
-    ("(a", "expected ')' but the expression ends at column 3"),
-    ("a b", "expected an operator but found 'b' at column 3"),
-    ("a AND", "expected a variable, a number, NOT, IF or '(' but the expression ends at column 6"),
+@pytest.mark.parametrize("text, problem, fix", [
+    ("a +", "expected a variable, a number, NOT, IF or '(' but the expression ends at column 4",
+     "give '+' its operand"),
+    ("a & b", "unexpected character '&' at column 3", "write AND"),
+    ("a @ b", "unexpected character '@' at column 3", "write names, whole numbers"),
+    ("a 2", "expected an operator but found '2' at column 3", "join '2' to what comes before with an operator"),
+    ("1000", "bad literal '1000' at column 1", "write a whole number 0..999"),
+    ("a < b < c", "comparisons do not chain at column 7", "write a < b AND b < c"),
+    ("IF a THEN b", "expected ELSE but the expression ends at column 12", "an IF needs its ELSE"),
+    ("max(a, b)", "unknown function 'max' at column 1", "use one of the functions: sum"),
+    ("(a", "expected ')' but the expression ends at column 3", "add the missing ')'"),
+    ("((a", "expected ')' but the expression ends at column 4", "add the 2 missing ')'"),
+    ("a)", "expected an operator but found ')' at column 2", "remove it"),
+    ("sum(a, b", "expected ',' or ')' but the expression ends at column 9", "close it with ')'"),
+    ("a AND", "expected a variable, a number, NOT, IF or '(' but the expression ends at column 6",
+     "give 'AND' its operand"),
+    # the trial's world: OR lacks its operand and the parenthesis is open; the fix says both
+    ("A AND (B OR", "expected a variable, a number, NOT, IF or '(' but the expression ends at column 12",
+     "give 'OR' its operand (a variable, a number, NOT, IF or a parenthesis), and add the missing ')'"),
 ])
-def test_expression_syntax_errors_name_the_column(text, message):
+def test_expression_syntax_errors_name_the_column_and_end_with_a_fix(text, problem, fix):
     with pytest.raises(WorldError) as err:
         parse_expression(text)
-    assert str(err.value) == f"{message} of {text!r}"
+    head, sep, tail = str(err.value).partition("; ")
+    assert head == f"{problem} of {text!r}" and fix in tail
+
+
+SYNTAX_WORDS = ["a", "b", "n", "1", "1000", "1x", "AND", "OR", "XOR", "NOT", "IF", "THEN", "ELSE", "==", "<", "+", "-",
+                "(", ")", ",", "sum", "max", "&", "@", "="]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(SYNTAX_WORDS), max_size=12))
+def test_every_syntax_error_of_the_world_language_ends_with_a_fix(words):
+    # Like every other world error: the problem, where, then after '; ' what to write instead.
+    text = " ".join(words)
+    try:
+        parse_expression(text)
+    except WorldError as err:
+        problem, sep, fix = str(err).partition("; ")
+        assert sep and len(fix.split()) >= 2, str(err)
+        assert "column" in problem or not text.strip(), str(err)
 
 
 # --------------------------------------------------------------------------- worlds from TOML
@@ -140,7 +166,7 @@ def test_expression_syntax_errors_name_the_column(text, message):
      "world.toml: equation newA (line 9): variable 'newD' is used before its equation at column 15; "
      "move newA below newD"),
     ('"A XOR C"', '"A XOR (C"',
-     "world.toml: equation newA (line 9): expected ')' but the expression ends at column 17"),
+     "world.toml: equation newA (line 9): expected ')' but the expression ends at column 17; add the missing ')'"),
     ('"NOT D"', '"NOT newB"', "world.toml: equation newB (line 10): 'newB' is used in its own equation at column 13; an output "
      "cannot depend on itself"),
     ('"B AND E"', "'B && E'", "world.toml: equation newC (line 11): unexpected character '&' at column 11; write AND"),

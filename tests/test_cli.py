@@ -108,3 +108,19 @@ def test_models_says_what_each_name_is_for_and_how_to_use_it(columns):
         assert f"e.g. {usage.example}" in body
         assert f"--model {usage.form.split(':')[0]}" in usage.example.replace("'", "")  # the example uses this name
     assert "e.g. pytest benchmark --model hf:/path/to/checkpoint" in out and "(needs oraclebench[local])" in out
+
+
+def test_trains_next_step_names_the_task_the_world_and_survives_spaces(tmp_path, monkeypatch):
+    # `train gpt2-causal --world W` printed `pytest benchmark --model hf:DIR`, which a run refuses without
+    # --world W; the step must carry the world, the task, and paths that run from the checkout's root.
+    import shlex
+
+    from oraclebench.commands.train import score_command
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "my worlds").mkdir()
+    words = shlex.split(score_command("out dir/m", "causal", "my worlds/w.toml"))
+    assert words == ["pytest", "benchmark", "--model", f"hf:{tmp_path / 'out dir' / 'm'}", "-m", "causal",
+                     "--world", str(tmp_path / "my worlds" / "w.toml")]
+    assert shlex.split(score_command("m", "abcd")) == ["pytest", "benchmark", "--model", f"hf:{tmp_path / 'm'}",
+                                                       "-m", "abcd"]

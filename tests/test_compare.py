@@ -75,6 +75,20 @@ def test_runs_sharing_nothing_say_so():
         compare_records(make_run("A", {"causal": [True]}), make_run("B", {"causal": [True]}, prefix="fresh"))
 
 
+def test_runs_on_different_worlds_are_told_worlds_share_no_instance():
+    # A world's frozen set has its own ids (causal-<world>.<hash>-NNNN): a run on another world, or the
+    # default one, pairs with none of them, and the hint must say so rather than only "the frozen sets".
+    a = [dataclasses.replace(r, instance_id=r.instance_id.replace("causal-v1", "causal-v05_d2_s0.49ceef1d"))
+         for r in make_run("A", {"causal": [True, False]})]
+    b = [dataclasses.replace(r, instance_id=r.instance_id.replace("causal-v1", "causal-v06_d2_s0.d6dff2d8"))
+         for r in make_run("B", {"causal": [True, False]})]
+    for other in (b, make_run("B", {"causal": [True, False]})):
+        with pytest.raises(UsageError) as err:
+            compare_records(a, other)
+        assert "runs on different worlds (--world) share no instance" in str(err.value)
+        assert "causal-v05_d2_s0.49ceef1d" in str(err.value) and "the same --world FILE, or none" in str(err.value)
+
+
 def test_cli_compare_by_run_id_file_and_latest(tmp_path, capsys):
     a_ok, b_ok = table(both=30, only_a=1, only_b=12, neither=7)
     for model, oks in (("old", a_ok), ("new", b_ok)):

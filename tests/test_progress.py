@@ -16,6 +16,8 @@ import pytest
 from oraclebench.errors import UsageError
 from oraclebench.progress import ENV_INTERVAL, Progress, duration, interval_for
 
+pytest_plugins = ["pytester"]
+
 ROOT = Path(__file__).resolve().parent.parent
 
 # A pipeline slow enough to be seen: 20 ms a prompt, at most 4 prompts a call, answers each prompt "1"
@@ -153,3 +155,27 @@ def test_a_bad_interval_is_one_line_before_any_work(tmp_path, command):
     out = result.stdout + result.stderr
     assert result.returncode in (2, 4) and "ORACLEBENCH_PROGRESS_SECONDS='-3': give a positive number" in out
     assert "Traceback" not in out and not (tmp_path / "results" / "runs").exists()
+
+
+def test_a_line_written_between_result_letters_leaves_them_on_one_line(pytester):
+    # Piped, not -q: the progress line came between "test_dots.py " and its first dot, leaving the dot
+    # alone on the next line and the file's name written again. Through reporter_line, the letters of
+    # one file stay on one line after it.
+    pytester.makeconftest('''
+import pytest
+from oraclebench.progress import reporter_line
+
+@pytest.fixture
+def answering(request):
+    tr = request.config.pluginmanager.get_plugin("terminalreporter")
+    capture = request.config.pluginmanager.get_plugin("capturemanager")
+    with capture.global_and_fixture_disabled():
+        reporter_line(tr, "oraclebench: m answering 3 t instances ...")
+''')
+    pytester.makepyfile(test_dots="def test_a(answering): pass\ndef test_b(): pass\ndef test_c(): assert 0\n")
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    lines = result.outlines
+    at = lines.index("oraclebench: m answering 3 t instances ...")
+    assert lines[at + 1].startswith("test_dots.py ..F")
+    assert "." not in [line.strip() for line in lines]
+    assert sum(line.startswith("test_dots.py ") for line in lines) == 2  # the opening and the reopened line

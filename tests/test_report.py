@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from html.parser import HTMLParser
 from pathlib import Path
@@ -366,3 +367,97 @@ def test_the_heatmap_shows_counts_where_a_cell_has_few_instances():
     # right where a <= b; a = 3 has two instances a cell: 0/2, 0/2, 2/2
     assert texts == sorted(["100", "100", "100", "0", "100", "100", "0/2", "0/2", "2/2"])
     assert _outside(fig) == []
+
+
+def _split_records(model: str, splits: dict[str, int]) -> list[Record]:
+    """Causal records of ``model``, ``splits`` mapping a split to how many instances it has (all right)."""
+    out, i = [], 0
+    for split, n in splits.items():
+        for _ in range(n):
+            out.append(Record(run_id="r1", model=model, task="causal", instance_id=f"causal-v1-{i:04d}", label="x",
+                              bucket={"inputs": "0,0,0,0,0", "ones": 0}, split=split, prompt="p", completion="a",
+                              parsed="a", expected="a", correct=True, reason=""))
+            i += 1
+    return out
+
+
+def test_a_run_of_trained_and_heldout_instances_is_told_it_lacks_unseen_ones_not_a_manifest(tmp_path):
+    # The README defines two gaps, trained - unseen and unseen - held-out: a complete gpt2-causal run
+    # (29 trained, 3 held out, a manifest) has two splits and a manifest but neither gap.
+    run_id = "20260101T000000-000000-gpt2-causal"
+    records = [dataclasses.replace(r, run_id=run_id)
+               for r in _split_records("gpt2-causal", {"trained": 29, "heldout": 3})]
+    summary = summarize(records, run_id=run_id, model="gpt2-causal", manifest=MANIFEST, options={"heldout": []})
+    summary["complete"], summary["partial"] = {"causal": True}, {}
+    write_run(tmp_path, run_id, records, summary)
+    build_report(tmp_path)
+    md = (tmp_path / "report" / "report.md").read_text(encoding="utf-8")
+    section = md.split("Generalization gap", 1)[1].split("\n#", 1)[0]
+    assert "two splits" not in section and "give the model a training manifest" not in section
+    assert "gpt2-causal, causal: only trained, held-out instances, no unseen ones" in section
+    assert "--fresh N --split unseen" in section
+
+
+def test_the_gap_section_notes_each_model_whose_gap_cannot_be_measured(tmp_path):
+    from oraclebench.report import gap_notes
+
+    runs = [Run("learner", "r1", {}, _split_records("learner", {"trained": 4, "unseen": 4, "heldout": 4})),
+            Run("frozen", "r2", {}, _split_records("frozen", {"trained": 4, "heldout": 4})),
+            Run("plain", "r3", {}, _split_records("plain", {"unknown": 4})),
+            Run("fresh", "r4", {}, _split_records("fresh", {"unseen": 4}))]
+    frame = records_frame(runs)
+    notes = gap_notes(frame, gap_table(frame))
+    assert [n.split(",")[0] for n in notes] == ["fresh", "frozen", "plain"]  # learner has both gaps
+    fresh, frozen, plain = notes
+    assert "no unseen" in frozen
+    assert "no held-out" in fresh and "no --split" in fresh
+    assert "manifest" in plain and "--heldout" in plain
+
+
+def _world_run(results: Path, model: str, name: str, splits: dict[str, tuple[int, int]]) -> None:
+    """A whole run of ``model`` on world ``name``: ``splits`` maps a split to (instances, right)."""
+    run_id = f"20260102T000000-000000-{model}"
+    records, i = [], 0
+    for split, (n, right) in splits.items():
+        for k in range(n):
+            records.append(Record(run_id=run_id, model=model, task="causal", instance_id=f"causal-{name}.ab12-{i:04d}",
+                                  label="x", bucket={"inputs": "0,0,0,0,0", "ones": 0}, split=split, prompt="p",
+                                  completion="a", parsed="a", expected="a", correct=k < right, reason=""))
+            i += 1
+    summary = summarize(records, run_id=run_id, model=model, manifest=None, options={"heldout": []})
+    summary["variants"] = {"causal": {"name": name, "sha256": name * 4,
+                                      "measures": {"variables": 5, "equations": 4, "depth": 2, "dependent_outputs": 1,
+                                                   "input_space": 32}}}
+    summary["coverage"] = {"causal": {"instances": i, "of": i}}
+    summary["complete"], summary["partial"] = {"causal": False}, {"causal": "a world of your own, not the default"}
+    write_run(results, run_id, records, summary)
+
+
+def test_the_header_counts_world_runs_and_the_worlds_table_says_seen_as_the_readme(tmp_path):
+    # README: seen = trained + unseen (every input not held out), the study table's "seen %" column.
+    from oraclebench.stats import wilson
+
+    write_fixture(tmp_path, {"learner": (0.9, 0.5)})
+    _world_run(tmp_path, "learner", "v05-d2-s0", {"trained": (20, 15), "unseen": (10, 5), "heldout": (2, 0)})
+    _world_run(tmp_path, "hf:other", "v05-d2-s0", {"trained": (30, 30), "heldout": (2, 1)})
+    build_report(tmp_path)
+    md = (tmp_path / "report" / "report.md").read_text(encoding="utf-8")
+    header = md.splitlines()[2]
+    assert header.startswith("1 model and ") and "in the leaderboard; 2 runs of 2 models on worlds of your own" in header
+    worlds = md.split("## Worlds", 1)[1].split("\n## ", 1)[0]
+    assert "trained on %" not in worlds and "| seen %" in worlds and "| held out %" in worlds
+    lo, hi = wilson(20, 30)  # learner: 15 + 5 right of 20 + 10 seen
+    assert f"66.7 [{100 * lo:.1f}, {100 * hi:.1f}] n=30" in worlds
+    assert "100.0" in worlds.split("hf:other", 1)[1].splitlines()[0]
+
+
+def test_a_model_with_only_partial_runs_is_named_not_silently_left_out(tmp_path):
+    write_fixture(tmp_path, {"whole": (0.9, 0.5)})
+    write_fixture(tmp_path, {"halfway": (0.9, 0.5)}, complete=False)
+    build_report(tmp_path)
+    md = (tmp_path / "report" / "report.md").read_text(encoding="utf-8")
+    runs = md.split("## Runs", 1)[1].split("\n## ", 1)[0]
+    for task in ("abcd", "causal", "judge", "multiplication"):
+        assert f"Not in this report: halfway {task}: only partial runs (latest 20260101T000000-000000-halfway: " \
+               "--limit 60); score the whole frozen set, or name it with --run 20260101T000000-000000-halfway" in runs
+    assert "Not in this report: whole" not in runs

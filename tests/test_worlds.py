@@ -8,6 +8,7 @@ import json
 import math
 import random
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -460,10 +461,13 @@ def test_a_tiny_gpt2_trained_on_a_generated_world_is_scored_on_it(tmp_path, monk
     assert train.returncode == 0, train.stderr
     manifest = json.loads((model / "manifest.json").read_text())
     assert manifest["split"]["world_sha256"] == row["sha256"]
-    run = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "--rootdir", str(ROOT),
-                          str(ROOT / "benchmark"), "--model", f"hf:{model}", "--world", row["path"],
+    # The next step it prints runs as printed (from the checkout's root), where one without --world is refused.
+    [printed] = [line.removeprefix("score it: ") for line in train.stdout.splitlines() if line.startswith("score it: ")]
+    words = shlex.split(printed)
+    assert words[:2] == ["pytest", "benchmark"] and "--world" in words
+    run = subprocess.run([sys.executable, "-m", *words, "-p", "no:cacheprovider", "-q",
                           "--results", str(tmp_path / "results")], capture_output=True, text=True, env=env,
-                         timeout=600, cwd=tmp_path)
+                         timeout=600, cwd=ROOT)
     assert run.returncode in (0, 1), run.stdout[-2000:] + run.stderr[-2000:]
     summary = json.loads(next((tmp_path / "results" / "runs").glob("*/summary.json")).read_text())
     cells = summary["tasks"]["causal"]

@@ -65,5 +65,24 @@ def run(args) -> int:
     done = info["train"]
     print(f"{args.name}: {done['steps']} steps over {done['examples']} examples in {done['seconds']:.0f} s, "
           f"final loss {done['final_loss']:.4f}; saved to {out} (manifest.json, loss.png)")
-    print(f"score it: pytest benchmark --model hf:{out}")
+    print(f"score it: {score_command(out, RECIPES[args.name].task, getattr(args, 'world', None))}")
     return 0
+
+
+def score_command(out, task: str, world: str | None = None) -> str:
+    """The command that scores a model trained into ``out`` on ``task``, runnable as printed.
+
+    Args:
+        out: the model's folder; task: the task it was trained on (``-m TASK``: the others mean nothing
+            to it); world: the world file it was trained on, if any (a run without ``--world`` is refused).
+    Returns:
+        ``pytest benchmark --model hf:OUT -m TASK [--world FILE]`` with absolute, shell-quoted paths, so it
+        runs from a checkout's root wherever training ran (``oraclebench run`` takes the same arguments).
+    """
+    import shlex
+    from pathlib import Path
+
+    words = ["pytest", "benchmark", "--model", f"hf:{Path(out).resolve()}", "-m", task]
+    if world:
+        words += ["--world", str(Path(world).expanduser().resolve())]
+    return shlex.join(words)

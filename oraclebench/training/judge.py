@@ -32,6 +32,7 @@ import functools
 import json
 import os
 import random
+import shlex
 import shutil
 import time
 from dataclasses import asdict, dataclass, replace
@@ -436,7 +437,9 @@ def train(recipe: Recipe, out: Path, device: str | None = None, quiet: bool = Fa
         "final": {k: last[k] for k in last if k.endswith(("accuracy", "follows", "argument"))},
         "pretrain_final_loss": _mean(pretrain_losses[-20:]) if pretrain_losses else None,
         "seconds": round(time.perf_counter() - t0, 1), "device": device,
-        "usage": f"pytest benchmark --model transplant:{out} -m judge  (control: --model hf:{out})",
+        # each runnable as printed: the transplant, and the same weights without it (the control)
+        "usage": shlex.join(["pytest", "benchmark", "--model", f"transplant:{Path(out).resolve()}", "-m", "judge"]),
+        "control_usage": shlex.join(["pytest", "benchmark", "--model", f"hf:{Path(out).resolve()}", "-m", "judge"]),
     }
     (out / "history.json").write_text(json.dumps({"curve": history, "pretrain_loss": pretrain_losses}, indent=1) + "\n")
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
@@ -469,6 +472,7 @@ def run(args) -> int:
           f"train {final['train_accuracy']:.3f}, seen {final['seen_accuracy']:.3f}, "
           f"held out {final['heldout_accuracy']:.3f} (argument base rate {final['seen_argument']:.3f})")
     print(f"score it: {manifest['usage']}")
+    print(f"its control (no transplant): {manifest['control_usage']}")
     return 0
 
 
