@@ -327,6 +327,8 @@ class _Tty:
 def live_writer(config: pytest.Config):
     """A function that writes one line to the terminal now, even while pytest captures output (a line
     written in a fixture would otherwise land in the item's captured output and never be seen)."""
+    from oraclebench.progress import reporter_line
+
     tr = config.pluginmanager.get_plugin("terminalreporter")
     capture = config.pluginmanager.get_plugin("capturemanager")
     lock = threading.Lock()
@@ -334,10 +336,10 @@ def live_writer(config: pytest.Config):
     def write(line: str) -> None:
         with lock:
             if capture is None:
-                tr.write_line(line)
+                reporter_line(tr, line)
                 return
             with capture.global_and_fixture_disabled():
-                tr.write_line(line)
+                reporter_line(tr, line)
                 tr.flush()
     return write
 
