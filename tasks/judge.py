@@ -20,8 +20,9 @@ The argument argues for the right candidate iff ``argument_correct``; ``masked``
 ``arrives at 47 tickets``, as the seed's masked arguments do); ``swapped`` puts the right answer
 second. Arguments for right and wrong answers are drawn from the same phrasings.
 
-Manifest: ``{"templates": [seen names], "errors": [seen kinds]}``; an instance is heldout iff its
-template or its error kind is not seen (a missing key: all seen). Spec: ``templates=tickets,money;
+Manifest: ``{"templates": [seen names], "errors": [seen kinds], "masked": bool}``; an instance is
+heldout iff its template or its error kind is not seen (a missing key: all seen), or, where the
+manifest fixes ``masked`` (the judge recipe trains on one masking), its masking is the other one. Spec: ``templates=tickets,money;
 errors=slip,operation`` (either part optional). CSV problems (``load_csv``) have template ``csv`` and
 error ``unknown``, so they are heldout under any manifest.
 
@@ -395,6 +396,8 @@ class JudgeTask(Task[Problem]):
         for key, value in (("templates", problem.template), ("errors", problem.error)):
             if key in manifest and value not in manifest[key]:
                 return "heldout"
+        if manifest.get("masked") is not None and problem.masked != manifest["masked"]:
+            return "heldout"  # the recipe trains on one masking only: the other is outside what it saw
         return "seen"
 
     def frozen_configs(self) -> list[tuple[Config, int]]:
@@ -412,7 +415,8 @@ class JudgeTask(Task[Problem]):
     def train_config(self, manifest: dict | None) -> Config:
         """Only the seen templates and error kinds; argument, masking and position drawn."""
         manifest = manifest or {}
-        return Config(tuple(manifest.get("templates", TEMPLATE_NAMES)), tuple(manifest.get("errors", ERRORS)))
+        return Config(tuple(manifest.get("templates", TEMPLATE_NAMES)), tuple(manifest.get("errors", ERRORS)),
+                      masked=manifest.get("masked"))
 
     def manifest_from_spec(self, spec: str) -> dict:
         """``"templates=tickets,money;errors=slip"`` -> ``{"templates": [...], "errors": ["slip"]}``.

@@ -37,7 +37,7 @@ def test_training_problems_come_only_from_the_seen_templates_and_errors_and_curv
     recipe = Recipe(train_n=200, eval_n=20, heldout="templates=tickets,money,average;errors=slip,dropped")
     data = make_data(recipe)
     task = get_task("judge")
-    assert data.manifest == {"templates": ["tickets", "money", "average"], "errors": ["slip", "dropped"]}
+    assert data.manifest == {"templates": ["tickets", "money", "average"], "errors": ["slip", "dropped"], "masked": False}
     assert {p.template for p in data.train} == {"tickets", "money", "average"}
     assert {p.error for p in data.train} == {"slip", "dropped"}
     assert not any(p.masked for p in data.train)
@@ -48,6 +48,31 @@ def test_training_problems_come_only_from_the_seen_templates_and_errors_and_curv
     texts = arguer_texts(data.train[:1])
     assert len(texts) == 2 and data.train[0].correct in "".join(texts) and data.train[0].wrong in "".join(texts)
     assert all(p.masked for p in make_data(replace(recipe, masked=True)).train)
+
+
+def test_the_masking_the_chooser_did_not_train_on_is_held_out():
+    """The recipe trains on unmasked arguments only (or masked only, with --masked): an instance of a seen
+    template with the other masking was never inside its training distribution, so it is held out, not
+    'unseen' (a model trained without masking was reported as generalising to masked arguments)."""
+    import dataclasses
+
+    from oraclebench.training.judge import Recipe, make_data, training_data
+    from oraclebench.tasks import get_task
+
+    task = get_task("judge")
+    recipe = Recipe(train_n=50, eval_n=5, heldout="templates=tickets,money")
+    data = make_data(recipe)
+    trained = task.training_identities(training_data(recipe, data.manifest))
+    p = data.train[0]
+    assert not p.masked and task.training_split(p, data.manifest, trained) == "trained"
+    other = dataclasses.replace(p, swapped=not p.swapped)
+    assert task.training_split(other, data.manifest, trained) == "unseen"
+    assert task.training_split(dataclasses.replace(other, masked=True), data.manifest, trained) == "heldout"
+    masked = make_data(replace(recipe, masked=True)).manifest
+    assert task.split(dataclasses.replace(other, masked=True), masked) == "seen"
+    assert task.split(other, masked) == "heldout"
+    # A manifest from before (no "masked" key) reads as it did: masking is not part of its split.
+    assert task.split(dataclasses.replace(other, masked=True), {"templates": ["tickets", "money"]}) == "seen"
 
 
 def test_the_training_scale_and_bad_flags(monkeypatch):

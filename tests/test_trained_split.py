@@ -269,10 +269,14 @@ def bench(pytester: pytest.Pytester, monkeypatch):
 
 @pytest.fixture(scope="module")
 def tiny_mult(tmp_path_factory) -> Path:
-    """A gpt2-mult checkpoint trained 2 steps, with the manifest (and training_data) beside it."""
+    """A gpt2-mult checkpoint trained 2 steps on 2,000 examples (the scale fixed, whatever the
+    environment's: at the full 40,000 nearly every in-range frozen instance is trained on, none unseen),
+    with the manifest (and training_data) beside it."""
     from oraclebench.training.recipes import train
 
-    return Path(train("gpt2-mult", tmp_path_factory.mktemp("mult") / "m", steps=2, progress=False))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("ORACLEBENCH_TRAIN_SCALE", "0.05")
+        return Path(train("gpt2-mult", tmp_path_factory.mktemp("mult") / "m", steps=2, progress=False))
 
 
 def test_fresh_split_unseen_scores_only_unseen_problems(bench, pytester, tiny_mult):

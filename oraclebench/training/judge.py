@@ -171,7 +171,8 @@ def make_data(recipe: Recipe) -> Data:
     from oraclebench.tasks import get_task
 
     task = get_task("judge")
-    manifest = task.manifest_from_spec(recipe.heldout)
+    # The chooser trains on one masking only (``--masked`` or not): the other masking is held out.
+    manifest = task.manifest_from_spec(recipe.heldout) | {"masked": recipe.masked}
     # Each purpose its own stream (tasks.base.stream_random): curves never reuse training problems.
     train = list(task.training_problems(training_data(recipe, manifest)))
     full = replace(task.Config(), masked=recipe.masked)
