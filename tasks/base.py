@@ -568,6 +568,14 @@ class Task(Generic[P]):
         strata overrides it (causal: one stratum, ``inputs``; judge: the template)."""
         return self.label(problem)
 
+    def drawn_id(self, kind: str, k: int, width: int = 4) -> str:
+        """The id of the ``k``-th instance drawn for a run (``kind``: ``fresh{seed}`` or ``unseen``):
+        ``causal-fresh0-0007``. A variant (a world of one's own) puts its version in, as its frozen ids
+        do (``causal-v05_d2_s0.49ceef1d-fresh0-0007``): two worlds' draws are never the same instance,
+        so ``compare`` never pairs them."""
+        prefix = self.name if self.version == type(self).version else f"{self.name}-{self.version}"
+        return f"{prefix}-{kind}-{k:0{width}d}"
+
     def training_split(self, problem: P, manifest: dict | None, trained: frozenset[str] | None) -> Split:
         """The record's split (see ``Split``): ``"trained"`` if ``identity(problem)`` is in ``trained`` (the
         model's training problems, ``training_identities``), else the task's ``split`` hook, where an
@@ -803,7 +811,7 @@ class Task(Generic[P]):
             if self.identity(p) in exclude:
                 dropped += 1
             else:
-                out.append(self.instance(p, f"{self.name}-fresh{seed}-{i:04d}"))
+                out.append(self.instance(p, self.drawn_id(f"fresh{seed}", i)))
         return out, dropped
 
     def training_config(self, data: dict) -> Any:
@@ -873,11 +881,11 @@ class Task(Generic[P]):
         if available is not None and available <= n and sum(b.space for b in cover) <= ENUMERATE_LIMIT:
             found = [p for s in self.strata(self.training_config(data)) for p in s.problems()
                      if self.training_split(p, split, trained) == "unseen"]
-            return [self.instance(p, f"{self.name}-unseen-{k:04d}") for k, p in enumerate(found)], available
+            return [self.instance(p, self.drawn_id("unseen", k)) for k, p in enumerate(found)], available
         out: list[Instance] = []
         for i, p in self.distinct(seed, self.training_config(data), n + len(trained), set(), stream="fresh"):
             if self.training_split(p, split, trained) == "unseen":
-                out.append(self.instance(p, f"{self.name}-unseen{seed}-{i:05d}"))
+                out.append(self.instance(p, self.drawn_id(f"unseen{seed}", i, width=5)))
                 if len(out) == n:
                     break
         return out, available

@@ -534,3 +534,17 @@ def test_a_world_too_large_to_use_says_so(tmp_path):
     names = [f"x{i}" for i in range(65)]
     with pytest.raises(WorldError, match="65 inputs; a world has at most 64, split it"):
         parse_world(f'inputs = {json.dumps(names)}\n[equations]\ny = "x0"\n', "big.toml")
+
+
+def test_two_worlds_fresh_draws_are_never_the_same_instance(tmp_path):
+    """Two worlds on the same five inputs give the same prompts but different answers: a fresh draw
+    names its world as a frozen id does, so ``compare`` never pairs two worlds' --fresh runs (it paired
+    them by ``causal-fresh0-0000`` alone, and compared answers to different questions)."""
+    other = tmp_path / "other.toml"
+    other.write_text('name = "other"\ninputs = ["A", "B", "C", "D", "E"]\n[equations]\nnewA = "A AND C"\n',
+                     encoding="utf-8")
+    default = get_task("causal").fresh(3, 0)
+    assert [i.id for i in default] == ["causal-fresh0-0000", "causal-fresh0-0001", "causal-fresh0-0002"]  # as before
+    world = use_variant("causal", str(other)).fresh(3, 0)
+    assert all(i.id.startswith(f"causal-other.{world[0].id.split('.')[1][:8]}-fresh0-") for i in world)
+    assert not {i.id for i in default} & {i.id for i in world}  # compare pairs by (task, id): none here
