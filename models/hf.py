@@ -180,6 +180,46 @@ def _slab_class():
     return SlabLayer
 
 
+def _gelu_new_class():
+    """GPT-2's ``gelu_new`` computed in place: the same floating-point operations in the same order,
+    so bit for bit the same values (checked on 10^7 inputs), in one buffer instead of seven.
+
+    transformers' ``NewGELUActivation`` allocates a temporary per operation; on a tiny model those
+    allocations took more time than the matmuls (a profile of 1,000 gpt2-mult prompts: the
+    activation's mul, add, tanh and pow 0.6 s, every addmm 0.4 s). Multiplying by 0.5 last instead
+    of first changes nothing: scaling by a power of two commutes with rounding (short of subnormals).
+    """
+    import math
+
+    import torch
+    from transformers.activations import NewGELUActivation
+
+    scale = math.sqrt(2.0 / math.pi)
+
+    class InPlaceGeluNew(NewGELUActivation):
+        def forward(self, input):  # noqa: A002 - the parent's name
+            if torch.is_grad_enabled() and input.requires_grad:  # in-place ops would break autograd
+                return super().forward(input)
+            out = torch.pow(input, 3.0)
+            out.mul_(0.044715).add_(input).mul_(scale).tanh_().add_(1.0)
+            return out.mul_(input).mul_(0.5)
+
+    return NewGELUActivation, InPlaceGeluNew
+
+
+def lean_activations(model) -> int:
+    """Swaps each ``gelu_new`` activation module of ``model`` for its in-place twin (same values, see
+    ``_gelu_new_class``); returns how many were swapped."""
+    old, new = _gelu_new_class()
+    swapped = 0
+    for module in model.modules():
+        for name, child in module.named_children():
+            if type(child) is old:
+                setattr(module, name, new())
+                swapped += 1
+    return swapped
+
+
 class HFModel(Adapter):
     """A local causal LM: ``HFModel("/path/to/dir", {"device": "cpu"})``; see the module docstring."""
 
@@ -262,6 +302,7 @@ class HFModel(Adapter):
             if bars:
                 hf_logging.enable_progress_bar()
         model.to(self.device).eval()
+        lean_activations(model)
         self.dtype_name = str(next(model.parameters()).dtype).removeprefix("torch.")
         config = model.config.get_text_config(decoder=True)
         self.context = getattr(config, "max_position_embeddings", None) or getattr(config, "n_positions", None)

@@ -302,3 +302,31 @@ def test_batches_are_timed_so_answers_are_committed_at_a_steady_pace(checkpoint,
     assert rows[0] == 10 and max(rows[1:]) <= 5 and sum(rows) == 40, rows
     assert sorted(committed) == list(range(40))
     assert [cut_at_stop(r.text, q.stop) for r, q in zip(answers, reqs)] == expected
+
+
+def test_the_in_place_gelu_new_is_bit_for_bit_the_checkpoints_own_activation(checkpoint):
+    """The adapter swaps GPT-2's ``gelu_new`` modules for an in-place twin (speed); the values must be
+    the very same floats, on activations of every scale, and the logits of a whole forward too."""
+    from transformers import AutoModelForCausalLM
+    from transformers.activations import NewGELUActivation
+
+    from oraclebench.models.hf import lean_activations
+
+    own = NewGELUActivation()
+    model = AutoModelForCausalLM.from_pretrained(checkpoint[0]).eval()
+    twin = AutoModelForCausalLM.from_pretrained(checkpoint[0]).eval()
+    assert lean_activations(twin) == twin.config.n_layer  # one per block's MLP
+    swapped = twin.transformer.h[0].mlp.act
+    assert type(swapped) is not NewGELUActivation
+    generator = torch.Generator().manual_seed(0)
+    for scale in (1e-30, 1e-3, 1.0, 7.0, 1e4):
+        x = torch.randn(4096, 64, generator=generator) * scale
+        with torch.inference_mode():
+            assert torch.equal(swapped(x), own(x)), scale
+    ids = torch.randint(2, 10, (8, 12), generator=generator)
+    with torch.inference_mode():
+        assert torch.equal(twin(ids).logits, model(ids).logits)
+    # With gradients on, it must not write in place (autograd needs the input).
+    x = torch.randn(16, 8, requires_grad=True)
+    swapped(x).sum().backward()
+    assert x.grad is not None and torch.equal(x.grad, torch.autograd.grad(own(x).sum(), x)[0])
