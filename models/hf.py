@@ -12,7 +12,13 @@ each step costs mostly per-call overhead rather than arithmetic:
 - the KV cache is preallocated for the batch's whole budget (``_SlabLayer``): a step writes one
   column instead of concatenating the cache;
 - finished rows (EOS, a stop string, their own ``max_tokens``) are dropped from the batch once a
-  quarter of it has finished, and the batch stops when every row has.
+  quarter of it has finished, and the batch stops when every row has;
+- a GPT-2 decodes through ``gpt2_step.step``, the same torch calls as its forward without the module
+  stack (on a 4-layer model most of a step's time); its first use is checked against the forward
+  bit for bit, and forward hooks (interventions) send every step through the forward;
+- GPT-2's ``gelu_new`` runs in place (``lean_activations``: the same floats, fewer allocations).
+
+``HFModel.work`` counts the tokens, context and seconds of prefill and decoding (``Work``).
 
 Greedy answers do not depend on the batch size or on padding: masked columns contribute exact
 zeros, and positions are given explicitly per row. A choice request is scored by log-likelihood:
@@ -41,9 +47,11 @@ import hashlib
 import json
 import logging
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
+from oraclebench.models import gpt2_step
 from oraclebench.models.base import Adapter, ModelError
 from oraclebench.tasks.base import Request, Response
 from oraclebench.tasks.reading import stop_index
@@ -156,6 +164,11 @@ def _slab_class():
         def get_seq_length(self) -> int:
             return self.length
 
+        def rewind(self, length: int) -> None:
+            """Forgets the columns from ``length`` on (``gpt2_step.matches`` runs one step twice)."""
+            self.length = length
+            self.keys, self.values = self.k_buf[:, :, :length], self.v_buf[:, :, :length]
+
         def get_mask_sizes(self, query_length: int) -> tuple[int, int]:
             return self.length + query_length, 0
 
@@ -220,6 +233,28 @@ def lean_activations(model) -> int:
     return swapped
 
 
+@dataclass
+class Work:
+    """What the adapter's generation computed, for throughput measures (``scripts/bench_speed.py``).
+
+    ``prefill_tokens``: prompt tokens run through the model (a shared prefix once, padding not
+    counted); ``decode_tokens``: generated tokens fed back (a finished row that rides along in its
+    batch until it is dropped is not counted);
+    ``*_context``: the tokens those attended to, summed over them (each token's own context length:
+    its position + 1; padding not counted), for the attention's share of the arithmetic;
+    ``*_seconds``: wall-clock seconds of each phase (decode: the whole step loop, its Python
+    bookkeeping included). On a GPU the phases are told apart only as far as the steps' reading of
+    the argmax synchronises them.
+    """
+
+    prefill_tokens: int = 0
+    prefill_context: int = 0
+    prefill_seconds: float = 0.0
+    decode_tokens: int = 0
+    decode_context: int = 0
+    decode_seconds: float = 0.0
+
+
 class HFModel(Adapter):
     """A local causal LM: ``HFModel("/path/to/dir", {"device": "cpu"})``; see the module docstring."""
 
@@ -248,6 +283,7 @@ class HFModel(Adapter):
         # exception it raises is handled as that batch's own (an out-of-memory one triggers back-off).
         self.before_batch: Callable[[int], None] | None = None
         self._pieces: dict[int, str] = {}
+        self.work = Work()
 
     # ------------------------------------------------------------------------------ loading
     def _check_dir(self, spec: str) -> None:
@@ -315,6 +351,10 @@ class HFModel(Adapter):
         types = set(getattr(config, "layer_types", None) or ["full_attention"])
         # Linear-attention hybrids keep other state per layer: they get transformers' own cache.
         self.slab = types <= {"full_attention", "sliding_attention", "chunked_attention"}
+        # The lean GPT-2 step writes through SlabLayer.update; its first use is checked against the forward.
+        self.lean = self.slab and gpt2_step.supports(model)
+        self.lean_checked = False
+        self.hooked = False
         return tokenizer, model
 
     def _memory_caps(self, model, config) -> tuple[int, int]:
@@ -433,6 +473,7 @@ class HFModel(Adapter):
         import torch
 
         started = time.monotonic()  # the requests' deadline counts from here (prefill included)
+        t0 = time.perf_counter()
         n = len(rows)
         budget = [min(r.max_tokens, self.context - len(row)) if self.context else r.max_tokens
                   for r, row in zip(reqs, rows)]
@@ -458,13 +499,23 @@ class HFModel(Adapter):
         logits = self.model(input_ids=ids.to(dev), attention_mask=mask_prefill, position_ids=positions,
                             **kv_cache(self.model, cache), use_cache=True, logits_to_keep=1).logits[:, -1]
         position = positions[:, -1:].clone()
-        return self._decode(logits, cache, mask, position, prefix + width, budget, reqs, started)
+        t1 = time.perf_counter()
+        self.work.prefill_tokens += prefix + sum(map(len, tails))
+        self.work.prefill_context += prefix * (prefix + 1) // 2 + sum(len(t) * prefix + len(t) * (len(t) + 1) // 2
+                                                                      for t in tails)
+        self.work.prefill_seconds += t1 - t0
+        self.hooked = self.lean and gpt2_step.hooked(self.model)  # hooks must run: per batch, they may come and go
+        try:
+            return self._decode(logits, cache, mask, position, prefix + width, budget, reqs, started,
+                                [len(row) for row in rows])
+        finally:
+            self.work.decode_seconds += time.perf_counter() - t1
 
     def _decode(self, logits, cache, mask, position, length: int, budget: list[int], reqs: list[Request],
-                started: float) -> list[Response | None]:
+                started: float, prompts: list[int]) -> list[Response | None]:
         """Greedy steps until every row finished, or ``timeout`` after ``started`` (rows unfinished then are
-        errors). Where the steps so far say the rows still running cannot all finish by then, the later
-        half of them is set aside (answered ``None``: ``_batches`` runs them again in a later batch, with
+        errors); ``prompts``: each row's prompt tokens (for ``Work``). Where the steps so far say the
+        rows still running cannot all finish by then, the later half of them is set aside (answered ``None``: ``_batches`` runs them again in a later batch, with
         a deadline of their own) and the rest runs on, faster; again if needed, down to one row."""
         import torch
 
@@ -496,7 +547,7 @@ class HFModel(Adapter):
                     since, steps = now, 0
             steps += 1
             nxt = logits.argmax(-1)
-            finished = 0
+            finished = fed = context = 0  # fed: rows whose new token goes back in (finished ones only ride along)
             for b, tok in enumerate(nxt.tolist()):
                 r = alive[b]
                 if done[r]:
@@ -507,6 +558,8 @@ class HFModel(Adapter):
                 else:
                     tokens[r].append(tok)
                     done[r] = len(tokens[r]) >= budget[r] or self._stopped(r, tok, tokens, tails, reqs[r].stop, keep)
+                    if not done[r]:  # its token goes in at position prompt + generated - 1
+                        fed, context = fed + 1, context + prompts[r] + len(tokens[r])
                 finished += done[r]
             if finished == len(alive):
                 break
@@ -518,11 +571,35 @@ class HFModel(Adapter):
                 alive = [alive[b] for b in kept]
             position = position + 1
             length += 1
-            logits = self.model(input_ids=nxt[:, None], attention_mask=mask[:, :length], position_ids=position,
-                                **kv_cache(self.model, cache), use_cache=True).logits[:, -1]
+            logits = self._step(cache, nxt, position, mask[:, :length])
+            self.work.decode_tokens += fed
+            self.work.decode_context += context
         # The raw continuation, stop string included: scoring cuts it (Task.assess), the cache keeps it whole.
         texts = self.tokenizer.batch_decode(tokens, skip_special_tokens=True)
         return [None if a else Response(text=t) for t, a in zip(texts, aside)]
+
+    def _forward(self, cache, ids, position, mask):
+        return self.model(input_ids=ids[:, None], attention_mask=mask, position_ids=position,
+                          **kv_cache(self.model, cache), use_cache=True).logits[:, -1]
+
+    def _step(self, cache, ids, position, mask):
+        """``[rows, vocab]`` logits of one decode step: through ``gpt2_step`` where it applies, else through
+        the model's forward. The lean step's first use on this model is checked bit for bit against the
+        forward (the same torch calls on the same shapes give the same floats, so once suffices; the
+        tests check many shapes); any difference: a warning, and the forward from then on."""
+        if not self.lean or self.hooked:
+            return self._forward(cache, ids, position, mask)
+        if self.lean_checked:
+            return gpt2_step.step(self.model, cache, ids, position, mask)
+        same, logits = gpt2_step.matches(self.model, cache, ids, position, mask,
+                                         lambda *args: self._forward(cache, *args))
+        self.lean, self.lean_checked = same, True
+        if not same:
+            import transformers
+
+            log.warning("hf: the lean GPT-2 decode step does not give the forward's logits under transformers %s; "
+                        "decoding through the forward", transformers.__version__)
+        return logits
 
     @staticmethod
     def _late_at(now: float, step: float, alive: list[int], done: list[bool], budget: list[int],

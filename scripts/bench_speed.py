@@ -27,8 +27,12 @@ It prints each way's whole run (min and median), generation alone for 1 and 2, w
 are the same as the adapter's, the ratios per repeat (min and median: the runs of one repeat ran
 close in time on a machine whose speed drifts), the pytest run's time outside generation (and how
 much of it pytest itself costs for as many empty items with as many failures), and the adapter's
-decoding efficiency: generated tokens x 2 x the weights a token multiplies by, per second, against
-the machine's FP32 matmul limit (a 1024^3 ``torch.mm``, measured here).
+efficiency against the machine's FP32 matmul limit (the best of twenty 1024^3 ``torch.mm``, measured
+in each adapter run's own process right after its run, on the same threads): per phase from
+``HFModel.work``, decoding (the step loop after prefill, its Python bookkeeping included: the
+generated tokens fed back) and prefill (the prompt tokens), each token's arithmetic counted as
+2N + 2 x layers x width x its context (Kaplan et al. 2020, Table 1), and generation as a whole
+(generated tokens x 2N over all of it, prefill included: what the first version printed).
 
 The model: ``--model`` (a folder or a reference name), else the trained reference checkpoint for the
 task if there is one (``gpt2-mult``, ``gpt2-abcd``: answers that stop where a model stops), else a
@@ -38,6 +42,7 @@ task if there is one (``gpt2-mult``, ``gpt2-abcd``: answers that stop where a mo
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import subprocess
@@ -81,9 +86,21 @@ def worker_adapter(args) -> dict:
     # Records keep the raw continuation; the answers compared are the scored ones, cut at the stop strings.
     # Generated tokens: each raw continuation's tokens, plus the end-of-text token of one that ended on it.
     tokens = sum(len(model.tokenizer(r.completion, add_special_tokens=False)["input_ids"]) for r in records)
+    config = model.model.config
     return {"generate_s": stats.seconds, "correct": sum(r.correct for r in records),
             "texts": [cut_at_stop(r.completion, task.request(i).stop) for r, i in zip(records, insts)],
-            "tokens": tokens, "flops_per_token": flops_per_token(model.model)}
+            "tokens": tokens, "flops_per_token": flops_per_token(model.model), "work": dataclasses.asdict(model.work),
+            "attention_flops": 2 * config.num_hidden_layers * config.hidden_size,
+            # Measured in this process right after the run: the same threads, and the machine's load of the moment.
+            "limit": matmul_limit(args.threads)}
+
+
+def phase_flops(r: dict, phase: str) -> float:
+    """Arithmetic of one generation phase: per token 2N (``flops_per_token``) plus the attention over
+    its context, 2 x layers x width x context (Kaplan et al. 2020, "Scaling Laws for Neural Language
+    Models", Table 1: forward pass per token ~ 2N + 2 n_layer n_ctx d_attn)."""
+    w = r["work"]
+    return w[f"{phase}_tokens"] * r["flops_per_token"] + w[f"{phase}_context"] * r["attention_flops"]
 
 
 def flops_per_token(model) -> int:
@@ -416,9 +433,18 @@ def report(n: int, runs: dict[str, list[tuple[float, dict]]], floors: list[float
     own = [o - f for o, f in zip(overhead, floors)]
     print(f"pytest run outside generation, beyond a bare adapter run: median {med(overhead):6.2f} s, of which pytest "
           f"itself ({n} empty items, {failures} failing) {med(floors):6.2f} s, the plugin's own {med(own):6.2f} s")
-    eff = [r["tokens"] * r["flops_per_token"] / r["generate_s"] / limit for _, r in runs["adapter"]]
-    print(f"decoding: {ra['tokens']} generated tokens x {ra['flops_per_token'] / 1e6:.2f} MFLOP; FP32 matmul limit "
-          f"{limit / 1e9:.1f} GFLOP/s; adapter at {100 * max(eff):.1f}% (best), {100 * med(eff):.1f}% (median) of it")
+    adapter = [r for _, r in runs["adapter"]]
+    limits = ", ".join(f"{r['limit'] / 1e9:.0f}" for r in adapter)
+    print(f"FP32 matmul limit, measured in each adapter run's process right after it: {limits} GFLOP/s "
+          f"(this process now: {limit / 1e9:.0f})")
+    for phase, line in (("decode", "decoding (the step loop, its Python included)"), ("prefill", "prefill (prompts)")):
+        eff = [phase_flops(r, phase) / r["work"][f"{phase}_seconds"] / r["limit"] for r in adapter]
+        w = ra["work"]
+        print(f"{line + ':':48s} {w[f'{phase}_tokens']} tokens, {phase_flops(ra, phase) / 1e9:.1f} GFLOP, "
+              f"{100 * max(eff):.1f}% (best), {100 * med(eff):.1f}% (median) of the limit")
+    eff = [r["tokens"] * r["flops_per_token"] / r["generate_s"] / r["limit"] for r in adapter]
+    print(f"{'generation as a whole (generated tokens x 2N):':48s} {ra['tokens']} tokens, "
+          f"{100 * max(eff):.1f}% (best), {100 * med(eff):.1f}% (median) of the limit")
 
 
 if __name__ == "__main__":
