@@ -21,7 +21,9 @@ from __future__ import annotations
 def supports(model) -> bool:
     """Whether ``step`` computes ``model``'s forward: a plain GPT-2 LM head model in eval mode."""
     config = model.config
+    # Other attention backends (flash-attention kernels) take arguments from the forward this step does not pass.
     return (type(model).__name__ == "GPT2LMHeadModel" and not model.training
+            and getattr(config, "_attn_implementation", None) in ("sdpa", "eager")
             and not getattr(config, "add_cross_attention", False)
             and not getattr(config, "reorder_and_upcast_attn", False)
             and getattr(model.lm_head, "bias", None) is None)

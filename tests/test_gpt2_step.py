@@ -167,3 +167,18 @@ def test_work_counts_the_tokens_of_each_phase_and_their_context(trained_like):
     assert w.decode_tokens == sum(fed) > 0
     assert w.decode_context == sum(f * p + f * (f + 1) // 2 for f, p in zip(fed, prompts))
     assert w.decode_seconds > 0 and w.prefill_seconds > 0
+
+
+@pytest.mark.parametrize("attention", ["eager", "sdpa"])
+def test_both_attention_backends_of_the_cpu_give_the_forwards_logits(tmp_path, attention):
+    from transformers import AutoModelForCausalLM
+
+    tok = tokenizer()
+    path = save(tiny_gpt2(tok, n_embd=32, n_layer=2, n_head=2, seed=9), tok, tmp_path / "m")
+    adapter = HFModel(str(path))
+    adapter.model = AutoModelForCausalLM.from_pretrained(path, attn_implementation=attention).eval()
+    assert gpt2_step.supports(adapter.model)
+    pairs = list(decode_both(adapter.model, adapter, [[5, 6, 7, 8], [9, 10], [4]], steps=6))
+    assert pairs and all(torch.equal(mine, theirs) for mine, theirs in pairs)
+    adapter.model.config._attn_implementation = "flash_attention_2"
+    assert not gpt2_step.supports(adapter.model)
