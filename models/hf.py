@@ -515,8 +515,9 @@ class HFModel(Adapter):
                 started: float, prompts: list[int]) -> list[Response | None]:
         """Greedy steps until every row finished, or ``timeout`` after ``started`` (rows unfinished then are
         errors); ``prompts``: each row's prompt tokens (for ``Work``). Where the steps so far say the
-        rows still running cannot all finish by then, the later half of them is set aside (answered ``None``: ``_batches`` runs them again in a later batch, with
-        a deadline of their own) and the rest runs on, faster; again if needed, down to one row."""
+        rows still running cannot all finish by then, the later half of them is set aside (answered
+        ``None``: ``_batches`` runs them again in a later batch, with a deadline of their own) and the
+        rest runs on, faster; again if needed, down to one row."""
         import torch
 
         n = len(reqs)
