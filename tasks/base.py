@@ -850,9 +850,7 @@ class Task(Generic[P]):
         The space is the stratum's ``count``, or, for a complete stratum without one, its problems counted
         one by one; ``None`` for a stratum that cannot list them all (judge's templates).
         """
-        by_bucket: dict[str, set[str]] = {}
-        for p in self.training_problems(data):
-            by_bucket.setdefault(self.coverage_bucket(p), set()).add(self.identity(p))
+        by_bucket = dict(_training_buckets(self, _data_key(data)))
         out = []
         for stratum in self.strata(self.training_config(data)):
             space = stratum.count
@@ -903,10 +901,20 @@ def _data_key(data: dict) -> str:
 
 @functools.lru_cache(maxsize=16)
 def _training_identities(task: "Task", key: str) -> frozenset[str]:
+    return frozenset().union(*_training_buckets(task, key).values())
+
+
+@functools.lru_cache(maxsize=16)
+def _training_buckets(task: "Task", key: str) -> dict[str, frozenset[str]]:
+    """``{coverage_bucket: identities}`` of a training-data description's problems: one pass over them
+    (tens of thousands of draws, about a second) serves both the split labels and the coverage."""
     import json
 
     try:
         data = json.loads(key)
     except ValueError:
         raise TaskError(f"{task.name}: unreadable training_data {key[:200]} in the manifest") from None
-    return frozenset(task.identity(p) for p in task.training_problems(data))
+    by_bucket: dict[str, set[str]] = {}
+    for p in task.training_problems(data):
+        by_bucket.setdefault(task.coverage_bucket(p), set()).add(task.identity(p))
+    return {label: frozenset(keys) for label, keys in by_bucket.items()}
