@@ -16,8 +16,9 @@ requests the adapter has in flight (in their HTTP call) and the server's batch: 
 gauges ``vllm:num_requests_running`` (requests in the running batch) and ``vllm:num_requests_waiting``
 (requests queued, not in it yet), from ``/metrics`` beside the API (``http://HOST:PORT/metrics`` for
 ``http://HOST:PORT/v1``, summed over engines and models). Each pass prints the mean and max of each,
-the share of samples the batch was full (requests waiting while a batch ran: the server was at its
-limit, be it vLLM's ``--max-num-seqs`` or its token budget) and idle (nothing running). A server
+the share of samples the batch was full (requests waiting while a batch ran: a continuous-batching
+server such as vLLM admits waiting requests at its next step unless it is at a limit, its
+``--max-num-seqs``, token budget or KV cache) and idle (nothing running). A server
 without these gauges (``transformers serve`` has no ``/metrics``) gets one line saying so, and only
 the client side is shown. The metrics are read only from the host and port of the URL as given.
 """
