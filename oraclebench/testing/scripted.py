@@ -188,6 +188,9 @@ class ScriptedServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Headers and body go out as two writes: with Nagle's algorithm the body waits for the
+            # client's delayed ACK (40 ms on Linux), a latency no real server has.
+            disable_nagle_algorithm = True
 
             def log_message(self, *args) -> None:  # quiet: tests read the counters instead
                 pass
