@@ -210,6 +210,7 @@ class OpenAICompatible(Adapter):
         self._down: str | None = None  # why the server is taken as gone, until a probe says otherwise
         self._failed_in_a_row = 0
         self._sem: asyncio.Semaphore | None = None
+        self.in_flight = 0  # requests in their HTTP call right now (scripts/bench_served.py samples it)
         listed = self.probe()
         self.model = self.model or self._only_model(listed)
         self.root = next((str(m.get("root") or "") for m in listed if m.get("id") == self.model), "")
@@ -316,9 +317,13 @@ class OpenAICompatible(Adapter):
                 raise GaveUp(f"not sent: {self._down}")
             try:
                 async with self._sem:
-                    # A total deadline per attempt: the client's own timeout restarts on every byte,
-                    # so a server trickling its answer would outlive it.
-                    result = await asyncio.wait_for(call(), self.opts.timeout)
+                    self.in_flight += 1
+                    try:
+                        # A total deadline per attempt: the client's own timeout restarts on every byte,
+                        # so a server trickling its answer would outlive it.
+                        result = await asyncio.wait_for(call(), self.opts.timeout)
+                    finally:
+                        self.in_flight -= 1
                 self._failed_in_a_row = 0
                 return result
             except (GaveUp, NoLogprobs, ModelError):

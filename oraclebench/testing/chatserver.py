@@ -124,6 +124,7 @@ class ChatServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # headers and body are two writes: see scripted.py
 
             def log_message(self, *args) -> None:  # quiet: tests read ``server.requests`` instead
                 pass

@@ -142,6 +142,7 @@ class FaultProxy:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"  # keep-alive, as real servers do
+            disable_nagle_algorithm = True  # headers and body are two writes: see scripted.py
 
             def log_message(self, *args) -> None:  # quiet: tests read the counters instead
                 pass
