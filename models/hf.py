@@ -238,8 +238,9 @@ class Work:
     """What the adapter's generation computed, for throughput measures (``scripts/bench_speed.py``).
 
     ``prefill_tokens``: prompt tokens run through the model (a shared prefix once, padding not
-    counted); ``decode_tokens``: generated tokens fed back (a finished row that rides along in its
-    batch until it is dropped is not counted);
+    counted); ``generated_tokens``: the tokens the model chose, the end-of-text that ended a row
+    included; ``decode_tokens``: those of them fed back (a finished row that rides along in its batch
+    until it is dropped is not counted);
     ``*_context``: the tokens those attended to, summed over them (each token's own context length:
     its position + 1; padding not counted), for the attention's share of the arithmetic;
     ``*_seconds``: wall-clock seconds of each phase (decode: the whole step loop, its Python
@@ -250,6 +251,7 @@ class Work:
     prefill_tokens: int = 0
     prefill_context: int = 0
     prefill_seconds: float = 0.0
+    generated_tokens: int = 0
     decode_tokens: int = 0
     decode_context: int = 0
     decode_seconds: float = 0.0
@@ -554,6 +556,7 @@ class HFModel(Adapter):
                 if done[r]:
                     finished += 1
                     continue
+                self.work.generated_tokens += 1
                 if tok in self.eos:
                     done[r] = True
                 else:

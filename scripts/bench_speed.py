@@ -84,8 +84,7 @@ def worker_adapter(args) -> dict:
     records = evaluate(model, insts, "bench", stats=stats)
     task = get_task(args.task)
     # Records keep the raw continuation; the answers compared are the scored ones, cut at the stop strings.
-    # Generated tokens: each raw continuation's tokens, plus the end-of-text token of one that ended on it.
-    tokens = sum(len(model.tokenizer(r.completion, add_special_tokens=False)["input_ids"]) for r in records)
+    tokens = model.work.generated_tokens  # the end-of-text token that ended a row included
     config = model.model.config
     return {"generate_s": stats.seconds, "correct": sum(r.correct for r in records),
             "texts": [cut_at_stop(r.completion, task.request(i).stop) for r, i in zip(records, insts)],

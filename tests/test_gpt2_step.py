@@ -89,7 +89,7 @@ def trained_like(tmp_path_factory):
     problems = [task.sample(0, i) for i in range(24)]
     texts = [task.render(p).prompt + task.render_answer(p, task.solve(p)) for p in problems]
     tok = build_tokenizer(texts)
-    path = save(tiny_gpt2(tok, n_embd=32, n_layer=2, n_head=2, seed=5), tok, tmp_path_factory.mktemp("m") / "m")
+    path = save(tiny_gpt2(tok, n_embd=32, n_layer=2, n_head=2, seed=2), tok, tmp_path_factory.mktemp("m") / "m")
     reqs = [Request(task.render(p).prompt, stop=("\n",), max_tokens=6 + i % 5) for i, p in enumerate(problems)]
     return path, reqs
 
@@ -154,14 +154,21 @@ def test_work_counts_the_tokens_of_each_phase_and_their_context(trained_like):
 
     path, reqs = trained_like
     model = HFModel(str(path), {"batch_size": "64"})
+    # Random weights seldom choose end-of-text: "7", which these weights write in some answers (":77777")
+    # and not in others ("::::::"), plays its part.
+    model.eos = set(model.tokenizer("7", add_special_tokens=False)["input_ids"])
     out = model.generate(reqs)
     prompts = [len(ids) for ids in model._encode([r.prompt for r in reqs])]
-    fed = []
+    fed, chosen, eos = [], [], 0
     for r, answer in zip(reqs, out):
         generated = len(model.tokenizer(answer.text, add_special_tokens=False)["input_ids"])
         ended_by_eos = generated < r.max_tokens and stop_index(answer.text, r.stop) is None
         fed.append(generated if ended_by_eos else generated - 1)
+        chosen.append(generated + ended_by_eos)  # the end-of-text token is chosen, not shown
+        eos += ended_by_eos
     w = model.work
+    assert w.generated_tokens == sum(chosen)
+    assert 0 < eos < len(reqs), eos  # both endings are counted here
     assert w.prefill_tokens == sum(prompts)
     assert w.prefill_context == sum(p * (p + 1) // 2 for p in prompts)
     assert w.decode_tokens == sum(fed) > 0
