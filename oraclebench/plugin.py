@@ -1082,6 +1082,8 @@ def completeness(bench: Bench, session: pytest.Session, exitstatus: int, records
     for task, recs in sorted(by_task.items()):
         fresh = bool(sel["fresh"]) or sel["explore"]
         cover[task] = coverage(task, [r.label for r in recs], fresh=fresh)
+        if sel["fresh"] and task not in bench.fresh_dropped and task not in bench.unseen_space:
+            bench.task_instances(task)  # an xdist controller collected nothing: draw as its workers did
         if fresh:
             cover[task]["dropped_as_training"] = bench.fresh_dropped.get(task, 0)
         if task in bench.unseen_space:

@@ -361,3 +361,20 @@ def test_under_pytest_every_measured_gate_is_shown_beside_the_gate_in_error(benc
     result.stdout.fnmatch_lines(["PASS oracle causal.all: measured 1.0000*",
                                  "ERROR gate: gate [oracle] causal.trained: no trained instances of causal in this run; "
                                  "this run scored seen (31), heldout (1); gate one of those, or drop the gate"])
+
+
+@pytest.mark.parametrize("split", [[], ["--split", "unseen"]], ids=["fresh", "unseen"])
+def test_under_xdist_the_summary_counts_what_was_dropped_as_in_one_process(bench, pytester, tiny_mult, split):
+    """The controller of ``-n 2`` collects no instances (its workers do): the drawn-and-dropped counts
+    it writes must still be the ones the draws had (found by a trial: ``dropped_as_training: 0``)."""
+    pytest.importorskip("xdist")
+    counts = []
+    for workers in ([], ["-n", "2"]):
+        bench("--model", f"hf:{tiny_mult}", "--task", "multiplication", "--fresh", "40", *split, *workers)
+        cover = list_runs(pytester.path / "results")[-1]["coverage"]["multiplication"]
+        counts.append((cover.get("dropped_as_training"), cover.get("unseen_in_space")))
+    assert counts[0] == counts[1]
+    if split:
+        assert counts[0][1] is not None and counts[0][1] > 0
+    else:  # the 81 one-digit products are all in the training data: fresh draws hit some of them
+        assert counts[0][0] > 0
