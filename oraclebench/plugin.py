@@ -1205,7 +1205,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
                       f"answers ({counts}); the score is the strict reading")
     for task, t in s.get("training", {}).items():
         tr.write_line(f"{task} training data covers: " + "; ".join(b["text"] for b in t["buckets"].values()))
-    for line in warning_lines(s.get("training", {})):
+    for line in warning_lines(s.get("training", {}), s.get("selection")):
         tr.write_line(f"WARNING: {line}", yellow=True)
     for notice in dict.fromkeys(bench.notices):  # each damaged file once
         tr.write_line(f"WARNING: {printable(notice, 1000)}", yellow=True)

@@ -125,8 +125,14 @@ def unseen_warning(task: str, label: str, bucket: dict) -> dict | None:
     return None
 
 
-def warning_lines(training: dict) -> list[str]:
-    """The ``training`` warnings of a summary, one line per task and kind (the terminal's WARNING lines)."""
+def warning_lines(training: dict, selection: dict | None = None) -> list[str]:
+    """The ``training`` warnings of a summary, one line per task and kind (the terminal's WARNING lines).
+
+    ``selection`` (the summary's): where the run already was ``--fresh N --split unseen``, the advice
+    names a larger N, scaled from the thinnest stratum's unseen count to ``MIN_UNSEEN``."""
+    import math
+
+    selection = selection or {}
     lines = []
     for task, t in sorted(training.items()):
         recall = [f"{w['bucket']} ({w.get('of', '?')} trained on)" for w in t.get("warnings", ()) if w.get("kind") == "recall"]
@@ -135,8 +141,14 @@ def warning_lines(training: dict) -> list[str]:
             lines.append(f"{task}: fewer than {MIN_UNSEEN} unseen problems exist in {', '.join(recall)}: scores there "
                          "are recall of the training data, not learning")
         if few:
+            advice = "score more with --fresh N --split unseen"
+            n = selection.get("fresh")
+            if n and selection.get("split") == "unseen":
+                least = min(w["unseen"] for w in t["warnings"] if w.get("kind") == "few")
+                advice = (f"this run drew --fresh {n}; about --fresh {math.ceil(n * MIN_UNSEEN / max(1, least))} "
+                          "--split unseen would give each of them enough")
             lines.append(f"{task}: too few unseen instances in this run to measure learning in {', '.join(few)}; "
-                         "score more with --fresh N --split unseen")
+                         + advice)
     return lines
 
 

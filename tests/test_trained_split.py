@@ -378,3 +378,17 @@ def test_under_xdist_the_summary_counts_what_was_dropped_as_in_one_process(bench
         assert counts[0][1] is not None and counts[0][1] > 0
     else:  # the 81 one-digit products are all in the training data: fresh draws hit some of them
         assert counts[0][0] > 0
+
+
+def test_a_run_that_was_already_split_unseen_is_told_a_larger_n_not_its_own_command():
+    from oraclebench.summary import warning_lines
+
+    few = {"multiplication": {"warnings": [{"bucket": "1x2", "kind": "few", "unseen": 12},
+                                           {"bucket": "2x2", "kind": "few", "unseen": 25}]}}
+    plain = warning_lines(few, {"fresh": 50, "split": None})
+    assert plain == ["multiplication: too few unseen instances in this run to measure learning in 1x2 (12), "
+                     "2x2 (25); score more with --fresh N --split unseen"]
+    # 12 unseen of 50 drawn in the thinnest stratum: 30 there needs about 50 x 30 / 12 = 125.
+    assert warning_lines(few, {"fresh": 50, "split": "unseen"}) == [
+        "multiplication: too few unseen instances in this run to measure learning in 1x2 (12), 2x2 (25); this run "
+        "drew --fresh 50; about --fresh 125 --split unseen would give each of them enough"]
