@@ -330,3 +330,52 @@ def test_the_in_place_gelu_new_is_bit_for_bit_the_checkpoints_own_activation(che
     x = torch.randn(16, 8, requires_grad=True)
     swapped(x).sum().backward()
     assert x.grad is not None and torch.equal(x.grad, torch.autograd.grad(own(x).sum(), x)[0])
+
+
+@pytest.mark.parametrize("chunk", [1, 4, 5])
+def test_prefill_in_chunks_of_rows_gives_the_same_answers(checkpoint, monkeypatch, chunk):
+    """A batch's prefill runs ``PREFILL_ROWS`` rows at a time into one slab, with and without a shared
+    prefix, the last chunk short or full: the answers are those of one row at a time."""
+    from oraclebench.models import hf
+
+    path, problems, task = checkpoint
+    plain = requests(problems[:13], task)
+    shared = abcd_requests(10)
+    expected = texts(path, plain, batch_size=1), texts(path, shared, batch_size=1)
+    monkeypatch.setattr(hf, "PREFILL_ROWS", chunk)
+    assert texts(path, plain, batch_size=16) == expected[0]
+    assert texts(path, shared, batch_size=16) == expected[1]
+    assert len(set(expected[0])) > 1 and len(set(expected[1])) > 1
+
+
+def test_a_chunked_prefill_leaves_the_cache_and_logits_of_a_whole_one(checkpoint, monkeypatch):
+    """What decoding starts from: the first logits and every attended key and value, equal (to float
+    rounding: a matmul over fewer rows may round differently) whether the prefill ran 4 rows at a time
+    or all at once. Greedy answers of a random-weight model can hide a shifted cache; these cannot."""
+    from oraclebench.models import hf
+    from oraclebench.tasks.base import Response
+
+    path, problems, task = checkpoint
+
+    def start(reqs, chunk):
+        monkeypatch.setattr(hf, "PREFILL_ROWS", chunk)
+        model = hf.HFModel(str(path), {"batch_size": "64"})
+        got = {}
+
+        def first(logits, cache, mask, position, length, *rest):
+            attended = mask[:, :length].bool()
+            rows, columns = attended.nonzero(as_tuple=True)  # padding columns hold nothing to compare
+            got.update(logits=logits, mask=attended, position=position,
+                       kv=[(layer.keys[rows, :, columns], layer.values[rows, :, columns]) for layer in cache.layers])
+            return [Response(text="")] * len(logits)
+
+        model._decode = first
+        model.generate(reqs)
+        return got
+
+    for reqs in (requests(problems[:13], task), abcd_requests(10)):  # without and with a shared prefix
+        whole, chunked = start(reqs, 1000), start(reqs, 4)
+        assert torch.equal(whole["mask"], chunked["mask"]) and torch.equal(whole["position"], chunked["position"])
+        assert torch.allclose(whole["logits"], chunked["logits"], rtol=1e-5, atol=1e-6)
+        for (k1, v1), (k2, v2) in zip(whole["kv"], chunked["kv"], strict=True):
+            assert torch.allclose(k1, k2, rtol=1e-5, atol=1e-6) and torch.allclose(v1, v2, rtol=1e-5, atol=1e-6)
