@@ -69,7 +69,7 @@ PREFIX_MIN = 16  # a shared prefix shorter than this is not worth a separate for
 # Rows per prefill forward: a tiny model's prefill over 1,000 rows at once is slower than over 64-row
 # chunks (its activations no longer fit the CPU's caches: gpt2-mult, 2,000 prompts, one thread, prefill
 # 30% of the matmul limit in batches of 1,024 against 38-48% in batches of 64); decoding keeps the
-# whole batch, where more rows per step is faster.
+# whole batch, where more rows per step is faster. On a CPU only: a GPU wants its prefill batches large.
 PREFILL_ROWS = 64
 COMPACT_FRACTION = 4  # drop finished rows once 1/4 of the batch has finished
 AUTO_ROWS = 1024  # rows per batch without batch_size, where memory allows (measured: 256 and 1,000 alike)
@@ -498,8 +498,9 @@ class HFModel(Adapter):
         tails = [row[prefix:] for row in rows]
         width = max(map(len, tails))
         capacity = prefix + width + max(budget)
-        # Prefill in chunks of rows where the slab allows (see PREFILL_ROWS); the first chunk's rows first.
-        chunks = [slice(r, min(n, r + PREFILL_ROWS)) for r in range(0, n, PREFILL_ROWS)] if self.slab else [slice(None)]
+        # Prefill in chunks of rows on a CPU, where the slab allows (see PREFILL_ROWS); a GPU takes them at once.
+        step = PREFILL_ROWS if self.slab and self.device == "cpu" else n
+        chunks = [slice(r, min(n, r + step)) for r in range(0, n, step)] if step < n else [slice(None)]
         cache = self._new_cache(capacity, None if prefix else n, slice(None) if prefix else chunks[0])
         dev = self.device
         if prefix:
