@@ -334,9 +334,8 @@ def serve_and_measure(args: argparse.Namespace) -> int:
         except RuntimeError as exc:
             if not str(exc).startswith("transformers serve on"):
                 raise
-            # The server exited or never answered: the first line says which, the log's last line why.
-            lines = [line for line in str(exc).splitlines() if line.strip()]
-            print(f"bench_served.py: error: {lines[0].rstrip(':')}; its log ends: {lines[-1].strip()}", file=sys.stderr)
+            # The server exited or never answered: the first line says which, and the log's error line why.
+            print(f"bench_served.py: error: {str(exc).splitlines()[0].rstrip(':')}", file=sys.stderr)
             return 1
 
 

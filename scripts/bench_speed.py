@@ -186,7 +186,7 @@ def given_model(model: str) -> Path:
 
     if model in RECIPES:
         path = checkpoint_path(model)
-        if not (path / "config.json").is_file():
+        if not (path / "manifest.json").is_file():  # written last by training, as the default choice reads it
             raise BadInput(f"--model {model}: not trained yet (no checkpoint at {path}); "
                            f"train it first: oraclebench train {model}")
         return path
@@ -277,7 +277,14 @@ def main() -> int:
     parser.add_argument("--out", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        result = (worker_adapter if args.worker == "adapter" else worker_plain)(args)
+        try:
+            result = (worker_adapter if args.worker == "adapter" else worker_plain)(args)
+        except Exception as exc:  # noqa: BLE001 - any failure reaches the driver as this run's one line
+            from oraclebench.models import ModelError
+
+            what = "" if isinstance(exc, ModelError) else f"{type(exc).__name__}: "  # its message names itself
+            print(what + " ".join(str(exc).split()), file=sys.stderr)
+            return 1
         Path(args.out).write_text(json.dumps(result), encoding="utf-8")
         return 0
 
