@@ -219,7 +219,7 @@ def load_line(load: Load) -> str:
     missed = f", {load.missed} without metrics" if load.missed else ""
     return (f"  {client} | server batch (running): mean {_mean(load.running):4.1f}, max {max(load.running):g}"
             f" | waiting: mean {_mean(load.waiting):4.1f}, max {max(load.waiting):g}"
-            f" | batch full (requests queued behind it) {load.full_share():4.0%}, idle {load.idle_share():4.0%}  ({len(load.in_flight)} samples{missed})")
+            f" | batch full (requests queued behind it) {load.full_share():4.0%}, idle (nothing running) {load.idle_share():4.0%}  ({len(load.in_flight)} samples{missed})")
 
 
 def run_passes(spec: str, api_url: str, n: int = 64, concurrency: int = 16, seed: int = 0,

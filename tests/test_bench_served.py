@@ -125,7 +125,7 @@ def test_the_report_shows_both_sides_against_a_batching_server(bench, capsys):
     assert f"from {server.url}/metrics" in lines[1]
     loads = [line for line in lines if "in flight (client)" in line]
     assert len(loads) == 2 and all("server batch (running)" in line and "idle" in line for line in loads)
-    assert all("batch full (requests queued behind it)" in line for line in loads)
+    assert all("batch full (requests queued behind it)" in line and "idle (nothing running)" in line for line in loads)
 
 
 # --------------------------------------------------------------------------------------- bad input and waits
