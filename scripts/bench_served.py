@@ -257,6 +257,9 @@ def speedup_line(seq: Pass, con: Pass, one_at_a_time: bool) -> str:
 def measure(spec: str, api_url: str, args: argparse.Namespace, one_at_a_time: bool = False) -> int:
     spec = served_name(spec)
     print(f"server: {spec}", flush=True)
+    # The first answer can be slow (a continuous-batching transformers serve: 40 s here): say what runs.
+    print(f"measuring: a warm-up request (a server's first answer can take a minute), then {args.n} prompts "
+          f"one at a time, then {args.n} with {args.concurrency} in flight", flush=True)
     missing, url, (seq, con) = run_passes(spec, api_url, args.n, args.concurrency, args.seed, args.sample_every)
     if missing:
         print(f"server batch: not shown, no vLLM metrics at {url} ({missing}); the client's requests in flight only")
@@ -300,6 +303,8 @@ def main(argv: list[str] | None = None) -> int:
     for given, name in ((args.checkpoint, "--checkpoint"), (args.serve_arg, "--serve-arg"), (args.threads != 1, "--threads")):
         if args.url and given:
             parser.error(f"{name} is for the server this script starts; with --url the server is already running")
+    if args.url and not url_ok(args.url):
+        parser.error(f"--url {args.url}: not a server's base URL; write it as http://HOST:PORT/v1")
     if args.model and not args.url:
         parser.error("--model names one of a running server's models: give its --url too")
     if args.checkpoint and not (args.checkpoint / "config.json").is_file():
@@ -315,6 +320,18 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
 
+def url_ok(url: str) -> bool:
+    """Whether ``url`` reads as an http(s) base URL with a host (``http://127.0.0.1:8000/v1``)."""
+    import urllib.parse
+
+    try:
+        parts = urllib.parse.urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
+
+
 def serve_and_measure(args: argparse.Namespace) -> int:
     """Measure at ``--url``, or on a ``transformers serve`` started here for ``--checkpoint``."""
     if args.url:
@@ -325,9 +342,10 @@ def serve_and_measure(args: argparse.Namespace) -> int:
 
     with tempfile.TemporaryDirectory() as tmp:
         checkpoint = args.checkpoint or tiny_checkpoint(Path(tmp) / "tiny")
+        what = "" if args.checkpoint else " (a tiny random-weight GPT-2: speed does not depend on training)"
         batching = "--continuous-batching" in args.serve_arg
-        print(f"starting transformers serve {checkpoint}{' with continuous batching' if batching else ''}: "
-              f"waiting for it to answer /health (up to a minute{' or more' if batching else ''})", flush=True)
+        print(f"starting transformers serve {checkpoint}{what}{' with continuous batching' if batching else ''}: "
+              f"waiting for it to answer /health", flush=True)
         try:
             with transformers_serve(checkpoint, args=args.serve_arg, threads=args.threads) as url:
                 return measure(f"vllm:{checkpoint}@{url}/v1", f"{url}/v1", args, one_at_a_time=not batching)

@@ -362,7 +362,10 @@ def run_way(way: str, args, path: Path, tmp: Path, rep: int, env: dict, lm_tasks
     if run.returncode != 0 and not (way.startswith("pytest") and run.returncode == 1):
         raise WayFailed(f"the {way} run failed (exit {run.returncode}): {last_line(run)}")
     if way.startswith("pytest"):
-        summary = json.loads(next((tmp / f"r{rep}-{way}" / "runs").glob("*/summary.json")).read_text())
+        found = sorted((tmp / f"r{rep}-{way}" / "runs").glob("*/summary.json"))
+        if not found:
+            raise WayFailed(f"the {way} run wrote no summary.json (exit {run.returncode}): {last_line(run)}")
+        summary = json.loads(found[0].read_text())
         return seconds, {"correct": summary["tasks"][args.task]["all"]["correct"],
                          "generate_s": summary["timing"][args.task]["seconds"]}
     if way == "lm-eval":

@@ -107,6 +107,7 @@ def test_a_server_without_metrics_gets_one_line_and_the_client_side(tmp_path):
     assert out.returncode == 0, out.stderr
     lines = out.stdout.splitlines()
     assert lines[0] == f"server: vllm:{server.model}@{server.url}/v1"  # the model it lists, named without --model
+    assert lines[1].startswith("measuring: a warm-up request") and "then 8 with 4 in flight" in lines[1]
     speedup = next(line for line in lines if line.startswith("speed-up:"))
     assert "(sequential time / concurrent time; above 1: concurrency is faster)" in speedup
     assert "one request at a time" not in speedup  # said only of the script's own transformers serve
@@ -122,7 +123,7 @@ def test_the_report_shows_both_sides_against_a_batching_server(bench, capsys):
     with ScriptedServer(batching=Batching(size=4, window=0.01, seconds=0.02)) as server:
         assert bench.main(["--url", f"{server.url}/v1", "--n", "8", "--concurrency", "4"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert f"from {server.url}/metrics" in lines[1]
+    assert f"from {server.url}/metrics" in lines[2]
     loads = [line for line in lines if "in flight (client)" in line]
     assert len(loads) == 2 and all("server batch (running)" in line and "idle" in line for line in loads)
     assert all("batch full (requests queued behind it)" in line and "idle (nothing running)" in line for line in loads)
@@ -165,7 +166,11 @@ def test_no_server_at_the_url_is_one_line():
     (["--model", "m"], "--model names one of a running server's models: give its --url too"),
     (["--url", "http://127.0.0.1:9/v1", "--checkpoint", str(ROOT)], "--checkpoint is for the server this script starts"),
     (["--threads", "0"], "--threads must be positive"),
-], ids=["missing-checkpoint", "not-a-model", "model-without-url", "checkpoint-with-url", "threads-0"])
+    (["--url", "localhost:8000"], "--url localhost:8000: not a server's base URL; write it as http://HOST:PORT/v1"),
+    (["--url", "http://[::1"], "--url http://[::1: not a server's base URL"),
+    (["--url", "http://127.0.0.1:port/v1"], "not a server's base URL"),
+], ids=["missing-checkpoint", "not-a-model", "model-without-url", "checkpoint-with-url", "threads-0", "url-no-scheme",
+        "url-broken", "url-port"])
 def test_bad_input_is_refused_in_one_line_before_anything_starts(args, message):
     run = run_script(*args)
     assert run.returncode == 2
