@@ -2,7 +2,8 @@
 
     python scripts/bench_served.py                                  # a tiny local model on transformers serve
     python scripts/bench_served.py --checkpoint PATH --serve-arg=--continuous-batching
-    python scripts/bench_served.py --url http://127.0.0.1:8000/v1 --model NAME   # a server already running
+    python scripts/bench_served.py --url http://127.0.0.1:8000/v1   # a server already running (its one model)
+    python scripts/bench_served.py --url http://127.0.0.1:8000/v1 --model NAME   # one of the models it lists
 
 Both passes score the same multiplication prompts through ``vllm:MODEL@URL`` (no cache), first with
 ``concurrency=1`` (one request at a time) and then with ``--concurrency`` (default 16), after a
@@ -18,7 +19,8 @@ gauges ``vllm:num_requests_running`` (requests in the running batch) and ``vllm:
 ``http://HOST:PORT/v1``, summed over engines and models). Each pass prints the mean and max of each,
 the share of samples the batch was full (requests waiting while a batch ran: a continuous-batching
 server such as vLLM admits waiting requests at its next step unless it is at a limit, its
-``--max-num-seqs``, token budget or KV cache) and idle (nothing running). A server
+``--max-num-seqs``, token budget or KV cache; printed as "batch full (requests queued behind it)")
+and idle (nothing running). A server
 without these gauges (``transformers serve`` has no ``/metrics``) gets one line saying so, and only
 the client side is shown. The metrics are read only from the host and port of the URL as given.
 """
@@ -44,7 +46,8 @@ METRICS_TIMEOUT = 2.0  # seconds for one GET /metrics: a sample never holds the 
 
 
 def tiny_checkpoint(out: Path) -> Path:
-    """An untrained tiny GPT-2 whose tokenizer covers the multiplication prompts."""
+    """An untrained tiny GPT-2 whose tokenizer covers the multiplication prompts (``save`` keeps
+    transformers' progress bars out of the output)."""
     from oraclebench.models.charlm import build_tokenizer, save, tiny_gpt2
 
     texts = ["Q: What is 0123456789 × 0123456789? Show your work. A:\n= (carries ,)\n", "abcdef"]
@@ -216,7 +219,7 @@ def load_line(load: Load) -> str:
     missed = f", {load.missed} without metrics" if load.missed else ""
     return (f"  {client} | server batch (running): mean {_mean(load.running):4.1f}, max {max(load.running):g}"
             f" | waiting: mean {_mean(load.waiting):4.1f}, max {max(load.waiting):g}"
-            f" | full {load.full_share():4.0%}, idle {load.idle_share():4.0%}  ({len(load.in_flight)} samples{missed})")
+            f" | batch full (requests queued behind it) {load.full_share():4.0%}, idle (nothing running) {load.idle_share():4.0%}  ({len(load.in_flight)} samples{missed})")
 
 
 def run_passes(spec: str, api_url: str, n: int = 64, concurrency: int = 16, seed: int = 0,
@@ -230,9 +233,34 @@ def run_passes(spec: str, api_url: str, n: int = 64, concurrency: int = 16, seed
     return missing, url, [timed_pass(spec, c, insts, metrics, every) for c in (1, concurrency)]
 
 
-def measure(spec: str, api_url: str, args: argparse.Namespace) -> int:
+def served_name(spec: str) -> str:
+    """``spec`` with the model the server answers for named (``vllm:http://h/v1`` -> ``vllm:m@http://h/v1``,
+    the one model the server lists). Raises ``ModelError`` (one line) if no server answers there, or it
+    lists several models and ``spec`` names none, or not the one named."""
+    from oraclebench.models import load_model
+
+    model = load_model(spec)
+    return f"vllm:{model.model}@{model.base_url}"
+
+
+def speedup_line(seq: Pass, con: Pass, one_at_a_time: bool) -> str:
+    """The ratio of the two passes, which way it goes, and, for a server known to answer one request at
+    a time (``transformers serve`` without ``--continuous-batching``), why it stays near 1."""
+    line = (f"speed-up: {seq.seconds / con.seconds:.2f}x (sequential time / concurrent time; "
+            f"above 1: concurrency is faster)")
+    if one_at_a_time:
+        line += ("; transformers serve answers one request at a time unless started with --continuous-batching "
+                 "(--serve-arg=--continuous-batching), so here concurrency only hides HTTP round trips")
+    return line
+
+
+def measure(spec: str, api_url: str, args: argparse.Namespace, one_at_a_time: bool = False) -> int:
+    spec = served_name(spec)
+    print(f"server: {spec}", flush=True)
+    # The first answer can be slow (a continuous-batching transformers serve: 40 s here): say what runs.
+    print(f"measuring: a warm-up request (a server's first answer can take a minute), then {args.n} prompts "
+          f"one at a time, then {args.n} with {args.concurrency} in flight", flush=True)
     missing, url, (seq, con) = run_passes(spec, api_url, args.n, args.concurrency, args.seed, args.sample_every)
-    print(f"server: {spec}")
     if missing:
         print(f"server batch: not shown, no vLLM metrics at {url} ({missing}); the client's requests in flight only")
     else:
@@ -242,18 +270,26 @@ def measure(spec: str, api_url: str, args: argparse.Namespace) -> int:
         rate = len(p.completions) / p.seconds
         print(f"{name} (concurrency={p.concurrency}): {p.seconds:7.2f} s  {rate:7.2f} requests/s  errors {p.errors}")
         print(load_line(p.load))
-    print(f"speed-up: {seq.seconds / con.seconds:.2f}x")
+    print(speedup_line(seq, con, one_at_a_time))
     same = seq.completions == con.completions
     print(f"same answers in both passes: {same}")
     return 0 if same and not (seq.errors or con.errors) else 1
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--url", help="base URL of a running OpenAI-compatible server (with --model)")
-    parser.add_argument("--model", default="", help="served model name (default: the one the server lists)")
-    parser.add_argument("--checkpoint", type=Path, help="serve this checkpoint with transformers serve")
-    parser.add_argument("--serve-arg", action="append", default=[], help="extra transformers serve argument")
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0],
+        epilog="Without --url it starts transformers serve on 127.0.0.1 with --checkpoint (default: a tiny "
+               "random-weight GPT-2); that server answers one request at a time unless given "
+               "--serve-arg=--continuous-batching.")
+    parser.add_argument("--url", help="base URL of a running OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1 "
+                                      "(--model is needed only if it lists several models)")
+    parser.add_argument("--model", default="", help="served model name, with --url (default: the one the server lists)")
+    parser.add_argument("--checkpoint", type=Path,
+                        help="without --url: serve this checkpoint folder with transformers serve "
+                             "(default: a tiny random-weight GPT-2)")
+    parser.add_argument("--serve-arg", action="append", default=[],
+                        help="extra transformers serve argument, e.g. --serve-arg=--continuous-batching")
     parser.add_argument("--n", type=int, default=64, help="prompts per pass (default 64)")
     parser.add_argument("--concurrency", type=int, default=16, help="requests in flight (default 16)")
     parser.add_argument("--seed", type=int, default=0)
@@ -261,9 +297,43 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sample-every", type=float, default=0.05,
                         help="seconds between samples of the requests in flight and the server's batch (default 0.05)")
     args = parser.parse_args(argv)
-    for name in ("n", "concurrency", "sample_every"):
+    for name in ("n", "concurrency", "sample_every", "threads"):
         if getattr(args, name) <= 0:
             parser.error(f"--{name.replace('_', '-')} must be positive")
+    for given, name in ((args.checkpoint, "--checkpoint"), (args.serve_arg, "--serve-arg"), (args.threads != 1, "--threads")):
+        if args.url and given:
+            parser.error(f"{name} is for the server this script starts; with --url the server is already running")
+    if args.url and not url_ok(args.url):
+        parser.error(f"--url {args.url}: not a server's base URL; write it as http://HOST:PORT/v1")
+    if args.model and not args.url:
+        parser.error("--model names one of a running server's models: give its --url too")
+    if args.checkpoint and not (args.checkpoint / "config.json").is_file():
+        what = "no such model directory" if not args.checkpoint.is_dir() else "no config.json in it: not a model directory"
+        parser.error(f"--checkpoint {args.checkpoint}: {what}; give a folder saved by save_pretrained "
+                     f"(e.g. $ORACLEBENCH_HOME/models/gpt2-mult after oraclebench train gpt2-mult)")
+    from oraclebench.models import ModelError
+
+    try:
+        return serve_and_measure(args)
+    except ModelError as exc:  # no server at --url, or not the model named: its one line says which and the fix
+        print(f"{parser.prog}: error: {exc}", file=sys.stderr)
+        return 2
+
+
+def url_ok(url: str) -> bool:
+    """Whether ``url`` reads as an http(s) base URL with a host (``http://127.0.0.1:8000/v1``)."""
+    import urllib.parse
+
+    try:
+        parts = urllib.parse.urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
+
+
+def serve_and_measure(args: argparse.Namespace) -> int:
+    """Measure at ``--url``, or on a ``transformers serve`` started here for ``--checkpoint``."""
     if args.url:
         prefix = f"{args.model}@" if args.model else ""
         return measure(f"vllm:{prefix}{args.url}", args.url, args)
@@ -272,8 +342,19 @@ def main(argv: list[str] | None = None) -> int:
 
     with tempfile.TemporaryDirectory() as tmp:
         checkpoint = args.checkpoint or tiny_checkpoint(Path(tmp) / "tiny")
-        with transformers_serve(checkpoint, args=args.serve_arg, threads=args.threads) as url:
-            return measure(f"vllm:{checkpoint}@{url}/v1", f"{url}/v1", args)
+        what = "" if args.checkpoint else " (a tiny random-weight GPT-2: speed does not depend on training)"
+        batching = "--continuous-batching" in args.serve_arg
+        print(f"starting transformers serve {checkpoint}{what}{' with continuous batching' if batching else ''}: "
+              f"waiting for it to answer /health", flush=True)
+        try:
+            with transformers_serve(checkpoint, args=args.serve_arg, threads=args.threads) as url:
+                return measure(f"vllm:{checkpoint}@{url}/v1", f"{url}/v1", args, one_at_a_time=not batching)
+        except RuntimeError as exc:
+            if not str(exc).startswith("transformers serve on"):
+                raise
+            # The server exited or never answered: the first line says which, and the log's error line why.
+            print(f"bench_served.py: error: {str(exc).splitlines()[0].rstrip(':')}", file=sys.stderr)
+            return 1
 
 
 if __name__ == "__main__":

@@ -34,9 +34,12 @@ generated tokens fed back) and prefill (the prompt tokens), each token's arithme
 2N + 2 x layers x width x its context (Kaplan et al. 2020, Table 1), and generation as a whole
 (generated tokens x 2N over all of it, prefill included: what the first version printed).
 
-The model: ``--model`` (a folder or a reference name), else the trained reference checkpoint for the
-task if there is one (``gpt2-mult``, ``gpt2-abcd``: answers that stop where a model stops), else a
-0.8M-parameter GPT-2 built from config with random weights (every answer runs to its budget).
+The model: ``--model`` (a folder or a trained reference name), else the trained reference checkpoint
+for the task if there is one (``gpt2-mult``, ``gpt2-abcd``: answers that stop where a model stops), else a
+0.8M-parameter GPT-2 built from config with random weights (every answer runs to its budget, and its
+answers mean nothing for correctness: ``oraclebench train gpt2-mult`` first for the README's numbers).
+The header says which, and how many of ``--n``'s draws were left after dropping those the checkpoint
+trained on (a warning when far fewer than asked: a comparison over a handful of prompts means little).
 """
 
 from __future__ import annotations
@@ -62,13 +65,34 @@ REFERENCE = {"multiplication": "gpt2-mult", "abcd": "gpt2-abcd", "causal": "gpt2
 def instances(task_name: str, n: int, seed: int, path: Path | str | None = None):
     """Exactly what ``pytest benchmark --model hf:PATH --fresh N --seed S`` scores: fresh draws, less
     those the checkpoint's manifest says it trained on (the plugin's ``training_identities``)."""
+    return draws(task_name, n, seed, path)[0]
+
+
+def draws(task_name: str, n: int, seed: int, path: Path | str | None = None):
+    """(``instances``' list, how many distinct draws were dropped as the checkpoint's training data)."""
     from oraclebench.models import declared_training
     from oraclebench.tasks import get_task
 
     task = get_task(task_name)
     data = (declared_training(f"hf:{path}", {}) or {}).get(task_name) if path else None
     exclude = task.training_identities(data) if data else frozenset()
-    return task.fresh(n, seed, exclude=exclude)
+    return task.fresh_draws(n, seed, exclude=exclude)
+
+
+FEW = 0.5  # below this share of --n the header warns: the comparison runs over far fewer prompts than asked
+
+
+def count_line(task: str, asked: int, got: int, dropped: int) -> str:
+    """How many of ``--n``'s prompts are timed and why any are missing: dropped as training data, or
+    the task has no more distinct problems (causal: 32 inputs)."""
+    why = [f"{dropped} dropped: in the checkpoint's training data"] if dropped else []
+    if got + dropped < asked:
+        why.append(f"the task has only {got + dropped} distinct problems")
+    line = f"{task}: {got} of --n {asked} fresh instances timed" + (f" ({'; '.join(why)})" if why else "")
+    if got < FEW * asked:
+        line += (f"\nWARNING: only {got} prompts of the {asked} asked for: a speed comparison over so few means "
+                 f"little (fixed costs dominate); use a task with more unseen problems or a larger --n")
+    return line
 
 
 def worker_adapter(args) -> dict:
@@ -147,14 +171,45 @@ def worker_plain(args) -> dict:
 # ------------------------------------------------------------------------------------- driver
 
 
-def model_path(args, tmp: Path) -> tuple[Path, str]:
-    """The checkpoint to time, and how it was chosen."""
+class BadInput(Exception):
+    """Input the script cannot use: its message names the problem and the fix, printed as one line (exit 2)."""
+
+
+class WayFailed(Exception):
+    """One way's run failed: its message is the run's own last line (exit 1)."""
+
+
+def given_model(model: str) -> Path:
+    """The checkpoint folder ``--model`` names, checked before anything runs. Raises ``BadInput`` for a
+    reference name not trained yet, or a folder that is missing or holds no model."""
     from oraclebench.training.recipes import RECIPES, checkpoint_path
 
-    if args.model:
-        path = checkpoint_path(args.model) if args.model in RECIPES else Path(args.model.removeprefix("hf:"))
-        return path, f"--model {args.model}"
+    if model in RECIPES:
+        path = checkpoint_path(model)
+        if not (path / "manifest.json").is_file():  # written last by training, as the default choice reads it
+            raise BadInput(f"--model {model}: not trained yet (no checkpoint at {path}); "
+                           f"train it first: oraclebench train {model}")
+        return path
+    path = Path(model.removeprefix("hf:"))
+    if not path.is_dir():
+        raise BadInput(f"--model {model}: no such model directory; give a checkpoint folder or a reference name "
+                       f"({', '.join(sorted(RECIPES))})")
+    if not (path / "config.json").is_file():
+        raise BadInput(f"--model {model}: no config.json in it, not a model directory; give a folder written "
+                       f"by save_pretrained")
+    return path
+
+
+def model_path(args, tmp: Path) -> tuple[Path, str]:
+    """The checkpoint to time, and how it was chosen (for the header). Raises ``BadInput`` as
+    ``given_model`` says."""
+    from oraclebench.training.recipes import checkpoint_path
+
     ref = REFERENCE.get(args.task)
+    if args.model:
+        other = next((t for t, r in REFERENCE.items() if r == args.model and t != args.task), None)
+        note = f"; note: {args.model} is trained for {other}, not {args.task}" if other else ""
+        return given_model(args.model), f"--model {args.model}{note}"
     if ref and (checkpoint_path(ref) / "manifest.json").is_file():
         return checkpoint_path(ref), f"the trained {ref} checkpoint"
     from oraclebench.models.charlm import build_tokenizer, save, tiny_gpt2
@@ -164,7 +219,34 @@ def model_path(args, tmp: Path) -> tuple[Path, str]:
     texts = [task.render(p).prompt + task.render_answer(p, task.solve(p))
              for p in (task.decode(i.problem) for i in instances(args.task, args.n, args.seed))]
     tok = build_tokenizer(texts)
-    return save(tiny_gpt2(tok, n_positions=4096), tok, tmp / "random"), "a random-weight 0.8M GPT-2 (no checkpoint)"
+    return save(tiny_gpt2(tok, n_positions=4096), tok, tmp / "random"), random_note(ref)
+
+
+def random_note(ref: str) -> str:
+    """The header's words for the random-weight model: what its answers are worth, and how to get the real one."""
+    return (f"a random-weight 0.8M GPT-2: no trained {ref} checkpoint, so its answers are meaningless for "
+            f"correctness and run to their budgets; for the README's numbers train it first: oraclebench train {ref}")
+
+
+def positive(text: str) -> int:
+    """argparse type: a whole number above 0 (a count of prompts, repeats, rows or threads)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {text!r}")
+    return value
+
+
+def last_line(run: subprocess.CompletedProcess) -> str:
+    """A failed run's own one-line error: the last non-blank line of its stderr (a traceback's exception,
+    pytest's ERROR line), else of its stdout."""
+    for text in (run.stderr, run.stdout):
+        lines = [line.strip() for line in (text or "").splitlines() if line.strip()]
+        if lines:
+            return lines[-1]
+    return "no output"
 
 
 def timed(cmd: list[str], env: dict) -> tuple[float, subprocess.CompletedProcess]:
@@ -179,15 +261,15 @@ WAYS = ("adapter", "plain", "pytest", "lm-eval")
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--task", default="multiplication", choices=("multiplication", "abcd", "causal"))
-    parser.add_argument("--n", type=int, default=2000)
+    parser.add_argument("--n", type=positive, default=2000)
     parser.add_argument("--model", default=None, help="a checkpoint folder or a reference name (default: see the description above)")
-    parser.add_argument("--batch", type=int, default=64, help="rows per batch of the plain loop and lm-eval")
-    parser.add_argument("--adapter-batch", type=int, default=None,
+    parser.add_argument("--batch", type=positive, default=64, help="rows per batch of the plain loop and lm-eval")
+    parser.add_argument("--adapter-batch", type=positive, default=None,
                         help="batch_size of the adapter and the pytest run (default: theirs, chosen from memory)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--threads", type=int, default=None, help="torch threads in every process (OMP_NUM_THREADS)")
-    parser.add_argument("--repeat", type=int, default=3, help="interleaved runs of every way (min and median shown)")
-    parser.add_argument("--xdist", type=int, default=None, metavar="N",
+    parser.add_argument("--threads", type=positive, default=None, help="torch threads in every process (OMP_NUM_THREADS)")
+    parser.add_argument("--repeat", type=positive, default=3, help="interleaved runs of every way (min and median shown)")
+    parser.add_argument("--xdist", type=positive, default=None, metavar="N",
                         help="compare only the pytest run without and with -n N (pytest-xdist workers)")
     parser.add_argument("--no-lm-eval", action="store_true", help="leave lm-evaluation-harness out even if installed")
     parser.add_argument("--worker", choices=("adapter", "plain"), help=argparse.SUPPRESS)
@@ -195,7 +277,14 @@ def main() -> int:
     parser.add_argument("--out", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        result = (worker_adapter if args.worker == "adapter" else worker_plain)(args)
+        try:
+            result = (worker_adapter if args.worker == "adapter" else worker_plain)(args)
+        except Exception as exc:  # noqa: BLE001 - any failure reaches the driver as this run's one line
+            from oraclebench.models import ModelError
+
+            what = "" if isinstance(exc, ModelError) else f"{type(exc).__name__}: "  # its message names itself
+            print(what + " ".join(str(exc).split()), file=sys.stderr)
+            return 1
         Path(args.out).write_text(json.dumps(result), encoding="utf-8")
         return 0
 
@@ -207,27 +296,37 @@ def main() -> int:
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     if args.threads:
         env["OMP_NUM_THREADS"] = str(args.threads)
-    ways = [w for w in WAYS if w != "lm-eval" or lm_eval_available(args)]
-    if args.xdist:
-        ways = ["pytest", "pytest-xdist"]
+    try:
+        return drive(args, env)
+    except (BadInput, WayFailed) as exc:
+        print(f"bench_speed.py: error: {exc}", file=sys.stderr)
+        return 2 if isinstance(exc, BadInput) else 1
+
+
+def drive(args, env: dict) -> int:
+    """Every way, ``--repeat`` times interleaved, then the report. Raises ``BadInput``, ``WayFailed``."""
+    # --xdist runs only pytest: no word about lm-eval, which it never runs.
+    ways = ["pytest", "pytest-xdist"] if args.xdist else [w for w in WAYS if w != "lm-eval" or lm_eval_available(args)]
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         env["HF_HOME"] = str(tmp / "hf")  # lm-eval's datasets cache: in the scratch folder, not the user's
         path, how = model_path(args, tmp)
         from oraclebench.tasks import get_task
 
-        insts = instances(args.task, args.n, args.seed, path)
-        n = len(insts)  # fewer than --n where the task has fewer problems (causal: 32)
+        insts, dropped = draws(args.task, args.n, args.seed, path)
+        n = len(insts)  # fewer than --n where the task has fewer problems (causal: 32) or the model trained on them
+        if not n:
+            raise BadInput(f"--task {args.task} --n {args.n}: nothing to time, all {dropped} draws are in the "
+                           f"checkpoint's training data; use another --model or --seed")
         requests = [get_task(args.task).request(i) for i in insts]
-        print(f"{args.task}: {n} fresh instances ({len({r.prompt for r in requests})} distinct prompts), model {path} "
-              f"({how}), batch {args.batch} (adapter: {args.adapter_batch or 'its own choice'}), threads {args.threads or 'default'}, {args.repeat} interleaved repeats")
+        print(f"{count_line(args.task, args.n, n, dropped)}\n"
+              f"prompts: {len({r.prompt for r in requests})} distinct; model {path} ({how})\n"
+              f"batch {args.batch} (adapter: {args.adapter_batch or 'its own choice'}), threads {args.threads or 'default'}, {args.repeat} interleaved repeats")
         lm_tasks = write_lm_eval_tasks(tmp / "lm_eval_tasks", requests) if "lm-eval" in ways else []
         runs: dict[str, list[tuple[float, dict]]] = {w: [] for w in ways}
         for rep in range(args.repeat):
             for way in ways:
                 seconds, result = run_way(way, args, path, tmp, rep, env, lm_tasks)
-                if result is None:
-                    return 1
                 print(f"  run {rep + 1}: {way:8s} {seconds:7.2f} s whole run", flush=True)
                 runs[way].append((seconds, result))
         if args.xdist:
@@ -240,7 +339,8 @@ def main() -> int:
 
 
 def run_way(way: str, args, path: Path, tmp: Path, rep: int, env: dict, lm_tasks: list[str]):
-    """(seconds of the whole run in a fresh process, what it answered), or (seconds, None) if it failed."""
+    """(seconds of the whole run in a fresh process, what it answered). Raises ``WayFailed`` with the run's
+    own last line if it failed: a worker must exit 0; pytest may exit 1 (wrong answers fail their items)."""
     out = tmp / f"{way}.json"
     if way.startswith("pytest"):
         cmd = [sys.executable, "-m", "pytest", "benchmark", "-q", "-p", "no:cacheprovider", "--model",
@@ -259,11 +359,13 @@ def run_way(way: str, args, path: Path, tmp: Path, rep: int, env: dict, lm_tasks
                "--n", str(args.n), "--seed", str(args.seed), "--batch", str(args.batch), "--out", str(out)]
         cmd += ["--adapter-batch", str(args.adapter_batch)] if args.adapter_batch else []
     seconds, run = timed(cmd, env)
-    if run.returncode not in (0, 1) or (way == "lm-eval" and run.returncode != 0):
-        print(f"{way} failed ({run.returncode}):\n{run.stdout[-1500:]}\n{run.stderr[-1500:]}")
-        return seconds, None
+    if run.returncode != 0 and not (way.startswith("pytest") and run.returncode == 1):
+        raise WayFailed(f"the {way} run failed (exit {run.returncode}): {last_line(run)}")
     if way.startswith("pytest"):
-        summary = json.loads(next((tmp / f"r{rep}-{way}" / "runs").glob("*/summary.json")).read_text())
+        found = sorted((tmp / f"r{rep}-{way}" / "runs").glob("*/summary.json"))
+        if not found:
+            raise WayFailed(f"the {way} run wrote no summary.json (exit {run.returncode}): {last_line(run)}")
+        summary = json.loads(found[0].read_text())
         return seconds, {"correct": summary["tasks"][args.task]["all"]["correct"],
                          "generate_s": summary["timing"][args.task]["seconds"]}
     if way == "lm-eval":
@@ -353,7 +455,7 @@ def pytest_floor(tmp: Path, n: int, failures: int, env: dict) -> float:
     seconds, run = timed([sys.executable, "-m", "pytest", "-q", "-ra", "--import-mode=importlib", "-p",
                           "oraclebench.plugin", "-p", "no:cacheprovider", str(test)], env)
     if run.returncode not in (0, 1):
-        raise RuntimeError(f"the floor run failed ({run.returncode}):\n{run.stdout[-1500:]}")
+        raise WayFailed(f"the pytest floor run failed (exit {run.returncode}): {last_line(run)}")
     bare, _ = timed([sys.executable, "-c", "pass"], env)
     return seconds - bare
 
@@ -373,6 +475,10 @@ def test_item(i, oraclebench_record):
 """
 
 
+FASTER = {"adapter": "above 1: the adapter is faster", "pytest": "above 1: the pytest run is faster",
+          "pytest-xdist": "above 1: the workers are faster"}  # what a ratio against this way means, read alone
+
+
 def report_xdist(workers: int, n: int, runs: dict[str, list[tuple[float, dict]]]) -> None:
     """``--xdist N``: the pytest run's whole run without and with N workers, and their ratio per repeat."""
     import statistics
@@ -383,7 +489,24 @@ def report_xdist(workers: int, n: int, runs: dict[str, list[tuple[float, dict]]]
               f"correct {runs[way][0][1]['correct']}/{n}")
     xs = [a / b for (a, _), (b, _) in zip(runs["pytest"], runs["pytest-xdist"])]
     print(f"-n {workers} vs one process, whole run: min {min(xs):5.2f}x  median {statistics.median(xs):5.2f}x  "
-          f"({len(xs)} repeats; above 1: the workers are faster)")
+          f"({len(xs)} repeats; {FASTER['pytest-xdist']})")
+
+
+def plugin_own(overhead: list[float], floors: list[float]) -> str:
+    """The plugin's own time, the median of (pytest's time outside generation beyond the adapter's) minus
+    (pytest alone), one per repeat: a difference of noisy timings, printed as a time only when it is
+    above zero and above their spread over the repeats (the noise); else said to be below the noise."""
+    import statistics
+
+    own = statistics.median(o - f for o, f in zip(overhead, floors))
+    spread = (max(overhead) - min(overhead)) + (max(floors) - min(floors))
+    if len(overhead) < 2:
+        if own > 0:
+            return f"{own:6.2f} s (one repeat: its noise unknown)"
+        return f"below the noise ({own:+.2f} s from one repeat: a difference of noisy timings, not a cost)"
+    if own <= spread:
+        return f"below the noise ({own:+.2f} s, within the {spread:.2f} s the timings spread over {len(overhead)} repeats)"
+    return f"{own:6.2f} s"
 
 
 def report(n: int, runs: dict[str, list[tuple[float, dict]]], floors: list[float], failures: int,
@@ -418,7 +541,7 @@ def report(n: int, runs: dict[str, list[tuple[float, dict]]], floors: list[float
     def ratio(line: str, num: str, den: str, key=lambda s, r: s) -> None:
         xs = [key(*a) / key(*b) for a, b in zip(runs[num], runs[den]) if key(*a) and key(*b)]
         if xs:
-            print(f"{line:52s} min {min(xs):5.2f}x  median {med(xs):5.2f}x  ({len(xs)} repeats)")
+            print(f"{line:52s} min {min(xs):5.2f}x  median {med(xs):5.2f}x  ({len(xs)} repeats; {FASTER[den]})")
 
     print()
     gen = lambda s, r: r.get("generate_s")  # noqa: E731
@@ -429,9 +552,8 @@ def report(n: int, runs: dict[str, list[tuple[float, dict]]], floors: list[float
         ratio("pytest whole run vs lm-eval CLI whole run:", "lm-eval", "pytest")
     overhead = [(tt - rt["generate_s"]) - (ta - r_a["generate_s"])
                 for (tt, rt), (ta, r_a) in zip(runs["pytest"], runs["adapter"])]
-    own = [o - f for o, f in zip(overhead, floors)]
     print(f"pytest run outside generation, beyond a bare adapter run: median {med(overhead):6.2f} s, of which pytest "
-          f"itself ({n} empty items, {failures} failing) {med(floors):6.2f} s, the plugin's own {med(own):6.2f} s")
+          f"itself ({n} empty items, {failures} failing) {med(floors):6.2f} s, the plugin's own {plugin_own(overhead, floors)}")
     adapter = [r for _, r in runs["adapter"]]
     limits = ", ".join(f"{r['limit'] / 1e9:.0f}" for r in adapter)
     print(f"FP32 matmul limit, measured in each adapter run's process right after it: {limits} GFLOP/s "

@@ -9,6 +9,8 @@ held against what the server's own parameters imply. ``transformers serve`` cann
 from __future__ import annotations
 
 import importlib.util
+import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -104,6 +106,11 @@ def test_a_server_without_metrics_gets_one_line_and_the_client_side(tmp_path):
                              env={**__import__("os").environ, "PYTHONPATH": str(ROOT)})
     assert out.returncode == 0, out.stderr
     lines = out.stdout.splitlines()
+    assert lines[0] == f"server: vllm:{server.model}@{server.url}/v1"  # the model it lists, named without --model
+    assert lines[1].startswith("measuring: a warm-up request") and "then 8 with 4 in flight" in lines[1]
+    speedup = next(line for line in lines if line.startswith("speed-up:"))
+    assert "(sequential time / concurrent time; above 1: concurrency is faster)" in speedup
+    assert "one request at a time" not in speedup  # said only of the script's own transformers serve
     assert [line for line in lines if "metrics" in line] == [
         f"server batch: not shown, no vLLM metrics at {server.url}/metrics (HTTP 404); "
         f"the client's requests in flight only"]
@@ -116,9 +123,78 @@ def test_the_report_shows_both_sides_against_a_batching_server(bench, capsys):
     with ScriptedServer(batching=Batching(size=4, window=0.01, seconds=0.02)) as server:
         assert bench.main(["--url", f"{server.url}/v1", "--n", "8", "--concurrency", "4"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert f"from {server.url}/metrics" in lines[1]
+    assert f"from {server.url}/metrics" in lines[2]
     loads = [line for line in lines if "in flight (client)" in line]
     assert len(loads) == 2 and all("server batch (running)" in line and "idle" in line for line in loads)
+    assert all("batch full (requests queued behind it)" in line and "idle (nothing running)" in line for line in loads)
+
+
+# --------------------------------------------------------------------------------------- bad input and waits
+
+
+def run_script(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(SCRIPT), *args], capture_output=True, text=True, timeout=timeout,
+                          env={**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"})
+
+
+def one_error_line(run: subprocess.CompletedProcess) -> str:
+    """The run's stderr ends with exactly one ``bench_served.py: error: ...`` line, and holds no traceback."""
+    assert "Traceback" not in run.stderr + run.stdout
+    errors = [line for line in run.stderr.splitlines() if line.startswith("bench_served.py: error:")]
+    assert len(errors) == 1 and run.stderr.rstrip().splitlines()[-1] == errors[0], run.stderr
+    return errors[0]
+
+
+def closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_no_server_at_the_url_is_one_line():
+    url = f"http://127.0.0.1:{closed_port()}/v1"
+    run = run_script("--url", url, "--n", "4")
+    assert run.returncode == 2
+    line = one_error_line(run)
+    assert f"no server answers at {url}" in line and "fix the URL" in line
+    assert run.stdout == ""
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--checkpoint", "/nonexistent/model"], "--checkpoint /nonexistent/model: no such model directory"),
+    (["--checkpoint", str(ROOT / "tests")], "no config.json in it: not a model directory"),
+    (["--model", "m"], "--model names one of a running server's models: give its --url too"),
+    (["--url", "http://127.0.0.1:9/v1", "--checkpoint", str(ROOT)], "--checkpoint is for the server this script starts"),
+    (["--threads", "0"], "--threads must be positive"),
+    (["--url", "localhost:8000"], "--url localhost:8000: not a server's base URL; write it as http://HOST:PORT/v1"),
+    (["--url", "http://[::1"], "--url http://[::1: not a server's base URL"),
+    (["--url", "http://127.0.0.1:port/v1"], "not a server's base URL"),
+], ids=["missing-checkpoint", "not-a-model", "model-without-url", "checkpoint-with-url", "threads-0", "url-no-scheme",
+        "url-broken", "url-port"])
+def test_bad_input_is_refused_in_one_line_before_anything_starts(args, message):
+    run = run_script(*args)
+    assert run.returncode == 2
+    assert message in one_error_line(run)
+    assert run.stdout == ""
+
+
+def test_the_wait_for_the_server_is_announced_and_its_failure_is_one_line():
+    """A server that cannot start (an option transformers serve does not know): the waiting line comes
+    first, then one line with the server's own error line; the tiny model is built without a progress bar."""
+    run = run_script("--serve-arg=--no-such-option", "--n", "2", timeout=180)
+    assert run.returncode == 1
+    assert run.stdout.splitlines()[0].startswith("starting transformers serve ")
+    assert "waiting for it to answer /health" in run.stdout.splitlines()[0]
+    line = one_error_line(run)
+    assert "exited with" in line and line.endswith("(Error: No such option '--no-such-option'.)")
+    assert "Writing model shards" not in run.stderr
+
+
+def test_a_one_at_a_time_server_is_named_as_the_reason_for_a_speed_up_near_one(bench):
+    seq, con = (bench.Pass(c, s, [], 0, bench.Load()) for c, s in ((1, 2.0), (16, 2.02)))
+    line = bench.speedup_line(seq, con, one_at_a_time=True)
+    assert line.startswith("speed-up: 0.99x (sequential time / concurrent time; above 1: concurrency is faster)")
+    assert "answers one request at a time unless started with --continuous-batching" in line
 
 
 # --------------------------------------------------------------------------------------- reading the metrics
@@ -153,3 +229,12 @@ def test_gauges_absent_from_the_text_are_absent(bench):
 ])
 def test_the_metrics_live_beside_the_api(bench, api, metrics):
     assert bench.metrics_url(api) == metrics
+
+
+def test_the_servers_error_line_is_picked_from_its_log():
+    from oraclebench.testing.serve import log_error
+
+    log = "usage: serve [OPTIONS]\nError: No such option '--x'.\n  --host TEXT\n\nDid you mean: --no-compile?\n"
+    assert log_error(log) == "Error: No such option '--x'."
+    assert log_error("Traceback:\n  File x\nOSError: no weights\n") == "OSError: no weights"
+    assert log_error("starting\nkilled\n") == "killed"

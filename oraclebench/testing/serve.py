@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -34,7 +35,8 @@ def transformers_serve(checkpoint: Path | str, port: int | None = None, args: Se
                        startup_seconds: float = 180.0, threads: int = 1) -> Iterator[str]:
     """Serve ``checkpoint``; yields the base URL ``http://127.0.0.1:PORT`` once ``/health`` answers.
 
-    Raises ``RuntimeError`` with the server log's tail if it exits or is not up in ``startup_seconds``.
+    Raises ``RuntimeError`` if it exits or is not up in ``startup_seconds``: its first line says which and
+    the log's error line (``log_error``), the lines after it are the log's tail.
     """
     port = port or free_port()
     with tempfile.TemporaryDirectory(prefix="oraclebench-serve-") as home:
@@ -69,7 +71,15 @@ def _wait_healthy(proc: subprocess.Popen, url: str, seconds: float, log_path: Pa
         except OSError:
             pass
         if proc.poll() is not None or time.monotonic() > deadline:
-            tail = log_path.read_text(errors="replace")[-2000:]
+            log = log_path.read_text(errors="replace")
             state = f"exited with {proc.returncode}" if proc.poll() is not None else f"not up after {seconds:.0f} s"
-            raise RuntimeError(f"transformers serve on {url} {state}:\n{tail}")
+            raise RuntimeError(f"transformers serve on {url} {state} ({log_error(log)}):\n{log[-2000:]}")
         time.sleep(0.5)
+
+
+def log_error(log: str) -> str:
+    """The line of a server's log that says why it stopped: its last error line (``OSError: ...``, click's
+    ``Error: No such option ...``, which a long usage text may push out of the tail), else its last line."""
+    lines = [line.strip() for line in log.splitlines() if line.strip()]
+    errors = [line for line in lines if re.match(r"(\w+\.)*\w*Error\b", line)]
+    return (errors or lines or ["empty log"])[-1]
