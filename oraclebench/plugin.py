@@ -45,7 +45,8 @@ from oraclebench.textsafe import printable
 # --------------------------------------------------------------------------------------- options
 
 
-def _positive_int(text: str) -> int:
+def positive_int(text: str) -> int:
+    """argparse/pytest option type: a whole number above 0; ``ArgumentTypeError`` otherwise."""
     try:
         value = int(text)
     except ValueError:
@@ -71,8 +72,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--model-opt", action="append", type=_key_value, default=[], metavar="KEY=VALUE",
                     help="adapter option, repeatable (device=cpu, dtype=float32, batch_size=64, concurrency=16, ...)")
     group.addoption("--task", action="append", default=[], help="only these tasks (repeatable or comma-separated)")
-    group.addoption("--limit", type=_positive_int, default=None, help="a stratified subset of N instances per task")
-    group.addoption("--fresh", type=_positive_int, default=None, metavar="N",
+    group.addoption("--limit", type=positive_int, default=None, help="a stratified subset of N instances per task")
+    group.addoption("--fresh", type=positive_int, default=None, metavar="N",
                     help="score N new instances drawn from each task's strategy instead of the frozen set")
     group.addoption("--split", choices=FRESH_SPLITS, default=None,
                     help="with --fresh N: draw only problems of this split (unseen: inside the model's training "
@@ -86,7 +87,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--report", action="store_true", default=False, help="write the HTML report after the run")
     group.addoption("--explore", action="store_true", default=False,
                     help="search for the smallest instance the model gets wrong (Hypothesis) instead of the set")
-    group.addoption("--budget", type=_positive_int, default=200, help="model calls per task for --explore (default 200)")
+    group.addoption("--budget", type=positive_int, default=200, help="model calls per task for --explore (default 200)")
     group.addoption("--budget-seconds", type=float, default=300.0, help="seconds per task for --explore (default 300)")
     from oraclebench.tasks import VARIANT_OPTIONS
 

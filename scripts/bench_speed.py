@@ -228,17 +228,6 @@ def random_note(ref: str) -> str:
             f"correctness and run to their budgets; for the README's numbers train it first: oraclebench train {ref}")
 
 
-def positive(text: str) -> int:
-    """argparse type: a whole number above 0 (a count of prompts, repeats, rows or threads)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {text!r}")
-    return value
-
-
 def last_line(run: subprocess.CompletedProcess) -> str:
     """A failed run's own one-line error: the last non-blank line of its stderr (a traceback's exception,
     pytest's ERROR line), else of its stdout."""
@@ -259,17 +248,19 @@ WAYS = ("adapter", "plain", "pytest", "lm-eval")
 
 
 def main() -> int:
+    from oraclebench.plugin import positive_int  # the plugin's own option type: the same words for the same mistake
+
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--task", default="multiplication", choices=("multiplication", "abcd", "causal"))
-    parser.add_argument("--n", type=positive, default=2000)
+    parser.add_argument("--n", type=positive_int, default=2000)
     parser.add_argument("--model", default=None, help="a checkpoint folder or a reference name (default: see the description above)")
-    parser.add_argument("--batch", type=positive, default=64, help="rows per batch of the plain loop and lm-eval")
-    parser.add_argument("--adapter-batch", type=positive, default=None,
+    parser.add_argument("--batch", type=positive_int, default=64, help="rows per batch of the plain loop and lm-eval")
+    parser.add_argument("--adapter-batch", type=positive_int, default=None,
                         help="batch_size of the adapter and the pytest run (default: theirs, chosen from memory)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--threads", type=positive, default=None, help="torch threads in every process (OMP_NUM_THREADS)")
-    parser.add_argument("--repeat", type=positive, default=3, help="interleaved runs of every way (min and median shown)")
-    parser.add_argument("--xdist", type=positive, default=None, metavar="N",
+    parser.add_argument("--threads", type=positive_int, default=None, help="torch threads in every process (OMP_NUM_THREADS)")
+    parser.add_argument("--repeat", type=positive_int, default=3, help="interleaved runs of every way (min and median shown)")
+    parser.add_argument("--xdist", type=positive_int, default=None, metavar="N",
                         help="compare only the pytest run without and with -n N (pytest-xdist workers)")
     parser.add_argument("--no-lm-eval", action="store_true", help="leave lm-evaluation-harness out even if installed")
     parser.add_argument("--worker", choices=("adapter", "plain"), help=argparse.SUPPRESS)

@@ -52,7 +52,7 @@ def one_error_line(run: subprocess.CompletedProcess) -> str:
 def test_a_count_that_is_not_positive_is_refused_up_front(option, value, tmp_path):
     run = run_script(option, value, home=tmp_path)
     assert run.returncode == 2
-    assert f"argument {option}: expected a positive whole number, got '{value}'" in one_error_line(run)
+    assert f"argument {option}: expected a positive integer, got '{value}'" in one_error_line(run)
     assert run.stdout == ""  # refused before any header or run
 
 
