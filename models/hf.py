@@ -517,11 +517,11 @@ class HFModel(Adapter):
         ids = ids.to(dev)
         parts = []
         for rows_ in chunks:
-            for layer in cache.layers:  # none yet before the first chunk of a batch without a shared prefix
+            for layer in cache.layers if len(chunks) > 1 else ():  # none yet before a first chunk without prefix
                 layer.chunk(rows_, prefix)
             parts.append(self.model(input_ids=ids[rows_], attention_mask=mask_prefill[rows_], position_ids=positions[rows_],
                                     **kv_cache(self.model, cache), use_cache=True, logits_to_keep=1).logits[:, -1])
-        for layer in cache.layers if len(chunks) > 1 or not prefix else ():
+        for layer in cache.layers if len(chunks) > 1 else ():
             layer.chunk(slice(None), prefix + width)
         logits = parts[0] if len(parts) == 1 else torch.cat(parts)
         position = positions[:, -1:].clone()

@@ -379,3 +379,16 @@ def test_a_chunked_prefill_leaves_the_cache_and_logits_of_a_whole_one(checkpoint
         assert torch.allclose(whole["logits"], chunked["logits"], rtol=1e-5, atol=1e-6)
         for (k1, v1), (k2, v2) in zip(whole["kv"], chunked["kv"], strict=True):
             assert torch.allclose(k1, k2, rtol=1e-5, atol=1e-6) and torch.allclose(v1, v2, rtol=1e-5, atol=1e-6)
+
+
+def test_a_model_whose_layers_keep_other_state_decodes_with_transformers_own_cache(checkpoint):
+    """Where the slab does not apply (``slab`` false: linear-attention hybrids), the adapter uses
+    transformers' ``DynamicCache``, one prefill and the forward per step, with and without a shared
+    prefix: the answers are plain ``generate``'s."""
+    from oraclebench.models.hf import HFModel
+
+    path, problems, task = checkpoint
+    for reqs in (requests(problems[:9], task), abcd_requests(6)):
+        model = HFModel(str(path), {"batch_size": "16"})
+        model.slab = model.lean = False
+        assert [cut_at_stop(r.text, q.stop) for r, q in zip(model.generate(reqs), reqs)] == reference(path, reqs)
