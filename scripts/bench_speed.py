@@ -296,12 +296,12 @@ def main() -> int:
 
 def drive(args, env: dict) -> int:
     """Every way, ``--repeat`` times interleaved, then the report. Raises ``BadInput``, ``WayFailed``."""
-    # --xdist runs only pytest: no word about lm-eval, which it never runs.
-    ways = ["pytest", "pytest-xdist"] if args.xdist else [w for w in WAYS if w != "lm-eval" or lm_eval_available(args)]
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         env["HF_HOME"] = str(tmp / "hf")  # lm-eval's datasets cache: in the scratch folder, not the user's
-        path, how = model_path(args, tmp)
+        path, how = model_path(args, tmp)  # a model that is not there is the one line, before anything else
+        # --xdist runs only pytest: no word about lm-eval, which it never runs.
+        ways = ["pytest", "pytest-xdist"] if args.xdist else [w for w in WAYS if w != "lm-eval" or lm_eval_available(args)]
         from oraclebench.tasks import get_task
 
         insts, dropped = draws(args.task, args.n, args.seed, path)
