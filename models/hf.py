@@ -133,6 +133,7 @@ def _kv_name(cls) -> str:
     return "cache" if "cache" in params else "past_key_values"
 
 
+@functools.cache
 def _slab_class():
     """The preallocated KV cache layer (a class made on first use, so importing this module needs no torch)."""
     from transformers.cache_utils import DynamicLayer
@@ -200,8 +201,16 @@ def _slab_class():
                 self._rebuild(lambda t: t.repeat_interleave(repeats, dim=0))
 
         def batch_select_indices(self, indices) -> None:
+            # In place: the kept rows move to the front of the same slab. A new slab per compaction is a
+            # fresh allocation the size of the whole budget, page faults included (decoding 2,000
+            # gpt2-mult answers: compaction 0.16 s of 0.73 s that way, where no freed block was at hand).
             if self.is_initialized:
-                self._rebuild(lambda t: t.index_select(0, indices))
+                kept = len(indices)
+                for name in ("k_buf", "v_buf"):
+                    buf = getattr(self, name)
+                    buf[:kept, :, :self.length] = buf[:, :, :self.length].index_select(0, indices)  # a copy first
+                    setattr(self, name, buf[:kept])
+                self.keys, self.values = self.k_buf[:, :, :self.length], self.v_buf[:, :, :self.length]
 
     return SlabLayer
 

@@ -392,3 +392,40 @@ def test_a_model_whose_layers_keep_other_state_decodes_with_transformers_own_cac
         model = HFModel(str(path), {"batch_size": "16"})
         model.slab = model.lean = False
         assert [cut_at_stop(r.text, q.stop) for r, q in zip(model.generate(reqs), reqs)] == reference(path, reqs)
+
+
+def test_dropping_finished_rows_in_place_keeps_every_other_rows_answer(checkpoint, monkeypatch):
+    """Finished rows leave the batch by moving the rest to the front of the same slab: decoding that
+    drops them at every finish gives what decoding that never drops them gives."""
+    from oraclebench.models import hf
+
+    path, problems, task = checkpoint
+    reqs = requests(problems, task, budgets=(2, 12, 5))  # rows finish at many different steps
+    monkeypatch.setattr(hf, "COMPACT_FRACTION", 0)  # 0 x finished >= rows never holds: never dropped
+    kept = texts(path, reqs, batch_size=64)
+    monkeypatch.setattr(hf, "COMPACT_FRACTION", 10 ** 6)  # dropped as soon as one has finished
+    dropped = []
+    real = hf._slab_class().batch_select_indices
+    monkeypatch.setattr(hf._slab_class(), "batch_select_indices",
+                        lambda self, indices: dropped.append(len(indices)) or real(self, indices))
+    assert texts(path, reqs, batch_size=64) == kept
+    assert len(set(dropped)) >= 2  # it did drop rows, more than once
+    assert len(set(kept)) > 1
+
+
+def test_the_slab_keeps_exactly_the_selected_rows_and_appends_after_them():
+    """The cache operation itself, on known values (a random-weight model's answers barely depend on
+    its cache, so answers alone cannot show a row mixed up)."""
+    from oraclebench.models.hf import _slab_class
+
+    layer = _slab_class()(capacity=8)
+    keys, values = torch.randn(5, 2, 3, 4), torch.randn(5, 2, 3, 4)
+    layer.update(keys, values)
+    keep = torch.tensor([0, 2, 3])
+    layer.batch_select_indices(keep)
+    assert torch.equal(layer.keys, keys[keep]) and torch.equal(layer.values, values[keep])
+    more_k, more_v = torch.randn(3, 2, 1, 4), torch.randn(3, 2, 1, 4)
+    k, v = layer.update(more_k, more_v)
+    assert torch.equal(k, torch.cat([keys[keep], more_k], dim=2)) and torch.equal(v, torch.cat([values[keep], more_v], dim=2))
+    layer.batch_select_indices(torch.tensor([2]))
+    assert torch.equal(layer.keys, torch.cat([keys[keep], more_k], dim=2)[2:3]) and layer.get_seq_length() == 4
