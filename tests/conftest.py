@@ -8,7 +8,28 @@ test, keeps them in every snapshot.
 """
 
 import importlib.util
+import shutil
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
 
 for _name in ("numpy", "pandas", "matplotlib.figure", "matplotlib.backends.backend_agg"):
     if importlib.util.find_spec(_name.split(".")[0]) is not None:
         __import__(_name)
+
+
+@pytest.fixture
+def bench(pytester: "pytest.Pytester", monkeypatch):
+    """A pytester dir with the benchmark modules (their frozen sets left out: the package's are read);
+    returns a runner of ``pytest benchmark ...`` in process. Modules that need another runner (their own
+    return value or model) define their own ``bench``, which takes precedence."""
+    shutil.copytree(ROOT / "benchmark", pytester.path / "benchmark", ignore=shutil.ignore_patterns("sets", "__pycache__"))
+    monkeypatch.syspath_prepend(str(ROOT))
+
+    def run(*args: str):
+        return pytester.runpytest("-p", "oraclebench.plugin", "-p", "no:cacheprovider", "benchmark",
+                                  "--results", str(pytester.path / "results"), *args)
+
+    return run

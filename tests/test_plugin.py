@@ -20,17 +20,6 @@ ROOT = Path(__file__).resolve().parent.parent
 pytest_plugins = ["pytester"]
 
 
-@pytest.fixture
-def bench(pytester: pytest.Pytester):
-    """A pytester dir with the benchmark modules; returns a runner of `pytest benchmark ...`."""
-    shutil.copytree(ROOT / "benchmark", pytester.path / "benchmark", ignore=shutil.ignore_patterns("sets", "__pycache__"))
-
-    def run(*args: str):
-        return pytester.runpytest("-p", "oraclebench.plugin", "-p", "no:cacheprovider", "benchmark",
-                                  "--results", str(pytester.path / "results"), *args)
-
-    return run
-
 
 def summary_of(pytester: pytest.Pytester, model: str) -> dict:
     return [s for s in list_runs(pytester.path / "results") if s["model"] == model][-1]

@@ -7,7 +7,6 @@ two sizes (never a time): twice the wrong answers must cost about twice the work
 from __future__ import annotations
 
 import re
-import shutil
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -19,17 +18,6 @@ from oraclebench.records import list_runs, read_records
 ROOT = Path(__file__).resolve().parent.parent
 pytest_plugins = ["pytester"]
 
-
-@pytest.fixture
-def bench(pytester: pytest.Pytester):
-    """A pytester dir with the benchmark modules; returns a runner of `pytest benchmark ...` (in process)."""
-    shutil.copytree(ROOT / "benchmark", pytester.path / "benchmark", ignore=shutil.ignore_patterns("sets", "__pycache__"))
-
-    def run(*args: str):
-        return pytester.runpytest_inprocess("-p", "oraclebench.plugin", "-p", "no:cacheprovider", "benchmark",
-                                            "--results", str(pytester.path / "results"), *args)
-
-    return run
 
 
 @pytest.fixture

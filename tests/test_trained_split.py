@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import shutil
 from pathlib import Path
 
 import pandas  # noqa: F401 - imported once here: pytester's in-process runs cannot re-import numpy
@@ -254,17 +253,6 @@ def test_coverage_warns_where_unseen_is_too_small_to_read():
 
 # --------------------------------------------------------------------------- through pytest
 
-
-@pytest.fixture
-def bench(pytester: pytest.Pytester, monkeypatch):
-    shutil.copytree(ROOT / "benchmark", pytester.path / "benchmark", ignore=shutil.ignore_patterns("sets", "__pycache__"))
-    monkeypatch.syspath_prepend(str(ROOT))
-
-    def run(*args: str):
-        return pytester.runpytest("-p", "oraclebench.plugin", "-p", "no:cacheprovider", "benchmark",
-                                  "--results", str(pytester.path / "results"), *args)
-
-    return run
 
 
 @pytest.fixture(scope="module")
