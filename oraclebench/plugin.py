@@ -38,6 +38,8 @@ from pathlib import Path
 import pytest
 
 from oraclebench.errors import UsageError
+from oraclebench.gcfreeze import freeze_long_lived, thaw
+from oraclebench.logcapture import WarningNotices, drop_item_capture
 from oraclebench.records import RECORD_KEY, Record
 from oraclebench.textsafe import printable
 
@@ -121,7 +123,9 @@ class Bench:
         self.summary: dict | None = None
         self.gates: list = []
         self.gate_error: str | None = None
-        self.notices: list[str] = []  # damaged results files set aside or skipped: one WARNING line each
+        self.notices: list[str] = []  # damaged results files set aside or skipped, warnings logged: a WARNING line each
+        self.warnings: WarningNotices | None = None  # collects the warnings logged once the model is loading
+        self.logged: list[str] = []  # those warnings, "logger: message" (with the workers')
         self.started = time.time()
         self.is_worker = hasattr(config, "workerinput")
         self.fresh_dropped: dict[str, int] = {}  # task -> fresh draws dropped as the model's training problems
@@ -556,6 +560,7 @@ def _did_you_mean(name: str, names) -> str:
 
 def pytest_configure(config: pytest.Config) -> None:
     bench = config.stash[BENCH] = Bench(config)
+    thaw()  # what an earlier session in this process froze (pytester, an IDE) is collectable again
     from oraclebench.tasks import TASKS
 
     for task in sorted(TASKS):  # the built-ins and every task registered by another package
@@ -639,6 +644,9 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     """Unbind the session's variants: a process that runs pytest again (pytester, an IDE) starts on the defaults."""
     from oraclebench.tasks import reset_variants
 
+    bench = config.stash.get(BENCH, None)
+    if bench is not None and bench.warnings is not None:  # a session that ended before sessionfinish
+        bench.warnings.detach()
     if config.stash.get(VARIANTS, []):
         reset_variants()
 
@@ -750,8 +758,10 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     if session.config.option.collectonly:  # listing items asks nothing of the model: load (or train) none
         _check_name(bench.model_name)
         return
-    if not bench.is_worker and not session.config.getoption("--explore"):  # a search's few items stay whole
-        quiet_wrong_answers(session.config)
+    if not session.config.getoption("--explore"):  # a search's few items stay whole
+        if not bench.is_worker:
+            quiet_wrong_answers(session.config)
+        drop_item_capture(session.config, _user_asked(session.config))  # workers too: they run the items
     _start(bench, session.config)
 
 
@@ -806,10 +816,12 @@ def _start(bench: Bench, config: pytest.Config) -> None:
     if bench.model is not None:
         return
     tr = config.pluginmanager.get_plugin("terminalreporter")
+    bench.warnings = WarningNotices(bench.logged).attach()  # detached at sessionfinish (and unconfigure)
     try:
         if tr is not None and not bench.is_worker:
             tr.write_line(f"oraclebench: loading model {bench.model_name} ...")
         bench.load_model()
+        freeze_long_lived()
         if bench.is_worker:
             share_cores(bench)
     except (ModelError, UsageError) as exc:
@@ -957,6 +969,7 @@ def pytest_testnodedown(node, error) -> None:
     """xdist controller: add up what the workers asked the model (each answers its share of a task)."""
     bench = node.config.stash[BENCH]
     bench.notices += (getattr(node, "workeroutput", None) or {}).get("oraclebench_notices", [])
+    bench.logged += (getattr(node, "workeroutput", None) or {}).get("oraclebench_warnings", [])
     bench.workers += 1
     for task, t in (getattr(node, "workeroutput", None) or {}).get("oraclebench_timing", {}).items():
         merged = bench.timing.setdefault(task, dict.fromkeys(t, 0) | {"workers": 0})
@@ -968,9 +981,12 @@ def pytest_testnodedown(node, error) -> None:
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     bench = session.config.stash[BENCH]
+    if bench.warnings is not None:
+        bench.warnings.detach()
     if bench.is_worker:
         session.config.workeroutput["oraclebench_timing"] = bench.timing
         session.config.workeroutput["oraclebench_notices"] = bench.notices
+        session.config.workeroutput["oraclebench_warnings"] = bench.logged
         return
     import shutil
 
@@ -998,6 +1014,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         bench.summary["training"] = training
 
     bench.summary.update(variants_of(records))
+    if bench.logged:
+        bench.summary["warnings"] = list(dict.fromkeys(bench.logged))
+        bench.notices += bench.summary["warnings"]
     if bench.timing:
         bench.summary["timing"] = bench.timing
     # Records and summary first: nothing that goes wrong with a gate can lose the run.
