@@ -31,7 +31,6 @@ shrunk. Everything is seeded: the same seed, model and cache give the same searc
 
 from __future__ import annotations
 
-import itertools
 import json
 import random
 import re
@@ -436,14 +435,14 @@ def _scan(asker: Asker, problems: list) -> tuple[Answer | None, bool, int]:
     """
     clean, seen, chunk = True, 0, FIRST_CHUNK
     while seen < len(problems):
-        for answer in asker.ask(problems[seen:seen + chunk]):
+        for asked in asker.ask(problems[seen:seen + chunk]):
             seen += 1
-            if answer is None or answer.response.error is not None:
+            if asked is None or asked.response.error is not None:
                 clean = False
-                if answer is None:
+                if asked is None:
                     return None, False, seen - 1
-            elif answer.wrong:
-                return answer, clean, seen
+            elif asked.wrong:
+                return asked, clean, seen
         chunk *= 2
     return None, clean, seen
 

@@ -18,7 +18,6 @@ its form. Everything from a results folder is escaped by the templates; path par
 
 from __future__ import annotations
 
-import re
 import secrets
 import threading
 from dataclasses import dataclass

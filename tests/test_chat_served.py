@@ -14,7 +14,6 @@ Run a server by hand: ``python tests/test_chat_served.py [chat|reasoner|thinker]
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys

@@ -11,7 +11,6 @@ import itertools
 import json
 import shutil
 import textwrap
-from fractions import Fraction
 from pathlib import Path
 
 import pytest

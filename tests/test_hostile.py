@@ -26,7 +26,7 @@ from oraclebench.textsafe import STORED_CHARS, printable
 from oraclebench.oracles.multiply import check_scratchpad
 from oraclebench.oracles.numbers import HARD_MAX_DIGITS, TooLong, read_int
 from oraclebench.tasks import get_task
-from oraclebench.tasks.base import Request, Response
+from oraclebench.tasks.base import Response
 
 ROOT = Path(__file__).resolve().parent.parent
 pytest_plugins = ["pytester"]
@@ -105,7 +105,7 @@ def test_a_lone_surrogate_in_answers_is_stored_shown_and_reported_and_the_rerun_
 
 
 def test_the_report_and_every_page_show_a_run_with_surrogates_and_control_characters(tmp_path):
-    flask = pytest.importorskip("flask")  # noqa: F841
+    pytest.importorskip("flask")
     from oraclebench.report import build_report
     from oraclebench.web import create_app
 

@@ -21,7 +21,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from oraclebench.oracles.causal import (
-    DEFAULT_WORLD, Binary, Call, Const, If, Not, Var, WorldError, evaluate, generate_world, load_world, measures,
+    Binary, Call, Const, If, Not, Var, WorldError, evaluate, generate_world, load_world, measures,
     parse_expression, parse_world,
 )
 from oraclebench.tasks import VARIANT_OPTIONS, get_task, reset_variants, use_variant

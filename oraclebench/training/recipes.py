@@ -39,7 +39,7 @@ from typing import Sequence
 from oraclebench.files import follow_umask
 from oraclebench.models.base import ModelError
 from oraclebench.models.hf import HFModel
-from oraclebench.models.reference import checkpoint_dir, checkpoint_path, home, load_checkpoint
+from oraclebench.models.reference import checkpoint_path, load_checkpoint
 from oraclebench.tasks import get_task
 from oraclebench.training.loop import TrainConfig, plot_losses, total_steps, train_lm
 
