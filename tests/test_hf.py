@@ -1,6 +1,12 @@
 """The ``hf:`` adapter on tiny GPT-2s built from config: greedy answers independent of batching and
 padding and equal to plain ``model.generate``; stop strings, budgets, log-likelihood choices,
-out-of-memory back-off and one-line errors."""
+out-of-memory back-off and one-line errors.
+
+The answer-equality tests run a model whose greedy answers depend on the whole context (``sensitive``),
+checked first by ``test_the_test_model_answers_tell_a_wrong_position_mask_or_row_apart``: a wrong
+cache row, mask column or position changes its answers, where a GPT-2 at its own initial scale
+answers much the same ("::::77777") whatever it attends to.
+"""
 
 from __future__ import annotations
 
@@ -19,15 +25,35 @@ from oraclebench.tasks.base import Request  # noqa: E402
 from oraclebench.tasks.reading import cut_at_stop, stop_index  # noqa: E402
 
 
+SCALE = 15.0  # see sensitive
+
+
+def sensitive(model, scale: float = SCALE):
+    """``model`` with every weight matrix (embeddings, attention, MLP) ``scale`` times GPT-2's initial
+    std of 0.02: a random model whose greedy answers depend on its whole context.
+
+    At the initial scale, queries and keys are near zero, so attention is a near-uniform average of
+    tiny values; the residual stream is the current token's and position's embedding, and the answer a
+    function of the last token, blind to a wrong cache row, mask column or position. Scaled up,
+    attention is sharp, positions weigh as much as tokens, and a changed context changes the argmax
+    (``test_the_test_model_answers_tell_a_wrong_position_mask_or_row_apart`` checks it). Float rounding
+    stays far below the logit gaps: the answers of 1, 3 and 16 rows per batch are still equal."""
+    with torch.no_grad():
+        for weight in model.parameters():
+            if weight.ndim >= 2:
+                weight.mul_(scale)
+    return model
+
+
 @pytest.fixture(scope="module")
 def checkpoint(tmp_path_factory):
-    """Random weights: greedy decoding is still a deterministic function of the prompt."""
+    """Random weights, scaled so that greedy decoding depends on the whole prompt (``sensitive``)."""
     task = get_task("multiplication")
     problems = [task.sample(0, i) for i in range(40)]
     texts = [task.render(p).prompt + task.render_answer(p, task.solve(p)) for p in problems]
     abcd = get_task("abcd")
     tokenizer = build_tokenizer(texts + [abcd.render(abcd.sample(0, 0)).prompt, "A B C D = (empty)\n"])
-    model = tiny_gpt2(tokenizer, n_embd=32, n_layer=2, n_head=2, seed=1)
+    model = sensitive(tiny_gpt2(tokenizer, n_embd=32, n_layer=2, n_head=2, seed=1))
     return save(model, tokenizer, tmp_path_factory.mktemp("ckpt") / "tiny"), problems, task
 
 
@@ -70,6 +96,41 @@ def texts(path, reqs, **options):
 
     answers = HFModel(str(path), {k: str(v) for k, v in options.items()}).generate(reqs)
     return [cut_at_stop(r.text, q.stop) for r, q in zip(answers, reqs)]
+
+
+def greedy(model, ids: list[int], steps: int, shift: int = 0, pads: int = 0) -> list[int]:
+    """Plain greedy decoding, the whole row through the model's forward at every step (no cache, none of
+    the adapter's code): ``shift`` added to every position, ``pads`` padding tokens in front, attended
+    (not masked) at position 0."""
+    pad = model.config.pad_token_id
+    out: list[int] = []
+    for _ in range(steps):
+        row = ids + out
+        positions = [0] * pads + [i + shift for i in range(len(row))]
+        with torch.inference_mode():
+            logits = model(input_ids=torch.tensor([[pad] * pads + row]), position_ids=torch.tensor([positions])).logits
+        out.append(int(logits[0, -1].argmax()))
+    return out
+
+
+def test_the_test_model_answers_tell_a_wrong_position_mask_or_row_apart(checkpoint):
+    """What the answer-equality tests below rest on: the checkpoint's greedy answers change where its
+    context does. The multiplication prompts differ only in their middle digits, yet give distinct
+    answers (a row decoding from another row's cache answers otherwise); every position shifted by one
+    changes the answers, one padding column left unmasked those of most prompts. Checked on plain
+    forwards of the model, without the adapter."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    path, problems, task = checkpoint
+    tok = AutoTokenizer.from_pretrained(path)
+    model = AutoModelForCausalLM.from_pretrained(path).eval()
+    rows = [tok(r.prompt)["input_ids"] for r in requests(problems[:16], task) + abcd_requests(4)]
+    answers = [greedy(model, ids, 8) for ids in rows]
+    assert len(set(map(tuple, answers))) >= 0.9 * len(rows)
+    shifted = sum(greedy(model, ids, 8, shift=1) != a for ids, a in zip(rows, answers))
+    unmasked = sum(greedy(model, ids, 8, pads=1) != a for ids, a in zip(rows, answers))
+    print("COUNTS", len(set(map(tuple, answers))), shifted, unmasked, len(rows))
+    assert shifted >= 0.9 * len(rows) and unmasked >= 0.5 * len(rows), (shifted, unmasked, len(rows))
 
 
 def test_greedy_answers_do_not_depend_on_batch_size_or_padding(checkpoint):
@@ -149,7 +210,7 @@ def test_out_of_memory_halves_the_batch_and_keeps_the_answers(checkpoint, caplog
             raise torch.OutOfMemoryError(f"simulated: {rows} rows do not fit")
 
     model.before_batch = cap
-    got = [r.text for r in model.generate(reqs)]
+    got = [cut_at_stop(r.text, q.stop) for r, q in zip(model.generate(reqs), reqs)]
     assert got == texts(path, reqs, batch_size=40)
     assert seen[:3] == [32, 16, 8] and model.max_batch == 4 and max(seen[3:]) <= 4
     assert "out of memory" in caplog.text
@@ -254,18 +315,44 @@ def test_without_batch_size_the_rows_of_a_batch_come_from_the_requests_and_the_m
         assert got == alone
 
 
-def slowed(model, seconds_per_row: float):
-    """Each forward of the adapter's model sleeps ``seconds_per_row`` per row: a model whose steps cost
-    what its rows do (a larger model on a CPU), at a tiny model's size."""
-    import time
+class Clock:
+    """The adapter's clock (standing in for ``hf.time``), moved by the model's forwards only: each costs
+    ``seconds_per_row`` per row it runs, as a larger model's steps on a CPU would. The batches' timing
+    is then the same on every run, whatever the machine's speed or load (a test that slept per forward
+    and read the real clock failed on a loaded machine)."""
 
-    def hook(module, args, kwargs):
-        time.sleep(seconds_per_row * kwargs["input_ids"].shape[0])
+    def __init__(self, seconds_per_row: float):
+        self.now, self.seconds_per_row = 0.0, seconds_per_row
 
-    return model.model.register_forward_pre_hook(hook, with_kwargs=True)
+    def monotonic(self) -> float:
+        return self.now
+
+    perf_counter = monotonic
+
+    def forward(self, module, args, kwargs) -> None:
+        self.now += self.seconds_per_row * kwargs["input_ids"].shape[0]
 
 
-def test_a_batch_too_large_for_the_deadline_sets_rows_aside_instead_of_failing_them(checkpoint):
+def slowed(model, monkeypatch, seconds_per_row: float) -> Clock:
+    """``model`` (an ``HFModel``) on a ``Clock`` that its forwards move: a model whose steps cost what
+    their rows do, at a tiny model's size. The forward hook also sends every step through the forward."""
+    from oraclebench.models import hf
+
+    clock = Clock(seconds_per_row)
+    monkeypatch.setattr(hf, "time", clock)
+    model.model.register_forward_pre_hook(clock.forward, with_kwargs=True)
+    return clock
+
+
+def timed_batches(model, clock: Clock) -> tuple[list[int], list[float]]:
+    """(rows, start time) of each batch ``model`` runs from now on, appended as it starts."""
+    rows: list[int] = []
+    starts: list[float] = []
+    model.before_batch = lambda n: (rows.append(n), starts.append(clock.now))
+    return rows, starts
+
+
+def test_a_batch_too_large_for_the_deadline_sets_rows_aside_instead_of_failing_them(checkpoint, monkeypatch):
     """``timeout`` is each request's: a batch whose steps say it cannot finish in time runs half its
     unfinished rows later (with a deadline of their own) instead of making them errors."""
     from oraclebench.models.hf import HFModel
@@ -273,14 +360,20 @@ def test_a_batch_too_large_for_the_deadline_sets_rows_aside_instead_of_failing_t
     path, problems, task = checkpoint
     reqs = requests(problems, task, budgets=(12, 12, 12))
     expected = texts(path, reqs)
+    # The premise: 40 rows at 0.8 s a step need over 10 s for 12 tokens; kept together, rows miss the 6 s.
+    together = HFModel(str(path), {"timeout": "6"})
+    slowed(together, monkeypatch, 0.02)
+    monkeypatch.setattr(together, "_set_aside", lambda alive, done, aside: list(range(len(alive))))
+    assert sum(r.error is not None for r in together.generate(reqs)) > 0
     model = HFModel(str(path), {"timeout": "6"})
-    slowed(model, 0.02)  # 40 rows: 0.8 s a step, over 10 s for 12 tokens; 10 rows: a quarter of that
-    rows: list[int] = []
-    model.before_batch = rows.append
+    clock = slowed(model, monkeypatch, 0.02)
+    rows, starts = timed_batches(model, clock)
     answers = model.generate(reqs)
     assert [r.error for r in answers] == [None] * 40, rows
     assert [cut_at_stop(r.text, q.stop) for r, q in zip(answers, reqs)] == expected
     assert rows[0] == 40 and len(rows) >= 2 and max(rows[1:]) < 40
+    # Each batch ended within its requests' deadline: the rows set aside did not wait out the first one's.
+    assert all(end - start <= 6 for start, end in zip(starts, starts[1:] + [clock.now])), (rows, starts, clock.now)
 
 
 def test_batches_are_timed_so_answers_are_committed_at_a_steady_pace(checkpoint, monkeypatch):
@@ -294,12 +387,15 @@ def test_batches_are_timed_so_answers_are_committed_at_a_steady_pace(checkpoint,
     reqs = requests(problems, task, budgets=(12, 12, 12))
     expected = texts(path, reqs)
     model = hf.HFModel(str(path))
-    slowed(model, 0.005)  # the first batch, 10 rows: about 0.6 s, over twice the goal
-    rows: list[int] = []
-    model.before_batch = rows.append
+    clock = slowed(model, monkeypatch, 0.005)
+    rows, starts = timed_batches(model, clock)
     committed: list[int] = []
     answers = model.generate(reqs, on_answer=lambda i, resp: committed.append(i))
-    assert rows[0] == 10 and max(rows[1:]) <= 5 and sum(rows) == 40, rows
+    seconds = [end - start for start, end in zip(starts, starts[1:] + [clock.now])]
+    assert rows[0] == 10 and sum(rows) == 40, rows
+    assert seconds[0] > 2 * 0.25 and max(rows[1:]) < 10  # the first batch took over twice the goal
+    for k in range(1, len(rows)):  # as many rows as the last batch's seconds per row fit in 0.25 s
+        assert rows[k] == min(40 - sum(rows[:k]), max(1, int(0.25 / (seconds[k - 1] / rows[k - 1])))), (rows, seconds)
     assert sorted(committed) == list(range(40))
     assert [cut_at_stop(r.text, q.stop) for r, q in zip(answers, reqs)] == expected
 
