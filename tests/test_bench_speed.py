@@ -144,6 +144,8 @@ def test_the_plugins_own_time_is_a_time_only_above_the_noise(bench):
     assert bench.plugin_own([0.90], [0.40]).strip().startswith("0.50 s")
     # Three repeats: own = median(0.5, 0.1, 0.3) = 0.3; spread = (1.0 - 0.6) + (0.5 - 0.5) = 0.4 > 0.3.
     assert bench.plugin_own([1.0, 0.6, 0.8], [0.5, 0.5, 0.5]).startswith("below the noise (+0.30 s")
+    # own = median(-0.5, -0.6, -0.7) = -0.6 < -(0 + 0.2): below zero, said as such, not "within the noise".
+    assert bench.plugin_own([0.0, 0.0, 0.0], [0.5, 0.6, 0.7]).startswith("below zero (-0.60 s, beyond the 0.20 s")
     # own = 1.0, spread = 0.2 + 0: a time.
     assert bench.plugin_own([1.5, 1.6, 1.7], [0.5, 0.6, 0.7]).strip() == "1.00 s"
 
