@@ -22,8 +22,11 @@ import logging
 
 import pytest
 
+from oraclebench.textsafe import printable
+
 LOG_OPTIONS = ("log_level", "log_cli_level", "log_file", "log_file_level")  # pytest's options (and ini keys)
 MAX_NOTICES = 20  # distinct warnings kept; a model that warns per batch must not bury the table
+LINE_CHARS = 1000  # of each: the terminal line's cap (plugin's notices)
 
 
 def logs_asked(config: pytest.Config) -> bool:
@@ -95,6 +98,7 @@ class WarningNotices(logging.Handler):
             line = f"{record.name}: {record.getMessage()}"
         except Exception:  # a malformed record (bad % arguments) is still a warning
             line = f"{record.name}: {record.msg!r}"
+        line = printable(line, LINE_CHARS)  # no terminal escapes, and bounded, however long the message
         if line in self.seen:
             return
         if len(self.seen) >= MAX_NOTICES:

@@ -11,7 +11,7 @@ import logging
 
 import pytest
 
-from oraclebench.logcapture import MAX_NOTICES, WarningNotices
+from oraclebench.logcapture import LINE_CHARS, MAX_NOTICES, WarningNotices
 
 pytest_plugins = ["pytester"]
 
@@ -131,6 +131,13 @@ def test_warning_notices_keep_each_distinct_line_once_up_to_a_cap():
     finally:
         handler.detach()
     handler.detach()  # twice is harmless
+    assert handler not in logging.getLogger().handlers
     assert lines[:MAX_NOTICES] == [f"oraclebench.test-notices: warning {i}" for i in range(MAX_NOTICES)]
     assert lines[MAX_NOTICES:] == [f"6 more distinct warnings were logged and not kept (only the first {MAX_NOTICES} are)"]
-    assert handler not in logging.getLogger().handlers
+
+
+def test_a_kept_warning_is_printable_and_of_bounded_length():
+    lines: list[str] = []
+    WarningNotices(lines).emit(logging.LogRecord("lib", logging.WARNING, __file__, 1, "two\nlines \x1b[31m" + "x" * 5000, (), None))
+    assert len(lines) == 1 and "\x1b" not in lines[0]  # no terminal escape reaches the user's terminal
+    assert lines[0].startswith("lib: two\nlines \\x1b[31m") and len(lines[0]) <= LINE_CHARS + 100
