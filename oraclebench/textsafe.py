@@ -6,7 +6,9 @@ megabytes. Three functions cover every way such text leaves oraclebench:
 
 - ``storable(value)``: strings made UTF-8 encodable, recursively through lists and dicts. A lone
   surrogate becomes its escape text ``\\ud800`` (visible, and the exact original stays in
-  ``cache.sqlite``, whose JSON keeps it as ``\\ud800``). Used by ``Record`` for every field.
+  ``cache.sqlite``, whose JSON keeps it as ``\\ud800``). Subclasses of ``str``, ``int``, ``float``,
+  ``list`` and ``dict`` become the built-in types (pytest-xdist carries no others). Used by
+  ``Record`` for every field.
 - ``cap(text, limit)``: a string cut to ``limit`` characters with a marker saying how much was cut.
   Records keep completions up to ``STORED_CHARS`` and error texts up to ``ERROR_CHARS``.
 - ``printable(text, limit)``: for the terminal: control characters (ANSI escapes, NUL, bidi
@@ -28,6 +30,9 @@ _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u20
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
+_SCALARS = (int, float, bool)
+
+
 def storable_text(text: str) -> str:
     """``text`` with lone surrogates written as ``\\udXXX`` escapes: always encodable as UTF-8."""
     if text.isascii():
@@ -40,9 +45,18 @@ def storable_text(text: str) -> str:
 
 
 def storable(value: Any) -> Any:
-    """``value`` with every string in it (dict keys too, through lists, tuples and dicts) storable."""
+    """``value`` with every string in it (dict keys too, through lists, tuples and dicts) storable, and
+    every string, number and container of a subclass made the built-in type itself (``TooLong``, a
+    ``str``; an ``IntEnum``; an ``OrderedDict``): JSON writes both alike, but pytest-xdist's transport
+    (execnet) carries only the exact built-in types, and a record rides it in its report."""
     if isinstance(value, str):
-        return storable_text(value)
+        return storable_text(value if type(value) is str else str.__str__(value))
+    if type(value) in _SCALARS or value is None:
+        return value
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return float(value)
     if isinstance(value, dict):
         return {storable(k): storable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):

@@ -175,21 +175,51 @@ def test_a_huge_number_in_worked_multiplication_is_a_wrong_step_not_a_crash():
     assert not score.correct and "far longer than" in score.reason
 
 
+def test_a_record_holds_only_built_in_types_whatever_the_task_put_there():
+    import enum
+    from collections import OrderedDict
+
+    class Digits(enum.IntEnum):
+        FIVE = 5
+
+    too_long = read_int(HUGE, 10)
+    assert isinstance(too_long, TooLong)
+    record = scored("multiplication", " " + HUGE, 0)
+    record.detail = OrderedDict(parsed=[too_long, (too_long, Digits.FIVE)], digits=Digits.FIVE)
+    record.__post_init__()  # what Record does to every field at creation
+
+    def builtin_only(value):
+        if isinstance(value, dict):
+            return type(value) is dict and all(builtin_only(k) and builtin_only(v) for k, v in value.items())
+        if isinstance(value, (list, tuple)):
+            return type(value) in (list, tuple) and all(builtin_only(v) for v in value)
+        return value is None or type(value) in (str, int, float, bool)
+
+    data = record.to_json()
+    assert builtin_only(data), data
+    assert data["detail"] == {"parsed": [str(too_long), (str(too_long), 5)], "digits": 5}  # the same values
+    assert "far longer than" in data["parsed"]
+
+
 def test_a_huge_causal_sum_is_a_wrong_field_that_says_so():
     record = scored("causal", f"\n1,0,0,0\n{HUGE} - 1\n")
     assert not record.correct and record.parsed is not None and not record.fields["old_sum"]
     assert "old_sum" in record.reason and "far longer than" in record.reason
 
 
-def test_a_run_of_huge_answers_keeps_every_record(tmp_path):
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["one process", "xdist"])
+def test_a_run_of_huge_answers_keeps_every_record(tmp_path, workers):
+    if workers:
+        pytest.importorskip("xdist")
     model = model_module(tmp_path, f"""
         def answer(prompts):
             if prompts[0][:1] in "01":  # causal
                 return ["\\n1,0,0,0\\n{HUGE} - {HUGE}\\n" for p in prompts]
             return [" {HUGE}" for p in prompts]
     """)
-    done = run_bench(tmp_path, "--model", model, "--task", "multiplication,causal", "--limit", "4")
-    assert done.returncode == 1 and "8 failed" in done.stdout, done.stdout[-3000:]
+    done = run_bench(tmp_path, "--model", model, "--task", "multiplication,causal", "--limit", "4", *workers)
+    # Under xdist each record rides its report through execnet, which carries no str subclass (TooLong).
+    assert done.returncode == 1 and "8 failed" in done.stdout and "INTERNALERROR" not in done.stdout, done.stdout[-3000:]
     records = read_records(Path(list_runs(tmp_path / "results")[0]["path"]))
     assert len(records) == 8 and all(r.error is None and "far longer than" in r.reason for r in records)
 
