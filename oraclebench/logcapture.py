@@ -12,20 +12,22 @@ capture worth its cost.
 
 Warnings are not left to it either way: a model's warnings are logged while the first item of a
 task is set up (the batched call) and pytest would file them under that one item, unseen. Every
-WARNING or worse that reaches the root logger once the model is loading is printed once in the
-oraclebench section and written to the run's summary and report.
+WARNING or worse that reaches the root logger while the model loads or answers is printed once in
+the oraclebench section and written to the run's summary (``warnings``) and report.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from typing import Iterator
 
 import pytest
 
 from oraclebench.textsafe import printable
 
 LOG_OPTIONS = ("log_level", "log_cli_level", "log_file", "log_file_level")  # pytest's options (and ini keys)
-MAX_NOTICES = 20  # distinct warnings kept; a model that warns per batch must not bury the table
+MAX_NOTICES = 20  # distinct lines kept per level; a model that warns per batch must not bury the table
 LINE_CHARS = 1000  # of each: the terminal line's cap (plugin's notices)
 
 
@@ -77,44 +79,63 @@ def drop_item_capture(config: pytest.Config, asked: set[str]) -> bool:
 
 
 class WarningNotices(logging.Handler):
-    """Collects each distinct ``logger: message`` logged at WARNING or worse into ``lines``.
+    """Collects each distinct ``LEVEL: logger: message`` logged at WARNING or worse, the first
+    ``MAX_NOTICES`` of each level (so warnings never push out an error); later ones are only counted.
 
-    Args:
-        lines: appended to; the plugin prints them as ``WARNING:`` lines and writes them to the run's
-            summary (``warnings``) and report.
-
-    Records of loggers that do not propagate to the root (transformers' own, printed to stderr by
-    its handler) are not seen.
+    Attached only while the model loads and answers (``model_logging``): another test's warnings in
+    the same session are not the model's. Records of loggers that do not propagate to the root
+    (transformers' own, printed to stderr by its handler) are not seen.
     """
 
-    def __init__(self, lines: list[str]):
+    def __init__(self):
         super().__init__(logging.WARNING)
-        self.lines = lines
-        self.seen: set[str] = set()
-        self.dropped: set[str] = set()  # distinct lines past the cap: only counted
+        self.lines: list[str] = []  # in the order first logged
+        self.kept: dict[int, int] = {}  # level -> distinct lines kept
+        self.dropped: set[str] = set()  # distinct lines past a level's cap: only counted
+        self._seen: set[str] = set()
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            line = f"{record.name}: {record.getMessage()}"
+            message = record.getMessage()
         except Exception:  # a malformed record (bad % arguments) is still a warning
-            line = f"{record.name}: {record.msg!r}"
-        line = printable(line, LINE_CHARS)  # no terminal escapes, and bounded, however long the message
-        if line in self.seen:
+            message = f"{record.msg!r} (its arguments did not fit: {record.args!r})"
+        # Printable and bounded, however long or odd the message.
+        line = printable(f"{record.levelname}: {record.name}: {message}", LINE_CHARS)
+        if line in self._seen or line in self.dropped:
             return
-        if len(self.seen) >= MAX_NOTICES:
+        if self.kept.get(record.levelno, 0) >= MAX_NOTICES:
             self.dropped.add(line)
             return
-        self.seen.add(line)
+        self._seen.add(line)
+        self.kept[record.levelno] = self.kept.get(record.levelno, 0) + 1
         self.lines.append(line)
 
-    def attach(self) -> WarningNotices:
-        logging.getLogger().addHandler(self)
-        return self
+    def handleError(self, record: logging.LogRecord) -> None:
+        pass  # emit() does not raise; nothing of this handler's may fail the model's logging call
 
-    def detach(self) -> None:
-        """Stop collecting; a count line for warnings beyond ``MAX_NOTICES``. Safe to call twice."""
-        if self in logging.getLogger().handlers:
-            logging.getLogger().removeHandler(self)
-            if self.dropped:
-                self.lines.append(f"{len(self.dropped)} more distinct warnings were logged and not kept "
-                                  f"(only the first {MAX_NOTICES} are)")
+
+@contextlib.contextmanager
+def model_logging(notices: WarningNotices) -> Iterator[None]:
+    """While the model loads or answers: its warnings go to ``notices``, and a logging call of its that
+    cannot be formatted is no error of its requests.
+
+    pytest's capture handler raises on such a record (``LogCaptureHandler.handleError``, under
+    ``logging.raiseExceptions``), which made the same model's answers errors with ``--tb=short`` and
+    right without it; Python's own handlers print a traceback and go on. ``raiseExceptions`` is off
+    for the call, and ``notices`` keeps the record (its message and arguments) as a line.
+    """
+    root = logging.getLogger()
+    previous = logging.raiseExceptions
+    logging.raiseExceptions = False
+    root.addHandler(notices)
+    try:
+        yield
+    finally:
+        root.removeHandler(notices)
+        logging.raiseExceptions = previous
+
+
+def count_line(dropped: int) -> str:
+    """The line standing for the warnings not kept (``dropped`` distinct lines, workers' added up)."""
+    return (f"{dropped} more distinct warnings were logged and not kept (the first {MAX_NOTICES} of each level "
+            "are, per process)")

@@ -39,7 +39,7 @@ import pytest
 
 from oraclebench.errors import UsageError
 from oraclebench.gcfreeze import freeze_long_lived, thaw
-from oraclebench.logcapture import WarningNotices, drop_item_capture
+from oraclebench.logcapture import WarningNotices, count_line, drop_item_capture, model_logging
 from oraclebench.records import RECORD_KEY, Record
 from oraclebench.textsafe import printable
 
@@ -123,9 +123,10 @@ class Bench:
         self.summary: dict | None = None
         self.gates: list = []
         self.gate_error: str | None = None
-        self.notices: list[str] = []  # damaged results files set aside or skipped, warnings logged: a WARNING line each
-        self.warnings: WarningNotices | None = None  # collects the warnings logged once the model is loading
-        self.logged: list[str] = []  # those warnings, "logger: message" (with the workers')
+        self.notices: list[str] = []  # damaged results files set aside or skipped: one WARNING line each
+        self.warnings = WarningNotices()  # what is logged while the model loads and answers (model_logging)
+        self.logged: list[str] = []  # the workers' such lines (controller)
+        self.logged_dropped = 0  # and how many distinct ones they did not keep
         self.started = time.time()
         self.is_worker = hasattr(config, "workerinput")
         self.fresh_dropped: dict[str, int] = {}  # task -> fresh draws dropped as the model's training problems
@@ -271,8 +272,9 @@ class Bench:
         meter = self.progress(task, len(insts))
         cache = self.cache()
         try:
-            records = evaluate(self.model, insts, self.run_id, cache, self.heldout, stats=stats,
-                               progress=meter and meter.advance)
+            with model_logging(self.warnings):
+                records = evaluate(self.model, insts, self.run_id, cache, self.heldout, stats=stats,
+                                   progress=meter and meter.advance)
         except (Exception, SystemExit) as exc:  # noqa: BLE001 - the model failed the whole task
             records = self._failed_task(task, insts, exc, stats)
         finally:
@@ -644,9 +646,6 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     """Unbind the session's variants: a process that runs pytest again (pytester, an IDE) starts on the defaults."""
     from oraclebench.tasks import reset_variants
 
-    bench = config.stash.get(BENCH, None)
-    if bench is not None and bench.warnings is not None:  # a session that ended before sessionfinish
-        bench.warnings.detach()
     if config.stash.get(VARIANTS, []):
         reset_variants()
 
@@ -749,10 +748,13 @@ def pytest_collection_finish(session: pytest.Session) -> None:
                                 "(try --model oracle; `oraclebench models` lists the names)")
     from oraclebench.tasks.base import Instance
 
+    others = False  # an item that is no benchmark instance (a user's own test in the same session)
     for item in session.items:
         inst = getattr(item, "callspec", None) and item.callspec.params.get("oraclebench_instance")
         if isinstance(inst, Instance):
             bench.selected[inst.task].append(inst)
+        else:
+            others = True
     if not any(bench.selected.values()) and not session.config.getoption("--explore"):
         return
     if session.config.option.collectonly:  # listing items asks nothing of the model: load (or train) none
@@ -761,7 +763,8 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     if not session.config.getoption("--explore"):  # a search's few items stay whole
         if not bench.is_worker:
             quiet_wrong_answers(session.config)
-        drop_item_capture(session.config, _user_asked(session.config))  # workers too: they run the items
+        if not others:  # a test of the user's may use caplog; the items of workers too: they run them
+            drop_item_capture(session.config, _user_asked(session.config))
     _start(bench, session.config)
 
 
@@ -816,11 +819,11 @@ def _start(bench: Bench, config: pytest.Config) -> None:
     if bench.model is not None:
         return
     tr = config.pluginmanager.get_plugin("terminalreporter")
-    bench.warnings = WarningNotices(bench.logged).attach()  # detached at sessionfinish (and unconfigure)
     try:
         if tr is not None and not bench.is_worker:
             tr.write_line(f"oraclebench: loading model {bench.model_name} ...")
-        bench.load_model()
+        with model_logging(bench.warnings):
+            bench.load_model()
         freeze_long_lived()
         if bench.is_worker:
             share_cores(bench)
@@ -854,7 +857,8 @@ def oraclebench_record(request, oraclebench_instance) -> Record:
     if isinstance(oraclebench_instance, str):  # --explore
         from oraclebench.explore import run_explore_item
 
-        return run_explore_item(request, bench, oraclebench_instance.split(":", 1)[1])
+        with model_logging(bench.warnings):
+            return run_explore_item(request, bench, oraclebench_instance.split(":", 1)[1])
     record = bench.score_task(oraclebench_instance.task)[oraclebench_instance.id]
     request.node.user_properties.append((RECORD_KEY, record.to_json()))
     if record.error is not None:
@@ -970,6 +974,7 @@ def pytest_testnodedown(node, error) -> None:
     bench = node.config.stash[BENCH]
     bench.notices += (getattr(node, "workeroutput", None) or {}).get("oraclebench_notices", [])
     bench.logged += (getattr(node, "workeroutput", None) or {}).get("oraclebench_warnings", [])
+    bench.logged_dropped += (getattr(node, "workeroutput", None) or {}).get("oraclebench_warnings_dropped", 0)
     bench.workers += 1
     for task, t in (getattr(node, "workeroutput", None) or {}).get("oraclebench_timing", {}).items():
         merged = bench.timing.setdefault(task, dict.fromkeys(t, 0) | {"workers": 0})
@@ -981,12 +986,11 @@ def pytest_testnodedown(node, error) -> None:
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     bench = session.config.stash[BENCH]
-    if bench.warnings is not None:
-        bench.warnings.detach()
     if bench.is_worker:
         session.config.workeroutput["oraclebench_timing"] = bench.timing
         session.config.workeroutput["oraclebench_notices"] = bench.notices
-        session.config.workeroutput["oraclebench_warnings"] = bench.logged
+        session.config.workeroutput["oraclebench_warnings"] = bench.warnings.lines
+        session.config.workeroutput["oraclebench_warnings_dropped"] = len(bench.warnings.dropped)
         return
     import shutil
 
@@ -1014,9 +1018,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         bench.summary["training"] = training
 
     bench.summary.update(variants_of(records))
-    if bench.logged:
-        bench.summary["warnings"] = list(dict.fromkeys(bench.logged))
-        bench.notices += bench.summary["warnings"]
+    if logged := logged_warnings(bench):
+        bench.summary["warnings"] = logged
     if bench.timing:
         bench.summary["timing"] = bench.timing
     # Records and summary first: nothing that goes wrong with a gate can lose the run.
@@ -1035,6 +1038,14 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             path = build_report(bench.results, out=bench.results / "report", runs=[str(run_dir)],
                                 warnings=bench.notices)
         bench.summary["report"] = str(path)
+
+
+def logged_warnings(bench: Bench) -> list[str]:
+    """What was logged while the model loaded and answered, this process's and the workers', each line once,
+    and a count line for what was not kept."""
+    lines = list(dict.fromkeys([*bench.warnings.lines, *bench.logged]))
+    dropped = len(bench.warnings.dropped) + bench.logged_dropped
+    return lines + [count_line(dropped)] if dropped else lines
 
 
 def training_summary(bench: Bench, records: list[Record]) -> dict:
@@ -1229,6 +1240,8 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
         tr.write_line(f"WARNING: {line}", yellow=True)
     for notice in dict.fromkeys(bench.notices):  # each damaged file once
         tr.write_line(f"WARNING: {printable(notice, 1000)}", yellow=True)
+    for line in s.get("warnings", []):  # logged while the model loaded and answered: "LEVEL: logger: message"
+        tr.write_line(line, red=line.startswith(("ERROR", "CRITICAL")), yellow=not line.startswith(("ERROR", "CRITICAL")))
     if config.stash.get(QUIET, False):
         tr.write_line("wrong answers one by one: -rf, --tb=short, --junitxml FILE, or the run's records.jsonl")
     for gate in bench.gates:

@@ -805,6 +805,9 @@ def build_report(results: Path | str, out: Path | str | None = None, models: Seq
     doc.table(runs_table(runs))
     for line in skipped:
         doc.p(f"Skipped: {line}")
+    for run in runs:
+        for line in logged_warnings(run):
+            doc.p(f"Logged while {run.model} ran: {line}")
     for line in [] if named else left_out(results, runs, models):
         doc.p(f"Not in this report: {line}")
     doc.h2("Leaderboard", "leaderboard")
@@ -836,6 +839,14 @@ def build_report(results: Path | str, out: Path | str | None = None, models: Seq
     meta = (f"{_count(len(runs), 'model')} and {_count(len(frame), 'record')} in the leaderboard{worlds}; from "
             f"{results.resolve()}; built {time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())}")
     return _write(doc, out, meta)
+
+
+def logged_warnings(run: Run) -> list[str]:
+    """The warnings logged while the model loaded and answered (``summary.json``'s ``warnings``), each once,
+    over the runs the model's records come from."""
+    summaries = {id(s): s for s in [run.summary, *run.summaries.values()]}.values()
+    lines = [w for s in summaries for w in (s.get("warnings") or []) if isinstance(w, str)]
+    return list(dict.fromkeys(lines))
 
 
 def _count(n: int, noun: str) -> str:

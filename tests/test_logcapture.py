@@ -11,7 +11,7 @@ import logging
 
 import pytest
 
-from oraclebench.logcapture import LINE_CHARS, MAX_NOTICES, WarningNotices
+from oraclebench.logcapture import LINE_CHARS, MAX_NOTICES, WarningNotices, model_logging
 
 pytest_plugins = ["pytester"]
 
@@ -23,6 +23,19 @@ def answer(prompts):
     logging.getLogger("somelib").warning("deprecated thing")
     logging.getLogger("somelib").info("an info line is not a warning")
     return ["1" for p in prompts]
+'''
+
+LOGGED = ["WARNING: oraclebench.mine: batch of 64 too large, retrying smaller", "WARNING: somelib: deprecated thing"]
+
+# Right answers (the oracle's), and a logging call whose arguments do not fit its format.
+CARELESS = '''
+import logging
+import re
+
+def answer(prompts):
+    logging.getLogger("careless").warning("bad args %d %d", 1)
+    products = [re.search(r"What is (\\d+) × (\\d+)", p).groups() for p in prompts]
+    return [f" {int(a) * int(b)}" for a, b in products]
 '''
 
 # Written by each process that runs items (xdist workers too): is pytest's logging plugin registered there?
@@ -63,20 +76,27 @@ def run(bench, pytester, monkeypatch):
 def test_a_models_warnings_are_printed_once_and_kept_in_the_summary(run):
     result, summary, _ = run()
     out = result.stdout.lines
-    assert out.count("WARNING: oraclebench.mine: batch of 64 too large, retrying smaller") == 1
-    assert out.count("WARNING: somelib: deprecated thing") == 1
+    for line in LOGGED:
+        assert out.count(line) == 1
     assert not any("an info line" in line for line in out)
-    assert summary["warnings"] == ["oraclebench.mine: batch of 64 too large, retrying smaller",
-                                   "somelib: deprecated thing"]
+    assert summary["warnings"] == LOGGED
 
 
 def test_with_failure_sections_asked_for_the_warnings_are_still_in_the_summary(run):
     result, summary, seen = run("--tb=short")
-    assert result.stdout.lines.count("WARNING: somelib: deprecated thing") == 1
-    assert summary["warnings"] == ["oraclebench.mine: batch of 64 too large, retrying smaller",
-                                   "somelib: deprecated thing"]
+    assert result.stdout.lines.count(LOGGED[1]) == 1
+    assert summary["warnings"] == LOGGED
     assert seen and all(seen)  # the capture stays: the first failure's section shows the records too
     assert "batch of 64 too large" in result.stdout.str().split("Captured log setup")[1]
+
+
+def test_the_report_shows_the_warnings_logged_during_the_run(run, pytester):
+    pytest.importorskip("pandas")
+    result, summary, _ = run("--report")
+    assert summary["warnings"] == LOGGED
+    report = (pytester.path / "results" / "report" / "report.md").read_text()
+    for line in LOGGED:
+        assert "Logged while python:" in report and line in report
 
 
 @pytest.mark.parametrize("args", [(), ("--tb=no",), ("-rf",), ("--junitxml", "out.xml")],
@@ -99,9 +119,35 @@ def test_xdist_workers_drop_the_capture_and_send_their_warnings_to_the_controlle
     pytest.importorskip("xdist")
     result, summary, seen = run("-n", "2")
     assert len(seen) == 6 and not any(seen)
-    assert result.stdout.lines.count("WARNING: somelib: deprecated thing") == 1
-    assert summary["warnings"] == ["oraclebench.mine: batch of 64 too large, retrying smaller",
-                                   "somelib: deprecated thing"]
+    assert result.stdout.lines.count(LOGGED[1]) == 1
+    assert summary["warnings"] == LOGGED
+
+
+@pytest.mark.parametrize("args", [(), ("--tb=short",), ("-rA",), ("--log-cli-level=INFO",)],
+                         ids=["default", "tb-short", "rA", "log-cli-level"])
+def test_a_logging_call_that_cannot_be_formatted_is_no_error_of_the_models_answers(bench, pytester, args):
+    """pytest's capture handler raises on such a record: the score must not depend on the output flags."""
+    pipeline = pytester.path / "careless.py"
+    pipeline.write_text(CARELESS)
+    bench("--model", f"python:{pipeline}:answer", "--task", "multiplication", "--fresh", "6", "--no-cache",
+          *args).assert_outcomes(passed=6)
+    summary = json.loads(next((pytester.path / "results" / "runs").glob("*/summary.json")).read_text())
+    assert summary["tasks"]["multiplication"]["all"]["errors"] == 0
+    assert summary["warnings"] == ["WARNING: careless: 'bad args %d %d' (its arguments did not fit: (1,))"]
+
+
+def test_a_users_own_test_in_the_session_keeps_caplog_and_its_warnings_are_not_the_models(run, pytester):
+    pytester.makepyfile(test_mine='''
+import logging
+
+def test_caplog_sees_a_warning(caplog):
+    logging.getLogger("mine").warning("the user's own test")
+    assert caplog.messages == ["the user's own test"]
+''')
+    result, summary, seen = run("test_mine.py")
+    result.assert_outcomes(passed=1, failed=6)
+    assert seen and all(seen)  # a non-benchmark item in the session: pytest's capture stays
+    assert summary["warnings"] == LOGGED
 
 
 def test_a_run_without_a_model_keeps_pytests_log_capture(pytester, monkeypatch):
@@ -118,26 +164,36 @@ def test_caplog_sees_a_warning(caplog):
     result.assert_outcomes(passed=1)
 
 
-def test_warning_notices_keep_each_distinct_line_once_up_to_a_cap():
-    lines: list[str] = []
-    handler = WarningNotices(lines).attach()
-    try:
-        log = logging.getLogger("oraclebench.test-notices")
-        for i in range(MAX_NOTICES + 5):
-            log.warning("warning %d", i)
-            log.warning("warning %d", i)  # a repeat is not a new line
-        # A malformed record (bad % arguments) is still kept, not an exception in the model's call.
-        handler.emit(logging.LogRecord("lib", logging.ERROR, __file__, 1, "bad %d", ("not a number",), None))
-    finally:
-        handler.detach()
-    handler.detach()  # twice is harmless
-    assert handler not in logging.getLogger().handlers
-    assert lines[:MAX_NOTICES] == [f"oraclebench.test-notices: warning {i}" for i in range(MAX_NOTICES)]
-    assert lines[MAX_NOTICES:] == [f"6 more distinct warnings were logged and not kept (only the first {MAX_NOTICES} are)"]
+def _record(name: str, level: int, msg: str, *args) -> logging.LogRecord:
+    return logging.LogRecord(name, level, __file__, 1, msg, args, None)
+
+
+def test_warning_notices_keep_each_distinct_line_once_the_first_of_each_level():
+    notices = WarningNotices()
+    for i in range(MAX_NOTICES + 5):
+        notices.emit(_record("lib", logging.WARNING, "warning %d", i))
+        notices.emit(_record("lib", logging.WARNING, "warning %d", i))  # a repeat is not a new line
+    notices.emit(_record("lib", logging.ERROR, "an error after many warnings"))
+    assert notices.lines == [*(f"WARNING: lib: warning {i}" for i in range(MAX_NOTICES)),
+                             "ERROR: lib: an error after many warnings"]  # never pushed out by warnings
+    assert len(notices.dropped) == 5
 
 
 def test_a_kept_warning_is_printable_and_of_bounded_length():
-    lines: list[str] = []
-    WarningNotices(lines).emit(logging.LogRecord("lib", logging.WARNING, __file__, 1, "two\nlines \x1b[31m" + "x" * 5000, (), None))
-    assert len(lines) == 1 and "\x1b" not in lines[0]  # no terminal escape reaches the user's terminal
-    assert lines[0].startswith("lib: two\nlines \\x1b[31m") and len(lines[0]) <= LINE_CHARS + 100
+    notices = WarningNotices()
+    notices.emit(_record("lib", logging.WARNING, "two\nlines \x1b[31m" + "x" * 5000))
+    (line,) = notices.lines
+    assert "\x1b" not in line  # no terminal escape reaches the user's terminal
+    assert line.startswith("WARNING: lib: two\nlines \\x1b[31m") and len(line) <= LINE_CHARS + 100
+
+
+def test_model_logging_collects_only_inside_and_restores_logging():
+    notices = WarningNotices()
+    raising = logging.raiseExceptions
+    logging.getLogger("outside").warning("before")
+    with model_logging(notices):
+        logging.getLogger("inside").warning("bad %d", "x")  # no exception, whatever handler is attached
+        assert logging.raiseExceptions is False
+    logging.getLogger("outside").warning("after")
+    assert notices.lines == ["WARNING: inside: 'bad %d' (its arguments did not fit: ('x',))"]
+    assert notices not in logging.getLogger().handlers and logging.raiseExceptions is raising
