@@ -99,6 +99,8 @@ class WarningNotices(logging.Handler):
             message = record.getMessage()
         except Exception:  # a malformed record (bad % arguments) is still a warning
             message = f"{record.msg!r} (its arguments did not fit: {record.args!r})"
+        if record.exc_info and record.exc_info[1] is not None:  # log.exception(...): which exception
+            message += f" [{type(record.exc_info[1]).__name__}: {record.exc_info[1]}]"
         # Printable and bounded, however long or odd the message.
         line = printable(f"{record.levelname}: {record.name}: {message}", LINE_CHARS)
         if line in self._seen or line in self.dropped:

@@ -179,6 +179,16 @@ def test_warning_notices_keep_each_distinct_line_once_the_first_of_each_level():
     assert len(notices.dropped) == 5
 
 
+def test_a_logged_exception_names_itself():
+    notices = WarningNotices()
+    try:
+        {}["missing"]
+    except KeyError:
+        import sys
+        notices.emit(logging.LogRecord("lib", logging.ERROR, __file__, 1, "lookup failed", (), sys.exc_info()))
+    assert notices.lines == ["ERROR: lib: lookup failed [KeyError: 'missing']"]
+
+
 def test_a_kept_warning_is_printable_and_of_bounded_length():
     notices = WarningNotices()
     notices.emit(_record("lib", logging.WARNING, "two\nlines \x1b[31m" + "x" * 5000))
