@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 from typing import Iterator
 
 import pytest
@@ -29,6 +30,10 @@ from oraclebench.textsafe import printable
 LOG_OPTIONS = ("log_level", "log_cli_level", "log_file", "log_file_level")  # pytest's options (and ini keys)
 MAX_NOTICES = 20  # distinct lines kept per level; a model that warns per batch must not bury the table
 LINE_CHARS = 1000  # of each: the terminal line's cap (plugin's notices)
+# Libraries whose loggers do not propagate to the root (each prints through a handler of its own, to a
+# stderr that pytest captures): transformers warns there of weights missing from a checkpoint.
+LIBRARIES = ("transformers",)
+_SGR = re.compile(r"\x1b\[[0-9;]*m")
 
 
 def logs_asked(config: pytest.Config) -> bool:
@@ -82,9 +87,9 @@ class WarningNotices(logging.Handler):
     """Collects each distinct ``LEVEL: logger: message`` logged at WARNING or worse, the first
     ``MAX_NOTICES`` of each level (so warnings never push out an error); later ones are only counted.
 
-    Attached only while the model loads and answers (``model_logging``): another test's warnings in
-    the same session are not the model's. Records of loggers that do not propagate to the root
-    (transformers' own, printed to stderr by its handler) are not seen.
+    Attached only while the model loads and answers (``model_logging``), to the root logger and to
+    ``LIBRARIES``' (which do not propagate to it): another test's warnings in the same session are not
+    the model's. Other loggers that do not propagate are not seen.
     """
 
     def __init__(self):
@@ -101,8 +106,9 @@ class WarningNotices(logging.Handler):
             message = f"{record.msg!r} (its arguments did not fit: {record.args!r})"
         if record.exc_info and record.exc_info[1] is not None:  # log.exception(...): which exception
             message += f" [{type(record.exc_info[1]).__name__}: {record.exc_info[1]}]"
-        # Printable and bounded, however long or odd the message.
-        line = printable(f"{record.levelname}: {record.name}: {message}", LINE_CHARS)
+        # Printable and bounded, however long or odd the message; colour and bold codes (transformers'
+        # load report has them) carry nothing, other control characters are shown escaped.
+        line = printable(f"{record.levelname}: {record.name}: {_SGR.sub('', message)}", LINE_CHARS)
         if line in self._seen or line in self.dropped:
             return
         if self.kept.get(record.levelno, 0) >= MAX_NOTICES:
@@ -126,14 +132,16 @@ def model_logging(notices: WarningNotices) -> Iterator[None]:
     right without it; Python's own handlers print a traceback and go on. ``raiseExceptions`` is off
     for the call, and ``notices`` keeps the record (its message and arguments) as a line.
     """
-    root = logging.getLogger()
+    loggers = [logging.getLogger(), *map(logging.getLogger, LIBRARIES)]
     previous = logging.raiseExceptions
     logging.raiseExceptions = False
-    root.addHandler(notices)
+    for logger in loggers:
+        logger.addHandler(notices)
     try:
         yield
     finally:
-        root.removeHandler(notices)
+        for logger in loggers:
+            logger.removeHandler(notices)
         logging.raiseExceptions = previous
 
 

@@ -179,6 +179,22 @@ def test_warning_notices_keep_each_distinct_line_once_the_first_of_each_level():
     assert len(notices.dropped) == 5
 
 
+def test_a_library_logger_that_does_not_propagate_is_heard_while_the_model_loads_and_answers():
+    """transformers' loggers print through their own handler, not the root's: its report of weights
+    missing from a checkpoint (newly initialised: the model's answers mean nothing) must reach the run."""
+    library = logging.getLogger("transformers")
+    propagate = library.propagate
+    library.propagate = False
+    try:
+        notices = WarningNotices()
+        with model_logging(notices):
+            logging.getLogger("transformers.modeling_utils").warning("\x1b[1mLOAD REPORT\x1b[0m: h.1.mlp MISSING")
+        assert notices.lines == ["WARNING: transformers.modeling_utils: LOAD REPORT: h.1.mlp MISSING"]
+        assert notices not in library.handlers
+    finally:
+        library.propagate = propagate
+
+
 def test_a_logged_exception_names_itself():
     notices = WarningNotices()
     try:
@@ -191,10 +207,10 @@ def test_a_logged_exception_names_itself():
 
 def test_a_kept_warning_is_printable_and_of_bounded_length():
     notices = WarningNotices()
-    notices.emit(_record("lib", logging.WARNING, "two\nlines \x1b[31m" + "x" * 5000))
+    notices.emit(_record("lib", logging.WARNING, "two\nlines \x1b[2J\x1b[31mred" + "x" * 5000))
     (line,) = notices.lines
-    assert "\x1b" not in line  # no terminal escape reaches the user's terminal
-    assert line.startswith("WARNING: lib: two\nlines \\x1b[31m") and len(line) <= LINE_CHARS + 100
+    assert "\x1b" not in line  # no terminal escape reaches the user's terminal: colour dropped, the rest shown
+    assert line.startswith("WARNING: lib: two\nlines \\x1b[2Jredxxx") and len(line) <= LINE_CHARS + 100
 
 
 def test_model_logging_collects_only_inside_and_restores_logging():
