@@ -142,6 +142,9 @@ def test_a_subset_of_the_judge_set_covers_as_many_strata_as_it_has_instances():
     c = coverage("judge", picked)
     assert c == {"instances": 50, "of": 576, "strata": 50, "of_strata": 192}
     assert describe_coverage("judge", c) == "judge: 50 of 576 instances, 50 of 192 strata"
+    assert describe_coverage("causal", {"instances": 3, "of": None, "strata": 1}) == "causal: 3 fresh instances in 1 stratum"
+    assert describe_coverage("causal", {"instances": 3, "of": 32, "strata": 1, "of_strata": 1}) == \
+        "causal: 3 of 32 instances, 1 of 1 stratum"
 
 
 # ----------------------------------------------------------------------------- --fresh: its own stream
