@@ -153,7 +153,7 @@ def coverage(task: str, selected: Sequence[Instance] | Sequence[str], fresh: boo
 
 def describe_coverage(task: str, c: dict) -> str:
     """``judge: 50 of 576 instances, 50 of 192 strata`` (or ``... fresh instances in 24 strata``)."""
-    strata = "stratum" if (c["of_strata"] if c.get("of") is not None else c["strata"]) == 1 else "strata"
+    strata = "stratum" if (c.get("of_strata") or c["strata"]) == 1 else "strata"  # "of 1 stratum", "in 1 stratum"
     if c.get("of") is None:
         return f"{task}: {c['instances']} fresh instances in {c['strata']} {strata}"
     return f"{task}: {c['instances']} of {c['of']} instances, {c['strata']} of {c['of_strata']} {strata}"

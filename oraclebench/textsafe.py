@@ -28,9 +28,7 @@ SHOWN_CHARS = 400  # a model text shown in a terminal line
 # C0 controls but tab and newline, DEL, C1 controls, and the bidi embeddings/overrides/isolates.
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-_SCALARS = (int, float, bool)
+_SCALARS = (int, float, bool)  # exact types storable() passes through untouched (the common case first)
 
 
 def storable_text(text: str) -> str:
