@@ -51,7 +51,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
-from oraclebench.models import gpt2_step
+from oraclebench.models import gpt2
 from oraclebench.models.base import Adapter, ModelError
 from oraclebench.tasks.base import Request, Response
 from oraclebench.tasks.reading import stop_index
@@ -62,7 +62,9 @@ WEIGHT_GLOBS = ("*.safetensors", "*.bin", "*.pt", "*.pth")
 # Files besides the weights whose content changes answers; they go into the identity hash too.
 TOKENIZER_FILES = ("config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json",
                    "special_tokens_map.json", "vocab.json", "merges.txt", "tokenizer.model")
-OPTIONS = ("device", "dtype", "batch_size", "threads", "timeout")
+OPTIONS = ("device", "dtype", "batch_size", "threads", "timeout", "impl")
+IMPLS = ("auto", "native", "transformers")
+DEFAULT_IMPL = "auto"
 DEFAULT_TIMEOUT = 600.0  # seconds a request may decode (from the start of its batch: its rows run side by side)
 DTYPES = ("auto", "float32", "bfloat16", "float16")
 PREFIX_MIN = 16  # a shared prefix shorter than this is not worth a separate forward
@@ -133,86 +135,113 @@ def _kv_name(cls) -> str:
     return "cache" if "cache" in params else "past_key_values"
 
 
-@functools.cache
-def _slab_class():
-    """The preallocated KV cache layer (a class made on first use, so importing this module needs no torch)."""
-    from transformers.cache_utils import DynamicLayer
+class Slab:
+    """One layer's key/value cache: appending writes columns of a slab sized for the batch's whole
+    budget; reads are views. Alone for the GPT-2 read without transformers (``SlabCache``); under
+    transformers it is mixed into its ``DynamicLayer`` (``_slab_class``), which its mask code reads as
+    an ordinary growing cache: only the storage differs."""
 
-    class SlabLayer(DynamicLayer):
-        """Appending writes columns of a slab sized for the batch's whole budget; reads are views.
+    def __init__(self, capacity: int, rows: int | None = None, window: slice = slice(None)):
+        super().__init__()
+        self.capacity = capacity
+        self.rows = rows  # the slab's rows, where the first update brings only some of them
+        self.window = window  # the rows updates write and read (a prefill chunk's; all otherwise)
+        self.length = 0
+        self.is_initialized = False
 
-        A ``DynamicLayer`` to the model's mask code (an ordinary growing cache); only the storage differs.
-        """
+    def lazy_initialization(self, key_states, value_states) -> None:
+        self.dtype, self.device = key_states.dtype, key_states.device
+        rows = self.rows or key_states.shape[0]
+        self.k_buf = key_states.new_empty(rows, key_states.shape[1], self.capacity, key_states.shape[3])
+        self.v_buf = value_states.new_empty(rows, value_states.shape[1], self.capacity, value_states.shape[3])
+        self.is_initialized = True
 
-        def __init__(self, capacity: int, rows: int | None = None, window: slice = slice(None)):
-            super().__init__()
-            self.capacity = capacity
-            self.rows = rows  # the slab's rows, where the first update brings only some of them
-            self.window = window  # the rows updates write and read (a prefill chunk's; all otherwise)
-            self.length = 0
+    def update(self, key_states, value_states, *args, **kwargs):
+        if not self.is_initialized:
+            self.lazy_initialization(key_states, value_states)
+        end = self.length + key_states.shape[-2]
+        if end > self.capacity:
+            raise RuntimeError(f"KV cache of {self.capacity} columns overflowed ({end})")
+        self.k_buf[self.window, :, self.length:end] = key_states
+        self.v_buf[self.window, :, self.length:end] = value_states
+        self.length = end
+        self.keys, self.values = self.k_buf[self.window, :, :end], self.v_buf[self.window, :, :end]
+        return self.keys, self.values
 
-        def lazy_initialization(self, key_states, value_states) -> None:
-            self.dtype, self.device = key_states.dtype, key_states.device
-            rows = self.rows or key_states.shape[0]
-            self.k_buf = key_states.new_empty(rows, key_states.shape[1], self.capacity, key_states.shape[3])
-            self.v_buf = value_states.new_empty(rows, value_states.shape[1], self.capacity, value_states.shape[3])
-            self.is_initialized = True
+    def chunk(self, window: slice, length: int) -> None:
+        """Updates from now on write (and read) the rows of ``window`` from column ``length`` on."""
+        self.window = window
+        self.rewind(length)
 
-        def update(self, key_states, value_states, *args, **kwargs):
-            if not self.is_initialized:
-                self.lazy_initialization(key_states, value_states)
-            end = self.length + key_states.shape[-2]
-            if end > self.capacity:
-                raise RuntimeError(f"KV cache of {self.capacity} columns overflowed ({end})")
-            self.k_buf[self.window, :, self.length:end] = key_states
-            self.v_buf[self.window, :, self.length:end] = value_states
-            self.length = end
-            self.keys, self.values = self.k_buf[self.window, :, :end], self.v_buf[self.window, :, :end]
-            return self.keys, self.values
+    def get_seq_length(self) -> int:
+        return self.length
 
-        def chunk(self, window: slice, length: int) -> None:
-            """Updates from now on write (and read) the rows of ``window`` from column ``length`` on."""
-            self.window = window
-            self.rewind(length)
+    def rewind(self, length: int) -> None:
+        """Forgets the columns from ``length`` on (``gpt2.matches`` runs one step twice)."""
+        self.length = length
+        self.keys, self.values = self.k_buf[self.window, :, :length], self.v_buf[self.window, :, :length]
 
-        def get_seq_length(self) -> int:
-            return self.length
+    def get_mask_sizes(self, query_length: int) -> tuple[int, int]:
+        return self.length + query_length, 0
 
-        def rewind(self, length: int) -> None:
-            """Forgets the columns from ``length`` on (``gpt2_step.matches`` runs one step twice)."""
-            self.length = length
-            self.keys, self.values = self.k_buf[self.window, :, :length], self.v_buf[self.window, :, :length]
+    def _rebuild(self, take) -> None:
+        # Copies only the filled columns; the new slab keeps the full capacity for later steps.
+        for name in ("k_buf", "v_buf"):
+            old = getattr(self, name)
+            rows = take(old[:, :, :self.length])
+            new = old.new_empty(rows.shape[0], old.shape[1], self.capacity, old.shape[3])
+            new[:, :, :self.length] = rows
+            setattr(self, name, new)
+        self.keys, self.values = self.k_buf[:, :, :self.length], self.v_buf[:, :, :self.length]
 
-        def get_mask_sizes(self, query_length: int) -> tuple[int, int]:
-            return self.length + query_length, 0
+    def batch_repeat_interleave(self, repeats: int) -> None:
+        if self.is_initialized:
+            self._rebuild(lambda t: t.repeat_interleave(repeats, dim=0))
 
-        def _rebuild(self, take) -> None:
-            # Copies only the filled columns; the new slab keeps the full capacity for later steps.
+    def batch_select_indices(self, indices) -> None:
+        # In place: the kept rows move to the front of the same slab. A new slab per compaction is a
+        # fresh allocation the size of the whole budget, page faults included (decoding 2,000
+        # gpt2-mult answers: compaction 0.16 s of 0.73 s that way, where no freed block was at hand).
+        if self.is_initialized:
+            kept = len(indices)
             for name in ("k_buf", "v_buf"):
-                old = getattr(self, name)
-                rows = take(old[:, :, :self.length])
-                new = old.new_empty(rows.shape[0], old.shape[1], self.capacity, old.shape[3])
-                new[:, :, :self.length] = rows
-                setattr(self, name, new)
+                buf = getattr(self, name)
+                buf[:kept, :, :self.length] = buf[:, :, :self.length].index_select(0, indices)  # a copy first
+                setattr(self, name, buf[:kept])
             self.keys, self.values = self.k_buf[:, :, :self.length], self.v_buf[:, :, :self.length]
 
-        def batch_repeat_interleave(self, repeats: int) -> None:
-            if self.is_initialized:
-                self._rebuild(lambda t: t.repeat_interleave(repeats, dim=0))
 
-        def batch_select_indices(self, indices) -> None:
-            # In place: the kept rows move to the front of the same slab. A new slab per compaction is a
-            # fresh allocation the size of the whole budget, page faults included (decoding 2,000
-            # gpt2-mult answers: compaction 0.16 s of 0.73 s that way, where no freed block was at hand).
-            if self.is_initialized:
-                kept = len(indices)
-                for name in ("k_buf", "v_buf"):
-                    buf = getattr(self, name)
-                    buf[:kept, :, :self.length] = buf[:, :, :self.length].index_select(0, indices)  # a copy first
-                    setattr(self, name, buf[:kept])
-                self.keys, self.values = self.k_buf[:, :, :self.length], self.v_buf[:, :, :self.length]
+class SlabCache:
+    """The layers' ``Slab``s, made as the forward first writes each (as transformers' ``Cache`` does):
+    the cache of a GPT-2 read without transformers (``gpt2.forward``)."""
 
-    return SlabLayer
+    def __init__(self, make: Callable[[], Slab]):
+        self.make = make
+        self.layers: list[Slab] = []
+
+    def update(self, key_states, value_states, layer_idx: int):
+        if layer_idx == len(self.layers):
+            self.layers.append(self.make())
+        return self.layers[layer_idx].update(key_states, value_states)
+
+    def get_seq_length(self) -> int:
+        return self.layers[0].length if self.layers else 0
+
+    def batch_repeat_interleave(self, repeats: int) -> None:
+        for layer in self.layers:
+            layer.batch_repeat_interleave(repeats)
+
+    def batch_select_indices(self, indices) -> None:
+        for layer in self.layers:
+            layer.batch_select_indices(indices)
+
+
+@functools.cache
+def _slab_class():
+    """``Slab`` as a transformers cache layer (made on first use: importing this module needs no transformers)."""
+    from transformers.cache_utils import DynamicLayer
+
+    return type("SlabLayer", (Slab, DynamicLayer), {"__doc__": Slab.__doc__})
 
 
 def _gelu_new_class():
@@ -224,20 +253,14 @@ def _gelu_new_class():
     activation's mul, add, tanh and pow 0.6 s, every addmm 0.4 s). Multiplying by 0.5 last instead
     of first changes nothing: scaling by a power of two commutes with rounding (short of subnormals).
     """
-    import math
-
     import torch
     from transformers.activations import NewGELUActivation
-
-    scale = math.sqrt(2.0 / math.pi)
 
     class InPlaceGeluNew(NewGELUActivation):
         def forward(self, input):  # noqa: A002 - the parent's name
             if torch.is_grad_enabled() and input.requires_grad:  # in-place ops would break autograd
                 return super().forward(input)
-            out = torch.pow(input, 3.0)
-            out.mul_(0.044715).add_(input).mul_(scale).tanh_().add_(1.0)
-            return out.mul_(input).mul_(0.5)
+            return gpt2.gelu_new_(input)
 
     return NewGELUActivation, InPlaceGeluNew
 
@@ -301,7 +324,7 @@ class HFModel(Adapter):
             torch.set_num_threads(_positive(options["threads"], "threads"))
         self.device, self.dtype_name = self._placement(options.get("device", "auto"), options.get("dtype", "auto"))
         self.manifest = self._read_manifest()
-        self.tokenizer, self.model = self._load(spec)
+        self.tokenizer, self.model = self._load(spec, options.get("impl", DEFAULT_IMPL))
         self.digest = weights_digest(self.path)
         # Test and instrumentation hook: called with the row count before every forward batch; an
         # exception it raises is handled as that batch's own (an out-of-memory one triggers back-off).
@@ -341,7 +364,41 @@ class HFModel(Adapter):
         except (OSError, ValueError) as exc:
             raise ModelError(f"{path}: unreadable manifest ({exc}); fix or delete it") from None
 
-    def _load(self, spec: str):
+    def _load(self, spec: str, impl: str):
+        """(tokenizer, model): a plain GPT-2 through ``gpt2`` (``impl=native``, and ``auto`` on the CPU),
+        anything else through transformers; sets what generation reads of the model."""
+        if impl not in IMPLS:
+            raise ModelError(f"hf: impl={impl!r} is not one of {', '.join(IMPLS)}")
+        why = gpt2.unsupported(self.path) if impl != "transformers" else None
+        if impl == "native" and why:
+            raise ModelError(f"hf:{spec}: impl=native cannot read this model ({why}); use impl=auto or impl=transformers")
+        self.native = impl == "native" or (impl == "auto" and why is None and self.device == "cpu")
+        if self.native:
+            tokenizer, model = gpt2.load(self.path, self.device, self.dtype_name)
+            config, eos = model.config, gpt2.eos_ids(self.path)
+        else:
+            tokenizer, model = self._load_transformers(spec)
+            config = model.config.get_text_config(decoder=True)
+            eos = model.generation_config.eos_token_id
+            eos = [eos] if isinstance(eos, int) else list(eos or [])
+        self.dtype_name = str(next(model.parameters()).dtype).removeprefix("torch.")
+        self.context = getattr(config, "max_position_embeddings", None) or getattr(config, "n_positions", None)
+        self.eos = {e for e in eos + [tokenizer.eos_token_id] if e is not None}
+        pad = tokenizer.pad_token_id
+        self.pad = pad if pad is not None else (min(self.eos) if self.eos else 0)
+        self.token_cap, self.score_cap = self._memory_caps(model, config)
+        types = set(getattr(config, "layer_types", None) or ["full_attention"])
+        # Linear-attention hybrids keep other state per layer: they get transformers' own cache.
+        self.slab = types <= {"full_attention", "sliding_attention", "chunked_attention"}
+        # A transformers GPT-2 decodes through the lean step (gpt2.step), checked against its forward at
+        # first use; the native model's own forward is that step already.
+        self.lean = self.slab and not self.native and gpt2.supports(model)
+        self.gpt2_config = gpt2.Config.read(config) if self.lean else None
+        self.lean_checked = False
+        self.hooked = False
+        return tokenizer, model
+
+    def _load_transformers(self, spec: str):
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -363,22 +420,6 @@ class HFModel(Adapter):
                 hf_logging.enable_progress_bar()
         model.to(self.device).eval()
         lean_activations(model)
-        self.dtype_name = str(next(model.parameters()).dtype).removeprefix("torch.")
-        config = model.config.get_text_config(decoder=True)
-        self.context = getattr(config, "max_position_embeddings", None) or getattr(config, "n_positions", None)
-        eos = model.generation_config.eos_token_id
-        self.eos = {e for e in ([eos] if isinstance(eos, int) else list(eos or [])) + [tokenizer.eos_token_id]
-                    if e is not None}
-        pad = tokenizer.pad_token_id
-        self.pad = pad if pad is not None else (min(self.eos) if self.eos else 0)
-        self.token_cap, self.score_cap = self._memory_caps(model, config)
-        types = set(getattr(config, "layer_types", None) or ["full_attention"])
-        # Linear-attention hybrids keep other state per layer: they get transformers' own cache.
-        self.slab = types <= {"full_attention", "sliding_attention", "chunked_attention"}
-        # The lean GPT-2 step writes through SlabLayer.update; its first use is checked against the forward.
-        self.lean = self.slab and gpt2_step.supports(model)
-        self.lean_checked = False
-        self.hooked = False
         return tokenizer, model
 
     def _memory_caps(self, model, config) -> tuple[int, int]:
@@ -457,6 +498,13 @@ class HFModel(Adapter):
         goal = min(BATCH_SECONDS, self.timeout / 4)
         self.timed_rows = max(1, min(AUTO_ROWS, int(goal / per_row) if per_row > 0 else AUTO_ROWS))
 
+    def _check_hooks(self) -> None:
+        """A forward hook on an inner module of the native GPT-2 would never run (its forward calls no
+        module): an intervention must not silently do nothing."""
+        if self.native and gpt2.hooked(self.model, inner=True):
+            raise ModelError("hf: a forward hook on an inner module runs only with --model-opt impl=transformers "
+                             "(the native GPT-2 computes its forward without calling its modules)")
+
     def _encode(self, texts: Sequence[str]) -> list[list[int]]:
         return self.tokenizer(list(texts))["input_ids"] if texts else []
 
@@ -468,6 +516,7 @@ class HFModel(Adapter):
 
     # ------------------------------------------------------------------------------ generation
     def complete(self, requests: Sequence[Request]) -> list[Response]:
+        self._check_hooks()
         ids = self._encode([r.prompt for r in requests])
         out: list[Response | None] = [None] * len(requests)
         todo = []
@@ -539,7 +588,7 @@ class HFModel(Adapter):
         self.work.prefill_context += prefix * (prefix + 1) // 2 + sum(len(t) * prefix + len(t) * (len(t) + 1) // 2
                                                                       for t in tails)
         self.work.prefill_seconds += t1 - t0
-        self.hooked = self.lean and gpt2_step.hooked(self.model)  # hooks must run: per batch, they may come and go
+        self.hooked = self.lean and gpt2.hooked(self.model)  # hooks must run: per batch, they may come and go
         try:
             return self._decode(logits, cache, mask, position, prefix + width, budget, reqs, started,
                                 [len(row) for row in rows])
@@ -620,16 +669,16 @@ class HFModel(Adapter):
                           **kv_cache(self.model, cache), use_cache=True).logits[:, -1]
 
     def _step(self, cache, ids, position, mask):
-        """``[rows, vocab]`` logits of one decode step: through ``gpt2_step`` where it applies, else through
-        the model's forward. The lean step's first use on this model is checked bit for bit against the
+        """``[rows, vocab]`` logits of one decode step: through ``gpt2.step`` where it applies, else through
+        the model's forward (the native GPT-2's forward is that step already). The lean step's first use on this model is checked bit for bit against the
         forward (the same torch calls on the same shapes give the same floats, so once suffices; the
         tests check many shapes); any difference: a warning, and the forward from then on."""
         if not self.lean or self.hooked:
             return self._forward(cache, ids, position, mask)
         if self.lean_checked:
-            return gpt2_step.step(self.model, cache, ids, position, mask)
-        same, logits = gpt2_step.matches(self.model, cache, ids, position, mask,
-                                         lambda *args: self._forward(cache, *args))
+            return gpt2.step(self.model, self.gpt2_config, cache, ids, position, mask)
+        same, logits = gpt2.matches(self.model, self.gpt2_config, cache, ids, position, mask,
+                                    lambda *args: self._forward(cache, *args))
         self.lean, self.lean_checked = same, True
         if not same:
             import transformers
@@ -683,6 +732,8 @@ class HFModel(Adapter):
         return False
 
     def _new_cache(self, capacity: int, rows: int | None = None, window: slice = slice(None)):
+        if self.native:
+            return SlabCache(functools.partial(Slab, capacity, rows, window))
         from transformers import DynamicCache
         from transformers.cache_utils import Cache
 
@@ -693,6 +744,7 @@ class HFModel(Adapter):
     # ------------------------------------------------------------------------------ choices
     def choose(self, requests: Sequence[Request]) -> list[Response]:
         """Each option's summed log-probability as a continuation of the prompt; the argmax is the choice."""
+        self._check_hooks()
         pairs = [(i, k) for i, r in enumerate(requests) for k in range(len(r.choices))]
         seqs = [self._split(requests[i].prompt, requests[i].choices[k]) for i, k in pairs]
         widths = [len(c) + len(t) for c, t in seqs]

@@ -29,6 +29,16 @@ from oraclebench.tasks.reading import cut_at_stop, stop_index  # noqa: E402
 SCALE = 15.0  # see sensitive
 
 
+@pytest.fixture(autouse=True, params=["native", "transformers"])
+def impl(request, monkeypatch) -> str:
+    """Every test runs on both ways of reading a GPT-2 (``--model-opt impl=``): ``models/gpt2.py``'s
+    own forward and transformers' model."""
+    from oraclebench.models import hf
+
+    monkeypatch.setattr(hf, "DEFAULT_IMPL", request.param)
+    return request.param
+
+
 def sensitive(model, scale: float = SCALE):
     """``model`` with every weight matrix (embeddings, attention, MLP) ``scale`` times GPT-2's initial
     std of 0.02: a random model whose greedy answers depend on its whole context.
@@ -488,7 +498,7 @@ def test_a_model_whose_layers_keep_other_state_decodes_with_transformers_own_cac
 
     path, problems, task = checkpoint
     for reqs in (requests(problems[:9], task), abcd_requests(6)):
-        model = HFModel(str(path), {"batch_size": "16"})
+        model = HFModel(str(path), {"batch_size": "16", "impl": "transformers"})
         model.slab = model.lean = False
         assert [cut_at_stop(r.text, q.stop) for r, q in zip(model.generate(reqs), reqs)] == reference(path, reqs)
 
@@ -504,8 +514,8 @@ def test_dropping_finished_rows_in_place_keeps_every_other_rows_answer(checkpoin
     kept = texts(path, reqs, batch_size=64)
     monkeypatch.setattr(hf, "COMPACT_FRACTION", 10 ** 6)  # dropped as soon as one has finished
     dropped = []
-    real = hf._slab_class().batch_select_indices
-    monkeypatch.setattr(hf._slab_class(), "batch_select_indices",
+    real = hf.Slab.batch_select_indices
+    monkeypatch.setattr(hf.Slab, "batch_select_indices",
                         lambda self, indices: dropped.append(len(indices)) or real(self, indices))
     assert texts(path, reqs, batch_size=64) == kept
     assert len(set(dropped)) >= 2  # it did drop rows, more than once
@@ -515,9 +525,9 @@ def test_dropping_finished_rows_in_place_keeps_every_other_rows_answer(checkpoin
 def test_the_slab_keeps_exactly_the_selected_rows_and_appends_after_them():
     """The cache operation itself, on known values (a random-weight model's answers barely depend on
     its cache, so answers alone cannot show a row mixed up)."""
-    from oraclebench.models.hf import _slab_class
+    from oraclebench.models.hf import Slab
 
-    layer = _slab_class()(capacity=8)
+    layer = Slab(capacity=8)
     keys, values = torch.randn(5, 2, 3, 4), torch.randn(5, 2, 3, 4)
     layer.update(keys, values)
     keep = torch.tensor([0, 2, 3])

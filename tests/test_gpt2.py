@@ -1,4 +1,4 @@
-"""The lean GPT-2 decode step (``models/gpt2_step.py``): the very floats of the model's own forward,
+"""The lean GPT-2 decode step (``models/gpt2.py``): the very floats of the model's own forward,
 used by the ``hf:`` adapter only where it applies, and never where a hook must run."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from oraclebench.models import gpt2_step  # noqa: E402
+from oraclebench.models import gpt2  # noqa: E402
 from oraclebench.models.charlm import build_tokenizer, save, tiny_gpt2  # noqa: E402
 from oraclebench.models.hf import HFModel, kv_cache  # noqa: E402
 from oraclebench.tasks import get_task  # noqa: E402
@@ -42,7 +42,7 @@ def decode_both(model, adapter, prompts: list[list[int]], steps: int):
         for t in range(steps):
             nxt, position = logits.argmax(-1), position + 1
             cols = mask[:, :width + t + 1]
-            mine = gpt2_step.step(model, caches[0], nxt, position, cols)
+            mine = gpt2.step(model, caches[0], nxt, position, cols)
             logits = adapter._forward(caches[1], nxt, position, cols)
             yield mine, logits
 
@@ -52,7 +52,7 @@ def test_the_lean_step_gives_the_forwards_logits_bit_for_bit(tmp_path, shape):
     tok = tokenizer()
     path = save(tiny_gpt2(tok, seed=3, **shape), tok, tmp_path / "m")
     adapter = HFModel(str(path))
-    assert gpt2_step.supports(adapter.model) and adapter.lean
+    assert gpt2.supports(adapter.model) and adapter.lean
     generator = torch.Generator().manual_seed(0)
     for rows, longest in ((1, 5), (3, 9), (17, 12)):
         prompts = [torch.randint(2, len(tok), (int(n),), generator=generator).tolist()
@@ -71,16 +71,16 @@ def test_only_a_plain_gpt2_in_eval_mode_takes_the_lean_step(tmp_path):
     tok = tokenizer()
     path = save(tiny_gpt2(tok, n_embd=32, n_layer=1, n_head=2), tok, tmp_path / "m")
     model = AutoModelForCausalLM.from_pretrained(path)
-    assert not gpt2_step.supports(model.train())
-    assert gpt2_step.supports(model.eval())
+    assert not gpt2.supports(model.train())
+    assert gpt2.supports(model.eval())
     llama = AutoModelForCausalLM.from_config(LlamaConfig(vocab_size=40, hidden_size=32, intermediate_size=64,
                                                          num_hidden_layers=1, num_attention_heads=2))
-    assert not gpt2_step.supports(llama.eval())
-    assert not gpt2_step.hooked(model)
+    assert not gpt2.supports(llama.eval())
+    assert not gpt2.hooked(model)
     handle = model.transformer.h[0].mlp.register_forward_hook(lambda *a: None)
-    assert gpt2_step.hooked(model)
+    assert gpt2.hooked(model)
     handle.remove()
-    assert not gpt2_step.hooked(model)
+    assert not gpt2.hooked(model)
 
 
 @pytest.fixture(scope="module")
@@ -104,7 +104,7 @@ def answers(path, reqs, prepare=None):
 def test_the_adapter_decodes_through_the_lean_step_with_the_forwards_answers(trained_like, monkeypatch):
     path, reqs = trained_like
     calls = []
-    real = gpt2_step.step
+    real = gpt2.step
     monkeypatch.setattr(gpt2_step, "step", lambda *a: calls.append(1) or real(*a))
     lean, with_lean = answers(path, reqs)
     monkeypatch.setattr(gpt2_step, "supports", lambda model: False)
@@ -136,7 +136,7 @@ def test_a_lean_step_that_differs_is_dropped_with_a_warning_and_the_answers_stay
                                                                                              caplog):
     path, reqs = trained_like
     _, expected = answers(path, reqs)
-    real = gpt2_step.step
+    real = gpt2.step
     monkeypatch.setattr(gpt2_step, "step", lambda *a: real(*a) + 1e-3)  # a transformers that changed GPT-2
     with caplog.at_level(logging.WARNING, logger="oraclebench.hf"):
         model, got = answers(path, reqs)
@@ -184,8 +184,8 @@ def test_both_attention_backends_of_the_cpu_give_the_forwards_logits(tmp_path, a
     path = save(tiny_gpt2(tok, n_embd=32, n_layer=2, n_head=2, seed=9), tok, tmp_path / "m")
     adapter = HFModel(str(path))
     adapter.model = AutoModelForCausalLM.from_pretrained(path, attn_implementation=attention).eval()
-    assert gpt2_step.supports(adapter.model)
+    assert gpt2.supports(adapter.model)
     pairs = list(decode_both(adapter.model, adapter, [[5, 6, 7, 8], [9, 10], [4]], steps=6))
     assert pairs and all(torch.equal(mine, theirs) for mine, theirs in pairs)
     adapter.model.config._attn_implementation = "flash_attention_2"
-    assert not gpt2_step.supports(adapter.model)
+    assert not gpt2.supports(adapter.model)
