@@ -411,7 +411,9 @@ def _module_class():
                 module = torch.nn.Module()
                 for name in ("weight", "bias"):
                     if f"{prefix}.{name}" in tensors:
-                        setattr(module, name, torch.nn.Parameter(tensors[f"{prefix}.{name}"], requires_grad=False))
+                        # requires_grad as in transformers' model: the CPU's matmul takes another path
+                        # (other rounding) for a weight that does not require grad, even under inference_mode.
+                        setattr(module, name, torch.nn.Parameter(tensors[f"{prefix}.{name}"], requires_grad=True))
                 return module
 
             core = self.transformer = torch.nn.Module()

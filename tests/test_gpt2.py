@@ -1,16 +1,25 @@
-"""The lean GPT-2 decode step (``models/gpt2.py``): the very floats of the model's own forward,
-used by the ``hf:`` adapter only where it applies, and never where a hook must run."""
+"""GPT-2 without transformers' model code (``models/gpt2.py``): the very floats of transformers'
+forward, whether it runs the whole model (``impl=native``, a plain GPT-2 directory read without
+transformers) or the lean decode step of a model transformers loaded; used by the ``hf:`` adapter
+only where it applies, and never where a hook must run."""
 
 from __future__ import annotations
 
+import json
 import logging
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 torch = pytest.importorskip("torch")
 
 from oraclebench.models import gpt2  # noqa: E402
 from oraclebench.models.charlm import build_tokenizer, save, tiny_gpt2  # noqa: E402
+from oraclebench.models.base import ModelError  # noqa: E402
 from oraclebench.models.hf import HFModel, kv_cache  # noqa: E402
 from oraclebench.tasks import get_task  # noqa: E402
 from oraclebench.tasks.base import Request  # noqa: E402
@@ -42,7 +51,7 @@ def decode_both(model, adapter, prompts: list[list[int]], steps: int):
         for t in range(steps):
             nxt, position = logits.argmax(-1), position + 1
             cols = mask[:, :width + t + 1]
-            mine = gpt2.step(model, caches[0], nxt, position, cols)
+            mine = gpt2.step(model, gpt2.Config.read(model.config), caches[0], nxt, position, cols)
             logits = adapter._forward(caches[1], nxt, position, cols)
             yield mine, logits
 
@@ -51,7 +60,7 @@ def decode_both(model, adapter, prompts: list[list[int]], steps: int):
 def test_the_lean_step_gives_the_forwards_logits_bit_for_bit(tmp_path, shape):
     tok = tokenizer()
     path = save(tiny_gpt2(tok, seed=3, **shape), tok, tmp_path / "m")
-    adapter = HFModel(str(path))
+    adapter = HFModel(str(path), {"impl": "transformers"})
     assert gpt2.supports(adapter.model) and adapter.lean
     generator = torch.Generator().manual_seed(0)
     for rows, longest in ((1, 5), (3, 9), (17, 12)):
@@ -94,8 +103,8 @@ def trained_like(tmp_path_factory):
     return path, reqs
 
 
-def answers(path, reqs, prepare=None):
-    model = HFModel(str(path), {"batch_size": "8"})
+def answers(path, reqs, prepare=None, impl="transformers"):
+    model = HFModel(str(path), {"batch_size": "8", "impl": impl})
     if prepare:
         prepare(model)
     return model, [r.text for r in model.generate(reqs)]
@@ -105,9 +114,9 @@ def test_the_adapter_decodes_through_the_lean_step_with_the_forwards_answers(tra
     path, reqs = trained_like
     calls = []
     real = gpt2.step
-    monkeypatch.setattr(gpt2_step, "step", lambda *a: calls.append(1) or real(*a))
+    monkeypatch.setattr(gpt2, "step", lambda *a: calls.append(1) or real(*a))
     lean, with_lean = answers(path, reqs)
-    monkeypatch.setattr(gpt2_step, "supports", lambda model: False)
+    monkeypatch.setattr(gpt2, "supports", lambda model: False)
     plain, without = answers(path, reqs)
     assert lean.lean and lean.lean_checked and not plain.lean
     assert len(calls) > 10  # every step after the check
@@ -137,7 +146,7 @@ def test_a_lean_step_that_differs_is_dropped_with_a_warning_and_the_answers_stay
     path, reqs = trained_like
     _, expected = answers(path, reqs)
     real = gpt2.step
-    monkeypatch.setattr(gpt2_step, "step", lambda *a: real(*a) + 1e-3)  # a transformers that changed GPT-2
+    monkeypatch.setattr(gpt2, "step", lambda *a: real(*a) + 1e-3)  # a transformers that changed GPT-2
     with caplog.at_level(logging.WARNING, logger="oraclebench.hf"):
         model, got = answers(path, reqs)
     assert not model.lean
@@ -176,16 +185,130 @@ def test_work_counts_the_tokens_of_each_phase_and_their_context(trained_like):
     assert w.decode_seconds > 0 and w.prefill_seconds > 0
 
 
-@pytest.mark.parametrize("attention", ["eager", "sdpa"])
-def test_both_attention_backends_of_the_cpu_give_the_forwards_logits(tmp_path, attention):
+def test_only_sdpa_attention_takes_the_lean_step_and_it_gives_the_forwards_logits(tmp_path):
+    """The step mirrors transformers' SDPA attention; eager attention (a different sum order) and
+    flash kernels decode through the forward."""
     from transformers import AutoModelForCausalLM
 
     tok = tokenizer()
     path = save(tiny_gpt2(tok, n_embd=32, n_layer=2, n_head=2, seed=9), tok, tmp_path / "m")
-    adapter = HFModel(str(path))
-    adapter.model = AutoModelForCausalLM.from_pretrained(path, attn_implementation=attention).eval()
+    adapter = HFModel(str(path), {"impl": "transformers"})
+    adapter.model = AutoModelForCausalLM.from_pretrained(path, attn_implementation="sdpa").eval()
     assert gpt2.supports(adapter.model)
     pairs = list(decode_both(adapter.model, adapter, [[5, 6, 7, 8], [9, 10], [4]], steps=6))
     assert pairs and all(torch.equal(mine, theirs) for mine, theirs in pairs)
-    adapter.model.config._attn_implementation = "flash_attention_2"
-    assert not gpt2.supports(adapter.model)
+    for attention in ("eager", "flash_attention_2"):
+        adapter.model.config._attn_implementation = attention
+        assert not gpt2.supports(adapter.model)
+
+
+# ---------------------------------------------------------------------------------------- the whole model, natively
+VARIANTS = {
+    "plain": {},
+    "inverse-layer-scale": dict(scale_attn_by_inverse_layer_idx=True),
+    "unscaled-attention": dict(scale_attn_weights=False),
+    "wide-mlp": dict(n_inner=40),
+    "untied-head": dict(tie_word_embeddings=False),
+    "coarse-layer-norm": dict(layer_norm_epsilon=1e-2),
+}
+
+
+def mixed_tokenizer():
+    task, abcd = get_task("multiplication"), get_task("abcd")
+    texts = [task.render(task.sample(0, i)).prompt + " 1234567890\n" for i in range(20)]
+    return build_tokenizer(texts + [abcd.render(abcd.sample(0, 0)).prompt, "A B C D = (empty)\n"])
+
+
+def gpt2_dir(path: Path, tok, seed: int = 0, n_embd: int = 32, n_layer: int = 2, n_head: int = 2, **extra) -> Path:
+    """A random GPT-2 saved as ``save_pretrained`` writes it, its weight matrices scaled 15x so that
+    its answers depend on the whole context (as ``tests/test_hf.py``'s ``sensitive``)."""
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    torch.manual_seed(seed)
+    config = GPT2Config(vocab_size=len(tok), n_embd=n_embd, n_layer=n_layer, n_head=n_head, n_positions=512,
+                        bos_token_id=tok.eos_token_id, eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id,
+                        **extra)
+    model = GPT2LMHeadModel(config)
+    with torch.no_grad():
+        for weight in model.parameters():
+            if weight.ndim >= 2:
+                weight.mul_(15.0)
+    return save(model, tok, path)
+
+
+def padded(rows: int, longest: int, vocab: int, generator) -> tuple:
+    """(ids, mask, positions) of ``rows`` random left-padded prompts, the first one ``longest`` long."""
+    lengths = torch.randint(1, longest + 1, (rows,), generator=generator).tolist()
+    lengths[0] = longest
+    ids = torch.zeros(rows, longest, dtype=torch.long)
+    mask = torch.zeros(rows, longest, dtype=torch.long)
+    for k, n in enumerate(lengths):
+        ids[k, longest - n:] = torch.randint(3, vocab, (n,), generator=generator)
+        mask[k, longest - n:] = 1
+    return ids, mask, (mask.cumsum(-1) - 1).clamp(min=0)
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_the_native_forward_gives_transformers_logits_bit_for_bit(tmp_path, variant):
+    from transformers import AutoModelForCausalLM
+
+    tok = tokenizer()
+    path = gpt2_dir(tmp_path / "m", tok, seed=4, **VARIANTS[variant])
+    assert gpt2.unsupported(path) is None
+    theirs = AutoModelForCausalLM.from_pretrained(path).eval()
+    _, mine = gpt2.load(path, "cpu", "float32")
+    generator = torch.Generator().manual_seed(0)
+    with torch.inference_mode():
+        for rows, longest in ((1, 7), (5, 11), (70, 9)):
+            ids, mask, positions = padded(rows, longest, len(tok), generator)
+            for keep in (0, 1, 3):
+                a = theirs(input_ids=ids, attention_mask=mask, position_ids=positions, logits_to_keep=keep).logits
+                b = mine(input_ids=ids, attention_mask=mask, position_ids=positions, logits_to_keep=keep).logits
+                assert a.shape == b.shape == (rows, keep or longest, len(tok))
+                assert torch.equal(a, b)
+            # No mask, no positions: SDPA's own causal mask, positions counted from 0.
+            assert torch.equal(theirs(input_ids=ids).logits, mine(input_ids=ids).logits)
+
+
+def asked(n: int) -> list[Request]:
+    """Multiplication prompts of mixed lengths, budgets and stop strings, then abcd prompts that share a
+    ~350-token instruction (the adapter runs it once): over 64 rows, so the prefill runs in chunks."""
+    task, abcd = get_task("multiplication"), get_task("abcd")
+    reqs = [Request(task.render(task.sample(1, i)).prompt + " " * (i % 3), stop=("7",) if i % 4 == 0 else ("\n",),
+                    max_tokens=(1, 6, 12)[i % 3]) for i in range(n)]
+    return reqs + [Request(abcd.render(abcd.sample(5, i, abcd.config(max_length=8))).prompt, stop=("\n\n",),
+                           max_tokens=5 + i % 4) for i in range(12)]
+
+
+@pytest.mark.parametrize("variant", ["plain", "inverse-layer-scale", "untied-head"])
+def test_native_and_transformers_adapters_give_the_same_answers_and_choice_scores(tmp_path, variant):
+    tok = mixed_tokenizer()
+    path = gpt2_dir(tmp_path / "m", tok, seed=5, **VARIANTS[variant])
+    reqs = asked(90)
+    choices = [Request(r.prompt, choices=(" 1", " 22", "3 × 4", "\n")) for r in reqs[:30]]
+    seen = {}
+    for impl in ("native", "transformers"):
+        model = HFModel(str(path), {"impl": impl})
+        assert model.native == (impl == "native")
+        texts = [(r.text, r.error) for r in model.generate(reqs)]
+        scores = [(r.choice, r.scores) for r in model.choose(choices)]
+        seen[impl] = texts, scores, model.identity()
+    assert seen["native"] == seen["transformers"]
+    texts, scores, _ = seen["native"]
+    assert all(error is None for _, error in texts)
+    assert len({text for text, _ in texts}) > 20 and len({tuple(values) for _, values in scores}) > 20
+
+
+def test_a_checkpoint_written_by_oraclebench_train_reads_natively_and_answers_alike(tmp_path, monkeypatch):
+    """What the benchmark runs: a reference recipe's checkpoint (``gpt2-mult``, a few steps)."""
+    from oraclebench.cli import main
+
+    monkeypatch.setenv("ORACLEBENCH_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("ORACLEBENCH_TRAIN_SCALE", "0.002")
+    assert main(["train", "gpt2-mult", "--steps", "20", "--out", str(tmp_path / "m")]) == 0
+    task = get_task("multiplication")
+    reqs = [task.render(task.sample(3, i)) for i in range(150)]
+    native = HFModel(str(tmp_path / "m"))
+    assert native.native
+    plain = HFModel(str(tmp_path / "m"), {"impl": "transformers"})
+    assert [r.text for r in native.generate(reqs)] == [r.text for r in plain.generate(reqs)]
