@@ -1,5 +1,11 @@
 """``hf:PATH``: any local causal language model directory (``save_pretrained`` layout), greedy and batched.
 
+A plain GPT-2 (every reference checkpoint) is read and run by ``models/gpt2.py`` without importing
+transformers (3 s of a 10 s benchmark run), with the very floats of transformers' forward; any other
+model, and a GPT-2 outside what that module mirrors (it says why: ``gpt2.unsupported``), loads
+through transformers' ``AutoModelForCausalLM``. Option ``impl``: ``auto`` (the default: native for a
+plain GPT-2 on the CPU), ``native`` (an error naming the reason where it cannot), ``transformers``.
+
 Generation runs a lean decode loop instead of ``model.generate``: per step it only calls the model's
 forward on the rows still running and takes the argmax. What makes it fast on small models, where
 each step costs mostly per-call overhead rather than arithmetic:
@@ -13,9 +19,10 @@ each step costs mostly per-call overhead rather than arithmetic:
   column instead of concatenating the cache; the prefill fills it ``PREFILL_ROWS`` rows at a time;
 - finished rows (EOS, a stop string, their own ``max_tokens``) are dropped from the batch once a
   quarter of it has finished, and the batch stops when every row has;
-- a GPT-2 decodes through ``gpt2_step.step``, the same torch calls as its forward without the module
-  stack (on a 4-layer model most of a step's time); its first use is checked against the forward
-  bit for bit, and forward hooks (interventions) send every step through the forward;
+- a GPT-2 that transformers loaded decodes through ``gpt2.step``, the same torch calls as its forward
+  without the module stack (on a 4-layer model most of a step's time); its first use is checked
+  against the forward bit for bit, and forward hooks (interventions) send every step through the
+  forward (a hook on an inner module of the native GPT-2 is an error: it would never run);
 - GPT-2's ``gelu_new`` runs in place (``lean_activations``: the same floats, fewer allocations).
 
 ``HFModel.work`` counts the tokens, context and seconds of prefill and decoding (``Work``).
@@ -24,7 +31,7 @@ Greedy answers do not depend on the batch size or on padding: masked columns con
 zeros, and positions are given explicitly per row. A choice request is scored by log-likelihood:
 ``Response.scores`` holds each option's summed log-probability and ``choice`` the argmax.
 
-Options (``--model-opt``): ``device`` (auto, cpu, cuda, cuda:1, mps), ``dtype`` (auto, float32,
+Options (``--model-opt``): ``impl`` (auto, native, transformers; see above), ``device`` (auto, cpu, cuda, cuda:1, mps), ``dtype`` (auto, float32,
 bfloat16, float16; auto is float32 on CPU and the checkpoint's dtype elsewhere), ``batch_size``
 (at most this many rows per forward; halved on out-of-memory, and kept halved). Without it the rows
 of a batch are chosen from the requests and the memory: as many of the call's requests as keep the

@@ -113,11 +113,13 @@ def worker_adapter(args) -> dict:
     task = get_task(args.task)
     # Records keep the raw continuation; the answers compared are the scored ones, cut at the stop strings.
     tokens = model.work.generated_tokens  # the end-of-text token that ended a row included
-    config = model.model.config
+    config = model.model.config  # transformers' config, or a native GPT-2's gpt2.Config (GPT-2's names only)
+    layers = getattr(config, "num_hidden_layers", None) or config.n_layer
+    width = getattr(config, "hidden_size", None) or config.n_embd
     return {"generate_s": stats.seconds, "correct": sum(r.correct for r in records),
             "texts": [cut_at_stop(r.completion, task.request(i).stop) for r, i in zip(records, insts)],
             "tokens": tokens, "flops_per_token": flops_per_token(model.model), "work": dataclasses.asdict(model.work),
-            "attention_flops": 2 * config.num_hidden_layers * config.hidden_size,
+            "attention_flops": 2 * layers * width,
             # Measured in this process right after the run: the same threads, and the machine's load of the moment.
             "limit": matmul_limit(args.threads)}
 

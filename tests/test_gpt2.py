@@ -312,3 +312,154 @@ def test_a_checkpoint_written_by_oraclebench_train_reads_natively_and_answers_al
     assert native.native
     plain = HFModel(str(tmp_path / "m"), {"impl": "transformers"})
     assert [r.text for r in native.generate(reqs)] == [r.text for r in plain.generate(reqs)]
+
+
+# ---------------------------------------------------------------------------------------- the tokenizer
+def bpe_tokenizer(bos: bool = False):
+    """A byte-level BPE as GPT-2's (trained here on a few lines), optionally with a post-processor that
+    puts ``<|endoftext|>`` before every text."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    core = Tokenizer(models.BPE())
+    core.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    core.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(vocab_size=300, special_tokens=["<|endoftext|>", "<pad>"],
+                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+    core.train_from_iterator(["Q: What is 12 × 34? A: 408\n", "A B C D = (empty)\n", "héllo wörld €"] * 3, trainer)
+    if bos:
+        core.post_processor = processors.TemplateProcessing(single="<|endoftext|> $A", pair="<|endoftext|> $A $B",
+                                                            special_tokens=[("<|endoftext|>", 0)])
+    return PreTrainedTokenizerFast(tokenizer_object=core, eos_token="<|endoftext|>", pad_token="<pad>",
+                                   clean_up_tokenization_spaces=False)
+
+
+TOKENIZERS = {"task-pieces": tokenizer, "byte-bpe": bpe_tokenizer, "byte-bpe-with-bos": lambda: bpe_tokenizer(True)}
+
+
+@pytest.fixture(scope="module", params=TOKENIZERS)
+def both_tokenizers(request, tmp_path_factory):
+    """(transformers' tokenizer, ``gpt2.Tokenizer``) of one saved tokenizer directory."""
+    from transformers import AutoTokenizer
+
+    path = tmp_path_factory.mktemp("tok")
+    TOKENIZERS[request.param]().save_pretrained(path)
+    assert gpt2._tokenizer_unsupported(path) is None
+    return AutoTokenizer.from_pretrained(path), gpt2.Tokenizer(path)
+
+
+PIECES = st.sampled_from(["Q", ":", " ", "What", "is", "12", "×", "?", "A", "\n", "é", "€", "😀", "zz", "<eos>", "<pad>",
+                          "<|endoftext|>", "<unk>", "  ", "\t"])
+TEXTS = st.lists(PIECES, max_size=12).map("".join)
+
+
+@settings(max_examples=60, deadline=None)
+@given(texts=st.lists(TEXTS, min_size=1, max_size=5), extra=st.lists(st.integers(0, 299), max_size=6))
+def test_the_native_tokenizer_encodes_and_decodes_as_transformers_does(both_tokenizers, texts, extra):
+    theirs, mine = both_tokenizers
+    assert mine(texts)["input_ids"] == theirs(texts)["input_ids"]
+    for text in texts:
+        for special in (True, False):
+            assert mine(text, add_special_tokens=special)["input_ids"] == theirs(text, add_special_tokens=special)["input_ids"]
+    # Any ids, specials and partial byte sequences included.
+    rows = [ids + [i % len(mine) for i in extra] for ids in mine(texts)["input_ids"]]
+    for skip in (True, False):
+        assert mine.batch_decode(rows, skip_special_tokens=skip) == theirs.batch_decode(rows, skip_special_tokens=skip)
+        assert [mine.decode(r, skip_special_tokens=skip) for r in rows] == [theirs.decode(r, skip_special_tokens=skip)
+                                                                            for r in rows]
+    assert (mine.eos_token_id, mine.pad_token_id, len(mine)) == (theirs.eos_token_id, theirs.pad_token_id, len(theirs))
+
+
+# ---------------------------------------------------------------------------------------- what is not read natively
+def edit_json(name: str, change):
+    def edit(path: Path) -> None:
+        data = json.loads((path / name).read_text())
+        change(data)
+        (path / name).write_text(json.dumps(data))
+    return edit
+
+
+def drop_weight(path: Path) -> None:
+    from safetensors.torch import load_file, save_file
+
+    tensors = load_file(str(path / "model.safetensors"))
+    del tensors["transformer.h.0.mlp.c_fc.bias"]
+    save_file(tensors, str(path / "model.safetensors"), metadata={"format": "pt"})
+
+
+def weights_as_bin(path: Path) -> None:
+    from safetensors.torch import load_file
+
+    torch.save(load_file(str(path / "model.safetensors")), path / "pytorch_model.bin")
+    (path / "model.safetensors").unlink()
+
+
+# Each: a change to a plain GPT-2 directory, and the words the reason must name. transformers still
+# reads every one of them (some with a warning); they are read there, never approximately here.
+NOT_NATIVE = {
+    "another activation": (edit_json("config.json", lambda c: c.update(activation_function="gelu")), "activation_function"),
+    "an unknown config key": (edit_json("config.json", lambda c: c.update(rotary_dim=4)), "rotary_dim"),
+    "eager attention": (edit_json("config.json", lambda c: c.update(_attn_implementation="eager")), "_attn_implementation"),
+    "a missing weight": (drop_weight, "weights by name and shape"),
+    "weights in pytorch_model.bin": (weights_as_bin, "model.safetensors"),
+    "a tokenizer adding BOS": (edit_json("tokenizer_config.json", lambda c: c.update(add_bos_token=True)), "add_bos_token"),
+    "space clean-up on": (edit_json("tokenizer_config.json", lambda c: c.update(clean_up_tokenization_spaces=True)),
+                          "clean_up_tokenization_spaces"),
+    "an eos that is no special token": (edit_json("tokenizer_config.json", lambda c: c.update(eos_token="Q")), "eos_token"),
+    "another tokenizer class": (edit_json("tokenizer_config.json", lambda c: c.update(tokenizer_class="GPT2Tokenizer")),
+                                "GPT2Tokenizer"),
+    "no tokenizer.json": (lambda p: (p / "tokenizer.json").unlink(), "tokenizer.json"),
+}
+
+
+@pytest.fixture(scope="module")
+def plain_dir(tmp_path_factory) -> Path:
+    tok = tokenizer()
+    return gpt2_dir(tmp_path_factory.mktemp("plain") / "m", tok, seed=6)
+
+
+@pytest.mark.parametrize("case", NOT_NATIVE)
+def test_a_directory_outside_what_is_mirrored_goes_to_transformers_and_impl_native_says_why(plain_dir, tmp_path, case):
+    import shutil
+
+    change, words = NOT_NATIVE[case]
+    path = Path(shutil.copytree(plain_dir, tmp_path / "m"))
+    change(path)
+    assert words in (gpt2.unsupported(path) or "")
+    if case != "no tokenizer.json":  # transformers cannot read that one either
+        model = HFModel(str(path))
+        assert not model.native and model.generate([Request("Q: What is 1 × 2? A:", max_tokens=3)])[0].error is None
+    with pytest.raises(ModelError, match=f"impl=native cannot read this model .*{words}.*use impl=auto or impl=transformers"):
+        HFModel(str(path), {"impl": "native"})
+
+
+def test_an_unknown_impl_is_a_one_line_error(plain_dir):
+    with pytest.raises(ModelError, match="impl='fast' is not one of auto, native, transformers"):
+        HFModel(str(plain_dir), {"impl": "fast"})
+
+
+def test_a_native_run_imports_no_transformers(plain_dir):
+    """The point of reading GPT-2 here: a benchmark run of it never pays transformers' imports (3 s)."""
+    code = ("import sys; from oraclebench.models import load_model; from oraclebench.tasks.base import Request; "
+            f"m = load_model('hf:{plain_dir}', {{}}); out = m.generate([Request('Q: What is 1 × 2? A:', max_tokens=4)]); "
+            "assert m.native and out[0].error is None; print(sorted(k for k in sys.modules if k.startswith('transformers')))")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                         cwd=Path(__file__).resolve().parents[1])
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "[]"
+
+
+# ---------------------------------------------------------------------------------------- hooks
+def test_a_hook_on_the_native_model_runs_every_step_and_one_on_an_inner_module_is_an_error(trained_like):
+    path, reqs = trained_like
+    model = HFModel(str(path), {"impl": "native"})
+    assert model.native
+    calls = []
+    model.model.register_forward_pre_hook(lambda module, args, kwargs: calls.append(kwargs["input_ids"].shape),
+                                          with_kwargs=True)
+    out = model.generate(reqs)
+    assert all(r.error is None for r in out)
+    assert sum(shape[1] == 1 for shape in calls) >= max(r.max_tokens for r in reqs) - 1  # the decode steps
+    model.model.transformer.h[0].mlp.register_forward_hook(lambda *a: None)
+    with pytest.raises(ModelError, match="inner module runs only with --model-opt impl=transformers"):
+        model.generate(reqs)
