@@ -46,7 +46,17 @@ CONFIG_KEYS = frozenset({
     "tie_word_embeddings", "transformers_version", "use_cache", "vocab_size", "task_specific_params",
 })
 FIXED = {"model_type": "gpt2", "activation_function": "gelu_new", "add_cross_attention": False,
-         "reorder_and_upcast_attn": False, "is_encoder_decoder": False, "chunk_size_feed_forward": 0}
+         "reorder_and_upcast_attn": False, "is_encoder_decoder": False, "chunk_size_feed_forward": 0,
+         "return_dict": True}
+REQUIRED = ("model_type",)  # transformers cannot tell the architecture without it
+# The type each number of the forward must have where config.json gives it (GPT2Config's strict fields:
+# transformers refuses a null, or an int epsilon, at load).
+TYPES = {"vocab_size": int, "n_embd": int, "n_head": int, "n_layer": int, "n_positions": int, "n_inner": int,
+         "layer_norm_epsilon": float, "scale_attn_weights": bool, "scale_attn_by_inverse_layer_idx": bool,
+         "tie_word_embeddings": bool}
+# Files beside the weights through which transformers would read something else than what is read here.
+FOREIGN_FILES = {"adapter_config.json": "a PEFT adapter", "added_tokens.json": "added tokens of the legacy layout",
+                 "special_tokens_map.json": "special tokens of the legacy layout"}
 # tokenizer_config.json keys whose effect ``Tokenizer`` mirrors (see its docstring).
 TOKENIZER_KEYS = frozenset({
     "backend", "bos_token", "eos_token", "pad_token", "unk_token", "clean_up_tokenization_spaces",
@@ -155,7 +165,9 @@ def _conv1d(x, layer):
 def forward(model, config: Config, input_ids, attention_mask=None, position_ids=None, cache=None, keep: int = 0):
     """``[rows, columns, vocab]`` logits of the last ``keep`` columns (0: all), as
     ``GPT2LMHeadModel(input_ids=..., attention_mask=..., position_ids=..., cache=...,
-    logits_to_keep=keep).logits`` gives them.
+    logits_to_keep=keep).logits`` gives them (without a cache: with ``use_cache=False``; transformers'
+    default makes a cache of its own, whose copies of the keys and values SDPA on the CPU rounds apart
+    from the views at some head sizes).
 
     Args:
         model: a module tree with GPT-2's parameter names (``transformer.wte.weight``,
@@ -271,37 +283,60 @@ def unsupported(path: Path) -> str | None:
     config = _read_json(path / "config.json")
     if config is None:
         return "config.json is not a JSON object"
+    for name, what in FOREIGN_FILES.items():
+        if (path / name).exists():
+            return f"{name} is present ({what})"
+    if (path / "generation_config.json").is_file() and _read_json(path / "generation_config.json") is None:
+        try:
+            json.loads((path / "generation_config.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            pass  # unreadable: transformers falls back to config.json, as eos_ids does
+        else:
+            return "generation_config.json is not a JSON object"
+    return _config_unsupported(config) or _weights_unsupported(path, Config.read(config)) or _tokenizer_unsupported(path)
+
+
+def _config_unsupported(config: dict) -> str | None:
     for key, value in FIXED.items():
-        if config.get(key, value) != value:
-            return f"config.json has {key}={config[key]!r}"
+        if config.get(key, None if key in REQUIRED else value) != value:
+            return f"config.json has {key}={config.get(key)!r}"
     extra = sorted(set(config) - CONFIG_KEYS)
     if extra:
         return f"config.json sets {', '.join(extra)}"
     if config.get("architectures") not in (None, ["GPT2LMHeadModel"]):
         return f"config.json's architectures is {config['architectures']}"
-    try:
-        numbers = Config.read(config)
-        if any(not isinstance(getattr(numbers, k), int) or getattr(numbers, k) <= 0
-               for k in ("vocab_size", "n_embd", "n_head", "n_layer", "n_positions")) or numbers.n_embd % numbers.n_head:
-            return "config.json's sizes are not positive whole numbers with n_embd divisible by n_head"
-    except TypeError as exc:
-        return f"config.json: {exc}"
-    return _weights_unsupported(path, numbers) or _tokenizer_unsupported(path)
+    for key, kind in TYPES.items():
+        value = config.get(key)
+        if key == "n_inner" and value is None:
+            continue
+        if key not in config and key in ("vocab_size", "n_embd", "n_head", "n_layer", "n_positions"):
+            return f"config.json has no {key}"
+        if key in config and (type(value) is not kind or (kind is int and value <= 0)):
+            return f"config.json's {key} is {value!r}, not a {'positive ' if kind is int else ''}{kind.__name__}"
+    if config["n_embd"] % config["n_head"]:
+        return "config.json's n_embd is not divisible by n_head"
+    return None
 
 
 def _weights_unsupported(path: Path, config: Config) -> str | None:
     if not (path / WEIGHTS).is_file():
         return f"no single {WEIGHTS}"
+    import torch
     from safetensors import safe_open
 
     try:
         with safe_open(str(path / WEIGHTS), "pt") as f:
             shapes = {k: tuple(f.get_slice(k).get_shape()) for k in f.keys() if not k.endswith(IGNORED_WEIGHTS)}
+            # transformers ties a head equal to wte, and keeps one that differs untied (with a warning)
+            tied_apart = (config.tie_word_embeddings and "lm_head.weight" in shapes
+                          and not torch.equal(f.get_tensor("lm_head.weight"), f.get_tensor("transformer.wte.weight")))
     except Exception as exc:  # noqa: BLE001 - any unreadable file goes to transformers, which reports it
         return f"{WEIGHTS} is unreadable here ({type(exc).__name__})"
+    if tied_apart:
+        return f"config.json ties lm_head to wte, but {WEIGHTS} holds another lm_head.weight"
     expected = _shapes(config)
     if config.tie_word_embeddings:
-        shapes.pop("lm_head.weight", None)  # transformers ties it to wte whatever the file holds
+        shapes.pop("lm_head.weight", None)  # equal to wte: checked above
     odd = sorted(set(shapes) ^ set(expected)) or sorted(k for k in shapes if shapes[k] != expected[k])
     if odd:
         return f"{WEIGHTS} does not hold GPT-2's weights by name and shape ({len(odd)} differ, e.g. {odd[0]})"
@@ -310,6 +345,14 @@ def _weights_unsupported(path: Path, config: Config) -> str | None:
 
 def _token_text(value) -> str | None:
     return value.get("content") if isinstance(value, dict) else value
+
+
+def _flags(token: dict) -> dict:
+    """An added token's flags as ``tokenizers.AddedToken`` fills them in (``normalized``: not ``special``)."""
+    special = bool(token.get("special", False))
+    return {"special": special, "single_word": bool(token.get("single_word", False)),
+            "lstrip": bool(token.get("lstrip", False)), "rstrip": bool(token.get("rstrip", False)),
+            "normalized": bool(token.get("normalized", not special))}
 
 
 def _tokenizer_unsupported(path: Path) -> str | None:
@@ -332,16 +375,20 @@ def _tokenizer_unsupported(path: Path) -> str | None:
     spec = _read_json(path / "tokenizer.json")
     if spec is None:
         return "tokenizer.json is not a JSON object"
-    added = {t.get("content"): (t.get("id"), t.get("special")) for t in spec.get("added_tokens") or []}
+    added = {t.get("content"): t for t in spec.get("added_tokens") or [] if isinstance(t, dict)}
     for key in SPECIAL_KEYS:
-        text = _token_text(settings.get(key))
-        if text is not None and (text not in added or not added[text][1]):
+        value = settings.get(key)
+        if isinstance(value, dict) and value.get("__type") != "AddedToken":  # transformers refuses it
+            return f"tokenizer_config.json's {key} is a mapping without __type AddedToken"
+        text = _token_text(value)
+        if text is not None and (text not in added or not added[text].get("special")):
             return f"{key} {text!r} is not a special token of tokenizer.json"
     for token_id, token in (settings.get("added_tokens_decoder") or {}).items():
-        text = _token_text(token)
-        if added.get(text, (None,))[0] != int(token_id) or (isinstance(token, dict) and
-                                                             bool(token.get("special")) != bool(added[text][1])):
-            return f"added token {text!r} differs between tokenizer_config.json and tokenizer.json"
+        # transformers re-adds each entry with these flags: any other flag than tokenizer.json's changes encoding
+        same = (isinstance(token, dict) and token.get("content") in added and str(added[token["content"]].get("id")) == token_id
+                and _flags(token) == _flags(added[token["content"]]))
+        if not same:
+            return f"added token {token_id} differs between tokenizer_config.json and tokenizer.json"
     return None
 
 
@@ -383,12 +430,12 @@ class Tokenizer:
         return self.backend.decode_batch([list(r) for r in rows], skip_special_tokens=skip_special_tokens)
 
 
-def eos_ids(path: Path) -> list[int]:
-    """The end-of-text ids generation stops at: ``generation_config.json``'s, else ``config.json``'s
-    (as transformers' ``GenerationConfig`` reads them)."""
-    data = _read_json(path / "generation_config.json") or _read_json(path / "config.json") or {}
-    eos = data.get("eos_token_id")
-    return [eos] if isinstance(eos, int) else [e for e in eos or [] if isinstance(e, int)]
+def eos_ids(path: Path):
+    """The ``eos_token_id`` value generation stops at (an id, a list, or None): ``generation_config.json``'s
+    where it is readable (even without one), else ``config.json``'s, as transformers reads them."""
+    generation = _read_json(path / "generation_config.json")
+    data = generation if generation is not None else _read_json(path / "config.json") or {}
+    return data.get("eos_token_id")
 
 
 @functools.cache
@@ -444,8 +491,12 @@ def load(path: Path, device: str, dtype: str):
     import torch
     from safetensors.torch import load_file
 
-    config = Config.read(_read_json(path / "config.json"))
+    settings = _read_json(path / "config.json")
+    config = Config.read(settings)
     tensors = {k: v for k, v in load_file(str(path / WEIGHTS), device="cpu").items() if k in _shapes(config)}
-    cast = None if dtype == "auto" else getattr(torch, dtype)
-    tensors = {k: v.to(device=device, dtype=cast or v.dtype) for k, v in tensors.items()}
+    if dtype == "auto":  # as transformers' dtype="auto": config.json's dtype, else the first weight's
+        named = settings.get("dtype") or settings.get("torch_dtype")
+        dtype = named if isinstance(getattr(torch, str(named), None), torch.dtype) else None
+        dtype = dtype or str(next(v.dtype for v in tensors.values() if v.is_floating_point())).removeprefix("torch.")
+    tensors = {k: v.to(device=device, dtype=getattr(torch, dtype)) for k, v in tensors.items()}
     return Tokenizer(path), _module_class()(config, tensors).eval()

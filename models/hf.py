@@ -68,7 +68,8 @@ log = logging.getLogger("oraclebench.hf")
 WEIGHT_GLOBS = ("*.safetensors", "*.bin", "*.pt", "*.pth")
 # Files besides the weights whose content changes answers; they go into the identity hash too.
 TOKENIZER_FILES = ("config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json",
-                   "special_tokens_map.json", "vocab.json", "merges.txt", "tokenizer.model")
+                   "special_tokens_map.json", "added_tokens.json", "vocab.json", "merges.txt", "tokenizer.model",
+                   "adapter_config.json")
 OPTIONS = ("device", "dtype", "batch_size", "threads", "timeout", "impl")
 IMPLS = ("auto", "native", "transformers")
 DEFAULT_IMPL = "auto"
@@ -358,7 +359,11 @@ class HFModel(Adapter):
             device = "cuda" if torch.cuda.is_available() else "cpu"
         if device.startswith("cuda") and not torch.cuda.is_available():
             raise ModelError(f"hf: device={device} but no CUDA device is available; use device=cpu")
-        if dtype == "auto" and device == "cpu":
+        try:
+            kind = torch.device(device).type
+        except (RuntimeError, ValueError):
+            raise ModelError(f"hf: device={device!r} is not a torch device; use cpu, cuda, cuda:1 or mps") from None
+        if dtype == "auto" and kind == "cpu":  # cpu:0 too
             dtype = "float32"
         return device, dtype
 
@@ -379,18 +384,18 @@ class HFModel(Adapter):
         why = gpt2.unsupported(self.path) if impl != "transformers" else None
         if impl == "native" and why:
             raise ModelError(f"hf:{spec}: impl=native cannot read this model ({why}); use impl=auto or impl=transformers")
-        self.native = impl == "native" or (impl == "auto" and why is None and self.device == "cpu")
+        self.native = impl == "native" or (impl == "auto" and why is None and self.device.split(":")[0] == "cpu")
         if self.native:
             tokenizer, model = gpt2.load(self.path, self.device, self.dtype_name)
             config, eos = model.config, gpt2.eos_ids(self.path)
         else:
             tokenizer, model = self._load_transformers(spec)
-            config = model.config.get_text_config(decoder=True)
-            eos = model.generation_config.eos_token_id
-            eos = [eos] if isinstance(eos, int) else list(eos or [])
+            config, eos = model.config.get_text_config(decoder=True), model.generation_config.eos_token_id
         self.dtype_name = str(next(model.parameters()).dtype).removeprefix("torch.")
         self.context = getattr(config, "max_position_embeddings", None) or getattr(config, "n_positions", None)
-        self.eos = {e for e in eos + [tokenizer.eos_token_id] if e is not None}
+        # Only whole numbers are token ids (a float or a string in a hand-written config matches no token).
+        eos = [eos] if isinstance(eos, int) else list(eos) if isinstance(eos, (list, tuple)) else []
+        self.eos = {e for e in eos + [tokenizer.eos_token_id] if type(e) is int}
         pad = tokenizer.pad_token_id
         self.pad = pad if pad is not None else (min(self.eos) if self.eos else 0)
         self.token_cap, self.score_cap = self._memory_caps(model, config)
@@ -426,6 +431,8 @@ class HFModel(Adapter):
             if bars:
                 hf_logging.enable_progress_bar()
         model.to(self.device).eval()
+        # The adapter reads the forward's output by name: a config's return_dict=false would make it a tuple.
+        model.config.return_dict = True
         lean_activations(model)
         return tokenizer, model
 
@@ -663,6 +670,8 @@ class HFModel(Adapter):
                 nxt, mask, position = nxt[index], mask[index], position[index]
                 alive = [alive[b] for b in kept]
             position = position + 1
+            if self.context:  # a finished row riding along must not step past the position table; no other row reaches it
+                position.clamp_(max=self.context - 1)
             length += 1
             logits = self._step(cache, nxt, position, mask[:, :length])
             self.work.decode_tokens += fed
@@ -752,8 +761,16 @@ class HFModel(Adapter):
     def choose(self, requests: Sequence[Request]) -> list[Response]:
         """Each option's summed log-probability as a continuation of the prompt; the argmax is the choice."""
         self._check_hooks()
-        pairs = [(i, k) for i, r in enumerate(requests) for k in range(len(r.choices))]
-        seqs = [self._split(requests[i].prompt, requests[i].choices[k]) for i, k in pairs]
+        out: list[Response | None] = [None] * len(requests)
+        pairs, seqs = [], []
+        for i, r in enumerate(requests):
+            split = [self._split(r.prompt, option) for option in r.choices]
+            why = self._unscorable(split)
+            if why:
+                out[i] = Response(error=why)
+                continue
+            pairs += [(i, k) for k in range(len(split))]
+            seqs += split
         widths = [len(c) + len(t) for c, t in seqs]
         scores: dict[tuple[int, int], float] = {}
 
@@ -762,13 +779,26 @@ class HFModel(Adapter):
                 scores[pairs[j]] = value
             return [Response() for _ in rows]
 
-        self._batches(widths, widths, run)
-        out = []
+        if seqs:
+            self._batches(widths, widths, run)
         for i, r in enumerate(requests):
-            values = [scores[(i, k)] for k in range(len(r.choices))]
-            best = max(range(len(values)), key=values.__getitem__)
-            out.append(Response(text=r.choices[best], choice=best, scores=values))
-        return out
+            if out[i] is None:
+                values = [scores[(i, k)] for k in range(len(r.choices))]
+                best = max(range(len(values)), key=values.__getitem__)
+                out[i] = Response(text=r.choices[best], choice=best, scores=values)
+        return out  # type: ignore[return-value]
+
+    def _unscorable(self, split: list[tuple[list[int], list[int]]]) -> str | None:
+        """Why a choice request's (context ids, option ids) pairs cannot be scored, or None."""
+        for k, (context, option) in enumerate(split):
+            if not context:
+                return "empty prompt"
+            if not option:  # no tokens: a log-probability of 0, the best there is, whatever the model thinks
+                return f"option {k} has no tokens to score"
+            if self.context and len(context) + len(option) > self.context:
+                return (f"prompt and option {k} ({len(context) + len(option)} tokens) do not fit the model's "
+                        f"context of {self.context}")
+        return None
 
     def _split(self, context: str, option: str) -> tuple[list[int], list[int]]:
         """(context ids, option ids), tokenized as one text where that splits cleanly at the boundary."""
@@ -791,8 +821,10 @@ class HFModel(Adapter):
         positions = (mask.cumsum(-1) - 1).clamp(min=0)
         # Left padding puts every option at the end of its row: only the last logits are needed.
         keep = max(len(t) for _, t in seqs) + 1
+        # No cache: transformers would make one whose copies of the keys and values SDPA rounds differently
+        # from the views it gets otherwise (at some head sizes), and the native GPT-2 passes the views.
         logits = self.model(input_ids=ids.to(self.device), attention_mask=mask.to(self.device),
-                            position_ids=positions.to(self.device), logits_to_keep=keep).logits.float()
+                            position_ids=positions.to(self.device), use_cache=False, logits_to_keep=keep).logits.float()
         logprobs = torch.log_softmax(logits, dim=-1).cpu()
         out = []
         for k, (_, option) in enumerate(seqs):

@@ -238,6 +238,56 @@ def test_a_prompt_beyond_the_context_is_an_error_of_that_request_only(checkpoint
     assert [r.text for r in out[:3] + out[4:]] == texts(path, reqs)
 
 
+def test_a_finished_row_riding_along_never_steps_past_the_position_table(tmp_path):
+    """A row that finished keeps riding in its batch until the batch drops it, its position counting on:
+    past the model's last position it used to crash the whole batch (an IndexError)."""
+    from oraclebench.models.hf import HFModel
+
+    tok = build_tokenizer(["abc 0123456789 "])
+    path = save(sensitive(tiny_gpt2(tok, n_embd=32, n_layer=1, n_head=2, n_positions=32, seed=0)), tok, tmp_path / "m")
+    model = HFModel(str(path), {})
+    model.eos = set()  # every row runs to its budget
+    reqs = [Request("0123456789" * 3, max_tokens=2)] + [Request(f"abc {i}", max_tokens=20) for i in range(4)]
+    together = model.complete(reqs)  # the batched call itself (generate would retry a failed batch in parts)
+    assert all(r.error is None for r in together)
+    assert [r.text for r in together] == [model.complete([r])[0].text for r in reqs]
+
+
+def test_a_choice_that_cannot_be_scored_is_an_error_of_that_request_only(checkpoint):
+    """An empty option would score log 1 = 0, the best there is, and win whatever the model thinks."""
+    from oraclebench.models.hf import HFModel
+
+    path, _, _ = checkpoint
+    model = HFModel(str(path), {})
+    ok = Request("Q: What is 12 × 34? A:", choices=(" 408", " 407"))
+    out = model.choose([ok, Request(ok.prompt, choices=(" 408", "")), Request("", choices=(" 1", " 2")),
+                        Request("1" * 600, choices=(" 1", " 2"))])
+    assert out[0].error is None and out[0].scores == model.choose([ok])[0].scores
+    assert out[1].error == "option 1 has no tokens to score"
+    assert out[2].error == "empty prompt"
+    assert "(602 tokens) do not fit the model's context of 512" in out[3].error  # 600 + " " + "1"
+
+
+def test_an_end_of_text_id_that_is_no_whole_number_is_ignored(checkpoint, tmp_path):
+    from oraclebench.models.hf import HFModel
+
+    path, problems, task = checkpoint
+    copy = shutil.copytree(path, tmp_path / "copy")
+    (copy / "generation_config.json").write_text(json.dumps({"eos_token_id": [1.5, "x"]}))
+    model = HFModel(str(copy), {})
+    assert model.eos == {model.tokenizer.eos_token_id}
+    assert all(r.error is None for r in model.generate(requests(problems, task)[:3]))
+
+
+def test_cpu_0_is_the_cpu_and_an_unknown_device_is_a_one_line_error(checkpoint):
+    from oraclebench.models.hf import HFModel
+
+    path, _, _ = checkpoint
+    assert HFModel(str(path), {"device": "cpu:0"}).dtype_name == "float32"
+    with pytest.raises(ModelError, match="device='tpu9' is not a torch device; use cpu, cuda, cuda:1 or mps"):
+        HFModel(str(path), {"device": "tpu9"})
+
+
 def test_identity_hashes_weights_and_dtype_and_the_manifest_is_read(checkpoint, tmp_path):
     from oraclebench.models.hf import HFModel
 
