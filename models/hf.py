@@ -1,9 +1,9 @@
 """``hf:PATH``: any local causal language model directory (``save_pretrained`` layout), greedy and batched.
 
-A plain GPT-2 (every reference checkpoint) is read and run by ``models/gpt2.py`` without importing
-transformers (3 s of a 10 s benchmark run), with the very floats of transformers' forward; any other
-model, and a GPT-2 outside what that module mirrors (it says why: ``gpt2.unsupported``), loads
-through transformers' ``AutoModelForCausalLM``. Option ``impl``: ``auto`` (the default: native for a
+A plain GPT-2 (every reference checkpoint) is read by ``models/gpt2_checkpoint.py`` and run by
+``models/gpt2.py`` without importing transformers (3 s of a 10 s benchmark run), with the very floats
+of transformers' forward; any other model, and a GPT-2 outside what they mirror (it says why:
+``gpt2_checkpoint.unsupported``), loads through transformers' ``AutoModelForCausalLM``. Option ``impl``: ``auto`` (the default: native for a
 plain GPT-2 on the CPU), ``native`` (an error naming the reason where it cannot), ``transformers``.
 
 Generation runs a lean decode loop instead of ``model.generate``: per step it only calls the model's
@@ -58,7 +58,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
-from oraclebench.models import gpt2
+from oraclebench.models import gpt2, gpt2_checkpoint
 from oraclebench.models.base import Adapter, ModelError
 from oraclebench.tasks.base import Request, Response
 from oraclebench.tasks.reading import stop_index
@@ -381,13 +381,13 @@ class HFModel(Adapter):
         anything else through transformers; sets what generation reads of the model."""
         if impl not in IMPLS:
             raise ModelError(f"hf: impl={impl!r} is not one of {', '.join(IMPLS)}")
-        why = gpt2.unsupported(self.path) if impl != "transformers" else None
+        why = gpt2_checkpoint.unsupported(self.path) if impl != "transformers" else None
         if impl == "native" and why:
             raise ModelError(f"hf:{spec}: impl=native cannot read this model ({why}); use impl=auto or impl=transformers")
         self.native = impl == "native" or (impl == "auto" and why is None and self.device.split(":")[0] == "cpu")
         if self.native:
-            tokenizer, model = gpt2.load(self.path, self.device, self.dtype_name)
-            config, eos = model.config, gpt2.eos_ids(self.path)
+            tokenizer, model = gpt2_checkpoint.load(self.path, self.device, self.dtype_name)
+            config, eos = model.config, gpt2_checkpoint.eos_ids(self.path)
         else:
             tokenizer, model = self._load_transformers(spec)
             config, eos = model.config.get_text_config(decoder=True), model.generation_config.eos_token_id

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 torch = pytest.importorskip("torch")
 
-from oraclebench.models import gpt2  # noqa: E402
+from oraclebench.models import gpt2, gpt2_checkpoint  # noqa: E402
 from oraclebench.models.charlm import build_tokenizer, save, tiny_gpt2  # noqa: E402
 from oraclebench.models.base import ModelError  # noqa: E402
 from oraclebench.models.hf import HFModel, kv_cache  # noqa: E402
@@ -256,9 +256,9 @@ def test_the_native_forward_gives_transformers_logits_bit_for_bit(tmp_path, vari
 
     tok = tokenizer()
     path = gpt2_dir(tmp_path / "m", tok, seed=4, **VARIANTS[variant])
-    assert gpt2.unsupported(path) is None
+    assert gpt2_checkpoint.unsupported(path) is None
     theirs = AutoModelForCausalLM.from_pretrained(path).eval()
-    _, mine = gpt2.load(path, "cpu", "float32")
+    _, mine = gpt2_checkpoint.load(path, "cpu", "float32")
     generator = torch.Generator().manual_seed(0)
     with torch.inference_mode():
         for rows, longest in ((1, 7), (5, 11), (70, 9)):
@@ -344,13 +344,13 @@ TOKENIZERS = {"task-pieces": tokenizer, "byte-bpe": bpe_tokenizer, "byte-bpe-wit
 
 @pytest.fixture(scope="module", params=TOKENIZERS)
 def both_tokenizers(request, tmp_path_factory):
-    """(transformers' tokenizer, ``gpt2.Tokenizer``) of one saved tokenizer directory."""
+    """(transformers' tokenizer, ``gpt2_checkpoint.Tokenizer``) of one saved tokenizer directory."""
     from transformers import AutoTokenizer
 
     path = tmp_path_factory.mktemp("tok")
     TOKENIZERS[request.param]().save_pretrained(path)
-    assert gpt2._tokenizer_unsupported(path) is None
-    return AutoTokenizer.from_pretrained(path), gpt2.Tokenizer(path)
+    assert gpt2_checkpoint._tokenizer_unsupported(path) is None
+    return AutoTokenizer.from_pretrained(path), gpt2_checkpoint.Tokenizer(path)
 
 
 PIECES = st.sampled_from(["Q", ":", " ", "What", "is", "12", "×", "?", "A", "\n", "é", "€", "😀", "zz", "<eos>", "<pad>",
@@ -467,7 +467,7 @@ def test_a_directory_outside_what_is_mirrored_goes_to_transformers_and_impl_nati
     change, words, transformers_reads = NOT_NATIVE[case]
     path = Path(shutil.copytree(plain_dir, tmp_path / "m"))
     change(path)
-    assert words in (gpt2.unsupported(path) or "")
+    assert words in (gpt2_checkpoint.unsupported(path) or "")
     if transformers_reads:
         model = HFModel(str(path))
         assert not model.native and model.generate([Request("Q: What is 1 × 2? A:", max_tokens=3)])[0].error is None
@@ -530,6 +530,6 @@ def test_dtype_auto_casts_to_the_configs_dtype_as_transformers_does(plain_dir, t
     tensors = {k: v.half() if ".ln_" in k else v for k, v in tensors.items()}  # mixed stored dtypes
     save_file(tensors, str(path / "model.safetensors"), metadata={"format": "pt"})
     edit_json("config.json", lambda c: c.update(dtype="float32"))(path)
-    _, mine = gpt2.load(path, "cpu", "auto")
+    _, mine = gpt2_checkpoint.load(path, "cpu", "auto")
     theirs = AutoModelForCausalLM.from_pretrained(path, dtype="auto")
     assert {p.dtype for p in mine.parameters()} == {p.dtype for p in theirs.parameters()} == {torch.float32}
