@@ -167,8 +167,8 @@ def _tokenizer_unsupported(path: Path) -> str | None:
         return f"tokenizer_class is {settings.get('tokenizer_class')!r}"
     if settings.get("backend", "tokenizers") != "tokenizers":
         return f"tokenizer_config.json's backend is {settings['backend']!r}"
-    if settings.get("clean_up_tokenization_spaces") is not False:
-        return "tokenizer_config.json does not set clean_up_tokenization_spaces=false"
+    if settings.get("clean_up_tokenization_spaces", False) is not False:  # absent: transformers 5's default, off
+        return "tokenizer_config.json sets clean_up_tokenization_spaces"
     spec = _read_json(path / "tokenizer.json")
     if spec is None:
         return "tokenizer.json is not a JSON object"

@@ -385,6 +385,9 @@ class HFModel(Adapter):
         if impl == "native" and why:
             raise ModelError(f"hf:{spec}: impl=native cannot read this model ({why}); use impl=auto or impl=transformers")
         self.native = impl == "native" or (impl == "auto" and why is None and self.device.split(":")[0] == "cpu")
+        # Said once the model is loaded, and kept in the run's summary: which code computed the answers.
+        self.loaded_as = ("native GPT-2 (models/gpt2.py)" if self.native else
+                          f"transformers ({'impl=transformers' if impl == 'transformers' else why or 'not a CPU'})")
         if self.native:
             tokenizer, model = gpt2_checkpoint.load(self.path, self.device, self.dtype_name)
             config, eos = model.config, gpt2_checkpoint.eos_ids(self.path)
@@ -417,7 +420,9 @@ class HFModel(Adapter):
         try:
             tokenizer = AutoTokenizer.from_pretrained(self.path, local_files_only=True)
         except Exception as exc:  # noqa: BLE001 - any loader failure is the same usage error
-            raise ModelError(f"hf:{spec}: cannot load the tokenizer: {type(exc).__name__}: {exc}") from None
+            missing = "" if (self.path / "tokenizer.json").is_file() else " (the directory has no tokenizer.json)"
+            raise ModelError(f"hf:{spec}: cannot load the tokenizer{missing}: {type(exc).__name__}: {_first_line(exc)}; "
+                             "save the tokenizer beside the model with save_pretrained") from None
         from transformers.utils import logging as hf_logging
 
         dtype = "auto" if self.dtype_name == "auto" else getattr(torch, self.dtype_name)
@@ -426,7 +431,7 @@ class HFModel(Adapter):
         try:
             model = AutoModelForCausalLM.from_pretrained(self.path, dtype=dtype, local_files_only=True)
         except Exception as exc:  # noqa: BLE001
-            raise ModelError(f"hf:{spec}: cannot load a causal LM: {type(exc).__name__}: {exc}") from None
+            raise ModelError(f"hf:{spec}: cannot load a causal LM: {type(exc).__name__}: {_first_line(exc)}") from None
         finally:
             if bars:
                 hf_logging.enable_progress_bar()
@@ -833,6 +838,11 @@ class HFModel(Adapter):
             picked = [logprobs[k, keep - 1 - m + j, tok].item() for j, tok in enumerate(option)]
             out.append(float(sum(picked)))
         return out
+
+
+def _first_line(exc: BaseException) -> str:
+    """The first non-blank line of an exception's message: transformers' load errors run to several."""
+    return next((line.strip() for line in str(exc).splitlines() if line.strip()), "")
 
 
 def _positive(value, name: str) -> int:

@@ -41,7 +41,7 @@ from oraclebench.errors import UsageError
 from oraclebench.gcfreeze import freeze_long_lived, thaw
 from oraclebench.logcapture import WarningNotices, count_line, drop_item_capture, model_logging
 from oraclebench.records import RECORD_KEY, Record
-from oraclebench.textsafe import printable
+from oraclebench.textsafe import printable, storable
 
 
 # --------------------------------------------------------------------------------------- options
@@ -133,6 +133,8 @@ class Bench:
         self.unseen_space: dict[str, int | None] = {}  # task -> unseen problems in the space (--split unseen)
         self.pending: list[tuple[str, dict]] = []  # terminal lines said while output was captured (see _say)
         self.workers = 0  # xdist workers that reported back (controller)
+        # The loaded model's identity and manifest as a worker reports them (controller: it loads no model).
+        self.worker_model: dict = {}
         self.other_failures: list = []  # failed reports that are not a wrong answer or a failed request
 
     # -- instances ------------------------------------------------------------------------------
@@ -824,6 +826,8 @@ def _start(bench: Bench, config: pytest.Config) -> None:
             tr.write_line(f"oraclebench: loading model {bench.model_name} ...")
         with model_logging(bench.warnings):
             bench.load_model()
+        if tr is not None and not bench.is_worker and getattr(bench.model, "loaded_as", None):
+            tr.write_line(f"oraclebench: {bench.model_name} runs as {bench.model.loaded_as}")
         freeze_long_lived()
         if bench.is_worker:
             share_cores(bench)
@@ -975,6 +979,7 @@ def pytest_testnodedown(node, error) -> None:
     bench.notices += (getattr(node, "workeroutput", None) or {}).get("oraclebench_notices", [])
     bench.logged += (getattr(node, "workeroutput", None) or {}).get("oraclebench_warnings", [])
     bench.logged_dropped += (getattr(node, "workeroutput", None) or {}).get("oraclebench_warnings_dropped", 0)
+    bench.worker_model = bench.worker_model or (getattr(node, "workeroutput", None) or {}).get("oraclebench_model", {})
     bench.workers += 1
     for task, t in (getattr(node, "workeroutput", None) or {}).get("oraclebench_timing", {}).items():
         merged = bench.timing.setdefault(task, dict.fromkeys(t, 0) | {"workers": 0})
@@ -991,6 +996,10 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         session.config.workeroutput["oraclebench_notices"] = bench.notices
         session.config.workeroutput["oraclebench_warnings"] = bench.warnings.lines
         session.config.workeroutput["oraclebench_warnings_dropped"] = len(bench.warnings.dropped)
+        if bench.model is not None:  # a worker that ran no item loaded none
+            session.config.workeroutput["oraclebench_model"] = storable(
+                {"identity": bench.model.identity(), "manifest": getattr(bench.model, "manifest", None),
+                 "loaded_as": getattr(bench.model, "loaded_as", None)})
         return
     import shutil
 
@@ -1001,7 +1010,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     from oraclebench.summary import summarize, write_leaderboard
 
     records = [bench.own_record(v) for v in bench.collected.values()]
-    identity = bench.model.identity() if bench.model is not None else bench.model_name
+    identity = (bench.model.identity() if bench.model is not None
+                else bench.worker_model.get("identity") or bench.model_name)
     opt = session.config.getoption
     if session.config.pluginmanager.has_plugin("dsession") and not opt("--explore"):
         quiet_wrong_answers(session.config)  # xdist's controller collects nothing: the same output, decided here
@@ -1010,13 +1020,16 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         started=time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(bench.started)),
         options={"limit": opt("--limit"), "fresh": opt("--fresh"), "seed": opt("--seed"), "heldout": opt("--heldout"),
                  "tasks": sorted(bench.tasks_filter) or "all"},
-        manifest=getattr(bench.model, "manifest", None),
+        manifest=getattr(bench.model, "manifest", None) if bench.model is not None else bench.worker_model.get("manifest"),
         explore=bool(opt("--explore")),  # a search, not a score: kept out of the leaderboard
     )
     bench.summary.update(completeness(bench, session, exitstatus, records))
     if not opt("--explore") and (training := training_summary(bench, records)):
         bench.summary["training"] = training
 
+    loaded_as = getattr(bench.model, "loaded_as", None) if bench.model is not None else bench.worker_model.get("loaded_as")
+    if loaded_as:
+        bench.summary["loaded_as"] = loaded_as
     bench.summary.update(variants_of(records))
     if logged := logged_warnings(bench):
         bench.summary["warnings"] = logged

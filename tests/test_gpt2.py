@@ -335,8 +335,8 @@ def bpe_tokenizer(bos: bool = False):
     if bos:
         core.post_processor = processors.TemplateProcessing(single="<|endoftext|> $A", pair="<|endoftext|> $A $B",
                                                             special_tokens=[("<|endoftext|>", 0)])
-    return PreTrainedTokenizerFast(tokenizer_object=core, eos_token="<|endoftext|>", pad_token="<pad>",
-                                   clean_up_tokenization_spaces=False)
+    # Saved as transformers saves it by default (no clean_up_tokenization_spaces: off).
+    return PreTrainedTokenizerFast(tokenizer_object=core, eos_token="<|endoftext|>", pad_token="<pad>")
 
 
 TOKENIZERS = {"task-pieces": tokenizer, "byte-bpe": bpe_tokenizer, "byte-bpe-with-bos": lambda: bpe_tokenizer(True)}
@@ -533,3 +533,16 @@ def test_dtype_auto_casts_to_the_configs_dtype_as_transformers_does(plain_dir, t
     _, mine = gpt2_checkpoint.load(path, "cpu", "auto")
     theirs = AutoModelForCausalLM.from_pretrained(path, dtype="auto")
     assert {p.dtype for p in mine.parameters()} == {p.dtype for p in theirs.parameters()} == {torch.float32}
+
+
+def test_a_directory_without_a_tokenizer_is_one_line_naming_the_file(plain_dir, tmp_path):
+    import shutil
+
+    path = Path(shutil.copytree(plain_dir, tmp_path / "m"))
+    (path / "tokenizer.json").unlink()
+    for impl in ("auto", "transformers"):
+        with pytest.raises(ModelError) as caught:
+            HFModel(str(path), {"impl": impl})
+        message = str(caught.value)
+        assert "\n" not in message and "cannot load the tokenizer (the directory has no tokenizer.json)" in message
+        assert message.endswith("save the tokenizer beside the model with save_pretrained")

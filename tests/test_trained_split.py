@@ -368,6 +368,28 @@ def test_under_xdist_the_summary_counts_what_was_dropped_as_in_one_process(bench
         assert counts[0][0] > 0
 
 
+def test_under_xdist_the_summary_names_the_checkpoint_and_its_manifest_as_in_one_process(bench, pytester, tiny_mult):
+    """The controller loads no model: what the workers loaded is what the summary (and so the report's
+    runs table) must name, not "hf:PATH" with no manifest (found by a trial: "nothing known (no
+    manifest, no --heldout)" beside a run split by that very manifest)."""
+    pytest.importorskip("xdist")
+    seen = []
+    for workers in ([], ["-n", "2"]):
+        bench("--model", f"hf:{tiny_mult}", "--task", "multiplication", "--limit", "40", *workers)
+        summary = list_runs(pytester.path / "results")[-1]
+        seen.append((summary["identity"], summary["manifest"], summary["loaded_as"]))
+    assert seen[0] == seen[1]
+    assert seen[0][0].startswith("hf:") and "@" in seen[0][0] and seen[0][1]["task"] == "multiplication"
+    assert seen[0][2] == "native GPT-2 (models/gpt2.py)"
+
+
+def test_the_run_says_and_keeps_which_code_computed_the_answers(bench, pytester, tiny_mult):
+    result = bench("--model", f"hf:{tiny_mult}", "--task", "multiplication", "--limit", "5",
+                   "--model-opt", "impl=transformers")
+    result.stdout.fnmatch_lines([f"oraclebench: hf:{tiny_mult} runs as transformers (impl=transformers)"])
+    assert list_runs(pytester.path / "results")[-1]["loaded_as"] == "transformers (impl=transformers)"
+
+
 def test_a_run_that_was_already_split_unseen_is_told_a_larger_n_not_its_own_command():
     from oraclebench.summary import warning_lines
 
