@@ -50,11 +50,16 @@ SPECIAL_KEYS = ("bos_token", "eos_token", "pad_token", "unk_token")
 IGNORED_WEIGHTS = (".attn.bias", ".attn.masked_bias")  # old causal-mask buffers transformers skips too
 
 
-def _read_json(path: Path) -> dict | None:
+def _parsed(path: Path):
+    """The JSON value in ``path``, or None where the file is missing or unreadable."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
+
+
+def _read_json(path: Path) -> dict | None:
+    data = _parsed(path)
     return data if isinstance(data, dict) else None
 
 
@@ -83,13 +88,9 @@ def unsupported(path: Path) -> str | None:
     for name, what in FOREIGN_FILES.items():
         if (path / name).exists():
             return f"{name} is present ({what})"
-    if (path / "generation_config.json").is_file() and _read_json(path / "generation_config.json") is None:
-        try:
-            json.loads((path / "generation_config.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            pass  # unreadable: transformers falls back to config.json, as eos_ids does
-        else:
-            return "generation_config.json is not a JSON object"
+    generation = _parsed(path / "generation_config.json")  # unreadable: config.json's, as eos_ids reads it
+    if generation is not None and not isinstance(generation, dict):
+        return "generation_config.json is not a JSON object"
     return _config_unsupported(config) or _weights_unsupported(path, Config.read(config)) or _tokenizer_unsupported(path)
 
 
