@@ -37,8 +37,8 @@ def decode_both(model, adapter, prompts: list[list[int]], steps: int):
     rows, width = len(prompts), max(map(len, prompts))
     capacity = width + steps
     caches = [adapter._new_cache(capacity), adapter._new_cache(capacity)]
-    mask = torch.ones(rows, capacity, dtype=torch.long)
-    ids = torch.zeros(rows, width, dtype=torch.long)
+    mask = torch.ones(rows, capacity, dtype=torch.long, device=adapter.device)  # cuda where the machine has one
+    ids = torch.zeros(rows, width, dtype=torch.long, device=adapter.device)
     for k, p in enumerate(prompts):
         ids[k, width - len(p):] = torch.tensor(p)
         mask[k, :width - len(p)] = 0
@@ -193,7 +193,7 @@ def test_only_sdpa_attention_takes_the_lean_step_and_it_gives_the_forwards_logit
     tok = tokenizer()
     path = save(tiny_gpt2(tok, n_embd=32, n_layer=2, n_head=2, seed=9), tok, tmp_path / "m")
     adapter = HFModel(str(path), {"impl": "transformers"})
-    adapter.model = AutoModelForCausalLM.from_pretrained(path, attn_implementation="sdpa").eval()
+    adapter.model = AutoModelForCausalLM.from_pretrained(path, attn_implementation="sdpa").eval().to(adapter.device)
     assert gpt2.supports(adapter.model)
     pairs = list(decode_both(adapter.model, adapter, [[5, 6, 7, 8], [9, 10], [4]], steps=6))
     assert pairs and all(torch.equal(mine, theirs) for mine, theirs in pairs)
@@ -313,9 +313,9 @@ def test_a_checkpoint_written_by_oraclebench_train_reads_natively_and_answers_al
     assert main(["train", "gpt2-mult", "--steps", "20", "--out", str(tmp_path / "m")]) == 0
     task = get_task("multiplication")
     reqs = [task.render(task.sample(3, i)) for i in range(150)]
-    native = HFModel(str(tmp_path / "m"))
+    native = HFModel(str(tmp_path / "m"), {"device": "cpu"})  # device auto is a GPU where there is one
     assert native.native
-    plain = HFModel(str(tmp_path / "m"), {"impl": "transformers"})
+    plain = HFModel(str(tmp_path / "m"), {"impl": "transformers", "device": "cpu"})
     assert [r.text for r in native.generate(reqs)] == [r.text for r in plain.generate(reqs)]
 
 
@@ -483,7 +483,7 @@ def test_an_unknown_impl_is_a_one_line_error(plain_dir):
 def test_a_native_run_imports_no_transformers(plain_dir):
     """The point of reading GPT-2 here: a benchmark run of it never pays transformers' imports (3 s)."""
     code = ("import sys; from oraclebench.models import load_model; from oraclebench.tasks.base import Request; "
-            f"m = load_model('hf:{plain_dir}', {{}}); out = m.generate([Request('Q: What is 1 × 2? A:', max_tokens=4)]); "
+            f"m = load_model('hf:{plain_dir}', {{'device': 'cpu'}}); out = m.generate([Request('Q: What is 1 × 2? A:', max_tokens=4)]); "
             "assert m.native and out[0].error is None; print(sorted(k for k in sys.modules if k.startswith('transformers')))")
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
                          cwd=Path(__file__).resolve().parents[1])

@@ -375,7 +375,8 @@ def test_under_xdist_the_summary_names_the_checkpoint_and_its_manifest_as_in_one
     pytest.importorskip("xdist")
     seen = []
     for workers in ([], ["-n", "2"]):
-        bench("--model", f"hf:{tiny_mult}", "--task", "multiplication", "--limit", "40", *workers)
+        bench("--model", f"hf:{tiny_mult}", "--task", "multiplication", "--limit", "40",
+              "--model-opt", "device=cpu", *workers)  # device auto is a GPU where there is one: no native GPT-2
         summary = list_runs(pytester.path / "results")[-1]
         seen.append((summary["identity"], summary["manifest"], summary["loaded_as"]))
     assert seen[0] == seen[1]
