@@ -288,6 +288,23 @@ def test_cpu_0_is_the_cpu_and_an_unknown_device_is_a_one_line_error(checkpoint):
         HFModel(str(path), {"device": "tpu9"})
 
 
+def test_16_bit_arithmetic_warns_that_answers_can_depend_on_the_batching(checkpoint, caplog):
+    """In bfloat16 a near tie goes either way with the batch's shapes (gpt2-abcd on the CPU: 1 and 2 of
+    60 traces changed with batch_size 7 and 1, none in float32): the run must say so, where float32 is silent."""
+    from oraclebench.models.hf import HFModel
+
+    path, _, _ = checkpoint
+    for dtype, warned in (("bfloat16", True), ("float16", True), ("float32", False), ("auto", False)):
+        caplog.clear()
+        with caplog.at_level("WARNING", logger="oraclebench.hf"):
+            HFModel(str(path), {"device": "cpu", "dtype": dtype})
+        said = [r.getMessage() for r in caplog.records if "can depend on which prompts share its batch" in r.getMessage()]
+        assert bool(said) == warned, dtype
+        if warned:
+            assert said == [f"hf: {dtype} arithmetic: an answer can depend on which prompts share its batch (rounding "
+                            "decides a near tie); for scores that do not, use --model-opt dtype=float32"]
+
+
 def test_identity_hashes_weights_and_dtype_and_the_manifest_is_read(checkpoint, tmp_path):
     from oraclebench.models.hf import HFModel
 
