@@ -59,7 +59,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from oraclebench.models import gpt2, gpt2_checkpoint
-from oraclebench.models.base import Adapter, ModelError
+from oraclebench.models.base import Adapter, ModelError, half_precision_warning
 from oraclebench.tasks.base import Request, Response
 from oraclebench.tasks.reading import stop_index
 
@@ -75,7 +75,6 @@ IMPLS = ("auto", "native", "transformers")
 DEFAULT_IMPL = "auto"
 DEFAULT_TIMEOUT = 600.0  # seconds a request may decode (from the start of its batch: its rows run side by side)
 DTYPES = ("auto", "float32", "bfloat16", "float16")
-HALF = ("bfloat16", "float16")  # 16-bit arithmetic: batch-dependent rounding (see HFModel.__init__)
 PREFIX_MIN = 16  # a shared prefix shorter than this is not worth a separate forward
 # Rows per prefill forward: a tiny model's prefill over 1,000 rows at once is slower than over 64-row
 # chunks (its activations no longer fit the CPU's caches: gpt2-mult, 2,000 prompts, one thread, prefill
@@ -334,11 +333,8 @@ class HFModel(Adapter):
         self.device, self.dtype_name = self._placement(options.get("device", "auto"), options.get("dtype", "auto"))
         self.manifest = self._read_manifest()
         self.tokenizer, self.model = self._load(spec, options.get("impl", DEFAULT_IMPL))
-        if self.dtype_name in HALF:
-            # Measured on gpt2-abcd (README "Speed"): in bfloat16 on the CPU, 1 and 2 of 60 traces changed
-            # with batch_size 7 and 1; in float32 none did. A score must not hang on the batching unnoticed.
-            log.warning("hf: %s arithmetic: an answer can depend on which prompts share its batch (rounding "
-                        "decides a near tie); for scores that do not, use --model-opt dtype=float32", self.dtype_name)
+        if warning := half_precision_warning("hf", self.dtype_name):  # a score must not hang on the batching unnoticed
+            log.warning(warning)
         self.digest = weights_digest(self.path)
         # Test and instrumentation hook: called with the row count before every forward batch; an
         # exception it raises is handled as that batch's own (an out-of-memory one triggers back-off).

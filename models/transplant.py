@@ -24,7 +24,8 @@ Options, in the name (``transplant:PATH?layers=2-3&lora=DIR``) or as ``--model-o
   with), else ``all``;
 - ``lora=DIR``: a peft LoRA adapter applied to both passes;
 - ``device`` (default ``cuda`` if available, else ``cpu``), ``dtype`` (``float32``, ``bfloat16``,
-  ``float16``, ``float64``: the seed kept its residual stream in float64);
+  ``float16``, ``float64``: the seed kept its residual stream in float64; 16 bits get a warning:
+  a choice can then depend on the batching, see ``half_precision_warning``);
 - ``batch_size`` (sequences per forward pass, default 16) and ``wave`` (requests whose arguer states
   are held at once, default 64: memory is ``wave x 2 x layers x span tokens x hidden`` values).
 
@@ -39,17 +40,19 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import logging
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 from urllib.parse import parse_qsl
 
-from oraclebench.models.base import Adapter, ModelError
+from oraclebench.models.base import Adapter, ModelError, half_precision_warning
 from oraclebench.models.hooks import capture, decoder_layers, parse_layers, transplant, unwrap
 from oraclebench.tasks.base import Request, Response
 
 DTYPES = ("float32", "float64", "bfloat16", "float16")
+log = logging.getLogger("oraclebench.transplant")
 
 
 # --------------------------------------------------------------------------- tokenizing by segments
@@ -299,6 +302,8 @@ class TransplantModel(Adapter):
         self.dtype = opts.get("dtype", "float32")
         self.lora = opts.get("lora") or None
         self.model, self.tokenizer = load(self.path, self.lora, opts.get("device"), self.dtype)
+        if warning := half_precision_warning("transplant", self.dtype):
+            log.warning(warning)
         default = ((manifest or {}).get("transplant") or {}).get("layers", "all")
         self.layers = parse_layers(opts.get("layers", default), len(decoder_layers(self.model)))
         self.rows = _positive(opts.get("batch_size", 16), "batch_size")

@@ -281,6 +281,18 @@ def test_float64_residual_stream_agrees_with_float32(saved):
     assert [s for r in f64 for s in r.scores] == pytest.approx([s for r in f32 for s in r.scores], abs=1e-4)
 
 
+def test_16_bit_arithmetic_warns_that_a_choice_can_depend_on_the_batching(saved, caplog):
+    """As ``hf:`` does: in 16 bits rounding decides a near tie, and so can the prompts sharing a batch."""
+    for dtype, warned in (("bfloat16", True), ("float16", True), ("float32", False), ("float64", False)):
+        caplog.clear()
+        with caplog.at_level("WARNING", logger="oraclebench.transplant"):
+            load_model(f"transplant:{saved}", {"dtype": dtype, "device": "cpu"})
+        said = [r.getMessage() for r in caplog.records if "share its batch" in r.getMessage()]
+        assert said == ([f"transplant: {dtype} arithmetic: an answer can depend on which prompts share its batch "
+                         "(rounding decides a near tie); for scores that do not, use --model-opt dtype=float32"]
+                        if warned else []), dtype
+
+
 def test_a_lora_adapter_applies_to_both_passes(saved, tok, tmp_path):
     from peft import LoraConfig, PeftModel, get_peft_model
     from transformers import AutoModelForCausalLM
