@@ -5,6 +5,7 @@ and the whole pytest run.
     python scripts/bench_speed.py --task abcd --n 300   # long traces
     python scripts/bench_speed.py --model PATH --batch 64 --threads 2 --repeat 5
     python scripts/bench_speed.py --task abcd --n 400 --xdist 2   # pytest -n 0 against -n 2 only
+    python scripts/bench_speed.py --device cuda --dtype bfloat16  # every way on the GPU, in bfloat16
 
 Scores the same model on the same N distinct prompts (``--fresh N --seed S``'s, less any the checkpoint
 trained on) several ways, each in a fresh Python process (imports, model loading, generation and
@@ -27,12 +28,20 @@ It prints each way's whole run (min and median), generation alone for 1 and 2, w
 are the same as the adapter's, the ratios per repeat (min and median: the runs of one repeat ran
 close in time on a machine whose speed drifts), the pytest run's time outside generation (and how
 much of it pytest itself costs for as many empty items with as many failures), and the adapter's
-efficiency against the machine's FP32 matmul limit (the best of twenty 1024^3 ``torch.mm``, measured
-in each adapter run's own process right after its run, on the same threads): per phase from
+efficiency against the machine's matmul limit on ``--device`` (in ``--dtype`` on a GPU, float32 on the
+CPU; the best of twenty
+``torch.mm``, 1024^3 on the CPU and 8192^3 on a GPU, measured in each adapter run's own process right
+after its run, on the same threads): per phase from
 ``HFModel.work``, decoding (the step loop after prefill, its Python bookkeeping included: the
 generated tokens fed back) and prefill (the prompt tokens), each token's arithmetic counted as
 2N + 2 x layers x width x its context (Kaplan et al. 2020, Table 1), and generation as a whole
 (generated tokens x 2N over all of it, prefill included: what the first version printed).
+
+Every way runs on ``--device`` (default ``cpu``, also on a machine with a GPU) in ``--dtype`` (default
+float32): the adapter and the pytest run with ``--model-opt device=... dtype=...``, the plain loop with
+the model and its inputs moved there, lm-eval with ``--device`` and ``dtype=``. A tiny model leaves a
+GPU nearly idle, so its percentages there are small; what a GPU run shows is the ratios, and whether
+the answers agree.
 
 The model: ``--model`` (a folder or a trained reference name), else the trained reference checkpoint
 for the task if there is one (``gpt2-mult``, ``gpt2-abcd``: answers that stop where a model stops), else a
@@ -103,7 +112,8 @@ def worker_adapter(args) -> dict:
     from oraclebench.tasks import get_task
     from oraclebench.tasks.reading import cut_at_stop
 
-    model = HFModel(args.path, {"batch_size": args.adapter_batch} if args.adapter_batch else {})
+    placement = {"device": args.device, "dtype": args.dtype}
+    model = HFModel(args.path, placement | ({"batch_size": args.adapter_batch} if args.adapter_batch else {}))
     # As the plugin does once the model is loaded: this run and the pytest run then differ by pytest and
     # the plugin alone (without it this process pays ~0.6 s more at exit, scanning torch's objects).
     freeze_long_lived()
@@ -121,7 +131,7 @@ def worker_adapter(args) -> dict:
             "tokens": tokens, "flops_per_token": flops_per_token(model.model), "work": dataclasses.asdict(model.work),
             "attention_flops": 2 * layers * width,
             # Measured in this process right after the run: the same threads, and the machine's load of the moment.
-            "limit": matmul_limit(args.threads)}
+            "limit": matmul_limit(args.threads, args.device, args.dtype)}
 
 
 def phase_flops(r: dict, phase: str) -> float:
@@ -152,20 +162,22 @@ def worker_plain(args) -> dict:
     requests = [task.request(i) for i in insts]
     tok = AutoTokenizer.from_pretrained(args.path)
     tok.padding_side = "left"
-    model = AutoModelForCausalLM.from_pretrained(args.path).eval()
+    model = AutoModelForCausalLM.from_pretrained(args.path, dtype=getattr(torch, args.dtype)).to(args.device).eval()
     texts: list[str] = []
+    synchronize(args.device)
     t0 = time.perf_counter()
     for start in range(0, len(requests), args.batch):
         chunk = requests[start:start + args.batch]
-        enc = tok([r.prompt for r in chunk], return_tensors="pt", padding=True)
+        enc = tok([r.prompt for r in chunk], return_tensors="pt", padding=True).to(args.device)
         with torch.inference_mode():
             out = model.generate(**enc, max_new_tokens=max(r.max_tokens for r in chunk), do_sample=False,
                                  pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id)
-        for r, row in zip(chunk, out[:, enc["input_ids"].shape[1]:]):
+        for r, row in zip(chunk, out[:, enc["input_ids"].shape[1]:].cpu()):
             row = row[:r.max_tokens]
             if (row == tok.eos_token_id).any():  # what came after this row's EOS is padding
                 row = row[:int((row == tok.eos_token_id).nonzero()[0])]
             texts.append(cut_at_stop(tok.decode(row, skip_special_tokens=True), r.stop))
+    synchronize(args.device)
     seconds = time.perf_counter() - t0
     from oraclebench.tasks.base import Response
 
@@ -264,6 +276,9 @@ def main() -> int:
     parser.add_argument("--adapter-batch", type=positive_int, default=None,
                         help="batch_size of the adapter and the pytest run (default: theirs, chosen from memory)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--device", default="cpu", help="torch device of every way: cpu (default), cuda, cuda:1")
+    parser.add_argument("--dtype", default="float32", choices=("float32", "bfloat16", "float16"),
+                        help="the model's arithmetic in every way, and the matmul limit's (default float32)")
     parser.add_argument("--threads", type=positive_int, default=None, help="torch threads in every process (OMP_NUM_THREADS)")
     parser.add_argument("--repeat", type=positive_int, default=3, help="interleaved runs of every way (min and median shown)")
     parser.add_argument("--xdist", type=positive_int, default=None, metavar="N",
@@ -305,6 +320,7 @@ def drive(args, env: dict) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         env["HF_HOME"] = str(tmp / "hf")  # lm-eval's datasets cache: in the scratch folder, not the user's
+        check_device(args.device)
         path, how = model_path(args, tmp)  # a model that is not there is the one line, before anything else
         # --xdist runs only pytest: no word about lm-eval, which it never runs.
         ways = ["pytest", "pytest-xdist"] if args.xdist else [w for w in WAYS if w != "lm-eval" or lm_eval_available(args)]
@@ -318,7 +334,8 @@ def drive(args, env: dict) -> int:
         requests = [get_task(args.task).request(i) for i in insts]
         print(f"{count_line(args.task, args.n, n, dropped)}\n"
               f"prompts: {len({r.prompt for r in requests})} distinct; model {path} ({how})\n"
-              f"batch {args.batch} (adapter: {args.adapter_batch or 'its own choice'}), threads {args.threads or 'default'}, {args.repeat} interleaved repeats")
+              f"batch {args.batch} (adapter: {args.adapter_batch or 'its own choice'}), threads {args.threads or 'default'}, "
+              f"{args.device}, {args.dtype}, {args.repeat} interleaved repeats")
         lm_tasks = write_lm_eval_tasks(tmp / "lm_eval_tasks", requests) if "lm-eval" in ways else []
         runs: dict[str, list[tuple[float, dict]]] = {w: [] for w in ways}
         for rep in range(args.repeat):
@@ -331,7 +348,8 @@ def drive(args, env: dict) -> int:
             return 0
         failures = n - runs["pytest"][0][1]["correct"]
         floors = [pytest_floor(tmp / f"floor{rep}", n, failures, env) for rep in range(args.repeat)]
-    report(n, runs, floors, failures, matmul_limit(args.threads))
+    report(n, runs, floors, failures, matmul_limit(args.threads, args.device, args.dtype),
+           f"{limit_dtype(args.device, args.dtype)} matmul limit on {args.device}")
     return 0
 
 
@@ -343,17 +361,19 @@ def run_way(way: str, args, path: Path, tmp: Path, rep: int, env: dict, lm_tasks
         cmd = [sys.executable, "-m", "pytest", "benchmark", "-q", "-p", "no:cacheprovider", "--model",
                f"hf:{path}", "--task", args.task, "--fresh", str(args.n), "--seed", str(args.seed),
                "--no-cache", "--results", str(tmp / f"r{rep}")]
+        cmd += ["--model-opt", f"device={args.device}", "--model-opt", f"dtype={args.dtype}"]
         cmd += ["--model-opt", f"batch_size={args.adapter_batch}"] if args.adapter_batch else []
         cmd += ["-n", str(args.xdist if way == "pytest-xdist" else 0)] if args.xdist else []
         cmd[cmd.index("--results") + 1] += f"-{way}"
     elif way == "lm-eval":
         cmd = [sys.executable, "-m", "lm_eval", "run", "--model", "hf", "--model_args",
-               f"pretrained={path},dtype=float32", "--device", "cpu", "--batch_size", str(args.batch),
+               f"pretrained={path},dtype={args.dtype}", "--device", args.device, "--batch_size", str(args.batch),
                "--tasks", ",".join(lm_tasks), "--include_path", str(tmp / "lm_eval_tasks"), "--log_samples",
                "--output_path", str(tmp / f"lm{rep}")]
     else:
         cmd = [sys.executable, __file__, "--worker", way, "--path", str(path), "--task", args.task,
                "--n", str(args.n), "--seed", str(args.seed), "--batch", str(args.batch), "--out", str(out)]
+        cmd += ["--device", args.device, "--dtype", args.dtype]
         cmd += ["--adapter-batch", str(args.adapter_batch)] if args.adapter_batch else []
     seconds, run = timed(cmd, env)
     if run.returncode != 0 and not (way.startswith("pytest") and run.returncode == 1):
@@ -421,20 +441,55 @@ def lm_eval_texts(out: Path, n: int) -> list[str | None]:
     return texts
 
 
-def matmul_limit(threads: int | None) -> float:
-    """FP32 multiply-add throughput of this machine, FLOP/s: the best of a few 1024^3 torch matmuls,
-    on as many threads as the runs get."""
+def limit_dtype(device: str, dtype: str) -> str:
+    """The dtype the matmul limit is measured in: the run's on a GPU; float32 on the CPU, where a
+    16-bit matmul of that size ran at 1 GFLOP/s here (no 16-bit units) while the model's small ones did
+    better, which made percentages above 100."""
+    return dtype if device.startswith("cuda") else "float32"
+
+
+def matmul_limit(threads: int | None, device: str = "cpu", dtype: str = "float32") -> float:
+    """Multiply-add throughput of ``device`` in ``limit_dtype(device, dtype)``, FLOP/s: the best of
+    twenty square torch matmuls (1024 on the CPU, on as many threads as the runs get; 8192 on a GPU,
+    which a smaller one leaves idle), after a warm-up."""
     import torch
 
+    dtype = limit_dtype(device, dtype)
     if threads:
         torch.set_num_threads(threads)
-    a, b = torch.randn(1024, 1024), torch.randn(1024, 1024)
+    size = 1024 if device == "cpu" else 8192
+    a, b = (torch.randn(size, size, device=device, dtype=getattr(torch, dtype)) for _ in range(2))
     best = float("inf")
+    torch.mm(a, b)
     for _ in range(20):
+        synchronize(device)
         t0 = time.perf_counter()
         torch.mm(a, b)
+        synchronize(device)
         best = min(best, time.perf_counter() - t0)
-    return 2 * 1024 ** 3 / best
+    return 2 * size ** 3 / best
+
+
+def synchronize(device: str) -> None:
+    """Waits for the GPU's queued work, so that a wall-clock time covers it (nothing on the CPU)."""
+    if device.startswith("cuda"):
+        import torch
+
+        torch.cuda.synchronize(device)
+
+
+def check_device(device: str) -> None:
+    """Raises ``BadInput`` for a ``--device`` that is not a torch device, or a GPU this machine lacks."""
+    import torch
+
+    try:
+        kind = torch.device(device).type
+    except (RuntimeError, ValueError):
+        raise BadInput(f"--device {device}: not a torch device; use cpu, cuda or cuda:1") from None
+    if kind == "cuda" and not torch.cuda.is_available():
+        raise BadInput(f"--device {device}: no CUDA device here (torch sees none); use --device cpu")
+    if kind not in ("cpu", "cuda"):
+        raise BadInput(f"--device {device}: only cpu and cuda are measured; use --device cpu")
 
 
 def pytest_floor(tmp: Path, n: int, failures: int, env: dict) -> float:
@@ -510,7 +565,7 @@ def plugin_own(overhead: list[float], floors: list[float]) -> str:
 
 
 def report(n: int, runs: dict[str, list[tuple[float, dict]]], floors: list[float], failures: int,
-           limit: float) -> None:
+           limit: float, limit_name: str = "float32 matmul limit on cpu") -> None:
     """Per way: the whole run's min and median; ratios per repeat (runs of one repeat ran side by side
     in time), min and median; answers compared; decoding efficiency against the matmul limit."""
     import statistics
@@ -556,7 +611,7 @@ def report(n: int, runs: dict[str, list[tuple[float, dict]]], floors: list[float
           f"itself ({n} empty items, {failures} failing) {med(floors):6.2f} s, the plugin's own {plugin_own(overhead, floors)}")
     adapter = [r for _, r in runs["adapter"]]
     limits = ", ".join(f"{r['limit'] / 1e9:.0f}" for r in adapter)
-    print(f"FP32 matmul limit, measured in each adapter run's process right after it: {limits} GFLOP/s "
+    print(f"{limit_name}, measured in each adapter run's process right after it: {limits} GFLOP/s "
           f"(this process now: {limit / 1e9:.0f})")
     for phase, line in (("decode", "decoding (the step loop, its Python included)"), ("prefill", "prefill (prompts)")):
         eff = [phase_flops(r, phase) / r["work"][f"{phase}_seconds"] / r["limit"] for r in adapter]

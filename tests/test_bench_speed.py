@@ -56,6 +56,27 @@ def test_a_count_that_is_not_positive_is_refused_up_front(option, value, tmp_pat
     assert run.stdout == ""  # refused before any header or run
 
 
+@pytest.mark.parametrize("device, message", [
+    ("cuda", "--device cuda: no CUDA device here (torch sees none); use --device cpu"),  # the suite hides any GPU
+    ("tpu9", "--device tpu9: not a torch device; use cpu, cuda or cuda:1"),
+    ("mps", "--device mps: only cpu and cuda are measured; use --device cpu"),
+])
+def test_a_device_it_cannot_measure_is_refused_up_front(device, message, tmp_path):
+    run = run_script("--device", device, "--n", "5", home=tmp_path)
+    assert run.returncode == 2
+    assert one_error_line(run) == f"bench_speed.py: error: {message}"
+    assert run.stdout == ""
+
+
+def test_the_matmul_limit_is_float32_on_the_cpu_and_the_runs_dtype_on_a_gpu(bench):
+    """A CPU without 16-bit units ran a 1024^3 bfloat16 matmul at 1 GFLOP/s, below the model's own
+    small ones: a limit in bfloat16 there would print efficiencies above 100%."""
+    assert bench.limit_dtype("cpu", "bfloat16") == "float32"
+    assert bench.limit_dtype("cpu", "float32") == "float32"
+    assert bench.limit_dtype("cuda", "bfloat16") == "bfloat16"
+    assert bench.limit_dtype("cuda:1", "float16") == "float16"
+
+
 def test_a_reference_name_not_trained_yet_says_how_to_train_it(tmp_path):
     run = run_script("--model", "gpt2-abcd", "--task", "abcd", "--n", "5", home=tmp_path)
     assert run.returncode == 2
