@@ -445,7 +445,7 @@ def limit_dtype(device: str, dtype: str) -> str:
     """The dtype the matmul limit is measured in: the run's on a GPU; float32 on the CPU, where a
     16-bit matmul of that size ran at 1 GFLOP/s here (no 16-bit units) while the model's small ones did
     better, which made percentages above 100."""
-    return dtype if device.startswith("cuda") else "float32"
+    return dtype if device.startswith("cuda") else "float32"  # cpu:0 too
 
 
 def matmul_limit(threads: int | None, device: str = "cpu", dtype: str = "float32") -> float:
@@ -457,7 +457,7 @@ def matmul_limit(threads: int | None, device: str = "cpu", dtype: str = "float32
     dtype = limit_dtype(device, dtype)
     if threads:
         torch.set_num_threads(threads)
-    size = 1024 if device == "cpu" else 8192
+    size = 8192 if device.startswith("cuda") else 1024  # cpu:0 is the CPU too
     a, b = (torch.randn(size, size, device=device, dtype=getattr(torch, dtype)) for _ in range(2))
     best = float("inf")
     torch.mm(a, b)
@@ -488,6 +488,9 @@ def check_device(device: str) -> None:
         raise BadInput(f"--device {device}: not a torch device; use cpu, cuda or cuda:1") from None
     if kind == "cuda" and not torch.cuda.is_available():
         raise BadInput(f"--device {device}: no CUDA device here (torch sees none); use --device cpu")
+    if kind == "cuda" and (torch.device(device).index or 0) >= torch.cuda.device_count():
+        raise BadInput(f"--device {device}: torch sees {torch.cuda.device_count()} CUDA device(s), "
+                       f"cuda:0 to cuda:{torch.cuda.device_count() - 1}")
     if kind not in ("cpu", "cuda"):
         raise BadInput(f"--device {device}: only cpu and cuda are measured; use --device cpu")
 

@@ -75,6 +75,19 @@ def test_the_matmul_limit_is_float32_on_the_cpu_and_the_runs_dtype_on_a_gpu(benc
     assert bench.limit_dtype("cpu", "float32") == "float32"
     assert bench.limit_dtype("cuda", "bfloat16") == "bfloat16"
     assert bench.limit_dtype("cuda:1", "float16") == "float16"
+    assert bench.limit_dtype("cpu:0", "bfloat16") == "float32"
+
+
+def test_cpu_0_is_timed_as_the_cpu(bench, monkeypatch):
+    """``cpu:0`` is the CPU (``hf:`` takes it so): its limit is the CPU's 1024^3 matmul, not a GPU's
+    8192^3, which takes minutes on a CPU (found by a trial: ``--device cpu:0`` hung for minutes)."""
+    import torch
+
+    sizes = []
+    real = torch.mm
+    monkeypatch.setattr(torch, "mm", lambda a, b: sizes.append(a.shape[0]) or real(a, b))
+    bench.matmul_limit(1, "cpu:0", "float32")
+    assert set(sizes) == {1024}
 
 
 def test_a_reference_name_not_trained_yet_says_how_to_train_it(tmp_path):
