@@ -15,7 +15,7 @@ each step costs mostly per-call overhead rather than arithmetic:
 - a prompt prefix shared by the whole batch (abcd's long instruction) is run once, on one row, and
   its keys/values are copied to every row; the rest is left-padded behind it ("mid padding": the
   masked columns sit between the shared prefix and each row's own tokens);
-- the KV cache is preallocated for the batch's whole budget (``_SlabLayer``): a step writes one
+- the KV cache is preallocated for the batch's whole budget (``kv_slab.Slab``): a step writes one
   column instead of concatenating the cache; the prefill fills it ``PREFILL_ROWS`` rows at a time;
 - finished rows (EOS, a stop string, their own ``max_tokens``) are dropped from the batch once a
   quarter of it has finished, and the batch stops when every row has;
@@ -60,6 +60,7 @@ from typing import Callable, Sequence
 
 from oraclebench.models import gpt2, gpt2_checkpoint
 from oraclebench.models.base import Adapter, ModelError, half_precision_warning
+from oraclebench.models.kv_slab import Slab, SlabCache, kv_cache, transformers_layer
 from oraclebench.tasks.base import Request, Response
 from oraclebench.tasks.reading import stop_index
 
@@ -119,137 +120,6 @@ def _common_prefix(rows: Sequence[Sequence[int]]) -> int:
             k += 1
         n = k
     return n
-
-
-@functools.lru_cache(maxsize=1)
-def kv_cache(model, cache) -> dict:
-    """``{name: cache}``: the keyword ``model``'s forward takes its key/value cache under.
-
-    transformers 5.x renamed ``past_key_values`` to ``cache`` and warns (a FutureWarning) on every
-    call that uses the old name; before the rename only the old name exists. Passing the name the
-    model declares silences the warning at its source and keeps both versions working.
-    """
-    return {_kv_name(type(model)): cache}
-
-
-@functools.lru_cache(maxsize=None)
-def _kv_name(cls) -> str:
-    import inspect
-
-    try:
-        params = inspect.signature(cls.forward).parameters
-    except (TypeError, ValueError):  # a forward without a readable signature: the name every version knows
-        return "past_key_values"
-    return "cache" if "cache" in params else "past_key_values"
-
-
-class Slab:
-    """One layer's key/value cache: appending writes columns of a slab sized for the batch's whole
-    budget; reads are views. Alone for the GPT-2 read without transformers (``SlabCache``); under
-    transformers it is mixed into its ``DynamicLayer`` (``_slab_class``), which its mask code reads as
-    an ordinary growing cache: only the storage differs."""
-
-    def __init__(self, capacity: int, rows: int | None = None, window: slice = slice(None)):
-        super().__init__()
-        self.capacity = capacity
-        self.rows = rows  # the slab's rows, where the first update brings only some of them
-        self.window = window  # the rows updates write and read (a prefill chunk's; all otherwise)
-        self.length = 0
-        self.is_initialized = False
-
-    def lazy_initialization(self, key_states, value_states) -> None:
-        self.dtype, self.device = key_states.dtype, key_states.device
-        rows = self.rows or key_states.shape[0]
-        self.k_buf = key_states.new_empty(rows, key_states.shape[1], self.capacity, key_states.shape[3])
-        self.v_buf = value_states.new_empty(rows, value_states.shape[1], self.capacity, value_states.shape[3])
-        self.is_initialized = True
-
-    def update(self, key_states, value_states, *args, **kwargs):
-        if not self.is_initialized:
-            self.lazy_initialization(key_states, value_states)
-        end = self.length + key_states.shape[-2]
-        if end > self.capacity:
-            raise RuntimeError(f"KV cache of {self.capacity} columns overflowed ({end})")
-        self.k_buf[self.window, :, self.length:end] = key_states
-        self.v_buf[self.window, :, self.length:end] = value_states
-        self.length = end
-        self.keys, self.values = self.k_buf[self.window, :, :end], self.v_buf[self.window, :, :end]
-        return self.keys, self.values
-
-    def chunk(self, window: slice, length: int) -> None:
-        """Updates from now on write (and read) the rows of ``window`` from column ``length`` on."""
-        self.window = window
-        self.rewind(length)
-
-    def get_seq_length(self) -> int:
-        return self.length
-
-    def rewind(self, length: int) -> None:
-        """Forgets the columns from ``length`` on (``gpt2.matches`` runs one step twice)."""
-        self.length = length
-        self.keys, self.values = self.k_buf[self.window, :, :length], self.v_buf[self.window, :, :length]
-
-    def get_mask_sizes(self, query_length: int) -> tuple[int, int]:
-        return self.length + query_length, 0
-
-    def _rebuild(self, take) -> None:
-        # Copies only the filled columns; the new slab keeps the full capacity for later steps.
-        for name in ("k_buf", "v_buf"):
-            old = getattr(self, name)
-            rows = take(old[:, :, :self.length])
-            new = old.new_empty(rows.shape[0], old.shape[1], self.capacity, old.shape[3])
-            new[:, :, :self.length] = rows
-            setattr(self, name, new)
-        self.keys, self.values = self.k_buf[:, :, :self.length], self.v_buf[:, :, :self.length]
-
-    def batch_repeat_interleave(self, repeats: int) -> None:
-        if self.is_initialized:
-            self._rebuild(lambda t: t.repeat_interleave(repeats, dim=0))
-
-    def batch_select_indices(self, indices) -> None:
-        # In place: the kept rows move to the front of the same slab. A new slab per compaction is a
-        # fresh allocation the size of the whole budget, page faults included (decoding 2,000
-        # gpt2-mult answers: compaction 0.16 s of 0.73 s that way, where no freed block was at hand).
-        if self.is_initialized:
-            kept = len(indices)
-            for name in ("k_buf", "v_buf"):
-                buf = getattr(self, name)
-                buf[:kept, :, :self.length] = buf[:, :, :self.length].index_select(0, indices)  # a copy first
-                setattr(self, name, buf[:kept])
-            self.keys, self.values = self.k_buf[:, :, :self.length], self.v_buf[:, :, :self.length]
-
-
-class SlabCache:
-    """The layers' ``Slab``s, made as the forward first writes each (as transformers' ``Cache`` does):
-    the cache of a GPT-2 read without transformers (``gpt2.forward``)."""
-
-    def __init__(self, make: Callable[[], Slab]):
-        self.make = make
-        self.layers: list[Slab] = []
-
-    def update(self, key_states, value_states, layer_idx: int):
-        if layer_idx == len(self.layers):
-            self.layers.append(self.make())
-        return self.layers[layer_idx].update(key_states, value_states)
-
-    def get_seq_length(self) -> int:
-        return self.layers[0].length if self.layers else 0
-
-    def batch_repeat_interleave(self, repeats: int) -> None:
-        for layer in self.layers:
-            layer.batch_repeat_interleave(repeats)
-
-    def batch_select_indices(self, indices) -> None:
-        for layer in self.layers:
-            layer.batch_select_indices(indices)
-
-
-@functools.cache
-def _slab_class():
-    """``Slab`` as a transformers cache layer (made on first use: importing this module needs no transformers)."""
-    from transformers.cache_utils import DynamicLayer
-
-    return type("SlabLayer", (Slab, DynamicLayer), {"__doc__": Slab.__doc__})
 
 
 def _gelu_new_class():
@@ -761,7 +631,7 @@ class HFModel(Adapter):
         from transformers.cache_utils import Cache
 
         if self.slab:
-            return Cache(layer_class_to_replicate=functools.partial(_slab_class(), capacity, rows, window))
+            return Cache(layer_class_to_replicate=functools.partial(transformers_layer(), capacity, rows, window))
         return DynamicCache(config=self.model.config)
 
     # ------------------------------------------------------------------------------ choices

@@ -20,7 +20,8 @@ torch = pytest.importorskip("torch")
 from oraclebench.models import gpt2, gpt2_checkpoint  # noqa: E402
 from oraclebench.models.charlm import build_tokenizer, save, tiny_gpt2  # noqa: E402
 from oraclebench.models.base import ModelError  # noqa: E402
-from oraclebench.models.hf import HFModel, kv_cache  # noqa: E402
+from oraclebench.models.hf import HFModel  # noqa: E402
+from oraclebench.models.kv_slab import kv_cache  # noqa: E402
 from oraclebench.tasks import get_task  # noqa: E402
 from oraclebench.tasks.base import Request  # noqa: E402
 

@@ -573,7 +573,7 @@ def test_a_model_whose_layers_keep_other_state_decodes_with_transformers_own_cac
 def test_dropping_finished_rows_in_place_keeps_every_other_rows_answer(checkpoint, monkeypatch):
     """Finished rows leave the batch by moving the rest to the front of the same slab: decoding that
     drops them at every finish gives what decoding that never drops them gives."""
-    from oraclebench.models import hf
+    from oraclebench.models import hf, kv_slab
 
     path, problems, task = checkpoint
     reqs = requests(problems, task, budgets=(2, 12, 5))  # rows finish at many different steps
@@ -581,8 +581,8 @@ def test_dropping_finished_rows_in_place_keeps_every_other_rows_answer(checkpoin
     kept = texts(path, reqs, batch_size=64)
     monkeypatch.setattr(hf, "COMPACT_FRACTION", 10 ** 6)  # dropped as soon as one has finished
     dropped = []
-    real = hf.Slab.batch_select_indices
-    monkeypatch.setattr(hf.Slab, "batch_select_indices",
+    real = kv_slab.Slab.batch_select_indices
+    monkeypatch.setattr(kv_slab.Slab, "batch_select_indices",
                         lambda self, indices: dropped.append(len(indices)) or real(self, indices))
     assert texts(path, reqs, batch_size=64) == kept
     assert len(set(dropped)) >= 2  # it did drop rows, more than once
@@ -592,7 +592,7 @@ def test_dropping_finished_rows_in_place_keeps_every_other_rows_answer(checkpoin
 def test_the_slab_keeps_exactly_the_selected_rows_and_appends_after_them():
     """The cache operation itself, on known values (a random-weight model's answers barely depend on
     its cache, so answers alone cannot show a row mixed up)."""
-    from oraclebench.models.hf import Slab
+    from oraclebench.models.kv_slab import Slab
 
     layer = Slab(capacity=8)
     keys, values = torch.randn(5, 2, 3, 4), torch.randn(5, 2, 3, 4)
