@@ -30,8 +30,9 @@ close in time on a machine whose speed drifts), the pytest run's time outside ge
 much of it pytest itself costs for as many empty items with as many failures), and the adapter's
 efficiency against the machine's matmul limit on ``--device`` (in ``--dtype`` on a GPU, float32 on the
 CPU; the best of twenty ``torch.mm``, 1024^3 on the CPU and 8192^3 on a GPU, measured in each adapter
-run's own process right after its run, on the same threads): per phase from ``HFModel.work``, decoding (the step loop after prefill, its Python bookkeeping included: the
-generated tokens fed back) and prefill (the prompt tokens), each token's arithmetic counted as
+run's own process right after its run, on the same threads): per phase from ``HFModel.work``,
+decoding (the step loop after prefill, its Python bookkeeping included: the generated tokens fed
+back) and prefill (the prompt tokens), each token's arithmetic counted as
 2N + 2 x layers x width x its context (Kaplan et al. 2020, Table 1), and generation as a whole
 (generated tokens x 2N over all of it, prefill included: what the first version printed).
 
