@@ -131,6 +131,10 @@ class Bench:
         self.is_worker = hasattr(config, "workerinput")
         self.fresh_dropped: dict[str, int] = {}  # task -> fresh draws dropped as the model's training problems
         self.unseen_space: dict[str, int | None] = {}  # task -> unseen problems in the space (--split unseen)
+        self.unseen_found: dict[str, int] = {}  # task -> of them, how many the draws found
+        # task -> the instances' coverage buckets and the training data's strata (``training_facts``),
+        # computed where the instances were drawn: an xdist controller takes a worker's, not drawing again.
+        self.coverage_facts: dict[str, dict] = {}
         self.pending: list[tuple[str, dict]] = []  # terminal lines said while output was captured (see _say)
         self.workers = 0  # xdist workers that reported back (controller)
         # The loaded model's identity and manifest as a worker reports them (controller: it loads no model).
@@ -167,15 +171,22 @@ class Bench:
                              "training_data in its manifest), so nothing is known to be unseen; drop --split, "
                              "or score a model trained by a recipe or on `oraclebench generate` data")
         insts, self.unseen_space[task] = get_task(task).unseen_draws(n, seed, data)
-        if len(insts) < n and not self.is_worker:
-            space = self.unseen_space[task]
-            if space is None:
-                why = f"only {len(insts)} were found among the draws"
-            else:
-                held = "no problem" if space == 0 else f"only {space:,} problem{'s' * (space != 1)}"
-                why = f"{self.model_name}'s training distribution holds {held} it was not trained on"
-            self._say(f"oraclebench: {task}: asked for {n} unseen problems, scoring {len(insts)}: {why}", yellow=True)
+        self.unseen_found[task] = len(insts)
+        if not self.is_worker:
+            self.say_unseen_shortfall(task)
         return insts
+
+    def say_unseen_shortfall(self, task: str) -> None:
+        """The line for ``--fresh N --split unseen`` when the draws found fewer than N unseen problems."""
+        n, found, space = self.config.getoption("--fresh"), self.unseen_found[task], self.unseen_space[task]
+        if found >= n:
+            return
+        if space is None:
+            why = f"only {found} were found among the draws"
+        else:
+            held = "no problem" if space == 0 else f"only {space:,} problem{'s' * (space != 1)}"
+            why = f"{self.model_name}'s training distribution holds {held} it was not trained on"
+        self._say(f"oraclebench: {task}: asked for {n} unseen problems, scoring {found}: {why}", yellow=True)
 
     def _say(self, line: str, **markup) -> None:
         """A line for the terminal, written when output is no longer captured (collection captures it):
@@ -375,8 +386,10 @@ def worker_writer(config: pytest.Config):
 class SharedAnswers:
     """xdist: one task's records for the whole run, each instance answered by exactly one worker.
 
-    The task's instances (collected alike on every worker, in the same order) are cut into one share per
-    worker. A worker answers its own share first, then any share no one holds, and reads the shares
+    The task's instances (collected alike on every worker, in the same order) are dealt into one share per
+    worker, every n-th to the same share: a frozen set is ordered by stratum (abcd's from the shortest
+    traces to the longest), and cut in halves one worker got all the long traces and the other waited.
+    A worker answers its own share first, then any share no one holds, and reads the shares
     the others answered. Each share has a lock (``flock``: released if its holder dies, so another
     worker answers that share) and a file ``results/.inflight/<run_id>/<task>.<i>.jsonl``, written
     whole and renamed: a reader finds all of a share's records or answers the share itself. The
@@ -396,13 +409,15 @@ class SharedAnswers:
             return answer(insts)
         self.dir.mkdir(parents=True, exist_ok=True)
         n = max(1, min(shares, len(insts)))
-        parts = [insts[len(insts) * i // n:len(insts) * (i + 1) // n] for i in range(n)]
         got: dict[int, list[Record]] = {}
         for wait in (False, True):  # first the shares free now, then wait for those others hold
             for i in [(first + k) % n for k in range(n)]:
-                if i not in got and (records := self._share(fcntl, i, parts[i], answer, wait)) is not None:
+                if i not in got and (records := self._share(fcntl, i, insts[i::n], answer, wait)) is not None:
                     got[i] = records
-        return [r for i in range(n) for r in got[i]]
+        out: list = [None] * len(insts)
+        for i in range(n):
+            out[i::n] = got[i]
+        return out
 
     def _share(self, fcntl, i: int, part: list, answer, wait: bool) -> list[Record] | None:
         """Share ``i``'s records: read where a worker wrote them, else answered here; None when another
@@ -577,8 +592,10 @@ def pytest_configure(config: pytest.Config) -> None:
         except UsageError as exc:
             raise pytest.UsageError(str(exc)) from None
         config.pluginmanager.register(RecordCollector(bench), "oraclebench-records")
-    elif "oraclebench_controller" in config.workerinput:
-        watch_controller(config.workerinput["oraclebench_controller"])
+    else:
+        config.pluginmanager.register(OneRecordPerSend(), "oraclebench-one-record")
+        if "oraclebench_controller" in config.workerinput:
+            watch_controller(config.workerinput["oraclebench_controller"])
     if not bench.is_worker:  # a bad ORACLEBENCH_PROGRESS_SECONDS is one line now, not a traceback mid-run
         from oraclebench.progress import interval_for
 
@@ -931,6 +948,21 @@ class RecordCollector:
             self.bench.other_failures.append(report)
 
 
+class OneRecordPerSend:
+    """xdist worker: an item's record leaves its call report, before xdist sends that to the controller.
+
+    pytest puts an item's ``user_properties`` on each of its three reports, and the worker serializes
+    and sends each (a record is 1.5-3 KB; the controller reads each back). The setup report keeps it
+    (the first the controller gets: a run stopped mid-item keeps the record, as in one process) and
+    so does the teardown report (junitxml writes its properties from that one).
+    """
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.when == "call":
+            report.user_properties = [(k, v) for k, v in report.user_properties if k != RECORD_KEY]
+
+
 class TeardownIndex:
     """The terminal reporter's teardown reports of one item, found in an index instead of a scan.
 
@@ -967,9 +999,10 @@ def index_teardown_reports(reporter) -> None:
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
-    # Not in pytest_configure: the terminal reporter is registered after this plugin is configured.
-    if not session.config.stash[BENCH].is_worker:
-        index_teardown_reports(session.config.pluginmanager.get_plugin("terminalreporter"))
+    # Not in pytest_configure: the terminal reporter is registered after this plugin is configured. An
+    # xdist worker's reporter writes its failure summary too (to no one): 0.16 s of a worker's end
+    # for 600 wrong answers with the scan, on the run's critical path.
+    index_teardown_reports(session.config.pluginmanager.get_plugin("terminalreporter"))
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -981,6 +1014,7 @@ def pytest_testnodedown(node, error) -> None:
     bench.logged_dropped += (getattr(node, "workeroutput", None) or {}).get("oraclebench_warnings_dropped", 0)
     bench.worker_model = bench.worker_model or (getattr(node, "workeroutput", None) or {}).get("oraclebench_model", {})
     bench.workers += 1
+    adopt_drawn_facts(bench, (getattr(node, "workeroutput", None) or {}).get("oraclebench_draws", {}))
     for task, t in (getattr(node, "workeroutput", None) or {}).get("oraclebench_timing", {}).items():
         merged = bench.timing.setdefault(task, dict.fromkeys(t, 0) | {"workers": 0})
         for key in ("requested", "cached", "computed", "errors", "truncated"):
@@ -996,6 +1030,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         session.config.workeroutput["oraclebench_notices"] = bench.notices
         session.config.workeroutput["oraclebench_warnings"] = bench.warnings.lines
         session.config.workeroutput["oraclebench_warnings_dropped"] = len(bench.warnings.dropped)
+        session.config.workeroutput["oraclebench_draws"] = storable(drawn_facts(bench))
         if bench.model is not None:  # a worker that ran no item loaded none
             session.config.workeroutput["oraclebench_model"] = storable(
                 {"identity": bench.model.identity(), "manifest": getattr(bench.model, "manifest", None),
@@ -1074,10 +1109,60 @@ def training_summary(bench: Bench, records: list[Record]) -> dict:
                 or declared_training(bench.model_name, bench.options) or {})
     out = {}
     for task in sorted({r.task for r in records} & set(declared)):
-        t = get_task(task)
-        buckets = {i.id: t.coverage_bucket(t.decode(i.problem)) for i in bench.task_instances(task)}
-        out[task] = training_coverage(t, declared[task], [r for r in records if r.task == task], buckets)
+        facts = bench.coverage_facts.get(task) or training_facts(bench, task, declared[task])
+        out[task] = training_coverage(get_task(task), declared[task], [r for r in records if r.task == task],
+                                      facts["buckets"], strata=facts["strata"])
     return out
+
+
+def training_facts(bench: Bench, task: str, data: dict) -> dict:
+    """``{"buckets": {instance id: coverage bucket}, "strata": task.training_coverage(data)}`` for the
+    run's instances of ``task``: what ``training_summary`` reads of the draw and of the training data."""
+    from oraclebench.tasks import get_task
+
+    t = get_task(task)
+    return {"buckets": {i.id: t.coverage_bucket(t.decode(i.problem)) for i in bench.task_instances(task)},
+            "strata": t.training_coverage(data)}
+
+
+def drawn_facts(bench: Bench) -> dict:
+    """xdist worker: per task it drew, what the controller's summary needs of the draw: the fresh draws
+    dropped as training problems, the unseen space, and ``training_facts`` where the model declares
+    training data. The controller collects nothing; drawing again there (the training data included)
+    cost 0.6 s after the workers were done (1,200 abcd traces, 2 workers). Every worker draws the same
+    instances (xdist checks that they collected the same items), so any one's facts serve."""
+    from oraclebench.models import declared_training, manifest_training
+
+    declared = (manifest_training(getattr(bench.model, "manifest", None))
+                or (declared_training(bench.model_name, bench.options) if bench.model_name else None) or {})
+    out = {}
+    for task in bench.instances:
+        facts: dict = {"fresh_dropped": bench.fresh_dropped.get(task)}
+        if task in bench.unseen_space:
+            facts |= {"unseen_space": bench.unseen_space[task], "unseen_found": bench.unseen_found[task]}
+        if task in declared:
+            found = training_facts(bench, task, declared[task])
+            facts |= {"buckets": found["buckets"], "strata": [dataclasses.asdict(b) for b in found["strata"]]}
+        out[task] = facts
+    return out
+
+
+def adopt_drawn_facts(bench: Bench, drawn: dict) -> None:
+    """xdist controller: take a worker's ``drawn_facts`` for each task no worker reported before."""
+    from oraclebench.tasks.base import BucketCoverage
+
+    for task, facts in drawn.items():
+        if task in bench.coverage_facts or task in bench.fresh_dropped or task in bench.unseen_space:
+            continue
+        if facts.get("fresh_dropped") is not None:
+            bench.fresh_dropped[task] = facts["fresh_dropped"]
+        if "unseen_found" in facts:
+            bench.unseen_space[task], bench.unseen_found[task] = facts["unseen_space"], facts["unseen_found"]
+            bench.say_unseen_shortfall(task)
+        if "strata" in facts:
+            bench.coverage_facts[task] = {"buckets": facts["buckets"],
+                                          "strata": [BucketCoverage(**b) for b in facts["strata"]]}
+
 
 def variants_of(records: list[Record]) -> dict:
     """``{"variants": {task: its variant}}`` for the run's tasks bound to one (``--world``): the world's
@@ -1215,7 +1300,8 @@ def _check_gates(bench: Bench, session: pytest.Session, records: list[Record], r
 
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
     bench = config.stash[BENCH]
-    if bench.summary is None:
+    if bench.summary is None:  # no record: still what the workers' draws said (an empty unseen space)
+        bench.flush_lines(terminalreporter)
         return
     from oraclebench.sets import describe_coverage
     from oraclebench.summary import render_table, warning_lines

@@ -86,20 +86,22 @@ def summarize(records: Iterable[Record], **info) -> dict:
     return {**info, "finished": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime()), "tasks": tasks}
 
 
-def training_coverage(task, data: dict, records: Sequence[Record], buckets: dict[str, str]) -> dict:
+def training_coverage(task, data: dict, records: Sequence[Record], buckets: dict[str, str],
+                      strata: Sequence | None = None) -> dict:
     """What the model's training data covered of ``task``'s training distribution, per stratum, beside
     how many of the run's ``records`` fall in each split there; with the warnings where ``unseen`` is too
     small to read as learning.
 
     Args: ``task``: a ``Task``; ``data``: its ``training_data``; ``buckets``: instance id -> the instance's
-    ``coverage_bucket``. Returns ``{"buckets": {label: {"space", "trained", "unseen", "text", "records"}},
+    ``coverage_bucket``; ``strata``: ``task.training_coverage(data)`` where it is already known (an
+    xdist worker's), else computed here. Returns ``{"buckets": {label: {"space", "trained", "unseen", "text", "records"}},
     "warnings": [line, ...]}``.
     """
     counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for r in records:
         counts[buckets.get(r.instance_id, r.label)][r.split] += 1
     out = {b.label: b.to_json() | {"text": b.text(), "records": dict(counts.get(b.label, {}))}
-           for b in task.training_coverage(data)}
+           for b in (task.training_coverage(data) if strata is None else strata)}
     warnings = [w for label, b in out.items() if (w := unseen_warning(task.name, label, b))]
     return {"buckets": out, "warnings": warnings}
 

@@ -284,11 +284,18 @@ def _operands(record: dict) -> dict:
     return {"a": int(a), "b": int(b)}
 
 
-def test_fresh_split_unseen_says_when_the_space_is_used_up(bench, pytester, tmp_path):
+@pytest.fixture(scope="module")
+def used_up_causal(tmp_path_factory) -> Path:
+    """A gpt2-causal checkpoint whose training data drew every input of its distribution (hundreds of
+    draws of 29 inputs): no problem there is unseen. Module-scoped, so torch is imported before any
+    pytester run (one that imports it first removes it again, and torch cannot be imported twice)."""
     from oraclebench.training.recipes import train
 
-    path = train("gpt2-causal", tmp_path / "causal", steps=2, progress=False)  # hundreds of draws of 29 inputs
-    result = bench("--model", f"hf:{path}", "--fresh", "10", "--split", "unseen")
+    return Path(train("gpt2-causal", tmp_path_factory.mktemp("causal") / "c", steps=2, progress=False))
+
+
+def test_fresh_split_unseen_says_when_the_space_is_used_up(bench, pytester, used_up_causal):
+    result = bench("--model", f"hf:{used_up_causal}", "--fresh", "10", "--split", "unseen")
     result.stdout.fnmatch_lines(["*causal: asked for 10 unseen problems, scoring 0: hf:*'s training distribution "
                                  "holds no problem it was not trained on*"])
 
@@ -366,6 +373,43 @@ def test_under_xdist_the_summary_counts_what_was_dropped_as_in_one_process(bench
         assert counts[0][1] is not None and counts[0][1] > 0
     else:  # the 81 one-digit products are all in the training data: fresh draws hit some of them
         assert counts[0][0] > 0
+
+
+@pytest.mark.parametrize("split", [[], ["--split", "unseen"]], ids=["fresh", "unseen"])
+def test_under_xdist_the_controller_takes_the_draws_from_its_workers_not_drawing_again(
+        bench, pytester, tiny_mult, split, monkeypatch):
+    """The controller collects nothing. Its summary needs the draw (what was dropped as training data,
+    each instance's stratum) and the training data's strata; it drew both again after the workers were
+    done (0.6 s of 1,200 abcd traces). The workers send them: the summary is the one-process run's, and
+    this process (the controller; the workers are subprocesses) draws nothing."""
+    pytest.importorskip("xdist")
+    from oraclebench.tasks import base
+
+    args = ["--model", f"hf:{tiny_mult}", "--task", "multiplication", "--fresh", "40", "--no-cache", *split]
+    bench(*args)
+    alone = list_runs(pytester.path / "results")[-1]
+    base._training_buckets.cache_clear()
+    drawn: list = []
+    for name in ("training_problems", "fresh_draws", "unseen_draws"):
+        real = getattr(base.Task, name)
+        monkeypatch.setattr(base.Task, name, lambda self, *a, _real=real, _name=name, **k: (
+            drawn.append(_name), _real(self, *a, **k))[1])
+    bench(*args, "-n", "2")
+    workers = list_runs(pytester.path / "results")[-1]
+    assert drawn == []
+    for key in ("coverage", "training", "tasks"):
+        assert workers[key] == alone[key], key
+    assert workers["training"]["multiplication"]["buckets"]  # the coverage table is there, not left out
+
+
+def test_under_xdist_a_short_unseen_space_is_said_as_in_one_process(bench, pytester, used_up_causal):
+    """The controller draws nothing: the line comes from a worker's draw, once, even with no item to run
+    (found while moving the draws to the workers: under -n 2 this run said only "no tests ran")."""
+    pytest.importorskip("xdist")
+    result = bench("--model", f"hf:{used_up_causal}", "--fresh", "10", "--split", "unseen", "-n", "2")
+    result.stdout.fnmatch_lines(["*causal: asked for 10 unseen problems, scoring 0: hf:*'s training distribution "
+                                 "holds no problem it was not trained on*"])
+    assert result.stdout.str().count("asked for 10 unseen problems") == 1
 
 
 def test_under_xdist_the_summary_names_the_checkpoint_and_its_manifest_as_in_one_process(bench, pytester, tiny_mult):

@@ -340,6 +340,37 @@ def test_a_share_whose_worker_died_holding_it_is_answered_by_another(tmp_path):
     assert [r.instance_id for r in records] == [i.id for i in insts] and all(r.correct for r in records)
 
 
+def test_the_workers_shares_are_dealt_every_nth_instance_and_read_back_in_order(tmp_path):
+    """A frozen set is ordered by stratum (abcd's from the shortest traces to the longest): dealt, not
+    cut in halves, each worker gets as many long ones."""
+    from oraclebench.sets import load_set
+
+    insts = load_set("multiplication")[:11]
+    calls: list[list[str]] = []
+
+    def answer(part):
+        calls.append([i.id for i in part])
+        return _scorer([])(part)
+
+    records = _shares(tmp_path).records(insts, answer, shares=3, first=1)  # a lone worker answers all three
+    ids = [i.id for i in insts]
+    assert calls == [ids[1::3], ids[2::3], ids[0::3]]  # its own share first
+    assert [r.instance_id for r in records] == ids
+
+
+@pytest.mark.parametrize("when, keeps", [("setup", True), ("call", False), ("teardown", True)])
+def test_an_xdist_worker_sends_an_items_record_on_its_setup_and_teardown_reports_only(when, keeps):
+    """Setup: the first report the controller reads (an item stopped mid-call keeps its record);
+    teardown: the one junitxml writes properties from; call: sent once more for nothing."""
+    from oraclebench.plugin import OUTCOME_KEY, OneRecordPerSend
+    from oraclebench.records import RECORD_KEY
+
+    report = pytest.TestReport("t.py::t[x]", ("t.py", 0, "t"), {}, "failed", "wrong", when, [],
+                               user_properties=[(RECORD_KEY, {"instance_id": "x"}), (OUTCOME_KEY, when)])
+    OneRecordPerSend().pytest_runtest_logreport(report)
+    assert report.user_properties == ([(RECORD_KEY, {"instance_id": "x"})] if keeps else []) + [(OUTCOME_KEY, when)]
+
+
 def test_a_share_another_worker_answered_is_read_not_asked_again(tmp_path):
     from oraclebench.sets import load_set
 
