@@ -9,12 +9,14 @@ Flow:
 - the first item of a task answers ALL collected items of that task in one batched, cached call;
   items only assert on the precomputed records (a failed request is a setup ERROR, a wrong answer a
   FAILED item);
-- each item attaches its record to its report (``user_properties``), so with pytest-xdist the
-  controller collects them; only the controller writes ``results/``, prints the table and checks
-  ``--gate`` (the exit status is then 0 iff every gate holds);
-- with pytest-xdist (``-n N``) the first worker to reach a task answers it whole, under a lock, and
-  leaves the records for the others to read: each instance is asked once in total. A worker whose
-  controller is gone stops at once (a watchdog thread), so a killed run asks the model nothing more;
+- each item attaches its record to its reports (``user_properties``; under xdist its setup and
+  teardown reports only, see ``OneRecordPerSend``), so with pytest-xdist the controller collects them;
+  only the controller writes ``results/``, prints the table and checks ``--gate`` (the exit status is
+  then 0 iff every gate holds);
+- with pytest-xdist (``-n N``) each worker answers its share of a task and reads the others' records
+  (``SharedAnswers``): each instance is asked once in total. The workers also send what the summary
+  needs of the draw (``drawn_facts``): the controller collects nothing. A worker whose controller is
+  gone stops at once (a watchdog thread), so a killed run asks the model nothing more;
 - the summary records what the run covers and whether it is complete per task (see
   ``oraclebench.summary``); the default output ends with the summary table (wrong answers stay
   available through ``-rf``, ``--tb`` and ``--junitxml``).
@@ -231,6 +233,12 @@ class Bench:
         """``--task`` if given; else the tasks the model declares it was trained on; else every task."""
         if self.tasks_filter:
             return task in self.tasks_filter
+        declared = self.declared_tasks()
+        return not declared or task in declared
+
+    def declared_tasks(self) -> list[str]:
+        """The tasks the model declares it was trained on (``[]``: none); the first call says that only
+        those are scored. An xdist controller, which collects nothing, asks at the end of the run."""
         if self.declared is None and self.model_name:
             from oraclebench.models import declared_tasks
 
@@ -238,7 +246,7 @@ class Bench:
             if self.declared and not self.is_worker:
                 self._say(f"oraclebench: {self.model_name} was trained on {', '.join(self.declared)}; "
                           f"scoring only that (choose others with --task)")
-        return not self.declared or task in self.declared
+        return self.declared or []
 
     def own_record(self, data: dict) -> Record:
         """The ``Record`` an item's report carried as ``data``: this process's own object where it
@@ -1039,6 +1047,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     import shutil
 
     shutil.rmtree(inflight_dir(bench.results, bench.run_id), ignore_errors=True)
+    if not bench.tasks_filter:
+        bench.declared_tasks()  # said during collection in one process; an xdist controller says it here
     if not bench.collected:
         return
     from oraclebench.records import write_run
@@ -1104,8 +1114,9 @@ def training_summary(bench: Bench, records: list[Record]) -> dict:
     from oraclebench.tasks import get_task
 
     # The loaded model's manifest where there is one (what labelled the records: a python: callable's
-    # ``manifest`` too), else what the name declares (an xdist controller loads no model).
+    # ``manifest`` too), the workers' on an xdist controller (it loads no model), else what the name declares.
     declared = (manifest_training(getattr(bench.model, "manifest", None))
+                or manifest_training(bench.worker_model.get("manifest"))
                 or declared_training(bench.model_name, bench.options) or {})
     out = {}
     for task in sorted({r.task for r in records} & set(declared)):
@@ -1202,8 +1213,9 @@ def completeness(bench: Bench, session: pytest.Session, exitstatus: int, records
     from oraclebench.sets import coverage, load_set
 
     sel = selection(session.config)
-    interrupted = exitstatus == pytest.ExitCode.INTERRUPTED
-    stopped = bool(session.shouldfail or session.shouldstop) and not interrupted
+    maxfail = stopped_at_maxfail(session)
+    interrupted = exitstatus == pytest.ExitCode.INTERRUPTED and not maxfail
+    stopped = bool(session.shouldfail or session.shouldstop) and not interrupted or maxfail
     by_task: dict[str, list[Record]] = {}
     for r in records:
         by_task.setdefault(r.task, []).append(r)
@@ -1224,6 +1236,13 @@ def completeness(bench: Bench, session: pytest.Session, exitstatus: int, records
             partial[task] = "; ".join(reasons) or "not the whole frozen set"
     return {"selection": sel, "interrupted": interrupted, "stopped_early": stopped, "coverage": cover,
             "complete": complete, "partial": partial}
+
+
+def stopped_at_maxfail(session: pytest.Session) -> bool:
+    """Whether xdist's controller stopped the run at ``-x``/``--maxfail``. It stops by raising a
+    ``KeyboardInterrupt``, so the exit status says interrupted; its ``shouldstop`` says why."""
+    why = getattr(session.config.pluginmanager.get_plugin("dsession"), "shouldstop", None)
+    return isinstance(why, str) and why.startswith("stopping after")
 
 
 def _reasons(sel: dict, cover: dict, interrupted: bool, stopped: bool, whole: bool) -> list[str]:

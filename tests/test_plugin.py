@@ -262,6 +262,17 @@ def test_what_the_plugin_says_during_collection_reaches_the_terminal(pytester, m
                                  "(choose others with --task)"])
 
 
+def test_under_xdist_the_run_says_it_scores_only_the_tasks_the_model_was_trained_on(pytester, monkeypatch):
+    pytest.importorskip("xdist")
+    checkpoint = pytester.path / "ckpt"
+    checkpoint.mkdir()
+    (checkpoint / "manifest.json").write_text('{"task": "causal"}')
+    result = bench_process(pytester, monkeypatch, "--model", f"hf:{checkpoint}", "-n", "2", "-k", "nothing")
+    result.stdout.fnmatch_lines([f"oraclebench: hf:{checkpoint} was trained on causal; scoring only that "
+                                 "(choose others with --task)"])
+    assert result.stdout.str().count("scoring only that") == 1
+
+
 def test_a_model_failing_the_whole_task_says_so_on_the_terminal(pytester, monkeypatch):
     # The task is answered inside a fixture, whose output pytest captures.
     pytester.makepyfile(refusing_model="""

@@ -402,6 +402,27 @@ def test_under_xdist_the_controller_takes_the_draws_from_its_workers_not_drawing
     assert workers["training"]["multiplication"]["buckets"]  # the coverage table is there, not left out
 
 
+def test_under_xdist_a_python_models_manifest_gives_the_training_coverage_as_in_one_process(
+        bench, pytester, tiny_mult):
+    """A ``python:`` callable's ``manifest`` is known only once it is loaded, and the xdist controller
+    loads no model: it took the training data from the name alone and left the coverage table out."""
+    pytest.importorskip("xdist")
+    pytester.makepyfile(manifested=f"""
+        import json
+        def answer(prompts):
+            return [" 12\\n" for _ in prompts]
+        answer.manifest = json.loads(open({str(tiny_mult / "manifest.json")!r}).read())
+    """)
+    seen = []
+    for workers in ([], ["-n", "2"]):
+        bench("--model", "python:manifested:answer", "--task", "multiplication", "--limit", "40", "--no-cache",
+              *workers)
+        summary = list_runs(pytester.path / "results")[-1]
+        seen.append((summary.get("training"), summary["tasks"]))
+    assert seen[0][0] and seen[0][0]["multiplication"]["buckets"]
+    assert seen[1] == seen[0]
+
+
 def test_under_xdist_a_short_unseen_space_is_said_as_in_one_process(bench, pytester, used_up_causal):
     """The controller draws nothing: the line comes from a worker's draw, once, even with no item to run
     (found while moving the draws to the workers: under -n 2 this run said only "no tests ran")."""

@@ -120,6 +120,18 @@ def test_a_partial_run_never_replaces_the_score(bench, pytester, args):
     assert named.run_id == part["run_id"]
 
 
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["one process", "xdist"])
+def test_x_is_recorded_as_stopped_early_not_interrupted(bench, pytester, workers):
+    """xdist's controller stops at ``-x`` by raising a KeyboardInterrupt (exit status 2): the summary
+    said "interrupted" where one process says "stopped early" (found by a trial)."""
+    if workers:
+        pytest.importorskip("xdist")
+    bench("--model", "random", "--task", "causal", "-x", *workers)
+    part = last_summary(pytester)
+    assert (part["stopped_early"], part["interrupted"]) == (True, False)
+    assert "stopped early (-x/--maxfail 1)" in part["partial"]["causal"]
+
+
 def test_ctrl_c_after_the_model_answered_keeps_the_run_marked_interrupted(bench, pytester):
     pytester.makeconftest("""
         import itertools
