@@ -98,11 +98,17 @@ def declared_tasks(name: str) -> list[str] | None:
 
 def _local_manifest(name: str) -> dict | None:
     """The ``manifest.json`` beside a local checkpoint named ``hf:``/``transplant:``/``vllm-local:PATH``
-    (options after ``?`` ignored), or None: the one place that reads it without loading the model."""
+    (options after ``?`` ignored), or a ``python:MODULE:FUNCTION``'s ``FUNCTION.manifest``; None when
+    there is none. The one place that reads it without loading the model (a ``python:`` callable's
+    module is imported, not called)."""
     import json
     from pathlib import Path
 
     prefix, _, spec = name.partition(":")
+    if prefix == "python":
+        from oraclebench.models.pycall import declared_manifest
+
+        return declared_manifest(spec)
     if prefix not in ("hf", "transplant", "vllm-local"):
         return None
     try:

@@ -26,7 +26,8 @@ module it imports, transitively (top-level, relative and function-level imports)
 the standard library or an installed package. Fixing a helper module invalidates the cached answers
 as editing the function does. What no source shows (a data file it reads, a remote model behind
 it) is named by an optional ``FUNCTION.version = "..."``, which is part of the identity too. An
-optional ``FUNCTION.manifest`` dict says what the callable saw in training (``--heldout`` wins).
+optional ``FUNCTION.manifest`` dict says what the callable saw in training (``--heldout`` wins); it is
+read before the run draws its instances (``declared_manifest``), as a checkpoint's ``manifest.json``.
 
 A completion with ``<think>...</think>`` blocks is read without them; one whose thinking never
 closes is truncated (see ``models.base.strip_thinking``).
@@ -57,12 +58,17 @@ DEFAULT_TIMEOUT = 60.0  # seconds per prompt: a call of n prompts is abandoned a
 
 def _import_file(path: Path) -> ModuleType:
     name = "oraclebench_pycall_" + hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:12]
+    stat = path.stat()
+    seen = sys.modules.get(name)
+    if seen is not None and getattr(seen, "__oraclebench_file__", None) == (stat.st_mtime_ns, stat.st_size):
+        return seen  # imported once per process, as a module by name is (its manifest was read first)
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
         raise ModelError(f"python:{path}: cannot load this file as a module; give a .py file or a dotted module name")
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module  # dataclasses and pickling look the module up by name
     spec.loader.exec_module(module)
+    module.__oraclebench_file__ = (stat.st_mtime_ns, stat.st_size)
     return module
 
 
@@ -114,6 +120,35 @@ def load_callable(spec: str) -> tuple[Callable[[list[str]], list[str]], ModuleTy
         raise ModelError(f"python:{spec}: function {func_name!r} {what} in {module_name}; "
                          f"callables there: {', '.join(public) or 'none'}")
     return fn, module
+
+
+IMPORTED = "__oraclebench_imported__"  # on a module this adapter imported: what importing it loaded
+
+
+def load_tracked(spec: str) -> tuple[Callable[[list[str]], list[str]], ModuleType, list[str]]:
+    """``load_callable``, and the modules importing the callable's module loaded (also those it imports
+    by computed names, which ``local_sources`` cannot see). Kept on the module object, so they are the
+    same whether its manifest was read first (``declared_manifest``) or the adapter imports it."""
+    before = set(sys.modules)
+    fn, module = load_callable(spec)
+    loaded = getattr(module, IMPORTED, None)
+    if loaded is None:
+        loaded = sorted(set(sys.modules) - before)
+        setattr(module, IMPORTED, loaded)
+    return fn, module, list(loaded)
+
+
+def declared_manifest(spec: str) -> dict | None:
+    """The callable's ``manifest`` (what it saw in training), read before the model is loaded: the
+    fresh draws drop its training problems, ``--split unseen`` and ``--heldout`` checks read it, as
+    they read a checkpoint's ``manifest.json``. Imports the callable's module. None where it has none,
+    or where it cannot be loaded (loading the model says why, in one line)."""
+    try:
+        fn, _, _ = load_tracked(spec)
+    except ModelError:
+        return None
+    manifest = getattr(fn, "manifest", None)
+    return manifest if isinstance(manifest, dict) else None
 
 
 def _installed_roots() -> tuple[str, ...]:
@@ -224,9 +259,7 @@ class PythonModel(Adapter):
             raise ModelError(f"python:{spec}: unknown option(s) {', '.join(unknown)}; known: {', '.join(OPTIONS)}")
         self.spec = spec
         self.name = f"python:{spec}"
-        before = set(sys.modules)
-        self.fn, self.module = load_callable(spec)
-        loaded = sorted(set(sys.modules) - before)  # also what it imported by computed names
+        self.fn, self.module, loaded = load_tracked(spec)
         size = options.get("batch_size", getattr(self.fn, "batch_size", None))
         self.batch_size = None if size is None else _positive(size, f"{self.name}: batch_size")
         self.timeout = _seconds(options.get("timeout", DEFAULT_TIMEOUT), f"{self.name}: timeout")

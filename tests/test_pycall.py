@@ -265,3 +265,39 @@ def test_a_fixed_helper_module_is_asked_again_and_the_summary_says_what_came_fro
     out, fixed = run()
     assert "multiplication: 12 requests, 0 from the cache, 12 asked" in out, out[-2000:]
     assert (fixed["correct"], fixed["cached"]) == (12, 0)
+
+
+@pytest.mark.parametrize("spec_of", [lambda d: "pipe_twice:answer", lambda d: f"{d / 'pipe_twice.py'}:answer"],
+                         ids=["module", "file"])
+def test_the_identity_is_the_same_whether_the_manifest_was_read_before_loading(tmp_path, monkeypatch, spec_of):
+    """The manifest is read before the model loads (``declared_manifest``: fresh draws drop its training
+    problems). The identity counts what importing the module loaded, a helper imported by a computed
+    name too: reading the manifest first must not hide that helper (its edits would then not reach
+    the cache key), nor import a file twice."""
+    from oraclebench.models.pycall import declared_manifest
+
+    (tmp_path / "dyn_helper_twice.py").write_text("VALUE = 1\n")
+    (tmp_path / "pipe_twice.py").write_text(textwrap.dedent("""
+        import importlib
+        importlib.import_module("dyn_helper_" + "twice")
+        RUNS = [0]
+        RUNS[0] += 1
+        def answer(prompts):
+            return [" 1" for _ in prompts]
+        answer.manifest = {"task": "causal"}
+    """))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    spec = spec_of(tmp_path)
+
+    def forget():
+        for name in [m for m in sys.modules if "twice" in m or m.startswith("oraclebench_pycall_")]:
+            monkeypatch.delitem(sys.modules, name)
+
+    forget()
+    loaded_alone = PythonModel(spec)
+    forget()
+    assert declared_manifest(spec) == {"task": "causal"}
+    after_manifest = PythonModel(spec)
+    assert after_manifest.identity() == loaded_alone.identity()
+    assert any(source.endswith("dyn_helper_twice.py") for source in after_manifest.sources)
+    assert after_manifest.module.RUNS == [1]  # executed once

@@ -14,7 +14,7 @@ from hypothesis import given, settings, strategies as st
 
 from oraclebench.errors import UsageError
 from oraclebench.gates import GateErrors, check_gates
-from oraclebench.records import Record, list_runs
+from oraclebench.records import Record, list_runs, read_records
 from oraclebench.summary import summarize
 from oraclebench.tasks import get_task
 from oraclebench.tasks.base import BucketCoverage
@@ -421,6 +421,28 @@ def test_under_xdist_a_python_models_manifest_gives_the_training_coverage_as_in_
         seen.append((summary.get("training"), summary["tasks"]))
     assert seen[0][0] and seen[0][0]["multiplication"]["buckets"]
     assert seen[1] == seen[0]
+
+
+@pytest.mark.parametrize("split", [[], ["--split", "unseen"]], ids=["fresh", "unseen"])
+def test_a_python_models_manifest_drops_its_training_problems_from_fresh_draws(bench, pytester, tiny_mult, split):
+    """``FUNCTION.manifest`` says what a callable trained on; the draws happen before any model loads
+    and read only a checkpoint's manifest.json, so fresh draws kept its training problems (14 of 100
+    split ``trained``, found by a trial) and ``--split unseen`` said it records no training data."""
+    pytester.makepyfile(manifested=f"""
+        import json
+        def answer(prompts):
+            return [" 12\\n" for _ in prompts]
+        answer.manifest = json.loads(open({str(tiny_mult / "manifest.json")!r}).read())
+    """)
+    result = bench("--model", "python:manifested:answer", "--task", "multiplication", "--fresh", "60", *split)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED, result.stdout.str()
+    summary = list_runs(pytester.path / "results")[-1]
+    records = read_records(Path(summary["path"]))
+    assert len(records) == 60 and not [r for r in records if r.split == "trained"]
+    if split:
+        assert {r.split for r in records} == {"unseen"}
+    else:  # the 81 one-digit products are all in the training data: fresh draws hit some of them
+        assert summary["coverage"]["multiplication"]["dropped_as_training"] > 0
 
 
 def test_under_xdist_a_short_unseen_space_is_said_as_in_one_process(bench, pytester, used_up_causal):
