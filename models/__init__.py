@@ -84,7 +84,8 @@ DESCRIPTIONS: dict[str, Usage] = {
 
 def declared_tasks(name: str) -> list[str] | None:
     """The tasks a model was trained on, known without loading it: a reference recipe's task, or the
-    ``manifest.json`` beside a local checkpoint. ``None`` when nothing is declared.
+    ``manifest.json`` beside a local checkpoint (a ``python:`` callable's ``manifest``: see
+    ``_local_manifest``). ``None`` when nothing is declared.
     """
     if (declared := _declared_hook(name, "declared_tasks")) is not None:
         return declared(name)
@@ -121,7 +122,8 @@ def _local_manifest(name: str) -> dict | None:
 def declared_training(name: str, options: dict[str, Any] | None = None) -> dict[str, dict] | None:
     """What a model trained on, known without loading it: ``{task: training_data}`` (see
     ``Task.training_problems``), from a reference recipe's settings or the ``manifest.json`` beside a
-    local checkpoint (``training_data``, or a ``tasks`` table of them). ``None`` when nothing is declared.
+    local checkpoint or a ``python:`` callable's ``manifest`` (``training_data``, or a ``tasks`` table of
+    them). ``None`` when nothing is declared.
     """
     if (declared := _declared_hook(name, "declared_training")) is not None:
         return declared(name, options)
@@ -145,7 +147,8 @@ def manifest_training(manifest: dict | None) -> dict[str, dict] | None:
 def declared_splits(name: str, options: dict[str, Any] | None = None) -> dict[str, dict] | None:
     """What a model saw in training, known without loading it: ``{task: the task's manifest}`` (causal:
     the omitted inputs and the world), from a reference recipe's settings or the ``manifest.json``
-    beside a local checkpoint (``split``, or a ``tasks`` table). ``None`` when nothing is declared.
+    beside a local checkpoint or a ``python:`` callable's ``manifest`` (``split``, or a ``tasks``
+    table). ``None`` when nothing is declared.
     """
     if name in NAMES:
         training = declared_training(name, options)

@@ -56,19 +56,27 @@ OPTIONS = ("batch_size", "timeout")
 DEFAULT_TIMEOUT = 60.0  # seconds per prompt: a call of n prompts is abandoned after n x timeout
 
 
-def _import_file(path: Path) -> ModuleType:
+def _import_file(path: Path, for_manifest: bool = False) -> ModuleType:
+    """The module of a ``.py`` file, executed anew for each model loaded from it, except once: the
+    import that read its manifest before the model loaded (``declared_manifest``) is the one the model
+    then uses; manifest reads reuse any import of the same contents."""
     name = "oraclebench_pycall_" + hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:12]
-    stat = path.stat()
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
     seen = sys.modules.get(name)
-    if seen is not None and getattr(seen, "__oraclebench_file__", None) == (stat.st_mtime_ns, stat.st_size):
-        return seen  # imported once per process, as a module by name is (its manifest was read first)
+    if seen is not None and getattr(seen, "__oraclebench_file__", None) == digest:
+        if for_manifest:
+            return seen
+        if getattr(seen, "__oraclebench_unclaimed__", False):
+            seen.__oraclebench_unclaimed__ = False
+            return seen
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
         raise ModelError(f"python:{path}: cannot load this file as a module; give a .py file or a dotted module name")
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module  # dataclasses and pickling look the module up by name
     spec.loader.exec_module(module)
-    module.__oraclebench_file__ = (stat.st_mtime_ns, stat.st_size)
+    module.__oraclebench_file__ = digest  # its contents: an edit within a timestamp's tick is still seen
+    module.__oraclebench_unclaimed__ = for_manifest  # no model uses it yet
     return module
 
 
@@ -87,8 +95,9 @@ def _is_self_or_parent(missing: str | None, module_name: str) -> bool:
     return missing is not None and (module_name == missing or module_name.startswith(missing + "."))
 
 
-def load_callable(spec: str) -> tuple[Callable[[list[str]], list[str]], ModuleType]:
-    """The function and its module for ``MODULE:FUNCTION``; anything missing is a one-line ``ModelError``."""
+def load_callable(spec: str, for_manifest: bool = False) -> tuple[Callable[[list[str]], list[str]], ModuleType]:
+    """The function and its module for ``MODULE:FUNCTION``; anything missing is a one-line ``ModelError``.
+    ``for_manifest``: only its manifest is read (see ``_import_file``)."""
     module_name, sep, func_name = spec.rpartition(":")
     if not sep or not module_name or not func_name:
         raise ModelError(f"python:{spec}: write python:MODULE:FUNCTION, e.g. python:examples.flawed:oracle "
@@ -99,7 +108,7 @@ def load_callable(spec: str) -> tuple[Callable[[list[str]], list[str]], ModuleTy
             path = Path(module_name)
             if not path.is_file():
                 raise ModelError(f"python:{spec}: no file {module_name}; give an existing .py file or a module name")
-            module = _import_file(path)
+            module = _import_file(path, for_manifest)
         else:
             module = _import_name(module_name)
     except ModelError:
@@ -125,12 +134,12 @@ def load_callable(spec: str) -> tuple[Callable[[list[str]], list[str]], ModuleTy
 IMPORTED = "__oraclebench_imported__"  # on a module this adapter imported: what importing it loaded
 
 
-def load_tracked(spec: str) -> tuple[Callable[[list[str]], list[str]], ModuleType, list[str]]:
+def load_tracked(spec: str, for_manifest: bool = False) -> tuple[Callable[[list[str]], list[str]], ModuleType, list[str]]:
     """``load_callable``, and the modules importing the callable's module loaded (also those it imports
     by computed names, which ``local_sources`` cannot see). Kept on the module object, so they are the
     same whether its manifest was read first (``declared_manifest``) or the adapter imports it."""
     before = set(sys.modules)
-    fn, module = load_callable(spec)
+    fn, module = load_callable(spec, for_manifest)
     loaded = getattr(module, IMPORTED, None)
     if loaded is None:
         loaded = sorted(set(sys.modules) - before)
@@ -144,7 +153,7 @@ def declared_manifest(spec: str) -> dict | None:
     they read a checkpoint's ``manifest.json``. Imports the callable's module. None where it has none,
     or where it cannot be loaded (loading the model says why, in one line)."""
     try:
-        fn, _, _ = load_tracked(spec)
+        fn, _, _ = load_tracked(spec, for_manifest=True)
     except ModelError:
         return None
     manifest = getattr(fn, "manifest", None)
@@ -264,7 +273,10 @@ class PythonModel(Adapter):
         self.batch_size = None if size is None else _positive(size, f"{self.name}: batch_size")
         self.timeout = _seconds(options.get("timeout", DEFAULT_TIMEOUT), f"{self.name}: timeout")
         manifest = getattr(self.fn, "manifest", None)
-        self.manifest = manifest if isinstance(manifest, dict) else None
+        if manifest is not None and not isinstance(manifest, dict):
+            raise ModelError(f"{self.name}: {self.fn.__name__}.manifest must be a dict (what a checkpoint's "
+                             f"manifest.json holds), not {type(manifest).__name__}")
+        self.manifest = manifest
         self.sources = local_sources(self.module, loaded)
         self._hash = sources_hash(self.sources)
         version = getattr(self.fn, "version", None)

@@ -142,6 +142,8 @@ class Bench:
         # The loaded model's identity and manifest as a worker reports them (controller: it loads no model).
         self.worker_model: dict = {}
         self.other_failures: list = []  # failed reports that are not a wrong answer or a failed request
+        self.start_error = ""  # xdist worker: why its model did not load (``stop_worker``)
+        self.worker_errors: list[str] = []  # controller: the workers' such lines
 
     # -- instances ------------------------------------------------------------------------------
     def task_instances(self, task: str) -> list:
@@ -189,6 +191,16 @@ class Bench:
             held = "no problem" if space == 0 else f"only {space:,} problem{'s' * (space != 1)}"
             why = f"{self.model_name}'s training distribution holds {held} it was not trained on"
         self._say(f"oraclebench: {task}: asked for {n} unseen problems, scoring {found}: {why}", yellow=True)
+
+    def check_loads(self) -> None:
+        """A ``UsageError`` with the model's own line where it does not load: a python: module that fails
+        to import declares nothing, and "records no training data" would hide why."""
+        from oraclebench.models import ModelError
+
+        try:
+            self.load_model()
+        except ModelError as exc:
+            raise UsageError(str(exc)) from None
 
     def _say(self, line: str, **markup) -> None:
         """A line for the terminal, written when output is no longer captured (collection captures it):
@@ -646,6 +658,8 @@ def check_split(bench: Bench, split: str, fresh: int | None) -> None:
     except ModelError as exc:
         raise UsageError(str(exc)) from None
     missing = sorted(bench.tasks_filter - set(declared)) if declared else []
+    if not declared:
+        bench.check_loads()
     if not declared or missing:
         what = f" for {', '.join(missing)}" if missing else ""
         raise UsageError(f"--split {split}: {bench.model_name} records no training data{what} (no training_data in its "
@@ -793,6 +807,16 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         if not others:  # a test of the user's may use caplog; the items of workers too: they run them
             drop_item_capture(session.config, _user_asked(session.config))
     _start(bench, session.config)
+    if bench.start_error:
+        stop_worker(session, bench.start_error)
+
+
+def stop_worker(session: pytest.Session, error: str) -> None:
+    """xdist worker whose model did not load: stop without asking anything, and hand the one line to
+    the controller, which exits with it as a usage error (4). Raising here, as one process does,
+    left the worker's items scheduled and the controller failed with a 40-line INTERNALERROR. The
+    worker runs one scheduled item before it reads ``shouldfail``: that item is skipped."""
+    session.shouldfail = f"oraclebench: {error}"
 
 
 def _check_name(name: str) -> None:
@@ -857,6 +881,10 @@ def _start(bench: Bench, config: pytest.Config) -> None:
         if bench.is_worker:
             share_cores(bench)
     except (ModelError, UsageError) as exc:
+        if bench.is_worker:  # see ``stop_worker``
+            bench.start_error = str(exc)
+            config.workeroutput["oraclebench_usage_error"] = bench.start_error
+            return
         raise pytest.UsageError(str(exc)) from None
     bench.run_id = config.workerinput["oraclebench_run_id"] if bench.is_worker else new_run_id(bench.model_name)
 
@@ -883,6 +911,8 @@ def oraclebench_instance(request):
 def oraclebench_record(request, oraclebench_instance) -> Record:
     """The scored record of this item's instance; a failed model request is a setup error."""
     bench = request.config.stash[BENCH]
+    if bench.start_error:
+        pytest.skip(f"the model did not load: {bench.start_error}")
     if isinstance(oraclebench_instance, str):  # --explore
         from oraclebench.explore import run_explore_item
 
@@ -1022,6 +1052,8 @@ def pytest_testnodedown(node, error) -> None:
     bench.logged_dropped += (getattr(node, "workeroutput", None) or {}).get("oraclebench_warnings_dropped", 0)
     bench.worker_model = bench.worker_model or (getattr(node, "workeroutput", None) or {}).get("oraclebench_model", {})
     bench.workers += 1
+    if error := (getattr(node, "workeroutput", None) or {}).get("oraclebench_usage_error"):
+        bench.worker_errors.append(error)
     adopt_drawn_facts(bench, (getattr(node, "workeroutput", None) or {}).get("oraclebench_draws", {}))
     for task, t in (getattr(node, "workeroutput", None) or {}).get("oraclebench_timing", {}).items():
         merged = bench.timing.setdefault(task, dict.fromkeys(t, 0) | {"workers": 0})
@@ -1047,6 +1079,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     import shutil
 
     shutil.rmtree(inflight_dir(bench.results, bench.run_id), ignore_errors=True)
+    if bench.worker_errors:  # the workers' model did not load: a usage error, as in one process
+        session.exitstatus = pytest.ExitCode.USAGE_ERROR
     if not bench.tasks_filter:
         bench.declared_tasks()  # said during collection in one process; an xdist controller says it here
     if not bench.collected:
@@ -1113,10 +1147,9 @@ def training_summary(bench: Bench, records: list[Record]) -> dict:
     from oraclebench.summary import training_coverage
     from oraclebench.tasks import get_task
 
-    # The loaded model's manifest where there is one (what labelled the records: a python: callable's
-    # ``manifest`` too), the workers' on an xdist controller (it loads no model), else what the name declares.
+    # The loaded model's manifest where there is one (what labelled the records), else what the name
+    # declares (an xdist controller loads no model; a python: callable's manifest is declared too).
     declared = (manifest_training(getattr(bench.model, "manifest", None))
-                or manifest_training(bench.worker_model.get("manifest"))
                 or declared_training(bench.model_name, bench.options) or {})
     out = {}
     for task in sorted({r.task for r in records} & set(declared)):
@@ -1319,6 +1352,8 @@ def _check_gates(bench: Bench, session: pytest.Session, records: list[Record], r
 
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
     bench = config.stash[BENCH]
+    for error in dict.fromkeys(bench.worker_errors):
+        terminalreporter.write_line(f"ERROR: {printable(error, 1000)}", red=True)
     if bench.summary is None:  # no record: still what the workers' draws said (an empty unseen space)
         bench.flush_lines(terminalreporter)
         return

@@ -301,3 +301,30 @@ def test_the_identity_is_the_same_whether_the_manifest_was_read_before_loading(t
     assert after_manifest.identity() == loaded_alone.identity()
     assert any(source.endswith("dyn_helper_twice.py") for source in after_manifest.sources)
     assert after_manifest.module.RUNS == [1]  # executed once
+
+
+def test_a_file_edited_within_its_timestamps_tick_is_imported_again(tmp_path):
+    """A file module is imported once per process (its manifest may be read before the model loads);
+    an edit that keeps its size and modification time (a coarse clock, ``cp -p``) must still be seen."""
+    import os
+
+    from oraclebench.models.pycall import declared_manifest
+
+    body = "def answer(prompts):\n    return [' {}' for _ in prompts]\nanswer.manifest = {{'task': 'causal'}}\n"
+    path = write_module(tmp_path, body.format(1), name="edited")
+    assert declared_manifest(f"{path}:answer") == {"task": "causal"}  # imported, for the model to use
+    stat = path.stat()
+    path.write_text(body.format(2), encoding="utf-8")
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    model = PythonModel(f"{path}:answer")
+    assert model.fn(["x"]) == [" 2"]
+
+
+def test_a_manifest_that_is_not_a_dict_is_a_one_line_error(tmp_path):
+    path = write_module(tmp_path, """
+        def answer(prompts):
+            return [" 1" for _ in prompts]
+        answer.manifest = ["multiplication"]
+    """, name="listed")
+    with pytest.raises(ModelError, match=r"answer\.manifest must be a dict .*not list"):
+        PythonModel(f"{path}:answer")

@@ -445,6 +445,15 @@ def test_a_python_models_manifest_drops_its_training_problems_from_fresh_draws(b
         assert summary["coverage"]["multiplication"]["dropped_as_training"] > 0
 
 
+def test_split_unseen_with_a_model_that_does_not_load_says_why_it_does_not(bench, pytester):
+    pytester.makepyfile(broken_at_import="raise RuntimeError('boom')")
+    result = bench("--model", "python:broken_at_import:answer", "--fresh", "10", "--split", "unseen")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["ERROR: python:broken_at_import:answer: importing broken_at_import failed: "
+                                 "RuntimeError: boom"])
+    assert "records no training data" not in result.stderr.str() + result.stdout.str()
+
+
 def test_under_xdist_a_short_unseen_space_is_said_as_in_one_process(bench, pytester, used_up_causal):
     """The controller draws nothing: the line comes from a worker's draw, once, even with no item to run
     (found while moving the draws to the workers: under -n 2 this run said only "no tests ran")."""

@@ -132,6 +132,23 @@ def test_x_is_recorded_as_stopped_early_not_interrupted(bench, pytester, workers
     assert "stopped early (-x/--maxfail 1)" in part["partial"]["causal"]
 
 
+@pytest.mark.parametrize("model, line", [
+    ("hf:{path}/no-checkpoint", "ERROR: hf:*/no-checkpoint: no such directory*"),
+    ("python:./broken_at_import.py:answer", "ERROR: python:./broken_at_import.py:answer: importing *RuntimeError: boom*"),
+], ids=["missing checkpoint", "module raising at import"])
+def test_under_xdist_a_model_that_does_not_load_is_one_line_and_exit_4(bench, pytester, model, line):
+    """In one process a model that does not load is a usage error. Under -n its workers raised it and the
+    controller failed with a 40-line INTERNALERROR, exit 3 (found by a review)."""
+    pytest.importorskip("xdist")
+    pytester.makepyfile(broken_at_import="raise RuntimeError('boom')")
+    result = bench("--model", model.format(path=pytester.path), "--task", "causal", "-n", "2")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stdout.fnmatch_lines([line])
+    out = result.stdout.str() + result.stderr.str()
+    assert "INTERNALERROR" not in out and "Traceback" not in out and out.count("ERROR: ") == 1
+    assert not (pytester.path / "results" / "runs").exists() or not list((pytester.path / "results" / "runs").iterdir())
+
+
 def test_ctrl_c_after_the_model_answered_keeps_the_run_marked_interrupted(bench, pytester):
     pytester.makeconftest("""
         import itertools
