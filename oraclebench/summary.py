@@ -106,6 +106,17 @@ def training_coverage(task, data: dict, records: Sequence[Record], buckets: dict
     return {"buckets": out, "warnings": warnings}
 
 
+def training_facts(task: str, instances: Sequence, data: dict) -> dict:
+    """What ``training_coverage`` reads of a run's draw and of the training data: ``{"buckets":
+    {instance id: coverage bucket}, "strata": the task's training_coverage(data)}`` (an xdist worker
+    sends them to the controller, which draws nothing)."""
+    from oraclebench.tasks import get_task
+
+    t = get_task(task)
+    return {"buckets": {i.id: t.coverage_bucket(t.decode(i.problem)) for i in instances},
+            "strata": t.training_coverage(data)}
+
+
 def unseen_warning(task: str, label: str, bucket: dict) -> dict | None:
     """The warning for a stratum the run scored inside the training distribution whose ``unseen`` part is
     too small to measure learning (``MIN_UNSEEN``), or ``None``: ``{"bucket", "kind", "text"}``, kind

@@ -336,7 +336,7 @@ def test_fresh_on_a_model_whose_manifest_declares_its_training_rows(tmp_path):
 
 
 def _shares(tmp_path: Path):
-    from oraclebench.plugin import SharedAnswers
+    from oraclebench.workers import SharedAnswers
 
     return SharedAnswers(tmp_path, "run", "multiplication")
 
@@ -391,7 +391,8 @@ def test_the_workers_shares_are_dealt_every_nth_instance_and_read_back_in_order(
 def test_an_xdist_worker_sends_an_items_record_on_its_setup_and_teardown_reports_only(when, keeps):
     """Setup: the first report the controller reads (an item stopped mid-call keeps its record);
     teardown: the one junitxml writes properties from; call: sent once more for nothing."""
-    from oraclebench.plugin import OUTCOME_KEY, OneRecordPerSend
+    from oraclebench.plugin import OUTCOME_KEY
+    from oraclebench.workers import OneRecordPerSend
     from oraclebench.records import RECORD_KEY
 
     report = pytest.TestReport("t.py::t[x]", ("t.py", 0, "t"), {}, "failed", "wrong", when, [],

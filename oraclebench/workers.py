@@ -1,0 +1,211 @@
+"""pytest-xdist support for the plugin (``-n N``): what workers share and send, and how they stop.
+
+- ``SharedAnswers``: each worker answers its share of a task and reads the others' records, so each
+  instance is asked once in the whole run;
+- ``drawn_facts`` / ``adopt_drawn_facts``: the workers send what the controller's summary needs of
+  the draw (the controller collects nothing and draws nothing again);
+- ``OneRecordPerSend``: an item's record travels on its setup and teardown reports only;
+- ``share_cores``, ``watch_controller``, ``worker_writer``, ``stop_worker``: a worker's torch threads,
+  its end when the controller is gone, its terminal lines, its end when its model does not load;
+- ``stopped_at_maxfail``: the controller's reading of how xdist stopped a run.
+
+The plugin (``oraclebench.plugin``) imports this module; this module imports nothing of the plugin
+(a layer below it, see pyproject.toml).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import re
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from oraclebench.records import RECORD_KEY, Record
+
+Bench = Any  # the plugin's per-session state (``oraclebench.plugin.Bench``), which imports this module
+
+
+def worker_writer(config: pytest.Config):
+    """An xdist worker's ``live_writer``: its stderr is the controller's, so a line written there with
+    capture suspended reaches the terminal (or the CI log), marked with the worker's id."""
+    import sys
+
+    capture = config.pluginmanager.get_plugin("capturemanager")
+    worker = config.workerinput.get("workerid", "worker")
+    lock = threading.Lock()
+
+    def write(line: str) -> None:
+        with lock:
+            if capture is None:
+                print(f"[{worker}] {line}", file=sys.__stderr__, flush=True)
+                return
+            with capture.global_and_fixture_disabled():
+                print(f"[{worker}] {line}", file=sys.stderr, flush=True)
+    return write
+
+
+class SharedAnswers:
+    """xdist: one task's records for the whole run, each instance answered by exactly one worker.
+
+    The task's instances (collected alike on every worker, in the same order) are dealt into one share per
+    worker, every n-th to the same share: a frozen set is ordered by stratum (abcd's from the shortest
+    traces to the longest), and cut in halves one worker got all the long traces and the other waited.
+    A worker answers its own share first, then any share no one holds, and reads the shares
+    the others answered. Each share has a lock (``flock``: released if its holder dies, so another
+    worker answers that share) and a file ``results/.inflight/<run_id>/<task>.<i>.jsonl``, written
+    whole and renamed: a reader finds all of a share's records or answers the share itself. The
+    controller removes the folder at the end of the run.
+    """
+
+    def __init__(self, results: Path, run_id: str, task: str):
+        self.dir = inflight_dir(results, run_id)
+        self.task = task
+
+    def records(self, insts: list, answer, shares: int, first: int) -> list[Record]:
+        """Every instance's record, in ``insts``' order. ``answer(part)`` scores a share's instances;
+        ``shares`` is the number of workers, ``first`` this worker's own share (its index)."""
+        try:
+            import fcntl
+        except ImportError:  # not POSIX: no sharing, each worker answers everything
+            return answer(insts)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        n = max(1, min(shares, len(insts)))
+        got: dict[int, list[Record]] = {}
+        for wait in (False, True):  # first the shares free now, then wait for those others hold
+            for i in [(first + k) % n for k in range(n)]:
+                if i not in got and (records := self._share(fcntl, i, insts[i::n], answer, wait)) is not None:
+                    got[i] = records
+        out: list = [None] * len(insts)
+        for i in range(n):
+            out[i::n] = got[i]
+        return out
+
+    def _share(self, fcntl, i: int, part: list, answer, wait: bool) -> list[Record] | None:
+        """Share ``i``'s records: read where a worker wrote them, else answered here; None when another
+        worker holds its lock and ``wait`` is false."""
+        from oraclebench.records import atomic_write
+
+        path = self.dir / f"{self.task}.{i}.jsonl"
+        with open(path.with_suffix(".lock"), "w") as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+            except BlockingIOError:
+                return None
+            if path.exists():
+                with path.open(encoding="utf-8") as fh:
+                    return [Record.from_json(json.loads(line)) for line in fh if line.strip()]
+            records = answer(part)
+            atomic_write(path, "".join(json.dumps(r.to_json(), default=str) + "\n" for r in records))
+            return records  # closing the file releases the lock
+
+
+def worker_share(config: pytest.Config) -> tuple[int, int]:
+    """An xdist worker's (number of workers, its index): ``gw3`` of 4 is (4, 3)."""
+    count = int(config.workerinput.get("workercount", 1))
+    digits = re.sub(r"\D", "", str(config.workerinput.get("workerid", "")))
+    return count, int(digits) % count if digits else 0
+
+
+def share_cores(bench: Bench) -> None:
+    """xdist worker: torch's threads = cores / workers. N workers each running a thread per core
+    oversubscribe the cores and finish slower than one worker. Left alone where the user chose
+    (``OMP_NUM_THREADS``, ``--model-opt threads=N``) or the model does not use torch."""
+    if "OMP_NUM_THREADS" in os.environ or "threads" in bench.options or "torch" not in sys.modules:
+        return
+    workers, _ = worker_share(bench.config)
+    sys.modules["torch"].set_num_threads(max(1, (os.cpu_count() or 1) // workers))
+
+
+def inflight_dir(results: Path, run_id: str) -> Path:
+    return Path(results) / ".inflight" / (run_id or "run")
+
+
+def watch_controller(parent: int, interval: float = 0.2) -> threading.Thread:
+    """xdist worker: exit at once when the controller that started it is gone (killed, crashed), so a
+    killed run leaves no worker asking the model. The controller is the worker's parent process."""
+    def watch() -> None:
+        while True:
+            time.sleep(interval)
+            if os.getppid() != parent:
+                os._exit(70)
+
+    thread = threading.Thread(target=watch, name="oraclebench-watchdog", daemon=True)
+    thread.start()
+    return thread
+
+
+def stop_worker(session: pytest.Session, error: str) -> None:
+    """xdist worker whose model did not load: stop without asking anything, and hand the one line to
+    the controller, which exits with it as a usage error (4). Raising here, as one process does,
+    left the worker's items scheduled and the controller failed with a 40-line INTERNALERROR. The
+    worker runs one scheduled item before it reads ``shouldfail``: that item is skipped."""
+    session.shouldfail = f"oraclebench: {error}"
+
+
+class OneRecordPerSend:
+    """xdist worker: an item's record leaves its call report, before xdist sends that to the controller.
+
+    pytest puts an item's ``user_properties`` on each of its three reports, and the worker serializes
+    and sends each (a record is 1.5-3 KB; the controller reads each back). The setup report keeps it
+    (the first the controller gets: a run stopped mid-item keeps the record, as in one process) and
+    so does the teardown report (junitxml writes its properties from that one).
+    """
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.when == "call":
+            report.user_properties = [(k, v) for k, v in report.user_properties if k != RECORD_KEY]
+
+
+def drawn_facts(bench: Bench) -> dict:
+    """xdist worker: per task it drew, what the controller's summary needs of the draw: the fresh draws
+    dropped as training problems, the unseen space, and ``training_facts`` where the model declares
+    training data. The controller collects nothing; drawing again there (the training data included)
+    cost 0.6 s after the workers were done (1,200 abcd traces, 2 workers). Every worker draws the same
+    instances (xdist checks that they collected the same items), so any one's facts serve."""
+    from oraclebench.models import declared_training, manifest_training
+    from oraclebench.summary import training_facts
+
+    declared = (manifest_training(getattr(bench.model, "manifest", None))
+                or (declared_training(bench.model_name, bench.options) if bench.model_name else None) or {})
+    out = {}
+    for task in bench.instances:
+        facts: dict = {"fresh_dropped": bench.fresh_dropped.get(task)}
+        if task in bench.unseen_space:
+            facts |= {"unseen_space": bench.unseen_space[task], "unseen_found": bench.unseen_found[task]}
+        if task in declared:
+            found = training_facts(task, bench.task_instances(task), declared[task])
+            facts |= {"buckets": found["buckets"], "strata": [dataclasses.asdict(b) for b in found["strata"]]}
+        out[task] = facts
+    return out
+
+
+def adopt_drawn_facts(bench: Bench, drawn: dict) -> None:
+    """xdist controller: take a worker's ``drawn_facts`` for each task no worker reported before."""
+    from oraclebench.tasks.base import BucketCoverage
+
+    for task, facts in drawn.items():
+        if task in bench.coverage_facts or task in bench.fresh_dropped or task in bench.unseen_space:
+            continue
+        if facts.get("fresh_dropped") is not None:
+            bench.fresh_dropped[task] = facts["fresh_dropped"]
+        if "unseen_found" in facts:
+            bench.unseen_space[task], bench.unseen_found[task] = facts["unseen_space"], facts["unseen_found"]
+            bench.say_unseen_shortfall(task)
+        if "strata" in facts:
+            bench.coverage_facts[task] = {"buckets": facts["buckets"],
+                                          "strata": [BucketCoverage(**b) for b in facts["strata"]]}
+
+
+def stopped_at_maxfail(session: pytest.Session) -> bool:
+    """Whether xdist's controller stopped the run at ``-x``/``--maxfail``. It stops by raising a
+    ``KeyboardInterrupt``, so the exit status says interrupted; its ``shouldstop`` says why."""
+    why = getattr(session.config.pluginmanager.get_plugin("dsession"), "shouldstop", None)
+    return isinstance(why, str) and why.startswith("stopping after")
