@@ -54,6 +54,9 @@ from oraclebench.tasks.base import Request, Response
 
 OPTIONS = ("batch_size", "timeout")
 DEFAULT_TIMEOUT = 60.0  # seconds per prompt: a call of n prompts is abandoned after n x timeout
+# Kept on a module this adapter imported: what importing it loaded; a file module's contents (a digest);
+# whether a file module imported to read its manifest still waits for the model that uses it.
+IMPORTED, CONTENTS, UNCLAIMED = "__oraclebench_imported__", "__oraclebench_file__", "__oraclebench_unclaimed__"
 
 
 def _import_file(path: Path, for_manifest: bool = False) -> ModuleType:
@@ -63,11 +66,11 @@ def _import_file(path: Path, for_manifest: bool = False) -> ModuleType:
     name = "oraclebench_pycall_" + hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:12]
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     seen = sys.modules.get(name)
-    if seen is not None and getattr(seen, "__oraclebench_file__", None) == digest:
+    if seen is not None and getattr(seen, CONTENTS, None) == digest:
         if for_manifest:
             return seen
-        if getattr(seen, "__oraclebench_unclaimed__", False):
-            seen.__oraclebench_unclaimed__ = False
+        if getattr(seen, UNCLAIMED, False):
+            setattr(seen, UNCLAIMED, False)
             return seen
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
@@ -75,8 +78,8 @@ def _import_file(path: Path, for_manifest: bool = False) -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module  # dataclasses and pickling look the module up by name
     spec.loader.exec_module(module)
-    module.__oraclebench_file__ = digest  # its contents: an edit within a timestamp's tick is still seen
-    module.__oraclebench_unclaimed__ = for_manifest  # no model uses it yet
+    setattr(module, CONTENTS, digest)  # its contents: an edit within a timestamp's tick is still seen
+    setattr(module, UNCLAIMED, for_manifest)
     return module
 
 
@@ -129,9 +132,6 @@ def load_callable(spec: str, for_manifest: bool = False) -> tuple[Callable[[list
         raise ModelError(f"python:{spec}: function {func_name!r} {what} in {module_name}; "
                          f"callables there: {', '.join(public) or 'none'}")
     return fn, module
-
-
-IMPORTED = "__oraclebench_imported__"  # on a module this adapter imported: what importing it loaded
 
 
 def load_tracked(spec: str, for_manifest: bool = False) -> tuple[Callable[[list[str]], list[str]], ModuleType, list[str]]:

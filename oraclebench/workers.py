@@ -35,8 +35,6 @@ Bench = Any  # the plugin's per-session state (``oraclebench.plugin.Bench``), wh
 def worker_writer(config: pytest.Config):
     """An xdist worker's ``live_writer``: its stderr is the controller's, so a line written there with
     capture suspended reaches the terminal (or the CI log), marked with the worker's id."""
-    import sys
-
     capture = config.pluginmanager.get_plugin("capturemanager")
     worker = config.workerinput.get("workerid", "worker")
     lock = threading.Lock()
