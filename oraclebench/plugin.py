@@ -508,6 +508,7 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(RecordCollector(bench), "oraclebench-records")
     else:
         config.pluginmanager.register(OneRecordPerSend(), "oraclebench-one-record")
+        config.pluginmanager.register(WorkerCollectionFinish(), "oraclebench-worker-collection")
         if "oraclebench_controller" in config.workerinput:
             watch_controller(config.workerinput["oraclebench_controller"])
     if not bench.is_worker:  # a bad ORACLEBENCH_PROGRESS_SECONDS is one line now, not a traceback mid-run
@@ -674,6 +675,21 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
+    if not session.config.stash[BENCH].is_worker:  # a worker's runs before xdist's: WorkerCollectionFinish
+        collection_finish(session)
+
+
+class WorkerCollectionFinish:
+    """xdist worker: the model loads at the end of collection, before xdist sends the collected items to
+    the controller, so that a worker whose model does not load sends none (``stop_worker``)."""
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        collection_finish(session)
+
+
+def collection_finish(session: pytest.Session) -> None:
+    """What the benchmark's items ask for, the tasks' instances; then the model is loaded (or trained)."""
     bench = session.config.stash[BENCH]
     bench.flush_lines(session.config.pluginmanager.get_plugin("terminalreporter"))
     if not bench.needs_model:
@@ -702,7 +718,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
             drop_item_capture(session.config, _user_asked(session.config))
     _start(bench, session.config)
     if bench.start_error:
-        stop_worker(session, bench.start_error)
+        stop_worker(session)
 
 
 def _check_name(name: str) -> None:
@@ -797,8 +813,6 @@ def oraclebench_instance(request):
 def oraclebench_record(request, oraclebench_instance) -> Record:
     """The scored record of this item's instance; a failed model request is a setup error."""
     bench = request.config.stash[BENCH]
-    if bench.start_error:
-        pytest.skip(f"the model did not load: {bench.start_error}")
     if isinstance(oraclebench_instance, str):  # --explore
         from oraclebench.explore import run_explore_item
 

@@ -139,12 +139,14 @@ def watch_controller(parent: int, interval: float = 0.2) -> threading.Thread:
     return thread
 
 
-def stop_worker(session: pytest.Session, error: str) -> None:
-    """xdist worker whose model did not load: stop without asking anything, and hand the one line to
-    the controller, which exits with it as a usage error (4). Raising here, as one process does,
-    left the worker's items scheduled and the controller failed with a 40-line INTERNALERROR. The
-    worker runs one scheduled item before it reads ``shouldfail``: that item is skipped."""
-    session.shouldfail = f"oraclebench: {error}"
+def stop_worker(session: pytest.Session) -> None:
+    """xdist worker whose model did not load: it deselects every item before xdist sends the collection, so
+    the controller schedules nothing, and hands the one line to the controller (``workeroutput``), which
+    exits with it as a usage error (4). Raising here, as one process does, left the worker's items
+    scheduled and the controller failed with a 40-line INTERNALERROR; stopping the worker after
+    collection (``session.shouldfail``) printed xdist's "Interrupted" banner and skipped items."""
+    session.config.hook.pytest_deselected(items=list(session.items))
+    session.items[:] = []
 
 
 class OneRecordPerSend:

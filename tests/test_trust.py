@@ -138,7 +138,8 @@ def test_x_is_recorded_as_stopped_early_not_interrupted(bench, pytester, workers
 ], ids=["missing checkpoint", "module raising at import"])
 def test_under_xdist_a_model_that_does_not_load_is_one_line_and_exit_4(bench, pytester, model, line):
     """In one process a model that does not load is a usage error. Under -n its workers raised it and the
-    controller failed with a 40-line INTERNALERROR, exit 3 (found by a review)."""
+    controller failed with a 40-line INTERNALERROR, exit 3 (found by a review); then each worker stopped
+    after collection, and xdist printed its "Interrupted" banner and the skipped items around the line."""
     pytest.importorskip("xdist")
     pytester.makepyfile(broken_at_import="raise RuntimeError('boom')")
     result = bench("--model", model.format(path=pytester.path), "--task", "causal", "-n", "2")
@@ -146,6 +147,7 @@ def test_under_xdist_a_model_that_does_not_load_is_one_line_and_exit_4(bench, py
     result.stdout.fnmatch_lines([line])
     out = result.stdout.str() + result.stderr.str()
     assert "INTERNALERROR" not in out and "Traceback" not in out and out.count("ERROR: ") == 1
+    assert "Interrupted" not in out and "skipped" not in out and "passed" not in out
     assert not (pytester.path / "results" / "runs").exists() or not list((pytester.path / "results" / "runs").iterdir())
 
 
