@@ -45,6 +45,7 @@ from oraclebench.logcapture import WarningNotices, count_line, drop_item_capture
 from oraclebench.records import RECORD_KEY, Record
 from oraclebench.textsafe import printable, storable
 from oraclebench.workers import (OneRecordPerSend, SharedAnswers, adopt_drawn_facts, drawn_facts, inflight_dir,
+                                 read_model_facts, write_model_facts,
                                  share_cores, stop_worker, stopped_at_maxfail, watch_controller, worker_share,
                                  worker_writer)
 
@@ -142,7 +143,8 @@ class Bench:
         self.coverage_facts: dict[str, dict] = {}
         self.pending: list[tuple[str, dict]] = []  # terminal lines said while output was captured (see _say)
         self.workers = 0  # xdist workers that reported back (controller)
-        # The loaded model's identity and manifest as a worker reports them (controller: it loads no model).
+        self.workers_crashed = 0  # of them, those that went down with an error (killed, crashed)
+        # The loaded model's identity and manifest as a worker wrote them (controller: it loads no model).
         self.worker_model: dict = {}
         self.other_failures: list = []  # failed reports that are not a wrong answer or a failed request
         self.start_error = ""  # xdist worker: why its model did not load (``stop_worker``)
@@ -789,6 +791,8 @@ def _start(bench: Bench, config: pytest.Config) -> None:
             return
         raise pytest.UsageError(str(exc)) from None
     bench.run_id = config.workerinput["oraclebench_run_id"] if bench.is_worker else new_run_id(bench.model_name)
+    if bench.is_worker:
+        write_model_facts(bench)
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -936,8 +940,8 @@ def pytest_testnodedown(node, error) -> None:
     bench.notices += output.get("oraclebench_notices", [])
     bench.logged += output.get("oraclebench_warnings", [])
     bench.logged_dropped += output.get("oraclebench_warnings_dropped", 0)
-    bench.worker_model = bench.worker_model or output.get("oraclebench_model", {})
     bench.workers += 1
+    bench.workers_crashed += error is not None
     if usage_error := output.get("oraclebench_usage_error"):
         bench.worker_errors.append(usage_error)
     adopt_drawn_facts(bench, output.get("oraclebench_draws", {}))
@@ -957,13 +961,10 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         session.config.workeroutput["oraclebench_warnings"] = bench.warnings.lines
         session.config.workeroutput["oraclebench_warnings_dropped"] = len(bench.warnings.dropped)
         session.config.workeroutput["oraclebench_draws"] = storable(drawn_facts(bench))
-        if bench.model is not None:  # a worker that ran no item loaded none
-            session.config.workeroutput["oraclebench_model"] = storable(
-                {"identity": bench.model.identity(), "manifest": getattr(bench.model, "manifest", None),
-                 "loaded_as": getattr(bench.model, "loaded_as", None)})
         return
     import shutil
 
+    bench.worker_model = read_model_facts(bench.results, bench.run_id)
     shutil.rmtree(inflight_dir(bench.results, bench.run_id), ignore_errors=True)
     if bench.worker_errors:  # the workers' model did not load: a usage error, as in one process
         session.exitstatus = pytest.ExitCode.USAGE_ERROR
@@ -1100,7 +1101,7 @@ def completeness(bench: Bench, session: pytest.Session, exitstatus: int, records
         if task in bench.unseen_space:
             cover[task]["unseen_in_space"] = bench.unseen_space[task]
         whole = not fresh and {r.instance_id for r in recs} == {i.id for i in load_set(task)}
-        reasons = _reasons(sel, cover[task], interrupted, stopped, whole) + _variant_reason(task)
+        reasons = _reasons(sel, cover[task], interrupted, stopped, whole, bench.workers_crashed) + _variant_reason(task)
         complete[task] = whole and not reasons
         if not complete[task]:
             partial[task] = "; ".join(reasons) or "not the whole frozen set"
@@ -1108,7 +1109,7 @@ def completeness(bench: Bench, session: pytest.Session, exitstatus: int, records
             "complete": complete, "partial": partial}
 
 
-def _reasons(sel: dict, cover: dict, interrupted: bool, stopped: bool, whole: bool) -> list[str]:
+def _reasons(sel: dict, cover: dict, interrupted: bool, stopped: bool, whole: bool, crashed: int = 0) -> list[str]:
     reasons = []
     if sel["explore"]:
         reasons.append("an --explore search")
@@ -1125,6 +1126,7 @@ def _reasons(sel: dict, cover: dict, interrupted: bool, stopped: bool, whole: bo
         picked += ["--lf"] if sel["last_failed"] else []
         picked += ["--deselect"] if sel["deselect"] else []
         picked += [f"-m {sel['markexpr']!r}"] if _selects_within_tasks(sel["markexpr"]) else []
+        picked += [f"{crashed} xdist worker{'s' if crashed > 1 else ''} crashed"] if crashed else []
         reasons.append(f"{cover['instances']} of {cover['of']} instances" + (f" ({', '.join(picked)})" if picked else ""))
     return reasons
 

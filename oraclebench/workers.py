@@ -7,6 +7,8 @@
 - ``OneRecordPerSend``: an item's record travels on its setup and teardown reports only;
 - ``share_cores``, ``watch_controller``, ``worker_writer``, ``stop_worker``: a worker's torch threads,
   its end when the controller is gone, its terminal lines, its end when its model does not load;
+- ``write_model_facts`` / ``read_model_facts``: the loaded model's identity, manifest and code, as a
+  worker knew them once it loaded (a worker that crashes later sends nothing at its end);
 - ``stopped_at_maxfail``: the controller's reading of how xdist stopped a run.
 
 The plugin (``oraclebench.plugin``) imports this module; this module imports nothing of the plugin
@@ -123,6 +125,32 @@ def share_cores(bench: Bench) -> None:
 
 def inflight_dir(results: Path, run_id: str) -> Path:
     return Path(results) / ".inflight" / (run_id or "run")
+
+
+MODEL_FACTS = "model.json"
+
+
+def write_model_facts(bench: Bench) -> None:
+    """xdist worker, once its model has loaded: the model's identity, manifest and ``loaded_as`` into the
+    run's in-flight folder, where the controller reads them at the end (``read_model_facts``). Written
+    at load, not sent at the worker's end: a worker killed mid-run sends nothing, and the run's summary
+    then named the model by its bare name instead of its identity (the answer cache's key)."""
+    from oraclebench.files import atomic_write
+    from oraclebench.textsafe import storable
+
+    facts = {"identity": bench.model.identity(), "manifest": getattr(bench.model, "manifest", None),
+             "loaded_as": getattr(bench.model, "loaded_as", None)}
+    folder = inflight_dir(bench.results, bench.run_id)
+    folder.mkdir(parents=True, exist_ok=True)
+    atomic_write(folder / MODEL_FACTS, json.dumps(storable(facts), default=str))  # every worker writes the same
+
+
+def read_model_facts(results: Path, run_id: str) -> dict:
+    """The facts a worker wrote (``write_model_facts``); ``{}`` where no worker loaded the model."""
+    try:
+        return json.loads((inflight_dir(results, run_id) / MODEL_FACTS).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
 
 
 def watch_controller(parent: int, interval: float = 0.2) -> threading.Thread:

@@ -151,6 +151,38 @@ def test_under_xdist_a_model_that_does_not_load_is_one_line_and_exit_4(bench, py
     assert not (pytester.path / "results" / "runs").exists() or not list((pytester.path / "results" / "runs").iterdir())
 
 
+ANSWERS = """
+def answer(prompts):
+    return [" 1" for _ in prompts]
+"""
+
+
+def test_when_the_only_xdist_worker_is_killed_mid_run_the_summary_keeps_the_models_identity(bench, pytester):
+    """Its identity (the answer cache's key) came from the worker's last message, which a killed worker
+    never sends: the summary named the model by its bare name, and its partial reason did not say why
+    instances were missing (found by a trial)."""
+    pytest.importorskip("xdist")
+    pytester.makepyfile(answers=ANSWERS)
+    model = "python:./answers.py:answer"
+    bench("--model", model, "--task", "causal", "--limit", "3")
+    whole = last_summary(pytester)
+    assert whole["identity"] != model  # it names the module's contents, not only the model
+    pytester.makeconftest("""
+        import itertools, os, signal
+
+        COUNT = itertools.count()
+
+        def pytest_runtest_teardown(item):
+            if os.environ.get("PYTEST_XDIST_WORKER") and next(COUNT) == 4:
+                os.kill(os.getpid(), signal.SIGKILL)
+    """)
+    bench("--model", model, "--task", "causal", "-n", "1", "--max-worker-restart", "0")
+    killed = last_summary(pytester)
+    assert killed["run_id"] != whole["run_id"] and killed["tasks"]["causal"]["all"]["n"] == 5
+    assert killed["identity"] == whole["identity"]
+    assert killed["partial"]["causal"] == "5 of 32 instances (1 xdist worker crashed)"
+
+
 def test_ctrl_c_after_the_model_answered_keeps_the_run_marked_interrupted(bench, pytester):
     pytester.makeconftest("""
         import itertools
