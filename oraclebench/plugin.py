@@ -44,8 +44,8 @@ from oraclebench.gcfreeze import freeze_long_lived, thaw
 from oraclebench.logcapture import WarningNotices, count_line, drop_item_capture, model_logging
 from oraclebench.records import RECORD_KEY, Record
 from oraclebench.textsafe import printable, storable
-from oraclebench.workers import (OneRecordPerSend, SharedAnswers, adopt_drawn_facts, drawn_facts, inflight_dir,
-                                 read_model_facts, write_model_facts,
+from oraclebench.workers import (OneRecordPerSend, SharedAnswers, adopt_drawn_facts, drawn_facts, drop_collection_diffs,
+                                 inflight_dir, read_model_facts, write_model_facts,
                                  share_cores, stop_worker, stopped_at_maxfail, watch_controller, worker_share,
                                  worker_writer)
 
@@ -968,6 +968,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     shutil.rmtree(inflight_dir(bench.results, bench.run_id), ignore_errors=True)
     if bench.worker_errors:  # the workers' model did not load: a usage error, as in one process
         session.exitstatus = pytest.ExitCode.USAGE_ERROR
+        drop_collection_diffs(session.config)
     if not bench.tasks_filter:
         bench.declared_tasks()  # said during collection in one process; an xdist controller says it here
     if not bench.collected:

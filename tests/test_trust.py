@@ -135,19 +135,29 @@ def test_x_is_recorded_as_stopped_early_not_interrupted(bench, pytester, workers
 @pytest.mark.parametrize("model, line", [
     ("hf:{path}/no-checkpoint", "ERROR: hf:*/no-checkpoint: no such directory*"),
     ("python:./broken_at_import.py:answer", "ERROR: python:./broken_at_import.py:answer: importing *RuntimeError: boom*"),
-], ids=["missing checkpoint", "module raising at import"])
+    ("python:./broken_in_gw1.py:answer", "ERROR: python:./broken_in_gw1.py:answer: importing *RuntimeError: only gw1*"),
+], ids=["missing checkpoint", "module raising at import", "on one worker only"])
 def test_under_xdist_a_model_that_does_not_load_is_one_line_and_exit_4(bench, pytester, model, line):
     """In one process a model that does not load is a usage error. Under -n its workers raised it and the
     controller failed with a 40-line INTERNALERROR, exit 3 (found by a review); then each worker stopped
     after collection, and xdist printed its "Interrupted" banner and the skipped items around the line."""
     pytest.importorskip("xdist")
-    pytester.makepyfile(broken_at_import="raise RuntimeError('boom')")
+    pytester.makepyfile(broken_at_import="raise RuntimeError('boom')", broken_in_gw1="""
+        import os
+
+        if os.environ.get("PYTEST_XDIST_WORKER") == "gw1":  # as an out-of-memory on one worker would
+            raise RuntimeError("only gw1")
+
+        def answer(prompts):
+            return [" 1" for _ in prompts]
+    """)
     result = bench("--model", model.format(path=pytester.path), "--task", "causal", "-n", "2")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stdout.fnmatch_lines([line])
     out = result.stdout.str() + result.stderr.str()
     assert "INTERNALERROR" not in out and "Traceback" not in out and out.count("ERROR: ") == 1
     assert "Interrupted" not in out and "skipped" not in out and "passed" not in out
+    assert "Different tests were collected" not in out and len(out.splitlines()) < 12
     assert not (pytester.path / "results" / "runs").exists() or not list((pytester.path / "results" / "runs").iterdir())
 
 
