@@ -22,8 +22,9 @@ says what it did, and the run goes on. Each call runs in a worker thread with a 
 abandoned (its thread is left to finish on its own) and its prompts are errors.
 
 ``identity()`` includes a hash of every local source the callable uses: its module's file and every
-module it imports, transitively (top-level, relative and function-level imports), that is not in
-the standard library or an installed package. Fixing a helper module invalidates the cached answers
+module it imports, transitively (top-level, relative and function-level imports, and literal names
+given to ``importlib.import_module`` or ``__import__``), that is not in the standard library or an
+installed package; a local module imported while answering by a computed name is warned about. Fixing a helper module invalidates the cached answers
 as editing the function does. What no source shows (a data file it reads, a remote model behind
 it) is named by an optional ``FUNCTION.version = "..."``, which is part of the identity too. An
 optional ``FUNCTION.manifest`` dict says what the callable saw in training (``--heldout`` wins); it is
@@ -40,6 +41,7 @@ import hashlib
 import importlib
 import importlib.util
 import itertools
+import logging
 import os
 import site
 import sys
@@ -51,6 +53,8 @@ from typing import Any, Callable, Sequence
 
 from oraclebench.models.base import Adapter, Broken, ModelError, describe_exception, exception_message, strip_thinking
 from oraclebench.tasks.base import Request, Response
+
+log = logging.getLogger("oraclebench.pycall")
 
 OPTIONS = ("batch_size", "timeout")
 DEFAULT_TIMEOUT = 60.0  # seconds per prompt: a call of n prompts is abandoned after n x timeout
@@ -174,19 +178,47 @@ def _is_local(path: str, installed: tuple[str, ...]) -> bool:
     return not path.startswith(installed) and "site-packages" not in parts and "dist-packages" not in parts
 
 
+# Functions that import the module their first argument names: a function may call them while it runs,
+# after the identity was taken, so their literal names are read from the source like import statements.
+IMPORT_CALLS = ("import_module", "__import__")
+
+
+def _relative(name: str, level: int, package: str) -> str:
+    """``name`` ``level`` packages up from ``package`` (``from ..a import b``: level 2)."""
+    if not level:
+        return name
+    parent = package.rsplit(".", level - 1)[0] if level > 1 else package
+    return f"{parent}.{name}".strip(".") if parent else name
+
+
+def _called_import(node: ast.Call, package: str) -> str | None:
+    """The module ``importlib.import_module("a.b")`` or ``__import__("a")`` names by a literal, or None
+    (a computed name cannot be read: ``FUNCTION.version`` is the way to key on it)."""
+    func = node.func
+    called = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
+    if called not in IMPORT_CALLS or not node.args:
+        return None
+    first = node.args[0]
+    if not (isinstance(first, ast.Constant) and isinstance(first.value, str)):
+        return None
+    name = first.value
+    level = len(name) - len(name.lstrip("."))  # import_module(".x", package): relative to the caller's package
+    return _relative(name[level:], level, package) or None
+
+
 def _imported_names(tree: ast.AST, package: str) -> set[str]:
     """Every module an import statement anywhere in ``tree`` may load (``import a.b`` loads ``a`` and
-    ``a.b``; ``from a import b`` may load ``a.b``), relative imports resolved against ``package``."""
+    ``a.b``; ``from a import b`` may load ``a.b``), relative imports resolved against ``package``, and
+    the literal names given to ``importlib.import_module`` and ``__import__``."""
     names: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             targets = [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom):
-            base = node.module or ""
-            if node.level:
-                parent = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
-                base = f"{parent}.{base}".strip(".") if parent else base
+            base = _relative(node.module or "", node.level, package)
             targets = [base] + [f"{base}.{alias.name}".strip(".") for alias in node.names if alias.name != "*"]
+        elif isinstance(node, ast.Call) and (called := _called_import(node, package)):
+            targets = [called]
         else:
             continue
         for target in targets:
@@ -278,6 +310,7 @@ class PythonModel(Adapter):
                              f"manifest.json holds), not {type(manifest).__name__}")
         self.manifest = manifest
         self.sources = local_sources(self.module, loaded)
+        self.unkeyed: set[str] = set()  # local modules imported while answering that the identity misses
         self._hash = sources_hash(self.sources)
         version = getattr(self.fn, "version", None)
         self.version = None if version is None else str(version)
@@ -286,7 +319,9 @@ class PythonModel(Adapter):
         return f"{self.name}@{self._hash}" + (f"|version={self.version}" if self.version is not None else "")
 
     def complete(self, requests: Sequence[Request]) -> list[Response]:
+        before = set(sys.modules)
         texts = self._call([r.prompt for r in requests])
+        self._say_unkeyed(set(sys.modules) - before)
         out = []
         for req, text in zip(requests, texts):
             if isinstance(text, str):
@@ -295,6 +330,20 @@ class PythonModel(Adapter):
             else:
                 out.append(Response(error=f"{self.name} returned {type(text).__name__} for a prompt, not str"))
         return out
+
+    def _say_unkeyed(self, imported: set[str]) -> None:
+        """A warning, once per module, for a local module the callable imported while answering by a name
+        its source does not spell out (``import_module(name)``): the identity was taken before, without
+        it, so a later edit of that module would not ask again."""
+        installed = _installed_roots()
+        for name in sorted(imported):
+            path = getattr(sys.modules.get(name), "__file__", None)
+            path = os.path.realpath(path) if isinstance(path, str) else None
+            if path and path not in self.sources and path not in self.unkeyed and _is_local(path, installed):
+                self.unkeyed.add(path)
+                log.warning("%s imported %s while answering, by a name its source does not spell out: its edits do "
+                            "not change the answer cache's key; import it by name, or set %s.version",
+                            self.name, name, self.fn.__name__)
 
     def _call(self, prompts: list[str]) -> list:
         """The callable's completions for ``prompts``, called in a worker thread with a deadline.

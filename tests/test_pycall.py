@@ -167,16 +167,20 @@ def test_a_module_that_fails_to_import_and_an_unknown_option_are_model_errors(tm
 
 
 def local_package(root: Path) -> dict[str, Path]:
-    """pipeline.py -> helper.py -> mylib/fmt.py (a package, relative import) and a function-level import."""
+    """pipeline.py -> helper.py -> mylib/fmt.py (a package, relative import), a function-level import, and
+    modules the function imports by a literal name while it runs (``importlib.import_module``, ``__import__``:
+    plugin-style pipelines; a trial found their edits left the cache key as it was)."""
     (root / "mylib").mkdir()
     files = {
         "pipeline": write_module(root, """
+            import importlib
             import json
             import helper
 
             def answer(prompts):
                 from mylib import late
-                return [late.wrap(helper.reply(p)) for p in prompts]
+                suffix = importlib.import_module("mylib.suffix").SUFFIX + __import__("prefix").PREFIX
+                return [late.wrap(helper.reply(p)) + suffix for p in prompts]
         """),
         "helper": write_module(root, """
             from mylib.fmt import fmt
@@ -193,6 +197,8 @@ def local_package(root: Path) -> dict[str, Path]:
         """, name="fmt"),
         "style": write_module(root / "mylib", 'SPACE = " "\n', name="style"),
         "late": write_module(root / "mylib", "def wrap(text):\n    return text\n", name="late"),
+        "suffix": write_module(root / "mylib", 'SUFFIX = ""\n', name="suffix"),
+        "prefix": write_module(root, 'PREFIX = ""\n', name="prefix"),
     }
     return files
 
@@ -202,7 +208,7 @@ def pipeline_dir(tmp_path, monkeypatch):
     monkeypatch.syspath_prepend(str(tmp_path))
     files = local_package(tmp_path)
     yield files
-    for name in [n for n in sys.modules if n in ("helper", "pipeline") or n.split(".")[0] == "mylib"]:
+    for name in [n for n in sys.modules if n in ("helper", "pipeline", "prefix") or n.split(".")[0] == "mylib"]:
         del sys.modules[name]  # the next test's modules of the same names are other files
 
 
@@ -216,7 +222,7 @@ def test_the_sources_of_a_callable_are_every_local_file_it_imports(pipeline_dir)
     assert set(local_sources(model.module)) == {str(p.resolve()) for p in pipeline_dir.values()}
 
 
-@pytest.mark.parametrize("edited", ["helper", "fmt", "style", "late", "init"])
+@pytest.mark.parametrize("edited", ["helper", "fmt", "style", "late", "init", "suffix", "prefix"])
 def test_identity_changes_when_any_local_module_the_callable_uses_changes(pipeline_dir, edited):
     spec = f"{pipeline_dir['pipeline']}:answer"
     first = PythonModel(spec).identity()
@@ -224,6 +230,30 @@ def test_identity_changes_when_any_local_module_the_callable_uses_changes(pipeli
     path = pipeline_dir[edited]
     path.write_text(path.read_text() + "\n# fixed\n")
     assert PythonModel(spec).identity() != first
+
+
+def test_a_module_imported_while_answering_by_a_computed_name_is_warned_about_once(tmp_path, monkeypatch, caplog):
+    """Its name cannot be read from the source, and the identity was taken before the call: a later edit of
+    that module would not ask again. The run says so (a literal name is read and keyed: see above)."""
+    monkeypatch.syspath_prepend(str(tmp_path))
+    write_module(tmp_path, "OFFSET = 0\n", name="computed_helper")
+    write_module(tmp_path, """
+        import importlib
+
+        def answer(prompts):
+            helper = importlib.import_module("computed_" + "helper")
+            return [" 56" + "" * helper.OFFSET for _ in prompts]
+    """, name="computed_pipeline")
+    monkeypatch.delitem(sys.modules, "computed_helper", raising=False)
+    model = PythonModel("computed_pipeline:answer")
+    assert not any(s.endswith("computed_helper.py") for s in model.sources)
+    with caplog.at_level("WARNING", logger="oraclebench.pycall"):
+        model.generate([Request("Q: What is 7 × 8? A:")])
+        model.generate([Request("Q: What is 7 × 8? A:")])
+    said = [r.getMessage() for r in caplog.records if "computed_helper" in r.getMessage()]
+    assert len(said) == 1 and "answer.version" in said[0]
+    for name in ("computed_helper", "computed_pipeline"):
+        sys.modules.pop(name, None)
 
 
 def test_a_version_attribute_is_part_of_the_identity(tmp_path):
