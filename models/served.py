@@ -198,6 +198,10 @@ class OpenAICompatible(Adapter):
 
     prefix = "vllm"
     key_env = "VLLM_API_KEY"  # where the API key comes from (vLLM's `--api-key`; usually none)
+    # Said once a run replays cached answers (oraclebench.runner): nothing a server tells identifies the
+    # weights behind a name (`vllm serve ./ckpt` names a path, whatever was trained into it since).
+    cache_caveat = ("a server's weights cannot be checked, so answers cached under this model name and tag "
+                    "are reused; if the served weights changed since, rerun with --model-opt tag=NEW or --no-cache")
 
     def __init__(self, name: str, model: str, base_url: str, opts: ServedOptions, api_key: str = ""):
         self.name = name

@@ -9,7 +9,9 @@ second), then scores every answer with the task's oracle.
 
 from __future__ import annotations
 
+import logging
 import time
+import weakref
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
@@ -18,6 +20,9 @@ from oraclebench.cache import CacheWriter, ResponseCache, request_key
 from oraclebench.records import Record, status_of
 from oraclebench.tasks import get_task
 from oraclebench.tasks.base import Instance, Request, Response
+
+log = logging.getLogger("oraclebench.runner")
+_CAVEAT_SAID: "weakref.WeakSet" = weakref.WeakSet()  # models whose cache caveat this process said
 
 # Requests per model call: large enough for adapters to sort and batch well. What an interrupted
 # run keeps does not depend on it: answers are committed as they arrive.
@@ -101,6 +106,7 @@ def answer(model: Model, requests: Sequence[Request], cache: ResponseCache | Non
             todo[k] = r  # identical requests are asked once
     stats.requested += len(requests)
     stats.cached += sum(k in known for k in keys)
+    _say_cache_caveat(model, any(k in known for k in keys))
     pending = list(todo.items())
     # An adapter that caps its calls (``batch_size``) is asked a call at a time.
     chunk = getattr(model, "batch_size", None) or chunk
@@ -125,6 +131,16 @@ def answer(model: Model, requests: Sequence[Request], cache: ResponseCache | Non
     stats.truncated += sum(r.error is None and r.truncated for r in out)
     was_cached = [k not in todo for k in keys]
     return out, was_cached
+
+
+def _say_cache_caveat(model: Model, replayed: bool) -> None:
+    """Where answers came from the cache, a warning once per model of what its cache key cannot see
+    (``cache_caveat``: a served model's weights). Without it a new server's run showed an older
+    server's answers, only "68 from the cache" telling (found by a trial)."""
+    caveat = getattr(model, "cache_caveat", None)
+    if replayed and caveat and model not in _CAVEAT_SAID:
+        _CAVEAT_SAID.add(model)
+        log.warning("%s: answers came from the cache of earlier runs: %s", model.name, caveat)
 
 
 def _on_answer(writer: CacheWriter, batch: list, reported: set[int],

@@ -310,6 +310,31 @@ def test_a_run_cut_by_a_dying_server_resumes_from_the_cache(checkpoint, server, 
         proxy.stop()
 
 
+def test_answers_replayed_from_another_server_of_the_same_name_are_said_once(tmp_path, caplog):
+    """Nothing a server tells identifies its weights, so cached answers are keyed by the model's name and
+    tag: a second server of the same name replays the first one's answers. The run must say so, once,
+    naming the way out (a trial saw 84% for a server that answers 100%, "68 from the cache" the only hint)."""
+    from oraclebench.testing.scripted import ScriptedServer
+
+    insts = multiplication_instances(6, seed=3)
+    cache = ResponseCache(tmp_path / "cache.sqlite")
+    try:
+        with ScriptedServer(answer=lambda prompt: " 1\n") as first:
+            evaluate(load_model(f"vllm:m@{first.url}/v1"), insts, "first", cache)
+        with caplog.at_level("WARNING", logger="oraclebench.runner"), ScriptedServer(answer=lambda p: " 2\n") as second:
+            model = load_model(f"vllm:m@{second.url}/v1")
+            replayed = evaluate(model, insts, "second", cache)
+            evaluate(model, insts, "third", cache)
+        assert [r.completion for r in replayed] == [" 1\n"] * 6 and not second.answered  # the first server's
+        said = [r.getMessage() for r in caplog.records if "cache of earlier runs" in r.getMessage()]
+        assert len(said) == 1 and "tag=" in said[0] and "--no-cache" in said[0]
+        with ScriptedServer(answer=lambda p: " 2\n") as third:  # the way out: another tag asks again
+            tagged = evaluate(load_model(f"vllm:m@{third.url}/v1", {"tag": "retrained"}), insts, "tagged", cache)
+        assert [r.completion for r in tagged] == [" 2\n"] * 6
+    finally:
+        cache.close()
+
+
 # --------------------------------------------------------------------------------------- openai:
 
 
