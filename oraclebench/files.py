@@ -64,3 +64,30 @@ def atomic_write(path: Path, text: str) -> None:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+# What a results folder holds, and whether each is a folder (runs, the report, xdist's in-flight records) or a file.
+RESULTS_LAYOUT = {"runs": True, ".inflight": True, "report": True, "cache.sqlite": False, "leaderboard.md": False}
+
+
+def results_problem(results: str, report: bool = False) -> str | None:
+    """Why a run cannot write its results under ``results`` (the ``--results`` value), or None.
+
+    Checked before any model work: found while writing, it lost the run after the model had answered
+    (a ``runs`` that is a file), or failed every item and asked the model again for each (a
+    ``--results`` that is a file). ``report``: the run writes ``<results>/report`` too.
+    """
+    if not str(results).strip():
+        return "--results is empty; give a folder for the results (default results/)"
+    root = Path(results)
+    if root.exists() and not root.is_dir():
+        return f"--results {results}: a file, not a folder; give a folder for the results (default results/)"
+    for name, folder in RESULTS_LAYOUT.items():
+        path = root / name
+        if name == "report" and not report or not path.exists():
+            continue
+        if folder and not path.is_dir():
+            return f"{path}: a file where the results keep a folder; move it away or choose another --results"
+        if not folder and path.is_dir():
+            return f"{path}: a folder where the results keep a file; move it away or choose another --results"
+    return None

@@ -40,6 +40,7 @@ from pathlib import Path
 import pytest
 
 from oraclebench.errors import UsageError
+from oraclebench.files import results_problem
 from oraclebench.gcfreeze import freeze_long_lived, thaw
 from oraclebench.logcapture import WarningNotices, count_line, drop_item_capture, model_logging
 from oraclebench.records import RECORD_KEY, Record
@@ -503,6 +504,8 @@ def pytest_configure(config: pytest.Config) -> None:
     bind_variants(config)
     if not bench.is_worker:
         check_task_names(bench, config)
+        if bench.model_name and (why := results_problem(config.getoption("--results"), config.getoption("--report"))):
+            raise pytest.UsageError(why)
         try:
             bench.check_variants()
         except UsageError as exc:

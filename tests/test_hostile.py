@@ -378,6 +378,35 @@ def test_a_hostile_gate_file_is_one_error_line_before_any_model_work(bench, tmp_
     assert str(gate) in errors[0] and "Traceback" not in out + err and "oraclebench: loading model" not in out
 
 
+RESULTS = {  # what is in the way -> (--results, the extra option, the path the line must name)
+    "--results is a file": ("file", [], "file"),
+    "--results is empty": ("", [], "--results is empty"),
+    "runs is a file": ("res", [], "res/runs"),
+    "report is a file": ("res", ["--report"], "res/report"),
+    "leaderboard.md is a folder": ("res", [], "res/leaderboard.md"),
+    "cache.sqlite is a folder": ("res", [], "res/cache.sqlite"),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(RESULTS))
+def test_a_results_folder_that_cannot_take_the_run_is_one_error_line_before_any_model_work(bench, tmp_path, kind):
+    """Found while writing, these lost the run after the model had answered (a traceback at the end), or
+    failed every item and asked the model once per item (found by a trial); ``--results ""`` wrote into
+    the current folder."""
+    results, extra, named = RESULTS[kind]
+    (tmp_path / "file").write_text("not a folder")
+    (tmp_path / "res").mkdir()
+    if kind.endswith("is a file") and results == "res":
+        (tmp_path / named).write_text("in the way")
+    elif kind.endswith("is a folder"):
+        (tmp_path / named).mkdir()
+    where = str(tmp_path / results) if results else ""
+    ret, out, err = bench("--model", "oracle", "--task", "causal", "--limit", "2", "--results", where, *extra)
+    errors = [line for line in err.splitlines() if line.startswith("ERROR:")]
+    assert ret == 4 and len(errors) == 1, (ret, out[-2000:], err[-2000:])
+    assert named in errors[0] and "Traceback" not in out + err and "oraclebench: loading model" not in out
+
+
 HELDOUT = {
     "abcd length of 5,000 digits": "abcd:lengths=1-" + HUGE,
     "abcd length out of range": "abcd:lengths=1-99",
