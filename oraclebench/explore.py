@@ -8,7 +8,7 @@ causal: input vector order; judge: steps then numbers), shown in the output.
 Models answer batches and Hypothesis runs one example at a time, so the search goes in rounds:
 
 1. replay: the regression cases found earlier for this model (``results/explore/<model>/<task>.json``)
-   are answered first, in one call; if one still fails, that is the answer;
+   under the same config are answered first, in one call; if one still fails, that is the answer;
 2. screen: Hypothesis generates a round of problems (generation phase only, seeded) from the task's
    strategy, whose knobs (digit counts, length, template) come first in the choice sequence, easiest
    first; the model answers them in ONE ``generate`` call;
@@ -262,7 +262,9 @@ def explore(model: Model, task: str | Task, *, config: Any = None, budget: int =
     # A task variant (a --world) keeps its own cases: a counterexample of another world is another question.
     path = cases_path(results, model.name, t.name if t.variant_id() is None else f"{t.name}-{t.version}") \
         if results is not None else None
-    cases = load_cases(path) if (path is not None and replay) else []
+    kept = load_cases(path) if (path is not None and replay) else []
+    config_json = _plain_config(config)
+    cases = [c for c in kept if c.get("config", _plain_config(t.default_config())) == config_json]
 
     wrong = [a for a in asker.ask(_decoded(t, cases)) if a is not None and a.wrong]
     below = Below(proven=False)
@@ -288,13 +290,13 @@ def explore(model: Model, task: str | Task, *, config: Any = None, budget: int =
         task=t.name, model=model.name, identity=asker.identity, found=found, record=record, calls=asker.calls,
         cached=asker.cached, screened=len(asker.memo), shrink_calls=shrink_calls, errors=errors,
         seconds=round(time.monotonic() - start, 3), seed=seed, budget=budget, budget_seconds=seconds,
-        stopped=stopped, replayed=len(cases), config=json.loads(json.dumps(asdict(config), default=str)),
+        stopped=stopped, replayed=len(cases), config=config_json,
         problem=t.encode(best.problem) if found else None, why=why, proven=proven, size=size,
         size_fields=list(t.size_fields), pass_calls=below.calls, below=below.notes,
     )
     record.detail = {**record.detail, "explore": {k: v for k, v in result.to_json().items() if k != "record"}}
     if path is not None:
-        save(path, result, cases)
+        save(path, result, load_cases(path))  # every kept case, whichever were replayed (--no-replay: none)
     if asker.meter is not None:
         asker.meter.finish()
     return result
@@ -304,6 +306,13 @@ def _how(stopped: str, proven: bool) -> str:
     if stopped == "replayed":
         return "counterexample replayed from an earlier explore, not re-checked for minimality"
     return "minimal counterexample, proven" if proven else "smallest counterexample found, not proven minimal"
+
+
+def _plain_config(config: Any) -> dict:
+    """A task config as JSON values: how a case records the config it was found under. A case is replayed
+    only under the same config: one found in a narrower one (3x3 digits) was given as the answer to a
+    wider search, where 1 x 7 fails, and one from a wider config lies outside a narrower search."""
+    return json.loads(json.dumps(asdict(config), default=str))
 
 
 def _size_text(fields: Sequence[str], size: Sequence | None) -> str:
@@ -503,6 +512,7 @@ def save(path: Path, result: ExploreResult, cases: list[dict]) -> None:
     r, cases = result.record, list(cases)
     if result.found and all(c["problem"] != result.problem for c in cases):
         cases.append({"problem": result.problem, "prompt": r.prompt, "expected": r.expected, "seed": result.seed,
+                      "config": result.config,
                       "found": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime()), "identity": result.identity})
     data = {"model": result.model, "task": result.task, "last": result.to_json(), "cases": cases}
     atomic_write(path, json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")

@@ -371,6 +371,24 @@ def test_a_found_counterexample_is_kept_and_replayed_first(tmp_path):
     assert second.record.reason.startswith("counterexample replayed from an earlier explore")
 
 
+def test_a_case_is_replayed_only_under_the_config_it_was_found_under_and_never_dropped(tmp_path):
+    """A case found in 3x3 digits was given as the answer to a search over all digits (where 1 x 7 fails),
+    "not re-checked for minimality"; one found over all digits lies outside a 3x3 search (a trial)."""
+    results = tmp_path / "results"
+    narrow = {"a_digits": (3, 3), "b_digits": (3, 3)}
+    task = get_task("multiplication")
+    first = explore(counting(tmp_path, "seven_blind"), task, config=task.config(**narrow), results=results, seed=0)
+    assert first.found and first.size[0] == 6  # 3 + 3 digits
+    wide = explore(counting(tmp_path, "seven_blind"), task, results=results, seed=0)
+    assert wide.stopped != "replayed" and wide.proven and wide.record.prompt != first.record.prompt
+    assert wide.size[0] < 6  # the smallest over all digits, not the 3x3 case
+    again = explore(counting(tmp_path, "seven_blind"), task, config=task.config(**narrow), results=results, seed=5)
+    assert again.stopped == "replayed" and again.record.prompt == first.record.prompt
+    explore(counting(tmp_path, "seven_blind"), task, results=results, seed=0, replay=False)
+    kept = json.loads(cases_path(results, first.model, "multiplication").read_text())["cases"]
+    assert {c["prompt"] for c in kept} == {first.record.prompt, wide.record.prompt}  # --no-replay drops none
+
+
 def test_request_errors_are_counted_apart_not_taken_for_counterexamples(tmp_path):
     path = tmp_path / "raising.py"
     path.write_text(textwrap.dedent(f"""
