@@ -93,8 +93,23 @@ def declared_tasks(name: str) -> list[str] | None:
     if manifest is None:
         return None
     if isinstance(manifest.get("tasks"), dict):
-        return sorted(manifest["tasks"])
-    return [manifest["task"]] if isinstance(manifest.get("task"), str) else None
+        declared = sorted(manifest["tasks"])
+    else:
+        declared = [manifest["task"]] if isinstance(manifest.get("task"), str) else None
+    _check_declared(name, declared)
+    return declared
+
+
+def _check_declared(name: str, declared: list[str] | None) -> None:
+    """A manifest that names a task this installation does not know is a ``ModelError``: the run would say
+    "trained on nope; scoring only that" and score nothing (exit 5), the misspelling never named."""
+    from oraclebench.tasks import TASKS
+
+    unknown = [t for t in declared or () if t not in TASKS]
+    if unknown:
+        raise ModelError(f"{name}: its manifest says it was trained on {unknown[0]!r}, which is no task here "
+                         f"(tasks: {', '.join(sorted(TASKS))}); fix the manifest's task, or install the package "
+                         f"that provides it")
 
 
 def _local_manifest(name: str) -> dict | None:

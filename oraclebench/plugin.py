@@ -258,9 +258,12 @@ class Bench:
         """The tasks the model declares it was trained on (``[]``: none); the first call says that only
         those are scored. An xdist controller, which collects nothing, asks at the end of the run."""
         if self.declared is None and self.model_name:
-            from oraclebench.models import declared_tasks
+            from oraclebench.models import ModelError, declared_tasks
 
-            self.declared = declared_tasks(self.model_name) or []
+            try:
+                self.declared = declared_tasks(self.model_name) or []
+            except ModelError as exc:  # a manifest naming no task here
+                raise pytest.UsageError(str(exc)) from None
             if self.declared and not self.is_worker:
                 self._say(f"oraclebench: {self.model_name} was trained on {', '.join(self.declared)}; "
                           f"scoring only that (choose others with --task)")
@@ -506,6 +509,8 @@ def pytest_configure(config: pytest.Config) -> None:
         check_task_names(bench, config)
         if bench.model_name and (why := results_problem(config.getoption("--results"), config.getoption("--report"))):
             raise pytest.UsageError(why)
+        if bench.model_name and not bench.tasks_filter:
+            bench.declared_tasks()  # a manifest naming no task here: one line now, not an error per module
         try:
             bench.check_variants()
         except UsageError as exc:

@@ -378,6 +378,17 @@ def test_a_hostile_gate_file_is_one_error_line_before_any_model_work(bench, tmp_
     assert str(gate) in errors[0] and "Traceback" not in out + err and "oraclebench: loading model" not in out
 
 
+@pytest.mark.parametrize("manifest", ['{"task": "nope"}', '{"tasks": {"causal": {}, "nope": {}}}'], ids=["task", "tasks"])
+def test_a_models_manifest_naming_no_task_here_is_one_error_line(bench, tmp_path, manifest):
+    """It said "trained on nope; scoring only that", scored nothing and exited 5 (found by a trial)."""
+    module = tmp_path / "declares.py"
+    module.write_text(f'def answer(prompts):\n    return [" 1" for _ in prompts]\nanswer.manifest = {manifest}\n')
+    ret, out, err = bench("--model", f"python:{module}:answer")
+    errors = [line for line in err.splitlines() if line.startswith("ERROR:")]
+    assert ret == 4 and len(errors) == 1, (ret, out[-2000:], err[-2000:])
+    assert "'nope'" in errors[0] and "no task here" in errors[0] and "Traceback" not in out + err
+
+
 RESULTS = {  # what is in the way -> (--results, the extra option, the path the line must name)
     "--results is a file": ("file", [], "file"),
     "--results is empty": ("", [], "--results is empty"),
