@@ -160,10 +160,11 @@ def render_scratchpad(pad: Scratchpad) -> str:
 # --------------------------------------------------------------------------- checking a model's work
 
 # Formatting noise tolerated: spaces anywhere between tokens, "x" or "*" for the times sign, a
-# trailing period and thousands separators on the final answer. Numbers themselves are never bent.
+# trailing period and thousands separators on the final answer. Numbers themselves are never bent: a
+# final "= -1081" is the number -1081 (a definite, wrong answer), as the plain answer " -1081" is.
 _PARTIAL = re.compile(r"^(\d+)\s*[×x*]\s*(\d+)\s*=\s*(\d+)\s*\(\s*carries\s*(\d+(?:\s*,\s*\d+)*)\s*\)$")
 _SUM = re.compile(r"^(\d+)\s*\+\s*(\d+)\s*=\s*(\d+)$")
-_FINAL = re.compile(r"^=\s*(\d{1,3}(?:,\d{3})+|\d+)\s*\.?$")
+_FINAL = re.compile(r"^=\s*([-+]?(?:\d{1,3}(?:,\d{3})+|\d+))\s*\.?$")
 
 
 def work_lines(text: str) -> list[str]:

@@ -8,6 +8,8 @@ taken from the expected answer:
 
 >>> read_int("1,081", max_digits=8)
 1081
+>>> read_int("-5", max_digits=8), read_int("+243", max_digits=8)
+(-5, 243)
 >>> read_int("9" * 5000, max_digits=8)
 TooLong('a number of 5000 digits (99999999...99999999), far longer than the at most 8 expected')
 >>> read_int("12a", max_digits=8) is None
@@ -24,7 +26,10 @@ import re
 # A hard ceiling whatever the caller asks: safely below CPython's default int/str conversion limit
 # (4,300 digits, sys.int_info.default_max_str_digits), so reading can never raise.
 HARD_MAX_DIGITS = 4000
-_DIGITS = re.compile(r"\d+")  # as the callers' patterns: any decimal digits int() reads
+# As the callers' patterns: any decimal digits int() reads, after an optional sign. A sign is part of
+# the number: "-5" is minus five (a causal world's sum can be negative; a signed product is a definite,
+# wrong answer), never "no number".
+_NUMBER = re.compile(r"[-+]?(\d+)")
 
 
 class TooLong(str):
@@ -50,19 +55,20 @@ def digit_bound(expected_digits: int) -> int:
 
 
 def read_int(text: str, max_digits: int) -> int | TooLong | None:
-    """The whole number written in ``text`` (decimal digits, ``,`` thousands separators allowed and
-    dropped); ``TooLong`` if it has more than ``max_digits`` digits; None if ``text`` is not one.
+    """The whole number written in ``text`` (an optional ``-`` or ``+`` sign, then decimal digits,
+    ``,`` thousands separators allowed and dropped); ``TooLong`` if it has more than ``max_digits``
+    digits (the sign not counted); None if ``text`` is not one.
 
     Callers match their own format first (where commas may stand, a trailing period); this only
     converts, within the bound.
     """
-    digits = text.replace(",", "")
-    if not _DIGITS.fullmatch(digits):
+    number = _NUMBER.fullmatch(text.replace(",", ""))
+    if not number:
         return None
     bound = min(max_digits, HARD_MAX_DIGITS)
-    if len(digits) > bound:
-        return TooLong(digits, bound)
-    return int(digits)
+    if len(number.group(1)) > bound:
+        return TooLong(number.group(1), bound)
+    return int(number.group())
 
 
 def is_number(value: object) -> bool:

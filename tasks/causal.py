@@ -45,6 +45,7 @@ from oraclebench.tasks.reading import unmarked
 NAME = "causal"
 _BITS = re.compile(r"\s*[01](\s*,\s*[01])*\s*")
 _VALUES = re.compile(r"\s*-?\d+(\s*,\s*-?\d+)*\s*")
+_SPACE = r"[^\S\r\n]"  # white space within one line
 EXHAUSTIVE_MAX = 512  # a world with at most this many inputs is scored on every one of them
 SAMPLE_SIZE = 512  # else on this many, stratified by the inputs' sum
 
@@ -448,17 +449,27 @@ class CausalTask(Task[CausalProblem]):
 
     def read_lenient(self, text: str, problem: CausalProblem) -> tuple[dict[str, int] | None, bool]:
         """The new values and sums among prose and markup: the first run of as many values as the
-        world has equations (commas or spaces between), then the first ``A - B`` summary after it."""
+        world has equations (commas or spaces between, on one line; a longer run is no answer), then
+        the first ``A - B`` summary after it. Values and sums are read with their sign (``-3 - 1``).
+
+        >>> TASK.read_lenient("Answer:\\n1,0,0,0\\n3 - 1", CausalProblem((0, 1, 1, 1, 0)))[1]
+        True
+        """
         world = self.world(problem)
         names, sums = world.new_names, world.summary_names
         text = unmarked(text)
         value = r"[01]" if all(world.kinds()[k].type == BOOL for k in names) else r"-?\d+"
-        bits = re.search(r"(?<![\d,])%s(?:\s*[,\s]\s*%s){%d}(?!\s*,?\s*\d)" % (value, value, len(names) - 1), text)
+        # One line's run: a comma or spaces between values, never a line break. A run that went on into
+        # the summary line (it starts with a digit) was longer than the world's outputs: no answer.
+        # A value right after a digit, comma or minus is inside another number or run.
+        sep = rf"(?:{_SPACE}*,{_SPACE}*|{_SPACE}+)"
+        run = rf"(?<![\d,-]){value}(?:{sep}{value}){{{len(names) - 1}}}(?!{sep}?-?\d)"
+        bits = re.search(run, text)
         if not bits:
             return None, False
         found = {}
         if sums:
-            pattern = r"(?<![\d.])" + r"\s*-\s*".join([r"(\d+)"] * len(sums)) + r"(?!\d|\.\d)"
+            pattern = r"(?<![\d.])" + r"\s*-\s*".join([r"(-?\d+)"] * len(sums)) + r"(?!\d|\.\d)"
             line = re.search(pattern, text[bits.end():])
             if not line:
                 return None, False
@@ -509,7 +520,8 @@ class CausalTask(Task[CausalProblem]):
 
     def strata(self, config: CausalConfig, like: CausalProblem | None = None) -> list[Stratum]:
         """One stratum, every input not omitted in order (the default world's 32)."""
-        count = 2 ** len(_world(config.world).inputs) - len(config.omitted)
+        # The world's space is the product of its inputs' ranges: an integer input N:0..3 has 4 values.
+        count = _world(config.world).space - len(config.omitted)
         return [Stratum("inputs", config, lambda: _inputs(config), complete=True, count=count)]
 
     def coverage_bucket(self, problem: CausalProblem) -> str:

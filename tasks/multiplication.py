@@ -10,8 +10,9 @@ The worked format is ``oracles.multiply``'s scratchpad; a blank line ends it. An
 digits lies in [10^(d-1), 10^d - 1], so 1-digit operands are 1..9 (no zero: the seed's "1-digit"
 questions are 7 × 8 and alike, and 0 × n is a different, trivial skill).
 
-Parsing is strict about content: " 56", "56.", "1,081" read as numbers; "560" reads 560 and is
-scored wrong; "5 6", "56 or 57", "fifty-six" and "10,81" are NOANSWER (None). A worked answer is
+Parsing is strict about content: " 56", "56.", "1,081", "+56" read as numbers; "560" reads 560 and
+"-56" reads -56, both scored wrong (a definite answer, not NOANSWER); "5 6", "56 or 57", "- 56",
+"fifty-six" and "10,81" are NOANSWER (None). A worked answer is
 read from its final ``= N`` line only, which must be the last line of the work.
 
 Smallest (the counterexample search's measure): fewest digits in all, then the smaller a, then
@@ -149,8 +150,9 @@ def _manifest_pairs(manifest: dict) -> set[Pair]:
     return {(int(x), int(y)) for x, y in manifest.get("omitted_pairs", ())}
 
 
-# Plain answers: an optional trailing period, digits with or without well-formed thousands separators.
-_NUMBER = re.compile(r"^(\d{1,3}(?:,\d{3})+|\d+)\.?$")
+# Plain answers: an optional sign, digits with or without well-formed thousands separators, an optional
+# trailing period. A signed number is an answer: "-56" is scored wrong, "+56" is 56.
+_NUMBER = re.compile(r"^([-+]?(?:\d{1,3}(?:,\d{3})+|\d+))\.?$")
 
 
 class MultiplicationTask(Task[Problem]):

@@ -222,6 +222,7 @@ def test_complete_strata_list_every_problem_once_in_size_order(task, config, spa
     assert all(s.complete for s in strata)
     assert [t.size(p) for p in listed] == sorted(t.size(p) for p in listed)  # strata in order, each in order
     assert len(listed) == len(space()) and {WHICH[task](p) for p in listed} == space()
+    assert [s.count for s in strata] == [len(list(s.problems())) for s in strata]  # coverage counts by it
 
 
 def test_judge_strata_are_templates_easiest_first_starting_at_their_lowest_numbers():

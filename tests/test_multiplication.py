@@ -187,7 +187,11 @@ def test_answers_round_trip_and_fit_the_budget_before_the_stop(p):
         ("56 58", None),
         ("fifty-six", None),
         ("", None),
-        ("-56", None),
+        ("-56", -56),  # a number, signed: a definite answer, scored wrong
+        ("+56", 56),  # the same number as 56
+        ("- 56", None),
+        ("56-", None),
+        ("--56", None),
         ("56..", None),
     ],
 )
@@ -209,6 +213,23 @@ def test_a_worked_answer_is_read_from_its_final_line_only():
     assert TASK.parse("= 1081\n141 + 940 = 1081", p) is None  # the total must come last
     assert TASK.parse("= 1081\n\n= 999", p) == 1081  # the blank line ends the work
     assert TASK.parse("", p) is None
+    assert TASK.parse("141 + 940 = 1081\n= -1,081\n", p) == -1081 and TASK.parse("= +1081", p) == 1081
+
+
+@pytest.mark.parametrize("text, answer, status", [
+    (" -5556\n", -5556, "wrong"), ("\n= -5556\n\n", -5556, "wrong"), (" +5556\n", 5556, "correct"),
+    (" 05556\n", 5556, "correct"), (" - 5556\n", None, "no_answer"),
+])
+def test_a_signed_product_is_an_answer_read_with_its_sign(text, answer, status):
+    """L19 (trial 13): ' -5556' for 5556 was counted "no answer", moving a wrong answer to the other column."""
+    from oraclebench.records import status_of
+
+    p = Problem(12, 463, scratchpad=text.startswith("\n="))
+    score = TASK.score(p, Response(text=text))
+    assert (score.answer, status_of(score.correct, score.answer, None)) == (answer, status)
+    if status == "wrong":
+        assert score.reason.startswith("wrong product: expected 5556, got -5556")
+        assert score.fields["length"] is False  # the sign makes it longer than the product
 
 
 # --------------------------------------------------------------------------- scoring

@@ -145,6 +145,40 @@ def test_lenient_readings_of_abcd_causal_and_judge():
     assert JUDGE.read_lenient(f"\\boxed{{{JUDGE.solve(j)}}}", j) == (JUDGE.solve(j), True)
 
 
+CAUSAL_ANSWER = "\n1,0,0,0\n3 - 1\n"  # the oracle's completion for 0,1,1,1,0
+
+
+@pytest.mark.parametrize("text", [
+    CAUSAL_ANSWER, "Answer:\n1,0,0,0\n3 - 1", "Here it is:\n\n1,0,0,0\n\n3 - 1\n", "1 0 0 0\n3 - 1",
+    "The new values are 1,0,0,0.\n3 - 1", "New values:\n1, 0, 0, 0\nSums:\n3 - 1", "**1,0,0,0**\n**3 - 1**",
+    "```\n1,0,0,0\n3 - 1\n```", "0,1,1,1,0 gives 1,0,0,0, and the sums are 3 - 1.",
+])
+def test_the_causal_lenient_reading_takes_values_and_sums_on_lines_of_their_own(text):
+    """F9 (trial 13): a values line directly followed by its summary line was never read ("Answer:\n1,0,0,0\n3 - 1")."""
+    p = CAUSAL.Problem((0, 1, 1, 1, 0))
+    assert CAUSAL.read_lenient(text, p) == (CAUSAL.solve(p), True)
+
+
+@pytest.mark.parametrize("text", [
+    "1,0,0,0,1\n3 - 1",  # five values on the line: which four is a guess
+    "1,1,0,0,0\n3 - 1",  # the four right ones inside a longer run
+    "1,0,0\n0\n3 - 1",  # values split over lines are no run of four
+    "1,0,0,0",  # no sums
+    "0,1,1,1,0\n3 - 1",  # the input echoed
+])
+def test_the_causal_lenient_reading_is_not_a_guess(text):
+    p = CAUSAL.Problem((0, 1, 1, 1, 0))
+    assert CAUSAL.read_lenient(text, p)[1] is False
+
+
+def test_a_signed_causal_sum_is_a_definite_wrong_answer_both_ways():
+    p = CAUSAL.Problem((0, 1, 1, 1, 0))
+    want = CAUSAL.solve(p)
+    assert CAUSAL.read_lenient("1,0,0,0\n-3 - 1", p) == ({**want, "old_sum": -3}, False)
+    score = CAUSAL.score(p, Response(text="\n1,0,0,0\n-3 - 1\n"))
+    assert score.answer == {**want, "old_sum": -3} and score.reason == "old_sum: expected 3, got -3"
+
+
 # --------------------------------------------------------------------------------------- records and summaries
 
 

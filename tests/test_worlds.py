@@ -3,6 +3,7 @@ the world in a model's manifest, the generator's complexity measures, and the Wo
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import math
@@ -143,6 +144,114 @@ def test_a_world_without_summary_lines_answers_one_line(tmp_path):
     p = task.read_input("1,1")
     assert task.render_answer(p, task.solve(p)) == "\n1\n" and task.solve(p) == {"x": 1}
     assert task.score(p, Response(text="\n1\n")).correct
+
+
+# --------------------------------------------------------------------------- signed values
+
+
+NEG = '''\
+name = "neg"
+inputs = ["A", "N:-2..1", "M:0..2"]
+[equations]
+d = "N - M - 1"
+pos = "d > 0"
+sel = "IF A THEN d ELSE 0 - d"
+both = "pos OR A"
+[summary]
+s = "sum(outputs)"
+'''
+
+
+def test_negative_values_and_sums_are_read_as_written(tmp_path):
+    path = tmp_path / "neg.toml"
+    path.write_text(NEG, encoding="utf-8")
+    task = use_variant("causal", str(path))
+    p = task.read_input("1,-2,0")
+    # by hand: d = -2 - 0 - 1 = -3, pos = 0, sel = d = -3, both = 1, s = -3 + 0 - 3 + 1 = -5
+    assert task.solve(p) == {"d": -3, "pos": 0, "sel": -3, "both": 1, "s": -5}
+    assert task.render_answer(p, task.solve(p)) == "\n-3,0,-3,1\n-5\n"
+    assert task.parse("\n-3,0,-3,1\n-5\n", p)["s"] == -5 and task.score(p, Response(text="\n-3,0,-3,1\n-5\n")).correct
+    assert task.read_lenient("The values: -3, 0, -3, 1; the sum: -5.", p) == (task.solve(p), True)
+    wrong = task.score(p, Response(text="\n-3,0,-3,1\n5\n"))  # the sign is part of the answer
+    assert not wrong.correct and wrong.answer["s"] == 5 and wrong.reason == "s: expected -5, got 5"
+    assert task.read_lenient("-3,0,-3,1\n5", p) == ({**task.solve(p), "s": 5}, False)
+
+
+def test_negative_default_sums_are_read_as_written(tmp_path):
+    # The default summary (old_sum = sum(inputs), new_sum = sum(outputs)) of negative inputs is negative.
+    path = tmp_path / "e3.toml"
+    path.write_text('name = "e3"\ninputs = ["N:-999..-990", "M:0..1"]\n[equations]\nx = "N - M"\n', encoding="utf-8")
+    task = use_variant("causal", str(path))
+    p = task.read_input("-995,1")
+    text = "\n-996\n-994 - -996\n"  # by hand: x = -995 - 1; old = -995 + 1; new = x
+    assert task.render_answer(p, task.solve(p)) == text
+    assert task.parse(text, p) == {"x": -996, "old_sum": -994, "new_sum": -996} and task.score(p, Response(text=text)).correct
+    assert task.read_lenient("Answer: x = -996, and the sums: -994 - -996", p) == (task.solve(p), True)
+    assert task.score(p, Response(text="\n-996\n-994 - 996\n")).reason == "new_sum: expected -996, got 996"
+
+
+@st.composite
+def signed_worlds(draw) -> tuple[str, tuple[int, ...]]:
+    """A world of your own whose integer inputs reach below zero (as TOML), and one of its inputs.
+
+    One to three integer inputs, each a range that starts below zero, and up to two booleans, in any
+    order; one to four equations, each a number or a boolean over the inputs and the outputs above
+    it; the summary the default (the sums of inputs and of outputs), none, or one to three numbers
+    of its own.
+    """
+    ints, inputs, domains = [], [], []
+    for i in range(draw(st.integers(1, 3))):
+        lo = draw(st.integers(-999, -1))
+        hi = draw(st.integers(lo + 1, min(lo + 99, 999)))
+        ints.append(f"N{i}")
+        inputs.append((f"N{i}:{lo}..{hi}", f"N{i}", (lo, hi)))
+    bools = [f"B{i}" for i in range(draw(st.integers(0, 2)))]
+    inputs += [(b, b, (0, 1)) for b in bools]
+    inputs = draw(st.permutations(inputs))
+
+    def number(names: list[str]) -> str:
+        x, y = draw(st.sampled_from(names)), draw(st.sampled_from(names))
+        return draw(st.sampled_from([x, f"{x} - {y}", f"{x} + {y} - 7", f"0 - {x}", "sum(inputs)",
+                                     f"IF {x} > {y} THEN {x} ELSE {y} - 3"]))
+
+    def boolean(names: list[str], flags: list[str]) -> str:
+        x, y = draw(st.sampled_from(names)), draw(st.sampled_from(names))
+        return draw(st.sampled_from([f"{x} < {y}", f"{x} >= 0"] + [f"NOT {f}" for f in flags]))
+
+    names, flags, equations = ints + bools, list(bools), []
+    for k in range(draw(st.integers(1, 4))):
+        if draw(st.booleans()):
+            equations.append(f'o{k} = "{number(names)}"')
+            names.append(f"o{k}")
+        else:
+            equations.append(f'o{k} = "{boolean(names, flags)}"')
+            names.append(f"o{k}")
+            flags.append(f"o{k}")
+    summary = draw(st.sampled_from(["default", "none", "own"]))
+    text = f"name = \"signed\"\ninputs = {json.dumps([i[0] for i in inputs])}\n[equations]\n" + "\n".join(equations) + "\n"
+    if summary == "none":
+        text += "[summary]\n"
+    elif summary == "own":
+        text += "[summary]\n" + "".join(f's{k} = "{number(names)}"\n' for k in range(draw(st.integers(1, 3))))
+    values = tuple(draw(st.integers(lo, hi)) for _, _, (lo, hi) in inputs)
+    return text, values
+
+
+@settings(max_examples=120, deadline=None)
+@given(world=signed_worlds())
+def test_the_oracles_answer_on_a_world_with_negative_values_is_read_right(tmp_path_factory, world):
+    """F8 (trial 13): on such a world the exact oracle scored 54%, every negative sum read as no number."""
+    text, values = world
+    path = tmp_path_factory.getbasetemp() / f"signed-{hashlib.sha256(text.encode()).hexdigest()[:16]}.toml"
+    path.write_text(text, encoding="utf-8")
+    p = CausalProblem(values, str(path))
+    want = TASK.solve(p)
+    completion = TASK.render_answer(p, want)
+    assert TASK.parse(completion, p) == want
+    score = TASK.assess(p, TASK.render(p), Response(text=completion))
+    assert score.correct and score.lenient and score.lenient_answer == want, (text, values, completion)
+    for header in ("", "Answer:\n", "Here it is:\n\n", "The new values and sums are:"):
+        assert TASK.read_lenient(header + completion, p) == (want, True), (header + completion, text)
 
 
 @pytest.mark.parametrize("text, python", [
@@ -363,6 +472,30 @@ def test_generate_records_the_world_and_its_hash_and_draws_from_it(tmp_path):
     assert "1,1,3" not in prompts and len(prompts) == 15
     assert all(r["completion"].count("\n") == 3 for r in rows)
     assert get_task("causal").variant_id() is None  # the command bound the world for itself only
+
+
+def test_a_world_with_an_integer_input_counts_its_space_as_the_product_of_its_ranges(tmp_path):
+    """F3 (trial 13): the README's counter world was counted 2 ** 3 - 1 = 7 problems, as if N:0..3 were a
+    boolean: coverage "7 problems, 15 trained on (214%)", and "holds only -8 problems" unseen."""
+    world = str(counter(tmp_path).resolve())
+    task = use_variant("causal", world)
+    split = task.manifest_from_spec(f"world={world} omitted=1,0,3")
+    [stratum] = task.strata(task.train_config(split))
+    listed = [p.inputs for p in stratum.problems()]
+    # by hand: A and B 0/1, N 0..3: 2 * 2 * 4 = 16 inputs, less the omitted 1,0,3
+    assert stratum.count == len(listed) == len(set(listed)) == 15 and (1, 0, 3) not in listed
+    every = {"stream": "train", "seed": 0, "count": 300, "split": split, "config": {}}
+    assert {p.inputs for p in task.training_problems(every)} == set(listed)  # 300 draws of 15: each one
+    [cover] = task.training_coverage(every)
+    assert (cover.space, cover.trained, cover.unseen) == (15, 15, 0)
+    assert cover.text() == "inputs: 15 problems, 15 trained on (100%)"
+    assert task.unseen_draws(10, 0, every) == ([], 0)  # "holds no problem it was not trained on"
+    few = {**every, "count": 6}
+    drawn = {p.inputs for p in task.training_problems(few)}
+    [cover] = task.training_coverage(few)
+    assert (cover.space, cover.trained, cover.unseen) == (15, len(drawn), 15 - len(drawn))
+    insts, available = task.unseen_draws(20, 0, few)
+    assert available == 15 - len(drawn) and {tuple(i.problem["inputs"]) for i in insts} == set(listed) - drawn
 
 
 def fake_checkpoint(tmp_path: Path, split: dict) -> str:
