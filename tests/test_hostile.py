@@ -389,6 +389,14 @@ def test_a_models_manifest_naming_no_task_here_is_one_error_line(bench, tmp_path
     assert "'nope'" in errors[0] and "no task here" in errors[0] and "Traceback" not in out + err
 
 
+@pytest.mark.parametrize("model", ["oracle", "random"])
+def test_an_option_a_baseline_does_not_take_is_one_error_line(bench, model):
+    """Accepted and ignored before (found by a trial), where every other adapter names it."""
+    ret, out, err = bench("--model", model, "--task", "causal", "--model-opt", "bogus=1")
+    errors = [line for line in err.splitlines() if line.startswith("ERROR:")]
+    assert ret == 4 and len(errors) == 1 and "bogus" in errors[0] and "Traceback" not in out + err
+
+
 RESULTS = {  # what is in the way -> (--results, the extra option, the path the line must name)
     "--results is a file": ("file", [], "file"),
     "--results is empty": ("", [], "--results is empty"),
