@@ -137,8 +137,9 @@ class Adapter:
     ``Task.assess``); an adapter that stops generating early does so by ``tasks.reading.stop_index``.
     ``choose`` defaults to generating text for the task to read the choice from.
     If a batch raises, it is split in halves until the failing requests are isolated, so one bad
-    request costs its own answer only (and is reported as an error, not as a wrong answer); a model
-    that fails whole calls is not asked again item by item (see ``_isolated``). An adapter that
+    request costs its own answer only (and is reported as an error, not as a wrong answer); a dead
+    model (the same failure for the whole call and for prompts asked alone) is not asked again item
+    by item (see ``_isolated`` and ``_dead``). An adapter that
     finishes requests one by one reports each through ``answered`` as it is final, so the runner
     commits it at once.
     """
