@@ -137,8 +137,9 @@ class Adapter:
     ``Task.assess``); an adapter that stops generating early does so by ``tasks.reading.stop_index``.
     ``choose`` defaults to generating text for the task to read the choice from.
     If a batch raises, it is split in halves until the failing requests are isolated, so one bad
-    request costs its own answer only (and is reported as an error, not as a wrong answer); a model
-    that fails whole calls is not asked again item by item (see ``_isolated``). An adapter that
+    request costs its own answer only (and is reported as an error, not as a wrong answer); a dead
+    model (the same failure for the whole call and for prompts asked alone) is not asked again item
+    by item (see ``_isolated`` and ``_dead``). An adapter that
     finishes requests one by one reports each through ``answered`` as it is final, so the runner
     commits it at once.
     """
@@ -196,48 +197,98 @@ class Adapter:
     def _isolated(self, method, requests: list[Request]) -> list[Response]:
         """``method(requests)``, with a failure isolated to the requests that cause it.
 
-        A batch that raises is split in halves, level by level, so one bad request costs its own
-        answer only. Three things end the search at once, with every unanswered request an error
-        carrying one line: a broken contract (``Broken``: a wrong number of answers, an exit, a
-        deadline), a failure in every part of a split ``SYSTEMIC_PARTS`` wide (the model fails, not
-        a prompt), or single requests. Answers already reported through ``answered`` are kept and
-        never asked again.
+        A call that raises is followed by probes for a dead model (``_dead``); unless the model is dead,
+        the unanswered requests are split in halves, level by level, until each failing request has
+        failed alone: one bad request costs its own answer only, whatever shares its call. An error is
+        only ever the one raised by a call of that request alone, or one that says so: a request the
+        search did not ask alone (a dead model, or a broken contract) says "not asked alone".
+        A broken contract (``Broken``: a wrong number of answers, an exit, a deadline) ends the search
+        at once: the requests of that call carry its line. Answers already reported through
+        ``answered`` are kept and never asked again.
         """
         out: list[Response | None] = [None] * len(requests)
-        parts = [list(range(len(requests)))]
-        while parts:
-            failed: list[tuple[list[int], str]] = []
-            called = 0
-            for part in parts:
-                part = [i for i in part if self._early.known(requests[i]) is None]
-                if not part:
-                    continue
-                called += 1
-                t0 = time.perf_counter()
-                try:
-                    responses = list(method([requests[i] for i in part]))
-                    if len(responses) != len(part):
-                        raise Broken(f"{self.name} returned {len(responses)} answers for {len(part)} requests")
-                except Broken as exc:
-                    return self._fill(out, requests, str(exc), time.perf_counter() - t0)
-                except ModelError:
-                    raise
-                except Exception as exc:  # noqa: BLE001 - a model's failure is data, not a crash of the run
-                    failed.append((part, describe_exception(exc)))
-                    continue
-                per_item = (time.perf_counter() - t0) / len(part)
-                for i, r in zip(part, responses):
-                    r.latency = r.latency or per_item
-                    out[i] = r
-            systemic = len(failed) >= SYSTEMIC_PARTS and len(failed) == called
-            parts = []
-            for part, why in failed:
-                if systemic or len(part) == 1:
-                    for i in part:
-                        out[i] = Response(error=why)
-                else:
-                    parts += [part[:len(part) // 2], part[len(part) // 2:]]
+        try:
+            why = self._ask(method, requests, self._open(requests, out, range(len(requests))), out)
+            if why is not None and not self._dead(method, requests, out, why):
+                self._bisect(method, requests, out)
+        except Broken as exc:
+            return self._fill(out, requests, f"not asked alone: another call of its batch broke the contract ({exc})",
+                              0.0)
         return self._fill(out, requests, "", 0.0)
+
+    def _open(self, requests: list[Request], out: list, indices) -> list[int]:
+        """The ``indices`` whose request has no answer or error yet (neither in ``out`` nor reported early)."""
+        return [i for i in indices if out[i] is None and self._early.known(requests[i]) is None]
+
+    def _ask(self, method, requests: list[Request], part: list[int], out: list) -> str | None:
+        """Asks ``method`` the requests ``part`` in one call; their answers go to ``out``.
+
+        Returns: None when the call answered (an empty ``part`` too), else the line of its exception.
+        Errors: ``Broken`` after the requests of ``part`` are given its line; ``ModelError`` as it is.
+        """
+        if not part:
+            return None
+        t0 = time.perf_counter()
+        try:
+            responses = list(method([requests[i] for i in part]))
+            if len(responses) != len(part):
+                raise Broken(f"{self.name} returned {len(responses)} answers for {len(part)} requests")
+        except Broken as exc:
+            seconds = time.perf_counter() - t0
+            for i in part:
+                out[i] = self._early.known(requests[i]) or Response(error=str(exc), latency=seconds)
+            raise
+        except ModelError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a model's failure is data, not a crash of the run
+            return describe_exception(exc)
+        per_item = (time.perf_counter() - t0) / len(part)
+        for i, r in zip(part, responses):
+            r.latency = r.latency or per_item
+            out[i] = r
+        return None
+
+    def _dead(self, method, requests: list[Request], out: list, why: str) -> bool:
+        """Whether the model that failed a whole call with ``why`` fails every request (then each
+        request not asked is an error saying so), after asking ``DEAD_PROBES`` requests alone.
+
+        The evidence is what a dead model (a server gone, a callable that always raises) gives and bad
+        prompts do not: requests spread over the whole call, first and last among them, each asked
+        alone, all fail with the very line of the whole call. One probe that answers, or fails its
+        own way ("cannot parse 4x4950" names its prompt), shows that the failure depends on the prompt,
+        and the search goes on to find each failing request. Fewer bad prompts than probes can never
+        look dead, wherever they stand in the call; a call no larger than the probes is asked item by
+        item, so its verdict is exact.
+        """
+        probes = _spread(self._open(requests, out, range(len(requests))), DEAD_PROBES)
+        for i in probes:
+            failed = self._ask(method, requests, [i], out)
+            if failed is not None:
+                out[i] = Response(error=failed)
+            if failed != why:
+                return False
+        rest = self._open(requests, out, range(len(requests)))
+        for i in rest:
+            out[i] = Response(error=f"{why} (not asked alone: the whole call and {len(probes)} prompts asked alone "
+                                    "all failed with this error: a dead model, not a bad prompt)")
+        return True
+
+    def _bisect(self, method, requests: list[Request], out: list) -> None:
+        """Asks the open requests in halves, level by level, until each failing request failed alone."""
+        parts = [self._open(requests, out, range(len(requests)))]
+        while parts:
+            failed = []
+            for part in parts:
+                part = self._open(requests, out, part)
+                why = self._ask(method, requests, part, out)
+                if why is None:
+                    continue
+                part = self._open(requests, out, part)  # answers reported during the failed call are kept
+                if len(part) == 1:
+                    out[part[0]] = Response(error=why)
+                elif part:
+                    failed.append(part)
+            parts = [half for part in failed for half in (part[:len(part) // 2], part[len(part) // 2:])]
 
     def _fill(self, out: list, requests: list[Request], why: str, seconds: float) -> list[Response]:
         """``out`` with reported answers filled in and every hole an error saying ``why``."""
@@ -251,9 +302,23 @@ class Broken(Exception):
     """A model broke its contract for a whole call (not one bad request): no retrying its parts."""
 
 
-# Bisection gives up when this many parts of one split all fail: the model fails, not a prompt
-# (4 parts: one bad prompt in a batch of n costs about 2*log2(n) calls; a dead model costs 7).
-SYSTEMIC_PARTS = 4
+# Requests asked alone, spread over a call that failed, before the rest of it is searched (``Adapter._dead``):
+# all failing with the whole call's line is a dead model. A dead model costs 1 + 8 calls per call instead
+# of one per request; a working one at most 8 more than the halving (fewer: the first answer ends them).
+# With a share p of prompts failing with one same line, uncorrelated with their place, a call is taken
+# for dead with probability p**8 (30%: 7e-5); more probes would cost a dead model more calls.
+DEAD_PROBES = 8
+
+
+def _spread(items: list[int], k: int) -> list[int]:
+    """``k`` of ``items`` spread evenly over them, the first and the last included (all of them when fewer).
+
+    >>> _spread(list(range(10)), 3), _spread([4, 7], 3)
+    ([0, 4, 9], [4, 7])
+    """
+    if len(items) <= k:
+        return list(items)
+    return [items[round(j * (len(items) - 1) / (k - 1))] for j in range(k)]
 
 
 def describe_exception(exc: BaseException) -> str:

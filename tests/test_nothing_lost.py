@@ -181,8 +181,10 @@ def test_a_callable_that_always_raises_is_not_asked_again_per_item(tmp_path):
     """)
     model = load_model(f"python:{path}:answer")
     records = evaluate(model, multiplication(64), "t")
-    assert all(r.error == "RuntimeError: the GPU is gone" for r in records)
-    assert len(model.module.CALLS) <= 7  # a few splits to look for bad prompts, never one call per item
+    assert all(r.error.startswith("RuntimeError: the GPU is gone") for r in records)
+    # The whole call, then DEAD_PROBES (8) prompts asked alone, never one call per item; the others say so.
+    assert model.module.CALLS == [64] + [1] * 8
+    assert sum("not asked alone" in r.error for r in records) == 64 - 8
 
 
 def test_a_batch_that_raises_keeps_the_answers_already_given_and_asks_only_the_rest(tmp_path):
