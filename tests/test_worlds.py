@@ -546,6 +546,21 @@ def test_the_try_command_refuses_a_model_of_another_world(tmp_path, capsys):
     assert "trained on world 'default'" in err and "scores world 'counter'" in err and err.count("\n") == 1
 
 
+def test_the_reference_model_of_the_default_world_is_refused_on_another_naming_both(bench, tmp_path, capsys):
+    """Its recipe's held-out inputs (5 values each) were parsed on the bound world first: "bad sequence
+    '1,0,1,0,1'" named neither world, and `try` exited 1 (found by a trial). Nothing is trained to say it."""
+    from oraclebench.cli import main
+
+    world = str(counter(tmp_path))
+    assert main(["try", "causal", "1,0,3", "--world", world, "--model", "gpt2-causal"]) == 2
+    err = capsys.readouterr().err
+    assert "trained on world 'default'" in err and "scores world 'counter'" in err and err.count("\n") == 1
+    ret, out = bench("--model", "gpt2-causal", "--world", world)
+    errors = [x for x in out.splitlines() if x.startswith("ERROR:")]
+    assert ret == 4 and len(errors) == 1 and "trained on world 'default'" in errors[0]
+    assert "--model-opt world=PATH" in errors[0]
+
+
 def test_a_bad_world_file_is_one_usage_error_line(bench, tmp_path):
     bad = tmp_path / "bad.toml"
     bad.write_text('inputs = ["A"]\n[equations]\nx = "A AND y"\ny = "NOT x"\n', encoding="utf-8")

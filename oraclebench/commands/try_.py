@@ -89,9 +89,9 @@ def run(args) -> int:
             raise UsageError(f"--model-opt {item!r}: write KEY=VALUE, e.g. device=cpu")
         options[key.strip()] = value.strip()
     override = {task.name: task.manifest_from_spec(args.heldout)} if args.heldout else None
-    declared = (override or declared_splits(args.model, options) or {}).get(task.name)
-    task.check_variant(declared, args.model)  # a model of another world: a usage error naming both, before loading it
     try:
+        declared = (override or declared_splits(args.model, options) or {}).get(task.name)
+        task.check_variant(declared, args.model)  # a model of another world: a usage error naming both, before loading it
         model = load_model(args.model, options)
     except ModelError as exc:
         raise UsageError(str(exc)) from None

@@ -356,6 +356,9 @@ def reference_settings(name: str, options: dict) -> tuple[dict, str | None, int]
     from oraclebench.tasks.base import TaskError
 
     try:
+        if world is None:  # trained on the task's default world: another one bound (--world) is named first,
+            # not met as a held-out spec that does not parse there ("bad sequence '1,0,1,0,1'")
+            get_task(recipe.task).check_variant({"world": "default"}, name)
         return settings(recipe, seed=seed, heldout=heldout), heldout, seed
     except TaskError as exc:
         raise ModelError(f"{name}: {exc}") from None
