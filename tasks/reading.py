@@ -53,6 +53,8 @@ _BOXED = re.compile(r"\\(?:boxed|fbox|text|textbf|mathrm)\s*\{([^{}]*)\}")
 _MARKUP = re.compile(r"\*\*|__|`+|\$+|\\[()\[\]]")
 # At most 120 digits: a longer run of digits is no answer, and stays clear of int()'s 4,300-digit limit.
 _NUMBER = re.compile(r"(?<![\d.,])-?(?:\d{1,3}(?:,\d{3}){1,39}|\d{1,120})(?:\.\d{1,20})?(?![\d,]\d)")
+# Spans a chat answer marks as its answer: a bold or boxed number alone ("**Step 1**" is a heading, not one).
+_MARKED = re.compile(r"\*\*(.+?)\*\*|\\(?:boxed|fbox)\s*\{([^{}]*)\}")
 _ANSWER_IS = re.compile(r"\banswer\s*(?:is|:|=)\s*:?\s*", re.I)
 
 
@@ -79,13 +81,19 @@ def final_number(text: str) -> int | float | None:
 
     >>> final_number("7 × 8 = 56."), final_number("The answer is 1,081, I think 3 times."), final_number("none")
     (56, 1081, None)
+    >>> final_number("**54**, not 56"), final_number(r"It is \\boxed{56}; 7 × 8 checks it"), final_number("**Step 1**: 56")
+    (54, 56, 56)
     """
+    marked = [inner for m in _MARKED.finditer(text)
+              if _NUMBER.fullmatch(inner := unmarked(m.group(1) or m.group(2) or "").strip().rstrip("."))]
     text = unmarked(text)
     said = list(_ANSWER_IS.finditer(text))
     if said:
         first = _NUMBER.search(text, said[-1].end())
         if first is not None:
             return _number(first.group())
+    if marked:  # the number the answer marks ("**54**, not 56": 54) before the last one written
+        return _number(marked[-1])
     numbers = _NUMBER.findall(text)
     return _number(numbers[-1]) if numbers else None
 
