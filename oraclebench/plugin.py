@@ -1080,8 +1080,10 @@ def completeness(bench: Bench, session: pytest.Session, exitstatus: int, records
     """``selection``, ``interrupted``, and per task ``coverage``, ``complete`` and (where not) ``partial``.
 
     A task is complete when the run scored every instance of its current frozen set, was not
-    interrupted or stopped early, and drew no fresh set: then its number can stand as the model's score.
+    interrupted or stopped early, drew no fresh set, and no request failed (the model was not measured
+    on a failed one): then its number can stand as the model's score.
     """
+    from oraclebench.records import errors_reason
     from oraclebench.sets import coverage, load_set
 
     sel = selection(session.config)
@@ -1103,6 +1105,8 @@ def completeness(bench: Bench, session: pytest.Session, exitstatus: int, records
             cover[task]["unseen_in_space"] = bench.unseen_space[task]
         whole = not fresh and {r.instance_id for r in recs} == {i.id for i in load_set(task)}
         reasons = _reasons(sel, cover[task], interrupted, stopped, whole, bench.workers_crashed) + _variant_reason(task)
+        if errors := sum(r.status == "error" for r in recs):
+            reasons.append(errors_reason(errors, cached=not session.config.getoption("--no-cache")))
         complete[task] = whole and not reasons
         if not complete[task]:
             partial[task] = "; ".join(reasons) or "not the whole frozen set"

@@ -120,6 +120,64 @@ def test_a_partial_run_never_replaces_the_score(bench, pytester, args):
     assert named.run_id == part["run_id"]
 
 
+DYING = """
+import os
+from pathlib import Path
+
+from examples.flawed import solve
+
+
+def answer(prompts):
+    \"\"\"Right on every prompt, like a served model whose server dies once 12 prompts were answered
+    (unless OB_ALIVE=1): every call after that fails.\"\"\"
+    log = Path(os.environ["OB_ANSWERED"])
+    done = int(log.read_text()) if log.exists() else 0
+    if done >= 12 and os.environ.get("OB_ALIVE") != "1":
+        raise ConnectionError("connection refused: the server is gone")
+    log.write_text(str(done + len(prompts)))
+    return [solve(p) for p in prompts]
+
+
+answer.batch_size = 4
+"""
+
+
+def test_a_run_whose_requests_failed_is_partial_and_a_rerun_asks_only_them(bench, pytester, monkeypatch):
+    """A model that answers every instance right, but whose server died after 12 of causal's 32: the 20
+    failed requests were never measured, so the run (12/32 = 37.5%) is not the model's score anywhere
+    (found by a trial: it was "complete" and the leaderboard read 19.9 for a 100% model). Errors are not
+    cached: the rerun asks only those 20 again, and that run is the score."""
+    from oraclebench.errors import UsageError
+    from oraclebench.records import resolve_run
+    from oraclebench.report import load_runs
+
+    pytester.makepyfile(dying=DYING)
+    monkeypatch.setenv("OB_ANSWERED", str(pytester.path / "answered.txt"))
+    model, results = "python:./dying.py:answer", pytester.path / "results"
+    result = bench("--model", model, "--task", "causal")
+    died = last_summary(pytester)
+    cell = died["tasks"]["causal"]["all"]
+    assert (cell["n"], cell["correct"], cell["errors"]) == (32, 12, 20)  # by the script: 12 answered, 20 failed
+    assert died["complete"] == {"causal": False}
+    assert died["partial"]["causal"] == ("20 request errors: not measured (failed requests are not cached: "
+                                         "rerun to ask only them again)")
+    result.stdout.fnmatch_lines(["causal: 32 of 32 instances*; PARTIAL (20 request errors: *): not shown as the score"])
+    assert "37.5" not in board(pytester) and "no complete run [1]" in board(pytester)
+    with pytest.raises(UsageError, match="has no complete run.*20 request errors"):
+        resolve_run(results, f"{model}@latest")
+    with pytest.raises(UsageError, match="no complete run of any model.*20 request errors"):
+        load_runs(results)
+
+    monkeypatch.setenv("OB_ALIVE", "1")
+    result = bench("--model", model, "--task", "causal")
+    result.stdout.fnmatch_lines(["causal: 32 requests, 12 from the cache, 20 asked (0 failed) in *",
+                                 "causal: 32 of 32 instances*; complete"])
+    whole = last_summary(pytester)
+    assert whole["complete"] == {"causal": True} and whole["tasks"]["causal"]["all"]["correct"] == 32
+    assert "100.0, lenient 100.0 (+0), n=32" in board(pytester)
+    assert resolve_run(results, f"{model}@latest").name == whole["run_id"]
+
+
 @pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["one process", "xdist"])
 def test_x_is_recorded_as_stopped_early_not_interrupted(bench, pytester, workers):
     """xdist's controller stops at ``-x`` by raising a KeyboardInterrupt (exit status 2): the summary
