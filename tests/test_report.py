@@ -414,17 +414,22 @@ def test_the_gap_section_notes_each_model_whose_gap_cannot_be_measured(tmp_path)
     assert "manifest" in plain and "--heldout" in plain
 
 
-def _world_run(results: Path, model: str, name: str, splits: dict[str, tuple[int, int]]) -> None:
-    """A whole run of ``model`` on world ``name``: ``splits`` maps a split to (instances, right)."""
-    run_id = f"20260102T000000-000000-{model}"
+def _world_run(results: Path, model: str, name: str, splits: dict[str, tuple[int, int]], errors: int = 0,
+               day: int = 2) -> None:
+    """A whole run of ``model`` on world ``name``: ``splits`` maps a split to (instances, right); the first
+    ``errors`` wrong instances are failed requests."""
+    run_id = f"202601{day:02d}T000000-000000-{model}"
     records, i = [], 0
     for split, (n, right) in splits.items():
         for k in range(n):
+            failed = k >= right and errors > sum(r.error is not None for r in records)
             records.append(Record(run_id=run_id, model=model, task="causal", instance_id=f"causal-{name}.ab12-{i:04d}",
                                   label="x", bucket={"inputs": "0,0,0,0,0", "ones": 0}, split=split, prompt="p",
-                                  completion="a", parsed="a", expected="a", correct=k < right, reason=""))
+                                  completion="a", parsed="a", expected="a", correct=k < right, reason="",
+                                  error="gone" if failed else None))
             i += 1
     summary = summarize(records, run_id=run_id, model=model, manifest=None, options={"heldout": []})
+    summary["finished"] = f"2026-01-{day:02d}T00:00:00"
     summary["variants"] = {"causal": {"name": name, "sha256": name * 4,
                                       "measures": {"variables": 5, "equations": 4, "depth": 2, "dependent_outputs": 1,
                                                    "input_space": 32}}}
@@ -461,3 +466,78 @@ def test_a_model_with_only_partial_runs_is_named_not_silently_left_out(tmp_path)
         assert f"Not in this report: halfway {task}: only partial runs (latest 20260101T000000-000000-halfway: " \
                "--limit 60); score the whole frozen set, or name it with --run 20260101T000000-000000-halfway" in runs
     assert "Not in this report: whole" not in runs
+
+
+def _dead_server_run(results: Path, run_id: str = "20260103T000000-000000-served") -> str:
+    """A served model that answers every product right, but whose server died mid-run: 1x1 answered, every
+    2x2 request and half the causal inputs failed (as a trial saw: the heat map read like a capability curve).
+    Its summary is the plugin's: partial, the errors its reason."""
+    from oraclebench.records import errors_reason
+
+    records = []
+    for i in range(40):
+        dead = i >= 20
+        da = 2 if dead else 1
+        records.append(Record(run_id=run_id, model="served", task="multiplication", instance_id=f"multiplication-v1-{i:04d}",
+                              label=f"{da}x{da}", bucket={"a_digits": da, "b_digits": da, "digits": f"{da}x{da}",
+                                                          "scratchpad": False}, split="unknown", prompt="Q: ?",
+                              completion="" if dead else "6", parsed=None if dead else 6, expected=6, correct=not dead,
+                              reason="error: connection refused" if dead else "",
+                              error="connection refused" if dead else None))
+    for i in range(32):
+        dead = i % 2 == 1
+        seq = ",".join(format(i, "05b"))
+        records.append(Record(run_id=run_id, model="served", task="causal", instance_id=f"causal-v1-{i:04d}", label=seq,
+                              bucket={"inputs": seq}, split="unknown", prompt=seq, completion="" if dead else "x",
+                              parsed=None, expected="x", correct=not dead, reason="error: gone" if dead else "",
+                              error="gone" if dead else None))
+    summary = summarize(records, run_id=run_id, model="served")
+    summary["complete"] = {"multiplication": False, "causal": False}
+    summary["partial"] = {"multiplication": errors_reason(20), "causal": errors_reason(16)}
+    write_run(results, run_id, records, summary)
+    return run_id
+
+
+def test_a_cell_with_failed_requests_says_how_many_wherever_the_report_shows_its_accuracy(tmp_path):
+    """A cell of failed requests read as a plain 0.0 "n=40": the heat map, its table and the curve tables
+    (found by a trial). Every accuracy cell with errors shows them beside it; by hand: 2x2 is 0 of 20,
+    all 20 failed; each of causal's 16 odd inputs is its one instance, failed."""
+    run_id = _dead_server_run(tmp_path)
+    build_report(tmp_path, runs=[run_id])
+    md = (tmp_path / "report" / "report.md").read_text(encoding="utf-8")
+    heat = md.split("multiplication accuracy % [95% CI] by a digits and b digits", 1)[1].split("\n\n")[1]
+    assert "| 2x2 " in heat and "0.0 [0.0, 16.1] n=20, 20 err" in heat and "100.0 [83.9, 100.0] n=20 " in heat
+    curve = md.split("causal accuracy % (n) by inputs", 1)[1].split("\n\n")[1]
+    assert curve.count("0/1, 1 err") == 16 and curve.count("1/1") == 16
+    assert "0.0 [0.0, 16.1] n=20, 20 err" not in md.split("## Leaderboard", 1)[0]
+
+
+def test_the_heatmap_figure_says_how_many_requests_failed_in_a_cell():
+    from oraclebench.report_plots import heatmap_figure
+
+    cells = pd_frame([("m", (a, 1), a == 1, 40) for a in (1, 2)])
+    cells["a"], cells["b"] = [x[0] for x in cells["x"]], [x[1] for x in cells["x"]]
+    cells["errors"] = [0, 40]
+    fig = heatmap_figure(cells, ["m"], {"m": None}, "multiplication")
+    assert sorted(t.get_text() for t in fig.axes[0].texts) == ["0\n40 err", "100"]
+    assert _outside(fig) == []
+    cells["x"] = ["1x1", "2x1"]
+    fig = plots_curve(cells)
+    assert [t.get_text() for t in fig.axes[0].texts] == ["40 err"]  # the 0% point only
+
+
+def plots_curve(frame):
+    from oraclebench.report_plots import curve_figure
+
+    return curve_figure(frame, "digits", "t", {"m": "C0"}, categorical=True)
+
+
+def test_a_world_run_whose_requests_failed_is_not_the_worlds_score(tmp_path):
+    """The Worlds section takes each model's latest run over a world's whole frozen set; one with failed
+    requests did not measure the model on them, so the earlier whole run stays the world's row."""
+    from oraclebench.report import world_runs
+
+    _world_run(tmp_path, "learner", "v05-d2-s0", {"trained": (20, 15), "heldout": (2, 0)})
+    _world_run(tmp_path, "learner", "v05-d2-s0", {"trained": (20, 3), "heldout": (2, 0)}, errors=17, day=3)
+    [row] = world_runs(tmp_path)
+    assert (row["trained"]["n"], row["trained"]["acc"]) == (20, 15 / 20)
