@@ -178,6 +178,30 @@ def test_a_run_whose_requests_failed_is_partial_and_a_rerun_asks_only_them(bench
     assert resolve_run(results, f"{model}@latest").name == whole["run_id"]
 
 
+def test_a_leaderboard_cell_from_a_run_with_failed_requests_says_how_many(tmp_path):
+    """A summary written before failed requests made a run partial says ``complete`` with errors (a trial's
+    leaderboard read "19.9, lenient 19.9 (+0), n=1000" for 801 failed of 1000): its cell names the errors.
+    One from before completeness was recorded is partial, for the errors."""
+    from oraclebench.records import Record, partial_reason, task_complete, write_run
+    from oraclebench.summary import summarize, write_leaderboard
+
+    def run(run_id: str, complete: bool | None) -> dict:
+        records = [Record(run_id=run_id, model="m", task="causal", instance_id=f"causal-v1-{i:04d}", label="x",
+                          bucket={}, split="unknown", prompt="p", completion="", parsed=None, expected="x",
+                          correct=i < 4, reason="", error="gone" if i >= 12 else None) for i in range(32)]
+        summary = summarize(records, run_id=run_id, model="m")
+        if complete is not None:
+            summary["complete"] = {"causal": complete}
+        write_run(tmp_path, run_id, records, summary)
+        return summary
+
+    old = run("20260101T000000-000000-m", None)  # 32 instances, as many as the frozen set: complete but for the errors
+    assert not task_complete(old, "causal") and partial_reason(old, "causal").startswith("20 request errors: not measured")
+    run("20260102T000000-000000-m", True)
+    text = write_leaderboard(tmp_path).read_text()
+    assert "12.5, lenient 12.5 (+0), n=32, 20 errors (not measured), split unknown" in text
+
+
 @pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["one process", "xdist"])
 def test_x_is_recorded_as_stopped_early_not_interrupted(bench, pytester, workers):
     """xdist's controller stops at ``-x`` by raising a KeyboardInterrupt (exit status 2): the summary
