@@ -1012,9 +1012,13 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if opt("--report"):
         from oraclebench.report import build_report
 
+        # `oraclebench report` on the results folder; where it refuses (no complete run), `oraclebench report
+        # --run THIS_RUN`, whose leaderboard marks the run PARTIAL, and a line that says which it was.
         try:
             path = build_report(bench.results, out=bench.results / "report", warnings=bench.notices)
-        except UsageError:  # no complete run to report yet: report this one, marked partial
+        except UsageError as exc:
+            bench.notices.append(f"{exc}: the report is of this run, as `oraclebench report --results "
+                                 f"{bench.results} --run {run_dir.name}` writes it")
             path = build_report(bench.results, out=bench.results / "report", runs=[str(run_dir)],
                                 warnings=bench.notices)
         bench.summary["report"] = str(path)

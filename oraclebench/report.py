@@ -325,6 +325,17 @@ def leaderboard(frame: pd.DataFrame) -> pd.DataFrame:
                   "no answer", "truncated"]]
 
 
+def mark_partial(table: pd.DataFrame, runs: Sequence[Run]) -> pd.DataFrame:
+    """The leaderboard with ``MODEL (PARTIAL)`` on each row whose task's run is partial (named with --run):
+    the row itself says it is not the model's score, not only the Runs table."""
+    partial = {(run.model, task) for run in runs for task, summary in run.summaries.items()
+               if not task_complete(summary, task)}
+    if not partial:
+        return table
+    names = [f"{m} (PARTIAL)" if (str(m), t) in partial else str(m) for m, t in zip(table["model"], table["task"])]
+    return table.assign(model=names)
+
+
 # The gaps the report measures, (first split, second split, name): recall beyond learning, then learning
 # beyond the training distribution (``seen`` where the training data is not recorded).
 GAPS = (("trained", "unseen", "trained - unseen"), ("unseen", "heldout", "unseen - held-out"),
@@ -820,14 +831,16 @@ def build_report(results: Path | str, out: Path | str | None = None, models: Seq
     for line in [] if named else left_out(results, runs, models):
         doc.p(f"Not in this report: {line}")
     doc.h2("Leaderboard", "leaderboard")
-    doc.p("Accuracy in % with its 95% Wilson interval and n, from each model's latest complete run per task (see "
-          "Runs); 'trained' (the exact problem is in the model's training data), 'unseen' (inside its training "
+    source = ("from the runs named with --run (see Runs; a row marked PARTIAL is from a partial run: not the "
+              "model's score)" if named else "from each model's latest complete run per task (see Runs)")
+    doc.p(f"Accuracy in % with its 95% Wilson interval and n, {source}; 'trained' (the exact problem is in the model's training data), 'unseen' (inside its training "
           "distribution, not trained on) and 'held-out' (outside it) split each model's instances by its manifest; "
           "'seen' (inside, trained on or not) where only the distribution is known (--heldout, an older manifest or "
-          "run), 'unknown' where the model has neither. Failed requests count as wrong and are shown apart (err). "
+          "run), 'unknown' where the model has neither. Failed requests (a run with any is partial: the model was not measured on them) count as not right and are "
+          "shown apart (err). "
           "Accuracy is the strict reading (the task's answer format); 'lenient' reads the final answer from prose "
           "('The answer is 56.', '**56**'), with how many answers only it accepted.")
-    doc.table(leaderboard(frame))
+    doc.table(mark_partial(leaderboard(frame), runs))
     doc.h2("Generalization gap", "gap")
     gap_section(doc, frame, colors)
     world_rows = world_runs(results)

@@ -293,8 +293,16 @@ def test_ctrl_c_after_the_model_answered_keeps_the_run_marked_interrupted(bench,
 
 
 def test_report_without_a_complete_run_says_so_and_reports_named_runs(bench, pytester, tmp_path):
-    bench("--model", "oracle", "--task", "causal", "--limit", "5")
-    results = str(pytester.path / "results")
+    """`--report` after a `--limit 5` run wrote a report whose Leaderboard ("from each model's latest complete
+    run") showed the partial run as a plain row, while `oraclebench report` on the same folder refused (found
+    by a trial). `--report` is `oraclebench report`, or where that refuses `oraclebench report --run` of this
+    run, and says so; that report's leaderboard says where its rows come from and marks the partial one."""
+    result = bench("--model", "oracle", "--task", "causal", "--limit", "5", "--report")
+    run_id, results = last_summary(pytester)["run_id"], str(pytester.path / "results")
+    result.stdout.fnmatch_lines([f"WARNING: no complete run of any model under {results} (partial runs: oracle causal: "
+                                 f"{run_id} (5 of 32 instances (--limit 5))); score the whole frozen set, or name runs "
+                                 f"with --run RUN_ID: the report is of this run, as `oraclebench report --results "
+                                 f"{results} --run {run_id}` writes it"])
 
     def report(*args: str) -> subprocess.CompletedProcess:  # a process of its own: matplotlib after pytester runs
         return subprocess.run([sys.executable, "-m", "oraclebench.cli", "report", "--results", results, "--out",
@@ -303,9 +311,18 @@ def test_report_without_a_complete_run_says_so_and_reports_named_runs(bench, pyt
 
     refused = report()
     assert refused.returncode == 2 and "no complete run of any model" in refused.stderr
-    named = report("--run", last_summary(pytester)["run_id"])
+    named = report("--run", run_id)
     assert named.returncode == 0, named.stderr
-    assert "causal: PARTIAL (5 of 32 instances (--limit 5))" in (tmp_path / "r" / "report.md").read_text()
+    md = (tmp_path / "r" / "report.md").read_text()
+    assert "causal: PARTIAL (5 of 32 instances (--limit 5))" in md
+    board = md.split("## Leaderboard", 1)[1].split("\n## ", 1)[0]
+    assert "latest complete run" not in board and "from the runs named with --run" in board
+    assert "| oracle (PARTIAL) " in board  # a partial run's row says so where its accuracy is
+
+    def body(path: Path) -> list[str]:  # the report less its header (folder and build time)
+        return path.read_text().splitlines()[3:]
+
+    assert body(pytester.path / "results" / "report" / "report.md") == body(tmp_path / "r" / "report.md")
 
 
 # --------------------------------------------------------------------------------- -n N
