@@ -1,8 +1,8 @@
 """``build_report``: the HTML report (and its markdown twin) that answers "learned or memorised?".
 
 From the per-instance records of each model's latest complete run per task (every frozen instance,
-uninterrupted, nothing deselected, no ``--fresh``), or of the runs named with ``runs=`` (partial ones
-marked as such in the runs table):
+uninterrupted, nothing deselected, no ``--fresh``, no failed request), or of the runs named with ``runs=``
+(partial ones marked as such in the runs table and the leaderboard's rows):
 
 - the leaderboard: models x tasks x split, n, accuracy and 95% Wilson interval;
 - per task, accuracy against its difficulty knob, one line per model, each model's training range
