@@ -298,17 +298,18 @@ def latest_runs(results: Path, warnings: list[str] | None = None) -> dict[str, d
 
 def task_complete(summary: dict, task: str) -> bool:
     """Whether ``summary``'s run scored every frozen instance of ``task`` (the current set version),
-    uninterrupted, with nothing deselected and no ``--fresh``: a run whose number can stand as the
-    model's score on the task.
+    uninterrupted, with nothing deselected, no ``--fresh`` and no failed request: a run whose number can
+    stand as the model's score on the task. A failed request makes any run partial, whatever its summary
+    recorded (one written before that rule says ``complete``).
 
     Runs written before completeness was recorded count as complete when they were no search, no
     fresh set, had no failed request, and scored as many instances as the frozen set has.
     """
-    if summary.get("explore") or task not in (summary.get("tasks") or {}):
-        return False
+    if summary.get("explore") or task not in (summary.get("tasks") or {}) or request_errors(summary, task):
+        return False  # a failed request did not measure the model (recorded complete before that rule, or not)
     if "complete" in summary:
         return bool((summary.get("complete") or {}).get(task))
-    if (summary.get("options") or {}).get("fresh") or request_errors(summary, task):
+    if (summary.get("options") or {}).get("fresh"):
         return False
     from oraclebench.sets import load_set
 

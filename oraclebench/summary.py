@@ -285,10 +285,8 @@ def markdown_table(headers: list[str], rows: list[list], right: set[int] = froze
 def _score_cell(c: dict, splits: dict, split: str) -> str:
     kinds = [s for s in KINDS if s in splits]
     note = ", split unknown" if split == "all" and kinds == ["unknown"] else ""
-    # A run with failed requests is partial (``plugin.completeness``); one recorded complete before that rule
-    # still names its errors, so its cell never reads as a plain accuracy.
-    failed = f", {c['errors']} errors (not measured)" if c.get("errors") else ""
-    return f"{_pct(c['accuracy'])}, lenient {lenient_text(c)}, n={c['n']}{failed}{note}"
+    # No errors column: a run with a failed request is never complete (``records.task_complete``), so never here.
+    return f"{_pct(c['accuracy'])}, lenient {lenient_text(c)}, n={c['n']}{note}"
 
 
 def leaderboard_rows(results: Path, warnings: list[str] | None = None) -> tuple[list[dict], list[str]]:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import random
+import re
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -23,9 +25,9 @@ MANIFEST = {"tasks": {
 HOSTILE = "<script>alert('x')</script>"
 
 
-def _record(model: str, run_id: str, task: str, i: int, bucket: dict, label: str, heldout: bool, ok: bool,
-            fields: dict, detail: dict, prompt: str) -> Record:
-    failed = i % 50 == 7  # a failed request: counted apart from wrong answers
+def _one_record(model: str, run_id: str, task: str, i: int, bucket: dict, label: str, heldout: bool, ok: bool,
+            fields: dict, detail: dict, prompt: str, errors: bool = False) -> Record:
+    failed = errors and i % 50 == 7  # a failed request: counted apart from wrong answers; the run is partial
     if failed:
         return Record(run_id=run_id, model=model, task=task, instance_id=f"{task}-v1-{i:04d}", label=label,
                       bucket=bucket, split="heldout" if heldout else "seen", prompt=prompt, completion="", parsed=None,
@@ -36,10 +38,13 @@ def _record(model: str, run_id: str, task: str, i: int, bucket: dict, label: str
                   reason="" if ok else f"expected answer, got wrong <b>{i}</b>", fields=fields, detail=detail)
 
 
-def synthetic_records(model: str, run_id: str, skill: float, memorised: float, n: int, seed: int) -> list[Record]:
-    """``n`` records per task: right with probability ``skill`` on seen instances and ``memorised`` on held-out ones."""
+def synthetic_records(model: str, run_id: str, skill: float, memorised: float, n: int, seed: int,
+                      errors: bool = False) -> list[Record]:
+    """``n`` records per task: right with probability ``skill`` on seen instances and ``memorised`` on held-out
+    ones; with ``errors``, every 50th (from the 8th) a failed request."""
     rng = random.Random(seed)
     out = []
+    _record = functools.partial(_one_record, errors=errors)
     for i in range(n):
         length = 1 + i % 20
         held = length > 12
@@ -73,10 +78,11 @@ def synthetic_records(model: str, run_id: str, skill: float, memorised: float, n
 
 def write_fixture(results: Path, models: dict[str, tuple[float, float]], n: int = 60, complete: bool = True) -> None:
     """One run per model: ``models`` maps a name to (seen accuracy, held-out accuracy). The synthetic
-    runs stand for whole frozen sets (``complete``) unless told otherwise."""
+    runs stand for whole frozen sets (``complete``: no failed request) unless told otherwise (partial, with
+    failed requests)."""
     for k, (model, (skill, memorised)) in enumerate(models.items()):
         run_id = f"20260101T00000{k}-000000-{model}"
-        records = synthetic_records(model, run_id, skill, memorised, n, seed=k)
+        records = synthetic_records(model, run_id, skill, memorised, n, seed=k, errors=not complete)
         summary = summarize(records, run_id=run_id, model=model, manifest=MANIFEST, options={"heldout": []})
         summary["complete"] = {task: complete for task in summary["tasks"]}
         summary["partial"] = {} if complete else {task: "--limit 60" for task in summary["tasks"]}
@@ -134,7 +140,8 @@ def test_report_has_every_section_table_and_figure(report):
     assert len(page.images) == 8
     assert all(src.startswith("data:image/png;base64,") for src in page.images)
     assert page.tables >= 12
-    assert "n=60, 2 err" in path.read_text(encoding="utf-8")  # failed requests are shown apart
+    # complete runs have no failed request; a cell with some says how many (see the dead server's report)
+    assert not re.search(r"n=\d+, \d+ err", path.read_text(encoding="utf-8"))
 
 
 def test_report_escapes_what_models_and_prompts_contain(report):
@@ -509,7 +516,8 @@ def test_a_cell_with_failed_requests_says_how_many_wherever_the_report_shows_its
     assert "| 2x2 " in heat and "0.0 [0.0, 16.1] n=20, 20 err" in heat and "100.0 [83.9, 100.0] n=20 " in heat
     curve = md.split("causal accuracy % (n) by inputs", 1)[1].split("\n\n")[1]
     assert curve.count("0/1, 1 err") == 16 and curve.count("1/1") == 16
-    assert "0.0 [0.0, 16.1] n=20, 20 err" not in md.split("## Leaderboard", 1)[0]
+    board = md.split("## Leaderboard", 1)[1].split("\n## ", 1)[0]
+    assert "50.0 [35.2, 64.8] n=40, 20 err" in board and "50.0 [33.6, 66.4] n=32, 16 err" in board
 
 
 def test_the_heatmap_figure_says_how_many_requests_failed_in_a_cell():

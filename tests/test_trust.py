@@ -178,11 +178,12 @@ def test_a_run_whose_requests_failed_is_partial_and_a_rerun_asks_only_them(bench
     assert resolve_run(results, f"{model}@latest").name == whole["run_id"]
 
 
-def test_a_leaderboard_cell_from_a_run_with_failed_requests_says_how_many(tmp_path):
+def test_a_run_recorded_complete_with_failed_requests_is_not_the_score_either(tmp_path):
     """A summary written before failed requests made a run partial says ``complete`` with errors (a trial's
-    leaderboard read "19.9, lenient 19.9 (+0), n=1000" for 801 failed of 1000): its cell names the errors.
-    One from before completeness was recorded is partial, for the errors."""
-    from oraclebench.records import Record, partial_reason, task_complete, write_run
+    leaderboard read "19.9, lenient 19.9 (+0), n=1000" for 801 failed of 1000); so does one from before
+    completeness was recorded. Neither is the score: the leaderboard lists it as partial, with the errors."""
+    from oraclebench.errors import UsageError
+    from oraclebench.records import Record, errors_reason, resolve_run, task_complete, write_run
     from oraclebench.summary import summarize, write_leaderboard
 
     def run(run_id: str, complete: bool | None) -> dict:
@@ -195,11 +196,15 @@ def test_a_leaderboard_cell_from_a_run_with_failed_requests_says_how_many(tmp_pa
         write_run(tmp_path, run_id, records, summary)
         return summary
 
-    old = run("20260101T000000-000000-m", None)  # 32 instances, as many as the frozen set: complete but for the errors
-    assert not task_complete(old, "causal") and partial_reason(old, "causal").startswith("20 request errors: not measured")
-    run("20260102T000000-000000-m", True)
+    # 32 instances, as many as the frozen set: complete by count, but for the 20 errors
+    assert not task_complete(run("20260101T000000-000000-m", None), "causal")
+    assert not task_complete(run("20260102T000000-000000-m", True), "causal")
     text = write_leaderboard(tmp_path).read_text()
-    assert "12.5, lenient 12.5 (+0), n=32, 20 errors (not measured), split unknown" in text
+    assert "12.5" not in text and "no complete run [1]" in text
+    assert f"20260102T000000-000000-m: {errors_reason(20)}" in text
+    assert errors_reason(1, cached=False) == "1 request error: not measured (rerun to ask them again)"
+    with pytest.raises(UsageError, match="m has no complete run"):
+        resolve_run(tmp_path, "m@latest")
 
 
 @pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["one process", "xdist"])
