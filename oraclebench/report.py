@@ -833,11 +833,12 @@ def build_report(results: Path | str, out: Path | str | None = None, models: Seq
     doc.h2("Leaderboard", "leaderboard")
     source = ("from the runs named with --run (see Runs; a row marked PARTIAL is from a partial run: not the "
               "model's score)" if named else "from each model's latest complete run per task (see Runs)")
-    doc.p(f"Accuracy in % with its 95% Wilson interval and n, {source}; 'trained' (the exact problem is in the model's training data), 'unseen' (inside its training "
+    doc.p(f"Accuracy in % with its 95% Wilson interval and n, {source}; 'trained' (the exact problem is in the "
+          "model's training data), 'unseen' (inside its training "
           "distribution, not trained on) and 'held-out' (outside it) split each model's instances by its manifest; "
           "'seen' (inside, trained on or not) where only the distribution is known (--heldout, an older manifest or "
-          "run), 'unknown' where the model has neither. Failed requests (a run with any is partial: the model was not measured on them) count as not right and are "
-          "shown apart (err). "
+          "run), 'unknown' where the model has neither. Failed requests (a run with any is partial: the model was "
+          "not measured on them) count as not right and are shown apart (err). "
           "Accuracy is the strict reading (the task's answer format); 'lenient' reads the final answer from prose "
           "('The answer is 56.', '**56**'), with how many answers only it accepted.")
     doc.table(mark_partial(leaderboard(frame), runs))
