@@ -15,6 +15,7 @@ its meaning before the three-way split), so an old gate file keeps gating what i
     [gpt2-causal.baseline]        # optional: compare with a stored run
     summary = "baselines/gpt2-causal/summary.json"
     tolerance = 0.02              # fail when more than 2 points below the baseline
+                                  # (a partial baseline run still gates; each of its lines says it is partial)
 
     [gpt2-causal.paired]          # optional: a paired regression gate on the shared instances
     records = "baselines/gpt2-causal/records.jsonl"   # the baseline run's records (file or run folder)
@@ -282,18 +283,24 @@ def _scored_splits(summary: dict, task: str) -> str:
 
 
 def _baseline_gates(spec, summary: dict, path: Path, name: str) -> list[GateResult]:
+    from oraclebench.records import partial_reason, task_complete
+
     base_path, baseline, tolerance = _read_baseline(spec, path, name)
     results = []
     for task, splits in baseline.get("tasks", {}).items():
         if task not in summary.get("tasks", {}):
             continue  # the baseline covers more tasks than this run: gate only what ran
+        # A partial baseline still gates (a --limit baseline for --limit runs is a fair use), but its line
+        # says so, as compare's note does: its numbers are not the model's score.
+        partial = ("" if task_complete(baseline, task) else
+                   f"; the baseline is a partial run ({partial_reason(baseline, task)}): not the model's score")
         for split, c in splits.items():
             measured = _accuracy(summary, task, split)
             if measured is None or c.get("accuracy") is None:
                 continue
             floor = max(0.0, c["accuracy"] - tolerance)
             results.append(GateResult(f"{summary['model']} {task}.{split} vs baseline", measured, floor,
-                                      measured >= floor, f"baseline {c['accuracy']:.4f} - tolerance {tolerance}"))
+                                      measured >= floor, f"baseline {c['accuracy']:.4f} - tolerance {tolerance}{partial}"))
     if not results:
         raise UsageError(f"gate file {path}: baseline {base_path} shares no task with this run")
     return results

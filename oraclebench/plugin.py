@@ -1020,9 +1020,13 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if opt("--report"):
         from oraclebench.report import build_report
 
+        # `oraclebench report` on the results folder; where it refuses (no complete run), `oraclebench report
+        # --run THIS_RUN`, whose leaderboard marks the run PARTIAL, and a line that says which it was.
         try:
             path = build_report(bench.results, out=bench.results / "report", warnings=bench.notices)
-        except UsageError:  # no complete run to report yet: report this one, marked partial
+        except UsageError as exc:
+            bench.notices.append(f"{exc}: the report is of this run, as `oraclebench report --results "
+                                 f"{bench.results} --run {run_dir.name}` writes it")
             path = build_report(bench.results, out=bench.results / "report", runs=[str(run_dir)],
                                 warnings=bench.notices)
         bench.summary["report"] = str(path)
@@ -1088,8 +1092,10 @@ def completeness(bench: Bench, session: pytest.Session, exitstatus: int, records
     """``selection``, ``interrupted``, and per task ``coverage``, ``complete`` and (where not) ``partial``.
 
     A task is complete when the run scored every instance of its current frozen set, was not
-    interrupted or stopped early, and drew no fresh set: then its number can stand as the model's score.
+    interrupted or stopped early, drew no fresh set, and no request failed (the model was not measured
+    on a failed one): then its number can stand as the model's score.
     """
+    from oraclebench.records import errors_reason
     from oraclebench.sets import coverage, load_set
 
     sel = selection(session.config)
@@ -1111,6 +1117,8 @@ def completeness(bench: Bench, session: pytest.Session, exitstatus: int, records
             cover[task]["unseen_in_space"] = bench.unseen_space[task]
         whole = not fresh and {r.instance_id for r in recs} == {i.id for i in load_set(task)}
         reasons = _reasons(sel, cover[task], interrupted, stopped, whole, bench.workers_crashed) + _variant_reason(task)
+        if errors := sum(r.status == "error" for r in recs):
+            reasons.append(errors_reason(errors, cached=not session.config.getoption("--no-cache")))
         complete[task] = whole and not reasons
         if not complete[task]:
             partial[task] = "; ".join(reasons) or "not the whole frozen set"

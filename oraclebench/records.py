@@ -298,14 +298,15 @@ def latest_runs(results: Path, warnings: list[str] | None = None) -> dict[str, d
 
 def task_complete(summary: dict, task: str) -> bool:
     """Whether ``summary``'s run scored every frozen instance of ``task`` (the current set version),
-    uninterrupted, with nothing deselected and no ``--fresh``: a run whose number can stand as the
-    model's score on the task.
+    uninterrupted, with nothing deselected, no ``--fresh`` and no failed request: a run whose number can
+    stand as the model's score on the task. A failed request makes any run partial, whatever its summary
+    recorded (one written before that rule says ``complete``).
 
     Runs written before completeness was recorded count as complete when they were no search, no
-    fresh set, and scored as many instances as the frozen set has.
+    fresh set, had no failed request, and scored as many instances as the frozen set has.
     """
-    if summary.get("explore") or task not in (summary.get("tasks") or {}):
-        return False
+    if summary.get("explore") or task not in (summary.get("tasks") or {}) or request_errors(summary, task):
+        return False  # a failed request did not measure the model (recorded complete before that rule, or not)
     if "complete" in summary:
         return bool((summary.get("complete") or {}).get(task))
     if (summary.get("options") or {}).get("fresh"):
@@ -319,13 +320,29 @@ def task_complete(summary: dict, task: str) -> bool:
     return summary["tasks"][task].get("all", {}).get("n") == size
 
 
+def request_errors(summary: dict, task: str) -> int:
+    """How many of ``task``'s requests failed in ``summary``'s run (status error: not measured)."""
+    return int(((summary.get("tasks") or {}).get(task) or {}).get("all", {}).get("errors") or 0)
+
+
+def errors_reason(errors: int, cached: bool = True) -> str:
+    """The partial reason of a run with ``errors`` failed requests: the model was not measured on them.
+    Failed requests are never cached (``cache.ResponseCache``), so where the run used the cache a
+    rerun asks only them again and answers the rest from the cache."""
+    again = "failed requests are not cached: rerun to ask only them again" if cached else "rerun to ask them again"
+    return f"{errors} request error{'s' * (errors != 1)}: not measured ({again})"
+
+
 def partial_reason(summary: dict, task: str) -> str:
     """Why a run is not complete on ``task`` (as the summary recorded it), in a few words."""
     reason = (summary.get("partial") or {}).get(task)
     if reason:
         return reason
     n = summary.get("tasks", {}).get(task, {}).get("all", {}).get("n")
-    return "explore search" if summary.get("explore") else f"{n} instances, not the whole frozen set"
+    if summary.get("explore"):
+        return "explore search"
+    errors = request_errors(summary, task)
+    return errors_reason(errors) if errors else f"{n} instances, not the whole frozen set"
 
 
 @dataclass

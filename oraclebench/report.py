@@ -1,8 +1,8 @@
 """``build_report``: the HTML report (and its markdown twin) that answers "learned or memorised?".
 
 From the per-instance records of each model's latest complete run per task (every frozen instance,
-uninterrupted, nothing deselected, no ``--fresh``), or of the runs named with ``runs=`` (partial ones
-marked as such in the runs table):
+uninterrupted, nothing deselected, no ``--fresh``, no failed request), or of the runs named with ``runs=``
+(partial ones marked as such in the runs table and the leaderboard's rows):
 
 - the leaderboard: models x tasks x split, n, accuracy and 95% Wilson interval;
 - per task, accuracy against its difficulty knob, one line per model, each model's training range
@@ -33,7 +33,7 @@ import pandas as pd
 from oraclebench import report_plots as plots
 from oraclebench.errors import UsageError
 from oraclebench.records import (DamagedFile, Record, atomic_write, latest_runs, partial_reason, read_records,
-                                 resolve_run, scan_runs, scored_runs, task_complete)
+                                 request_errors, resolve_run, scan_runs, scored_runs, task_complete)
 from oraclebench.stats import TINY_N, difference_interval, tiny, wilson
 from oraclebench.tasks import TaskError, get_task
 from oraclebench.tasks.base import percent
@@ -236,7 +236,13 @@ def accuracy(frame: pd.DataFrame, by: list[str]) -> pd.DataFrame:
 
 def _cell(row) -> str:
     text = f"{100 * row.accuracy:.1f} [{100 * row.lo:.1f}, {100 * row.hi:.1f}] n={row.n}"
-    return text + (f", {row.errors} err" if row.errors else "")
+    return text + errors_text(row.errors)
+
+
+def errors_text(errors: int) -> str:
+    """``", 20 err"`` beside an accuracy whose group has failed requests (the model was not measured on
+    them), else nothing: a cell of failed requests never reads as a plain accuracy."""
+    return f", {int(errors)} err" if errors else ""
 
 
 def _split_pairs(frame: pd.DataFrame) -> set[tuple[str, str]]:
@@ -317,6 +323,17 @@ def leaderboard(frame: pd.DataFrame) -> pd.DataFrame:
     # Truncated answers (cut by the token budget) are neither wrong nor no answer: counted apart, as in the terminal.
     return table[["task", "model", "all", *(c for _, c in columns), "split", "lenient (+only lenient)", "errors",
                   "no answer", "truncated"]]
+
+
+def mark_partial(table: pd.DataFrame, runs: Sequence[Run]) -> pd.DataFrame:
+    """The leaderboard with ``MODEL (PARTIAL)`` on each row whose task's run is partial (named with --run):
+    the row itself says it is not the model's score, not only the Runs table."""
+    partial = {(run.model, task) for run in runs for task, summary in run.summaries.items()
+               if not task_complete(summary, task)}
+    if not partial:
+        return table
+    names = [f"{m} (PARTIAL)" if (str(m), t) in partial else str(m) for m, t in zip(table["model"], table["task"])]
+    return table.assign(model=names)
 
 
 # The gaps the report measures, (first split, second split, name): recall beyond learning, then learning
@@ -487,8 +504,8 @@ def curves_section(doc: plots.Doc, task: str, part: pd.DataFrame, knobs, runs_by
                if any(tiny(n) for n in acc["n"]) else "")
         doc.figure(fig, f"curve-{task}-{knob}", f"{task}: accuracy (95% Wilson CI) by {knob}; shaded: training "
                    f"range{few}")
-        wide = acc.assign(cell=[count_cell(k, n) if tiny(n) else f"{100 * a:.0f} ({n})"
-                                for a, k, n in zip(acc["accuracy"], acc["correct"], acc["n"])])
+        wide = acc.assign(cell=[(count_cell(k, n) if tiny(n) else f"{100 * a:.0f} ({n})") + errors_text(e)
+                                for a, k, n, e in zip(acc["accuracy"], acc["correct"], acc["n"], acc["errors"])])
         few = f"; right/n where n < {TINY_N}" if any(tiny(n) for n in acc["n"]) else ""
         doc.table(_pivot(wide, "x", "model", "cell").rename(columns={"x": knob}),
                   collapsed=f"{task} accuracy % (n) by {knob}{few}")
@@ -516,10 +533,11 @@ def _heatmap(doc: plots.Doc, task: str, grid: tuple[str, str], part: pd.DataFram
     a_name, b_name = (k.replace("_", " ") for k in grid)
     fig = plots.heatmap_figure(acc, models, seen, f"{task}: accuracy % by {a_name} and {b_name}" + note,
                                labels=(a_name, b_name))
+    failed = "; N err: N of the cell's requests failed (counted as not right)" if acc["errors"].any() else ""
     doc.figure(fig, f"heatmap-{task}", f"{task}: accuracy % per ({a_name}, {b_name}), one panel per "
-               "model; red outline: the model's training range")
-    acc["cell"] = [count_cell(k, n) if tiny(n) else f"{100 * a:.1f} [{100 * lo:.1f}, {100 * hi:.1f}] n={n}"
-                   for a, k, lo, hi, n in zip(acc["accuracy"], acc["correct"], acc["lo"], acc["hi"], acc["n"])]
+               f"model; red outline: the model's training range{failed}")
+    acc["cell"] = [count_cell(r.correct, r.n) + errors_text(r.errors) if tiny(r.n) else _cell(r)
+                   for r in acc.itertuples()]
     acc["digits"] = [f"{a}x{b}" for a, b in zip(acc["a"], acc["b"])]
     doc.table(_pivot(acc, "digits", "model", "cell").rename(columns={"digits": f"{a_name} x {b_name}"}),
               collapsed=f"{task} accuracy % [95% CI] by {a_name} and {b_name}")
@@ -707,15 +725,17 @@ WORLD_SHOWN = ("seen", "heldout", "unknown")
 
 def world_runs(results: Path) -> list[dict]:
     """Per model, task and world (by its hash), the latest run that scored the world's whole frozen
-    set (``--world``; not ``--fresh``, ``--limit``, interrupted or stopped early), as rows: model, task,
-    world name, its complexity measures and per split n, accuracy and 95% interval."""
+    set (``--world``; not ``--fresh``, ``--limit``, interrupted or stopped early, no failed request), as
+    rows: model, task, world name, its complexity measures and per split n, accuracy and 95% interval."""
     latest: dict[tuple, dict] = {}
     for summary in scan_runs(results)[0]:
         for task, variant in (summary.get("variants") or {}).items():
             cover = (summary.get("coverage") or {}).get(task) or {}
             whole = cover.get("of") is not None and cover.get("instances") == cover.get("of")
             sel = summary.get("selection") or {}
-            if whole and not summary.get("interrupted") and not summary.get("stopped_early") and not sel.get("fresh"):
+            measured = not request_errors(summary, task)  # a failed request did not measure the model
+            if whole and measured and not summary.get("interrupted") and not summary.get("stopped_early") \
+                    and not sel.get("fresh"):
                 latest[(summary["model"], task, variant.get("sha256"))] = {"summary": summary, "variant": variant}
     rows = []
     for (model, task, _), found in sorted(latest.items(), key=lambda kv: (kv[0][0], kv[0][1])):
@@ -811,14 +831,17 @@ def build_report(results: Path | str, out: Path | str | None = None, models: Seq
     for line in [] if named else left_out(results, runs, models):
         doc.p(f"Not in this report: {line}")
     doc.h2("Leaderboard", "leaderboard")
-    doc.p("Accuracy in % with its 95% Wilson interval and n, from each model's latest complete run per task (see "
-          "Runs); 'trained' (the exact problem is in the model's training data), 'unseen' (inside its training "
+    source = ("from the runs named with --run (see Runs; a row marked PARTIAL is from a partial run: not the "
+              "model's score)" if named else "from each model's latest complete run per task (see Runs)")
+    doc.p(f"Accuracy in % with its 95% Wilson interval and n, {source}; 'trained' (the exact problem is in the "
+          "model's training data), 'unseen' (inside its training "
           "distribution, not trained on) and 'held-out' (outside it) split each model's instances by its manifest; "
           "'seen' (inside, trained on or not) where only the distribution is known (--heldout, an older manifest or "
-          "run), 'unknown' where the model has neither. Failed requests count as wrong and are shown apart (err). "
+          "run), 'unknown' where the model has neither. Failed requests (a run with any is partial: the model was "
+          "not measured on them) count as not right and are shown apart (err). "
           "Accuracy is the strict reading (the task's answer format); 'lenient' reads the final answer from prose "
           "('The answer is 56.', '**56**'), with how many answers only it accepted.")
-    doc.table(leaderboard(frame))
+    doc.table(mark_partial(leaderboard(frame), runs))
     doc.h2("Generalization gap", "gap")
     gap_section(doc, frame, colors)
     world_rows = world_runs(results)

@@ -104,7 +104,8 @@ def curve_figure(frame, knob: str, title: str, colors: dict, ranges: Sequence[Tr
                  categorical: bool = False, ax_width: float = 9.0) -> Figure:
     """Accuracy against one knob, one line per model with 95% Wilson bars, training ranges shaded.
 
-    ``frame`` columns: model, x, accuracy, lo, hi, n. Categorical x values are spread evenly and
+    ``frame`` columns: model, x, accuracy, lo, hi, n, and optionally errors (a point with failed requests
+    is labelled with how many). Categorical x values are spread evenly and
     each model is nudged sideways so that ten models' bars do not hide each other.
     """
     xs = sorted(frame["x"].unique(), key=sort_key)
@@ -138,8 +139,12 @@ def curve_figure(frame, knob: str, title: str, colors: dict, ranges: Sequence[Tr
             ax.errorbar(np.asarray(px)[keep], 100 * acc[keep], yerr=[100 * e[keep] for e in err], fmt="none",
                         ecolor=colors[model], capsize=2, elinewidth=0.9)
         any_tiny = any_tiny or bool(few.any())
-        for x, y, k, n in zip(np.asarray(px)[few], acc[few], part["correct"].to_numpy()[few], part["n"].to_numpy()[few]):
-            _count_label(ax, x, 100 * y, f"{int(k)}/{int(n)}", colors[model])
+        errors = part["errors"].to_numpy() if "errors" in part else np.zeros(len(part), dtype=int)
+        for x, y, k, n, e, small in zip(px, acc, part["correct"].to_numpy(), part["n"].to_numpy(), errors, few):
+            # right/n where n is too small for an interval; "N err" where requests failed (not measured)
+            text = ", ".join([f"{int(k)}/{int(n)}"] * bool(small) + [f"{int(e)} err"] * bool(e))
+            if text:
+                _count_label(ax, x, 100 * y, text, colors[model])
     if any_tiny:  # the plot says why some points have no bar
         ax.plot([], [], ls="none", marker="", label=f"1/1, 0/1 beside a point: right of n,\nwhere n < {TINY_N} "
                 "is too few for an interval")
@@ -178,7 +183,8 @@ def heatmap_figure(frame, models: Sequence[str], seen: dict[str, Callable[[int, 
                    title: str, ncols: int = 5, labels: tuple[str, str] = ("a digits", "b digits")) -> Figure:
     """Accuracy per pair of two knobs (a_digits, b_digits), one small panel per model, the training range outlined.
 
-    ``frame`` columns: model, a, b, accuracy, correct, n (a cell of fewer than ``TINY_N`` shows its count).
+    ``frame`` columns: model, a, b, accuracy, correct, n (a cell of fewer than ``TINY_N`` shows its count),
+    and optionally errors (a cell with failed requests says how many under its accuracy).
     ``seen[model]`` says whether a cell is in the
     model's training range (None: no manifest, nothing outlined).
     """
@@ -199,6 +205,8 @@ def heatmap_figure(frame, models: Sequence[str], seen: dict[str, Callable[[int, 
             grid[i, j] = 100 * row.accuracy
             # Too few instances for a percentage to mean much: the count, right of all (1/1, 2/3).
             cells[i, j] = f"{int(row.correct)}/{int(row.n)}" if tiny(int(row.n)) else f"{grid[i, j]:.0f}"
+            if getattr(row, "errors", 0):  # failed requests: not measured, so the cell says how many
+                cells[i, j] += f"\n{int(row.errors)} err"
         image = ax.imshow(grid, vmin=0, vmax=100, cmap="viridis", origin="lower", aspect="auto")
         for (i, j), text in cells.items():
             ax.text(j, i, text, ha="center", va="center", fontsize=7, color="black" if grid[i, j] > 60 else "white")

@@ -22,8 +22,8 @@ manifest records the training data) says per stratum how much of the space train
 how many of the run's instances fall in each split, with a warning where ``unseen`` is too small to read.
 
 A scoring run's summary also says what it covers (``coverage``), whether it is ``complete`` per task
-(every frozen instance of the set version, uninterrupted, nothing deselected, no ``--fresh``) and,
-where not, why (``partial``); the leaderboard shows per model and task the latest complete run.
+(every frozen instance of the set version, uninterrupted, nothing deselected, no ``--fresh``, no failed
+request) and, where not, why (``partial``); the leaderboard shows per model and task the latest complete run.
 """
 
 from __future__ import annotations
@@ -285,6 +285,7 @@ def markdown_table(headers: list[str], rows: list[list], right: set[int] = froze
 def _score_cell(c: dict, splits: dict, split: str) -> str:
     kinds = [s for s in KINDS if s in splits]
     note = ", split unknown" if split == "all" and kinds == ["unknown"] else ""
+    # No errors column: a run with a failed request is never complete (``records.task_complete``), so never here.
     return f"{_pct(c['accuracy'])}, lenient {lenient_text(c)}, n={c['n']}{note}"
 
 
@@ -337,7 +338,8 @@ def write_leaderboard(results: Path, warnings: list[str] | None = None) -> Path:
             "`unseen` (inside the training distribution, not trained on), `heldout` (outside it); `seen` (inside, "
             "trained on or not) where only the distribution is known (`--heldout`, an older manifest or run); "
             "`split unknown`: the model has no manifest. Each cell: the strict reading (the task's answer format), the lenient reading (the final "
-            "answer found in prose; +k: answers only it accepted), n.\n\n" + body + "\n")
+            "answer found in prose; +k: answers only it accepted), n. A run with failed requests is partial: the "
+            "model was not measured on them.\n\n" + body + "\n")
     if notes:
         text += "\n" + "\n".join(f"- {n}" for n in notes) + "\n"
     if skipped:

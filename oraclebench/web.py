@@ -28,7 +28,8 @@ from flask import Flask, abort, render_template, render_template_string, request
 
 from oraclebench.compare import HEADERS as COMPARE_HEADERS, cell_rows
 from oraclebench.errors import UsageError
-from oraclebench.records import DamagedFile, Record, list_runs, read_records, scan_runs
+from oraclebench.records import (DamagedFile, Record, list_runs, partial_reason, read_records, scan_runs,
+                                 task_complete)
 from oraclebench.runner import score_one
 from oraclebench.stats import TINY_N, tiny, wilson
 
@@ -121,6 +122,12 @@ def interval_text(row: Row) -> str:
         return f"{row.correct}/{row.n} right (n < {TINY_N}: no interval)"
     lo, hi = row.ci
     return f"{100 * lo:.1f} – {100 * hi:.1f}"
+
+
+def failed_text(cell: dict) -> str:
+    """``", 9 errors"`` beside a summary cell's accuracy where requests failed (not measured), else nothing."""
+    errors = cell.get("errors") if isinstance(cell, dict) else None
+    return f", {errors} errors" if errors else ""
 
 
 def _rows(records: list[Record], key) -> list[Row]:
@@ -289,7 +296,8 @@ def create_app(results: Path | str, hosts: tuple[str, ...] = ()) -> Flask:
     allowed = {*LOOPBACK_NAMES, *(host_name(h) for h in hosts)}
     token = secrets.token_urlsafe(32)  # per process: a page on another site cannot read it
     app.jinja_env.globals.update(show=show, pct=lambda x: f"{100 * x:.1f}", token=token, ci=interval_text,
-                                 path=lambda value: quote(str(value), safe=""))
+                                 path=lambda value: quote(str(value), safe=""), failed=failed_text,
+                                 complete=task_complete, why=partial_reason)
 
     @app.before_request
     def loopback_only():

@@ -147,3 +147,26 @@ def test_a_gate_file_damaged_during_the_run_loses_no_record(bench, pytester, mon
     assert len(runs) == 1 and runs[0]["tasks"]["multiplication"]["all"]["n"] == 20
     assert len(read_records(Path(runs[0]["path"]))) == 20
     assert calls(pytester) == ["20"]
+
+
+@pytest.mark.parametrize("complete", [True, False], ids=["whole baseline", "partial baseline"])
+def test_a_baseline_gate_on_a_partial_run_says_so_on_its_line(tmp_path, complete):
+    """A trial's gate took a ``--limit 50`` run (8 trained instances) as the baseline without a word. The
+    README's compare names a partial run in a note; a gate line does the same (the gate is still measured)."""
+    from oraclebench.gates import check_gates
+
+    cell = {"n": 8, "correct": 2, "accuracy": 0.25}
+    baseline = {"model": MODEL, "tasks": {"multiplication": {"all": cell, "trained": cell}},
+                "complete": {"multiplication": complete},
+                "partial": {} if complete else {"multiplication": "50 of 1000 instances (--limit 50)"}}
+    write_baseline(tmp_path, baseline)
+    gates = tmp_path / "gates.toml"
+    gates.write_text(f'[{json.dumps(MODEL)}.baseline]\nsummary = "baseline.json"\ntolerance = 0.02\n')
+    run = {"model": MODEL, "tasks": {"multiplication": {"all": {"n": 1000, "correct": 369, "accuracy": 0.369},
+                                                        "trained": {"n": 160, "correct": 59, "accuracy": 59 / 160}}}}
+    lines = [g.line() for g in check_gates(gates, run)]
+    assert len(lines) == 2 and all(line.startswith("PASS") and "baseline 0.2500 - tolerance 0.02" in line
+                                   for line in lines)
+    note = "; the baseline is a partial run (50 of 1000 instances (--limit 50)): not the model's score"
+    assert all(line.endswith(note + ")") for line in lines) != complete
+    assert all(line.count("\n") == 0 for line in lines)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import random
+import re
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -23,9 +25,9 @@ MANIFEST = {"tasks": {
 HOSTILE = "<script>alert('x')</script>"
 
 
-def _record(model: str, run_id: str, task: str, i: int, bucket: dict, label: str, heldout: bool, ok: bool,
-            fields: dict, detail: dict, prompt: str) -> Record:
-    failed = i % 50 == 7  # a failed request: counted apart from wrong answers
+def _one_record(model: str, run_id: str, task: str, i: int, bucket: dict, label: str, heldout: bool, ok: bool,
+            fields: dict, detail: dict, prompt: str, errors: bool = False) -> Record:
+    failed = errors and i % 50 == 7  # a failed request: counted apart from wrong answers; the run is partial
     if failed:
         return Record(run_id=run_id, model=model, task=task, instance_id=f"{task}-v1-{i:04d}", label=label,
                       bucket=bucket, split="heldout" if heldout else "seen", prompt=prompt, completion="", parsed=None,
@@ -36,10 +38,13 @@ def _record(model: str, run_id: str, task: str, i: int, bucket: dict, label: str
                   reason="" if ok else f"expected answer, got wrong <b>{i}</b>", fields=fields, detail=detail)
 
 
-def synthetic_records(model: str, run_id: str, skill: float, memorised: float, n: int, seed: int) -> list[Record]:
-    """``n`` records per task: right with probability ``skill`` on seen instances and ``memorised`` on held-out ones."""
+def synthetic_records(model: str, run_id: str, skill: float, memorised: float, n: int, seed: int,
+                      errors: bool = False) -> list[Record]:
+    """``n`` records per task: right with probability ``skill`` on seen instances and ``memorised`` on held-out
+    ones; with ``errors``, every 50th (from the 8th) a failed request."""
     rng = random.Random(seed)
     out = []
+    _record = functools.partial(_one_record, errors=errors)
     for i in range(n):
         length = 1 + i % 20
         held = length > 12
@@ -73,10 +78,11 @@ def synthetic_records(model: str, run_id: str, skill: float, memorised: float, n
 
 def write_fixture(results: Path, models: dict[str, tuple[float, float]], n: int = 60, complete: bool = True) -> None:
     """One run per model: ``models`` maps a name to (seen accuracy, held-out accuracy). The synthetic
-    runs stand for whole frozen sets (``complete``) unless told otherwise."""
+    runs stand for whole frozen sets (``complete``: no failed request) unless told otherwise (partial, with
+    failed requests)."""
     for k, (model, (skill, memorised)) in enumerate(models.items()):
         run_id = f"20260101T00000{k}-000000-{model}"
-        records = synthetic_records(model, run_id, skill, memorised, n, seed=k)
+        records = synthetic_records(model, run_id, skill, memorised, n, seed=k, errors=not complete)
         summary = summarize(records, run_id=run_id, model=model, manifest=MANIFEST, options={"heldout": []})
         summary["complete"] = {task: complete for task in summary["tasks"]}
         summary["partial"] = {} if complete else {task: "--limit 60" for task in summary["tasks"]}
@@ -134,7 +140,8 @@ def test_report_has_every_section_table_and_figure(report):
     assert len(page.images) == 8
     assert all(src.startswith("data:image/png;base64,") for src in page.images)
     assert page.tables >= 12
-    assert "n=60, 2 err" in path.read_text(encoding="utf-8")  # failed requests are shown apart
+    # complete runs have no failed request; a cell with some says how many (see the dead server's report)
+    assert not re.search(r"n=\d+, \d+ err", path.read_text(encoding="utf-8"))
 
 
 def test_report_escapes_what_models_and_prompts_contain(report):
@@ -414,17 +421,22 @@ def test_the_gap_section_notes_each_model_whose_gap_cannot_be_measured(tmp_path)
     assert "manifest" in plain and "--heldout" in plain
 
 
-def _world_run(results: Path, model: str, name: str, splits: dict[str, tuple[int, int]]) -> None:
-    """A whole run of ``model`` on world ``name``: ``splits`` maps a split to (instances, right)."""
-    run_id = f"20260102T000000-000000-{model}"
+def _world_run(results: Path, model: str, name: str, splits: dict[str, tuple[int, int]], errors: int = 0,
+               day: int = 2) -> None:
+    """A whole run of ``model`` on world ``name``: ``splits`` maps a split to (instances, right); the first
+    ``errors`` wrong instances are failed requests."""
+    run_id = f"202601{day:02d}T000000-000000-{model}"
     records, i = [], 0
     for split, (n, right) in splits.items():
         for k in range(n):
+            failed = k >= right and errors > sum(r.error is not None for r in records)
             records.append(Record(run_id=run_id, model=model, task="causal", instance_id=f"causal-{name}.ab12-{i:04d}",
                                   label="x", bucket={"inputs": "0,0,0,0,0", "ones": 0}, split=split, prompt="p",
-                                  completion="a", parsed="a", expected="a", correct=k < right, reason=""))
+                                  completion="a", parsed="a", expected="a", correct=k < right, reason="",
+                                  error="gone" if failed else None))
             i += 1
     summary = summarize(records, run_id=run_id, model=model, manifest=None, options={"heldout": []})
+    summary["finished"] = f"2026-01-{day:02d}T00:00:00"
     summary["variants"] = {"causal": {"name": name, "sha256": name * 4,
                                       "measures": {"variables": 5, "equations": 4, "depth": 2, "dependent_outputs": 1,
                                                    "input_space": 32}}}
@@ -461,3 +473,79 @@ def test_a_model_with_only_partial_runs_is_named_not_silently_left_out(tmp_path)
         assert f"Not in this report: halfway {task}: only partial runs (latest 20260101T000000-000000-halfway: " \
                "--limit 60); score the whole frozen set, or name it with --run 20260101T000000-000000-halfway" in runs
     assert "Not in this report: whole" not in runs
+
+
+def _dead_server_run(results: Path, run_id: str = "20260103T000000-000000-served") -> str:
+    """A served model that answers every product right, but whose server died mid-run: 1x1 answered, every
+    2x2 request and half the causal inputs failed (as a trial saw: the heat map read like a capability curve).
+    Its summary is the plugin's: partial, the errors its reason."""
+    from oraclebench.records import errors_reason
+
+    records = []
+    for i in range(40):
+        dead = i >= 20
+        da = 2 if dead else 1
+        records.append(Record(run_id=run_id, model="served", task="multiplication", instance_id=f"multiplication-v1-{i:04d}",
+                              label=f"{da}x{da}", bucket={"a_digits": da, "b_digits": da, "digits": f"{da}x{da}",
+                                                          "scratchpad": False}, split="unknown", prompt="Q: ?",
+                              completion="" if dead else "6", parsed=None if dead else 6, expected=6, correct=not dead,
+                              reason="error: connection refused" if dead else "",
+                              error="connection refused" if dead else None))
+    for i in range(32):
+        dead = i % 2 == 1
+        seq = ",".join(format(i, "05b"))
+        records.append(Record(run_id=run_id, model="served", task="causal", instance_id=f"causal-v1-{i:04d}", label=seq,
+                              bucket={"inputs": seq}, split="unknown", prompt=seq, completion="" if dead else "x",
+                              parsed=None, expected="x", correct=not dead, reason="error: gone" if dead else "",
+                              error="gone" if dead else None))
+    summary = summarize(records, run_id=run_id, model="served")
+    summary["complete"] = {"multiplication": False, "causal": False}
+    summary["partial"] = {"multiplication": errors_reason(20), "causal": errors_reason(16)}
+    write_run(results, run_id, records, summary)
+    return run_id
+
+
+def test_a_cell_with_failed_requests_says_how_many_wherever_the_report_shows_its_accuracy(tmp_path):
+    """A cell of failed requests read as a plain 0.0 "n=40": the heat map, its table and the curve tables
+    (found by a trial). Every accuracy cell with errors shows them beside it; by hand: 2x2 is 0 of 20,
+    all 20 failed; each of causal's 16 odd inputs is its one instance, failed."""
+    run_id = _dead_server_run(tmp_path)
+    build_report(tmp_path, runs=[run_id])
+    md = (tmp_path / "report" / "report.md").read_text(encoding="utf-8")
+    heat = md.split("multiplication accuracy % [95% CI] by a digits and b digits", 1)[1].split("\n\n")[1]
+    assert "| 2x2 " in heat and "0.0 [0.0, 16.1] n=20, 20 err" in heat and "100.0 [83.9, 100.0] n=20 " in heat
+    curve = md.split("causal accuracy % (n) by inputs", 1)[1].split("\n\n")[1]
+    assert curve.count("0/1, 1 err") == 16 and curve.count("1/1") == 16
+    board = md.split("## Leaderboard", 1)[1].split("\n## ", 1)[0]
+    assert "50.0 [35.2, 64.8] n=40, 20 err" in board and "50.0 [33.6, 66.4] n=32, 16 err" in board
+
+
+def test_the_heatmap_figure_says_how_many_requests_failed_in_a_cell():
+    from oraclebench.report_plots import heatmap_figure
+
+    cells = pd_frame([("m", (a, 1), a == 1, 40) for a in (1, 2)])
+    cells["a"], cells["b"] = [x[0] for x in cells["x"]], [x[1] for x in cells["x"]]
+    cells["errors"] = [0, 40]
+    fig = heatmap_figure(cells, ["m"], {"m": None}, "multiplication")
+    assert sorted(t.get_text() for t in fig.axes[0].texts) == ["0\n40 err", "100"]
+    assert _outside(fig) == []
+    cells["x"] = ["1x1", "2x1"]
+    fig = plots_curve(cells)
+    assert [t.get_text() for t in fig.axes[0].texts] == ["40 err"]  # the 0% point only
+
+
+def plots_curve(frame):
+    from oraclebench.report_plots import curve_figure
+
+    return curve_figure(frame, "digits", "t", {"m": "C0"}, categorical=True)
+
+
+def test_a_world_run_whose_requests_failed_is_not_the_worlds_score(tmp_path):
+    """The Worlds section takes each model's latest run over a world's whole frozen set; one with failed
+    requests did not measure the model on them, so the earlier whole run stays the world's row."""
+    from oraclebench.report import world_runs
+
+    _world_run(tmp_path, "learner", "v05-d2-s0", {"trained": (20, 15), "heldout": (2, 0)})
+    _world_run(tmp_path, "learner", "v05-d2-s0", {"trained": (20, 3), "heldout": (2, 0)}, errors=17, day=3)
+    [row] = world_runs(tmp_path)
+    assert (row["trained"]["n"], row["trained"]["acc"]) == (20, 15 / 20)

@@ -120,6 +120,93 @@ def test_a_partial_run_never_replaces_the_score(bench, pytester, args):
     assert named.run_id == part["run_id"]
 
 
+DYING = """
+import os
+from pathlib import Path
+
+from examples.flawed import solve
+
+
+def answer(prompts):
+    \"\"\"Right on every prompt, like a served model whose server dies once 12 prompts were answered
+    (unless OB_ALIVE=1): every call after that fails.\"\"\"
+    log = Path(os.environ["OB_ANSWERED"])
+    done = int(log.read_text()) if log.exists() else 0
+    if done >= 12 and os.environ.get("OB_ALIVE") != "1":
+        raise ConnectionError("connection refused: the server is gone")
+    log.write_text(str(done + len(prompts)))
+    return [solve(p) for p in prompts]
+
+
+answer.batch_size = 4
+"""
+
+
+def test_a_run_whose_requests_failed_is_partial_and_a_rerun_asks_only_them(bench, pytester, monkeypatch):
+    """A model that answers every instance right, but whose server died after 12 of causal's 32: the 20
+    failed requests were never measured, so the run (12/32 = 37.5%) is not the model's score anywhere
+    (found by a trial: it was "complete" and the leaderboard read 19.9 for a 100% model). Errors are not
+    cached: the rerun asks only those 20 again, and that run is the score."""
+    from oraclebench.errors import UsageError
+    from oraclebench.records import resolve_run
+    from oraclebench.report import load_runs
+
+    pytester.makepyfile(dying=DYING)
+    monkeypatch.setenv("OB_ANSWERED", str(pytester.path / "answered.txt"))
+    model, results = "python:./dying.py:answer", pytester.path / "results"
+    result = bench("--model", model, "--task", "causal")
+    died = last_summary(pytester)
+    cell = died["tasks"]["causal"]["all"]
+    assert (cell["n"], cell["correct"], cell["errors"]) == (32, 12, 20)  # by the script: 12 answered, 20 failed
+    assert died["complete"] == {"causal": False}
+    assert died["partial"]["causal"] == ("20 request errors: not measured (failed requests are not cached: "
+                                         "rerun to ask only them again)")
+    result.stdout.fnmatch_lines(["causal: 32 of 32 instances*; PARTIAL (20 request errors: *): not shown as the score"])
+    assert "37.5" not in board(pytester) and "no complete run [1]" in board(pytester)
+    with pytest.raises(UsageError, match="has no complete run.*20 request errors"):
+        resolve_run(results, f"{model}@latest")
+    with pytest.raises(UsageError, match="no complete run of any model.*20 request errors"):
+        load_runs(results)
+
+    monkeypatch.setenv("OB_ALIVE", "1")
+    result = bench("--model", model, "--task", "causal")
+    result.stdout.fnmatch_lines(["causal: 32 requests, 12 from the cache, 20 asked (0 failed) in *",
+                                 "causal: 32 of 32 instances*; complete"])
+    whole = last_summary(pytester)
+    assert whole["complete"] == {"causal": True} and whole["tasks"]["causal"]["all"]["correct"] == 32
+    assert "100.0, lenient 100.0 (+0), n=32" in board(pytester)
+    assert resolve_run(results, f"{model}@latest").name == whole["run_id"]
+
+
+def test_a_run_recorded_complete_with_failed_requests_is_not_the_score_either(tmp_path):
+    """A summary written before failed requests made a run partial says ``complete`` with errors (a trial's
+    leaderboard read "19.9, lenient 19.9 (+0), n=1000" for 801 failed of 1000); so does one from before
+    completeness was recorded. Neither is the score: the leaderboard lists it as partial, with the errors."""
+    from oraclebench.errors import UsageError
+    from oraclebench.records import Record, errors_reason, resolve_run, task_complete, write_run
+    from oraclebench.summary import summarize, write_leaderboard
+
+    def run(run_id: str, complete: bool | None) -> dict:
+        records = [Record(run_id=run_id, model="m", task="causal", instance_id=f"causal-v1-{i:04d}", label="x",
+                          bucket={}, split="unknown", prompt="p", completion="", parsed=None, expected="x",
+                          correct=i < 4, reason="", error="gone" if i >= 12 else None) for i in range(32)]
+        summary = summarize(records, run_id=run_id, model="m")
+        if complete is not None:
+            summary["complete"] = {"causal": complete}
+        write_run(tmp_path, run_id, records, summary)
+        return summary
+
+    # 32 instances, as many as the frozen set: complete by count, but for the 20 errors
+    assert not task_complete(run("20260101T000000-000000-m", None), "causal")
+    assert not task_complete(run("20260102T000000-000000-m", True), "causal")
+    text = write_leaderboard(tmp_path).read_text()
+    assert "12.5" not in text and "no complete run [1]" in text
+    assert f"20260102T000000-000000-m: {errors_reason(20)}" in text
+    assert errors_reason(1, cached=False) == "1 request error: not measured (rerun to ask them again)"
+    with pytest.raises(UsageError, match="m has no complete run"):
+        resolve_run(tmp_path, "m@latest")
+
+
 @pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["one process", "xdist"])
 def test_x_is_recorded_as_stopped_early_not_interrupted(bench, pytester, workers):
     """xdist's controller stops at ``-x`` by raising a KeyboardInterrupt (exit status 2): the summary
@@ -212,8 +299,16 @@ def test_ctrl_c_after_the_model_answered_keeps_the_run_marked_interrupted(bench,
 
 
 def test_report_without_a_complete_run_says_so_and_reports_named_runs(bench, pytester, tmp_path):
-    bench("--model", "oracle", "--task", "causal", "--limit", "5")
-    results = str(pytester.path / "results")
+    """`--report` after a `--limit 5` run wrote a report whose Leaderboard ("from each model's latest complete
+    run") showed the partial run as a plain row, while `oraclebench report` on the same folder refused (found
+    by a trial). `--report` is `oraclebench report`, or where that refuses `oraclebench report --run` of this
+    run, and says so; that report's leaderboard says where its rows come from and marks the partial one."""
+    result = bench("--model", "oracle", "--task", "causal", "--limit", "5", "--report")
+    run_id, results = last_summary(pytester)["run_id"], str(pytester.path / "results")
+    result.stdout.fnmatch_lines([f"WARNING: no complete run of any model under {results} (partial runs: oracle causal: "
+                                 f"{run_id} (5 of 32 instances (--limit 5))); score the whole frozen set, or name runs "
+                                 f"with --run RUN_ID: the report is of this run, as `oraclebench report --results "
+                                 f"{results} --run {run_id}` writes it"])
 
     def report(*args: str) -> subprocess.CompletedProcess:  # a process of its own: matplotlib after pytester runs
         return subprocess.run([sys.executable, "-m", "oraclebench.cli", "report", "--results", results, "--out",
@@ -222,9 +317,18 @@ def test_report_without_a_complete_run_says_so_and_reports_named_runs(bench, pyt
 
     refused = report()
     assert refused.returncode == 2 and "no complete run of any model" in refused.stderr
-    named = report("--run", last_summary(pytester)["run_id"])
+    named = report("--run", run_id)
     assert named.returncode == 0, named.stderr
-    assert "causal: PARTIAL (5 of 32 instances (--limit 5))" in (tmp_path / "r" / "report.md").read_text()
+    md = (tmp_path / "r" / "report.md").read_text()
+    assert "causal: PARTIAL (5 of 32 instances (--limit 5))" in md
+    board = md.split("## Leaderboard", 1)[1].split("\n## ", 1)[0]
+    assert "latest complete run" not in board and "from the runs named with --run" in board
+    assert "| oracle (PARTIAL) " in board  # a partial run's row says so where its accuracy is
+
+    def body(path: Path) -> list[str]:  # the report less its header (folder and build time)
+        return path.read_text().splitlines()[3:]
+
+    assert body(pytester.path / "results" / "report" / "report.md") == body(tmp_path / "r" / "report.md")
 
 
 # --------------------------------------------------------------------------------- -n N

@@ -286,3 +286,32 @@ def test_held_out_flag_and_compare_page_in_chromium(results, tmp_path):
         server.shutdown()
         thread.join(timeout=10)
     assert (shots / "try-heldout.png").stat().st_size > 10_000 and (shots / "compare.png").stat().st_size > 10_000
+
+
+def test_the_front_page_says_how_many_requests_failed_and_which_runs_are_partial(tmp_path):
+    """A run whose server died after 3 of causal's 12 answers read "causal 25.0 (12)" on the front page,
+    like a model a quarter right (found by a trial): each task says its failed requests and, where the
+    run is not the model's score, that it is partial and why; the run page says so too."""
+    from oraclebench.records import errors_reason
+
+    task, run_id = get_task("causal"), "20260103T000000-000000-served"
+    records = []
+    for i, inst in enumerate(task.fresh(12, seed=7)):
+        problem = task.decode(inst.problem)
+        response = (Response(text=task.render_answer(problem, task.solve(problem))) if i < 3
+                    else Response(error="connection refused"))
+        records.append(score_one(inst, task.request(inst), response, run_id, "vllm:m@http://127.0.0.1:9/v1", None,
+                                 cached=False))
+    summary = summarize(records, run_id=run_id, model="vllm:m@http://127.0.0.1:9/v1")
+    summary["complete"], summary["partial"] = {"causal": False}, {"causal": errors_reason(9)}
+    write_run(tmp_path, run_id, records, summary)
+    oracle_run(tmp_path)
+    client = create_app(tmp_path).test_client()
+    text = html.unescape(client.get("/").get_data(as_text=True))
+    row = text.split(run_id + "</a>", 1)[1].split("</tr>", 1)[0]
+    assert "25.0 (12), 9 errors" in re.sub(r"\s+", " ", row)
+    assert "PARTIAL (9 request errors: not measured" in row
+    oracle_row = text.split("20260101T000000-000000-oracle</a>", 1)[1].split("</tr>", 1)[0]
+    assert "errors" not in oracle_row  # none failed
+    page = html.unescape(client.get(f"/run/{run_id}").get_data(as_text=True))
+    assert "causal: PARTIAL (9 request errors: not measured" in page

@@ -2,8 +2,8 @@
 
 Writes ``report.html`` (self-contained: figures embedded, opens from disk) and its markdown twin
 ``report.md`` (figures under ``figures/``) from each model's latest complete run per task (every
-frozen instance, uninterrupted, nothing deselected, no ``--fresh``), or from the runs named with
-``--run`` (a partial run named so is reported, and marked partial).
+frozen instance, uninterrupted, nothing deselected, no ``--fresh``, no failed request), or from the
+runs named with ``--run`` (a partial run named so is reported, and marked partial).
 """
 
 from __future__ import annotations
