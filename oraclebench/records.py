@@ -320,6 +320,27 @@ def task_complete(summary: dict, task: str) -> bool:
     return summary["tasks"][task].get("all", {}).get("n") == size
 
 
+def measured_as(summary: dict) -> str:
+    """How ``summary``'s run measured its model, where that is not the model's plain measurement: in
+    16-bit arithmetic (an ``hf:`` identity ending ``:bfloat16``), or a reference model trained at a
+    reduced ``ORACLEBENCH_TRAIN_SCALE`` (its manifest's recipe). ``""`` for the plain one. The
+    leaderboard names it beside a score: a run in bfloat16, or of a model trained at scale 0.05, became
+    the model's score under its plain name (found by a trial).
+
+    >>> measured_as({"identity": "hf:gpt2-mult@3f3d:bfloat16", "manifest": {"recipe": {"scale": 0.05}}})
+    'bfloat16, training scale 0.05'
+    """
+    said = []
+    dtype = str(summary.get("identity") or "").rpartition(":")[2]
+    if dtype in ("bfloat16", "float16"):
+        said.append(dtype)
+    recipe = (summary.get("manifest") or {}).get("recipe") if isinstance(summary.get("manifest"), dict) else None
+    scale = recipe.get("scale") if isinstance(recipe, dict) else None
+    if isinstance(scale, (int, float)) and not isinstance(scale, bool) and scale != 1:
+        said.append(f"training scale {scale:g}")
+    return ", ".join(said)
+
+
 def request_errors(summary: dict, task: str) -> int:
     """How many of ``task``'s requests failed in ``summary``'s run (status error: not measured)."""
     return int(((summary.get("tasks") or {}).get(task) or {}).get("all", {}).get("errors") or 0)

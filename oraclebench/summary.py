@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
-from oraclebench.records import Record, atomic_write, partial_reason, scored_runs
+from oraclebench.records import Record, atomic_write, measured_as, partial_reason, scored_runs
 from oraclebench.stats import wilson
 from oraclebench.tasks.base import INSIDE, MIN_UNSEEN, SPLIT_KINDS
 
@@ -300,9 +300,10 @@ def leaderboard_rows(results: Path, warnings: list[str] | None = None) -> tuple[
         used = []
         for task, summary in sorted(scores.complete.get(model, {}).items()):
             splits = summary["tasks"][task]
+            how = measured_as(summary)
             for split in shown_splits(splits):
                 column = task if split == "all" else f"{task} ({split})"
-                row[column] = _score_cell(splits[split], splits, split)
+                row[column] = _score_cell(splits[split], splits, split) + (f" [{how}]" if how else "")
             used.append(summary["run_id"])
         for task, runs in sorted(scores.partial.get(model, {}).items()):
             mark = len(notes) + 1
@@ -338,8 +339,9 @@ def write_leaderboard(results: Path, warnings: list[str] | None = None) -> Path:
             "`unseen` (inside the training distribution, not trained on), `heldout` (outside it); `seen` (inside, "
             "trained on or not) where only the distribution is known (`--heldout`, an older manifest or run); "
             "`split unknown`: the model has no manifest. Each cell: the strict reading (the task's answer format), the lenient reading (the final "
-            "answer found in prose; +k: answers only it accepted), n. A run with failed requests is partial: the "
-            "model was not measured on them.\n\n" + body + "\n")
+            "answer found in prose; +k: answers only it accepted), n; in brackets, how the run measured the model "
+            "where it was not the plain way (`[bfloat16]`, a reference model trained at `[training scale 0.05]`). "
+            "A run with failed requests is partial: the model was not measured on them.\n\n" + body + "\n")
     if notes:
         text += "\n" + "\n".join(f"- {n}" for n in notes) + "\n"
     if skipped:

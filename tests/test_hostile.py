@@ -278,6 +278,23 @@ def test_a_damaged_summary_is_skipped_by_name_by_leaderboard_report_compare_and_
         assert got.status_code == 200 and str(summary).encode() in got.data, page
 
 
+@pytest.mark.parametrize("identity, recipe, said", [
+    ("hf:gpt2-mult@3f3d0e9c85fb4080:bfloat16", {"scale": 1.0}, " [bfloat16]"),
+    ("hf:gpt2-mult@3f3d0e9c85fb4080:float32", {"scale": 0.05}, " [training scale 0.05]"),
+    ("hf:gpt2-mult@3f3d0e9c85fb4080:float32", {"scale": 1.0}, ""),
+], ids=["bfloat16", "reduced training", "plain"])
+def test_the_leaderboard_names_a_score_measured_another_way_than_the_plain_one(tmp_path, identity, recipe, said):
+    """A bfloat16 run, or a reference model trained at ORACLEBENCH_TRAIN_SCALE=0.05, became the model's score
+    under its plain name, nothing in the cell saying so (found by a trial)."""
+    records = [scored("causal", "\n1,0,0,0\n3 - 1\n", i, model="gpt2-mult") for i in range(4)]
+    summary = summarize(records, run_id="20260101T000000-000000-gpt2-mult", model="gpt2-mult", identity=identity,
+                        manifest={"task": "causal", "recipe": recipe}) | {"complete": {"causal": True}}
+    write_run(tmp_path, summary["run_id"], records, summary)
+    row = next(line for line in write_leaderboard(tmp_path).read_text().splitlines() if line.startswith("| gpt2-mult "))
+    cell = row.split("|")[2].strip()
+    assert cell.endswith("n=4, split unknown" + said) and cell.startswith(f"{100 * summary['tasks']['causal']['all']['accuracy']:.1f}")
+
+
 def test_a_damaged_records_file_is_named_by_report_compare_and_the_run_page(two_runs):
     records = next((two_runs / "runs").glob("*-damaged/records.jsonl"))
     lines = records.read_text(encoding="utf-8").splitlines()
