@@ -117,6 +117,9 @@ class Bench:
         self.options = dict(opt("--model-opt"))
         self.results = Path(opt("--results"))
         self.tasks_filter = {t.strip() for chunk in opt("--task") for t in chunk.split(",") if t.strip()}
+        # ``-m multiplication`` chooses tasks as ``--task`` does: the model's declared tasks are then no default
+        # (a model trained on abcd, asked -m multiplication, scored nothing and exited 5; found by a trial).
+        self.marks_tasks = _names_a_task(opt("markexpr", "") or "")
         self.model = None
         self.heldout: dict = {}
         self.instances: dict[str, list] = {}  # task -> selected instances (before -k deselection)
@@ -251,8 +254,15 @@ class Bench:
         """``--task`` if given; else the tasks the model declares it was trained on; else every task."""
         if self.tasks_filter:
             return task in self.tasks_filter
+        if self.marks_tasks:  # -m selects among all of them
+            return True
         declared = self.declared_tasks()
         return not declared or task in declared
+
+    @property
+    def chooses_tasks(self) -> bool:
+        """Whether the command line chose the tasks (``--task``, or ``-m`` naming one): no default from the model."""
+        return bool(self.tasks_filter) or self.marks_tasks
 
     def declared_tasks(self) -> list[str]:
         """The tasks the model declares it was trained on (``[]``: none); the first call says that only
@@ -266,7 +276,7 @@ class Bench:
                 raise pytest.UsageError(str(exc)) from None
             if self.declared and not self.is_worker:
                 self._say(f"oraclebench: {self.model_name} was trained on {', '.join(self.declared)}; "
-                          f"scoring only that (choose others with --task)")
+                          f"scoring only that (choose others with --task or -m)")
         return self.declared or []
 
     def own_record(self, data: dict) -> Record:
@@ -509,7 +519,7 @@ def pytest_configure(config: pytest.Config) -> None:
         check_task_names(bench, config)
         if bench.model_name and (why := results_problem(config.getoption("--results"), config.getoption("--report"))):
             raise pytest.UsageError(why)
-        if bench.model_name and not bench.tasks_filter:
+        if bench.model_name and not bench.chooses_tasks:
             bench.declared_tasks()  # a manifest naming no task here: one line now, not an error per module
         try:
             bench.check_variants()
@@ -977,7 +987,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if bench.worker_errors:  # the workers' model did not load: a usage error, as in one process
         session.exitstatus = pytest.ExitCode.USAGE_ERROR
         drop_collection_diffs(session.config)
-    if not bench.tasks_filter:
+    if not bench.chooses_tasks:
         bench.declared_tasks()  # said during collection in one process; an xdist controller says it here
     if not bench.collected:
         return
@@ -1156,6 +1166,13 @@ def _variant_reason(task: str) -> list[str]:
     variant = get_task(task).variant_id()
     return [f"on {variant['option']} {variant['name']}, not the default (see the report's Worlds section)"] \
         if variant else []
+
+
+def _names_a_task(expr: str) -> bool:
+    """Whether ``-m EXPR`` names a task (``-m multiplication``, ``-m "abcd or causal"``, ``-m "not judge"``)."""
+    from oraclebench.tasks import TASKS
+
+    return any(word in TASKS for word in re.findall(r"[A-Za-z_][\w-]*", expr))
 
 
 def _selects_within_tasks(expr: str | None) -> bool:

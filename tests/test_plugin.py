@@ -259,7 +259,7 @@ def test_what_the_plugin_says_during_collection_reaches_the_terminal(pytester, m
     (checkpoint / "manifest.json").write_text('{"task": "causal"}')
     result = bench_process(pytester, monkeypatch, "--model", f"hf:{checkpoint}", "--collect-only", "-q")
     result.stdout.fnmatch_lines([f"oraclebench: hf:{checkpoint} was trained on causal; scoring only that "
-                                 "(choose others with --task)"])
+                                 "(choose others with --task or -m)"])
 
 
 def test_under_xdist_the_run_says_it_scores_only_the_tasks_the_model_was_trained_on(pytester, monkeypatch):
@@ -269,8 +269,23 @@ def test_under_xdist_the_run_says_it_scores_only_the_tasks_the_model_was_trained
     (checkpoint / "manifest.json").write_text('{"task": "causal"}')
     result = bench_process(pytester, monkeypatch, "--model", f"hf:{checkpoint}", "-n", "2", "-k", "nothing")
     result.stdout.fnmatch_lines([f"oraclebench: hf:{checkpoint} was trained on causal; scoring only that "
-                                 "(choose others with --task)"])
+                                 "(choose others with --task or -m)"])
     assert result.stdout.str().count("scoring only that") == 1
+
+
+@pytest.mark.parametrize("choice", [["--task", "multiplication"], ["-m", "multiplication"]], ids=["--task", "-m"])
+def test_a_task_chosen_by_task_or_by_marker_is_scored_whatever_the_model_trained_on(bench, pytester, choice):
+    """The README gives `--task T` and `-m T` one meaning; `-m` scored nothing of a model trained on abcd
+    ("scoring only that", exit 5: found by a trial)."""
+    pytester.makepyfile(abcd_model="""
+        def answer(prompts):
+            return [" 1" for _ in prompts]
+        answer.manifest = {"task": "abcd"}
+    """)
+    result = bench("--model", "python:abcd_model:answer", *choice, "--limit", "3")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED and result.parseoutcomes()["failed"] == 3
+    assert summary_of(pytester, "python:abcd_model:answer")["tasks"].keys() == {"multiplication"}
+    assert "scoring only that" not in result.stdout.str()
 
 
 def test_a_model_failing_the_whole_task_says_so_on_the_terminal(pytester, monkeypatch):
