@@ -414,10 +414,15 @@ def resolve_run(results: Path, name: str, warnings: list[str] | None = None) -> 
         return path.parent if path.is_file() else path
     if name.endswith("@latest"):
         model = name[: -len("@latest")]
-        latest = latest_runs(results, warnings)
+        damaged: list[str] = []
+        latest = latest_runs(results, damaged)
+        if warnings is not None:
+            warnings.extend(damaged)
         if model not in latest:
             known = ", ".join(sorted(latest)) or "none yet"
-            raise UsageError(f"no run of model {model!r} under {results}; models with runs: {known}")
+            # The error ends the command before its warnings are printed: a damaged summary is named here.
+            skipped = f" ({len(damaged)} damaged, skipped: {damaged[0]})" if damaged else ""
+            raise UsageError(f"no run of model {model!r} under {results}; models with runs: {known}{skipped}")
         found = latest_complete_run(results, model)
         if found is None:
             last = latest[model]

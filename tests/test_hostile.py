@@ -268,6 +268,9 @@ def test_a_damaged_summary_is_skipped_by_name_by_leaderboard_report_compare_and_
     compare = run_cli("compare", "good@latest", str(summary.parent / "records.jsonl"), "--results", str(two_runs))
     assert compare.returncode == 0 and "shared instances: 4" in compare.stdout, compare.stderr
     assert compare.stderr.count(str(summary)) == 1
+    # Its own model @latest: the error says no run, and names the damaged summary that was its run (a trial).
+    damaged_latest = run_cli("compare", "damaged@latest", "good@latest", "--results", str(two_runs))
+    assert damaged_latest.returncode == 2 and damaged_latest.stderr.count(str(summary)) == 1
     pytest.importorskip("flask")
     from oraclebench.web import create_app
 
