@@ -219,7 +219,9 @@ class ExploreResult:
 
     def line(self) -> str:
         """One line for a terminal: the kind of result, label and size, the prompt's last line, the answer and why."""
-        where = f"{self.calls} calls, {self.seconds:.1f} s"
+        # Problems answered from the cache are checked too: "0 calls" alone read as if nothing was (a trial).
+        cached = f" ({self.screened} problems checked, {self.cached} from the cache)" if self.cached else ""
+        where = f"{self.calls} calls{cached}, {self.seconds:.1f} s"
         if not self.found:
             tail = f", {self.errors} request errors" if self.errors else ""
             return f"{self.task}: no counterexample in {where} ({self.stopped}{tail})"

@@ -351,6 +351,8 @@ def test_cached_answers_are_free_and_give_the_same_counterexample(tmp_path):
     cache.close()
     assert first.calls > 0 and second.calls == 0 and again.module.PROMPTS == []
     assert second.record.prompt == first.record.prompt and second.cached == first.calls
+    # Its line says what was checked, not only "0 calls" (which read as if nothing was: a trial).
+    assert f"0 calls ({second.screened} problems checked, {second.cached} from the cache)" in second.line()
 
 
 def test_the_same_seed_gives_the_same_search(tmp_path):
