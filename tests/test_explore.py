@@ -426,6 +426,11 @@ def test_the_command_prints_one_line_per_task_and_exits_1_on_a_counterexample(tm
     assert capsys.readouterr().out.startswith("abcd: no counterexample in")
     assert main(["explore", "abcd", "--model", "oracle", "--config", "colour=red"]) == 2
     assert "unknown option(s) colour" in capsys.readouterr().err
+    # A pair in the form the knob's own error names ("a (lo, hi) pair") is taken, as [3, 3] is (a trial).
+    for pair in ("(3,3)", "[3, 3]"):
+        assert main(["explore", "multiplication", "--model", f"python:{FLAWED}:flawed", "--config", f"a_digits={pair}",
+                     "--config", f"b_digits={pair}", *args, "--no-replay"]) == 1
+        assert "digits=6" in capsys.readouterr().out
 
 
 def test_pytest_explore_fails_each_task_on_its_minimal_instance_and_passes_the_oracle(pytester):

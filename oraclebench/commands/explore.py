@@ -45,11 +45,19 @@ def _pairs(items: list[str], flag: str) -> dict:
 
 
 def _knob(value: str):
-    """A knob value: JSON where it parses (``5``, ``[1, 2]``, ``true``), else the text itself."""
+    """A knob value: JSON where it parses (``5``, ``[1, 2]``, ``true``), a Python tuple as the knobs' own
+    errors write one (``(3, 3)``), else the text itself."""
+    import ast
+
     try:
         return json.loads(value)
     except json.JSONDecodeError:
+        pass
+    try:
+        parsed = ast.literal_eval(value)  # literals only: nothing is run
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
         return value
+    return parsed if isinstance(parsed, tuple) else value
 
 
 def run(args) -> int:
