@@ -79,7 +79,12 @@ def load_gates(path: Path | str) -> dict:
     data = _read_toml(path)
     for model, table in data.items():
         if not isinstance(table, dict):
-            raise UsageError(f"gate file {path}: {model!r} must be a table like [{model}] with task = floor lines")
+            # A top-level key is read as a model; a task written there (multiplication = 0.5) belongs in one.
+            from oraclebench.tasks import TASKS
+
+            fix = (f"put it in its model's table: [MODEL] then {model} = {table!r}" if model in TASKS
+                   else f"write it as a table like [{model}] with task = floor lines")
+            raise UsageError(f"gate file {path}: top-level {model!r} = {table!r} is no model table; {fix}")
         for key, value in table.items():
             _check_entry(path, model, key, value)
     return data

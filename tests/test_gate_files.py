@@ -170,3 +170,15 @@ def test_a_baseline_gate_on_a_partial_run_says_so_on_its_line(tmp_path, complete
     note = "; the baseline is a partial run (50 of 1000 instances (--limit 50)): not the model's score"
     assert all(line.endswith(note + ")") for line in lines) != complete
     assert all(line.count("\n") == 0 for line in lines)
+
+
+def test_a_task_floor_outside_any_model_table_says_to_put_it_in_one(tmp_path):
+    """It said "'multiplication' must be a table like [multiplication]": the table is the model's (a trial)."""
+    from oraclebench.errors import UsageError
+    from oraclebench.gates import load_gates
+
+    path = tmp_path / "gates.toml"
+    path.write_text("multiplication = 0.5\n")
+    with pytest.raises(UsageError, match=r"top-level 'multiplication' = 0.5 is no model table; put it in its "
+                                         r"model's table: \[MODEL\] then multiplication = 0.5"):
+        load_gates(path)
