@@ -364,10 +364,10 @@ class OpenAICompatible(Adapter):
         t0 = time.perf_counter()
         try:
             for attempt in range(self.opts.retry_truncated + 1):  # each retry doubles the budget
-                text, stop, truncated = await self._retrying(lambda k=attempt: self._generate(client, req, 2**k))
+                text, stop, truncated, written = await self._retrying(lambda k=attempt: self._generate(client, req, 2**k))
                 again = stops_past_blank(text, stop)
                 if again is not None and not truncated:  # a stop string matched inside the opening whitespace
-                    text, _, truncated = await self._retrying(
+                    text, _, truncated, written = await self._retrying(
                         lambda k=attempt: self._generate(client, req, 2**k, again))
                 if not truncated:
                     break
@@ -375,7 +375,7 @@ class OpenAICompatible(Adapter):
             return Response(error=str(exc), latency=time.perf_counter() - t0)
         # Kept whole; the scoring cut uses ``stop`` where it is not the request's own (the chat form's).
         response = Response(text=text, truncated=truncated, stop=None if tuple(stop) == tuple(req.stop) else tuple(stop),
-                        latency=time.perf_counter() - t0)
+                            latency=time.perf_counter() - t0, written=written)
         self.answered(req, response)  # committed now, not when the whole batch is done
         return response
 
@@ -473,10 +473,12 @@ class OpenAICompatible(Adapter):
                                     getattr(lp, "token_logprobs", None) or [])
 
 
-def _answer(text: str | None, finish_reason: str | None, stop: Sequence[str]) -> tuple[str, tuple[str, ...], bool]:
-    """(the answer without its thinking, stop strings, truncated) from one generated text."""
+def _answer(text: str | None, finish_reason: str | None,
+            stop: Sequence[str]) -> tuple[str, tuple[str, ...], bool, str | None]:
+    """(the answer without its thinking, stop strings, truncated, the whole text where thinking was taken
+    out of it, else None) from one generated text."""
     answer, unfinished = strip_thinking(text or "")
-    return answer, tuple(stop), finish_reason == "length" or unfinished
+    return answer, tuple(stop), finish_reason == "length" or unfinished, (text if answer != (text or "") else None)
 
 
 def continuation_logprob(prompt_chars: int, text_chars: int, offsets: Sequence[int],

@@ -18,6 +18,7 @@ from typing import Callable, Sequence
 from oraclebench.models.base import Adapter, Model
 from oraclebench.cache import CacheWriter, ResponseCache, request_key
 from oraclebench.records import Record, status_of
+from oraclebench.textsafe import STORED_CHARS, cap
 from oraclebench.tasks import get_task
 from oraclebench.tasks.base import Instance, Request, Response
 
@@ -186,7 +187,9 @@ def score_one(instance: Instance, request: Request, response: Response, run_id: 
         bucket=instance.bucket, split=task.training_split(problem, manifest, trained), prompt=request.prompt, completion=completion,
         parsed=score.answer, expected=score.expected, correct=correct, reason=reason, fields=score.fields,
         detail={**score.detail, **({"scores": response.scores} if response.scores else {}),
-                **({"truncated": True} if response.truncated else {})},
+                **({"truncated": True} if response.truncated else {}),
+                # What the model wrote besides its answer (thinking), kept: a record shows all it wrote.
+                **({"written": cap(response.written, STORED_CHARS)} if response.written else {})},
         error=response.error, latency=round(response.latency or 0.0, 6), cached=cached,
         correct_lenient=bool(score.lenient and response.error is None), parsed_lenient=score.lenient_answer,
         status=status,

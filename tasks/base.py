@@ -298,7 +298,9 @@ class Response:
     server's ``length`` finish reason, or thinking that never closed): such an answer is counted
     apart and never cached as final. ``text`` is the completion as the model wrote it; it is cut at
     ``stop`` when scored, where the adapter asked with other stop strings than the request's (a chat
-    form's), else at the request's (``Task.assess``).
+    form's), else at the request's (``Task.assess``). ``written``: everything the model wrote, where
+    ``text`` is only its answer (``<think>`` blocks taken out: ``models.base.strip_thinking``), so a
+    record keeps it (``detail["written"]``); None where ``text`` is all of it.
     """
 
     text: str = ""
@@ -308,6 +310,7 @@ class Response:
     latency: float = 0.0
     truncated: bool = False
     stop: tuple[str, ...] | None = None
+    written: str | None = None  # the model's whole text where the adapter read ``text`` out of it (thinking)
 
     def to_json(self) -> dict:
         return dataclasses.asdict(self)

@@ -185,6 +185,12 @@ def test_reasoning_is_never_read_as_the_answer(where, judge_instances):
         records = evaluate(served(server), judge_instances, "reasoner")
     assert [r.status for r in records] == ["correct"] * len(records)
     assert all(r.completion.startswith("The correct answer is candidate") for r in records)  # no thinking
+    # Thinking written in the answer's own text is kept beside it: a record shows all the model wrote.
+    kept = [r.detail.get("written") for r in records]
+    if where == "content":
+        assert all(w and "<think>" in w and w.endswith(r.completion) for w, r in zip(kept, records))
+    else:  # a separate field: the answer's text is all of the content
+        assert kept == [None] * len(records)
 
 
 @pytest.mark.parametrize("where", ["reasoning_content", "content"])
@@ -195,6 +201,8 @@ def test_a_budget_spent_thinking_is_truncated_not_an_empty_answer(where, judge_i
         retried = evaluate(served(server, max_tokens=budget, retry_truncated=1), judge_instances, "retried")
     assert {r.status for r in records} == {"truncated"}
     assert {r.completion for r in records} == {""}  # the cut thinking is not the answer either
+    if where == "content":  # ... and is kept, not lost: the record shows where the budget went
+        assert all("<think>" in r.detail["written"] for r in records)
     assert [r.status for r in retried] == ["correct"] * len(records)
 
 

@@ -498,3 +498,21 @@ def test_a_manifest_that_is_not_a_dict_is_a_one_line_error(tmp_path):
     """, name="listed")
     with pytest.raises(ModelError, match=r"answer\.manifest must be a dict .*not list"):
         PythonModel(f"{path}:answer")
+
+
+def test_a_record_keeps_all_a_model_wrote_around_its_answer(tmp_path):
+    """Thinking is not the answer, and is not lost: "stored whole, as the model wrote it" held only for
+    the answer ('<think>maybe 6</think> 5' kept '5'; a block that never closed kept '': a trial)."""
+    written = {0: "<think>maybe 6</think> 5\n", 1: "<think>hmm 1", 2: " 5\n"}
+    path = write_module(tmp_path, f"""
+        WRITTEN = {written!r}
+
+        def answer(prompts):
+            return [WRITTEN[i] for i in range(len(prompts))]
+        answer.batch_size = 3
+    """)
+    insts = sample("multiplication", 3)
+    records = evaluate(PythonModel(f"{path}:answer"), insts, "think")
+    assert [r.completion for r in records] == ["5\n", "", " 5\n"]
+    assert [r.detail.get("written") for r in records] == [written[0], written[1], None]
+    assert [r.status for r in records][1] == "truncated"
