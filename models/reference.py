@@ -64,6 +64,9 @@ class WorkedMultiplication(HFModel):
         out = super().complete(asked)
         for r, q, resp in zip(requests, asked, out):
             if q is not r and resp.error is None:
+                # The record keeps what was asked and all that was written (``detail.asked``/``written``):
+                # its prompt is the plain question and its completion the answer put first.
+                resp.asked, resp.written = q.prompt, resp.text
                 resp.text = cut_at_stop(resp.text, q.stop)  # the worked answer as it would be scored
                 lines = work_lines(resp.text)
                 final = read_final(lines[-1]) if lines else None

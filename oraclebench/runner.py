@@ -189,7 +189,8 @@ def score_one(instance: Instance, request: Request, response: Response, run_id: 
         detail={**score.detail, **({"scores": response.scores} if response.scores else {}),
                 **({"truncated": True} if response.truncated else {}),
                 # What the model wrote besides its answer (thinking), kept: a record shows all it wrote.
-                **({"written": cap(response.written, STORED_CHARS)} if response.written else {})},
+                **({"written": cap(response.written, STORED_CHARS)} if response.written else {}),
+                **({"asked": cap(response.asked, STORED_CHARS)} if response.asked else {})},
         error=response.error, latency=round(response.latency or 0.0, 6), cached=cached,
         correct_lenient=bool(score.lenient and response.error is None), parsed_lenient=score.lenient_answer,
         status=status,

@@ -299,8 +299,10 @@ class Response:
     apart and never cached as final. ``text`` is the completion as the model wrote it; it is cut at
     ``stop`` when scored, where the adapter asked with other stop strings than the request's (a chat
     form's), else at the request's (``Task.assess``). ``written``: everything the model wrote, where
-    ``text`` is only its answer (``<think>`` blocks taken out: ``models.base.strip_thinking``), so a
-    record keeps it (``detail["written"]``); None where ``text`` is all of it.
+    ``text`` is only its answer (``<think>`` blocks taken out: ``models.base.strip_thinking``; the
+    scratchpad model's answer put first), so a record keeps it (``detail["written"]``); None where
+    ``text`` is all of it. ``asked``: the prompt the adapter sent where it is not the request's
+    (``detail["asked"]``).
     """
 
     text: str = ""
@@ -311,6 +313,7 @@ class Response:
     truncated: bool = False
     stop: tuple[str, ...] | None = None
     written: str | None = None  # the model's whole text where the adapter read ``text`` out of it (thinking)
+    asked: str | None = None  # the prompt the adapter sent, where it is not the request's (a worked form)
 
     def to_json(self) -> dict:
         return dataclasses.asdict(self)

@@ -114,10 +114,13 @@ def test_the_scratchpad_model_answers_a_plain_question_from_its_worked_answer(ho
     plain = [task.request(i) for i in task.fresh(4, 0, task.config(a_digits=(1, 2), b_digits=(1, 2)))]
     worked = [dataclasses.replace(task.render(task.decode({**r.problem, "scratchpad": True})), task=r.task)
               for r in plain]
-    for answer, work in zip(model.generate(plain), model.generate(worked)):
+    for answer, work, asked in zip(model.generate(plain), model.generate(worked), worked):
         lines = work_lines(work.text)
         final = read_final(lines[-1]) if lines else None
         assert answer.text == (work.text if final is None else f" {final}\n{work.text}")
+        # A record keeps the prompt really sent and all the model wrote (they were not shown: a trial).
+        assert (answer.asked, answer.written) == (asked.prompt, work.text)
+        assert (work.asked, work.written) == (None, None)  # a worked question is asked as it is
     assert model.identity().endswith("+worked")
 
 
