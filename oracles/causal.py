@@ -340,7 +340,8 @@ def generate_world(rng: random.Random, inputs_count: int, depth: int, name: str 
     Equations: one chain of ``depth`` outputs, each using the one before (so the depth is exact), and
     ``max(1, inputs_count // 2)`` more over the inputs and the outputs of depth below ``depth - 1``
     (so none is deeper than the chain), all in a random order; each combines two or three operands
-    with AND/OR/XOR, an operand negated now and then, sometimes inside ``IF x THEN ... ELSE y``. The
+    with AND/OR/XOR, an operand negated now and then, sometimes inside ``IF x THEN ... ELSE y``, each
+    variable named at most once in an equation (so every one it names matters: no ``X XOR X``). The
     summary is the seed's ``sum(inputs) - sum(outputs)``.
     """
     if not 1 <= depth <= 8 or not 1 <= inputs_count <= 16:
@@ -353,13 +354,25 @@ def generate_world(rng: random.Random, inputs_count: int, depth: int, name: str 
         leaf: Expr = Var(rng.choice(list(pool)))
         return Not(leaf) if rng.random() < 0.25 else leaf
 
-    def combine(first: Expr, pool: Sequence[str]) -> Expr:
+    def draw(first: Expr, pool: Sequence[str]) -> Expr:
         expr = first
         for _ in range(rng.choice((1, 1, 2))):
             expr = Binary(rng.choice(BOOLEAN_OPS), expr, term(pool))
         if rng.random() < 0.15:  # now and then a choice: IF x THEN expr ELSE y
             expr = If(term(pool), expr, term(pool))
         return expr
+
+    def combine(first: Expr, pool: Sequence[str]) -> Expr:
+        # Each variable named once (a read-once formula, which depends on every variable it names): "X XOR X"
+        # is always 0 and "D OR E OR NOT E" always 1, yet they counted as depth and operators. Drawn again
+        # until so, which keeps the draws of an equation that was read-once already.
+        for _ in range(READ_ONCE_TRIES):
+            expr = draw(first, pool)
+            if _read_once(expr):
+                return expr
+        # Too few variables for that many operands: the first operand with one other, or alone.
+        others = sorted(set(pool) - {v.name for v in variables(first)})
+        return Binary(rng.choice(BOOLEAN_OPS), first, term(others)) if others else first
 
     extra = max(1, inputs_count // 2)
     chain_at = set(rng.sample(range(depth + extra), depth))  # where the chain's equations go
@@ -377,6 +390,15 @@ def generate_world(rng: random.Random, inputs_count: int, depth: int, name: str 
             levels[out] = 1 + max((levels[u] for u in used), default=0)
         equations.append(Equation(out, expr))
     return with_canonical_text(World(name, inputs, tuple(equations)))
+
+
+READ_ONCE_TRIES = 64  # draws of an equation before falling back to fewer operands (a pool of one or two)
+
+
+def _read_once(expr: Expr) -> bool:
+    """Whether ``expr`` names each variable at most once."""
+    names = [v.name for v in variables(expr)]
+    return len(names) == len(set(names))
 
 
 def with_canonical_text(world: World) -> World:

@@ -25,6 +25,7 @@ from oraclebench.oracles.causal import (
     Binary, Call, Const, If, Not, Var, WorldError, evaluate, generate_world, load_world, measures,
     parse_expression, parse_world,
 )
+from oraclebench.oracles.expressions import variables as expression_variables
 from oraclebench.tasks import VARIANT_OPTIONS, get_task, reset_variants, use_variant
 from oraclebench.tasks.base import Response, TaskError
 from oraclebench.tasks.causal import (
@@ -290,6 +291,24 @@ def typed_expressions():
 @given(typed_expressions())
 def test_any_expression_written_back_parses_to_the_same_tree(expr):
     assert parse_expression(str(expr)) == expr
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.integers(1, 12), st.integers(1, 5), st.integers(0, 10_000))
+def test_every_generated_equation_names_each_variable_once_and_depends_on_all_it_names(variables, depth, seed):
+    """``X XOR X`` (always 0), ``D OR E OR NOT E`` (always 1), ``X AND X`` (X): constant or redundant
+    equations were counted as complexity (depth, outputs using outputs, operator mix) while the world
+    computed less (found by a trial: 25 of the README command's 32 worlds had one). Each variable named
+    once (a read-once formula) makes every one of them matter; the truth table checks it."""
+    world = generate_world(random.Random(seed), variables, depth, "g")
+    for eq in world.equations:
+        named = [v.name for v in expression_variables(eq.expr)]  # occurrences, left to right
+        assert len(named) == len(set(named)), f"{eq.name} = {eq.expr}"
+        for name in named:  # flipping it alone changes the value somewhere
+            others = [n for n in named if n != name]
+            assert any(evaluate(eq.expr, {**dict(zip(others, bits)), name: 0})
+                       != evaluate(eq.expr, {**dict(zip(others, bits)), name: 1})
+                       for bits in itertools.product((0, 1), repeat=len(others))), f"{eq.name} = {eq.expr}: {name}"
 
 
 @settings(max_examples=60, deadline=None)
