@@ -299,6 +299,11 @@ def _baseline_gates(spec, summary: dict, path: Path, name: str) -> list[GateResu
         # says so, as compare's note does: its numbers are not the model's score.
         partial = ("" if task_complete(baseline, task) else
                    f"; the baseline is a partial run ({partial_reason(baseline, task)}): not the model's score")
+        # A split the run measured and the baseline did not (an older baseline: no `unseen`) is not gated: said.
+        ungated = [s for s, c in summary["tasks"][task].items()
+                   if s not in splits and isinstance(c, dict) and c.get("n")]
+        if ungated:
+            partial += f"; not gated, the baseline has no {', '.join(ungated)} split"
         for split, c in splits.items():
             measured = _accuracy(summary, task, split)
             if measured is None or c.get("accuracy") is None:

@@ -182,3 +182,19 @@ def test_a_task_floor_outside_any_model_table_says_to_put_it_in_one(tmp_path):
     with pytest.raises(UsageError, match=r"top-level 'multiplication' = 0.5 is no model table; put it in its "
                                          r"model's table: \[MODEL\] then multiplication = 0.5"):
         load_gates(path)
+
+
+def test_a_split_the_baseline_lacks_is_said_not_gated_on_the_baseline_lines(tmp_path):
+    """A run's `unseen` split, absent from an older baseline, was skipped without a word (a trial)."""
+    from oraclebench.gates import check_gates
+
+    cell = {"n": 1000, "correct": 369, "accuracy": 0.369}
+    write_baseline(tmp_path, {"model": MODEL, "tasks": {"multiplication": {"all": cell}},
+                              "complete": {"multiplication": True}})
+    gates = tmp_path / "gates.toml"
+    gates.write_text(f'[{json.dumps(MODEL)}.baseline]\nsummary = "baseline.json"\ntolerance = 0.02\n')
+    run = {"model": MODEL, "tasks": {"multiplication": {"all": cell, "unseen": {"n": 11, "correct": 0, "accuracy": 0.0},
+                                                        "trained": {"n": 0, "correct": 0, "accuracy": None}}}}
+    lines = [g.line() for g in check_gates(gates, run)]
+    assert len(lines) == 1 and lines[0].startswith("PASS")  # only `all` is gated: the baseline has no other
+    assert lines[0].endswith("; not gated, the baseline has no unseen split)")  # trained has no instance here
