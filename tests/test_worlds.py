@@ -580,6 +580,16 @@ def test_the_reference_model_of_the_default_world_is_refused_on_another_naming_b
     assert "--model-opt world=PATH" in errors[0]
 
 
+def test_explore_takes_world_as_the_other_commands_do(tmp_path, capsys):
+    """`--world` was "unrecognized arguments" for explore alone (a trial); the oracle is right on any world."""
+    from oraclebench.cli import main
+
+    assert main(["explore", "causal", "--model", "oracle", "--world", str(counter(tmp_path)), "--budget", "40",
+                 "--results", str(tmp_path / "results")]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("causal: no counterexample") and "exhausted" in out  # its 16 inputs, all right
+
+
 def test_a_bad_world_file_is_one_usage_error_line(bench, tmp_path):
     bad = tmp_path / "bad.toml"
     bad.write_text('inputs = ["A"]\n[equations]\nx = "A AND y"\ny = "NOT x"\n', encoding="utf-8")

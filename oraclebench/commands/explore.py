@@ -30,6 +30,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--no-cache", action="store_true", help="do not read or write the response cache")
     parser.add_argument("--no-replay", action="store_true", help="do not replay the regression cases found before")
     parser.add_argument("--json", action="store_true", help="print each result as JSON")
+    from oraclebench.commands.generate import add_variant_arguments
+
+    add_variant_arguments(parser)  # --world FILE, as try, generate and pytest take it
 
 
 def _pairs(items: list[str], flag: str) -> dict:
@@ -71,8 +74,11 @@ def run(args) -> int:
     from oraclebench.progress import stderr_line
     from oraclebench.tasks import TASKS, get_task
 
+    from oraclebench.commands.generate import bind_variants
+
     if args.budget <= 0 or args.budget_seconds <= 0:
         raise UsageError("--budget and --budget-seconds must be positive")
+    bind_variants(args)
     names = sorted(TASKS) if args.tasks == ["all"] else args.tasks
     knobs = {k: _knob(v) for k, v in _pairs(args.config, "--config").items()}
     if knobs and len(names) > 1:
