@@ -588,6 +588,10 @@ def test_explore_takes_world_as_the_other_commands_do(tmp_path, capsys):
                  "--results", str(tmp_path / "results")]) == 0
     out = capsys.readouterr().out
     assert out.startswith("causal: no counterexample") and "exhausted" in out  # its 16 inputs, all right
+    model = fake_checkpoint(tmp_path, {"omitted": [], "world": "default"})  # refused naming both, as try does
+    assert main(["explore", "causal", "--model", model, "--world", str(counter(tmp_path))]) == 2
+    err = capsys.readouterr().err
+    assert "trained on world 'default'" in err and "scores world 'counter'" in err and err.count("\n") == 1
 
 
 def test_a_bad_world_file_is_one_usage_error_line(bench, tmp_path):

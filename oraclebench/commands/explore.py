@@ -66,7 +66,7 @@ def _knob(value: str):
 def run(args) -> int:
     from pathlib import Path
 
-    from oraclebench.models import ModelError, load_model
+    from oraclebench.models import ModelError, declared_splits, load_model
     from oraclebench.cache import ResponseCache
     from oraclebench.errors import UsageError
     from oraclebench.explore import explore
@@ -85,8 +85,12 @@ def run(args) -> int:
         raise UsageError("--config knobs belong to one task; name a single TASK with --config")
     configs = {name: get_task(name).config(**knobs) if knobs else None for name in names}  # bad names fail here
     heldout = parse_heldout(args.heldout)
+    options = _pairs(args.model_opt, "--model-opt")
     try:
-        model = load_model(args.model, _pairs(args.model_opt, "--model-opt"))
+        declared = {**(declared_splits(args.model, options) or {}), **heldout}
+        for name in names:  # a model of another world: a usage error naming both, as try and pytest say
+            get_task(name).check_variant(declared.get(name), args.model)
+        model = load_model(args.model, options)
     except ModelError as exc:
         raise UsageError(str(exc)) from None
     cache = ResponseCache(None if args.no_cache else Path(args.results) / "cache.sqlite")
