@@ -950,6 +950,14 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     index_teardown_reports(session.config.pluginmanager.get_plugin("terminalreporter"))
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection(session: pytest.Session) -> None:
+    if session.config.pluginmanager.has_plugin("dsession"):
+        # An xdist controller collects nothing, so no collection end says what configure found (the model
+        # was trained on X; scoring only that): said where one process says it, not at the end.
+        session.config.stash[BENCH].flush_lines(session.config.pluginmanager.get_plugin("terminalreporter"))
+
+
 @pytest.hookimpl(optionalhook=True)
 def pytest_testnodedown(node, error) -> None:
     """xdist controller: add up what the workers asked the model (each answers its share of a task)."""

@@ -271,6 +271,10 @@ def test_under_xdist_the_run_says_it_scores_only_the_tasks_the_model_was_trained
     result.stdout.fnmatch_lines([f"oraclebench: hf:{checkpoint} was trained on causal; scoring only that "
                                  "(choose others with --task or -m)"])
     assert result.stdout.str().count("scoring only that") == 1
+    # At the start, as one process says it, not at the end with the summary.
+    lines = result.stdout.lines
+    said = next(i for i, line in enumerate(lines) if "scoring only that" in line)
+    assert said < next(i for i, line in enumerate(lines) if "workers [" in line)  # xdist's collection line
 
 
 @pytest.mark.parametrize("choice", [["--task", "multiplication"], ["-m", "multiplication"]], ids=["--task", "-m"])
