@@ -1136,7 +1136,8 @@ def completeness(bench: Bench, session: pytest.Session, exitstatus: int, records
         whole = not fresh and {r.instance_id for r in recs} == {i.id for i in load_set(task)}
         reasons = _reasons(sel, cover[task], interrupted, stopped, whole, bench.workers_crashed) + _variant_reason(task)
         if errors := sum(r.status == "error" for r in recs):
-            reasons.append(errors_reason(errors, cached=not session.config.getoption("--no-cache")))
+            example = next(r.error for r in recs if r.status == "error")
+            reasons.append(errors_reason(errors, cached=not session.config.getoption("--no-cache"), example=example))
         complete[task] = whole and not reasons
         if not complete[task]:
             partial[task] = "; ".join(reasons) or "not the whole frozen set"

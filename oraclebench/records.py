@@ -346,12 +346,15 @@ def request_errors(summary: dict, task: str) -> int:
     return int(((summary.get("tasks") or {}).get(task) or {}).get("all", {}).get("errors") or 0)
 
 
-def errors_reason(errors: int, cached: bool = True) -> str:
+def errors_reason(errors: int, cached: bool = True, example: str = "") -> str:
     """The partial reason of a run with ``errors`` failed requests: the model was not measured on them.
     Failed requests are never cached (``cache.ResponseCache``), so where the run used the cache a
-    rerun asks only them again and answers the rest from the cache."""
+    rerun asks only them again and answers the rest from the cache. ``example``: one of the errors, so
+    the reason says what failed (a rerun helps a server that was gone, not a prompt too long for the
+    model)."""
     again = "failed requests are not cached: rerun to ask only them again" if cached else "rerun to ask them again"
-    return f"{errors} request error{'s' * (errors != 1)}: not measured ({again})"
+    said = f" (e.g. {cap(example, 120)})" if example else ""
+    return f"{errors} request error{'s' * (errors != 1)}{said}: not measured ({again})"
 
 
 def partial_reason(summary: dict, task: str) -> str:

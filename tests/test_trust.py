@@ -159,9 +159,10 @@ def test_a_run_whose_requests_failed_is_partial_and_a_rerun_asks_only_them(bench
     cell = died["tasks"]["causal"]["all"]
     assert (cell["n"], cell["correct"], cell["errors"]) == (32, 12, 20)  # by the script: 12 answered, 20 failed
     assert died["complete"] == {"causal": False}
-    assert died["partial"]["causal"] == ("20 request errors: not measured (failed requests are not cached: "
-                                         "rerun to ask only them again)")
-    result.stdout.fnmatch_lines(["causal: 32 of 32 instances*; PARTIAL (20 request errors: *): not shown as the score"])
+    assert died["partial"]["causal"] == ("20 request errors (e.g. ConnectionError: connection refused: the server "
+                                         "is gone): not measured (failed requests are not cached: rerun to ask "
+                                         "only them again)")
+    result.stdout.fnmatch_lines(["causal: 32 of 32 instances*; PARTIAL (20 request errors (e.g. *): *): not shown as the score"])
     assert "37.5" not in board(pytester) and "no complete run [1]" in board(pytester)
     with pytest.raises(UsageError, match="has no complete run.*20 request errors"):
         resolve_run(results, f"{model}@latest")
