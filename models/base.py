@@ -92,6 +92,15 @@ class ModelError(RuntimeError):
     """A model cannot be loaded or used at all (missing checkpoint, server not there): a usage error."""
 
 
+def check_options(who: str, options: dict | None, known: Sequence[str]) -> None:
+    """A ``ModelError`` naming the options an adapter does not take (``--model-opt``), and those it takes:
+    the one check every adapter makes before anything else, so no option is silently ignored."""
+    unknown = sorted(set(options or {}) - set(known))
+    if unknown:
+        takes = f"known: {', '.join(known)}" if known else "it takes none"
+        raise ModelError(f"{who}: unknown option(s) {', '.join(unknown)}; {takes}")
+
+
 @runtime_checkable
 class Model(Protocol):
     """What the runner needs of a model.

@@ -12,18 +12,9 @@ import hashlib
 import random
 from typing import Sequence
 
-from oraclebench.models.base import Adapter, ModelError
+from oraclebench.models.base import Adapter, ModelError, check_options
 from oraclebench.tasks import get_task
 from oraclebench.tasks.base import Request, Response
-
-
-def _check_options(who: str, options: dict | None, known: tuple[str, ...]) -> None:
-    """An option the baseline does not take is a ``ModelError``, as every adapter's (``hf:`` and the rest):
-    ``--model-opt bogus=1`` was accepted and ignored."""
-    unknown = sorted(set(options or {}) - set(known))
-    if unknown:
-        takes = f"it takes {', '.join(known)}" if known else "it takes none"
-        raise ModelError(f"{who}: unknown option(s) {', '.join(unknown)}; {takes}")
 
 
 def _need_problem(request: Request, who: str) -> None:
@@ -35,7 +26,7 @@ class OracleModel(Adapter):
     """Answers from the exact oracle: 100% by construction."""
 
     def __init__(self, name: str = "oracle", options: dict | None = None):
-        _check_options(name, options, ())
+        check_options(name, options, ())
         self.name = name
 
     def complete(self, requests: Sequence[Request]) -> list[Response]:
@@ -63,7 +54,7 @@ class RandomModel(Adapter):
 
     def __init__(self, name: str = "random", options: dict | None = None):
         options = options or {}
-        _check_options(name, options, ("seed",))
+        check_options(name, options, ("seed",))
         self.seed = int(options.get("seed", 0))
         self.name = name if self.seed == 0 else f"{name}@{self.seed}"
 

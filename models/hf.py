@@ -59,7 +59,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from oraclebench.models import gpt2, gpt2_checkpoint
-from oraclebench.models.base import Adapter, ModelError, half_precision_warning
+from oraclebench.models.base import Adapter, ModelError, check_options, half_precision_warning
 from oraclebench.models.kv_slab import Slab, SlabCache, kv_cache, transformers_layer
 from oraclebench.tasks.base import Request, Response
 from oraclebench.tasks.reading import stop_index
@@ -185,9 +185,7 @@ class HFModel(Adapter):
 
     def __init__(self, spec: str, options: dict | None = None):
         options = dict(options or {})
-        unknown = sorted(set(options) - set(OPTIONS))
-        if unknown:
-            raise ModelError(f"hf: unknown option(s) {', '.join(unknown)}; known: {', '.join(OPTIONS)}")
+        check_options("hf", options, OPTIONS)
         self.path = Path(spec).expanduser()
         self.name = f"hf:{spec}"
         self._check_dir(spec)

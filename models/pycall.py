@@ -51,7 +51,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, Callable, Sequence
 
-from oraclebench.models.base import Adapter, Broken, ModelError, describe_exception, exception_message, strip_thinking
+from oraclebench.models.base import (Adapter, Broken, ModelError, check_options, describe_exception, exception_message,
+                                     strip_thinking)
 from oraclebench.tasks.base import Request, Response
 
 log = logging.getLogger("oraclebench.pycall")
@@ -295,9 +296,7 @@ class PythonModel(Adapter):
 
     def __init__(self, spec: str, options: dict | None = None):
         options = dict(options or {})
-        unknown = sorted(set(options) - set(OPTIONS))
-        if unknown:
-            raise ModelError(f"python:{spec}: unknown option(s) {', '.join(unknown)}; known: {', '.join(OPTIONS)}")
+        check_options(f"python:{spec}", options, OPTIONS)
         self.spec = spec
         self.name = f"python:{spec}"
         self.fn, self.module, loaded = load_tracked(spec)

@@ -47,7 +47,7 @@ from pathlib import Path
 from typing import Sequence
 from urllib.parse import parse_qsl
 
-from oraclebench.models.base import Adapter, ModelError, half_precision_warning
+from oraclebench.models.base import Adapter, ModelError, check_options, half_precision_warning
 from oraclebench.models.hooks import capture, decoder_layers, parse_layers, transplant, unwrap
 from oraclebench.tasks.base import Request, Response
 
@@ -291,10 +291,7 @@ class TransplantModel(Adapter):
 
     def __init__(self, spec: str, options: dict | None = None):
         path, opts = parse_spec(spec, dict(options or {}))
-        known = {"layers", "lora", "device", "dtype", "batch_size", "wave"}
-        unknown = sorted(set(opts) - known)
-        if unknown:
-            raise ModelError(f"transplant: unknown option(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+        check_options("transplant", opts, sorted({"layers", "lora", "device", "dtype", "batch_size", "wave"}))
         self.path = Path(path).expanduser()
         self.name = f"transplant:{spec}"
         manifest = read_manifest(self.path)

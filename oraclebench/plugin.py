@@ -496,7 +496,7 @@ def check_task_names(bench: Bench, config: pytest.Config) -> None:
     expr = config.getoption("markexpr", "") or ""
     if bench.model_name and expr:
         known = {line.split(":")[0].split("(")[0].strip() for line in config.getini("markers")}
-        for word in re.findall(r"[A-Za-z_][\w-]*", expr):
+        for word in marker_words(expr):
             if word not in known | {"and", "or", "not"}:
                 raise pytest.UsageError(f"-m {expr!r}: {word!r} is no task or marker{_did_you_mean(word, sorted(TASKS))}; "
                                         f"tasks: {', '.join(sorted(TASKS))}")
@@ -1177,18 +1177,23 @@ def _variant_reason(task: str) -> list[str]:
         if variant else []
 
 
+def marker_words(expr: str | None) -> list[str]:
+    """The words of a ``-m`` expression: marker names and ``and``/``or``/``not``."""
+    return re.findall(r"[A-Za-z_][\w-]*", expr or "")
+
+
 def _names_a_task(expr: str) -> bool:
     """Whether ``-m EXPR`` names a task (``-m multiplication``, ``-m "abcd or causal"``, ``-m "not judge"``)."""
     from oraclebench.tasks import TASKS
 
-    return any(word in TASKS for word in re.findall(r"[A-Za-z_][\w-]*", expr))
+    return any(word in TASKS for word in marker_words(expr))
 
 
 def _selects_within_tasks(expr: str | None) -> bool:
     """Whether ``-m EXPR`` can leave out instances of a task it keeps (``-m judge`` cannot)."""
     from oraclebench.tasks import TASKS
 
-    words = re.findall(r"[A-Za-z_][\w-]*", expr or "")
+    words = marker_words(expr)
     return bool(words) and not all(w in TASKS or w == "or" for w in words)
 
 
