@@ -59,7 +59,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from oraclebench.models import gpt2, gpt2_checkpoint
-from oraclebench.models.base import Adapter, ModelError, check_options, half_precision_warning
+from oraclebench.models.base import Adapter, ModelError, check_options, half_precision_warning, shape_stable_attention
 from oraclebench.models.kv_slab import Slab, SlabCache, kv_cache, transformers_layer
 from oraclebench.tasks.base import Request, Response
 from oraclebench.tasks.reading import stop_index
@@ -359,7 +359,7 @@ class HFModel(Adapter):
             try:
                 if self.before_batch is not None:
                     self.before_batch(len(rows))
-                with torch.inference_mode():
+                with torch.inference_mode(), shape_stable_attention(self.device):
                     answers = run(rows)
             except Exception as exc:  # noqa: BLE001 - only out-of-memory is handled here
                 if not is_oom(exc) or len(rows) == 1:

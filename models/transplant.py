@@ -47,7 +47,7 @@ from pathlib import Path
 from typing import Sequence
 from urllib.parse import parse_qsl
 
-from oraclebench.models.base import Adapter, ModelError, check_options, half_precision_warning
+from oraclebench.models.base import Adapter, ModelError, check_options, half_precision_warning, shape_stable_attention
 from oraclebench.models.hooks import capture, decoder_layers, parse_layers, transplant, unwrap
 from oraclebench.tasks.base import Request, Response
 
@@ -324,7 +324,7 @@ class TransplantModel(Adapter):
             encs = [encode(self.tokenizer, r, self.lead) for r in wave]
             if not self.layers:  # nothing to transplant: read the prompt exactly as hf: does
                 encs = [e.plain() for e in encs]
-            with torch.no_grad():
+            with torch.no_grad(), shape_stable_attention(str(self.model.device)):
                 states = None
                 if self.layers:
                     states = arguer_states(self.model, encs, self.layers, self.rows, self.pad_id)

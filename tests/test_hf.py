@@ -305,6 +305,46 @@ def test_16_bit_arithmetic_warns_that_answers_can_depend_on_the_batching(checkpo
                             "decides a near tie); for scores that do not, use --model-opt dtype=float32"]
 
 
+def test_attention_on_cuda_leaves_cudnn_out_and_elsewhere_changes_nothing():
+    """cuDNN builds a plan for every new attention shape, and a decode loop that drops finished rows meets
+    one at almost every step (bfloat16 on an H200: 91 s against 2.5 s); the flags are restored after."""
+    from oraclebench.models.base import shape_stable_attention
+
+    flags = (torch.backends.cuda.cudnn_sdp_enabled, torch.backends.cuda.flash_sdp_enabled,
+             torch.backends.cuda.mem_efficient_sdp_enabled, torch.backends.cuda.math_sdp_enabled)
+    before = [flag() for flag in flags]
+    assert before[0], "torch's default order includes cuDNN (else this test shows nothing)"
+    with shape_stable_attention("cuda:1"):
+        assert [flag() for flag in flags] == [False, True, True, True]
+    assert [flag() for flag in flags] == before
+    with shape_stable_attention("cpu"):
+        assert [flag() for flag in flags] == before
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a GPU (ORACLEBENCH_TEST_GPU=1 on a machine with one)")
+def test_bfloat16_decoding_on_a_gpu_never_sends_attention_to_cudnn(checkpoint, monkeypatch):
+    """Every attention call of a bfloat16 decode with rows dropping out (batches of 3 over mixed budgets)
+    and of log-likelihood scoring goes to a kernel without per-shape plans."""
+    from torch.nn import functional as F
+    from torch.nn.attention import SDPBackend
+
+    from oraclebench.models.hf import HFModel
+
+    path, problems, task = checkpoint
+    sdpa, chosen = F.scaled_dot_product_attention, []
+
+    def spy(q, k, v, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None, **kw):
+        chosen.append(int(torch._fused_sdp_choice(q, k, v, attn_mask, dropout_p, is_causal, scale=scale)))
+        return sdpa(q, k, v, attn_mask=attn_mask, dropout_p=dropout_p, is_causal=is_causal, scale=scale, **kw)
+
+    monkeypatch.setattr(F, "scaled_dot_product_attention", spy)
+    model = HFModel(str(path), {"device": "cuda", "dtype": "bfloat16", "batch_size": "3"})
+    model.generate(requests(problems[:12], task) + abcd_requests(6))
+    model.choose([Request("2 * 3 =", choices=(" 6", " 5"))])
+    assert len(chosen) > 50
+    assert int(SDPBackend.CUDNN_ATTENTION) not in chosen
+
+
 def test_identity_hashes_weights_and_dtype_and_the_manifest_is_read(checkpoint, tmp_path):
     from oraclebench.models.hf import HFModel
 
