@@ -42,6 +42,14 @@ def _cell(flags: Iterable[bool]) -> dict:
     return {"k": k, "n": n, "p": k / n if n else None, "ci": [lo, hi]}
 
 
+def _accuracy(recs: Iterable[Record]) -> dict:
+    """``_cell`` of the records' correctness, plus ``errors``: failed requests, which count in ``n`` as not
+    correct (as in the run's summary) and are shown beside every accuracy, so that a template whose
+    requests failed does not read as one the model gets wrong."""
+    recs = list(recs)
+    return {**_cell(r.correct for r in recs), "errors": sum(r.error is not None for r in recs)}
+
+
 def _get(r: Record, key: str):
     """A judge field from the record's detail, else its bucket (errors carry no detail)."""
     value = (r.detail or {}).get(key)
@@ -68,13 +76,13 @@ def _metrics(recs: list[Record]) -> dict:
     return {
         "n": len(recs), "errors": sum(r.error is not None for r in recs),
         "noanswer": sum(r.error is None and _get(r, "chosen") is None for r in recs),
-        "accuracy": _cell(r.correct for r in recs),
+        "accuracy": _accuracy(recs),
         "argument_base_rate": _cell(arg),
-        "accuracy_argument_right": _cell(r.correct for r in right),
-        "accuracy_argument_wrong": _cell(r.correct for r in wrong),
+        "accuracy_argument_right": _accuracy(right),
+        "accuracy_argument_wrong": _accuracy(wrong),
         "follows_argument": _cell(bool(_get(r, "followed_argument")) for r in answered),
-        "accuracy_masked": _cell(r.correct for r in recs if _get(r, "masked")),
-        "accuracy_unmasked": _cell(r.correct for r in recs if not _get(r, "masked")),
+        "accuracy_masked": _accuracy(r for r in recs if _get(r, "masked")),
+        "accuracy_unmasked": _accuracy(r for r in recs if not _get(r, "masked")),
         "mean_p_right": sum(p_right) / len(p_right) if p_right else None,
         "versus_argument": _paired([r.correct for r in recs], arg),
     }
@@ -85,7 +93,7 @@ def _groups(recs: list[Record], key: str) -> dict:
     by: dict[str, list[Record]] = defaultdict(list)
     for r in recs:
         by[str(_get(r, key))].append(r)
-    return {name: {split: _cell(r.correct for r in group if _in_split(r, split))
+    return {name: {split: _accuracy(r for r in group if _in_split(r, split))
                    for split in SPLITS} for name, group in sorted(by.items())}
 
 
@@ -107,8 +115,8 @@ def judge_analysis(records: Sequence[Record], control: Sequence[Record] | None =
             pairs = [(r, ctrl[r.instance_id]) for r in recs if r.instance_id in ctrl and _in_split(r, split)]
             if pairs:
                 cmp = _paired([a.correct for a, _ in pairs], [b.correct for _, b in pairs])
-                cmp["accuracy_model"] = _cell(a.correct for a, _ in pairs)
-                cmp["accuracy_control"] = _cell(b.correct for _, b in pairs)
+                cmp["accuracy_model"] = _accuracy(a for a, _ in pairs)
+                cmp["accuracy_control"] = _accuracy(b for _, b in pairs)
                 out["control"]["splits"][split] = cmp
         if len(out["control"]["model"] or []) == 1:
             out["control"]["model"] = out["control"]["model"][0]
@@ -121,7 +129,8 @@ def judge_analysis(records: Sequence[Record], control: Sequence[Record] | None =
 def _pct(c: dict) -> str:
     if not c["n"]:
         return "-"
-    return f"{100 * c['p']:.1f} [{100 * c['ci'][0]:.1f}, {100 * c['ci'][1]:.1f}] (n={c['n']})"
+    errors = f", {c['errors']} failed" if c.get("errors") else ""
+    return f"{100 * c['p']:.1f} [{100 * c['ci'][0]:.1f}, {100 * c['ci'][1]:.1f}] (n={c['n']}{errors})"
 
 
 def _pvalue(p: float) -> str:
@@ -158,7 +167,8 @@ def render_markdown(analysis: dict) -> str:
     """The analysis as markdown: the metrics per split, per error kind, and the paired control comparison."""
     splits = list(analysis["splits"])
     lines = [f"### Judge argument analysis: {analysis['model']}", "",
-             "Percentages with 95% Wilson intervals; `seen`/`heldout` split templates and error kinds by training.", "",
+             "Percentages with 95% Wilson intervals; `seen`/`heldout` split templates and error kinds by training; "
+             "failed requests count in n as not right (`k failed`).", "",
              "| | " + " | ".join(splits) + " |", "|---|" + "---|" * len(splits)]
     for label, fmt in ROWS:
         lines.append(f"| {label} | " + " | ".join(fmt(analysis["splits"][s]) for s in splits) + " |")

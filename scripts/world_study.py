@@ -96,13 +96,15 @@ def _merged(a: dict | None, b: dict | None) -> dict | None:
     if not cells:
         return None
     n, k = sum(c["n"] for c in cells), sum(c["correct"] for c in cells)
-    return {"n": n, "accuracy": k / n, "ci": list(wilson(k, n))}
+    return {"n": n, "accuracy": k / n, "ci": list(wilson(k, n)), "errors": sum(c.get("errors", 0) for c in cells)}
 
 
 def _cell(c: dict | None) -> str:
+    """A summary cell as ``acc [lo, hi] (n=N)``; failed requests (in ``n``, not correct) are named: ``(n=N, K failed)``."""
     if not c:
         return "-"
-    return f"{100 * c['accuracy']:.1f} [{100 * c['ci'][0]:.1f}, {100 * c['ci'][1]:.1f}] (n={c['n']})"
+    errors = f", {c['errors']} failed" if c.get("errors") else ""
+    return f"{100 * c['accuracy']:.1f} [{100 * c['ci'][0]:.1f}, {100 * c['ci'][1]:.1f}] (n={c['n']}{errors})"
 
 
 if __name__ == "__main__":

@@ -215,6 +215,23 @@ def test_the_paired_control_comparison_and_errors():
     assert "Paired with the control c" in render_markdown(a)
 
 
+def test_every_accuracy_of_the_analysis_says_how_many_requests_failed():
+    """A failed request counts as not right (as in the summary), so each table shows the failures beside the
+    accuracy: 3 of 10 'tickets' requests failed and 7 were right, which must not read as 70% judged."""
+    recs = [_record(i, True, True) for i in range(7)] + [_record(7 + i, False, False, error="HTTP 500") for i in range(3)]
+    control = [_record(i, True, True, model="c") for i in range(10)]
+    a = judge_analysis(recs, control)
+    assert a["by_template"]["tickets"]["seen"] == {**a["by_template"]["tickets"]["seen"], "k": 7, "n": 10, "errors": 3}
+    assert a["control"]["splits"]["all"]["accuracy_model"]["errors"] == 3
+    assert a["control"]["splits"]["all"]["accuracy_control"]["errors"] == 0
+    text = render_markdown(a)
+    tickets = next(line for line in text.splitlines() if line.startswith("| tickets |"))
+    assert "70.0 [" in tickets and "(n=10, 3 failed)" in tickets
+    assert "| accuracy | 70.0 [" in text and "(n=10, 3 failed)" in text.split("| accuracy |")[1].splitlines()[0]
+    paired = next(line for line in text.splitlines() if line.startswith("| all |"))
+    assert "(n=10, 3 failed)" in paired and paired.count("failed") == 1
+
+
 def test_arguer_grad_lets_the_loss_reach_the_arguer_pass(trained):
     import torch
 
