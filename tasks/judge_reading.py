@@ -11,6 +11,12 @@ takes what the text concludes:
 4. else a text that names exactly one candidate chooses it; one that names both, or none, is no
    answer, and says why.
 
+Candidates named together share what is said of them: "both candidate 1 and candidate 2 are
+correct" calls both right, "neither candidate 1 nor candidate 2 is right" calls both wrong, and
+"candidate 1 or candidate 2 is right" (a hedge: "I am not sure whether ...") concludes nothing, even
+after "the answer is". "Less" turns a verdict around: "candidate 1 is less accurate than candidate
+2" calls candidate 1 the worse one; "candidate 1 is as accurate as candidate 2" says it of both.
+
 A number is a candidate only as a whole token: ``12``, ``10`` or ``1.5`` name no candidate (a prefix
 reading would take them for candidate 1). Pure: no torch, no pytest.
 
@@ -22,6 +28,7 @@ Reading(choice=None, why="names no candidate: expected 1 or 2 after 'candidate_'
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 
@@ -37,7 +44,9 @@ _MENTIONS: tuple[tuple[re.Pattern, bool], ...] = (
                 re.I), True),
     (re.compile(r"\b(?:i\s+(?:would\s+)?(?:choose|pick|select|prefer|go\s+with)|(?:choose|pick|select))\s+"
                 r"(?:the\s+)?(?:candidate[\s_]*)?" + _NUM, re.I), True),
-    (re.compile(r"\bcandidate[\s_]*(?:#|no\.?\s*|number\s*)?" + _NUM, re.I), False),
+    (re.compile(r"\bcandidates?[\s_]*(?:#|no\.?\s*|number\s*)?" + _NUM, re.I), False),
+    # the second of "candidates 1 and 2", "candidate 1 or 2": a number joined to a candidate named just before
+    (re.compile(r"\bcandidates?[\s_]*\(?[12]\)?\s*,?\s*(?:and|or|nor|&|/)\s*(?:candidate[\s_]*)?" + _NUM, re.I), False),
     (re.compile(r"\bcandidate[\s_]+(one|two)\b", re.I), False),
     (re.compile(r"\b(first|second|1st|2nd)\s+(?:candidate|one|answer|option|explanation|response|solution)\b", re.I),
      False),
@@ -51,8 +60,17 @@ _AGAINST = re.compile(r"\b(?:not|rather\s+than|instead\s+of|over)\s+$", re.I)
 _POSITIVE = re.compile(r"\b(?:correct(?:ly)?|right|accurate(?:ly)?|better|best|valid|preferred|"
                        r"preferable|superior)\b", re.I)
 _NEGATIVE = re.compile(r"\b(?:wrong(?:ly)?|incorrect(?:ly)?|inaccurate(?:ly)?|worse|invalid|false|flawed|mistaken|"
-                       r"mistakes?|errors?|erroneous|misreads?|miscalculat\w*|fails?|faulty)\b", re.I)
-_NEGATION = re.compile(r"(?:\bnot|n't|\bnever|\bno)\b[\w\s]{0,20}$", re.I)
+                       r"mistakes?|errors?|erroneous|misreads?|miscalculat\w*|fails?|faulty|inferior)\b", re.I)
+_NEGATION = re.compile(r"(?:\bnot|n't|\bnever|\bno|\bless)\b[\w\s]{0,20}$", re.I)
+_NOT_LESS = re.compile(r"(?:\bnot|n't|\bno)\s+less\b[\w\s]{0,20}$", re.I)  # "no less accurate": no negation
+# "candidate 1 is as accurate as candidate 2", "just as correct as": a verdict on both alike.
+_AS_BEFORE = re.compile(r"\bas\s+(?:\w+\s+)?$", re.I)
+_AS_AFTER = re.compile(r"\s+as\b", re.I)
+# What may stand between two candidates named together ("candidate 1 and candidate 2", "candidates 1 or 2"):
+# group 1 is the conjunction, which decides what a verdict on one of them says of the other.
+# A comma alone joins nothing: "unlike candidate 2, candidate 1 is correct".
+_JOINED = re.compile(r"\s*\)?\s*(?:,\s*)?(and|or|nor|&|/)\s*(?:the\s+)?(?:candidates?[\s_]*)?\(?\s*", re.I)
+_JOINS = {"and": "and", "&": "and", "or": "or", "/": "or", "nor": "nor"}
 _SAME = re.compile(r"\b(?:so|as|neither|nor)\s+(?:is|does|did|was)\s+(?:the\s+)?$", re.I)
 # Clauses: a verdict word speaks of a candidate named in the same clause only.
 _CLAUSE = re.compile(r"(?<!\d)[.;!?](?!\d)|\n|\b(?:but|whereas|while|however|although)\b", re.I)
@@ -73,6 +91,8 @@ class _Mention:
     end: int
     explicit: bool
     against: bool
+    at: tuple[int, int] = (0, 0)  # where its number stands
+    joined: str = ""  # how it is joined to the mention before it: "and", "or", "nor", or "" (not joined)
 
 
 def read_choice(text: str) -> Reading:
@@ -91,19 +111,29 @@ def read_choice(text: str) -> Reading:
         mentions = _mentions(text, start, end)
         for m in mentions:
             named.add(m.number)
-            if m.explicit:
-                explicit.add(m.number)
+            group, joined = _group(mentions, m)
+            if m.explicit and joined != "or":  # "the answer is candidate 1 or candidate 2" concludes nothing
+                explicit |= {g.number for g in group}
             if m.against:
                 verdicts[m.number].add("-")
         said: set[str] = set()  # the verdicts of this clause
         for sign, pattern in (("+", _POSITIVE), ("-", _NEGATIVE)):
             for word in pattern.finditer(text, start, end):
                 target = _nearest([m for m in mentions if not m.against], word.start())
-                if target is not None:
-                    negated = _NEGATION.search(text[start:word.start()]) is not None
-                    verdict = sign if not negated else ("-" if sign == "+" else "+")
-                    said.add(verdict)
-                    verdicts[target.number].add(verdict)
+                if target is None:
+                    continue
+                group, joined = _group(mentions, target)
+                if joined == "or":  # "whether candidate 1 or candidate 2 is right": no verdict on either
+                    continue
+                before = text[start:word.start()]
+                negated = (_NEGATION.search(before) is not None and not _NOT_LESS.search(before)) != (joined == "nor")
+                if not negated and _AS_BEFORE.search(before) and _AS_AFTER.match(text, word.end(), end):
+                    # "as accurate as candidate 2" says it of both ("not as accurate as": of the first only)
+                    group = group + [m for m in mentions if m.start >= word.end() and not m.against][:1]
+                verdict = sign if not negated else ("-" if sign == "+" else "+")
+                said.add(verdict)
+                for g in group:
+                    verdicts[g.number].add(verdict)
         for m in mentions:  # "candidate 1 is wrong, and so is candidate 2": the same verdict again
             if _SAME.search(text[start:m.start]):
                 verdicts[m.number] |= said
@@ -151,8 +181,34 @@ def _mentions(text: str, start: int, end: int) -> list[_Mention]:
                 continue  # already read by an earlier pattern ("answer is candidate 2")
             against = _AGAINST.search(text[start:m.start()]) is not None
             found.append(_Mention(_WORDS[m.group(group).lower()], m.start(), m.end(), is_conclusion and not against,
-                                  against))
-    return sorted(found, key=lambda m: m.start)
+                                  against, m.span(group)))
+    found.sort(key=lambda m: m.at)
+    return [dataclasses.replace(m, joined=_joined(text, before, m)) if before else m
+            for before, m in zip([None, *found], found)]
+
+
+def _joined(text: str, before: _Mention, m: _Mention) -> str:
+    """The conjunction joining ``m`` to the mention before it ("and", "or", "nor"), or "" when words stand
+    between them ("candidate 1 is wrong and candidate 2 ...")."""
+    if m.against or before.against:
+        return ""
+    link = _JOINED.fullmatch(text, before.at[1], m.at[0])
+    return _JOINS[link.group(1).lower()] if link else ""
+
+
+def _group(mentions: list[_Mention], m: _Mention) -> tuple[list[_Mention], str]:
+    """The mentions named together with ``m`` (itself included) and how: "or" where any of them is joined
+    by "or", else "nor", else "and" (or "" for a mention standing alone)."""
+    k = mentions.index(m)
+    first = k
+    while first > 0 and mentions[first].joined:
+        first -= 1
+    last = k
+    while last + 1 < len(mentions) and mentions[last + 1].joined:
+        last += 1
+    group = mentions[first:last + 1]
+    links = {g.joined for g in group[1:]}
+    return group, next((j for j in ("or", "nor", "and") if j in links), "")
 
 
 def _nearest(mentions: list[_Mention], at: int) -> _Mention | None:

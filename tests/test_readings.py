@@ -46,6 +46,12 @@ def test_numbers_that_only_begin_with_a_candidate_number_choose_nothing(text):
     ("Candidate 1 makes a mistake along the way, so its answer of 58 is wrong.", 2),
     ("Candidate 2 provides a more accurate answer because it arrives at 47. Candidate 1 misreads the question.", 2),
     ("Candidate 1 has no errors, while candidate 2 does.", 1),
+    ("Candidate 1 is less accurate than candidate 2.", 2),
+    ("Candidate 2 is less accurate than candidate 1.", 1),
+    ("Candidate 1 is not as accurate as candidate 2.", 2),
+    ("Candidate 2 is inferior to candidate 1.", 1),
+    ("Unlike candidate 2, candidate 1 is correct.", 1),
+    ("Either candidate 1 or candidate 2 could be right, but candidate 2 is correct.", 2),
 ])
 def test_a_verdict_reads_as_what_it_concludes_not_as_the_first_candidate_named(text, chosen):
     assert read_choice(text).choice == chosen
@@ -59,6 +65,14 @@ def test_a_verdict_reads_as_what_it_concludes_not_as_the_first_candidate_named(t
     ("1 or 2", "names both candidates without a conclusion"),
     ("Candidate 1 is wrong, and so is candidate 2.", "calls both candidates wrong"),
     ("Candidate 2 is not correct, and neither is candidate 1.", "calls both candidates wrong"),
+    # Candidates named together share the verdict; "or" is a hedge, even after "the answer is".
+    ("Both candidate 1 and candidate 2 are correct.", "calls both candidates right"),
+    ("Candidates 1 and 2 are both correct.", "calls both candidates right"),
+    ("Candidate 1 is as accurate as candidate 2.", "calls both candidates right"),
+    ("Neither candidate 1 nor candidate 2 is right.", "calls both candidates wrong"),
+    ("I am not sure whether candidate 1 or candidate 2 is right.", "names both candidates without a conclusion"),
+    ("The answer is candidate 1 or candidate 2.", "names both candidates without a conclusion"),
+    ("The answer is candidate 1 and candidate 2.", "concludes with both candidates"),
 ])
 def test_a_text_without_a_conclusion_is_no_answer_and_the_record_says_why(text, why):
     assert read_choice(text) == read_choice(text).__class__(None, why)
@@ -218,7 +232,8 @@ def test_the_summary_and_the_report_show_strict_and_lenient_and_how_many_only_le
 
 
 WORDS = ["Candidate", "candidate_", "is", "wrong", "correct", "not", "and", "or", "the", "answer", "Answer:", "1", "2",
-         "12", "1.5", "(2)", "so", "but", ".", ";", ",", "\n", "better", "than", "I", "choose", "neither", "errors"]
+         "12", "1.5", "(2)", "so", "but", ".", ";", ",", "\n", "better", "than", "I", "choose", "neither", "errors",
+         "both", "nor", "less", "as", "whether", "candidates", "&", "accurate"]
 
 
 @given(st.lists(st.sampled_from(WORDS), max_size=14))
