@@ -26,10 +26,11 @@ import re
 # A hard ceiling whatever the caller asks: safely below CPython's default int/str conversion limit
 # (4,300 digits, sys.int_info.default_max_str_digits), so reading can never raise.
 HARD_MAX_DIGITS = 4000
-# As the callers' patterns: any decimal digits int() reads, after an optional sign. A sign is part of
-# the number: "-5" is minus five (a causal world's sum can be negative; a signed product is a definite,
-# wrong answer), never "no number".
-_NUMBER = re.compile(r"[-+]?(\d+)")
+# ASCII digits after an optional sign. A sign is part of the number: "-5" is minus five (a causal world's
+# sum can be negative; a signed product is a definite, wrong answer), never "no number". ASCII only: the
+# answer format of every task; a str pattern's \d (and int()) would take any script's digits ("５６"),
+# which only the lenient readings take (``tasks.reading.unmarked``), in every task alike.
+_NUMBER = re.compile(r"[-+]?([0-9]+)")
 
 
 class TooLong(str):

@@ -44,7 +44,7 @@ from oraclebench.tasks.reading import unmarked
 
 NAME = "causal"
 _BITS = re.compile(r"\s*[01](\s*,\s*[01])*\s*")
-_VALUES = re.compile(r"\s*-?\d+(\s*,\s*-?\d+)*\s*")
+_VALUES = re.compile(r"\s*-?[0-9]+(\s*,\s*-?[0-9]+)*\s*")  # ASCII digits: the answer format
 _SPACE = r"[^\S\r\n]"  # white space within one line
 EXHAUSTIVE_MAX = 512  # a world with at most this many inputs is scored on every one of them
 SAMPLE_SIZE = 512  # else on this many, stratified by the inputs' sum
@@ -440,7 +440,7 @@ class CausalTask(Task[CausalProblem]):
             return None
         answer = dict(zip(names, values))
         if sums:
-            line = re.fullmatch(r"\s*" + r"\s*-\s*".join([r"(-?\d+)"] * len(sums)) + r"\s*", lines[1])
+            line = re.fullmatch(r"\s*" + r"\s*-\s*".join([r"(-?[0-9]+)"] * len(sums)) + r"\s*", lines[1])
             if line is None:
                 return None
             bound = _bound(world)

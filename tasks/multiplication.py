@@ -150,9 +150,10 @@ def _manifest_pairs(manifest: dict) -> set[Pair]:
     return {(int(x), int(y)) for x, y in manifest.get("omitted_pairs", ())}
 
 
-# Plain answers: an optional sign, digits with or without well-formed thousands separators, an optional
-# trailing period. A signed number is an answer: "-56" is scored wrong, "+56" is 56.
-_NUMBER = re.compile(r"^([-+]?(?:\d{1,3}(?:,\d{3})+|\d+))\.?$")
+# Plain answers: an optional sign, ASCII digits with or without well-formed thousands separators, an optional
+# trailing period. A signed number is an answer: "-56" is scored wrong, "+56" is 56. Other scripts' digits
+# ("５６") are the lenient reading's (``reading.unmarked``), as in every task.
+_NUMBER = re.compile(r"^([-+]?(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+))\.?$")
 
 
 class MultiplicationTask(Task[Problem]):

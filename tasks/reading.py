@@ -10,6 +10,7 @@ no pytest.
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Sequence
 
 
@@ -56,14 +57,19 @@ _NUMBER = re.compile(r"(?<![\d.,])-?(?:\d{1,3}(?:,\d{3}){1,39}|\d{1,120})(?:\.\d
 # Spans a chat answer marks as its answer: a bold or boxed number alone ("**Step 1**" is a heading, not one).
 _MARKED = re.compile(r"\*\*(.+?)\*\*|\\(?:boxed|fbox)\s*\{([^{}]*)\}")
 _ANSWER_IS = re.compile(r"\banswer\s*(?:is|:|=)\s*:?\s*", re.I)
+_ANY_DIGIT = re.compile(r"\d")  # a str pattern's \d: every Unicode decimal digit (category Nd)
 
 
 def unmarked(text: str) -> str:
-    r"""``text`` without the markup chat models put around answers: ``**56**``, ```56```, ``\boxed{56}``, ``$56$``.
+    r"""``text`` without the markup chat models put around answers: ``**56**``, ```56```, ``\boxed{56}``, ``$56$``,
+    and with every decimal digit written as ASCII (``５６`` and ``٥٦`` are 56): the strict readings take
+    ASCII digits only, the task's answer format, and every lenient reading takes any script's digits alike.
 
-    >>> unmarked(r"**56** or $\boxed{56}$")
-    '56 or 56'
+    >>> unmarked(r"**56** or $\boxed{56}$"), unmarked("５６")
+    ('56 or 56', '56')
     """
+    if not text.isascii():
+        text = _ANY_DIGIT.sub(lambda m: str(unicodedata.decimal(m.group())), text)
     while True:
         plain = _BOXED.sub(r"\1", text)
         if plain == text:

@@ -263,3 +263,23 @@ def test_an_answer_asked_with_other_stop_strings_is_cut_at_those():
     chat = MULT.assess(p, MULT.render(p), Response(text=text, stop=()))
     assert (chat.lenient, chat.lenient_answer) == (True, 56)
     assert Response.from_json(Response(text=text, stop=("\n\n",)).to_json()).stop == ("\n\n",)  # through the cache
+
+
+SCRIPTS = {"fullwidth": "０１２３４５６７８９", "arabic-indic": "٠١٢３٤٥٦٧٨٩".replace("３", "٣"),
+           "devanagari": "०१२३४५६७८९"}
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+@pytest.mark.parametrize("task, problem", [
+    (MULT, MULT.Problem(47, 23)), (MULT, MULT.Problem(47, 23, scratchpad=True)), (CAUSAL, CAUSAL.sample(0, 3)),
+    (JUDGE, JUDGE.sample(0, 1)), (JUDGE, JUDGE.sample(0, 2)),
+])
+def test_digits_of_another_script_are_no_strict_answer_and_a_lenient_one_in_every_task(task, problem, script):
+    """The strict reading is the task's answer format, ASCII digits; the lenient one takes any script's digits,
+    in every task alike (multiplication once took "５６" strict while causal and the judge did not)."""
+    right = task.render_answer(problem, task.solve(problem))
+    written = right.translate(str.maketrans("0123456789", SCRIPTS[script]))
+    assert written != right and task.score(problem, Response(text=right)).correct
+    score = task.score(problem, Response(text=written))
+    assert (score.correct, score.answer) == (False, None)
+    assert task.read_lenient(written, problem)[1]
