@@ -660,7 +660,7 @@ def _fields_detail(doc: plots.Doc, task: str, part: pd.DataFrame, colors: dict, 
     doc.h3("Per-field accuracy")
     if digits:
         columns = [c for c in table.columns if _field_order(c)[0] == 0]
-        doc.p("Per-digit accuracy by position (d0 = units digit), %: errors in the middle digits point at a "
+        doc.p("Per-digit accuracy by position (d0 = units digit), % of answered requests: errors in the middle digits point at a "
               "learned-but-imperfect carry, errors everywhere at no algorithm at all.")
         lines = table[table["split"] == "all"].melt(id_vars=["model"], value_vars=columns, var_name="d", value_name="y")
         lines = lines.assign(x=lines["d"].map(lambda d: int(d[1:])), y=lines["y"] / 100).dropna(subset=["y"])

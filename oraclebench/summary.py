@@ -8,7 +8,8 @@ A summary is plain JSON::
                              "warnings": [...]}}}
 
 where a Cell is ``{"n", "correct", "accuracy", "ci": [lo, hi], "wrong", "noanswer", "truncated", "errors",
-"cached", "lenient": {"correct", "accuracy", "ci", "only"}, "fields": {name: acc}}``. Errors (failed
+"cached", "lenient": {"correct", "accuracy", "ci", "only"}, "fields": {name: acc}}`` (``fields`` over the
+records that are not errors: a failed request has no answer to compare field by field). Errors (failed
 requests), no-answers and truncated answers (cut by the token budget) count in ``n`` as not correct,
 and are reported apart from wrong answers (``n = correct + wrong + noanswer + truncated + errors``);
 ``cached``: answers replayed from the cache. ``correct``/``accuracy`` are the strict reading (the
@@ -249,7 +250,10 @@ def field_lines(summary: dict, width: int = 100, lenient: bool = False) -> list[
             lines.append(f"{task} lenient % (+only lenient): {lenient_text(splits['all'])}")
         fields = splits["all"].get("fields") or {}
         if fields:
-            text = f"{task} per-field accuracy %: " + " ".join(f"{k}={_pct(v)}" for k, v in fields.items())
+            # Over the answered requests, where the accuracy beside it counts failed ones as not correct.
+            errors = splits["all"].get("errors", 0)
+            over = f" of the {splits['all']['n'] - errors} answered ({errors} failed left out)" if errors else ""
+            text = f"{task} per-field accuracy %{over}: " + " ".join(f"{k}={_pct(v)}" for k, v in fields.items())
             lines += textwrap.wrap(text, width, subsequent_indent="    ", break_on_hyphens=False)
     return lines
 

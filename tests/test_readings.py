@@ -283,3 +283,15 @@ def test_digits_of_another_script_are_no_strict_answer_and_a_lenient_one_in_ever
     score = task.score(problem, Response(text=written))
     assert (score.correct, score.answer) == (False, None)
     assert task.read_lenient(written, problem)[1]
+
+
+def test_per_field_accuracy_says_it_leaves_failed_requests_out_where_the_accuracy_counts_them():
+    """4 right products and 2 failed requests: the accuracy is 4/6 and every digit right in the answered 4."""
+    from oraclebench.summary import field_lines
+
+    records = _records([" 56"] * 4 + ["ERR"] * 2)
+    summary = summarize(records)
+    cell = summary["tasks"]["multiplication"]["all"]
+    assert (cell["correct"], cell["n"], cell["errors"], cell["fields"]["d0"]) == (4, 6, 2, 1.0)
+    assert field_lines(summary)[0].startswith("multiplication per-field accuracy % of the 4 answered (2 failed left out): d0=100.0")
+    assert field_lines(summarize(records[:4]))[0].startswith("multiplication per-field accuracy %: d0=100.0")
