@@ -46,6 +46,7 @@ NAME = "causal"
 _BITS = re.compile(r"\s*[01](\s*,\s*[01])*\s*")
 _VALUES = re.compile(r"\s*-?[0-9]+(\s*,\s*-?[0-9]+)*\s*")  # ASCII digits: the answer format
 _SPACE = r"[^\S\r\n]"  # white space within one line
+_ANSWER_IS = re.compile(r"\banswer\s*(?:is|:|=)\s*:?\s*", re.I)  # as reading.final_number's cue
 EXHAUSTIVE_MAX = 512  # a world with at most this many inputs is scored on every one of them
 SAMPLE_SIZE = 512  # else on this many, stratified by the inputs' sum
 
@@ -448,9 +449,11 @@ class CausalTask(Task[CausalProblem]):
         return answer
 
     def read_lenient(self, text: str, problem: CausalProblem) -> tuple[dict[str, int] | None, bool]:
-        """The new values and sums among prose and markup: the first run of as many values as the
-        world has equations (commas or spaces between, on one line; a longer run is no answer), then
-        the first ``A - B`` summary after it. Values and sums are read with their sign (``-3 - 1``).
+        """The new values and sums among prose and markup: a run of as many values as the world has
+        equations (commas or spaces between, on one line; a longer run is no answer), then the first
+        ``A - B`` summary after it. The run is the first after the last "answer is"/"answer:", else
+        the last one: the final answer, as ``reading.final_number`` reads a number ("I first thought
+        1,1,1,1, but it is 1,0,1,0" is 1,0,1,0). Values and sums are read with their sign (``-3 - 1``).
 
         >>> TASK.read_lenient("Answer:\\n1,0,0,0\\n3 - 1", CausalProblem((0, 1, 1, 1, 0)))[1]
         True
@@ -463,16 +466,19 @@ class CausalTask(Task[CausalProblem]):
         # the summary line (it starts with a digit) was longer than the world's outputs: no answer.
         # A value right after a digit, comma or minus is inside another number or run.
         sep = rf"(?:{_SPACE}*,{_SPACE}*|{_SPACE}+)"
-        run = rf"(?<![\d,-]){value}(?:{sep}{value}){{{len(names) - 1}}}(?!{sep}?-?\d)"
-        bits = re.search(run, text)
-        if not bits:
+        # A number right after the run makes it a longer run, unless it begins the sums ("1,0,1,0, 4 - 2").
+        sums_next = rf"(?!-?\d+{_SPACE}*-{_SPACE}*-?\d)" if sums else ""
+        run = rf"(?<![\d,-]){value}(?:{sep}{value}){{{len(names) - 1}}}(?!{sep}?{sums_next}-?\d)"
+        pattern = r"(?<![\d.])" + r"\s*-\s*".join([r"(-?\d+)"] * len(sums)) + r"(?!\d|\.\d)"
+        said = list(_ANSWER_IS.finditer(text))
+        runs = [(bits, re.search(pattern, text[bits.end():]) if sums else None)
+                for bits in re.compile(run).finditer(text, said[-1].end() if said else 0)]
+        runs = [(bits, line) for bits, line in runs if line or not sums]  # a run the sums follow
+        if not runs:
             return None, False
+        bits, line = runs[0] if said else runs[-1]
         found = {}
         if sums:
-            pattern = r"(?<![\d.])" + r"\s*-\s*".join([r"(-?\d+)"] * len(sums)) + r"(?!\d|\.\d)"
-            line = re.search(pattern, text[bits.end():])
-            if not line:
-                return None, False
             bound = _bound(world)
             found = {k: read_int(v, bound) for k, v in zip(sums, line.groups())}
         values = [int(v) for v in re.findall(value, bits.group())]

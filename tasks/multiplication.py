@@ -156,6 +156,14 @@ def _manifest_pairs(manifest: dict) -> set[Pair]:
 _NUMBER = re.compile(r"^([-+]?(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+))\.?$")
 
 
+def _equation(problem: Problem) -> re.Pattern:
+    """``7 × 8 =`` (or ``8 x 7 =``, ``7*8=``, ``7 times 8 =``): the problem's own product written out, which a
+    prose answer's number follows, whatever checks come after it."""
+    times = r"\s*(?:[×xX*·]|times)\s*"  # after ``unmarked``: \times and \cdot are × already
+    a, b = (r"(?<![\d.,])" + f"{n:,}".replace(",", ",?") + r"(?!\d)" for n in (problem.a, problem.b))
+    return re.compile(rf"(?:{a}{times}{b}|{b}{times}{a})\s*=\s*", re.I)
+
+
 class MultiplicationTask(Task[Problem]):
     """a × b with exact answers, per-digit fields, and optional long-multiplication working."""
 
@@ -275,7 +283,7 @@ class MultiplicationTask(Task[Problem]):
     def read_lenient(self, text: str, problem: Problem) -> tuple[int | float | None, bool]:
         """The final number of a prose answer ("The answer is 56.", "**56**", "\\boxed{56}", "56.0",
         "7 × 8 = 56"): ``tasks.reading.final_number``; right iff it equals the product."""
-        answer = final_number(text)
+        answer = final_number(text, cues=(_equation(problem),))
         return answer, answer is not None and answer == self.solve(problem)
 
     # ---- scoring ------------------------------------------------------------------------------

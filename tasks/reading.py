@@ -79,11 +79,13 @@ def unmarked(text: str) -> str:
     return _MARKUP.sub("", text)
 
 
-def final_number(text: str) -> int | float | None:
-    """The final number a prose answer gives: after the last "answer is"/"answer:", else the last one.
+def final_number(text: str, cues: Sequence[re.Pattern] = ()) -> int | float | None:
+    """The final number a prose answer gives: after the last "answer is"/"answer:", else after the last
+    of the first of ``cues`` that the text has, else the last one.
 
     For the lenient readings ("The answer is 56.", "7 × 8 = 56", "56.0", "1,081"); a whole number
-    comes back as ``int``.
+    comes back as ``int``. ``cues``: what else introduces the answer, in order (multiplication's own
+    equation, ``7 × 8 =``: "7 × 8 = 56. Check: 56 / 8 = 7." answers 56, not 7).
 
     >>> final_number("7 × 8 = 56."), final_number("The answer is 1,081, I think 3 times."), final_number("none")
     (56, 1081, None)
@@ -93,10 +95,9 @@ def final_number(text: str) -> int | float | None:
     marked = [inner for m in _MARKED.finditer(text)
               if _NUMBER.fullmatch(inner := unmarked(m.group(1) or m.group(2) or "").strip().rstrip("."))]
     text = unmarked(text)
-    said = list(_ANSWER_IS.finditer(text))
-    if said:
-        first = _NUMBER.search(text, said[-1].end())
-        if first is not None:
+    for cue in (_ANSWER_IS, *cues):
+        said = list(cue.finditer(text))
+        if said and (first := _NUMBER.search(text, said[-1].end())) is not None:
             return _number(first.group())
     if marked:  # the number the answer marks ("**54**, not 56": 54) before the last one written
         return _number(marked[-1])

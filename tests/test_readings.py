@@ -295,3 +295,23 @@ def test_per_field_accuracy_says_it_leaves_failed_requests_out_where_the_accurac
     assert (cell["correct"], cell["n"], cell["errors"], cell["fields"]["d0"]) == (4, 6, 2, 1.0)
     assert field_lines(summary)[0].startswith("multiplication per-field accuracy % of the 4 answered (2 failed left out): d0=100.0")
     assert field_lines(summarize(records[:4]))[0].startswith("multiplication per-field accuracy %: d0=100.0")
+
+
+@pytest.mark.parametrize("text", [
+    "6 × 8 = 48. Check: 48 / 8 = 6.", "6 × 8 = 46. No wait, 6 × 8 = 48.", "8 x 6 = 48, and 48 / 6 = 8",
+    "The answer is 48. Check: 48/8 = 6",
+])
+def test_the_lenient_product_is_the_one_the_problems_own_equation_gives_whatever_checks_follow(text):
+    assert MULT.read_lenient(text, MULT.Problem(6, 8)) == (48, True)
+
+
+@pytest.mark.parametrize("text", [
+    "I first thought 1,1,1,1 and 0 - 0, but it is 0,1,0,1, 3 - 2.",
+    "The answer is 0,1,0,1 and 3 - 2. Earlier I had 1,1,1,1 and 0 - 0.",
+    "0,1,0,1\n3 - 2\nNote: the old values were 1,0,1,0",
+])
+def test_the_lenient_causal_answer_is_the_final_one_as_for_a_number(text):
+    """Like ``final_number``: after the last "answer is", else the last run of values the sums follow."""
+    problem = CAUSAL.Problem((1, 0, 1, 0, 1))
+    assert CAUSAL.render_answer(problem, CAUSAL.solve(problem)) == "\n0,1,0,1\n3 - 2\n"  # the hand reading
+    assert CAUSAL.read_lenient(text, problem)[1]
