@@ -40,13 +40,12 @@ from oraclebench.tasks.base import (
     CHAT_PROSE_TOKENS, ChatPrompt, Draw, Instance, RandomDraw, Request, Response, Score, Split, Stratum, Task,
     TaskError,
 )
-from oraclebench.tasks.reading import unmarked
+from oraclebench.tasks.reading import ANSWER_IS, unmarked
 
 NAME = "causal"
 _BITS = re.compile(r"\s*[01](\s*,\s*[01])*\s*")
 _VALUES = re.compile(r"\s*-?[0-9]+(\s*,\s*-?[0-9]+)*\s*")  # ASCII digits: the answer format
 _SPACE = r"[^\S\r\n]"  # white space within one line
-_ANSWER_IS = re.compile(r"\banswer\s*(?:is|:|=)\s*:?\s*", re.I)  # as reading.final_number's cue
 EXHAUSTIVE_MAX = 512  # a world with at most this many inputs is scored on every one of them
 SAMPLE_SIZE = 512  # else on this many, stratified by the inputs' sum
 
@@ -470,7 +469,7 @@ class CausalTask(Task[CausalProblem]):
         sums_next = rf"(?!-?\d+{_SPACE}*-{_SPACE}*-?\d)" if sums else ""
         run = rf"(?<![\d,-]){value}(?:{sep}{value}){{{len(names) - 1}}}(?!{sep}?{sums_next}-?\d)"
         pattern = r"(?<![\d.])" + r"\s*-\s*".join([r"(-?\d+)"] * len(sums)) + r"(?!\d|\.\d)"
-        said = list(_ANSWER_IS.finditer(text))
+        said = list(ANSWER_IS.finditer(text))
         runs = [(bits, re.search(pattern, text[bits.end():]) if sums else None)
                 for bits in re.compile(run).finditer(text, said[-1].end() if said else 0)]
         runs = [(bits, line) for bits, line in runs if line or not sums]  # a run the sums follow

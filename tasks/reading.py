@@ -56,7 +56,7 @@ _MARKUP = re.compile(r"\*\*|__|`+|\$+|\\[()\[\]]")
 _NUMBER = re.compile(r"(?<![\d.,])-?(?:\d{1,3}(?:,\d{3}){1,39}|\d{1,120})(?:\.\d{1,20})?(?![\d,]\d)")
 # Spans a chat answer marks as its answer: a bold or boxed number alone ("**Step 1**" is a heading, not one).
 _MARKED = re.compile(r"\*\*(.+?)\*\*|\\(?:boxed|fbox)\s*\{([^{}]*)\}")
-_ANSWER_IS = re.compile(r"\banswer\s*(?:is|:|=)\s*:?\s*", re.I)
+ANSWER_IS = re.compile(r"\banswer\s*(?:is|:|=)\s*:?\s*", re.I)  # what introduces a final answer in prose
 _ANY_DIGIT = re.compile(r"\d")  # a str pattern's \d: every Unicode decimal digit (category Nd)
 
 
@@ -95,7 +95,7 @@ def final_number(text: str, cues: Sequence[re.Pattern] = ()) -> int | float | No
     marked = [inner for m in _MARKED.finditer(text)
               if _NUMBER.fullmatch(inner := unmarked(m.group(1) or m.group(2) or "").strip().rstrip("."))]
     text = unmarked(text)
-    for cue in (_ANSWER_IS, *cues):
+    for cue in (ANSWER_IS, *cues):
         said = list(cue.finditer(text))
         if said and (first := _NUMBER.search(text, said[-1].end())) is not None:
             return _number(first.group())
