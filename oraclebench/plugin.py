@@ -28,6 +28,7 @@ import argparse
 import dataclasses
 import difflib
 import json
+import logging
 import os
 import re
 import sys
@@ -233,13 +234,24 @@ class Bench:
         if not self.model_name:
             return
         try:
-            splits = {**(declared_splits(self.model_name, self.options) or {}),
-                      **parse_heldout(self.config.getoption("--heldout"))}
-            for task, split in sorted(splits.items()):
+            declared = declared_splits(self.model_name, self.options) or {}
+            flags = parse_heldout(self.config.getoption("--heldout"))
+            for task, split in sorted({**declared, **flags}.items()):
                 if task in TASKS and (not self.tasks_filter or task in self.tasks_filter):
                     get_task(task).check_variant(split, self.model_name)
         except (TaskError, ModelError) as exc:
             raise UsageError(printable(str(exc), 500)) from None
+        for task in sorted(set(flags) & set(declared)):
+            if flags[task] != declared[task] and (not self.tasks_filter or task in self.tasks_filter):
+                spec = next((f for f in self.config.getoption("--heldout") if f.startswith(f"{task}:")), "FILE")
+                self.say_warning(f"--heldout {spec} replaces what {self.model_name}'s manifest says it trained "
+                                 f"on for {task}: its trained, unseen and held-out splits follow the flag, not the "
+                                 "model's training distribution")
+
+    def say_warning(self, message: str) -> None:
+        """A warning of the run itself, shown at its end and kept in ``summary.json`` with the warnings logged
+        while the model answered (``WARNING: oraclebench: ...``)."""
+        self.warnings.handle(logging.LogRecord("oraclebench", logging.WARNING, __file__, 0, message, None, None))
 
     def training_identities(self, task: str) -> frozenset[str]:
         """The problems the model's manifest says it trained on for ``task`` (empty when it says nothing)."""

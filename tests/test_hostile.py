@@ -409,6 +409,25 @@ def test_a_models_manifest_naming_no_task_here_is_one_error_line(bench, tmp_path
     assert "'nope'" in errors[0] and "no task here" in errors[0] and "Traceback" not in out + err
 
 
+def test_heldout_over_a_models_manifest_says_so_and_the_summary_keeps_it(bench, tmp_path, pytester):
+    """It replaced what the manifest says the model trained on without a word (found by a trial): 3-digit
+    operands of a model trained up to 2x2 were counted as unseen, inside its training distribution."""
+    module = tmp_path / "declares.py"
+    module.write_text('def answer(prompts):\n    return [" 1" for _ in prompts]\n'
+                      'answer.manifest = {"task": "multiplication", "split": {"max_digits": [2, 2]}}\n')
+    ret, out, _ = bench("--model", f"python:{module}:answer", "--heldout", "multiplication:digits=3x3", "--limit", "8",
+                        "--tb=no")
+    said = (f"WARNING: oraclebench: --heldout multiplication:digits=3x3 replaces what python:{module}:answer's manifest "
+            "says it trained on for multiplication: its trained, unseen and held-out splits follow the flag, not the "
+            "model's training distribution")
+    assert ret == 1 and said in out.splitlines()
+    summary = json.loads(next((pytester.path / "results" / "runs").glob("*/summary.json")).read_text())
+    assert summary["warnings"] == [said]
+    ret, out, _ = bench("--model", f"python:{module}:answer", "--heldout", "multiplication:digits=2x2", "--limit", "8",
+                        "--tb=no")
+    assert "replaces what" not in out  # the flag says what the manifest says: nothing replaced
+
+
 @pytest.mark.parametrize("model", ["oracle", "random"])
 def test_an_option_a_baseline_does_not_take_is_one_error_line(bench, model):
     """Accepted and ignored before (found by a trial), where every other adapter names it."""
