@@ -238,7 +238,7 @@ HEADERS = ["task", "split", "n", "both right", "only A", "only B", "both wrong",
 
 def _clip(value, limit: int = 60) -> str:
     text = value if isinstance(value, str) else repr(value)
-    text = printable(text[: 4 * limit].replace("\n", "\\n"), 4 * limit)  # no control character reaches the terminal
+    text = printable(text[: 4 * limit], 4 * limit, line=True)  # no control character reaches the terminal
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 

@@ -228,7 +228,7 @@ class ExploreResult:
         r = self.record
         lines = [line for line in r.prompt.splitlines() if line.strip()] or [""]
         return (f"{self.task}: {self.how()} ({r.label}; {self.size_text()}) after {where}: "
-                f"{lines[-1]!r} -> {printable(repr(self._answer()), 400)} ({printable(self.why, 400)})")
+                f"{lines[-1]!r} -> {printable(repr(self._answer()), 400)} ({printable(self.why, 400, line=True)})")
 
     def _answer(self) -> str:
         """The counterexample's answer as the oracle read it: cut at the task's stop strings."""

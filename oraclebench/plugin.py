@@ -240,7 +240,7 @@ class Bench:
                 if task in TASKS and (not self.tasks_filter or task in self.tasks_filter):
                     get_task(task).check_variant(split, self.model_name)
         except (TaskError, ModelError) as exc:
-            raise UsageError(printable(str(exc), 500)) from None
+            raise UsageError(printable(str(exc), 500, line=True)) from None
         for task in sorted(set(flags) & set(declared)):
             if flags[task] != declared[task] and (not self.tasks_filter or task in self.tasks_filter):
                 spec = next((f for f in self.config.getoption("--heldout") if f.startswith(f"{task}:")), "FILE")
@@ -441,7 +441,7 @@ def parse_heldout(specs: list[str]) -> dict:
         try:
             manifest = get_task(task).manifest_from_spec(rest)
         except TaskError as exc:
-            raise UsageError(f"--heldout {_quoted(spec)}: {printable(str(exc), 300)}") from None
+            raise UsageError(f"--heldout {_quoted(spec)}: {printable(str(exc), 300, line=True)}") from None
         out[task] = _checked_manifest(task, manifest, f"--heldout {_quoted(spec)}")
     return out
 
@@ -479,7 +479,7 @@ def _checked_manifest(task_name: str, manifest, where: str) -> dict:
     except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
         shown = printable(json.dumps(manifest, default=str), 120)
         raise UsageError(f"{where}: the {task_name} manifest {shown} is malformed ({type(exc).__name__}: "
-                         f"{printable(str(exc), 200)}); write it as `oraclebench generate` does") from None
+                         f"{printable(str(exc), 200, line=True)}); write it as `oraclebench generate` does") from None
     return manifest
 
 
@@ -607,7 +607,7 @@ def bind_variants(config: pytest.Config) -> None:
     try:
         config.stash[VARIANTS] = use_variants({option: config.getoption(f"--{option}") for option in VARIANT_OPTIONS})
     except TaskError as exc:
-        raise pytest.UsageError(printable(str(exc), 500)) from None
+        raise pytest.UsageError(printable(str(exc), 500, line=True)) from None
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -855,7 +855,7 @@ def oraclebench_record(request, oraclebench_instance) -> Record:
     record = bench.score_task(oraclebench_instance.task)[oraclebench_instance.id]
     request.node.user_properties.append((RECORD_KEY, record.to_json()))
     if record.error is not None:
-        pytest.fail(f"model request failed (counted as an error, not a wrong answer): {printable(record.error)}",
+        pytest.fail(f"model request failed (counted as an error, not a wrong answer): {printable(record.error, line=True)}",
                     pytrace=False)
     return record
 
@@ -863,7 +863,7 @@ def oraclebench_record(request, oraclebench_instance) -> Record:
 def _short(value, limit: int = 400) -> str:
     """One terminal line of a model's text: newlines and control characters visible, capped to ``limit``."""
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
-    return printable(text.replace("\n", "\\n"), limit)
+    return printable(text, limit, line=True)
 
 
 def explain(record: Record) -> str:
@@ -1245,7 +1245,7 @@ def _check_gates(bench: Bench, session: pytest.Session, records: list[Record], r
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
     bench = config.stash[BENCH]
     for error in dict.fromkeys(bench.worker_errors):
-        terminalreporter.write_line(f"ERROR: {printable(error, 1000)}", red=True)
+        terminalreporter.write_line(f"ERROR: {printable(error, 1000, line=True)}", red=True)
     if bench.summary is None:  # no record: still what the workers' draws said (an empty unseen space)
         bench.flush_lines(terminalreporter)
         return
@@ -1259,7 +1259,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
     for rep in bench.other_failures:  # a crash, not an answer: shown whole even when wrong answers are not
         tr.write_sep("_", f"{rep.when} of {rep.nodeid}")
         tr.write_line(rep.longreprtext)
-    tr.write_line(printable(f"model {s['model']}  run {s['run_id']}", 1000))
+    tr.write_line(printable(f"model {s['model']}  run {s['run_id']}", 1000, line=True))
     for task, t in s.get("timing", {}).items():
         tr.write_line(_timing_line(task, t, bench.workers))
     for task, c in s.get("coverage", {}).items():
@@ -1284,7 +1284,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
     for line in warning_lines(s.get("training", {}), s.get("selection")):
         tr.write_line(f"WARNING: {line}", yellow=True)
     for notice in dict.fromkeys(bench.notices):  # each damaged file once
-        tr.write_line(f"WARNING: {printable(notice, 1000)}", yellow=True)
+        tr.write_line(f"WARNING: {printable(notice, 1000, line=True)}", yellow=True)
     for line in s.get("warnings", []):  # logged while the model loaded and answered: "LEVEL: logger: message"
         tr.write_line(line, red=line.startswith(("ERROR", "CRITICAL")), yellow=not line.startswith(("ERROR", "CRITICAL")))
     if config.stash.get(QUIET, False):

@@ -23,7 +23,7 @@ from typing import Any, Iterable
 
 from oraclebench.errors import UsageError
 from oraclebench.files import atomic_write  # here too, where records and summaries are written
-from oraclebench.textsafe import ERROR_CHARS, STORED_CHARS, cap, storable
+from oraclebench.textsafe import ERROR_CHARS, STORED_CHARS, cap, printable, storable
 
 
 # What became of one instance, as a field of its own (inspect_ai's Score separates NOANSWER from
@@ -353,7 +353,7 @@ def errors_reason(errors: int, cached: bool = True, example: str = "") -> str:
     the reason says what failed (a rerun helps a server that was gone, not a prompt too long for the
     model)."""
     again = "failed requests are not cached: rerun to ask only them again" if cached else "rerun to ask them again"
-    said = f" (e.g. {cap(example, 120)})" if example else ""
+    said = f" (e.g. {printable(example, 120, line=True)})" if example else ""  # one line, whatever the model said
     return f"{errors} request error{'s' * (errors != 1)}{said}: not measured ({again})"
 
 

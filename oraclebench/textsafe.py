@@ -71,14 +71,25 @@ def cap(text: str, limit: int) -> str:
     return text[: keep - keep // 4] + marker + text[len(text) - keep // 4:] if keep else text[:limit]
 
 
+_LINE_BREAKS = str.maketrans({"\n": "\\n", "\r": "\\r", "\t": "\\t", "\v": "\\v", "\f": "\\f",
+                              "\x85": "\\x85", "\u2028": "\\u2028", "\u2029": "\\u2029"})
+
+
 def _escape(m: re.Match) -> str:
     code = ord(m.group())
     return f"\\x{code:02x}" if code < 256 else f"\\u{code:04x}"
 
 
-def printable(text: str, limit: int = SHOWN_CHARS) -> str:
+def printable(text: str, limit: int = SHOWN_CHARS, line: bool = False) -> str:
     """``text`` for a terminal line: storable, control characters (ANSI ``ESC``, NUL, bidi overrides)
-    as visible escapes (``\\x1b``), capped to ``limit`` characters."""
+    as visible escapes (``\\x1b``), capped to ``limit`` characters. ``line``: for text inside one line
+    (a run's status, a reason), line breaks and tabs are written visibly too (``\\n``).
+
+    >>> printable("boom\\nC D", line=True)
+    'boom\\\\nC D'
+    """
     text = storable_text(cap(text, 4 * limit))
     text = _CONTROL.sub(_escape, text)
+    if line:
+        text = text.translate(_LINE_BREAKS)
     return cap(text, limit)

@@ -66,3 +66,12 @@ def test_any_text_is_parsed_scored_stored_summarised_and_shown(cases):
         render_table(summary).encode("utf-8")
         write_leaderboard(Path(tmp)).read_bytes().decode("utf-8")
         assert [s["run_id"] for s in list_runs(Path(tmp))] == ["fuzz"]
+
+
+def test_a_failed_requests_example_error_stays_on_the_runs_one_status_line():
+    """The PARTIAL line quoted an exception message with the prompt's line breaks, over four lines (a trial)."""
+    from oraclebench.records import errors_reason
+
+    reason = errors_reason(13, example="RuntimeError: boom tep:\n\nC D\n\x1b[31m\u2028")
+    assert "\n" not in reason and "\u2028" not in reason and "\x1b" not in reason
+    assert reason.startswith("13 request errors (e.g. RuntimeError: boom tep:\\n\\nC D\\n\\x1b[31m\\u2028): not measured")

@@ -33,7 +33,7 @@ def run(args) -> int:
     warnings: list[str] = []
     cmp = compare_runs(args.results, args.run_a, args.run_b, n_boot=args.bootstrap, seed=args.seed, warnings=warnings)
     for line in warnings:
-        print(f"oraclebench compare: warning: {printable(line, 1000)}", file=sys.stderr)
+        print(f"oraclebench compare: warning: {printable(line, 1000, line=True)}", file=sys.stderr)
     if args.json:
         print(json.dumps(cmp.to_json(), indent=2, ensure_ascii=False, default=str))
     else:

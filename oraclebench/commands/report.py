@@ -32,6 +32,6 @@ def run(args) -> int:
     warnings: list[str] = []
     path = build_report(results, out=out, models=args.model or None, runs=args.run or None, warnings=warnings)
     for line in warnings:
-        print(f"oraclebench report: warning: {printable(line, 1000)}", file=sys.stderr)
+        print(f"oraclebench report: warning: {printable(line, 1000, line=True)}", file=sys.stderr)
     print(f"oraclebench: wrote {path} and {path.with_suffix('.md')}")
     return 0
