@@ -74,6 +74,15 @@ def test_tasks_lists_every_task_with_its_set_size():
     assert "| causal " in result.stdout and " 32 " in result.stdout
 
 
+def test_python_dash_m_oraclebench_is_the_command_and_exits_as_it_does(tmp_path):
+    """Where the ``oraclebench`` script is not on PATH (a clone with PYTHONPATH=., a venv not activated)."""
+    module = subprocess.run([sys.executable, "-m", "oraclebench", "tasks"], capture_output=True, text=True, timeout=300)
+    assert module.returncode == 0 and module.stdout == run("tasks").stdout
+    bad = subprocess.run([sys.executable, "-m", "oraclebench", "generate", "casual", "--out", str(tmp_path)],
+                         capture_output=True, text=True, timeout=300)
+    assert bad.returncode == 2 and "did you mean 'causal'" in bad.stderr
+
+
 def test_freeze_writes_the_same_set_as_committed(tmp_path):
     assert main(["freeze", "causal", "--out", str(tmp_path)]) == 0
     from oraclebench.sets import set_path
