@@ -34,13 +34,15 @@ def checkpoint_dir(name: str) -> Path:
     return home() / "models" / name
 
 
-def checkpoint_path(name: str, heldout: str | None = None, seed: int = 0) -> Path:
+def checkpoint_path(name: str, heldout: str | None = None, seed: int = 0, scale: float = 1.0) -> Path:
     """Where ``name`` lives: ``models/NAME`` for the recipe as published, ``models/NAME-<hash>`` for
-    another held-out spec or seed (so trying a variant never overwrites the reference)."""
-    if heldout is None and seed == 0:
-        return checkpoint_dir(name)
-    tag = hashlib.sha256(json.dumps([heldout, seed]).encode()).hexdigest()[:8]
-    return checkpoint_dir(f"{name}-{tag}")
+    another held-out spec or seed, and ``-scale<S>`` after either for a reduced training scale
+    (``ORACLEBENCH_TRAIN_SCALE``), so that trying a variant, or forgetting the variable, never
+    overwrites a checkpoint that earlier runs measured."""
+    base = name
+    if heldout is not None or seed != 0:
+        base += "-" + hashlib.sha256(json.dumps([heldout, seed]).encode()).hexdigest()[:8]
+    return checkpoint_dir(base if scale == 1 else f"{base}-scale{scale:g}")
 
 
 class WorkedMultiplication(HFModel):

@@ -50,7 +50,7 @@ def test_load_reference_trains_when_missing_and_reuses_a_matching_checkpoint(hom
 
     model = load_reference("gpt2-causal")
     err = capsys.readouterr().err
-    path = home / "models" / "gpt2-causal"
+    path = home / "models" / "gpt2-causal-scale0.002"  # a reduced scale never takes the published recipe's folder
     assert f"gpt2-causal: no checkpoint at {path}; training it now" in err
     assert model.manifest["split"]["omitted"] == ["1,0,1,0,1", "1,1,1,1,1", "0,0,0,0,0"]
     stamp = (path / "model.safetensors").stat().st_mtime_ns
@@ -64,11 +64,32 @@ def test_a_checkpoint_of_another_recipe_is_not_silently_reused(home, monkeypatch
 
     load_reference("gpt2-causal")
     capsys.readouterr()
-    monkeypatch.setenv("ORACLEBENCH_TRAIN_SCALE", "0.004")
+    path = home / "models" / "gpt2-causal-scale0.002"
+    manifest = json.loads((path / "manifest.json").read_text())
+    manifest["recipe"]["examples"] += 1  # as a checkpoint of an older recipe at the same place
+    (path / "manifest.json").write_text(json.dumps(manifest))
     load_reference("gpt2-causal")
     err = capsys.readouterr().err
-    assert "was trained with" in err and "scale=0.002 (want 0.004)" in err and "training it now" in err
-    assert json.loads((home / "models" / "gpt2-causal" / "manifest.json").read_text())["recipe"]["scale"] == 0.004
+    assert "was trained with" in err and "training it now" in err
+    assert json.loads((path / "manifest.json").read_text())["recipe"]["examples"] == manifest["recipe"]["examples"] - 1
+
+
+def test_another_training_scale_trains_beside_the_checkpoint_earlier_runs_measured(home, monkeypatch, capsys):
+    """A forgotten ORACLEBENCH_TRAIN_SCALE retrained the reference in place (a trial): the weights behind a
+    leaderboard row were gone. Each scale has its folder; the published recipe's is models/NAME."""
+    from oraclebench.models.reference import checkpoint_path
+    from oraclebench.training.recipes import load_reference
+
+    load_reference("gpt2-causal")
+    first = home / "models" / "gpt2-causal-scale0.002"
+    stamp = (first / "model.safetensors").stat().st_mtime_ns
+    monkeypatch.setenv("ORACLEBENCH_TRAIN_SCALE", "0.004")
+    load_reference("gpt2-causal")
+    assert "no checkpoint at " + str(home / "models" / "gpt2-causal-scale0.004") in capsys.readouterr().err
+    assert (first / "model.safetensors").stat().st_mtime_ns == stamp
+    assert checkpoint_path("gpt2-causal") == home / "models" / "gpt2-causal"
+    assert checkpoint_path("gpt2-causal", seed=1, scale=0.5).name.startswith("gpt2-causal-")
+    assert checkpoint_path("gpt2-causal", seed=1, scale=0.5).name.endswith("-scale0.5")
 
 
 def test_a_reference_model_answers_every_request_and_splits_seen_from_heldout(home):

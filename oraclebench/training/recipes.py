@@ -325,7 +325,7 @@ def train(name: str, out: Path | str | None = None, heldout: str | None = None, 
           steps: int | None = None, epochs: float | None = None, device: str = "cpu", progress: bool = True) -> Path:
     """``oraclebench train``: train ``name`` (at ``ORACLEBENCH_TRAIN_SCALE``) into ``out``; returns the folder."""
     s = settings(get_recipe(name), seed=seed, heldout=heldout, steps=steps, epochs=epochs)
-    path = Path(out).expanduser() if out else checkpoint_path(name, heldout, seed)
+    path = Path(out).expanduser() if out else checkpoint_path(name, heldout, seed, s["scale"])
     with _locked(path):
         build(s, path, device=device, progress=progress)
     return path
@@ -373,7 +373,7 @@ def load_reference(name: str, options: dict | None = None) -> HFModel:
     options = dict(options or {})
     recipe = get_recipe(name)
     s, heldout, seed = reference_settings(name, options)
-    path = Path(options.pop("path", None) or checkpoint_path(name, heldout, seed)).expanduser()
+    path = Path(options.pop("path", None) or checkpoint_path(name, heldout, seed, s["scale"])).expanduser()
     ensure_checkpoint(s, path)
     return load_checkpoint(name, path, options, worked=recipe.scratchpad)
 
