@@ -439,3 +439,25 @@ def test_registry_invariant_on_the_strategy(p):
 def test_the_pure_core_imports_neither_torch_nor_pytest():
     code = "import tasks.judge, sys; assert 'torch' not in sys.modules and 'pytest' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_surface_shortcuts_decide_the_error_kinds_they_target_so_a_score_is_read_against_them():
+    """``examples/judge_shortcuts.py``: a ``dropped`` error leaves a step out (the wrong candidate is the
+    shorter), a ``slip`` writes a false ``a op b = c`` claim. A judge score near theirs shows no judging."""
+    from examples.judge_shortcuts import longer, shortcuts, true_claims
+    from oraclebench.sets import load_set
+
+    by_error = collections.defaultdict(list)
+    for inst in load_set("judge"):
+        by_error[inst.bucket["error"]].append(inst)
+
+    def right(answer, insts):
+        return sum(a.strip() == str(TASK.solve(TASK.decode(i.problem)))
+                   for a, i in zip(answer([TASK.render(TASK.decode(i.problem)).prompt for i in insts]), insts))
+
+    assert right(longer, by_error["dropped"]) == len(by_error["dropped"]) > 0
+    assert right(true_claims, by_error["slip"]) == len(by_error["slip"]) > 0
+    everything = [i for insts in by_error.values() for i in insts]
+    assert right(shortcuts, everything) > 0.7 * len(everything)  # far from the 50% of a coin
+    with pytest.raises(ValueError, match="not a judge prompt"):
+        longer(["Q: What is 7 × 8? A:"])
