@@ -17,6 +17,12 @@ correct" calls both right, "neither candidate 1 nor candidate 2 is right" calls 
 after "the answer is". "Less" turns a verdict around: "candidate 1 is less accurate than candidate
 2" calls candidate 1 the worse one; "candidate 1 is as accurate as candidate 2" says it of both.
 
+What the answer does not assert is not its verdict: a question ("Candidate 2 is right? No."), what
+the argument is said to claim ("the argument claims candidate 1 is better"), "partially correct",
+and a verdict before a colon for the candidate after it ("The argument is wrong: candidate 2." is 2).
+A conclusion drawn ("..., so candidate 2 is correct") is explicit; a correction ("1, no wait, 2")
+names both.
+
 A number is a candidate only as a whole token: ``12``, ``10`` or ``1.5`` name no candidate (a prefix
 reading would take them for candidate 1). Pure: no torch, no pytest.
 
@@ -44,6 +50,9 @@ _MENTIONS: tuple[tuple[re.Pattern, bool], ...] = (
                 re.I), True),
     (re.compile(r"\b(?:i\s+(?:would\s+)?(?:choose|pick|select|prefer|go\s+with)|(?:choose|pick|select))\s+"
                 r"(?:the\s+)?(?:candidate[\s_]*)?" + _NUM, re.I), True),
+    # a conclusion drawn: "..., so candidate 2 is correct", "therefore candidate 1 is right"
+    (re.compile(r"\b(?:so|therefore|thus|hence)\s*,?\s*(?:the\s+)?candidate[\s_]*" + _NUM +
+                r"(?=\s+(?:is|must\s+be)\s+(?:the\s+)?(?:correct|right|better|best)\b)", re.I), True),
     (re.compile(r"\bcandidates?[\s_]*(?:#|no\.?\s*|number\s*)?" + _NUM, re.I), False),
     # the second of "candidates 1 and 2", "candidate 1 or 2": a number joined to a candidate named just before
     (re.compile(r"\bcandidates?[\s_]*\(?[12]\)?\s*,?\s*(?:and|or|nor|&|/)\s*(?:candidate[\s_]*)?" + _NUM, re.I), False),
@@ -54,6 +63,9 @@ _MENTIONS: tuple[tuple[re.Pattern, bool], ...] = (
     (re.compile(r"^[\s\"'*(\[]*([12])" + _END), False),  # the continuation of "candidate_": "2", "(2)"
     (re.compile(r"^[\s\"'*(\[]*[12]\)?\s*(?:or|and|/|,)\s*(?:candidate[\s_]*)?" + _NUM, re.I), False),  # "1 or 2"
     (re.compile(r"(?<![\w(])\(([12])\)"), False),
+    # a correction names the other one too ("1, no wait, 2"): which one the answer means is not said
+    (re.compile(r"\b(?:no\s+wait|wait|sorry|actually|i\s+mean|correction)\b[\s,!.:-]*(?:candidate[\s_]*)?" + _NUM, re.I),
+     False),
 )
 # "not candidate 1", "rather than candidate 1": a verdict against the candidate named.
 _AGAINST = re.compile(r"\b(?:not|rather\s+than|instead\s+of|over)\s+$", re.I)
@@ -63,6 +75,11 @@ _NEGATIVE = re.compile(r"\b(?:wrong(?:ly)?|incorrect(?:ly)?|inaccurate(?:ly)?|wo
                        r"mistakes?|errors?|erroneous|misreads?|miscalculat\w*|fails?|faulty|inferior)\b", re.I)
 _NEGATION = re.compile(r"(?:\bnot|n't|\bnever|\bno|\bless)\b[\w\s]{0,20}$", re.I)
 _NOT_LESS = re.compile(r"(?:\bnot|n't|\bno)\s+less\b[\w\s]{0,20}$", re.I)  # "no less accurate": no negation
+# "partially correct" is not a verdict for the candidate: it says the candidate is not (wholly) right.
+_PARTLY = re.compile(r"\b(?:partially|partly|somewhat|almost|nearly|mostly|half)[\s-]+$", re.I)
+# "the argument claims candidate 1 is better": the argument's verdict, reported, not the answer's.
+_REPORTED = re.compile(r"\b(?:argument|arguer|it)\s+(?:claims?|says?|argues?|suggests?|states?|favou?rs?|picks?|"
+                       r"chooses?)\s+(?:that\s+)?(?:the\s+)?$", re.I)
 # "candidate 1 is as accurate as candidate 2", "just as correct as": a verdict on both alike.
 _AS_BEFORE = re.compile(r"\bas\s+(?:\w+\s+)?$", re.I)
 _AS_AFTER = re.compile(r"\s+as\b", re.I)
@@ -93,6 +110,7 @@ class _Mention:
     against: bool
     at: tuple[int, int] = (0, 0)  # where its number stands
     joined: str = ""  # how it is joined to the mention before it: "and", "or", "nor", or "" (not joined)
+    reported: bool = False  # named as what the argument says, not by the answer itself
 
 
 def read_choice(text: str) -> Reading:
@@ -107,8 +125,12 @@ def read_choice(text: str) -> Reading:
     verdicts: dict[int, set[str]] = {1: set(), 2: set()}
     explicit: set[int] = set()
     named: set[int] = set()
+    asked: set[int] = set()  # named in a question only
     for start, end in _clauses(text):
-        mentions = _mentions(text, start, end)
+        if text[end:end + 1] == "?":  # a question asserts nothing: "Candidate 2 is right? No."
+            asked |= {m.number for m in _mentions(text, start, end)}
+            continue
+        mentions = [m for m in _mentions(text, start, end) if not m.reported]
         for m in mentions:
             named.add(m.number)
             group, joined = _group(mentions, m)
@@ -119,7 +141,7 @@ def read_choice(text: str) -> Reading:
         said: set[str] = set()  # the verdicts of this clause
         for sign, pattern in (("+", _POSITIVE), ("-", _NEGATIVE)):
             for word in pattern.finditer(text, start, end):
-                target = _nearest([m for m in mentions if not m.against], word.start())
+                target = _nearest([m for m in mentions if not m.against], word.start(), text)
                 if target is None:
                     continue
                 group, joined = _group(mentions, target)
@@ -127,6 +149,7 @@ def read_choice(text: str) -> Reading:
                     continue
                 before = text[start:word.start()]
                 negated = (_NEGATION.search(before) is not None and not _NOT_LESS.search(before)) != (joined == "nor")
+                negated = negated or (sign == "+" and _PARTLY.search(before) is not None)
                 if not negated and _AS_BEFORE.search(before) and _AS_AFTER.match(text, word.end(), end):
                     # "as accurate as candidate 2" says it of both ("not as accurate as": of the first only)
                     group = group + [m for m in mentions if m.start >= word.end() and not m.against][:1]
@@ -137,10 +160,11 @@ def read_choice(text: str) -> Reading:
         for m in mentions:  # "candidate 1 is wrong, and so is candidate 2": the same verdict again
             if _SAME.search(text[start:m.start]):
                 verdicts[m.number] |= said
-    return _conclude(text, explicit, verdicts, named)
+    return _conclude(text, explicit, verdicts, named, asked)
 
 
-def _conclude(text: str, explicit: set[int], verdicts: dict[int, set[str]], named: set[int]) -> Reading:
+def _conclude(text: str, explicit: set[int], verdicts: dict[int, set[str]], named: set[int],
+              asked: set[int] = frozenset()) -> Reading:
     if len(explicit) == 1:
         return Reading(explicit.pop())
     if explicit:
@@ -162,6 +186,8 @@ def _conclude(text: str, explicit: set[int], verdicts: dict[int, set[str]], name
         return Reading(named.pop())
     if named:
         return Reading(None, "names both candidates without a conclusion")
+    if asked:
+        return Reading(None, "asks about a candidate without a conclusion")
     return Reading(None, f"names no candidate: expected 1 or 2 after 'candidate_', got {text.strip()[:40]!r}")
 
 
@@ -180,8 +206,9 @@ def _mentions(text: str, start: int, end: int) -> list[_Mention]:
             if any(f.start <= m.start(group) < f.end for f in found):
                 continue  # already read by an earlier pattern ("answer is candidate 2")
             against = _AGAINST.search(text[start:m.start()]) is not None
+            reported = _REPORTED.search(text[start:m.start()]) is not None
             found.append(_Mention(_WORDS[m.group(group).lower()], m.start(), m.end(), is_conclusion and not against,
-                                  against, m.span(group)))
+                                  against, m.span(group), reported=reported))
     found.sort(key=lambda m: m.at)
     return [dataclasses.replace(m, joined=_joined(text, before, m)) if before else m
             for before, m in zip([None, *found], found)]
@@ -211,10 +238,11 @@ def _group(mentions: list[_Mention], m: _Mention) -> tuple[list[_Mention], str]:
     return group, next((j for j in ("or", "nor", "and") if j in links), "")
 
 
-def _nearest(mentions: list[_Mention], at: int) -> _Mention | None:
-    """The mention a verdict word at ``at`` speaks of: the last one before it, else the first after it."""
+def _nearest(mentions: list[_Mention], at: int, text: str) -> _Mention | None:
+    """The mention a verdict word at ``at`` speaks of: the last one before it, else the first after it
+    short of a colon ("The argument is wrong: candidate 2." says nothing wrong of candidate 2)."""
     before = [m for m in mentions if m.end <= at]
     if before:
         return before[-1]
-    after = [m for m in mentions if m.start >= at]
+    after = [m for m in mentions if m.start >= at and ":" not in text[at:m.start]]
     return after[0] if after else None

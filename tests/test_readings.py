@@ -52,6 +52,11 @@ def test_numbers_that_only_begin_with_a_candidate_number_choose_nothing(text):
     ("Candidate 2 is inferior to candidate 1.", 1),
     ("Unlike candidate 2, candidate 1 is correct.", 1),
     ("Either candidate 1 or candidate 2 could be right, but candidate 2 is correct.", 2),
+    ("The argument is wrong: candidate 2.", 2),  # the verdict before a colon is not the candidate's after it
+    ("Candidate 1 correctly computes the first step but then makes an addition error, so candidate 2 is correct.", 2),
+    ("The argument claims candidate 1 is better, but that is not correct; candidate 2 is right.", 2),
+    ("Candidate 2 is correct. Candidate 1 is also partially correct but its final answer is wrong.", 2),
+    ("Candidate 1 is correct? No. Candidate 2 is correct.", 2),
 ])
 def test_a_verdict_reads_as_what_it_concludes_not_as_the_first_candidate_named(text, chosen):
     assert read_choice(text).choice == chosen
@@ -73,6 +78,9 @@ def test_a_verdict_reads_as_what_it_concludes_not_as_the_first_candidate_named(t
     ("I am not sure whether candidate 1 or candidate 2 is right.", "names both candidates without a conclusion"),
     ("The answer is candidate 1 or candidate 2.", "names both candidates without a conclusion"),
     ("The answer is candidate 1 and candidate 2.", "concludes with both candidates"),
+    ("Candidate 1 and candidate 2 are both incorrect.", "calls both candidates wrong"),
+    ("1, no wait, 2", "names both candidates without a conclusion"),
+    ("Candidate 2 is right? No.", "asks about a candidate without a conclusion"),
 ])
 def test_a_text_without_a_conclusion_is_no_answer_and_the_record_says_why(text, why):
     assert read_choice(text) == read_choice(text).__class__(None, why)
@@ -233,7 +241,8 @@ def test_the_summary_and_the_report_show_strict_and_lenient_and_how_many_only_le
 
 WORDS = ["Candidate", "candidate_", "is", "wrong", "correct", "not", "and", "or", "the", "answer", "Answer:", "1", "2",
          "12", "1.5", "(2)", "so", "but", ".", ";", ",", "\n", "better", "than", "I", "choose", "neither", "errors",
-         "both", "nor", "less", "as", "whether", "candidates", "&", "accurate"]
+         "both", "nor", "less", "as", "whether", "candidates", "&", "accurate", ":", "?", "partially", "argument",
+         "claims", "wait", "therefore"]
 
 
 @given(st.lists(st.sampled_from(WORDS), max_size=14))
