@@ -274,6 +274,8 @@ class Adapter:
             raise
         except ModelError:
             raise
+        except Failure as exc:  # the adapter's own line (a missed deadline): as it is, no type name before it
+            return str(exc)
         except Exception as exc:  # noqa: BLE001 - a model's failure is data, not a crash of the run
             return describe_exception(exc)
         per_item = (time.perf_counter() - t0) / len(part)
@@ -334,6 +336,11 @@ class Adapter:
 
 class Broken(Exception):
     """A model broke its contract for a whole call (not one bad request): no retrying its parts."""
+
+
+class Failure(Exception):
+    """A failed call that the adapter describes in its own line (a missed deadline), isolated like any
+    exception of the model's (``Adapter._isolated``): its requests are asked again in parts."""
 
 
 # Requests asked alone, spread over a call that failed, before the rest of it is searched (``Adapter._dead``):

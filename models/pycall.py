@@ -15,11 +15,12 @@ exception raised by the callable is counted as a request error (the adapter bise
 the failing prompts are isolated), never as a wrong answer.
 
 A callable that breaks its contract for a whole call (returns the wrong number of completions or
-something that is not a list of them, calls ``sys.exit``, raises ``KeyboardInterrupt``) or runs
-past its deadline is answered once: every prompt of that call is an error carrying one line that
-says what it did, and the run goes on. Each call runs in a worker thread with a deadline of
-``timeout`` seconds per prompt (``--model-opt timeout=SECONDS``, default 60): a call that hangs is
-abandoned (its thread is left to finish on its own) and its prompts are errors.
+something that is not a list of them, calls ``sys.exit``, raises ``KeyboardInterrupt``) is answered
+once: every prompt of that call is an error carrying one line that says what it did, and the run
+goes on. Each call runs in a worker thread with a deadline of ``timeout`` seconds per prompt
+(``--model-opt timeout=SECONDS``, default 60): a call that hangs is abandoned (its thread is left to
+finish on its own) and, like a call that raised, asked again in parts (``Hung``), so that only the
+prompts that hang alone are errors.
 
 ``identity()`` includes a hash of every local source the callable uses: its module's file and every
 module it imports, transitively (top-level, relative and function-level imports, and literal names
@@ -51,7 +52,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, Callable, Sequence
 
-from oraclebench.models.base import (Adapter, Broken, ModelError, check_options, describe_exception, exception_message,
+from oraclebench.models.base import (Adapter, Broken, Failure, ModelError, check_options, describe_exception, exception_message,
                                      strip_thinking)
 from oraclebench.tasks.base import Request, Response
 
@@ -348,8 +349,10 @@ class PythonModel(Adapter):
         """The callable's completions for ``prompts``, called in a worker thread with a deadline.
 
         Raises ``Broken`` (every prompt of the call is then an error, never asked again piece by
-        piece) for a broken contract or a missed deadline; any other exception is the callable's
-        own, for the adapter to isolate.
+        piece) for a broken contract; ``Hung`` for a missed deadline and any other exception of the
+        callable's own, for the adapter to isolate: a prompt that hangs costs its own answer, not those
+        of the prompts that shared its call (they are asked again without it). ``Hung``'s line names no
+        prompt count, so that a callable that hangs on every prompt is found dead (``Adapter._dead``).
         """
         box: dict[str, Any] = {}
 
@@ -364,8 +367,8 @@ class PythonModel(Adapter):
         seconds = self.timeout * max(1, len(prompts))
         worker.join(seconds)
         if worker.is_alive():  # hung: left to finish on its own (a daemon thread never blocks the exit)
-            raise Broken(f"{self.name} did not answer {len(prompts)} prompt(s) within {seconds:g} s "
-                         f"(--model-opt timeout={self.timeout:g}); abandoned")
+            raise Hung(f"{self.name} did not answer within its deadline (--model-opt timeout={self.timeout:g} "
+                       "s per prompt); abandoned")
         error = box.get("error")
         if isinstance(error, SystemExit):
             raise Broken(f"{self.name} called sys.exit({error.code!r})")
@@ -394,6 +397,10 @@ class PythonModel(Adapter):
             raise Broken(f"returned {len(got)} completion(s) for {n} prompts; it must return one string per "
                          "prompt, in order")
         return got
+
+
+class Hung(Failure):
+    """A call of the callable missed its deadline and was abandoned (its thread left to finish alone)."""
 
 
 def _seconds(value: Any, what: str) -> float:

@@ -250,8 +250,46 @@ def test_a_hanging_callable_is_abandoned_at_its_deadline_and_the_run_goes_on(tmp
     records = evaluate(model, insts, "t")
     assert time.perf_counter() - t0 < 10
     by_id = {r.instance_id: r for r in records}
-    assert by_id["i2x3"].error == f"python:{path}:answer did not answer 1 prompt(s) within 0.5 s (--model-opt timeout=0.5); abandoned"
+    assert by_id["i2x3"].error == f"python:{path}:answer did not answer within its deadline (--model-opt timeout=0.5 s per prompt); abandoned"
     assert by_id["i4x5"].error is None and by_id["i6x7"].error is None
+
+
+def test_a_hanging_prompt_costs_its_own_answer_not_those_that_shared_its_call(tmp_path):
+    """A hang failed its whole call, and a rerun put the same prompts back with it (a trial): 24 innocent
+    prompts of 32 were never measured. The call's prompts are asked again without it, as after an exception."""
+    path = write_module(tmp_path, """
+        import threading
+        def answer(prompts):
+            if any("× 3?" in p for p in prompts):
+                threading.Event().wait()   # hangs forever
+            return [" 0" for _ in prompts]
+        answer.batch_size = 4
+    """)
+    task = get_task("multiplication")
+    pairs = [(2, 3), (4, 5), (6, 7), (8, 9), (5, 3), (6, 6), (7, 7), (8, 8)]
+    insts = [task.instance(task.Problem(a, b), f"i{a}x{b}") for a, b in pairs]
+    records = evaluate(load_model(f"python:{path}:answer", {"timeout": "0.2"}), insts, "t")
+    failed = sorted(r.instance_id for r in records if r.error)
+    assert failed == ["i2x3", "i5x3"]
+    assert all("did not answer within its deadline" in r.error for r in records if r.error)
+
+
+def test_a_callable_that_hangs_on_every_prompt_is_found_dead_after_a_few_alone(tmp_path):
+    """Every prompt asked alone would cost a deadline each: the dead-model rule ends it after the probes."""
+    from oraclebench.models.base import DEAD_PROBES
+
+    path = write_module(tmp_path, """
+        import threading
+        calls = []
+        def answer(prompts):
+            calls.append(len(prompts))
+            threading.Event().wait()   # hangs forever
+        answer.batch_size = 40
+    """)
+    model = load_model(f"python:{path}:answer", {"timeout": "0.05"})
+    out = model.generate([Request(f"Q: {i} × 2? A:", stop=("\n",)) for i in range(40)])
+    assert all(r.error for r in out) and sum("not asked alone" in r.error for r in out) == 40 - DEAD_PROBES
+    assert sys.modules[model.fn.__module__].calls == [40] + [1] * DEAD_PROBES  # the whole call, then the probes
 
 
 def test_a_served_answer_trickled_byte_by_byte_is_cut_at_the_total_deadline():
