@@ -326,7 +326,9 @@ class PythonModel(Adapter):
         for req, text in zip(requests, texts):
             if isinstance(text, str):
                 answer, unfinished = strip_thinking(text)  # thinking is not the answer; the rest is kept whole
-                out.append(Response(text=answer, truncated=unfinished, written=text if answer != text else None))
+                why = "the answer ends inside a <think> block that never closed (no answer after the thinking)"
+                out.append(Response(text=answer, truncated=unfinished, written=text if answer != text else None,
+                                    truncated_why=why if unfinished else None))
             else:
                 out.append(Response(error=f"{self.name} returned {type(text).__name__} for a prompt, not str"))
         return out

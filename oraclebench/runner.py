@@ -162,8 +162,9 @@ def _generate(model: Model, requests: list[Request], on_answer: Callable[[int, R
     return model.generate(requests)
 
 
-TRUNCATED = ("truncated: the answer hit the token budget before it ended (give more with --model-opt "
-             "max_tokens=N, or retry_truncated=N)")
+# Why an answer is truncated unless its adapter says otherwise (``Response.truncated_why``): served models.
+TRUNCATED = ("the answer hit the token budget before it ended (give more with --model-opt max_tokens=N, or "
+             "retry_truncated=N)")
 
 
 def score_one(instance: Instance, request: Request, response: Response, run_id: str, model_name: str,
@@ -181,7 +182,8 @@ def score_one(instance: Instance, request: Request, response: Response, run_id: 
     status = status_of(correct, score.answer, response.error, response.truncated)
     reason = response.error and f"error: {response.error}" or score.reason
     if status == "truncated":
-        reason = f"{TRUNCATED}; {reason}" if reason else TRUNCATED
+        why = f"truncated: {response.truncated_why or TRUNCATED}"
+        reason = f"{why}; {reason}" if reason else why
     return Record(
         run_id=run_id, model=model_name, task=instance.task, instance_id=instance.id, label=instance.label,
         bucket=instance.bucket, split=task.training_split(problem, manifest, trained), prompt=request.prompt, completion=completion,

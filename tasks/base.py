@@ -314,6 +314,7 @@ class Response:
     stop: tuple[str, ...] | None = None
     written: str | None = None  # the model's whole text where the adapter read ``text`` out of it (thinking)
     asked: str | None = None  # the prompt the adapter sent, where it is not the request's (a worked form)
+    truncated_why: str | None = None  # why ``truncated``, where it is not the token budget (an adapter without one)
 
     def to_json(self) -> dict:
         return dataclasses.asdict(self)

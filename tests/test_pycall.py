@@ -516,3 +516,6 @@ def test_a_record_keeps_all_a_model_wrote_around_its_answer(tmp_path):
     assert [r.completion for r in records] == ["5\n", "", " 5\n"]
     assert [r.detail.get("written") for r in records] == [written[0], written[1], None]
     assert [r.status for r in records][1] == "truncated"
+    # A callable has no token budget: the reason must not send the user to an option python: refuses (a trial).
+    assert records[1].reason.startswith("truncated: the answer ends inside a <think> block that never closed")
+    assert "max_tokens" not in records[1].reason
