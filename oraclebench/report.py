@@ -34,7 +34,7 @@ from oraclebench import report_plots as plots
 from oraclebench.errors import UsageError
 from oraclebench.records import (DamagedFile, Record, atomic_write, latest_runs, partial_reason, read_records,
                                  request_errors, resolve_run, scan_runs, scored_runs, task_complete)
-from oraclebench.stats import TINY_N, difference_interval, tiny, wilson
+from oraclebench.stats import TINY_N, difference_interval, stratified_difference, tiny, wilson
 from oraclebench.tasks import TaskError, get_task
 from oraclebench.tasks.base import percent
 
@@ -342,9 +342,17 @@ GAPS = (("trained", "unseen", "trained - unseen"), ("unseen", "heldout", "unseen
         ("seen", "heldout", "seen - held-out"))
 
 
+# Gaps measured within strata: trained and unseen come from the same training distribution, so a
+# difference in their difficulty mix (abcd: every short program trained, the unseen ones long) is the
+# mix, not recall. Held-out instances differ in difficulty by design: that difference is what is measured.
+WITHIN_STRATA = {"trained - unseen"}
+
+
 def gap_table(frame: pd.DataFrame) -> pd.DataFrame:
     """Per model, task and gap (``GAPS``) whose two splits both have records: the first split's accuracy
-    minus the second's, with Newcombe's hybrid score interval."""
+    minus the second's, with Newcombe's hybrid score interval; for ``WITHIN_STRATA`` gaps, compared
+    within the task's strata (``Task.stratum``) that hold both splits (``stats.stratified_difference``),
+    with ``strata`` saying how many did and how many instances they hold (none: the gap is NaN)."""
     counts = accuracy(frame, ["model", "task", "split"]).set_index(["model", "task", "split"])
     rows = []
     for (model, task) in sorted(_split_pairs(frame)):
@@ -352,10 +360,37 @@ def gap_table(frame: pd.DataFrame) -> pd.DataFrame:
             if (model, task, first) not in counts.index or (model, task, second) not in counts.index:
                 continue
             s, h = counts.loc[(model, task, first)], counts.loc[(model, task, second)]
-            gap, lo, hi = difference_interval(int(s.correct), int(s.n), int(h.correct), int(h.n))
-            rows.append({"model": model, "task": task, "gap of": name, "first n": int(s.n), "first %": 100 * s.accuracy,
-                         "second n": int(h.n), "second %": 100 * h.accuracy, "gap": gap, "lo": lo, "hi": hi})
+            row = {"model": model, "task": task, "gap of": name, "first n": int(s.n), "first %": 100 * s.accuracy,
+                   "second n": int(h.n), "second %": 100 * h.accuracy, "strata": "all instances"}
+            if name in WITHIN_STRATA:
+                gap, lo, hi, row["strata"] = _within_strata(frame, model, task, first, second)
+            else:
+                gap, lo, hi = difference_interval(int(s.correct), int(s.n), int(h.correct), int(h.n))
+            rows.append(row | {"gap": gap, "lo": lo, "hi": hi})
     return pd.DataFrame(rows)
+
+
+def _within_strata(frame: pd.DataFrame, model: str, task: str, first: str, second: str) -> tuple[float, float, float, str]:
+    """The gap between splits ``first`` and ``second`` within the strata that hold both, and which those are."""
+    part = frame[(frame["model"].astype(str) == str(model)) & (frame["task"] == task)
+                 & frame["split"].isin([first, second])]
+    known = _task(task)
+    stratum = known.stratum if known is not None else (lambda label, bucket: label)
+    keys = [stratum(label, bucket) for label, bucket in zip(part["label"], part["bucket"])]
+    counts = part.assign(stratum=keys).groupby(["stratum", "split"], observed=True)["correct"].agg(["sum", "size"])
+    cells, held, shared = [], 0, []
+    for key in sorted(set(keys), key=str):
+        if (key, first) in counts.index and (key, second) in counts.index:
+            a, b = counts.loc[(key, first)], counts.loc[(key, second)]
+            cells.append((int(a["sum"]), int(a["size"]), int(b["sum"]), int(b["size"])))
+            held += int(a["size"]) + int(b["size"])
+            shared.append(str(key))
+    gap, lo, hi = stratified_difference(cells)
+    total = len(set(keys))
+    if not cells:
+        return gap, lo, hi, f"none of {total} strata holds both: no like-for-like comparison"
+    named = ", ".join(shared) if len(shared) <= 6 else f"{', '.join(shared[:6])}, ..."
+    return gap, lo, hi, f"{len(cells)} of {total} strata ({named}): {held} of {len(part)} instances"
 
 
 # What each split a (model, task) lacks would take, keyed by the splits it has; the README's gaps only.
@@ -408,17 +443,22 @@ def gap_section(doc: plots.Doc, frame: pd.DataFrame, colors: dict) -> None:
         return
     doc.p("'trained - unseen': a model that memorised its training data scores far better on the exact problems it "
           "trained on than on new problems of the same distribution; one that learned scores about the same (gap "
-          "near 0). 'unseen - held-out': how much of that carries outside the training distribution ('seen - "
-          "held-out' where the training data is not recorded: seen mixes trained and unseen). Intervals: "
-          "Newcombe's hybrid score method (1998, method 10), 95%.")
+          "near 0). It is compared within strata (abcd's program lengths, multiplication's digit pairs, judge's "
+          "templates) that hold both, each weighted by Mantel-Haenszel's n1 n2 / (n1 + n2): where every short "
+          "problem is trained on and the unseen ones are long, the plain difference would be difficulty, not "
+          "recall ('strata' in the table below says which strata were compared). 'unseen - held-out': how much "
+          "carries outside the training distribution ('seen - held-out' where the training data is not "
+          "recorded: seen mixes trained and unseen). Intervals: Newcombe's hybrid score method (1998, method "
+          "10), 95%; within strata its weighted form (Zou & Donner 2008, MOVER).")
     shown = gaps.assign(**{"first %": gaps["first %"].round(1), "second %": gaps["second %"].round(1),
-                           "gap pts [95% CI]": [f"{100 * g:+.1f} [{100 * lo:+.1f}, {100 * hi:+.1f}]"
+                           "gap pts [95% CI]": [f"{100 * g:+.1f} [{100 * lo:+.1f}, {100 * hi:+.1f}]" if g == g
+                                                else "no stratum holds both"
                                                 for g, lo, hi in zip(gaps["gap"], gaps["lo"], gaps["hi"])]})
     wide = shown.assign(model=[f"{m} ({g})" for m, g in zip(shown["model"], shown["gap of"])])
     doc.table(_pivot(wide, "model", "task", "gap pts [95% CI]").fillna("-"))
     doc.table(shown.drop(columns=["gap", "lo", "hi"]), collapsed="the accuracies behind each gap")
     for k, (_, _, name) in enumerate(GAPS):
-        part = gaps[gaps["gap of"] == name]
+        part = gaps[(gaps["gap of"] == name) & gaps["gap"].notna()]
         if not part.empty:
             doc.figure(plots.gap_figure(part, colors, name.replace("held-out", "held out")), f"gap{k}" if k else "gap",
                        f"Gap {name} per model and task (points, 95% CI)")

@@ -73,6 +73,42 @@ def paired_bootstrap(a: Sequence[bool], b: Sequence[bool], n_boot: int = 2000, s
     return sum(diffs) / n, lo, hi
 
 
+def stratified_difference(cells: Sequence[tuple[int, int, int, int]], z: float = Z95) -> tuple[float, float, float]:
+    """``p1 - p2`` compared within strata: each stratum's difference weighted by Mantel-Haenszel's
+    ``n1 n2 / (n1 + n2)``, with the MOVER interval of a weighted sum of independent differences built
+    on each stratum's Wilson intervals (Zou & Donner 2008, "Construction of confidence limits about
+    effect measures: a general approach", Statistics in Medicine 27:1693-1702). With one stratum it is
+    ``difference_interval`` (Newcombe's method 10), which is that same construction.
+
+    Why: two splits of different difficulty mixes (abcd's trained instances short, its unseen ones long)
+    differ by the mix, not by recall; within a stratum both splits are alike in difficulty.
+
+    Args:
+        cells: per stratum ``(k1, n1, k2, n2)``, successes and trials of each side; a stratum with an
+            empty side is left out (it compares nothing).
+    Returns:
+        ``(difference, lo, hi)``; ``(nan, -1, 1)`` when no stratum has both sides.
+
+    >>> stratified_difference([(9, 10, 3, 10)]) == difference_interval(9, 10, 3, 10)
+    True
+    """
+    cells = [c for c in cells if c[1] and c[3]]
+    if not cells:
+        return float("nan"), -1.0, 1.0
+    weights = [n1 * n2 / (n1 + n2) for _, n1, _, n2 in cells]
+    total = sum(weights)
+    d = lo2 = hi2 = 0.0
+    for (k1, n1, k2, n2), w in zip(cells, weights):
+        c = w / total
+        p1, p2 = k1 / n1, k2 / n2
+        l1, u1 = wilson(k1, n1, z)
+        l2, u2 = wilson(k2, n2, z)
+        d += c * (p1 - p2)
+        lo2 += c * c * ((p1 - l1) ** 2 + (u2 - p2) ** 2)
+        hi2 += c * c * ((u1 - p1) ** 2 + (p2 - l2) ** 2)
+    return d, d - math.sqrt(lo2), d + math.sqrt(hi2)
+
+
 def difference_interval(k1: int, n1: int, k2: int, n2: int, z: float = Z95) -> tuple[float, float, float]:
     """``p1 - p2`` for independent samples with Newcombe's hybrid Wilson interval (method 10)."""
     if n1 == 0 or n2 == 0:

@@ -575,6 +575,12 @@ class Task(Generic[P]):
         strata overrides it (causal: one stratum, ``inputs``; judge: the template)."""
         return self.label(problem)
 
+    def stratum(self, label: str, bucket: dict) -> str:
+        """``coverage_bucket`` read back from what a record keeps (its ``label`` and ``bucket``), where the
+        problem itself is not at hand: the report compares trained and unseen instances within it.
+        Overridden with ``coverage_bucket`` (``tests/test_sets.py`` checks that they agree)."""
+        return label
+
     def drawn_id(self, kind: str, k: int, width: int = 4) -> str:
         """The id of the ``k``-th instance drawn for a run (``kind``: ``fresh{seed}`` or ``unseen``):
         ``causal-fresh0-0007``. A variant (a world of one's own) puts its version in, as its frozen ids

@@ -533,6 +533,9 @@ class CausalTask(Task[CausalProblem]):
         """``inputs``: one stratum, every input of the world (a label is one input)."""
         return "inputs"
 
+    def stratum(self, label: str, bucket: dict) -> str:
+        return "inputs"
+
     def frozen_configs(self) -> list[tuple[CausalConfig, int]]:
         # Exhaustive: the base class draws distinct problems, and all 32 come up well within its tries.
         return [(CausalConfig(self.world_ref), min(self.bound_world().space, EXHAUSTIVE_MAX))]

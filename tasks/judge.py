@@ -386,6 +386,9 @@ class JudgeTask(Task[Problem]):
         """The template: ``strata`` has one per template."""
         return problem.template
 
+    def stratum(self, label: str, bucket: dict) -> str:
+        return str(bucket.get("template", label))
+
     def label(self, problem: Problem) -> str:
         label = f"{problem.template}-{problem.error}-arg{'T' if problem.argument_correct else 'F'}"
         return label + "-m" if problem.masked else label

@@ -549,3 +549,35 @@ def test_a_world_run_whose_requests_failed_is_not_the_worlds_score(tmp_path):
     _world_run(tmp_path, "learner", "v05-d2-s0", {"trained": (20, 3), "heldout": (2, 0)}, errors=17, day=3)
     [row] = world_runs(tmp_path)
     assert (row["trained"]["n"], row["trained"]["acc"]) == (20, 15 / 20)
+
+
+def _abcd_records(model: str, cells: dict[tuple[str, str], tuple[int, int]]) -> list[Record]:
+    """abcd records of ``model``: ``cells`` maps (length label, split) to (right, instances)."""
+    out = []
+    for (label, split), (right, n) in cells.items():
+        for k in range(n):
+            out.append(Record(run_id="r1", model=model, task="abcd", instance_id=f"abcd-v1-{len(out):04d}", label=label,
+                              bucket={"length": int(label[3:]), "steps": 1}, split=split, prompt="p", completion="a",
+                              parsed="a", expected="a", correct=k < right, reason=""))
+    return out
+
+
+def test_trained_minus_unseen_is_compared_within_strata_not_across_difficulty_mixes():
+    """abcd trains on every short program, so its trained instances are short and its unseen ones long (a
+    trial: +73 points where same-length programs differed by 4). Here each length scores alike in both
+    splits, 90% short and 10% long; pooled, trained reads 74% and unseen 26%: the gap is the mix."""
+    cells = {("len03", "trained"): (36, 40), ("len03", "unseen"): (9, 10),
+             ("len09", "trained"): (1, 10), ("len09", "unseen"): (4, 40)}
+    frame = records_frame([Run("learner", "r1", {}, _abcd_records("learner", cells))])
+    row = gap_table(frame).set_index("gap of").loc["trained - unseen"]
+    assert (row["first %"], row["second %"]) == (74.0, 26.0)  # 37/50 against 13/50
+    assert row["gap"] == pytest.approx(0.0, abs=1e-12) and row["lo"] < 0 < row["hi"]
+    assert row["strata"] == "2 of 2 strata (len03, len09): 100 of 100 instances"
+
+
+def test_a_gap_without_a_stratum_holding_both_splits_is_not_measured():
+    cells = {("len03", "trained"): (40, 40), ("len09", "unseen"): (4, 40)}
+    frame = records_frame([Run("memoriser", "r1", {}, _abcd_records("memoriser", cells))])
+    row = gap_table(frame).set_index("gap of").loc["trained - unseen"]
+    assert row["gap"] != row["gap"]  # NaN: no like-for-like comparison, where the plain one reads +90
+    assert row["strata"] == "none of 2 strata holds both: no like-for-like comparison"

@@ -227,3 +227,13 @@ def test_streams_are_distinct_purposes_and_the_frozen_stream_is_unchanged():
 @given(seed=st.integers(0, 10**6), i=st.integers(0, 10**6))
 def test_neighbouring_seeds_never_share_a_fresh_draw(seed, i):
     assert stream_random("fresh", "judge", seed, i + 1).random() != stream_random("fresh", "judge", seed + 1, i).random()
+
+
+@pytest.mark.parametrize("name", sorted(TASKS))
+def test_a_records_stratum_is_the_coverage_bucket_of_its_problem(name):
+    """The report reads a record's stratum back from its label and bucket (``Task.stratum``): it must be
+    the stratum training coverage counts (``coverage_bucket``), on the frozen set and on fresh draws."""
+    task = get_task(name)
+    problems = [task.decode(i.problem) for i in load_set(name)] + [task.sample(7, i) for i in range(40)]
+    for p in problems:
+        assert task.stratum(task.label(p), task.bucket(p)) == task.coverage_bucket(p)

@@ -6,6 +6,8 @@ import math
 import random
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from oraclebench.compare import bootstrap_counts
 from oraclebench.gates import holm
@@ -112,3 +114,14 @@ def test_holm_controls_the_family_and_steps_down():
     assert holm([0.001, 0.02, 0.04], alpha=0.05) == [True, True, True]  # 0.001 <= .0167, .02 <= .025, .04 <= .05
     assert holm([0.2, 0.001], alpha=0.05) == [False, True]
     assert holm([], alpha=0.05) == []
+
+
+@given(st.lists(st.tuples(st.integers(0, 30), st.integers(1, 30), st.integers(0, 30), st.integers(1, 30)), min_size=1,
+                max_size=6))
+def test_a_stratified_difference_lies_within_its_interval_and_one_stratum_is_newcombes(cells):
+    from oraclebench.stats import difference_interval, stratified_difference
+
+    cells = [(min(k1, n1), n1, min(k2, n2), n2) for k1, n1, k2, n2 in cells]
+    d, lo, hi = stratified_difference(cells)
+    assert -1 <= lo <= d <= hi <= 1
+    assert stratified_difference(cells[:1]) == difference_interval(*cells[0])
