@@ -90,13 +90,14 @@ def stratified(instances: Sequence[Instance], limit: int | None) -> list[Instanc
     """At most ``limit`` instances that keep the set's balance on every axis its score depends on.
 
     The axes are the task's ``subset_axes`` (each bucket key, and what a bucket leaves out: judge's
-    answer position) and the bucket label itself. Instances are taken one at a time, each from the
-    cell (label and axis values) whose axis values are furthest below their share of the whole set,
-    ties going to the cell first in sorted order; within a cell, in set order. So every prefix is
-    balanced: at ``--limit 50`` judge has 25 or so answers in each position, spread over the
-    templates, errors and labels in the set's proportions, instead of the first 50 labels'
-    unswapped instances. The held-out split is a function of these knobs in every task, so it keeps
-    its share too. Deterministic: the same set and limit give the same subset.
+    answer position), each pair of them, and the bucket label itself. Instances are taken one at a
+    time, each from the cell (label and axis values) whose axis values are furthest below their share
+    of the whole set, ties going to the cell first in sorted order; within a cell, in set order. So
+    every prefix is balanced: at ``--limit 50`` judge has 25 or so answers in each position, spread over
+    the templates, errors and labels in the set's proportions, each with half its answers in each
+    position within two, instead of the first 50 labels' unswapped instances. The held-out split is a
+    function of these knobs in every task, so it keeps its share too. Deterministic: the same set and
+    limit give the same subset.
     """
     if limit is None or limit >= len(instances):
         return list(instances)
