@@ -427,7 +427,7 @@ class JudgeTask(Task[Problem]):
         strata = [(t, e, a, m) for t in TEMPLATE_NAMES for e in ERRORS for a in (True, False) for m in (False, True)]
         for t, e, a, m in strata:
             odd = position_parity(t, e, a, m)
-            for swapped, count in ((False, 1 + (not odd)), (True, 1 + odd)):
+            for swapped, count in ((False, 2 - odd), (True, 1 + odd)):
                 out.append((Config((t,), (e,), a, m, swapped), count))
         return out
 
