@@ -307,6 +307,8 @@ def task_complete(summary: dict, task: str) -> bool:
     """
     if summary.get("explore") or task not in (summary.get("tasks") or {}) or request_errors(summary, task):
         return False  # a failed request did not measure the model (recorded complete before that rule, or not)
+    if set_versions(summary, task)[0] != set_versions(summary, task)[1]:
+        return False  # all of a set since replaced (judge v1) is not the model's score on the current one
     if "complete" in summary:
         return bool((summary.get("complete") or {}).get(task))
     if (summary.get("options") or {}).get("fresh"):
@@ -357,11 +359,32 @@ def errors_reason(errors: int, cached: bool = True, example: str = "") -> str:
     return f"{errors} request error{'s' * (errors != 1)}{said}: not measured ({again})"
 
 
+def set_versions(summary: dict, task: str) -> tuple[str, str]:
+    """The version of ``task``'s frozen set that ``summary``'s run scored, and the current one.
+
+    A summary written before runs recorded it (``coverage``'s ``version``) scored ``v1``: every set was
+    v1 until judge's became v2. A task not known here (a plugin's, not installed) is taken as
+    unchanged: (recorded, recorded).
+    """
+    from oraclebench.tasks import get_task
+    from oraclebench.tasks.base import TaskError
+
+    recorded = str(((summary.get("coverage") or {}).get(task) or {}).get("version") or "v1")
+    try:
+        task_class = type(get_task(task))
+    except TaskError:
+        return recorded, recorded
+    return recorded, task_class.version  # the class's: a world's variant (``--world``) sets its own
+
+
 def partial_reason(summary: dict, task: str) -> str:
     """Why a run is not complete on ``task`` (as the summary recorded it), in a few words."""
     reason = (summary.get("partial") or {}).get(task)
     if reason:
         return reason
+    scored, current = set_versions(summary, task)
+    if scored != current:
+        return f"scored {task}'s set {scored}, not its current {current}: rerun to score {current}"
     n = summary.get("tasks", {}).get(task, {}).get("all", {}).get("n")
     if summary.get("explore"):
         return "explore search"

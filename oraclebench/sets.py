@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import importlib.util
+import itertools
 import json
 from collections import defaultdict
 from dataclasses import dataclass
@@ -89,13 +90,14 @@ def stratified(instances: Sequence[Instance], limit: int | None) -> list[Instanc
     """At most ``limit`` instances that keep the set's balance on every axis its score depends on.
 
     The axes are the task's ``subset_axes`` (each bucket key, and what a bucket leaves out: judge's
-    answer position) and the bucket label itself. Instances are taken one at a time, each from the
-    cell (label and axis values) whose axis values are furthest below their share of the whole set,
-    ties going to the cell first in sorted order; within a cell, in set order. So every prefix is
-    balanced: at ``--limit 50`` judge has 25 or so answers in each position, spread over the
-    templates, errors and labels in the set's proportions, instead of the first 50 labels'
-    unswapped instances. The held-out split is a function of these knobs in every task, so it keeps
-    its share too. Deterministic: the same set and limit give the same subset.
+    answer position), each pair of them, and the bucket label itself. Instances are taken one at a
+    time, each from the cell (label and axis values) whose axis values are furthest below their share
+    of the whole set, ties going to the cell first in sorted order; within a cell, in set order. So
+    every prefix is balanced: at ``--limit 50`` judge has 25 or so answers in each position, spread over
+    the templates, errors and labels in the set's proportions, each with half its answers in each
+    position within two, instead of the first 50 labels' unswapped instances. The held-out split is a
+    function of these knobs in every task, so it keeps its share too. Deterministic: the same set and
+    limit give the same subset.
     """
     if limit is None or limit >= len(instances):
         return list(instances)
@@ -115,18 +117,27 @@ def stratified(instances: Sequence[Instance], limit: int | None) -> list[Instanc
 @dataclass
 class _Cell:
     order: int
-    axes: tuple[tuple, ...]  # (axis, value) pairs, the label's included
+    axes: tuple[tuple, ...]  # (axis, value), the label's included, and ((axis, axis), (value, value))
     left: list[Instance]
 
 
 def _cells(instances: Sequence[Instance]) -> list[_Cell]:
-    """Instances grouped by label and strata values, cells in a fixed (sorted) order."""
+    """Instances grouped by label and strata values, cells in a fixed (sorted) order. A cell's axes are
+    each (axis, value) and each pair of two of the task's axes with their values: balanced one at a time,
+    two axes could fall together (judge at ``--limit 50``: every argument-right instance had its right
+    answer as candidate 2 and every argument-wrong one as candidate 1)."""
     groups: dict[tuple, list[Instance]] = defaultdict(list)
     for inst in instances:
         task = get_task(inst.task)
         axes = {"label": inst.label, **task.subset_axes(task.decode(inst.problem))}
         groups[tuple(sorted((k, json.dumps(v, sort_keys=True, default=str)) for k, v in axes.items()))].append(inst)
-    return [_Cell(n, key, group) for n, (key, group) in enumerate(sorted(groups.items()))]
+    return [_Cell(n, _with_pairs(key), group) for n, (key, group) in enumerate(sorted(groups.items()))]
+
+
+def _with_pairs(axes: tuple[tuple, ...]) -> tuple[tuple, ...]:
+    """``axes`` and each pair of them but the label (which fixes the bucket's values: its pairs are the cell)."""
+    own = [a for a in axes if a[0] != "label"]
+    return axes + tuple(((a[0], b[0]), (a[1], b[1])) for a, b in itertools.combinations(own, 2))
 
 
 def _shares(cells: list[_Cell], total: int) -> dict[tuple, float]:
@@ -138,17 +149,21 @@ def _shares(cells: list[_Cell], total: int) -> dict[tuple, float]:
 
 
 def coverage(task: str, selected: Sequence[Instance] | Sequence[str], fresh: bool = False) -> dict:
-    """What a run's instances cover of the task's frozen set: ``{"instances", "of", "strata", "of_strata"}``.
+    """What a run's instances cover of the task's frozen set: ``{"instances", "of", "strata", "of_strata",
+    "version"}``.
 
     ``selected``: instances, or the records' labels. Strata are the set's bucket labels. A fresh
-    set has no frozen set to cover: ``of`` and ``of_strata`` are then None.
+    set has no frozen set to cover: ``of`` and ``of_strata`` are then None. ``version``: the set's
+    (``Task.version``), so that a run of a set since replaced is never taken as complete
+    (``records.task_complete``).
     """
     labels = [s if isinstance(s, str) else s.label for s in selected]
+    version = get_task(task).version
     if fresh:
-        return {"instances": len(labels), "of": None, "strata": len(set(labels)), "of_strata": None}
+        return {"instances": len(labels), "of": None, "strata": len(set(labels)), "of_strata": None, "version": version}
     full = load_set(task)
     return {"instances": len(labels), "of": len(full), "strata": len(set(labels)),
-            "of_strata": len({i.label for i in full})}
+            "of_strata": len({i.label for i in full}), "version": version}
 
 
 def describe_coverage(task: str, c: dict) -> str:

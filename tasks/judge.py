@@ -236,6 +236,20 @@ def _row_problem(row: dict, n: int, path, masked: bool) -> Problem:
 
 # --------------------------------------------------------------------------- the task
 
+def position_parity(template: str, error: str, argument_correct: bool, masked: bool) -> int:
+    """The parity (0 or 1) of a frozen stratum's four axis indices: 1 puts two of its three right answers
+    in candidate 2, 0 in candidate 1 (``JudgeTask.frozen_configs``).
+
+    A parity over every axis, not the stratum's counter: a counter's parity is the innermost axis itself
+    (v1 split by ``k % 2``, which was the masking, so every masked stratum had two right answers as
+    candidate 2 and every unmasked one two as candidate 1). Fixing any axes but not all four leaves
+    the others' indices free, whose parities sum to as many odd strata as even ones (12 templates,
+    4 error kinds, 2 of each flag: all even counts).
+    """
+    index = TEMPLATE_NAMES.index(template) + ERRORS.index(error) + int(argument_correct) + int(masked)
+    return index % 2
+
+
 def _pick(draw: Draw, fixed: bool | None) -> bool:
     return draw.boolean() if fixed is None else fixed
 
@@ -254,7 +268,7 @@ class JudgeTask(Task[Problem]):
     """Choose the correct one of two chain-of-thought answers, given an argument for one of them."""
 
     name = NAME
-    version = "v1"
+    version = "v2"  # v1: the right answer's position followed the masking (see position_parity)
     Config = Config
     Problem = Problem
     size_fields = ("steps", "template_rank", "numbers_sum", "numbers")
@@ -406,12 +420,17 @@ class JudgeTask(Task[Problem]):
     def frozen_configs(self) -> list[tuple[Config, int]]:
         """12 templates x 4 errors x argument right/wrong x masked or not = 192 strata of 3: 576 instances.
 
-        Each stratum is split by position, 2 + 1 and 1 + 2 in turn, so exactly half the set is swapped.
+        Each stratum is split by position, 2 + 1 or 1 + 2: the right answer is twice candidate 2 where the
+        parity of the stratum's four axis indices is odd (``position_parity``). So half the right answers
+        are candidate 2 in the whole set and in every cell of any one, two or three of the axes (each
+        such cell holds an even number of strata, half of each parity), and so in every split that
+        templates, error kinds and masking define: a constant answer scores 50% in each.
         """
         out = []
         strata = [(t, e, a, m) for t in TEMPLATE_NAMES for e in ERRORS for a in (True, False) for m in (False, True)]
-        for k, (t, e, a, m) in enumerate(strata):
-            for swapped, count in ((False, 2 - k % 2), (True, 1 + k % 2)):
+        for t, e, a, m in strata:
+            odd = position_parity(t, e, a, m)
+            for swapped, count in ((False, 2 - odd), (True, 1 + odd)):
                 out.append((Config((t,), (e,), a, m, swapped), count))
         return out
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import collections
 import csv
+import itertools
 import json
 import re
 import subprocess
 import sys
 from fractions import Fraction
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -23,6 +25,7 @@ from oraclebench.tasks.judge import (
 from oraclebench.tasks.judge_templates import ERRORS, TEMPLATES, Mutation, work
 
 pytestmark = pytest.mark.judge
+pytest_plugins = ["pytester"]
 
 SEED_QUESTION = (
     "Janet needs 5 tickets to ride the roller coaster and 3 tickets to ride the giant slide. How many tickets does "
@@ -409,6 +412,77 @@ def test_the_frozen_set_is_576_instances_balanced_over_its_strata(frozen):
     assert collections.Counter(i.problem["swapped"] for i in frozen) == {False: 288, True: 288}
     assert len({json.dumps(i.problem, sort_keys=True) for i in frozen}) == 576
     assert TASK.sample(0, 7) == TASK.sample(0, 7)  # problem i depends on Random(seed + i) alone
+
+
+# What the splits, the summary and judge_report cut the set by (the bucket's keys).
+AXES = ("template", "error", "argument_correct", "masked")
+# The judge-transplant recipe's manifest (training.judge.DEFAULT_SEEN), trained without masking.
+RECIPE_SPLIT = {"templates": ["tickets", "addition", "subtraction", "multiplication", "division", "rates", "money",
+                              "percent", "average"], "errors": ["slip", "operation", "dropped"], "masked": False}
+
+
+def _as_even_as_it_can_be(cells: dict) -> dict:
+    """The cells (key -> [instances, right answers as candidate 2]) whose candidate-2 share is not a half,
+    or one off it in a cell of odd size: a constant answer ("1") scores exactly that share's complement."""
+    return {key: (n, second) for key, (n, second) in cells.items() if abs(2 * second - n) > 1}
+
+
+def _position_cells(frozen, key) -> dict:
+    cells: dict = collections.defaultdict(lambda: [0, 0])
+    for inst in frozen:
+        cells[key(inst)][0] += 1
+        cells[key(inst)][1] += TASK.solve(TASK.decode(inst.problem)) == 2
+    return cells
+
+
+def test_the_right_answers_position_is_balanced_within_every_combination_of_the_sets_axes(frozen):
+    """Half the right answers are candidate 2 in every cell of every combination of template, error
+    kind, argument right/wrong and masking (a cell of one stratum, 3 instances, is 2:1 either way).
+    It was 2:1 within each masking (found by a trial): a model answering "1" always scored 66.7% on
+    unmasked and 33.3% on masked arguments, and 66.7% seen against 43.5% held out."""
+    for k in range(1, len(AXES) + 1):
+        for axes in itertools.combinations(AXES, k):
+            cells = _position_cells(frozen, lambda inst, axes=axes: tuple(inst.bucket[a] for a in axes))
+            assert _as_even_as_it_can_be(cells) == {}, axes
+
+
+@pytest.mark.parametrize("masked", [False, True], ids=["unmasked", "masked"])
+def test_the_right_answers_position_is_balanced_within_each_split_of_the_recipes_manifest(frozen, masked):
+    """Seen and held out under the recipe's manifest, alone and by each axis judge_report cuts them by."""
+    manifest = {**RECIPE_SPLIT, "masked": masked}
+    for axis in (None, *AXES):
+        def key(inst, axis=axis):
+            split = TASK.split(TASK.decode(inst.problem), manifest)
+            return (split,) if axis is None else (split, inst.bucket[axis])
+        assert _as_even_as_it_can_be(_position_cells(frozen, key)) == {}, axis
+
+
+def test_a_model_that_always_answers_1_scores_half_in_every_split_and_masking(bench, pytester):
+    """The trial's reproducer: a constant "1" with the recipe's manifest (trained on unmasked arguments,
+    so masked ones are held out) read as 66.7% unseen and 43.5% held out, 33.3% masked and 66.7%
+    unmasked, and judge_report said it "beats the argument base rate, p=0.0018" on seen templates. It
+    reads nothing, so it is at chance in every split: the set has as many right answers in each position
+    there (``test_the_right_answers_position_is_balanced_within_each_split_of_the_recipes_manifest``)."""
+    from oraclebench.judge_report import judge_analysis, render_markdown
+    from oraclebench.records import list_runs, read_records
+
+    data = {"stream": "train", "seed": 0, "count": 150, "split": RECIPE_SPLIT, "config": {"masked": False}}
+    manifest = {"name": "judge-transplant", "task": "judge", "split": RECIPE_SPLIT, "training_data": data}
+    pytester.makepyfile(always_one=f"def one(prompts):\n    return ['1' for _ in prompts]\none.manifest = {manifest!r}\n")
+    bench("--model", "python:always_one:one", "-m", "judge", "-q", "--no-cache")
+    summary = list_runs(pytester.path / "results")[-1]
+    cells = summary["tasks"]["judge"]
+    assert (cells["unseen"]["n"], cells["heldout"]["n"]) == (162, 414)  # 9 x 3 x 2 x 3 unmasked seen strata
+    assert {split: cells[split]["accuracy"] for split in ("all", "unseen", "heldout")} == \
+        {"all": 0.5, "unseen": 0.5, "heldout": 0.5}
+    analysis = judge_analysis(read_records(Path(summary["path"])))
+    masking = {(split, kind): metrics[kind]["p"] for split, metrics in analysis["splits"].items()
+               for kind in ("accuracy_masked", "accuracy_unmasked") if metrics[kind]["n"]}
+    assert masking == {("all", "accuracy_masked"): 0.5, ("all", "accuracy_unmasked"): 0.5,  # seen: unmasked only
+                       ("seen", "accuracy_unmasked"): 0.5,
+                       ("heldout", "accuracy_masked"): 0.5, ("heldout", "accuracy_unmasked"): 0.5}
+    assert "does not beat the argument base rate (50.0% vs 50.0%" in render_markdown(analysis)
+    assert " beats the argument base rate" not in render_markdown(analysis)
 
 
 def test_labels_are_test_id_safe(frozen):

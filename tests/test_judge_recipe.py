@@ -174,7 +174,7 @@ def _record(i: int, correct: bool, argument_correct: bool, split: str = "seen", 
     detail = {} if error else {"chosen": chosen, "p1": 0.7 if correct else 0.3, "p2": 0.3 if correct else 0.7,
                                "argument_correct": argument_correct, "followed_argument": chosen == argued,
                                "masked": masked, "template": "tickets", "error": "slip"}
-    return Record(run_id="r", model=model, task="judge", instance_id=f"judge-v1-{i:04d}", label="x",
+    return Record(run_id="r", model=model, task="judge", instance_id=f"judge-v2-{i:04d}", label="x",
                   bucket={"template": "tickets", "error": "slip", "argument_correct": argument_correct, "masked": masked},
                   split=split, prompt="p", completion=str(chosen), parsed=chosen, expected=expected,
                   correct=bool(correct and not error), detail=detail, error=error)

@@ -15,6 +15,7 @@ from oraclebench.records import Record, write_run
 from oraclebench.report import (Run, build_report, gap_table, load_runs, records_frame, task_manifest,
                                 training_range)
 from oraclebench.summary import summarize
+from oraclebench.tasks import get_task
 
 MANIFEST = {"tasks": {
     "abcd": {"lengths": [1, 12]},
@@ -29,10 +30,10 @@ def _one_record(model: str, run_id: str, task: str, i: int, bucket: dict, label:
             fields: dict, detail: dict, prompt: str, errors: bool = False) -> Record:
     failed = errors and i % 50 == 7  # a failed request: counted apart from wrong answers; the run is partial
     if failed:
-        return Record(run_id=run_id, model=model, task=task, instance_id=f"{task}-v1-{i:04d}", label=label,
+        return Record(run_id=run_id, model=model, task=task, instance_id=f"{task}-{get_task(task).version}-{i:04d}", label=label,
                       bucket=bucket, split="heldout" if heldout else "seen", prompt=prompt, completion="", parsed=None,
                       expected="answer", correct=False, reason="error: timeout after 30 s", error="timeout after 30 s")
-    return Record(run_id=run_id, model=model, task=task, instance_id=f"{task}-v1-{i:04d}", label=label, bucket=bucket,
+    return Record(run_id=run_id, model=model, task=task, instance_id=f"{task}-{get_task(task).version}-{i:04d}", label=label, bucket=bucket,
                   split="heldout" if heldout else "seen", prompt=prompt, completion="answer" if ok else f"wrong {HOSTILE}",
                   parsed="answer" if ok else "wrong", expected="answer", correct=ok,
                   reason="" if ok else f"expected answer, got wrong <b>{i}</b>", fields=fields, detail=detail)
@@ -86,6 +87,7 @@ def write_fixture(results: Path, models: dict[str, tuple[float, float]], n: int 
         summary = summarize(records, run_id=run_id, model=model, manifest=MANIFEST, options={"heldout": []})
         summary["complete"] = {task: complete for task in summary["tasks"]}
         summary["partial"] = {} if complete else {task: "--limit 60" for task in summary["tasks"]}
+        summary["coverage"] = {task: {"version": get_task(task).version} for task in summary["tasks"]}  # as a run's
         write_run(results, run_id, records, summary)
 
 

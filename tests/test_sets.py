@@ -118,6 +118,24 @@ def test_a_judge_subset_keeps_half_its_answers_in_each_position(limit):
     assert abs(swapped - limit / 2) <= 1
 
 
+@pytest.mark.parametrize("limit", [10, 50, 100, 192, 291, 388, 400, 533])
+def test_a_judge_subset_keeps_half_its_answers_in_each_position_within_every_axis_value(limit):
+    # Within each template, error kind, argument right/wrong and masking, as in the whole set (within
+    # two: a subset is taken one instance at a time), for the summary and judge_report cut by them.
+    # Found with v1's and v2's sets: at --limit 50 every argument-right instance had its right answer
+    # as candidate 2 and every argument-wrong one as candidate 1 (so every argument argued for
+    # candidate 2), and every dropped and operation error had it as 1; a constant "1" scored 0% with
+    # the argument right and 100% with it wrong.
+    task = get_task("judge")
+    picked = stratified(load_set("judge"), limit)
+    for axis in ("template", "error", "argument_correct", "masked"):
+        n, second = Counter(), Counter()
+        for inst in picked:
+            n[inst.bucket[axis]] += 1
+            second[inst.bucket[axis]] += task.decode(inst.problem).swapped
+        assert {v: second[v] for v in n if abs(second[v] - n[v] / 2) > 2} == {}, (axis, dict(n))
+
+
 @pytest.mark.parametrize("name", TASK_NAMES)
 @pytest.mark.parametrize("limit", [24, 50, 100])
 def test_a_subset_keeps_every_axis_share_within_a_few_instances(name, limit):
@@ -140,7 +158,7 @@ def test_a_subset_keeps_every_axis_share_within_a_few_instances(name, limit):
 def test_a_subset_of_the_judge_set_covers_as_many_strata_as_it_has_instances():
     picked = stratified(load_set("judge"), 50)
     c = coverage("judge", picked)
-    assert c == {"instances": 50, "of": 576, "strata": 50, "of_strata": 192}
+    assert c == {"instances": 50, "of": 576, "strata": 50, "of_strata": 192, "version": "v2"}
     assert describe_coverage("judge", c) == "judge: 50 of 576 instances, 50 of 192 strata"
     assert describe_coverage("causal", {"instances": 3, "of": None, "strata": 1}) == "causal: 3 fresh instances in 1 stratum"
     assert describe_coverage("causal", {"instances": 3, "of": 32, "strata": 1, "of_strata": 1}) == \

@@ -58,7 +58,8 @@ def test_always_answering_1_scores_half_on_any_subset_of_judge(bench, pytester, 
 
 def test_the_summary_says_what_a_subset_covers(bench, pytester):
     result = bench("--model", ALWAYS_1, "-m", "judge", "--limit", "50")
-    assert last_summary(pytester)["coverage"]["judge"] == {"instances": 50, "of": 576, "strata": 50, "of_strata": 192}
+    assert last_summary(pytester)["coverage"]["judge"] == {"instances": 50, "of": 576, "strata": 50, "of_strata": 192,
+                                                           "version": "v2"}
     result.stdout.fnmatch_lines(["judge: 50 of 576 instances, 50 of 192 strata; PARTIAL (*--limit 50*)*"])
 
 
@@ -206,6 +207,39 @@ def test_a_run_recorded_complete_with_failed_requests_is_not_the_score_either(tm
     assert errors_reason(1, cached=False) == "1 request error: not measured (rerun to ask them again)"
     with pytest.raises(UsageError, match="m has no complete run"):
         resolve_run(tmp_path, "m@latest")
+
+
+def test_a_complete_run_of_an_older_version_of_a_set_is_not_the_score(tmp_path):
+    """judge's set is v2 (v1 tied the right answer's position to the masking): a run that scored all of
+    v1 was recorded complete, and would have stood on the leaderboard as the model's judge score beside
+    runs of v2. The summary records the version it scored; one written before that scored v1, the only
+    version any set had then. A task whose set is still v1 keeps such runs."""
+    from oraclebench.records import Record, partial_reason, task_complete, write_run
+    from oraclebench.summary import leaderboard_rows, summarize, write_leaderboard
+
+    def run(run_id: str, task: str, version: str | None) -> dict:
+        records = [Record(run_id=run_id, model="m", task=task, instance_id=f"{task}-{version or 'v1'}-{i:04d}",
+                          label="x", bucket={}, split="unknown", prompt="p", completion="", parsed=None,
+                          expected="x", correct=i < 3, reason="") for i in range(6)]
+        summary = summarize(records, run_id=run_id, model="m")
+        summary["complete"] = {task: True}
+        summary["coverage"] = {task: {"instances": 6, "of": 6, "strata": 1, "of_strata": 1}
+                               | ({"version": version} if version else {})}
+        write_run(tmp_path, run_id, records, summary)
+        return summary
+
+    before = run("20260101T000000-000000-m", "judge", None)
+    v1 = run("20260102T000000-000000-m", "judge", "v1")
+    assert not task_complete(before, "judge") and not task_complete(v1, "judge")
+    assert partial_reason(v1, "judge") == "scored judge's set v1, not its current v2: rerun to score v2"
+    assert task_complete(run("20260103T000000-000000-m", "causal", None), "causal")  # causal's set is v1
+    (row,), notes = leaderboard_rows(tmp_path)
+    assert row["judge"] == "no complete run [1]" and row["run"] == "20260103T000000-000000-m"
+    assert "20260102T000000-000000-m: scored judge's set v1" in notes[0]
+    assert "scored judge's set v1, not its current v2" in write_leaderboard(tmp_path).read_text()
+    assert task_complete(run("20260104T000000-000000-m", "judge", "v2"), "judge")
+    (row,), notes = leaderboard_rows(tmp_path)
+    assert row["judge"].startswith("50.0, ") and row["run"].endswith("20260104T000000-000000-m") and notes == []
 
 
 @pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["one process", "xdist"])
@@ -454,7 +488,7 @@ def test_per_item_failures_stay_available(bench, pytester):
     assert sum(line.startswith("FAILED ") for line in result.stdout.lines) == failed
     assert junit.read_text().count("<failure") == failed
     result = bench("--model", "random", "-m", "judge", "--limit", "20", "--tb=short")
-    result.stdout.fnmatch_lines(["wrong answer on judge-v1-* (unknown, *)"])
+    result.stdout.fnmatch_lines(["wrong answer on judge-v2-* (unknown, *)"])
 
 
 def test_a_crash_outside_the_answers_is_still_shown_whole(bench, pytester):
