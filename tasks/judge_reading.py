@@ -75,7 +75,7 @@ _NEGATIVE = re.compile(r"\b(?:wrong(?:ly)?|incorrect(?:ly)?|inaccurate(?:ly)?|wo
                        r"mistakes?|errors?|erroneous|misreads?|miscalculat\w*|fails?|faulty|inferior)\b", re.I)
 _NEGATION = re.compile(r"(?:\bnot|n't|\bnever|\bno|\bless)\b[\w\s]{0,20}$", re.I)
 _NOT_LESS = re.compile(r"(?:\bnot|n't|\bno)\s+less\b[\w\s]{0,20}$", re.I)  # "no less accurate": no negation
-# "partially correct" is not a verdict for the candidate: it says the candidate is not (wholly) right.
+# "partially correct" is no verdict: the candidate is not called right, nor wrong ("mostly correct").
 _PARTLY = re.compile(r"\b(?:partially|partly|somewhat|almost|nearly|mostly|half)[\s-]+$", re.I)
 # "the argument claims candidate 1 is better": the argument's verdict, reported, not the answer's.
 _REPORTED = re.compile(r"\b(?:argument|arguer|it)\s+(?:claims?|says?|argues?|suggests?|states?|favou?rs?|picks?|"
@@ -149,7 +149,8 @@ def read_choice(text: str) -> Reading:
                     continue
                 before = text[start:word.start()]
                 negated = (_NEGATION.search(before) is not None and not _NOT_LESS.search(before)) != (joined == "nor")
-                negated = negated or (sign == "+" and _PARTLY.search(before) is not None)
+                if sign == "+" and _PARTLY.search(before):  # "mostly correct": neither right nor wrong said
+                    continue
                 if not negated and _AS_BEFORE.search(before) and _AS_AFTER.match(text, word.end(), end):
                     # "as accurate as candidate 2" says it of both ("not as accurate as": of the first only)
                     group = group + [m for m in mentions if m.start >= word.end() and not m.against][:1]

@@ -57,6 +57,7 @@ def test_numbers_that_only_begin_with_a_candidate_number_choose_nothing(text):
     ("The argument claims candidate 1 is better, but that is not correct; candidate 2 is right.", 2),
     ("Candidate 2 is correct. Candidate 1 is also partially correct but its final answer is wrong.", 2),
     ("Candidate 1 is correct? No. Candidate 2 is correct.", 2),
+    ("Candidate 2 is mostly correct.", 2),  # a qualified praise is no verdict against it (not 1 by elimination)
 ])
 def test_a_verdict_reads_as_what_it_concludes_not_as_the_first_candidate_named(text, chosen):
     assert read_choice(text).choice == chosen
