@@ -106,7 +106,7 @@ def stratified_difference(cells: Sequence[tuple[int, int, int, int]], z: float =
         d += c * (p1 - p2)
         lo2 += c * c * ((p1 - l1) ** 2 + (u2 - p2) ** 2)
         hi2 += c * c * ((u1 - p1) ** 2 + (p2 - l2) ** 2)
-    return d, d - math.sqrt(lo2), d + math.sqrt(hi2)
+    return d, max(-1.0, d - math.sqrt(lo2)), min(1.0, d + math.sqrt(hi2))  # rounding, as difference_interval
 
 
 def difference_interval(k1: int, n1: int, k2: int, n2: int, z: float = Z95) -> tuple[float, float, float]:
@@ -119,4 +119,4 @@ def difference_interval(k1: int, n1: int, k2: int, n2: int, z: float = Z95) -> t
     d = p1 - p2
     lo = d - math.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2)
     hi = d + math.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2)
-    return d, lo, hi
+    return d, max(-1.0, lo), min(1.0, hi)  # within [-1, 1] but for rounding (-1.0000000000000002 at 0/1 vs 27/27)

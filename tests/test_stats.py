@@ -125,3 +125,11 @@ def test_a_stratified_difference_lies_within_its_interval_and_one_stratum_is_new
     d, lo, hi = stratified_difference(cells)
     assert -1 <= lo <= d <= hi <= 1
     assert stratified_difference(cells[:1]) == difference_interval(*cells[0])
+
+
+def test_an_interval_at_the_edge_stays_within_minus_one_and_one():
+    """0/1 against 27/27 gave -1.0000000000000002 by rounding (a trial: the property above failed at random)."""
+    from oraclebench.stats import difference_interval, stratified_difference
+
+    assert difference_interval(0, 1, 27, 27)[1] == -1.0 and stratified_difference([(0, 1, 27, 27)])[1] == -1.0
+    assert difference_interval(27, 27, 0, 1)[2] == 1.0
