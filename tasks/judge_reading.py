@@ -17,11 +17,19 @@ correct" calls both right, "neither candidate 1 nor candidate 2 is right" calls 
 after "the answer is". "Less" turns a verdict around: "candidate 1 is less accurate than candidate
 2" calls candidate 1 the worse one; "candidate 1 is as accurate as candidate 2" says it of both.
 
-What the answer does not assert is not its verdict: a question ("Candidate 2 is right? No."), what
-the argument is said to claim ("the argument claims candidate 1 is better"), "partially correct",
-and a verdict before a colon for the candidate after it ("The argument is wrong: candidate 2." is 2).
-A conclusion drawn ("..., so candidate 2 is correct") is explicit; a correction ("1, no wait, 2")
-names both.
+What the answer does not assert is not its verdict: a question ("Maybe candidate 1?"; one answered
+"Yes." or "No." is asserted or turned around), what it wonders ("whether candidate 1 is right"),
+what the argument is said to claim ("the argument claims candidate 1 is better", "candidate 1 is what
+the argument says"), "partially correct", "seems right", "might be correct", and a verdict whose
+clause names something else before it ("The argument is wrong: candidate 2." is 2; a label,
+"Incorrect: candidate 1.", speaks of the candidate after it). A negation turns a verdict ("I don't
+think candidate 1 is correct", "cannot be", "far from", "fewer errors"), and a choice negated is a
+verdict against ("I wouldn't pick candidate 1", "isn't candidate 1"). A conclusion drawn ("..., so
+candidate 2 is correct", "Hence, 2.") is explicit; a correction ("1, no wait, 2") and an "or" before a
+candidate ("candidate 2, or maybe candidate 1") name both.
+
+Rule 4 stays: a text that names one candidate and says nothing about it chooses it ("Possibly
+candidate 1.", and also "Let me check candidate 1 first." cut short).
 
 A number is a candidate only as a whole token: ``12``, ``10`` or ``1.5`` name no candidate (a prefix
 reading would take them for candidate 1). Pure: no torch, no pytest.
@@ -50,13 +58,19 @@ _MENTIONS: tuple[tuple[re.Pattern, bool], ...] = (
                 re.I), True),
     (re.compile(r"\b(?:i\s+(?:would\s+)?(?:choose|pick|select|prefer|go\s+with)|(?:choose|pick|select))\s+"
                 r"(?:the\s+)?(?:candidate[\s_]*)?" + _NUM, re.I), True),
+    # a conclusion drawn: "Hence, 2.", "So, candidate 2."
+    (re.compile(r"\b(?:so|therefore|thus|hence)\s*,?\s*(?:the\s+answer\s*:?\s*)?(?:candidate[\s_]*)?" + _NUM +
+                r"(?=\s*[.!]?\s*$)", re.I), True),
     # a conclusion drawn: "..., so candidate 2 is correct", "therefore candidate 1 is right"
     (re.compile(r"\b(?:so|therefore|thus|hence)\s*,?\s*(?:the\s+)?candidate[\s_]*" + _NUM +
                 r"(?=\s+(?:is|must\s+be)\s+(?:the\s+)?(?:correct|right|better|best)\b)", re.I), True),
     (re.compile(r"\bcandidates?[\s_]*(?:#|no\.?\s*|number\s*)?" + _NUM, re.I), False),
     # the second of "candidates 1 and 2", "candidate 1 or 2": a number joined to a candidate named just before
-    (re.compile(r"\bcandidates?[\s_]*\(?[12]\)?\s*,?\s*(?:and|or|nor|&|/)\s*(?:candidate[\s_]*)?" + _NUM, re.I), False),
+    (re.compile(r"\bcandidates?[\s_]*\(?[12]\)?\s*,?\s*\(?\s*(?:and|or|nor|&|/)\s*(?:maybe\s+|possibly\s+|perhaps\s+)?"
+                r"(?:candidate[\s_]*)?" + _NUM, re.I), False),
     (re.compile(r"\bcandidate[\s_]+(one|two)\b", re.I), False),
+    (re.compile(r"\bthe\s+(first|second)\s+(?=is\b|was\b|one\b)", re.I), False),  # "the first is wrong"
+    (re.compile(r"\bcandidate\s+(?:is|was)\s*:?\s*" + _NUM, re.I), False),  # "the correct candidate is 2"
     (re.compile(r"\b(first|second|1st|2nd)\s+(?:candidate|one|answer|option|explanation|response|solution)\b", re.I),
      False),
     (re.compile(r"\b(?:option|explanation|response|solution)\s*" + _NUM, re.I), False),
@@ -68,29 +82,46 @@ _MENTIONS: tuple[tuple[re.Pattern, bool], ...] = (
      False),
 )
 # "not candidate 1", "rather than candidate 1": a verdict against the candidate named.
-_AGAINST = re.compile(r"\b(?:not|rather\s+than|instead\s+of|over)\s+$", re.I)
-_POSITIVE = re.compile(r"\b(?:correct(?:ly)?|right|accurate(?:ly)?|better|best|valid|preferred|"
-                       r"preferable|superior)\b", re.I)
+_AGAINST = re.compile(r"(?:\b(?:not|never|rather\s+than|instead\s+of|over)|\bcannot(?:\s+be)?|"
+                      r"n't(?:\s+(?:think|believe|pick|choose|select|prefer|go\s+with|agree\s+with))?)\s+$", re.I)
+_POSITIVE = re.compile(r"\b(?:correct(?:ly)?|right|accurate(?:ly)?|better|best|good|valid|preferred|"
+                       r"preferable|superior|reliable|trustworthy|outperforms?|beats?|wins?|nails|spot\s+on)\b|[✓✔✅]", re.I)
 _NEGATIVE = re.compile(r"\b(?:wrong(?:ly)?|incorrect(?:ly)?|inaccurate(?:ly)?|worse|invalid|false|flawed|mistaken|"
-                       r"mistakes?|errors?|erroneous|misreads?|miscalculat\w*|fails?|faulty|inferior)\b", re.I)
-_NEGATION = re.compile(r"(?:\bnot|n't|\bnever|\bno|\bless)\b[\w\s]{0,20}$", re.I)
-_NOT_LESS = re.compile(r"(?:\bnot|n't|\bno)\s+less\b[\w\s]{0,20}$", re.I)  # "no less accurate": no negation
-# "partially correct" is no verdict: the candidate is not called right, nor wrong ("mostly correct").
-_PARTLY = re.compile(r"\b(?:partially|partly|somewhat|almost|nearly|mostly|half)[\s-]+$", re.I)
+                       r"mistakes?|errors?|erroneous|misreads?|miscalculat\w*|miscounts?|fails?|faulty|inferior|"
+                       r"unreliable|untrustworthy|loses?|outperformed|off\s+by|disagree(?:s)?\s+with|overlooks?|"
+                       r"omits?|ignores?|forgets?|bad)\b|[✗✘❌]", re.I)
+_NEGATION = re.compile(r"(?:\bnot|n't|\bnever|\bno|\bless|\bfewer|cannot|\bhardly|\bbarely|\bfar\s+from|"
+                       r"\banything\s+but|\bfails?\s+to)\b[\w\s]{0,25}$", re.I)
+# "no less accurate", "not fewer errors": the negation of a reversal is none
+_NOT_LESS = re.compile(r"(?:\bnot|n't|\bno)\s+(?:less|fewer)\b[\w\s]{0,25}$", re.I)
+# "partially correct", "seems right", "might be correct" is no verdict: the candidate is not called right, nor wrong.
+_PARTLY = re.compile(r"\b(?:partially|partly|somewhat|almost|nearly|mostly|half|seems?|seemed|appears?|appeared|looks?|"
+                     r"looked|(?:might|may|could|would)\s+(?:also\s+)?be)[\s-]+$", re.I)
 # "the argument claims candidate 1 is better": the argument's verdict, reported, not the answer's.
-_REPORTED = re.compile(r"\b(?:argument|arguer|it)\s+(?:claims?|says?|argues?|suggests?|states?|favou?rs?|picks?|"
-                       r"chooses?)\s+(?:that\s+)?(?:the\s+)?$", re.I)
+_REPORTED = re.compile(r"\b(?:argument|arguer|it)\s+(?:\w+ly\s+)?(?:claims?|says?|argues?|suggests?|states?|favou?rs?|"
+                       r"picks?|chooses?)\s+(?:that\s+)?(?:the\s+)?$", re.I)
+_REPLY = re.compile(r"\s*(yes|no)\b[\s,.!]*", re.I)  # a question's own answer: "Yes." / "No."
+_REPORTED_AFTER = re.compile(r"\s*(?:is|was)\s+(?:what|the\s+one)\s+the\s+argument\s+\w+", re.I)  # "... is what the argument claims"
+# "whether candidate 1 ...", "I wonder if candidate 1 ...": asked about, not said
+_WHETHER = re.compile(r"\b(?:whether|wonder(?:ing)?\s+if|not\s+sure\s+if)\b[^.;!?]*$", re.I)
+# Who a verdict word speaks of when no candidate stands before it: "The argument is wrong: candidate 2" speaks of
+# the argument; "Incorrect: candidate 1" (a label) of the candidate after it.
+_SUBJECT = re.compile(r"\b(?:argument|arguer|reasoning|claim|it|this|that|which|they)\b", re.I)
 # "candidate 1 is as accurate as candidate 2", "just as correct as": a verdict on both alike.
 _AS_BEFORE = re.compile(r"\bas\s+(?:\w+\s+)?$", re.I)
 _AS_AFTER = re.compile(r"\s+as\b", re.I)
 # What may stand between two candidates named together ("candidate 1 and candidate 2", "candidates 1 or 2"):
 # group 1 is the conjunction, which decides what a verdict on one of them says of the other.
 # A comma alone joins nothing: "unlike candidate 2, candidate 1 is correct".
-_JOINED = re.compile(r"\s*\)?\s*(?:,\s*)?(and|or|nor|&|/)\s*(?:the\s+)?(?:candidates?[\s_]*)?\(?\s*", re.I)
+_JOINED = re.compile(r"\s*\)?\s*(?:,\s*)?\(?\s*(and|or|nor|&|/)\s*(?:maybe\s+|possibly\s+|perhaps\s+)?(?:the\s+)?"
+                     r"(?:candidates?[\s_]*)?\(?\s*", re.I)
+# "Candidate 2 is correct, or maybe candidate 1": an "or" right before the second candidate is a hedge too
+_OR_BEFORE = re.compile(r"\bor\s+(?:else\s+)?(?:maybe\s+|possibly\s+|perhaps\s+)?(?:the\s+)?(?:candidate[\s_]*)?\(?\s*$", re.I)
 _JOINS = {"and": "and", "&": "and", "or": "or", "/": "or", "nor": "nor"}
 _SAME = re.compile(r"\b(?:so|as|neither|nor)\s+(?:is|does|did|was)\s+(?:the\s+)?$", re.I)
 # Clauses: a verdict word speaks of a candidate named in the same clause only.
-_CLAUSE = re.compile(r"(?<!\d)[.;!?](?!\d)|\n|\b(?:but|whereas|while|however|although)\b", re.I)
+# "1.5" stays whole; "anything but correct" is one clause
+_CLAUSE = re.compile(r"[.;!?](?!\d)|\n|\b(?:whereas|while|however|although)\b|(?<!anything )(?<!nothing )\bbut\b", re.I)
 
 
 @dataclass(frozen=True)
@@ -111,6 +142,7 @@ class _Mention:
     at: tuple[int, int] = (0, 0)  # where its number stands
     joined: str = ""  # how it is joined to the mention before it: "and", "or", "nor", or "" (not joined)
     reported: bool = False  # named as what the argument says, not by the answer itself
+    asked: bool = False  # named in what the answer wonders ("whether candidate 1 is right")
 
 
 def read_choice(text: str) -> Reading:
@@ -126,11 +158,20 @@ def read_choice(text: str) -> Reading:
     explicit: set[int] = set()
     named: set[int] = set()
     asked: set[int] = set()  # named in a question only
-    for start, end in _clauses(text):
-        if text[end:end + 1] == "?":  # a question asserts nothing: "Candidate 2 is right? No."
-            asked |= {m.number for m in _mentions(text, start, end)}
-            continue
-        mentions = [m for m in _mentions(text, start, end) if not m.reported]
+    reported: set[int] = set()  # named as what the argument claims
+    clauses = _clauses(text)
+    for k, (start, end) in enumerate(clauses):
+        flip = False
+        if text[end:end + 1] == "?":  # a question asserts nothing, unless answered: "Is candidate 2 right? Yes."
+            reply = _REPLY.fullmatch(text, *clauses[k + 1]) if k + 1 < len(clauses) else None
+            if reply is None:
+                asked |= {m.number for m in _mentions(text, start, end)}
+                continue
+            flip = reply.group(1).lower() == "no"  # "Candidate 2 is right? No.": what it asked, turned around
+        found = _mentions(text, start, end)
+        asked |= {m.number for m in found if m.asked}
+        reported |= {m.number for m in found if m.reported}
+        mentions = [m for m in found if not m.reported and not m.asked]
         for m in mentions:
             named.add(m.number)
             group, joined = _group(mentions, m)
@@ -141,7 +182,7 @@ def read_choice(text: str) -> Reading:
         said: set[str] = set()  # the verdicts of this clause
         for sign, pattern in (("+", _POSITIVE), ("-", _NEGATIVE)):
             for word in pattern.finditer(text, start, end):
-                target = _nearest([m for m in mentions if not m.against], word.start(), text)
+                target = _nearest([m for m in mentions if not m.against], word.start(), text, start)
                 if target is None:
                     continue
                 group, joined = _group(mentions, target)
@@ -149,6 +190,7 @@ def read_choice(text: str) -> Reading:
                     continue
                 before = text[start:word.start()]
                 negated = (_NEGATION.search(before) is not None and not _NOT_LESS.search(before)) != (joined == "nor")
+                negated = negated != flip
                 if sign == "+" and _PARTLY.search(before):  # "mostly correct": neither right nor wrong said
                     continue
                 if not negated and _AS_BEFORE.search(before) and _AS_AFTER.match(text, word.end(), end):
@@ -161,11 +203,11 @@ def read_choice(text: str) -> Reading:
         for m in mentions:  # "candidate 1 is wrong, and so is candidate 2": the same verdict again
             if _SAME.search(text[start:m.start]):
                 verdicts[m.number] |= said
-    return _conclude(text, explicit, verdicts, named, asked)
+    return _conclude(text, explicit, verdicts, named, asked, reported)
 
 
 def _conclude(text: str, explicit: set[int], verdicts: dict[int, set[str]], named: set[int],
-              asked: set[int] = frozenset()) -> Reading:
+              asked: set[int] = frozenset(), reported: set[int] = frozenset()) -> Reading:
     if len(explicit) == 1:
         return Reading(explicit.pop())
     if explicit:
@@ -187,8 +229,12 @@ def _conclude(text: str, explicit: set[int], verdicts: dict[int, set[str]], name
         return Reading(named.pop())
     if named:
         return Reading(None, "names both candidates without a conclusion")
+    if len(asked) == 2:
+        return Reading(None, "names both candidates without a conclusion")
     if asked:
         return Reading(None, "asks about a candidate without a conclusion")
+    if reported:
+        return Reading(None, "names a candidate only as what the argument claims")
     return Reading(None, f"names no candidate: expected 1 or 2 after 'candidate_', got {text.strip()[:40]!r}")
 
 
@@ -207,9 +253,11 @@ def _mentions(text: str, start: int, end: int) -> list[_Mention]:
             if any(f.start <= m.start(group) < f.end for f in found):
                 continue  # already read by an earlier pattern ("answer is candidate 2")
             against = _AGAINST.search(text[start:m.start()]) is not None
-            reported = _REPORTED.search(text[start:m.start()]) is not None
+            reported = (_REPORTED.search(text[start:m.start()]) is not None
+                        or _REPORTED_AFTER.match(text, m.end(), end) is not None)
+            asked = _WHETHER.search(text[start:m.start()]) is not None
             found.append(_Mention(_WORDS[m.group(group).lower()], m.start(), m.end(), is_conclusion and not against,
-                                  against, m.span(group), reported=reported))
+                                  against, m.span(group), reported=reported, asked=asked))
     found.sort(key=lambda m: m.at)
     return [dataclasses.replace(m, joined=_joined(text, before, m)) if before else m
             for before, m in zip([None, *found], found)]
@@ -221,7 +269,9 @@ def _joined(text: str, before: _Mention, m: _Mention) -> str:
     if m.against or before.against:
         return ""
     link = _JOINED.fullmatch(text, before.at[1], m.at[0])
-    return _JOINS[link.group(1).lower()] if link else ""
+    if link:
+        return _JOINS[link.group(1).lower()]
+    return "or" if _OR_BEFORE.search(text, before.at[1], m.at[0]) else ""
 
 
 def _group(mentions: list[_Mention], m: _Mention) -> tuple[list[_Mention], str]:
@@ -239,11 +289,14 @@ def _group(mentions: list[_Mention], m: _Mention) -> tuple[list[_Mention], str]:
     return group, next((j for j in ("or", "nor", "and") if j in links), "")
 
 
-def _nearest(mentions: list[_Mention], at: int, text: str) -> _Mention | None:
+def _nearest(mentions: list[_Mention], at: int, text: str, start: int) -> _Mention | None:
     """The mention a verdict word at ``at`` speaks of: the last one before it, else the first after it
-    short of a colon ("The argument is wrong: candidate 2." says nothing wrong of candidate 2)."""
+    where the clause names nothing else before the word ("Incorrect: candidate 1" speaks of candidate 1;
+    "The argument is wrong: candidate 2." speaks of the argument)."""
     before = [m for m in mentions if m.end <= at]
     if before:
         return before[-1]
-    after = [m for m in mentions if m.start >= at and ":" not in text[at:m.start]]
+    if _SUBJECT.search(text, start, at):
+        return None
+    after = [m for m in mentions if m.start >= at]
     return after[0] if after else None

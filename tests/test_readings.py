@@ -58,6 +58,32 @@ def test_numbers_that_only_begin_with_a_candidate_number_choose_nothing(text):
     ("Candidate 2 is correct. Candidate 1 is also partially correct but its final answer is wrong.", 2),
     ("Candidate 1 is correct? No. Candidate 2 is correct.", 2),
     ("Candidate 2 is mostly correct.", 2),  # a qualified praise is no verdict against it (not 1 by elimination)
+    # A second trial's sweep: each was read as the candidate it rejects (or as no answer where it concludes).
+    ("Candidate 2. The other candidate made an error.", 2),  # a sentence ends after a candidate's number too
+    ("Correct: candidate 2. Incorrect: candidate 1.", 2),
+    ("Wrong: candidate 1. Right: candidate 2.", 2),
+    ("I don't think candidate 1 is correct.", 2),
+    ("I wouldn't pick candidate 1.", 2),
+    ("Candidate 1 cannot be correct.", 2),
+    ("The correct answer isn't candidate 1, it's candidate 2.", 2),
+    ("Candidate 2 makes fewer errors than candidate 1.", 2),
+    ("Candidate 1 is far from correct.", 2),
+    ("Candidate 1 is anything but correct.", 2),
+    ("Candidate 1 is unreliable.", 2),
+    ("Candidate 1 is off by one.", 2),
+    ("Candidate 2 outperforms candidate 1.", 2),
+    ("Candidate 1 is not as good as candidate 2.", 2),
+    ("The argument is wrong, candidate 2 is better.", 2),
+    ("The argument incorrectly claims candidate 1 is right; candidate 2 is.", 2),
+    ("At first glance candidate 1 seems right, but actually candidate 2 is correct.", 2),
+    ("The correct candidate is 2.", 2),
+    ("The wrong candidate is 1.", 2),
+    ("Hence, 2.", 2),
+    ("The first is wrong and the second is right.", 2),
+    ("Is candidate 2 correct? Yes.", 2),
+    ("Candidate 1 is right? No.", 2),
+    ("Is it candidate 1? No, it is candidate 2.", 2),
+    ("Candidate 2 ✓, candidate 1 ✗", 2),
 ])
 def test_a_verdict_reads_as_what_it_concludes_not_as_the_first_candidate_named(text, chosen):
     assert read_choice(text).choice == chosen
@@ -81,7 +107,12 @@ def test_a_verdict_reads_as_what_it_concludes_not_as_the_first_candidate_named(t
     ("The answer is candidate 1 and candidate 2.", "concludes with both candidates"),
     ("Candidate 1 and candidate 2 are both incorrect.", "calls both candidates wrong"),
     ("1, no wait, 2", "names both candidates without a conclusion"),
-    ("Candidate 2 is right? No.", "asks about a candidate without a conclusion"),
+    ("Maybe candidate 1?", "asks about a candidate without a conclusion"),
+    ("Is candidate 1 correct, or is candidate 2?", "names both candidates without a conclusion"),
+    ("I can't tell whether candidate 1 is correct.", "asks about a candidate without a conclusion"),
+    ("The answer is candidate 2, or maybe candidate 1.", "names both candidates without a conclusion"),
+    ("Candidate 2 is correct or candidate 1 is.", "names both candidates without a conclusion"),
+    ("The argument wrongly claims candidate 2 is right.", "names a candidate only as what the argument claims"),
 ])
 def test_a_text_without_a_conclusion_is_no_answer_and_the_record_says_why(text, why):
     assert read_choice(text) == read_choice(text).__class__(None, why)
@@ -243,7 +274,8 @@ def test_the_summary_and_the_report_show_strict_and_lenient_and_how_many_only_le
 WORDS = ["Candidate", "candidate_", "is", "wrong", "correct", "not", "and", "or", "the", "answer", "Answer:", "1", "2",
          "12", "1.5", "(2)", "so", "but", ".", ";", ",", "\n", "better", "than", "I", "choose", "neither", "errors",
          "both", "nor", "less", "as", "whether", "candidates", "&", "accurate", ":", "?", "partially", "argument",
-         "claims", "wait", "therefore"]
+         "claims", "wait", "therefore", "don't", "think", "cannot", "fewer", "seems", "maybe", "whether", "yes",
+         "no", "wrongly", "is", "✓", "✗"]
 
 
 @given(st.lists(st.sampled_from(WORDS), max_size=14))
