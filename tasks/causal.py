@@ -46,6 +46,8 @@ NAME = "causal"
 _BITS = re.compile(r"\s*[01](\s*,\s*[01])*\s*")
 _VALUES = re.compile(r"\s*-?[0-9]+(\s*,\s*-?[0-9]+)*\s*")  # ASCII digits: the answer format
 _SPACE = r"[^\S\r\n]"  # white space within one line
+_CORRECTION = re.compile(r"\b(?:but|actually|wait|correction|no|i\s+mean)\b[\s,:]*(?:it\s+is|it's|the\s+(?:new\s+)?values?\s+are)\b|"
+                         r"\b(?:actually|correction|wait)\b", re.I)
 EXHAUSTIVE_MAX = 512  # a world with at most this many inputs is scored on every one of them
 SAMPLE_SIZE = 512  # else on this many, stratified by the inputs' sum
 
@@ -450,9 +452,10 @@ class CausalTask(Task[CausalProblem]):
     def read_lenient(self, text: str, problem: CausalProblem) -> tuple[dict[str, int] | None, bool]:
         """The new values and sums among prose and markup: a run of as many values as the world has
         equations (commas or spaces between, on one line; a longer run is no answer), then the first
-        ``A - B`` summary after it. The run is the first after the last "answer is"/"answer:", else
-        the last one: the final answer, as ``reading.final_number`` reads a number ("I first thought
-        1,1,1,1, but it is 1,0,1,0" is 1,0,1,0). Values and sums are read with their sign (``-3 - 1``).
+        ``A - B`` summary after it. The run is the first one the sums follow after the last "answer
+        is"/"answer:" or correction ("I first thought 1,1,1,1, but it is 1,0,1,0" is 1,0,1,0), else the
+        first: a check or comparison written after the answer is not it. Values and sums are read with
+        their sign (``-3 - 1``).
 
         >>> TASK.read_lenient("Answer:\\n1,0,0,0\\n3 - 1", CausalProblem((0, 1, 1, 1, 0)))[1]
         True
@@ -469,13 +472,15 @@ class CausalTask(Task[CausalProblem]):
         sums_next = rf"(?!-?\d+{_SPACE}*-{_SPACE}*-?\d)" if sums else ""
         run = rf"(?<![\d,-]){value}(?:{sep}{value}){{{len(names) - 1}}}(?!{sep}?{sums_next}-?\d)"
         pattern = r"(?<![\d.])" + r"\s*-\s*".join([r"(-?\d+)"] * len(sums)) + r"(?!\d|\.\d)"
-        said = list(ANSWER_IS.finditer(text))
+        # From the last "answer is" or correction on ("I first thought 1,1,1,1, but it is 1,0,1,0"): a check or
+        # comparison written after the answer ("... old values 1,1,1,0") is not the answer.
+        cues = list(ANSWER_IS.finditer(text)) + list(_CORRECTION.finditer(text))
         runs = [(bits, re.search(pattern, text[bits.end():]) if sums else None)
-                for bits in re.compile(run).finditer(text, said[-1].end() if said else 0)]
+                for bits in re.compile(run).finditer(text, max((c.end() for c in cues), default=0))]
         runs = [(bits, line) for bits, line in runs if line or not sums]  # a run the sums follow
         if not runs:
             return None, False
-        bits, line = runs[0] if said else runs[-1]
+        bits, line = runs[0]
         found = {}
         if sums:
             bound = _bound(world)

@@ -157,11 +157,13 @@ _NUMBER = re.compile(r"^([-+]?(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+))\.?$")
 
 
 def _equation(problem: Problem) -> re.Pattern:
-    """``7 × 8 =`` (or ``8 x 7 =``, ``7*8=``, ``7 times 8 =``): the problem's own product written out, which a
-    prose answer's number follows, whatever checks come after it."""
+    """``7 × 8 =`` (or ``8 x 7 =``, ``7*8=``, ``7 times 8 =``) followed by a number that ends the equation: the
+    problem's own product written out, whatever checks come after it ("7 × 8 = 56. Check: 56 / 8 = 7."). A
+    chain that goes on ("7 × 8 = 5 × 8 + 2 × 8 = 40 + 16 = 56") is no such cue: its last number is read."""
     times = r"\s*(?:[×xX*·]|times)\s*"  # after ``unmarked``: \times and \cdot are × already
     a, b = (r"(?<![\d.,])" + f"{n:,}".replace(",", ",?") + r"(?!\d)" for n in (problem.a, problem.b))
-    return re.compile(rf"(?:{a}{times}{b}|{b}{times}{a})\s*=\s*", re.I)
+    ends = r"(?=-?[\d,]+(?:\.\d+)?(?!\s*[×xX*·+\-−/^(=\d]))"
+    return re.compile(rf"(?:{a}{times}{b}|{b}{times}{a})\s*=\s*{ends}", re.I)
 
 
 class MultiplicationTask(Task[Problem]):

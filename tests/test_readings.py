@@ -342,6 +342,8 @@ def test_per_field_accuracy_says_it_leaves_failed_requests_out_where_the_accurac
 @pytest.mark.parametrize("text", [
     "6 × 8 = 48. Check: 48 / 8 = 6.", "6 × 8 = 46. No wait, 6 × 8 = 48.", "8 x 6 = 48, and 48 / 6 = 8",
     "The answer is 48. Check: 48/8 = 6",
+    "6 × 8 = 5 × 8 + 8 = 40 + 8 = 48",  # a chain goes on to the product: its first term is no answer
+    "6 × 8 = (6 × 4) × 2 = 24 × 2 = 48",
 ])
 def test_the_lenient_product_is_the_one_the_problems_own_equation_gives_whatever_checks_follow(text):
     assert MULT.read_lenient(text, MULT.Problem(6, 8)) == (48, True)
@@ -351,9 +353,12 @@ def test_the_lenient_product_is_the_one_the_problems_own_equation_gives_whatever
     "I first thought 1,1,1,1 and 0 - 0, but it is 0,1,0,1, 3 - 2.",
     "The answer is 0,1,0,1 and 3 - 2. Earlier I had 1,1,1,1 and 0 - 0.",
     "0,1,0,1\n3 - 2\nNote: the old values were 1,0,1,0",
+    "0,1,0,1\n3 - 2\n\nFor comparison, with no intervention: 1,1,1,1\n3 - 4",  # a check after the answer
+    "New: 0 1 0 1\nSums: 3 - 2\n(old state 1 0 1 0 → 3 - 2)",
 ])
 def test_the_lenient_causal_answer_is_the_final_one_as_for_a_number(text):
-    """Like ``final_number``: after the last "answer is", else the last run of values the sums follow."""
+    """After the last "answer is" or correction, else the first run of values the sums follow: a check or
+    comparison written after the answer is not it (a second trial: the last run read those)."""
     problem = CAUSAL.Problem((1, 0, 1, 0, 1))
     assert CAUSAL.render_answer(problem, CAUSAL.solve(problem)) == "\n0,1,0,1\n3 - 2\n"  # the hand reading
     assert CAUSAL.read_lenient(text, problem)[1]
