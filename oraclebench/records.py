@@ -336,8 +336,10 @@ def measured_as(summary: dict) -> str:
     dtype = str(summary.get("identity") or "").rpartition(":")[2]
     if dtype in ("bfloat16", "float16"):
         said.append(dtype)
-    recipe = (summary.get("manifest") or {}).get("recipe") if isinstance(summary.get("manifest"), dict) else None
-    scale = recipe.get("scale") if isinstance(recipe, dict) else None
+    manifest = summary.get("manifest") if isinstance(summary.get("manifest"), dict) else {}
+    recipe = manifest.get("recipe")
+    # the reference recipes keep it in their recipe, the judge recipe beside it
+    scale = recipe.get("scale") if isinstance(recipe, dict) and "scale" in recipe else manifest.get("scale")
     if isinstance(scale, (int, float)) and not isinstance(scale, bool) and scale != 1:
         said.append(f"training scale {scale:g}")
     return ", ".join(said)

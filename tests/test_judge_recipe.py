@@ -82,8 +82,23 @@ def test_the_training_scale_and_bad_flags(monkeypatch):
     small = scaled(Recipe(), 0.01)
     assert (small.steps, small.pretrain_steps, small.eval_n) == (12, 3, 4)
     monkeypatch.setenv("ORACLEBENCH_TRAIN_SCALE", "fast")
-    with pytest.raises(UsageError, match="ORACLEBENCH_TRAIN_SCALE='fast' must be a positive number"):
+    with pytest.raises(UsageError, match=r"ORACLEBENCH_TRAIN_SCALE='fast' must be a number in \(0, 100\]"):
         train_scale()
+    monkeypatch.setenv("ORACLEBENCH_TRAIN_SCALE", "200")  # the reference recipes' one rule: it was accepted here
+    with pytest.raises(UsageError, match="must be a number in"):
+        train_scale()
+
+
+def test_a_reduced_scale_trains_beside_the_full_recipes_folder(monkeypatch, tmp_path):
+    """ORACLEBENCH_TRAIN_SCALE=0.05 wrote models/judge-transplant, the full recipe's folder (a trial), and the
+    leaderboard did not say the scale: the judge manifest keeps it beside its recipe."""
+    from oraclebench.records import measured_as
+    from oraclebench.training.judge import Recipe, default_out
+
+    monkeypatch.setenv("ORACLEBENCH_HOME", str(tmp_path))
+    assert default_out(Recipe()) == tmp_path / "models" / "judge-transplant"
+    assert default_out(Recipe(transplant=False), 0.05) == tmp_path / "models" / "judge-transplant-control-scale0.05"
+    assert measured_as({"manifest": {"scale": 0.05, "recipe": {"steps": 12}}}) == "training scale 0.05"
 
 
 # --------------------------------------------------------------------------- the recipe end to end

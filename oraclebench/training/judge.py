@@ -122,14 +122,15 @@ def recipe_from_args(args) -> Recipe:
 
 
 def train_scale() -> float:
-    text = os.environ.get("ORACLEBENCH_TRAIN_SCALE", "1")
+    """``ORACLEBENCH_TRAIN_SCALE``, read by the reference recipes' one rule (``recipes.train_scale``); a bad
+    value is a ``UsageError`` here (the ``train`` command's)."""
+    from oraclebench.models.base import ModelError
+    from oraclebench.training.recipes import train_scale as shared
+
     try:
-        scale = float(text)
-    except ValueError:
-        scale = -1.0
-    if not scale > 0:
-        raise UsageError(f"ORACLEBENCH_TRAIN_SCALE={text!r} must be a positive number (1 = the full recipe)")
-    return scale
+        return shared()
+    except ModelError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def scaled(recipe: Recipe, scale: float) -> Recipe:
@@ -141,10 +142,12 @@ def scaled(recipe: Recipe, scale: float) -> Recipe:
                    train_n=s(recipe.train_n, 16), eval_every=s(recipe.eval_every, 1), eval_n=s(recipe.eval_n, 4))
 
 
-def default_out(recipe: Recipe) -> Path:
+def default_out(recipe: Recipe, scale: float = 1.0) -> Path:
+    """``$ORACLEBENCH_HOME/models/judge-transplant[-masked][-control][-lora][-scale<S>]``: a reduced scale never
+    takes the full recipe's folder (as ``models.reference.checkpoint_path`` for the reference models)."""
     home = Path(os.environ.get("ORACLEBENCH_HOME") or "~/.cache/oraclebench").expanduser()
     suffix = ("-masked" if recipe.masked else "") + ("" if recipe.transplant else "-control") + (
-        "-lora" if recipe.finetune == "lora" else "")
+        "-lora" if recipe.finetune == "lora" else "") + ("" if scale == 1 else f"-scale{scale:g}")
     return home / "models" / (NAME + suffix)
 
 
@@ -461,7 +464,7 @@ def run(args) -> int:
     recipe = recipe_from_args(args)
     if recipe.base and not (Path(recipe.base) / "config.json").is_file():
         raise UsageError(f"--base {recipe.base}: not a HuggingFace model directory (no config.json)")
-    out = Path(args.out).expanduser() if args.out else default_out(recipe)
+    out = Path(args.out).expanduser() if args.out else default_out(recipe, train_scale())
     threads = torch.get_num_threads()
     torch.set_num_threads(max(1, getattr(args, "threads", 1)))
     try:
