@@ -362,16 +362,21 @@ def gap_table(frame: pd.DataFrame) -> pd.DataFrame:
             s, h = counts.loc[(model, task, first)], counts.loc[(model, task, second)]
             row = {"model": model, "task": task, "gap of": name, "first n": int(s.n), "first %": 100 * s.accuracy,
                    "second n": int(h.n), "second %": 100 * h.accuracy, "strata": "all instances"}
-            if name in WITHIN_STRATA:
-                gap, lo, hi, row["strata"] = _within_strata(frame, model, task, first, second)
+            if name in WITHIN_STRATA:  # the accuracies beside it are those of the strata compared
+                gap, lo, hi, row["strata"], cells = _within_strata(frame, model, task, first, second)
+                for side, (k, n) in (("first", (sum(c[0] for c in cells), sum(c[1] for c in cells))),
+                                     ("second", (sum(c[2] for c in cells), sum(c[3] for c in cells)))):
+                    row[f"{side} n"], row[f"{side} %"] = n, (100 * k / n if n else float("nan"))
             else:
                 gap, lo, hi = difference_interval(int(s.correct), int(s.n), int(h.correct), int(h.n))
             rows.append(row | {"gap": gap, "lo": lo, "hi": hi})
     return pd.DataFrame(rows)
 
 
-def _within_strata(frame: pd.DataFrame, model: str, task: str, first: str, second: str) -> tuple[float, float, float, str]:
-    """The gap between splits ``first`` and ``second`` within the strata that hold both, and which those are."""
+def _within_strata(frame: pd.DataFrame, model: str, task: str, first: str,
+                   second: str) -> tuple[float, float, float, str, list[tuple[int, int, int, int]]]:
+    """The gap between splits ``first`` and ``second`` within the strata that hold both, which those are, and
+    their ``(k1, n1, k2, n2)`` cells."""
     part = frame[(frame["model"].astype(str) == str(model)) & (frame["task"] == task)
                  & frame["split"].isin([first, second])]
     known = _task(task)
@@ -388,9 +393,9 @@ def _within_strata(frame: pd.DataFrame, model: str, task: str, first: str, secon
     gap, lo, hi = stratified_difference(cells)
     total = len(set(keys))
     if not cells:
-        return gap, lo, hi, f"none of {total} strata holds both: no like-for-like comparison"
+        return gap, lo, hi, f"none of {total} strata holds both: no like-for-like comparison", cells
     named = ", ".join(shared) if len(shared) <= 6 else f"{', '.join(shared[:6])}, ..."
-    return gap, lo, hi, f"{len(cells)} of {total} strata ({named}): {held} of {len(part)} instances"
+    return gap, lo, hi, f"{len(cells)} of {total} strata ({named}): {held} of {len(part)} instances", cells
 
 
 # What each split a (model, task) lacks would take, keyed by the splits it has; the README's gaps only.
@@ -446,7 +451,7 @@ def gap_section(doc: plots.Doc, frame: pd.DataFrame, colors: dict) -> None:
           "near 0). It is compared within strata (abcd's program lengths, multiplication's digit pairs, judge's "
           "templates) that hold both, each weighted by Mantel-Haenszel's n1 n2 / (n1 + n2): where every short "
           "problem is trained on and the unseen ones are long, the plain difference would be difficulty, not "
-          "recall ('strata' in the table below says which strata were compared). 'unseen - held-out': how much "
+          "recall ('strata' in the table below says which strata were compared, and its accuracies are theirs). 'unseen - held-out': how much "
           "carries outside the training distribution ('seen - held-out' where the training data is not "
           "recorded: seen mixes trained and unseen). Intervals: Newcombe's hybrid score method (1998, method "
           "10), 95%; within strata its weighted form (Zou & Donner 2008, MOVER).")

@@ -572,7 +572,7 @@ def test_trained_minus_unseen_is_compared_within_strata_not_across_difficulty_mi
              ("len09", "trained"): (1, 10), ("len09", "unseen"): (4, 40)}
     frame = records_frame([Run("learner", "r1", {}, _abcd_records("learner", cells))])
     row = gap_table(frame).set_index("gap of").loc["trained - unseen"]
-    assert (row["first %"], row["second %"]) == (74.0, 26.0)  # 37/50 against 13/50
+    assert (row["first %"], row["second %"]) == (74.0, 26.0)  # 37/50 against 13/50: pooled, as all the strata are compared
     assert row["gap"] == pytest.approx(0.0, abs=1e-12) and row["lo"] < 0 < row["hi"]
     assert row["strata"] == "2 of 2 strata (len03, len09): 100 of 100 instances"
 
@@ -583,3 +583,12 @@ def test_a_gap_without_a_stratum_holding_both_splits_is_not_measured():
     row = gap_table(frame).set_index("gap of").loc["trained - unseen"]
     assert row["gap"] != row["gap"]  # NaN: no like-for-like comparison, where the plain one reads +90
     assert row["strata"] == "none of 2 strata holds both: no like-for-like comparison"
+
+
+def test_the_accuracies_beside_a_within_strata_gap_are_those_of_the_strata_compared():
+    """They were the pooled accuracies over every instance (83 against 9.7 beside +3.7: a second trial)."""
+    cells = {("len03", "trained"): (40, 40), ("len05", "trained"): (6, 10), ("len05", "unseen"): (3, 10),
+             ("len09", "unseen"): (0, 40)}
+    row = gap_table(records_frame([Run("m", "r1", {}, _abcd_records("m", cells))])).set_index("gap of").loc["trained - unseen"]
+    assert (row["first n"], row["first %"], row["second n"], row["second %"]) == (10, 60.0, 10, 30.0)
+    assert row["gap"] == pytest.approx(0.3)
