@@ -10,7 +10,8 @@ the same instances, not against the 50% of a coin::
 - ``longer``: the longer candidate (a ``dropped`` error leaves a step out, so the wrong one is shorter);
 - ``true_claims``: the candidate with fewer false ``a op b = c`` claims (a ``slip`` writes one);
 - ``question_numbers``: the candidate that repeats more of the question's numbers (a ``misread`` changes one);
-- ``shortcuts``: the three in that order, each deciding only where the one before ties.
+- ``shortcuts``: false claims first, then the question's numbers, then length, each deciding only where
+  the one before ties.
 
 Ties go to candidate 1. Each returns ``" 1"`` or ``" 2"``, the completion the prompt asks for.
 """

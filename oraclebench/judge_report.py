@@ -166,7 +166,8 @@ def _verdict(m: dict) -> str:
 def render_markdown(analysis: dict) -> str:
     """The analysis as markdown: the metrics per split, per error kind, and the paired control comparison."""
     splits = list(analysis["splits"])
-    lines = [f"### Judge argument analysis: {analysis['model']}", "",
+    partial = [f"PARTIAL run ({analysis['partial']}): not the model's score.", ""] if analysis.get("partial") else []
+    lines = [f"### Judge argument analysis: {analysis['model']}", "", *partial,
              "Percentages with 95% Wilson intervals; `seen`/`heldout` split templates and error kinds by training; "
              "failed requests count in n as not right (`k failed`).", "",
              "| | " + " | ".join(splits) + " |", "|---|" + "---|" * len(splits)]
@@ -223,7 +224,7 @@ def main(argv: list[str] | None = None) -> int:
     from pathlib import Path
 
     from oraclebench.errors import UsageError
-    from oraclebench.records import read_records, resolve_run
+    from oraclebench.records import partial_reason, read_records, read_summary, resolve_run, task_complete
 
     parser = argparse.ArgumentParser(prog="python -m oraclebench.judge_report", description=__doc__.splitlines()[0])
     parser.add_argument("run", help="run id, run folder, records file or MODEL@latest")
@@ -231,7 +232,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--results", default="results")
     args = parser.parse_args(argv)
     try:
-        records = read_records(resolve_run(Path(args.results), args.run))
+        run_dir = resolve_run(Path(args.results), args.run)
+        records = read_records(run_dir)
+        summary = read_summary(run_dir)
         control = read_records(resolve_run(Path(args.results), args.control)) if args.control else None
     except UsageError as exc:
         print(f"judge_report: error: {exc}", file=sys.stderr)
@@ -239,7 +242,10 @@ def main(argv: list[str] | None = None) -> int:
     if not any(r.task == "judge" for r in records):
         print(f"judge_report: error: run {args.run} has no judge records; run with -m judge", file=sys.stderr)
         return 2
-    print(render_markdown(judge_analysis(records, control)))
+    analysis = judge_analysis(records, control)
+    if summary is not None and not task_complete(summary, "judge"):  # as the leaderboard would not show it
+        analysis["partial"] = partial_reason(summary, "judge")
+    print(render_markdown(analysis))
     return 0
 
 

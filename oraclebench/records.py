@@ -255,6 +255,17 @@ def summary_problem(data) -> str | None:
     return None
 
 
+def read_summary(run: Path) -> dict | None:
+    """The ``summary.json`` of a run folder (or beside a records file), or None where it is missing or
+    damaged (``summary_problem``): a reader that only adds to what the records say goes on without it."""
+    path = Path(run) / "summary.json" if Path(run).is_dir() else Path(run).parent / "summary.json"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if summary_problem(data) is None else None
+
+
 def scan_runs(results: Path) -> tuple[list[dict], list[str]]:
     """Summaries of every finished run under ``results`` (oldest first), and one warning per damaged
     ``summary.json`` (named, with what is wrong): such a run is skipped, never a crash."""

@@ -110,6 +110,8 @@ def _no_complete_run(results: Path, model: str | None, scores) -> str:
         return f"no run of model(s) {model} under {results}; models with runs: {', '.join(sorted(latest))}"
     partial = [(m, t, r[-1]) for m, tasks in scores.partial.items() for t, r in tasks.items() if model in (None, m)]
     listed = "; ".join(f"{m} {t}: {s['run_id']} ({partial_reason(s, t)})" for m, t, s in partial[:4])
+    if len(partial) > 4:
+        listed += f"; and {len(partial) - 4} more"
     who = model or "any model"
     return (f"no complete run of {who} under {results} (partial runs: {listed or 'none'}); score the whole "
             f"frozen set, or name runs with --run RUN_ID")

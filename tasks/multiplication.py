@@ -358,6 +358,9 @@ class MultiplicationTask(Task[Problem]):
         """The digit pair (``2x2``), worked or not: ``identity`` counts a worked and a plain product as one."""
         return f"{len(str(problem.a))}x{len(str(problem.b))}"
 
+    def stratum(self, label: str, bucket: dict) -> str:
+        return label.removesuffix("_work")  # "2x2_work" is the stratum 2x2, as coverage_bucket says
+
     def frozen_configs(self) -> list[tuple[Config, int]]:
         """All 25 digit pairs 1..5 × 1..5, 40 distinct plain problems each: 1,000 instances."""
         return [(Config(a_digits=(da, da), b_digits=(db, db)), 40) for da in range(1, 6) for db in range(1, 6)]

@@ -264,3 +264,18 @@ def test_arguer_grad_lets_the_loss_reach_the_arguer_pass(trained):
         grads.append(model.model.embed_tokens.weight.grad.clone())
     # With arguer_grad the loss also flows back through the transplanted states into the arguer passes.
     assert not torch.allclose(grads[0], grads[1])
+
+
+def test_the_analysis_of_a_partial_run_says_so(tmp_path, capsys):
+    """It printed "beats the argument base rate" for a --limit run with failed requests, without a word (a
+    second trial); the leaderboard would not show such a run as the model's score."""
+    from oraclebench.judge_report import main
+    from oraclebench.records import write_run
+    from oraclebench.summary import summarize
+
+    recs = [_record(i, True, True) for i in range(8)] + [_record(8 + i, False, False, error="HTTP 500") for i in range(2)]
+    summary = summarize(recs, run_id="r", model="m", manifest=None, options={})
+    summary["complete"], summary["partial"] = {"judge": False}, {"judge": "10 of 576 instances (--limit 10)"}
+    run_dir = write_run(tmp_path, "r", recs, summary)
+    assert main([str(run_dir), "--results", str(tmp_path)]) == 0
+    assert "PARTIAL run (10 of 576 instances (--limit 10)): not the model's score." in capsys.readouterr().out

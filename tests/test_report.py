@@ -592,3 +592,17 @@ def test_the_accuracies_beside_a_within_strata_gap_are_those_of_the_strata_compa
     row = gap_table(records_frame([Run("m", "r1", {}, _abcd_records("m", cells))])).set_index("gap of").loc["trained - unseen"]
     assert (row["first n"], row["first %"], row["second n"], row["second %"]) == (10, 60.0, 10, 30.0)
     assert row["gap"] == pytest.approx(0.3)
+
+
+def test_no_complete_run_names_four_partial_runs_and_counts_the_rest(tmp_path):
+    """It named at most 4 partial runs and said nothing of the others (a second trial)."""
+    from oraclebench.errors import UsageError
+
+    for k, model in enumerate(["a", "b", "c", "d", "e", "f"]):
+        run_id = f"2026010{k + 1}T000000-000000-{model}"
+        records = [dataclasses.replace(r, run_id=run_id) for r in _split_records(model, {"unknown": 2})]
+        summary = summarize(records, run_id=run_id, model=model, manifest=None, options={"heldout": []})
+        summary["complete"], summary["partial"] = {"causal": False}, {"causal": "2 of 32 instances (--limit 2)"}
+        write_run(tmp_path, run_id, records, summary)
+    with pytest.raises(UsageError, match=r"partial runs: .*; and 2 more\)"):
+        build_report(tmp_path)

@@ -253,5 +253,7 @@ def test_a_records_stratum_is_the_coverage_bucket_of_its_problem(name):
     the stratum training coverage counts (``coverage_bucket``), on the frozen set and on fresh draws."""
     task = get_task(name)
     problems = [task.decode(i.problem) for i in load_set(name)] + [task.sample(7, i) for i in range(40)]
+    if name == "multiplication":  # worked problems label "2x2_work" (a second trial: their stratum is 2x2)
+        problems += [task.sample(7, i, task.config(scratchpad=True)) for i in range(40)]
     for p in problems:
         assert task.stratum(task.label(p), task.bucket(p)) == task.coverage_bucket(p)
