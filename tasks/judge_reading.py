@@ -102,8 +102,8 @@ _REPORTED = re.compile(r"\b(?:argument|arguer|it)\s+(?:\w+ly\s+)?(?:claims?|says
                        r"picks?|chooses?)\s+(?:that\s+)?(?:the\s+)?$", re.I)
 _REPLY = re.compile(r"\s*(yes|no)\b[\s,.!]*", re.I)  # a question's own answer: "Yes." / "No."
 _REPORTED_AFTER = re.compile(r"\s*(?:is|was)\s+(?:what|the\s+one)\s+the\s+argument\s+\w+", re.I)  # "... is what the argument claims"
-# "whether candidate 1 ...", "I wonder if candidate 1 ...": asked about, not said
-_WHETHER = re.compile(r"\b(?:whether|wonder(?:ing)?\s+if|not\s+sure\s+if)\b[^.;!?]*$", re.I)
+# "whether candidate 1 ...", "I'm not sure candidate 1 ...": asked about, not said
+_WHETHER = re.compile(r"\b(?:whether|wonder(?:ing)?\s+if|not\s+sure|unsure|uncertain)\b[^.;!?]*$", re.I)
 # Who a verdict word speaks of when no candidate stands before it: "The argument is wrong: candidate 2" speaks of
 # the argument; "Incorrect: candidate 1" (a label) of the candidate after it.
 _SUBJECT = re.compile(r"\b(?:argument|arguer|reasoning|claim|it|this|that|which|they)\b", re.I)

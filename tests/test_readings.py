@@ -110,6 +110,7 @@ def test_a_verdict_reads_as_what_it_concludes_not_as_the_first_candidate_named(t
     ("Maybe candidate 1?", "asks about a candidate without a conclusion"),
     ("Is candidate 1 correct, or is candidate 2?", "names both candidates without a conclusion"),
     ("I can't tell whether candidate 1 is correct.", "asks about a candidate without a conclusion"),
+    ("I'm not sure candidate 1 is correct.", "asks about a candidate without a conclusion"),  # not 2 by elimination
     ("The answer is candidate 2, or maybe candidate 1.", "names both candidates without a conclusion"),
     ("Candidate 2 is correct or candidate 1 is.", "names both candidates without a conclusion"),
     ("The argument wrongly claims candidate 2 is right.", "names a candidate only as what the argument claims"),
