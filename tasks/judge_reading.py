@@ -25,8 +25,13 @@ clause names something else before it ("The argument is wrong: candidate 2." is 
 "Incorrect: candidate 1.", speaks of the candidate after it). A negation turns a verdict ("I don't
 think candidate 1 is correct", "cannot be", "far from", "fewer errors"), and a choice negated is a
 verdict against ("I wouldn't pick candidate 1", "isn't candidate 1"). A conclusion drawn ("..., so
-candidate 2 is correct", "Hence, 2.") is explicit; a correction ("1, no wait, 2") and an "or" before a
-candidate ("candidate 2, or maybe candidate 1") name both.
+candidate 2 is correct", "Hence, 2.") is explicit, and "the wrong answer is candidate 1" none; a
+correction ("1, no wait, 2") and an "or" before a candidate ("candidate 2, or maybe candidate 1") name
+both. A verdict speaks of the candidate named last before it, unless the argument stands between them
+("Candidate 1 spots the argument's error") or that one was named as a contrast ("Candidate 2, unlike
+candidate 1, is wrong"); a clause after "but" that names no one speaks of the one named last ("Candidate
+2 seems right but is actually wrong"). Praise written with a verdict word ("error-free", "free of
+errors", "avoids the error") is praise.
 
 Rule 4 stays: a text that names one candidate and says nothing about it chooses it ("Possibly
 candidate 1.", and also "Let me check candidate 1 first." cut short).
@@ -53,7 +58,8 @@ _WORDS = {"1": 1, "2": 2, "one": 1, "two": 2, "first": 1, "second": 2, "1st": 1,
 
 # Mentions of a candidate. Group 1 is its number (or word); "explicit" ones are conclusions.
 _MENTIONS: tuple[tuple[re.Pattern, bool], ...] = (
-    (re.compile(r"(?<!'s )\b(?:(?:the\s+)?(?:correct|right|final|best)\s+)?(?:answer|choice)\s*(?:is|:|=)\s*:?\s*"
+    (re.compile(r"(?<!'s )(?<!wrong )(?<!worst )(?<!worse )(?<!flawed )(?<!incorrect )"
+                r"\b(?:(?:the\s+)?(?:correct|right|final|best)\s+)?(?:answer|choice)\s*(?:is|:|=)\s*:?\s*"
                 r"(?:(?:the\s+)?candidate[\s_]*" + _NUM + r"|" + _NUM + r"(?=\s*(?:$|[.,;!)\n*]|because|since)))",
                 re.I), True),
     (re.compile(r"\b(?:i\s+(?:would\s+)?(?:choose|pick|select|prefer|go\s+with)|(?:choose|pick|select))\s+"
@@ -85,27 +91,37 @@ _MENTIONS: tuple[tuple[re.Pattern, bool], ...] = (
 _AGAINST = re.compile(r"(?:\b(?:not|never|rather\s+than|instead\s+of|over)|\bcannot(?:\s+be)?|"
                       r"n't(?:\s+(?:think|believe|pick|choose|select|prefer|go\s+with|agree\s+with))?)\s+$", re.I)
 _POSITIVE = re.compile(r"\b(?:correct(?:ly)?|right|accurate(?:ly)?|better|best|good|valid|preferred|"
-                       r"preferable|superior|reliable|trustworthy|outperforms?|beats?|wins?|nails|spot\s+on)\b|[✓✔✅]", re.I)
-_NEGATIVE = re.compile(r"\b(?:wrong(?:ly)?|incorrect(?:ly)?|inaccurate(?:ly)?|worse|invalid|false|flawed|mistaken|"
-                       r"mistakes?|errors?|erroneous|misreads?|miscalculat\w*|miscounts?|fails?|faulty|inferior|"
-                       r"unreliable|untrustworthy|loses?|outperformed|off\s+by|disagree(?:s)?\s+with|overlooks?|"
-                       r"omits?|ignores?|forgets?|bad)\b|[✗✘❌]", re.I)
+                       r"preferable|superior|reliable|trustworthy|outperforms?|beats?|wins?|nails|spot\s+on|"
+                       r"(?:error|mistake)-?\s*free|accounts?\s+for)\b|[✓✔✅]", re.I)
+_NEGATIVE = re.compile(r"\b(?:wrong(?:ly)?|incorrect(?:ly)?|inaccurate(?:ly)?|worse|invalid|false|flaw(?:ed|s)?|mistaken|"
+                       r"(?:mistakes?|errors?)(?!-?\s*free)|erroneous|misreads?|miscalculat\w*|miscounts?|fail(?:s|ed)?|"
+                       r"faulty|inferior|unreliable|untrustworthy|los(?:es|t|e)|outperformed|off\s+by|"
+                       r"disagree(?:s)?\s+with|overlook(?:s|ed)?|omit(?:s|ted)?|ignor(?:es|ed|e)|forg(?:ets?|ot|otten)|"
+                       r"slips?|slipped|breaks?\s+down|rejects?|reject|avoid|bad)\b|[✗✘❌]", re.I)
 _NEGATION = re.compile(r"(?:\bnot|n't|\bnever|\bno|\bless|\bfewer|cannot|\bhardly|\bbarely|\bfar\s+from|"
-                       r"\banything\s+but|\bfails?\s+to)\b[\w\s]{0,25}$", re.I)
+                       r"\banything\s+but|\bfails?\s+to|\bfree\s+of|\bwithout|\bavoids?|\bnone)\b[\w\s]{0,25}$", re.I)
 # "no less accurate", "not fewer errors": the negation of a reversal is none
 _NOT_LESS = re.compile(r"(?:\bnot|n't|\bno)\s+(?:less|fewer)\b[\w\s]{0,25}$", re.I)
 # "partially correct", "seems right", "might be correct" is no verdict: the candidate is not called right, nor wrong.
 _PARTLY = re.compile(r"\b(?:partially|partly|somewhat|almost|nearly|mostly|half|seems?|seemed|appears?|appeared|looks?|"
                      r"looked|(?:might|may|could|would)\s+(?:also\s+)?be)[\s-]+$", re.I)
 # "the argument claims candidate 1 is better": the argument's verdict, reported, not the answer's.
-_REPORTED = re.compile(r"\b(?:argument|arguer|it)\s+(?:\w+ly\s+)?(?:claims?|says?|argues?|suggests?|states?|favou?rs?|"
-                       r"picks?|chooses?)\s+(?:that\s+)?(?:the\s+)?$", re.I)
+_REPORTED = re.compile(r"(?:\b(?:argument|arguer|it)\s+(?:\w+ly\s+)?(?:claims?|says?|argues?|suggests?|states?|favou?rs?|"
+                       r"picks?|chooses?|supports?|concludes?|thinks?|believes?)|\baccording\s+to\s+the\s+(?:argument|arguer)|"
+                       r"\bargument's\s+claim)\s*,?\s*(?:that\s+)?(?:the\s+)?$", re.I)
 _REPLY = re.compile(r"\s*(yes|no)\b[\s,.!]*", re.I)  # a question's own answer: "Yes." / "No."
 _REPORTED_AFTER = re.compile(r"\s*(?:is|was)\s+(?:what|the\s+one)\s+the\s+argument\s+\w+", re.I)  # "... is what the argument claims"
 # "whether candidate 1 ...", "I'm not sure candidate 1 ...": asked about, not said
-_WHETHER = re.compile(r"\b(?:whether|wonder(?:ing)?\s+if|not\s+sure|unsure|uncertain)\b[^.;!?]*$", re.I)
+_WHETHER = re.compile(r"\b(?:whether|wonder(?:ing)?\s+if|not\s+sure|unsure|uncertain|unclear|(?:say|tell|know|check)\s+if)\b"
+                      r"[^.;!?]*$", re.I)
 # Who a verdict word speaks of when no candidate stands before it: "The argument is wrong: candidate 2" speaks of
 # the argument; "Incorrect: candidate 1" (a label) of the candidate after it.
+# "unlike candidate 1": a contrast, which the verdict after it does not speak of ("Candidate 2, unlike candidate 1, is wrong.")
+_CONTRAST = re.compile(r"\b(?:unlike|compared\s+(?:to|with)|versus|vs\.?)\s+(?:the\s+)?$", re.I)
+# The argument named between a candidate and a verdict word takes the verdict ("Candidate 1 spots the argument's error").
+_SUBJECT_NOUN = re.compile(r"\b(?:argument|arguer|reasoning|claim)", re.I)
+_POSSESSIVE = re.compile(r"['’]s\s+(?:\w+\s+)?(?:argument|reasoning|claim)", re.I)
+_BUT_BEFORE = re.compile(r"\b(?:but|however|although|whereas|while)\s*$", re.I)
 _SUBJECT = re.compile(r"\b(?:argument|arguer|reasoning|claim|it|this|that|which|they)\b", re.I)
 # "candidate 1 is as accurate as candidate 2", "just as correct as": a verdict on both alike.
 _AS_BEFORE = re.compile(r"\bas\s+(?:\w+\s+)?$", re.I)
@@ -143,6 +159,7 @@ class _Mention:
     joined: str = ""  # how it is joined to the mention before it: "and", "or", "nor", or "" (not joined)
     reported: bool = False  # named as what the argument says, not by the answer itself
     asked: bool = False  # named in what the answer wonders ("whether candidate 1 is right")
+    contrast: bool = False  # named as a contrast ("unlike candidate 1"): the verdict beside it is the other's
 
 
 def read_choice(text: str) -> Reading:
@@ -160,6 +177,7 @@ def read_choice(text: str) -> Reading:
     asked: set[int] = set()  # named in a question only
     reported: set[int] = set()  # named as what the argument claims
     clauses = _clauses(text)
+    last: list[_Mention] = []  # the previous clause's mentions
     for k, (start, end) in enumerate(clauses):
         flip = False
         if text[end:end + 1] == "?":  # a question asserts nothing, unless answered: "Is candidate 2 right? Yes."
@@ -172,6 +190,10 @@ def read_choice(text: str) -> Reading:
         asked |= {m.number for m in found if m.asked}
         reported |= {m.number for m in found if m.reported}
         mentions = [m for m in found if not m.reported and not m.asked]
+        # "Candidate 2 seems right but is actually wrong": a clause after "but" that names no one speaks of
+        # the candidate the clause before it named last.
+        carried = last[-1:] if not found and _BUT_BEFORE.search(text, 0, start) else []
+        last = [m for m in mentions if not m.against and not m.contrast] or last
         for m in mentions:
             named.add(m.number)
             group, joined = _group(mentions, m)
@@ -182,7 +204,8 @@ def read_choice(text: str) -> Reading:
         said: set[str] = set()  # the verdicts of this clause
         for sign, pattern in (("+", _POSITIVE), ("-", _NEGATIVE)):
             for word in pattern.finditer(text, start, end):
-                target = _nearest([m for m in mentions if not m.against], word.start(), text, start)
+                target = _nearest([m for m in mentions if not m.against and not m.contrast] or carried, word.start(),
+                                  text, start)
                 if target is None:
                     continue
                 group, joined = _group(mentions, target)
@@ -256,8 +279,9 @@ def _mentions(text: str, start: int, end: int) -> list[_Mention]:
             reported = (_REPORTED.search(text[start:m.start()]) is not None
                         or _REPORTED_AFTER.match(text, m.end(), end) is not None)
             asked = _WHETHER.search(text[start:m.start()]) is not None
+            contrast = _CONTRAST.search(text[start:m.start()]) is not None
             found.append(_Mention(_WORDS[m.group(group).lower()], m.start(), m.end(), is_conclusion and not against,
-                                  against, m.span(group), reported=reported, asked=asked))
+                                  against, m.span(group), reported=reported, asked=asked, contrast=contrast))
     found.sort(key=lambda m: m.at)
     return [dataclasses.replace(m, joined=_joined(text, before, m)) if before else m
             for before, m in zip([None, *found], found)]
@@ -276,7 +300,9 @@ def _joined(text: str, before: _Mention, m: _Mention) -> str:
 
 def _group(mentions: list[_Mention], m: _Mention) -> tuple[list[_Mention], str]:
     """The mentions named together with ``m`` (itself included) and how: "or" where any of them is joined
-    by "or", else "nor", else "and" (or "" for a mention standing alone)."""
+    by "or", else "nor", else "and" (or "" for a mention standing alone, or one of another clause)."""
+    if m not in mentions:
+        return [m], ""
     k = mentions.index(m)
     first = k
     while first > 0 and mentions[first].joined:
@@ -295,7 +321,8 @@ def _nearest(mentions: list[_Mention], at: int, text: str, start: int) -> _Menti
     "The argument is wrong: candidate 2." speaks of the argument)."""
     before = [m for m in mentions if m.end <= at]
     if before:
-        return before[-1]
+        own = _POSSESSIVE.match(text, before[-1].end, at)  # "Candidate 2's reasoning contains an error": its own
+        return None if not own and _SUBJECT_NOUN.search(text, before[-1].end, at) else before[-1]
     if _SUBJECT.search(text, start, at):
         return None
     after = [m for m in mentions if m.start >= at]

@@ -84,6 +84,23 @@ def test_numbers_that_only_begin_with_a_candidate_number_choose_nothing(text):
     ("Candidate 1 is right? No.", 2),
     ("Is it candidate 1? No, it is candidate 2.", 2),
     ("Candidate 2 ✓, candidate 1 ✗", 2),
+    # A third sweep: each was read as the candidate it rejects (or praise as a verdict against).
+    ("Candidate 1 makes an arithmetic slip.", 2),
+    ("Candidate 1 forgot to carry the one.", 2),
+    ("Candidate 1 has a flaw in step 3.", 2),
+    ("I reject candidate 1.", 2),
+    ("Candidate 1 doesn't account for the second rule.", 2),
+    ("Candidate 2 is free of errors.", 2),
+    ("Candidate 2 is error-free.", 2),
+    ("Candidate 2 is without error.", 2),
+    ("Candidate 1, unlike candidate 2, is wrong.", 2),
+    ("Candidate 2 avoids the error that candidate 1 makes.", 2),
+    ("Candidate 2 spots the argument's error.", 2),
+    ("Candidate 1's reasoning contains an error.", 2),
+    ("Candidate 1 seems right but is actually wrong.", 2),
+    ("The wrong answer is candidate 1.", 2),
+    ("Wrong answer: candidate 1.", 2),
+    ("According to the argument, candidate 1 is correct. That is wrong. Candidate 2 is.", 2),
 ])
 def test_a_verdict_reads_as_what_it_concludes_not_as_the_first_candidate_named(text, chosen):
     assert read_choice(text).choice == chosen
@@ -111,6 +128,7 @@ def test_a_verdict_reads_as_what_it_concludes_not_as_the_first_candidate_named(t
     ("Is candidate 1 correct, or is candidate 2?", "names both candidates without a conclusion"),
     ("I can't tell whether candidate 1 is correct.", "asks about a candidate without a conclusion"),
     ("I'm not sure candidate 1 is correct.", "asks about a candidate without a conclusion"),  # not 2 by elimination
+    ("I can't say if candidate 1 is right.", "asks about a candidate without a conclusion"),
     ("The answer is candidate 2, or maybe candidate 1.", "names both candidates without a conclusion"),
     ("Candidate 2 is correct or candidate 1 is.", "names both candidates without a conclusion"),
     ("The argument wrongly claims candidate 2 is right.", "names a candidate only as what the argument claims"),
