@@ -59,24 +59,28 @@ _WORDS = {"1": 1, "2": 2, "one": 1, "two": 2, "first": 1, "second": 2, "1st": 1,
 # Mentions of a candidate. Group 1 is its number (or word); "explicit" ones are conclusions.
 _MENTIONS: tuple[tuple[re.Pattern, bool], ...] = (
     (re.compile(r"(?<!'s )(?<!wrong )(?<!worst )(?<!worse )(?<!flawed )(?<!incorrect )"
-                r"\b(?:(?:the\s+)?(?:correct|right|final|best)\s+)?(?:answer|choice)\s*(?:is|:|=)\s*:?\s*"
+                r"\b(?:(?:the\s+)?(?:correct|right|final|best)\s+)?(?:answer|choice)\s*(?:is|:|=)\s*:?\s*\**\s*"
                 r"(?:(?:the\s+)?candidate[\s_]*" + _NUM + r"|" + _NUM + r"(?=\s*(?:$|[.,;!)\n*]|because|since)))",
                 re.I), True),
-    (re.compile(r"\b(?:i\s+(?:would\s+)?(?:choose|pick|select|prefer|go\s+with)|(?:choose|pick|select))\s+"
-                r"(?:the\s+)?(?:candidate[\s_]*)?" + _NUM, re.I), True),
+    (re.compile(r"\b(?:i\s+(?:would\s+)?(?:choose|pick|select|prefer|go\s+with|say)|i'd\s+(?:choose|pick|select|prefer|"
+                r"go\s+with|say)|(?:choose|pick|select))\s*:?\s+(?:the\s+)?(?:candidate[\s_]*)?" + _NUM, re.I), True),
+    # the choice first, then why: "Candidate 1, because candidate 2 skips a step."
+    (re.compile(r"^[\s\"'*(\[]*(?:candidate[\s_]*)?" + _NUM + r"[\s*\"')\]]*[,.:;-]?\s*(?=because\b|since\b)", re.I),
+     True),
     # a conclusion drawn: "Hence, 2.", "So, candidate 2."
     (re.compile(r"\b(?:so|therefore|thus|hence)\s*,?\s*(?:the\s+answer\s*:?\s*)?(?:candidate[\s_]*)?" + _NUM +
                 r"(?=\s*[.!]?\s*$)", re.I), True),
     # a conclusion drawn: "..., so candidate 2 is correct", "therefore candidate 1 is right"
     (re.compile(r"\b(?:so|therefore|thus|hence)\s*,?\s*(?:the\s+)?candidate[\s_]*" + _NUM +
                 r"(?=\s+(?:is|must\s+be)\s+(?:the\s+)?(?:correct|right|better|best)\b)", re.I), True),
-    (re.compile(r"\bcandidates?[\s_]*(?:#|no\.?\s*|number\s*)?" + _NUM, re.I), False),
+    (re.compile(r"\b(?:candidates?|candiates?|cand\.?)[\s_]*(?:#|no\.?\s*|number\s*)?" + _NUM, re.I), False),
+    (re.compile(r"(?<![\w#])#\s*([12])" + _END), False),  # "#1"
     # the second of "candidates 1 and 2", "candidate 1 or 2": a number joined to a candidate named just before
     (re.compile(r"\bcandidates?[\s_]*\(?[12]\)?\s*,?\s*\(?\s*(?:and|or|nor|&|/)\s*(?:maybe\s+|possibly\s+|perhaps\s+)?"
                 r"(?:candidate[\s_]*)?" + _NUM, re.I), False),
     (re.compile(r"\bcandidate[\s_]+(one|two)\b", re.I), False),
     (re.compile(r"\bthe\s+(first|second)\s+(?=is\b|was\b|one\b)", re.I), False),  # "the first is wrong"
-    (re.compile(r"\bcandidate\s+(?:is|was)\s*:?\s*" + _NUM, re.I), False),  # "the correct candidate is 2"
+    (re.compile(r"\bcandidate\s*(?:is|was|:)\s*:?\s*" + _NUM, re.I), False),  # "the correct candidate is 2", "Correct candidate: 1"
     (re.compile(r"\b(first|second|1st|2nd)\s+(?:candidate|one|answer|option|explanation|response|solution)\b", re.I),
      False),
     (re.compile(r"\b(?:option|explanation|response|solution)\s*" + _NUM, re.I), False),
@@ -88,16 +92,17 @@ _MENTIONS: tuple[tuple[re.Pattern, bool], ...] = (
      False),
 )
 # "not candidate 1", "rather than candidate 1": a verdict against the candidate named.
-_AGAINST = re.compile(r"(?:\b(?:not|never|rather\s+than|instead\s+of|over)|\bcannot(?:\s+be)?|"
+_AGAINST = re.compile(r"(?:\b(?:not|never|rather\s+than|instead\s+of|over|none\s+of)|\bcannot(?:\s+be)?|"
                       r"n't(?:\s+(?:think|believe|pick|choose|select|prefer|go\s+with|agree\s+with))?)\s+$", re.I)
 _POSITIVE = re.compile(r"\b(?:correct(?:ly)?|right|accurate(?:ly)?|better|best|good|valid|preferred|"
                        r"preferable|superior|reliable|trustworthy|outperforms?|beats?|wins?|nails|spot\s+on|"
-                       r"(?:error|mistake)-?\s*free|accounts?\s+for)\b|[✓✔✅]", re.I)
+                       r"(?:error|mistake)-?\s*free|accounts?\s+for|convincing|stronger|strong)\b|[✓✔✅]", re.I)
 _NEGATIVE = re.compile(r"\b(?:wrong(?:ly)?|incorrect(?:ly)?|inaccurate(?:ly)?|worse|invalid|false|flaw(?:ed|s)?|mistaken|"
                        r"(?:mistakes?|errors?)(?!-?\s*free)|erroneous|misreads?|miscalculat\w*|miscounts?|fail(?:s|ed)?|"
                        r"faulty|inferior|unreliable|untrustworthy|los(?:es|t|e)|outperformed|off\s+by|"
                        r"disagree(?:s)?\s+with|overlook(?:s|ed)?|omit(?:s|ted)?|ignor(?:es|ed|e)|forg(?:ets?|ot|otten)|"
-                       r"slips?|slipped|breaks?\s+down|rejects?|reject|avoid|bad)\b|[✗✘❌]", re.I)
+                       r"slips?|slipped|breaks?\s+down|rejects?|reject|avoid|bad|weaker|weak|skips?|skipped|"
+                       r"misappl\w*|is\s+off)\b|[✗✘❌]", re.I)
 _NEGATION = re.compile(r"(?:\bnot|n't|\bnever|\bno|\bless|\bfewer|cannot|\bhardly|\bbarely|\bfar\s+from|"
                        r"\banything\s+but|\bfails?\s+to|\bfree\s+of|\bwithout|\bavoids?|\bnone)\b[\w\s]{0,25}$", re.I)
 # "no less accurate", "not fewer errors": the negation of a reversal is none
@@ -112,12 +117,13 @@ _REPORTED = re.compile(r"(?:\b(?:argument|arguer|it)\s+(?:\w+ly\s+)?(?:claims?|s
 _REPLY = re.compile(r"\s*(yes|no)\b[\s,.!]*", re.I)  # a question's own answer: "Yes." / "No."
 _REPORTED_AFTER = re.compile(r"\s*(?:is|was)\s+(?:what|the\s+one)\s+the\s+argument\s+\w+", re.I)  # "... is what the argument claims"
 # "whether candidate 1 ...", "I'm not sure candidate 1 ...": asked about, not said
-_WHETHER = re.compile(r"\b(?:whether|wonder(?:ing)?\s+if|not\s+sure|unsure|uncertain|unclear|(?:say|tell|know|check)\s+if)\b"
+_WHETHER = re.compile(r"\b(?:whether|wonder(?:ing)?\s+if|not\s+sure|not\s+confident|unsure|uncertain|unclear|doubt|"
+                      r"(?:say|tell|know|check)\s+if)\b"
                       r"[^.;!?]*$", re.I)
 # Who a verdict word speaks of when no candidate stands before it: "The argument is wrong: candidate 2" speaks of
 # the argument; "Incorrect: candidate 1" (a label) of the candidate after it.
 # "unlike candidate 1": a contrast, which the verdict after it does not speak of ("Candidate 2, unlike candidate 1, is wrong.")
-_CONTRAST = re.compile(r"\b(?:unlike|compared\s+(?:to|with)|versus|vs\.?)\s+(?:the\s+)?$", re.I)
+_CONTRAST = re.compile(r"\b(?:unlike|compared\s+(?:to|with))\s+(?:the\s+)?$", re.I)
 # The argument named between a candidate and a verdict word takes the verdict ("Candidate 1 spots the argument's error").
 _SUBJECT_NOUN = re.compile(r"\b(?:argument|arguer|reasoning|claim)", re.I)
 _POSSESSIVE = re.compile(r"['’]s\s+(?:\w+\s+)?(?:argument|reasoning|claim)", re.I)
@@ -129,11 +135,11 @@ _AS_AFTER = re.compile(r"\s+as\b", re.I)
 # What may stand between two candidates named together ("candidate 1 and candidate 2", "candidates 1 or 2"):
 # group 1 is the conjunction, which decides what a verdict on one of them says of the other.
 # A comma alone joins nothing: "unlike candidate 2, candidate 1 is correct".
-_JOINED = re.compile(r"\s*\)?\s*(?:,\s*)?\(?\s*(and|or|nor|&|/)\s*(?:maybe\s+|possibly\s+|perhaps\s+)?(?:the\s+)?"
+_JOINED = re.compile(r"\s*\)?\s*(?:,\s*)?\(?\s*(and|or|nor|&|/|as\s+well\s+as|along\s+with)\s*(?:maybe\s+|possibly\s+|perhaps\s+)?(?:the\s+)?"
                      r"(?:candidates?[\s_]*)?\(?\s*", re.I)
 # "Candidate 2 is correct, or maybe candidate 1": an "or" right before the second candidate is a hedge too
 _OR_BEFORE = re.compile(r"\bor\s+(?:else\s+)?(?:maybe\s+|possibly\s+|perhaps\s+)?(?:the\s+)?(?:candidate[\s_]*)?\(?\s*$", re.I)
-_JOINS = {"and": "and", "&": "and", "or": "or", "/": "or", "nor": "nor"}
+_JOINS = {"and": "and", "&": "and", "or": "or", "/": "or", "nor": "nor", "as well as": "and", "along with": "and"}
 _SAME = re.compile(r"\b(?:so|as|neither|nor)\s+(?:is|does|did|was)\s+(?:the\s+)?$", re.I)
 # Clauses: a verdict word speaks of a candidate named in the same clause only.
 # "1.5" stays whole; "anything but correct" is one clause
@@ -294,7 +300,7 @@ def _joined(text: str, before: _Mention, m: _Mention) -> str:
         return ""
     link = _JOINED.fullmatch(text, before.at[1], m.at[0])
     if link:
-        return _JOINS[link.group(1).lower()]
+        return _JOINS[" ".join(link.group(1).lower().split())]
     return "or" if _OR_BEFORE.search(text, before.at[1], m.at[0]) else ""
 
 

@@ -101,6 +101,11 @@ def test_numbers_that_only_begin_with_a_candidate_number_choose_nothing(text):
     ("The wrong answer is candidate 1.", 2),
     ("Wrong answer: candidate 1.", 2),
     ("According to the argument, candidate 1 is correct. That is wrong. Candidate 2 is.", 2),
+    ("None of candidate 1's steps are correct.", 2),
+    ("Candidate 2 (correct) vs candidate 1 (incorrect).", 2),
+    ("Candidate 2, because candidate 1 skips a step.", 2),  # the choice first, then why
+    ("Candidate 2 is more convincing than candidate 1.", 2),
+    ("I'd say 2.", 2), ("The answer is: **2**", 2), ("Correct candidate: 2", 2), ("#2", 2), ("Cand 2 is correct.", 2),
 ])
 def test_a_verdict_reads_as_what_it_concludes_not_as_the_first_candidate_named(text, chosen):
     assert read_choice(text).choice == chosen
@@ -129,6 +134,8 @@ def test_a_verdict_reads_as_what_it_concludes_not_as_the_first_candidate_named(t
     ("I can't tell whether candidate 1 is correct.", "asks about a candidate without a conclusion"),
     ("I'm not sure candidate 1 is correct.", "asks about a candidate without a conclusion"),  # not 2 by elimination
     ("I can't say if candidate 1 is right.", "asks about a candidate without a conclusion"),
+    ("I'm not confident candidate 1 is correct.", "asks about a candidate without a conclusion"),
+    ("Candidate 1 as well as candidate 2 are wrong.", "calls both candidates wrong"),
     ("The answer is candidate 2, or maybe candidate 1.", "names both candidates without a conclusion"),
     ("Candidate 2 is correct or candidate 1 is.", "names both candidates without a conclusion"),
     ("The argument wrongly claims candidate 2 is right.", "names a candidate only as what the argument claims"),
