@@ -46,8 +46,9 @@ NAME = "causal"
 _BITS = re.compile(r"\s*[01](\s*,\s*[01])*\s*")
 _VALUES = re.compile(r"\s*-?[0-9]+(\s*,\s*-?[0-9]+)*\s*")  # ASCII digits: the answer format
 _SPACE = r"[^\S\r\n]"  # white space within one line
-_CORRECTION = re.compile(r"\b(?:but|actually|wait|correction|no|i\s+mean)\b[\s,:]*(?:it\s+is|it's|the\s+(?:new\s+)?values?\s+are)\b|"
-                         r"\b(?:actually|correction|wait)\b", re.I)
+# A correction, after which the answer is given again: "actually", "wait", "but it is", "no, the values are".
+_CORRECTION = re.compile(r"\b(?:actually|correction|wait|i\s+mean)\b|"
+                         r"\b(?:but|no)\b[\s,:]*(?:it\s+is|it's|the\s+(?:new\s+)?values?\s+are)\b", re.I)
 EXHAUSTIVE_MAX = 512  # a world with at most this many inputs is scored on every one of them
 SAMPLE_SIZE = 512  # else on this many, stratified by the inputs' sum
 
