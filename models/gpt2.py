@@ -199,23 +199,85 @@ def hooked(model, inner: bool = False) -> bool:
     return any(m._forward_hooks or m._forward_pre_hooks for m in model.modules() if not (inner and m is model))
 
 
-def step(model, config: Config, cache, ids, position, mask):
-    """``[rows, vocab]`` logits of one decode step (``ids``: ``[rows]``, the token each row feeds;
-    ``position``: ``[rows, 1]``; ``mask``: ``[rows, columns]``, the new column included)."""
-    return forward(model, config, ids[:, None], mask, position, cache, keep=1)[:, -1]
+@dataclass(frozen=True)
+class Weights:
+    """The tensors a decode step multiplies by, looked up once per batch (``bind``): reaching them
+    through the module tree at every step cost more than the arithmetic of a one-row step."""
+
+    wte: Any
+    wpe: Any
+    ln_f: tuple  # (weight, bias)
+    head: Any
+    # Per layer: ln_1 (weight, bias), c_attn (bias, weight), c_proj (bias, weight), ln_2 (weight, bias),
+    # mlp.c_fc (bias, weight), mlp.c_proj (bias, weight): in the order the step uses them.
+    blocks: tuple
 
 
-def matches(model, config: Config, cache, ids, position, mask, forward_) -> tuple[bool, object]:
-    """Runs ``step`` and the model's own ``forward_(ids, position, mask)`` on the same cache state;
+def bind(model) -> Weights:
+    """``model``'s tensors for ``step`` (a module tree with GPT-2's parameter names, as ``forward`` takes)."""
+    core = model.transformer
+    blocks = tuple((b.ln_1.weight, b.ln_1.bias, b.attn.c_attn.bias, b.attn.c_attn.weight, b.attn.c_proj.bias,
+                    b.attn.c_proj.weight, b.ln_2.weight, b.ln_2.bias, b.mlp.c_fc.bias, b.mlp.c_fc.weight,
+                    b.mlp.c_proj.bias, b.mlp.c_proj.weight) for b in core.h)
+    return Weights(core.wte.weight, core.wpe.weight, (core.ln_f.weight, core.ln_f.bias), model.lm_head.weight, blocks)
+
+
+def padding_bias(mask, dtype):
+    """SDPA's additive mask of a decode batch, ``[rows, 1, 1, columns]``: 0 where ``mask`` (``[rows,
+    columns]``, 1: attended) is 1, -inf where it is 0, the very tensor SDPA makes of a boolean mask
+    (``where(mask, 0, -inf)``), made once per batch instead of in every layer of every step; None
+    where no column is padding (transformers' rule: SDPA then gets no mask). A step takes its first
+    columns, up to and including its new one."""
+    import torch
+
+    if bool(mask.all()):
+        return None
+    bias = torch.zeros(mask.shape[0], 1, 1, mask.shape[1], dtype=dtype, device=mask.device)
+    return bias.masked_fill_(mask[:, None, None, :] == 0, float("-inf"))
+
+
+def step(weights: Weights, config: Config, cache, ids, position, bias):
+    """``[rows, vocab]`` logits of one decode step: ``forward``'s calls on ``forward``'s tensors for one
+    new column per row, so bit for bit its logits, without its per-step work (the mask rebuilt and
+    converted in every layer, the module tree, the cache's indexing).
+
+    Args:
+        weights: ``bind(model)``.
+        config: the model's numbers.
+        cache: a cache of ``kv_slab.Slab`` layers (``update`` appends the column, returns views).
+        ids: ``[rows]``, the token each row feeds; position: ``[rows, 1]``, its position.
+        bias: ``padding_bias``'s columns up to and including the new one, or None (no padding).
+    """
+    import torch
+    from torch.nn import functional as F
+
+    rows = ids.shape[0]
+    width, eps = config.n_embd, config.layer_norm_epsilon
+    shape = (rows, 1, config.n_head, width // config.n_head)
+    hidden = (F.embedding(ids[:, None], weights.wte) + F.embedding(position, weights.wpe)).view(rows, width)
+    for i, (l1w, l1b, ab, aw, pb, pw, l2w, l2b, fb, fw, mb, mw) in enumerate(weights.blocks):
+        x = F.layer_norm(hidden, (width,), l1w, l1b, eps)
+        q, k, v = torch.addmm(ab, x, aw).split(width, dim=1)
+        k, v = cache.layers[i].update(k.view(shape).transpose(1, 2), v.view(shape).transpose(1, 2))
+        out = F.scaled_dot_product_attention(q.view(shape).transpose(1, 2), k, v, attn_mask=bias, dropout_p=0.0,
+                                             scale=config.scaling(i), is_causal=False)
+        hidden = torch.addmm(pb, out.view(rows, width), pw) + hidden
+        x = F.layer_norm(hidden, (width,), l2w, l2b, eps)
+        hidden = hidden + torch.addmm(mb, gelu_new_(torch.addmm(fb, x, fw)), mw)
+    return F.linear(F.layer_norm(hidden, (width,), *weights.ln_f, eps), weights.head)
+
+
+def matches(weights: Weights, config: Config, cache, ids, position, bias, forward_) -> tuple[bool, object]:
+    """Runs ``step`` and the model's own ``forward_(ids, position)`` on the same cache state;
     returns (whether their logits are equal bit for bit, the forward's logits). Each appends the
     same column to every cache layer: the step's is taken back before the forward writes its own."""
     import torch
 
     lengths = [layer.length for layer in cache.layers]
-    mine = step(model, config, cache, ids, position, mask)
+    mine = step(weights, config, cache, ids, position, bias)
     for layer, length in zip(cache.layers, lengths):
         layer.rewind(length)
-    theirs = forward_(ids, position, mask)
+    theirs = forward_(ids, position)
     return torch.equal(mine, theirs), theirs
 
 

@@ -19,10 +19,11 @@ each step costs mostly per-call overhead rather than arithmetic:
   column instead of concatenating the cache; the prefill fills it ``PREFILL_ROWS`` rows at a time;
 - finished rows (EOS, a stop string, their own ``max_tokens``) are dropped from the batch once a
   quarter of it has finished, and the batch stops when every row has;
-- a GPT-2 that transformers loaded decodes through ``gpt2.step``, the same torch calls as its forward
-  without the module stack (on a 4-layer model most of a step's time); its first use is checked
-  against the forward bit for bit, and forward hooks (interventions) send every step through the
-  forward (a hook on an inner module of the native GPT-2 is an error: it would never run);
+- a GPT-2 (native, or one transformers loaded) decodes through ``gpt2.step``, the same torch calls
+  as its forward without the module stack, the mask rebuilt in every layer and the cache's indexing
+  (on a 4-layer model most of a one-row step's time); its first use is checked against the forward
+  bit for bit, and forward hooks (interventions) send every step through the forward (a hook on an
+  inner module of the native GPT-2 is an error: it would never run);
 - GPT-2's ``gelu_new`` runs in place (``lean_activations``: the same floats, fewer allocations).
 
 ``HFModel.work`` counts the tokens, context and seconds of prefill and decoding (``Work``).
@@ -110,6 +111,12 @@ def is_oom(exc: BaseException) -> bool:
     text = str(exc).lower()
     return isinstance(exc, torch.OutOfMemoryError) or (
         isinstance(exc, RuntimeError) and ("out of memory" in text or "can't allocate memory" in text))
+
+
+def _transformers_version() -> str:
+    import transformers
+
+    return transformers.__version__
 
 
 def _common_prefix(rows: Sequence[Sequence[int]]) -> int:
@@ -275,9 +282,9 @@ class HFModel(Adapter):
         types = set(getattr(config, "layer_types", None) or ["full_attention"])
         # Linear-attention hybrids keep other state per layer: they get transformers' own cache.
         self.slab = types <= {"full_attention", "sliding_attention", "chunked_attention"}
-        # A transformers GPT-2 decodes through the lean step (gpt2.step), checked against its forward at
-        # first use; the native model's own forward is that step already.
-        self.lean = self.slab and not self.native and gpt2.supports(model)
+        # A GPT-2 decodes through the lean step (gpt2.step), checked against its forward at first use:
+        # the native one and one transformers loaded alike.
+        self.lean = self.slab and (self.native or gpt2.supports(model))
         self.gpt2_config = gpt2.Config.read(config) if self.lean else None
         self.lean_checked = False
         self.hooked = False
@@ -502,6 +509,8 @@ class HFModel(Adapter):
         deadline = started + self.timeout
         aside = [False] * n
         since, steps = time.monotonic(), 0  # the step time is measured over the rows now running
+        weights = gpt2.bind(self.model) if self.lean and not self.hooked else None
+        bias = gpt2.padding_bias(mask, logits.dtype) if weights is not None else None
         every = min(1.0, self.timeout / 20)  # not every step: it costs a pass over the rows
         check = since + every
         while True:
@@ -517,6 +526,7 @@ class HFModel(Adapter):
                     index = torch.tensor(kept, device=logits.device)
                     cache.batch_select_indices(index)
                     logits, mask, position = logits[index], mask[index], position[index]
+                    bias = gpt2.padding_bias(mask, logits.dtype) if weights is not None else None
                     alive = [alive[b] for b in kept]
                     since, steps = now, 0
             steps += 1
@@ -543,12 +553,14 @@ class HFModel(Adapter):
                 index = torch.tensor(kept, device=nxt.device)
                 cache.batch_select_indices(index)
                 nxt, mask, position = nxt[index], mask[index], position[index]
+                bias = gpt2.padding_bias(mask, logits.dtype) if weights is not None else None
                 alive = [alive[b] for b in kept]
             position = position + 1
             if self.context:  # a finished row riding along must not step past the position table; no other row reaches it
                 position.clamp_(max=self.context - 1)
             length += 1
-            logits = self._step(cache, nxt, position, mask[:, :length])
+            logits = self._step(cache, nxt, position, mask[:, :length], weights,
+                                None if bias is None else bias[..., :length])
             self.work.decode_tokens += fed
             self.work.decode_context += context
         # The raw continuation, stop string included: scoring cuts it (Task.assess), the cache keeps it whole.
@@ -559,23 +571,22 @@ class HFModel(Adapter):
         return self.model(input_ids=ids[:, None], attention_mask=mask, position_ids=position,
                           **kv_cache(self.model, cache), use_cache=True).logits[:, -1]
 
-    def _step(self, cache, ids, position, mask):
-        """``[rows, vocab]`` logits of one decode step: through ``gpt2.step`` where it applies, else through
-        the model's forward (the native GPT-2's forward is that step already). The lean step's first use on this model is checked bit for bit against the
+    def _step(self, cache, ids, position, mask, weights, bias):
+        """``[rows, vocab]`` logits of one decode step: through ``gpt2.step`` where ``weights`` are given
+        (a GPT-2 without hooks; ``bias``: ``gpt2.padding_bias``'s columns of ``mask``), else through the
+        model's forward. The lean step's first use on this model is checked bit for bit against the
         forward (the same torch calls on the same shapes give the same floats, so once suffices; the
         tests check many shapes); any difference: a warning, and the forward from then on."""
-        if not self.lean or self.hooked:
+        if weights is None or not self.lean:
             return self._forward(cache, ids, position, mask)
         if self.lean_checked:
-            return gpt2.step(self.model, self.gpt2_config, cache, ids, position, mask)
-        same, logits = gpt2.matches(self.model, self.gpt2_config, cache, ids, position, mask,
-                                    lambda *args: self._forward(cache, *args))
+            return gpt2.step(weights, self.gpt2_config, cache, ids, position, bias)
+        same, logits = gpt2.matches(weights, self.gpt2_config, cache, ids, position, bias,
+                                    lambda *args: self._forward(cache, *args, mask))
         self.lean, self.lean_checked = same, True
         if not same:
-            import transformers
-
-            log.warning("hf: the lean GPT-2 decode step does not give the forward's logits under transformers %s; "
-                        "decoding through the forward", transformers.__version__)
+            log.warning("hf: the lean GPT-2 decode step does not give the forward's logits (%s); decoding through "
+                        "the forward", self.loaded_as if self.native else f"transformers {_transformers_version()}")
         return logits
 
     @staticmethod

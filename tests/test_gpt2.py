@@ -49,21 +49,30 @@ def decode_both(model, adapter, prompts: list[list[int]], steps: int):
             logits = model(input_ids=ids, attention_mask=mask[:, :width], position_ids=positions,
                            **kv_cache(model, cache), use_cache=True).logits[:, -1]
         position = positions[:, -1:]
+        weights, bias = gpt2.bind(model), gpt2.padding_bias(mask, logits.dtype)
         for t in range(steps):
             nxt, position = logits.argmax(-1), position + 1
             cols = mask[:, :width + t + 1]
-            mine = gpt2.step(model, gpt2.Config.read(model.config), caches[0], nxt, position, cols)
+            mine = gpt2.step(weights, gpt2.Config.read(model.config), caches[0], nxt, position,
+                             None if bias is None else bias[..., :width + t + 1])
             logits = adapter._forward(caches[1], nxt, position, cols)
             yield mine, logits
 
 
+@pytest.mark.parametrize("impl", ["transformers", "native"])
 @pytest.mark.parametrize("shape", SHAPES, ids=lambda s: "x".join(map(str, s.values())))
-def test_the_lean_step_gives_the_forwards_logits_bit_for_bit(tmp_path, shape):
+def test_the_lean_step_gives_the_forwards_logits_bit_for_bit(tmp_path, shape, impl):
+    """Both ways ``hf:`` runs a GPT-2 decode through the lean step: with and without padding (one
+    row alone, rows of one length, rows padded), its logits are the forward's."""
     tok = tokenizer()
     path = save(tiny_gpt2(tok, seed=3, **shape), tok, tmp_path / "m")
-    adapter = HFModel(str(path), {"impl": "transformers"})
-    assert gpt2.supports(adapter.model) and adapter.lean
+    adapter = HFModel(str(path), {"impl": impl})
+    assert adapter.native == (impl == "native") and adapter.lean
+    assert adapter.native or gpt2.supports(adapter.model)
     generator = torch.Generator().manual_seed(0)
+    same_length = [torch.randint(2, len(tok), (6,), generator=generator).tolist() for _ in range(4)]
+    pairs = list(decode_both(adapter.model, adapter, same_length, steps=5))
+    assert all(torch.equal(mine, theirs) for mine, theirs in pairs)
     for rows, longest in ((1, 5), (3, 9), (17, 12)):
         prompts = [torch.randint(2, len(tok), (int(n),), generator=generator).tolist()
                    for n in torch.randint(1, longest + 1, (rows,), generator=generator)]
@@ -111,17 +120,35 @@ def answers(path, reqs, prepare=None, impl="transformers"):
     return model, [r.text for r in model.generate(reqs)]
 
 
-def test_the_adapter_decodes_through_the_lean_step_with_the_forwards_answers(trained_like, monkeypatch):
+@pytest.mark.parametrize("impl", ["transformers", "native"])
+def test_the_adapter_decodes_through_the_lean_step_with_the_forwards_answers(trained_like, monkeypatch, impl):
     path, reqs = trained_like
     calls = []
     real = gpt2.step
     monkeypatch.setattr(gpt2, "step", lambda *a: calls.append(1) or real(*a))
-    lean, with_lean = answers(path, reqs)
-    monkeypatch.setattr(gpt2, "supports", lambda model: False)
-    plain, without = answers(path, reqs)
-    assert lean.lean and lean.lean_checked and not plain.lean
+    lean, with_lean = answers(path, reqs, impl=impl)
+    assert lean.lean and lean.lean_checked
     assert len(calls) > 10  # every step after the check
+    calls.clear()
+    plain, without = answers(path, reqs, prepare=lambda model: setattr(model, "lean", False), impl=impl)
+    assert not calls
     assert with_lean == without and len(set(without)) > 1
+
+
+def test_the_padding_bias_is_the_mask_sdpa_makes_of_a_boolean_one_and_none_without_padding():
+    from torch.nn import functional as F
+
+    mask = torch.tensor([[0, 0, 1, 1, 1], [1, 1, 1, 1, 1], [0, 1, 1, 1, 1]])
+    bias = gpt2.padding_bias(mask, torch.float32)
+    assert bias.shape == (3, 1, 1, 5)
+    assert bias[0, 0, 0].tolist() == [float("-inf")] * 2 + [0.0] * 3 and not bias[1].any()
+    q, k, v = (torch.randn(3, 2, 1, 8, generator=torch.Generator().manual_seed(i)) for i in range(3))
+    k, v = k.expand(3, 2, 5, 8), v.expand(3, 2, 5, 8) * torch.arange(1.0, 6.0)[:, None]
+    boolean = F.scaled_dot_product_attention(q, k, v, attn_mask=mask[:, None, None, :].bool())
+    assert torch.equal(F.scaled_dot_product_attention(q, k, v, attn_mask=bias), boolean)
+    assert gpt2.padding_bias(torch.ones(4, 7, dtype=torch.long), torch.float32) is None
+    assert gpt2.padding_bias(mask[1:2], torch.bfloat16) is None
+    assert gpt2.padding_bias(mask, torch.bfloat16).dtype == torch.bfloat16
 
 
 def test_a_forward_hook_runs_on_every_step_the_lean_step_is_not_taken(trained_like):
@@ -142,14 +169,15 @@ def test_a_forward_hook_runs_on_every_step_the_lean_step_is_not_taken(trained_li
     assert len(decode_rows) >= max(r.max_tokens for r in reqs) - 1
 
 
+@pytest.mark.parametrize("impl", ["transformers", "native"])
 def test_a_lean_step_that_differs_is_dropped_with_a_warning_and_the_answers_stay_the_forwards(trained_like, monkeypatch,
-                                                                                             caplog):
+                                                                                             caplog, impl):
     path, reqs = trained_like
-    _, expected = answers(path, reqs)
+    _, expected = answers(path, reqs, impl=impl)
     real = gpt2.step
     monkeypatch.setattr(gpt2, "step", lambda *a: real(*a) + 1e-3)  # a transformers that changed GPT-2
     with caplog.at_level(logging.WARNING, logger="oraclebench.hf"):
-        model, got = answers(path, reqs)
+        model, got = answers(path, reqs, impl=impl)
     assert not model.lean
     assert "lean GPT-2 decode step does not give the forward's logits" in caplog.text
     assert got == expected
