@@ -156,14 +156,31 @@ def _manifest_pairs(manifest: dict) -> set[Pair]:
 _NUMBER = re.compile(r"^([-+]?(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+))\.?$")
 
 
-def _equation(problem: Problem) -> re.Pattern:
-    """``7 × 8 =`` (or ``8 x 7 =``, ``7*8=``, ``7 times 8 =``) followed by a number that ends the equation: the
-    problem's own product written out, whatever checks come after it ("7 × 8 = 56. Check: 56 / 8 = 7."). A
-    chain that goes on ("7 × 8 = 5 × 8 + 2 × 8 = 40 + 16 = 56") is no such cue: its last number is read."""
-    times = r"\s*(?:[×xX*·]|times)\s*"  # after ``unmarked``: \times and \cdot are × already
-    a, b = (r"(?<![\d.,])" + f"{n:,}".replace(",", ",?") + r"(?!\d)" for n in (problem.a, problem.b))
-    ends = r"(?=-?[\d,]+(?:\.\d+)?(?!\s*[×xX*·+\-−/^(=\d]))"
-    return re.compile(rf"(?:{a}{times}{b}|{b}{times}{a})\s*=\s*{ends}", re.I)
+# ``7 × 8 =`` (or ``8 x 7 =``, ``7*8=``, ``7 times 8 =``) before a number that ends the equation. Operands are whole
+# numbers with optional thousands separators; after ``unmarked``, \times and \cdot are × already.
+_OPERAND = r"(?<![\d.,])([0-9]{1,3}(?:,?[0-9]{3})*)(?![0-9])"
+_EQUATION = re.compile(rf"{_OPERAND}\s*(?:[×xX*·]|times)\s*{_OPERAND}\s*=\s*"
+                       r"(?=-?[\d,]+(?:\.\d+)?(?!\s*[×xX*·+\-−/^(=\d]))", re.I)
+
+
+@dataclass(frozen=True)
+class _Equation:
+    """The problem's own product written out, as a cue of ``final_number``: ``7 × 8 =`` (either order) followed
+    by a number that ends the equation, whatever checks come after it ("7 × 8 = 56. Check: 56 / 8 = 7."). A
+    chain that goes on ("7 × 8 = 5 × 8 + 2 × 8 = 40 + 16 = 56") is no such cue: its last number is read.
+
+    One pattern for every problem, its operands compared after the match: a pattern per problem was
+    compiled for every answer read (2,000 answers: 1 s of a 7 s benchmark run)."""
+
+    operands: tuple[str, str]  # the problem's two operands, in digits, sorted
+
+    @classmethod
+    def of(cls, problem: Problem) -> _Equation:
+        return cls(tuple(sorted((str(problem.a), str(problem.b)))))
+
+    def finditer(self, text: str) -> Iterator[re.Match]:
+        return (m for m in _EQUATION.finditer(text)
+                if tuple(sorted(g.replace(",", "") for g in m.groups())) == self.operands)
 
 
 class MultiplicationTask(Task[Problem]):
@@ -285,7 +302,7 @@ class MultiplicationTask(Task[Problem]):
     def read_lenient(self, text: str, problem: Problem) -> tuple[int | float | None, bool]:
         """The final number of a prose answer ("The answer is 56.", "**56**", "\\boxed{56}", "56.0",
         "7 × 8 = 56"): ``tasks.reading.final_number``; right iff it equals the product."""
-        answer = final_number(text, cues=(_equation(problem),))
+        answer = final_number(text, cues=(_Equation.of(problem),))
         return answer, answer is not None and answer == self.solve(problem)
 
     # ---- scoring ------------------------------------------------------------------------------

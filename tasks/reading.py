@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from typing import Sequence
+from typing import Iterator, Protocol, Sequence
 
 
 # --------------------------------------------------------------------------- stop strings
@@ -79,7 +79,13 @@ def unmarked(text: str) -> str:
     return _MARKUP.sub("", text)
 
 
-def final_number(text: str, cues: Sequence[re.Pattern] = ()) -> int | float | None:
+class Cue(Protocol):
+    """What introduces an answer: a compiled pattern, or anything with its ``finditer``."""
+
+    def finditer(self, text: str) -> Iterator[re.Match]: ...
+
+
+def final_number(text: str, cues: Sequence[Cue] = ()) -> int | float | None:
     """The final number a prose answer gives: after the last "answer is"/"answer:", else after the last
     of the first of ``cues`` that the text has, else the last one.
 

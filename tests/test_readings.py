@@ -3,8 +3,10 @@ format, the lenient reading beside the strict one, and each record's status."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
-from hypothesis import given
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from oraclebench.records import STATUSES, Record, status_of
@@ -388,3 +390,37 @@ def test_the_lenient_causal_answer_is_the_final_one_as_for_a_number(text):
     problem = CAUSAL.Problem((1, 0, 1, 0, 1))
     assert CAUSAL.render_answer(problem, CAUSAL.solve(problem)) == "\n0,1,0,1\n3 - 2\n"  # the hand reading
     assert CAUSAL.read_lenient(text, problem)[1]
+
+
+def _own_equation(a: int, b: int) -> re.Pattern:
+    """The equation cue written for one problem, as its definition reads: ``a × b =`` or ``b × a =`` (each
+    operand its own digits, thousands separators optional), then a number that ends the equation."""
+    times = r"\s*(?:[×xX*·]|times)\s*"
+    x, y = (r"(?<![\d.,])" + f"{n:,}".replace(",", ",?") + r"(?!\d)" for n in (a, b))
+    ends = r"(?=-?[\d,]+(?:\.\d+)?(?!\s*[×xX*·+\-−/^(=\d]))"
+    return re.compile(rf"(?:{x}{times}{y}|{y}{times}{x})\s*=\s*{ends}", re.I)
+
+
+_PIECES = st.sampled_from(["6", "8", "48", "1,234", "1234", "12,34", "0", "06", " ", "×", "x", "*", " times ", "=",
+                           "+", ".", ",", "(", "Check: ", "\n", "5", "40", "-"])
+
+
+@settings(max_examples=400, deadline=None)
+@example("1,2345 × 5 = 11725", (2345, 5))  # "2345" follows a separator: part of another number
+@example("6 × 8 = 5 × 8 + 8 = 48 and 8 x 6 = 48", (6, 8))
+@given(st.lists(_PIECES, max_size=14).map("".join), st.sampled_from([(6, 8), (8, 6), (1234, 5), (2345, 5), (48, 48), (0, 6)]))
+def test_the_equation_cue_finds_what_a_pattern_written_for_the_problem_finds(text, pair):
+    """One pattern serves every problem (a pattern per problem cost a compile per answer read): where
+    it says the problem's own equation ends is where a pattern written for that problem says."""
+    from oraclebench.tasks.multiplication import _Equation
+
+    cue = _Equation.of(MULT.Problem(*pair))
+    assert [m.end() for m in cue.finditer(text)] == [m.end() for m in _own_equation(*pair).finditer(text)]
+
+
+@pytest.mark.parametrize("text, right", [
+    ("1,234 × 5 = 6,170. Check: 6170 / 5 = 1234.", True), ("5 × 1234 = 6170, so 6,170 / 5 = 1,234", True),
+    ("12,34 × 5 = 6170. So 99.", False), ("01234 × 5 = 6170. So 99.", False),
+])
+def test_the_equation_cue_takes_thousands_separators_and_no_other_operands(text, right):
+    assert MULT.read_lenient(text, MULT.Problem(1234, 5))[1] is right
