@@ -1,11 +1,11 @@
 """GPT-2's forward as plain torch calls: the whole model for a plain GPT-2 checkpoint, without
-importing transformers, and the lean decode step for a GPT-2 that transformers loaded.
+importing transformers, and the lean decode step for any GPT-2 (this one, or one transformers loaded).
 
 Why: a tiny reference GPT-2 (4 layers of 128) answers 2,000 multiplication prompts in about 2.5 s
 of arithmetic, but importing transformers' model code (``GPT2LMHeadModel`` pulls in
 ``modeling_utils``, ``torch._dynamo``, sympy, scipy) costs 3 s of a 10 s benchmark run, and a
 decode step through its module stack costs about 1.9 ms of Python against 0.3 ms of arithmetic
-for one row.
+for one row; a step through ``forward`` still costs 1.2 ms, the lean ``step`` 0.65 ms (one thread).
 
 Source: the arithmetic is transformers' ``GPT2LMHeadModel.forward`` with SDPA attention
 (``models/gpt2/modeling_gpt2.py`` and ``integrations/sdpa_attention.py``, transformers 5.x),
@@ -14,7 +14,7 @@ rule (``masking_utils.sdpa_mask`` with ``_ignore_causal_mask_sdpa``: no mask, an
 ``is_causal``, where no column is padding). The same calls on the same tensors give the same
 floats: ``tests/test_gpt2.py`` checks logits and answers bit for bit against transformers over
 shapes, padding, shared prefixes, prefill chunks and decode steps, and ``HFModel`` checks the
-lean step against the forward at its first use on every transformers-loaded model.
+lean step against the model's forward at its first use on every model (with padding and without).
 
 Reading a checkpoint directory into this model (and saying why one is not read) is
 ``models/gpt2_checkpoint.py``'s.
@@ -237,9 +237,10 @@ def padding_bias(mask, dtype):
 
 
 def step(weights: Weights, config: Config, cache, ids, position, bias):
-    """``[rows, vocab]`` logits of one decode step: ``forward``'s calls on ``forward``'s tensors for one
-    new column per row, so bit for bit its logits, without its per-step work (the mask rebuilt and
-    converted in every layer, the module tree, the cache's indexing).
+    """``[rows, vocab]`` logits of one decode step: ``forward``'s arithmetic on ``forward``'s values for one
+    new column per row (the same kernels: matmuls on 2-D views of the same rows, SDPA with the
+    additive mask it would make of ``forward``'s boolean one), so bit for bit its logits, without its
+    per-step work (the mask rebuilt and converted in every layer, the module tree, the cache's indexing).
 
     Args:
         weights: ``bind(model)``.

@@ -286,7 +286,7 @@ class HFModel(Adapter):
         # the native one and one transformers loaded alike.
         self.lean = self.slab and (self.native or gpt2.supports(model))
         self.gpt2_config = gpt2.Config.read(config) if self.lean else None
-        self.lean_checked = False
+        self.lean_checked: set[bool] = set()  # the step's paths checked against the forward: padded or not
         self.hooked = False
         return tokenizer, model
 
@@ -510,7 +510,7 @@ class HFModel(Adapter):
         aside = [False] * n
         since, steps = time.monotonic(), 0  # the step time is measured over the rows now running
         weights = gpt2.bind(self.model) if self.lean and not self.hooked else None
-        bias = gpt2.padding_bias(mask, logits.dtype) if weights is not None else None
+        bias = gpt2.padding_bias(mask, weights.wte.dtype) if weights is not None else None
         every = min(1.0, self.timeout / 20)  # not every step: it costs a pass over the rows
         check = since + every
         while True:
@@ -526,7 +526,7 @@ class HFModel(Adapter):
                     index = torch.tensor(kept, device=logits.device)
                     cache.batch_select_indices(index)
                     logits, mask, position = logits[index], mask[index], position[index]
-                    bias = gpt2.padding_bias(mask, logits.dtype) if weights is not None else None
+                    bias = gpt2.padding_bias(mask, weights.wte.dtype) if weights is not None else None
                     alive = [alive[b] for b in kept]
                     since, steps = now, 0
             steps += 1
@@ -553,7 +553,7 @@ class HFModel(Adapter):
                 index = torch.tensor(kept, device=nxt.device)
                 cache.batch_select_indices(index)
                 nxt, mask, position = nxt[index], mask[index], position[index]
-                bias = gpt2.padding_bias(mask, logits.dtype) if weights is not None else None
+                bias = gpt2.padding_bias(mask, weights.wte.dtype) if weights is not None else None
                 alive = [alive[b] for b in kept]
             position = position + 1
             if self.context:  # a finished row riding along must not step past the position table; no other row reaches it
@@ -575,18 +575,22 @@ class HFModel(Adapter):
         """``[rows, vocab]`` logits of one decode step: through ``gpt2.step`` where ``weights`` are given
         (a GPT-2 without hooks; ``bias``: ``gpt2.padding_bias``'s columns of ``mask``), else through the
         model's forward. The lean step's first use on this model is checked bit for bit against the
-        forward (the same torch calls on the same shapes give the same floats, so once suffices; the
+        forward, once with padding and once without (SDPA gets a mask on one path and none on the
+        other; the same torch calls on the same shapes give the same floats, so once each suffices; the
         tests check many shapes); any difference: a warning, and the forward from then on."""
         if weights is None or not self.lean:
             return self._forward(cache, ids, position, mask)
-        if self.lean_checked:
+        padded = bias is not None
+        if padded in self.lean_checked:
             return gpt2.step(weights, self.gpt2_config, cache, ids, position, bias)
         same, logits = gpt2.matches(weights, self.gpt2_config, cache, ids, position, bias,
                                     lambda *args: self._forward(cache, *args, mask))
-        self.lean, self.lean_checked = same, True
+        self.lean = same
+        self.lean_checked.add(padded)
         if not same:
-            log.warning("hf: the lean GPT-2 decode step does not give the forward's logits (%s); decoding through "
-                        "the forward", self.loaded_as if self.native else f"transformers {_transformers_version()}")
+            log.warning("hf: the lean GPT-2 decode step does not give the forward's logits%s under %s; decoding "
+                        "through the forward", " with padding" if padded else "",
+                        self.loaded_as if self.native else f"transformers {_transformers_version()}")
         return logits
 
     @staticmethod

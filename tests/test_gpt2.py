@@ -183,6 +183,27 @@ def test_a_lean_step_that_differs_is_dropped_with_a_warning_and_the_answers_stay
     assert got == expected
 
 
+@pytest.mark.parametrize("impl", ["transformers", "native"])
+def test_the_padded_step_is_checked_on_its_first_use_even_after_an_unpadded_batch(trained_like, monkeypatch, caplog,
+                                                                                  impl):
+    """SDPA gets a mask on one path of the step and none on the other: a batch without padding (one
+    request) checks only its own path, and the first padded batch checks the other."""
+    path, reqs = trained_like
+    lengths = {len(r.prompt) for r in reqs}
+    assert len(lengths) > 1  # prompts of several lengths: the batch of all of them is padded
+    _, expected = answers(path, reqs, impl=impl)
+    real = gpt2.step
+    monkeypatch.setattr(gpt2, "step", lambda *a: real(*a) + (1e-3 if a[-1] is not None else 0.0))  # wrong only padded
+    model = HFModel(str(path), {"batch_size": "8", "impl": impl})
+    with caplog.at_level(logging.WARNING, logger="oraclebench.hf"):
+        alone = model.generate(reqs[:1])
+        assert model.lean and model.lean_checked == {False} and not caplog.text
+        got = [r.text for r in model.generate(reqs)]
+    assert not model.lean and model.lean_checked == {False, True}
+    assert "does not give the forward's logits with padding" in caplog.text
+    assert alone[0].text == expected[0] and got == expected
+
+
 def test_work_counts_the_tokens_of_each_phase_and_their_context(trained_like):
     """Counted by hand from the requests and answers: every prompt token once (these prompts share
     fewer tokens than a shared prefix needs), each attending to its position + 1 tokens; in decoding,
