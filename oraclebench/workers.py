@@ -117,8 +117,10 @@ def worker_share(config: pytest.Config) -> tuple[int, int]:
 def share_cores(bench: Bench) -> None:
     """xdist worker: torch's threads = cores / workers. N workers each running a thread per core
     oversubscribe the cores and finish slower than one worker. Left alone where the user chose
-    (``OMP_NUM_THREADS``, ``--model-opt threads=N``) or the model does not use torch."""
-    if "OMP_NUM_THREADS" in os.environ or "threads" in bench.options or "torch" not in sys.modules:
+    (``OMP_NUM_THREADS``, ``--model-opt threads=N``) or the model does not use torch. An empty
+    ``OMP_NUM_THREADS`` is no choice: torch then takes a thread per core (two workers on 2 cores so
+    took 53 s for 1,200 abcd traces, one process 9 s)."""
+    if os.environ.get("OMP_NUM_THREADS", "").strip() or "threads" in bench.options or "torch" not in sys.modules:
         return
     workers, _ = worker_share(bench.config)
     sys.modules["torch"].set_num_threads(max(1, (os.cpu_count() or 1) // workers))

@@ -317,3 +317,26 @@ def test_wrong_answers_are_counted_not_listed_with_or_without_xdist(bench, worke
                                  "| task *| split *|*", "*| causal *| all *|*"])
     listed = bench("--model", "random", "--task", "causal", "-rf", *workers)
     listed.stdout.fnmatch_lines(["FAILED benchmark/test_causal.py::test_causal*"])
+
+
+@pytest.mark.parametrize("omp, threads", [(None, 1), ("", 1), (" ", 1), ("2", None)])
+def test_an_xdist_worker_takes_its_share_of_the_cores_unless_the_user_chose_a_thread_count(monkeypatch, omp, threads):
+    """2 workers on 2 cores: one torch thread each. An empty OMP_NUM_THREADS chooses nothing (torch then
+    takes a thread per core); a number there is the user's choice and stays."""
+    import types
+
+    torch = pytest.importorskip("torch")
+    from oraclebench.workers import share_cores
+
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    if omp is None:
+        monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    else:
+        monkeypatch.setenv("OMP_NUM_THREADS", omp)
+    before = torch.get_num_threads()
+    calls = []
+    monkeypatch.setattr(torch, "set_num_threads", calls.append)
+    config = types.SimpleNamespace(workerinput={"workerid": "gw1", "workercount": 2})
+    share_cores(types.SimpleNamespace(config=config, options={}))
+    assert calls == ([threads] if threads else [])
+    assert torch.get_num_threads() == before
