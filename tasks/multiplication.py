@@ -34,7 +34,7 @@ from typing import Iterator
 from oraclebench.oracles.multiply import TIMES, check_scratchpad, product, read_final, render_scratchpad, scratchpad, work_lines
 from oraclebench.oracles.numbers import digit_bound, is_number, read_int
 from oraclebench.tasks.base import CHAT_PROSE_TOKENS, ChatPrompt, Draw, Request, Response, Score, Split, Stratum, Task, TaskError
-from oraclebench.tasks.reading import final_number
+from oraclebench.tasks.reading import GOES_ON, final_number
 
 NAME = "multiplication"
 MAX_DIGITS = 9
@@ -159,8 +159,9 @@ _NUMBER = re.compile(r"^([-+]?(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+))\.?$")
 # ``7 × 8 =`` (or ``8 x 7 =``, ``7*8=``, ``7 times 8 =``) before a number that ends the equation. Operands are whole
 # numbers with optional thousands separators; after ``unmarked``, \times and \cdot are × already.
 _OPERAND = r"(?<![\d.,])([0-9]{1,3}(?:,?[0-9]{3})*)(?![0-9])"
-_EQUATION = re.compile(rf"{_OPERAND}\s*(?:[×xX*·]|times)\s*{_OPERAND}\s*=\s*"
-                       r"(?=-?[\d,]+(?:\.\d+)?(?!\s*[×xX*·+\-−/^(=\d]))", re.I)
+# The number after ``=`` taken whole (atomic: "2.5 × 40" must not end at "2"), and no calculation going on after it.
+ENDS = rf"(?=(?>-?[\d,]+(?:\.\d+)?)(?!{GOES_ON}))"
+_EQUATION = re.compile(rf"{_OPERAND}\s*(?:[×xX*·]|times)\s*{_OPERAND}\s*=\s*{ENDS}", re.I)
 
 
 @dataclass(frozen=True)

@@ -57,6 +57,12 @@ _NUMBER = re.compile(r"(?<![\d.,])-?(?:\d{1,3}(?:,\d{3}){1,39}|\d{1,120})(?:\.\d
 # Spans a chat answer marks as its answer: a bold or boxed number alone ("**Step 1**" is a heading, not one).
 _MARKED = re.compile(r"\*\*(.+?)\*\*|\\(?:boxed|fbox)\s*\{([^{}]*)\}")
 ANSWER_IS = re.compile(r"\banswer\s*(?:is|:|=)\s*:?\s*", re.I)  # what introduces a final answer in prose
+# What, right after a number, makes it a term of a calculation that goes on rather than its result: an
+# operator, then a number or a bracket ("12 × 34 = 408", "56 - 8 = 48"); a bracket right after it (an
+# implicit product, "12(34)"); a space, then a digit. A word after the operator ("56 - check: ...") or a
+# bracket after a space ("56 (since 56 / 8 = 7)") ends the number instead.
+GOES_ON = r"(?:\(|\s*[×xX*·+\-−/^=]\s*[-−]?[\d(]|\s+\d)"
+_GOES_ON = re.compile(GOES_ON)
 _ANY_DIGIT = re.compile(r"\d")  # a str pattern's \d: every Unicode decimal digit (category Nd)
 
 
@@ -104,6 +110,9 @@ def final_number(text: str, cues: Sequence[Cue] = ()) -> int | float | None:
     for cue in (ANSWER_IS, *cues):
         said = list(cue.finditer(text))
         if said and (first := _NUMBER.search(text, said[-1].end())) is not None:
+            if cue is ANSWER_IS and _GOES_ON.match(text, first.end()):
+                # "The answer is 12 × 34 = 408.": the answer is what the calculation comes to, read from there on.
+                return final_number(text[said[-1].end():], cues)
             return _number(first.group())
     if marked:  # the number the answer marks ("**54**, not 56": 54) before the last one written
         return _number(marked[-1])

@@ -377,6 +377,34 @@ def test_the_lenient_product_is_the_one_the_problems_own_equation_gives_whatever
     assert MULT.read_lenient(text, MULT.Problem(6, 8)) == (48, True)
 
 
+@pytest.mark.parametrize("text, a, b, product", [
+    # a chain that goes on from a decimal term: the number after "=" is taken whole ("2.5", not "2")
+    ("25 × 4 = 2.5 × 40 = 100", 25, 4, 100), ("25 × 4 = 2.5 × 40\n= 100", 25, 4, 100),
+    ("48 × 25 = 4.8 × 250 = 1,200", 48, 25, 1200),
+    # a check in brackets or after a dash or an arrow: the product ends the equation
+    ("7 × 8 = 56 (check: 56 ÷ 8 = 7)", 7, 8, 56), ("7 × 8 = 56 (since 56 / 8 = 7).", 7, 8, 56),
+    ("5678 x 1234 = 7006652 (since 7006652 ÷ 1234 = 5678)", 1234, 5678, 7006652),
+    ("7 × 8 = 56 - check: 56 / 8 = 7", 7, 8, 56), ("7 × 8 = 56 -- check: 56 / 8 = 7", 7, 8, 56),
+    ("12 × 34 = 408 -> 408 / 34 = 12", 12, 34, 408),
+    # "the answer is" before the calculation: what the calculation comes to, not its first term
+    ("Answer: 12 × 34 = 408", 12, 34, 408), ("The answer is 12 × 34 = 408.", 12, 34, 408),
+    ("**Answer:** 12 × 34 = 408", 12, 34, 408), ("12 × 34 = 400. No wait, the answer is 12 × 34 = 408.", 12, 34, 408),
+])
+def test_the_lenient_product_is_read_where_the_equation_or_the_answer_ends(text, a, b, product):
+    """A trial's misreadings (each read the operand, a term or a check's number): the problem's own equation
+    ends at a number that no calculation follows, and "the answer is" before a calculation is read from there."""
+    assert MULT.read_lenient(text, MULT.Problem(a, b)) == (product, True)
+
+
+@pytest.mark.parametrize("text, a, b, read", [
+    ("6 × 8 = 6(8) = 48", 6, 8, 48),  # a bracket right after the number: an implicit product goes on
+    ("6 × 8 = 50 - 2 = 48", 6, 8, 48), ("The answer is 50 - 2 = 48.", 6, 8, 48),
+    ("The answer is 47. 6 × 8 = 48 was my first thought", 6, 8, 47),  # the answer cue comes first
+])
+def test_a_number_a_calculation_goes_on_from_is_no_answer_but_its_result_is(text, a, b, read):
+    assert MULT.read_lenient(text, MULT.Problem(a, b))[0] == read
+
+
 @pytest.mark.parametrize("text", [
     "I first thought 1,1,1,1 and 0 - 0, but it is 0,1,0,1, 3 - 2.",
     "The answer is 0,1,0,1 and 3 - 2. Earlier I had 1,1,1,1 and 0 - 0.",
@@ -395,10 +423,11 @@ def test_the_lenient_causal_answer_is_the_final_one_as_for_a_number(text):
 def _own_equation(a: int, b: int) -> re.Pattern:
     """The equation cue written for one problem, as its definition reads: ``a × b =`` or ``b × a =`` (each
     operand its own digits, thousands separators optional), then a number that ends the equation."""
+    from oraclebench.tasks.multiplication import ENDS
+
     times = r"\s*(?:[×xX*·]|times)\s*"
     x, y = (r"(?<![\d.,])" + f"{n:,}".replace(",", ",?") + r"(?!\d)" for n in (a, b))
-    ends = r"(?=-?[\d,]+(?:\.\d+)?(?!\s*[×xX*·+\-−/^(=\d]))"
-    return re.compile(rf"(?:{x}{times}{y}|{y}{times}{x})\s*=\s*{ends}", re.I)
+    return re.compile(rf"(?:{x}{times}{y}|{y}{times}{x})\s*=\s*{ENDS}", re.I)
 
 
 _PIECES = st.sampled_from(["6", "8", "48", "1,234", "1234", "12,34", "0", "06", " ", "×", "x", "*", " times ", "=",
