@@ -377,7 +377,8 @@ class Doc:
             body = f"<details><summary>{html.escape(collapsed)}</summary>{body}</details>"
             self.md.append(f"{collapsed}:\n")
         self.html.append(body)
-        self.md.append(frame.to_markdown(index=False) + "\n")
+        # An empty cell reads "-" in both renderings (tabulate's missingval takes None, not NaN).
+        self.md.append(frame.astype(object).where(frame.notna(), None).to_markdown(index=False, missingval="-") + "\n")
 
     def figure(self, fig, name: str, caption: str) -> None:
         name = slug(name)  # task names come from a results folder: never a path of their own

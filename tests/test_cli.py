@@ -33,6 +33,28 @@ def test_generate_causal_writes_the_seed_format_with_omitted_sequences_absent(tm
     assert manifest["counts"] == {"train": 2000, "valid": 200, "test": 200} and manifest["seed"] == 3
 
 
+def test_generate_says_how_many_valid_and_test_rows_are_also_training_rows(tmp_path, capsys):
+    """valid and test sample the training distribution (a trial scored a fine-tune on test.jsonl as if it were
+    unseen): the count of their rows that train.jsonl holds too, printed and in the manifest, by hand here."""
+    assert main(["generate", "multiplication", "--n", "2000", "--seed", "5", "--heldout", "digits=2x2",
+                 "--out", str(tmp_path)]) == 0
+    train = {json.dumps(r, sort_keys=True) for r in read_jsonl(tmp_path / "train.jsonl")}
+    also = {s: sum(json.dumps(r, sort_keys=True) in train for r in read_jsonl(tmp_path / f"{s}.jsonl"))
+            for s in ("valid", "test")}
+    assert 0 < also["valid"] < 200 and 0 < also["test"] < 200
+    assert json.loads((tmp_path / "manifest.json").read_text())["also_in_train"] == also
+    assert f"{also['valid']} of 200 valid rows and {also['test']} of 200 test rows are also training rows" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("where", ["file", "below a file"])
+def test_generate_into_a_file_is_one_line_and_exit_2(tmp_path, where):
+    (tmp_path / "f.txt").write_text("x")
+    out = tmp_path / "f.txt" if where == "file" else tmp_path / "f.txt" / "d"
+    result = run("generate", "multiplication", "--n", "10", "--out", str(out))
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.count("\n") == 1 and "--out" in result.stderr and "Traceback" not in result.stderr
+
+
 def test_generate_is_deterministic_and_writes_openai_chat(tmp_path):
     for out in ("a", "b"):
         assert main(["generate", "abcd", "--n", "50", "--seed", "1", "--heldout", "lengths=1-12",

@@ -8,6 +8,10 @@ them) and a hash of the data. The same arguments always give the same files.
 
 Each file has its own stream (``train``, ``valid``, ``test``; see ``tasks.base.stream_random``), apart
 from the frozen sets and from ``pytest benchmark --fresh``: a fresh re-test is never the training data.
+``valid`` and ``test`` are samples of the training distribution, not held out, and a small space
+repeats problems across files (causal has 32 inputs); the command says how many of their rows are
+also training rows (``also_in_train`` in the manifest). What a model never saw is scored by
+``pytest benchmark`` through the manifest (``--fresh N --split unseen``, the held-out split).
 """
 
 from __future__ import annotations
@@ -88,19 +92,29 @@ def run(args) -> int:
     manifest = task.variant_manifest(manifest_for(task, args.omit, args.heldout) or None) or {}
     config = task.train_config(manifest or None)
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    counts, digest = {}, hashlib.sha256()
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out} is a file; give a directory (made if missing) for the three files and manifest.json")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"--out {out}: cannot make the directory ({exc.strerror}); give a directory you can write") from None
+    counts, digest, lines = {}, hashlib.sha256(), {}
     for split in SPLITS:
         n = args.n if split == "train" else max(1, args.n // 10)
         data = rows(task, config, args.seed, n, chat=args.format == "openai-chat", stream=split)
-        lines = [json.dumps(r, ensure_ascii=False) for r in data]
-        text = "\n".join(lines) + "\n"
+        lines[split] = [json.dumps(r, ensure_ascii=False) for r in data]
+        text = "\n".join(lines[split]) + "\n"
         digest.update(text.encode())
         (out / f"{split}.jsonl").write_text(text, encoding="utf-8")
         counts[split] = n
+    trained = set(lines["train"])  # a row is its prompt and completion: the same problem writes the same row
+    also = {split: sum(line in trained for line in lines[split]) for split in SPLITS[1:]}
     training = {"stream": "train", "seed": args.seed, "count": counts["train"], "split": manifest or None, "config": {}}
-    info = {"task": task.name, "split": manifest, "seed": args.seed, "counts": counts, "format": args.format,
-            "training_data": training, "dataset_sha256": digest.hexdigest()}
+    info = {"task": task.name, "split": manifest, "seed": args.seed, "counts": counts, "also_in_train": also,
+            "format": args.format, "training_data": training, "dataset_sha256": digest.hexdigest()}
     (out / "manifest.json").write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
     print(f"{task.name}: wrote {counts} rows ({args.format}) and manifest.json to {out}")
+    print(f"valid and test sample the training distribution (not held out): {also['valid']} of {counts['valid']} "
+          f"valid rows and {also['test']} of {counts['test']} test rows are also training rows; "
+          "`pytest benchmark --fresh N --split unseen` and the held-out split score what the model never saw")
     return 0
