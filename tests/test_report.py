@@ -606,3 +606,16 @@ def test_no_complete_run_names_four_partial_runs_and_counts_the_rest(tmp_path):
         write_run(tmp_path, run_id, records, summary)
     with pytest.raises(UsageError, match=r"partial runs: .*; and 2 more\)"):
         build_report(tmp_path)
+
+
+def test_an_empty_cell_reads_a_dash_in_the_markdown_as_in_the_html(tmp_path):
+    """A per-digit accuracy with no instance (no product of 2x2 digits has a fifth digit) is no number."""
+    import pandas as pd
+
+    from oraclebench.report_plots import Doc
+
+    doc = Doc(tmp_path)
+    doc.table(pd.DataFrame({"split": ["seen", "heldout"], "d0 %": [100 / 3, 50.0], "d4 %": [float("nan"), 12.5]}))
+    md = doc.render_md("t", "m")
+    assert "nan" not in md.lower() and "NaN" not in "".join(doc.html)
+    assert len(re.findall(r"\| +- +\|", md)) == 1 and "33.3333" in md and "12.5" in md
