@@ -161,7 +161,9 @@ _NUMBER = re.compile(r"^([-+]?(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+))\.?$")
 _OPERAND = r"(?<![\d.,])([0-9]{1,3}(?:,?[0-9]{3})*)(?![0-9])"
 # The number after ``=`` taken whole (atomic: "2.5 × 40" must not end at "2"), and no calculation going on after it.
 ENDS = rf"(?=(?>-?[\d,]+(?:\.\d+)?)(?!{GOES_ON}))"
-_EQUATION = re.compile(rf"{_OPERAND}\s*(?:[×xX*·]|times)\s*{_OPERAND}\s*=\s*{ENDS}", re.I)
+# "7 × 8 = 56", "(7 × 8) = 56", "7 × 8 equals 56", "7 times 8 is 56".
+OPEN, EQUALS = r"(?<!\d)(?:\(\s*)?", r"\s*\)?\s*(?:=|equals\b|is\b)\s*"
+_EQUATION = re.compile(rf"{OPEN}{_OPERAND}\s*(?:[×xX*·]|times)\s*{_OPERAND}{EQUALS}{ENDS}", re.I)
 
 
 @dataclass(frozen=True)

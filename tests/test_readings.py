@@ -386,6 +386,9 @@ def test_the_lenient_product_is_the_one_the_problems_own_equation_gives_whatever
     ("5678 x 1234 = 7006652 (since 7006652 ÷ 1234 = 5678)", 1234, 5678, 7006652),
     ("7 × 8 = 56 - check: 56 / 8 = 7", 7, 8, 56), ("7 × 8 = 56 -- check: 56 / 8 = 7", 7, 8, 56),
     ("12 × 34 = 408 -> 408 / 34 = 12", 12, 34, 408),
+    # the product in brackets, or said in words
+    ("(12 × 34) = 408. Verify: 408/34 = 12", 12, 34, 408), ("7 × 8 equals 56. Check: 56 / 8 = 7.", 7, 8, 56),
+    ("7 times 8 is 56, and 56 / 7 = 8", 7, 8, 56),
     # "the answer is" before the calculation: what the calculation comes to, not its first term
     ("Answer: 12 × 34 = 408", 12, 34, 408), ("The answer is 12 × 34 = 408.", 12, 34, 408),
     ("**Answer:** 12 × 34 = 408", 12, 34, 408), ("12 × 34 = 400. No wait, the answer is 12 × 34 = 408.", 12, 34, 408),
@@ -423,14 +426,14 @@ def test_the_lenient_causal_answer_is_the_final_one_as_for_a_number(text):
 def _own_equation(a: int, b: int) -> re.Pattern:
     """The equation cue written for one problem, as its definition reads: ``a × b =`` or ``b × a =`` (each
     operand its own digits, thousands separators optional), then a number that ends the equation."""
-    from oraclebench.tasks.multiplication import ENDS
+    from oraclebench.tasks.multiplication import ENDS, EQUALS, OPEN
 
     times = r"\s*(?:[×xX*·]|times)\s*"
     x, y = (r"(?<![\d.,])" + f"{n:,}".replace(",", ",?") + r"(?!\d)" for n in (a, b))
-    return re.compile(rf"(?:{x}{times}{y}|{y}{times}{x})\s*=\s*{ENDS}", re.I)
+    return re.compile(rf"{OPEN}(?:{x}{times}{y}|{y}{times}{x}){EQUALS}{ENDS}", re.I)
 
 
-_PIECES = st.sampled_from(["6", "8", "48", "1,234", "1234", "12,34", "0", "06", " ", "×", "x", "*", " times ", "=",
+_PIECES = st.sampled_from(["6", "8", "48", "1,234", "1234", "12,34", "0", "06", " ", "×", "x", "*", " times ", "=", " is ", "(", ")",
                            "+", ".", ",", "(", "Check: ", "\n", "5", "40", "-"])
 
 
