@@ -159,10 +159,14 @@ _NUMBER = re.compile(r"^([-+]?(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+))\.?$")
 # ``7 × 8 =`` (or ``8 x 7 =``, ``7*8=``, ``7 times 8 =``) before a number that ends the equation. Operands are whole
 # numbers with optional thousands separators; after ``unmarked``, \times and \cdot are × already.
 _OPERAND = r"(?<![\d.,])([0-9]{1,3}(?:,?[0-9]{3})*)(?![0-9])"
-# The number after ``=`` taken whole (atomic: "2.5 × 40" must not end at "2"), and no calculation going on after it.
-ENDS = rf"(?=(?>-?[\d,]+(?:\.\d+)?)(?!{GOES_ON}))"
-# "7 × 8 = 56", "(7 × 8) = 56", "7 × 8 equals 56", "7 times 8 is 56".
-OPEN, EQUALS = r"(?<!\d)(?:\(\s*)?", r"\s*\)?\s*(?:=|equals\b|is\b)\s*"
+# The number after ``=`` taken whole (atomic: "2.5 × 40" must not end at "2"; a trailing comma is no part of
+# it: "= 56, 56 / 8 = 7"), and no calculation going on after it.
+ENDS = rf"(?=(?>-?(?:\d{{1,3}}(?:,\d{{3}})+|\d+)(?:\.\d+)?)(?!{GOES_ON}))"
+# "7 × 8 = 56", "(7 × 8) = 56", "7 × 8 equals 56". A bracket after an operator is a term of a larger product
+# ("2 × (47 × 23) = 2162"), and a closing bracket counts only after an opening one. Not "is": prose goes on
+# after it ("47 × 23 is 1071... no wait, 1081").
+OPEN = r"(?:(?<![×*·+\-−/^\d])(?<![×*·+\-−/^\d]\s)(?P<open>\(\s*))?"
+EQUALS = r"(?(open)\s*\))\s*(?:=|equals\b)\s*"
 _EQUATION = re.compile(rf"{OPEN}{_OPERAND}\s*(?:[×xX*·]|times)\s*{_OPERAND}{EQUALS}{ENDS}", re.I)
 
 
@@ -183,7 +187,7 @@ class _Equation:
 
     def finditer(self, text: str) -> Iterator[re.Match]:
         return (m for m in _EQUATION.finditer(text)
-                if tuple(sorted(g.replace(",", "") for g in m.groups())) == self.operands)
+                if tuple(sorted(m.group(i).replace(",", "") for i in (2, 3))) == self.operands)
 
 
 class MultiplicationTask(Task[Problem]):

@@ -58,11 +58,14 @@ _NUMBER = re.compile(r"(?<![\d.,])-?(?:\d{1,3}(?:,\d{3}){1,39}|\d{1,120})(?:\.\d
 _MARKED = re.compile(r"\*\*(.+?)\*\*|\\(?:boxed|fbox)\s*\{([^{}]*)\}")
 ANSWER_IS = re.compile(r"\banswer\s*(?:is|:|=)\s*:?\s*", re.I)  # what introduces a final answer in prose
 # What, right after a number, makes it a term of a calculation that goes on rather than its result: an
-# operator, then a number or a bracket ("12 × 34 = 408", "56 - 8 = 48"); a bracket right after it (an
-# implicit product, "12(34)"); a space, then a digit. A word after the operator ("56 - check: ...") or a
-# bracket after a space ("56 (since 56 / 8 = 7)") ends the number instead.
-GOES_ON = r"(?:\(|\s*[×xX*·+\-−/^=]\s*[-−]?[\d(]|\s+\d)"
+# operator (a sign or a word), then a number or a bracket ("12 × 34 = 408", "56 - 8 = 48", "940 plus 141");
+# a bracket right after it (an implicit product, "12(34)"), or after a space with an operator after the
+# bracket ("47 (20 + 3) = 1081"); a space, then a digit, on the same line. A word after the operator ("56 -
+# check: ..."), a bracket of words ("56 (since 56 / 8 = 7)") or a new line ends the number instead.
+GOES_ON = (r"(?:\(|[ \t]+\([^()\n]*\)\s*[×xX*·+\-−/^=]|\s*[×xX*·+\-−/^=]\s*[-−]?[\d(]"
+           r"|\s+(?:plus|minus|times|multiplied\s+by|divided\s+by)\s+[-−]?[\d(]|[ \t]+\d)")
 _GOES_ON = re.compile(GOES_ON)
+_STATED_THEN_DERIVED = re.compile(r"\s*=")  # "The answer is 56 = 7 × 8": the result first, then where it comes from
 _ANY_DIGIT = re.compile(r"\d")  # a str pattern's \d: every Unicode decimal digit (category Nd)
 
 
@@ -110,7 +113,7 @@ def final_number(text: str, cues: Sequence[Cue] = ()) -> int | float | None:
     for cue in (ANSWER_IS, *cues):
         said = list(cue.finditer(text))
         if said and (first := _NUMBER.search(text, said[-1].end())) is not None:
-            if cue is ANSWER_IS and _GOES_ON.match(text, first.end()):
+            if cue is ANSWER_IS and _GOES_ON.match(text, first.end()) and not _STATED_THEN_DERIVED.match(text, first.end()):
                 # "The answer is 12 × 34 = 408.": the answer is what the calculation comes to, read from there on.
                 return final_number(text[said[-1].end():], cues)
             return _number(first.group())

