@@ -66,6 +66,10 @@ GOES_ON = (r"(?:\(|[ \t]+\([^()\n]*\)\s*[×xX*·+\-−/^=]|\s*[×xX*·+\-−/^=]
            r"|\s+(?:plus|minus|times|multiplied\s+by|divided\s+by)\s+[-−]?[\d(]|[ \t]+\d)")
 _GOES_ON = re.compile(GOES_ON)
 _STATED_THEN_DERIVED = re.compile(r"\s*=")  # "The answer is 56 = 7 × 8": the result first, then where it comes from
+# A correction that gives its number at once ("47 × 23 = 1071, wait, it's 1081"; "Correction: 1081"); one
+# that goes on in words ("Actually, let me check: ...") gives none.
+_CORRECTION = re.compile(r"\b(?:no\s+wait|wait|actually|correction|sorry|i\s+mean|make\s+that)\b[\s,:;!.—–-]*"
+                         r"(?:(?:it'?s|it\s+is|that'?s|the\s+answer\s+is|rather)\s*:?\s*)?(?=-?\d)", re.I)
 _ANY_DIGIT = re.compile(r"\d")  # a str pattern's \d: every Unicode decimal digit (category Nd)
 
 
@@ -110,17 +114,31 @@ def final_number(text: str, cues: Sequence[Cue] = ()) -> int | float | None:
     marked = [inner for m in _MARKED.finditer(text)
               if _NUMBER.fullmatch(inner := unmarked(m.group(1) or m.group(2) or "").strip().rstrip("."))]
     text = unmarked(text)
+    fixed = _corrected(text)
     for cue in (ANSWER_IS, *cues):
         said = list(cue.finditer(text))
         if said and (first := _NUMBER.search(text, said[-1].end())) is not None:
+            if fixed is not None and fixed[0] > said[-1].start():  # corrected after it
+                return fixed[1]
             if cue is ANSWER_IS and _GOES_ON.match(text, first.end()) and not _STATED_THEN_DERIVED.match(text, first.end()):
                 # "The answer is 12 × 34 = 408.": the answer is what the calculation comes to, read from there on.
                 return final_number(text[said[-1].end():], cues)
             return _number(first.group())
+    if fixed is not None:
+        return fixed[1]
     if marked:  # the number the answer marks ("**54**, not 56": 54) before the last one written
         return _number(marked[-1])
     numbers = _NUMBER.findall(text)
     return _number(numbers[-1]) if numbers else None
+
+
+def _corrected(text: str) -> tuple[int, int | float] | None:
+    """(where, the number) of the last correction that gives a number no calculation goes on from."""
+    fixes = list(_CORRECTION.finditer(text))
+    first = _NUMBER.match(text, fixes[-1].end()) if fixes else None
+    if first is None or _GOES_ON.match(text, first.end()):
+        return None
+    return fixes[-1].start(), _number(first.group())
 
 
 def _number(text: str) -> int | float:

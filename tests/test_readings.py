@@ -412,6 +412,18 @@ def test_the_lenient_product_reads_as_before_where_its_fix_first_misread_it(text
     assert MULT.read_lenient(text, MULT.Problem(47, 23)) == (1081, True)
 
 
+@pytest.mark.parametrize("text, read", [
+    ("47 × 23 = 1071, wait, it's 1081", 1081), ("47 × 23 = 1071 — correction: 1081", 1081),
+    ("The answer is 1071. Actually, 1081.", 1081), ("**1071**... no wait, 1081", 1081),
+    # a correction that goes on in words, or into a calculation, gives no number of its own
+    ("The answer is 1081. Actually, let me check: 47 × 20 = 940, 47 × 3 = 141.", 1081),
+    ("47 × 23 = 1081. Wait, 1081 / 23 = 47 checks out.", 1081),
+    ("Wait, it's 1071. The answer is 1081.", 1081),  # the answer given after the correction
+])
+def test_a_correction_that_gives_its_number_replaces_what_came_before(text, read):
+    assert MULT.read_lenient(text, MULT.Problem(47, 23))[0] == read
+
+
 @pytest.mark.parametrize("text, a, b, read", [
     ("6 × 8 = 6(8) = 48", 6, 8, 48),  # a bracket right after the number: an implicit product goes on
     ("6 × 8 = 50 - 2 = 48", 6, 8, 48), ("The answer is 50 - 2 = 48.", 6, 8, 48),
