@@ -100,7 +100,9 @@ class Cue(Protocol):
 
 def final_number(text: str, cues: Sequence[Cue] = ()) -> int | float | None:
     """The final number a prose answer gives: after the last "answer is"/"answer:", else after the last
-    of the first of ``cues`` that the text has, else the last one.
+    of the first of ``cues`` that the text has, else the last one; a correction that gives its number
+    after that ("..., wait, it's 56") replaces it. Where a calculation goes on from the number after
+    "answer is" (``GOES_ON``: "The answer is 7 × 8 = 56."), the answer is read from there on.
 
     For the lenient readings ("The answer is 56.", "7 × 8 = 56", "56.0", "1,081"); a whole number
     comes back as ``int``. ``cues``: what else introduces the answer, in order (multiplication's own
