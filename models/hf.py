@@ -510,7 +510,11 @@ class HFModel(Adapter):
         aside = [False] * n
         since, steps = time.monotonic(), 0  # the step time is measured over the rows now running
         weights = gpt2.bind(self.model) if self.lean and not self.hooked else None
-        bias = gpt2.padding_bias(mask, weights.wte.dtype) if weights is not None else None
+
+        def padding(mask):  # the lean step's mask, made again whenever the batch's rows change
+            return gpt2.padding_bias(mask, weights.wte.dtype) if weights is not None else None
+
+        bias = padding(mask)
         every = min(1.0, self.timeout / 20)  # not every step: it costs a pass over the rows
         check = since + every
         while True:
@@ -526,7 +530,7 @@ class HFModel(Adapter):
                     index = torch.tensor(kept, device=logits.device)
                     cache.batch_select_indices(index)
                     logits, mask, position = logits[index], mask[index], position[index]
-                    bias = gpt2.padding_bias(mask, weights.wte.dtype) if weights is not None else None
+                    bias = padding(mask)
                     alive = [alive[b] for b in kept]
                     since, steps = now, 0
             steps += 1
@@ -553,7 +557,7 @@ class HFModel(Adapter):
                 index = torch.tensor(kept, device=nxt.device)
                 cache.batch_select_indices(index)
                 nxt, mask, position = nxt[index], mask[index], position[index]
-                bias = gpt2.padding_bias(mask, weights.wte.dtype) if weights is not None else None
+                bias = padding(mask)
                 alive = [alive[b] for b in kept]
             position = position + 1
             if self.context:  # a finished row riding along must not step past the position table; no other row reaches it
