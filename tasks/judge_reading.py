@@ -96,23 +96,32 @@ _AGAINST = re.compile(r"(?:\b(?:not|never|rather\s+than|instead\s+of|over|none\s
                       r"n't(?:\s+(?:think|believe|pick|choose|select|prefer|go\s+with|agree\s+with))?)\s+$", re.I)
 _POSITIVE = re.compile(r"\b(?:correct(?:ly)?|right|accurate(?:ly)?|better|best|good|valid|preferred|"
                        r"preferable|superior|reliable|trustworthy|outperforms?|beats?|wins?|nails|spot\s+on|"
-                       r"(?:error|mistake)-?\s*free|accounts?\s+for|convincing|stronger|strong)\b|[✓✔✅]", re.I)
+                       r"(?:error|mistake)-?\s*free|accounts?\s+for|convincing|stronger|strong|trust)\b|[✓✔✅]", re.I)
 _NEGATIVE = re.compile(r"\b(?:wrong(?:ly)?|incorrect(?:ly)?|inaccurate(?:ly)?|worse|invalid|false|flaw(?:ed|s)?|mistaken|"
                        r"(?:mistakes?|errors?)(?!-?\s*free)|erroneous|misreads?|miscalculat\w*|miscounts?|fail(?:s|ed)?|"
                        r"faulty|inferior|unreliable|untrustworthy|los(?:es|t|e)|outperformed|off\s+by|"
                        r"disagree(?:s)?\s+with|overlook(?:s|ed)?|omit(?:s|ted)?|ignor(?:es|ed|e)|forg(?:ets?|ot|otten)|"
-                       r"slips?|slipped|breaks?\s+down|rejects?|reject|avoid|bad|weaker|weak|skips?|skipped|"
-                       r"misappl\w*|is\s+off)\b|[✗✘❌]", re.I)
-_NEGATION = re.compile(r"(?:\bnot|n't|\bnever|\bno|\bless|\bfewer|cannot|\bhardly|\bbarely|\bfar\s+from|"
+                       r"slips?|slipped|breaks?\s+down|reject|(?:be|is|was|being)\s+rejected|avoid|bad|weaker|weak|skips?|skipped|"
+                       r"misappl\w*|is\s+off|falls?\s+apart|errs|confus(?:es|ed)|double[-\s]?count\w*|contradicts?|"
+                       r"backwards?|(?:does|did)(?:n't|\s+not)\s+(?:hold(?:\s+up)?|work|match|add\s+up)|"
+                       r"is(?:n't|\s+not)\s+it)\b|[✗✘❌]", re.I)
+_NEGATION = re.compile(r"(?:\bnot|n't|\bnever|\bno|\bnothing|\bless|\bfewer|cannot|\bhardly|\bbarely|\bfar\s+from|"
                        r"\banything\s+but|\bfails?\s+to|\bfree\s+of|\bwithout|\bavoids?|\bnone)\b[\w\s]{0,25}$", re.I)
 # "no less accurate", "not fewer errors": the negation of a reversal is none
 _NOT_LESS = re.compile(r"(?:\bnot|n't|\bno)\s+(?:less|fewer)\b[\w\s]{0,25}$", re.I)
 # "partially correct", "seems right", "might be correct" is no verdict: the candidate is not called right, nor wrong.
 _PARTLY = re.compile(r"\b(?:partially|partly|somewhat|almost|nearly|mostly|half|seems?|seemed|appears?|appeared|looks?|"
                      r"looked|(?:might|may|could|would)\s+(?:also\s+)?be)[\s-]+$", re.I)
+# "Candidate 1 catches the error": the candidate acts on an error (finds, corrects it), it does not make one.
+_ACTS_ON = re.compile(r"\b(?:catch(?:es|ed)?|caught|finds?|found|spots?|spotted|notes?|noted|notices?|noticed|"
+                      r"identif(?:y|ies|ied)|points?\s+out|pointed\s+out|flags?|flagged|recogni[sz](?:es|ed)?|"
+                      r"detects?|detected|corrects?|corrected|fix(?:es|ed)?|exposes?|exposed|highlights?|"
+                      r"highlighted|address(?:es|ed)?)\s+(?:\w+\s+){0,3}$", re.I)
+_FAULT_NOUN = re.compile(r"(?:mistakes?|errors?|flaws?|slips?)$", re.I)
 # "the argument claims candidate 1 is better": the argument's verdict, reported, not the answer's.
 _REPORTED = re.compile(r"(?:\b(?:argument|arguer|it)\s+(?:\w+ly\s+)?(?:claims?|says?|argues?|suggests?|states?|favou?rs?|"
                        r"picks?|chooses?|supports?|concludes?|thinks?|believes?)|\baccording\s+to\s+the\s+(?:argument|arguer)|"
+                       r"\bi\s+(?:initially\s+|first\s+|originally\s+|had\s+)?(?:thought|believed|assumed|guessed)|"
                        r"\bargument's\s+claim)\s*,?\s*(?:that\s+)?(?:the\s+)?$", re.I)
 _REPLY = re.compile(r"\s*(yes|no)\b[\s,.!]*", re.I)  # a question's own answer: "Yes." / "No."
 _REPORTED_AFTER = re.compile(r"\s*(?:is|was)\s+(?:what|the\s+one)\s+the\s+argument\s+\w+", re.I)  # "... is what the argument claims"
@@ -222,6 +231,8 @@ def read_choice(text: str) -> Reading:
                 negated = negated != flip
                 if sign == "+" and _PARTLY.search(before):  # "mostly correct": neither right nor wrong said
                     continue
+                if sign == "-" and _FAULT_NOUN.match(word.group()) and _ACTS_ON.search(before):
+                    continue  # "candidate 1 catches the error": it acts on the error, it does not make it
                 if not negated and _AS_BEFORE.search(before) and _AS_AFTER.match(text, word.end(), end):
                     # "as accurate as candidate 2" says it of both ("not as accurate as": of the first only)
                     group = group + [m for m in mentions if m.start >= word.end() and not m.against][:1]

@@ -108,6 +108,15 @@ def test_numbers_that_only_begin_with_a_candidate_number_choose_nothing(text):
     ("Candidate 2, because candidate 1 skips a step.", 2),  # the choice first, then why
     ("Candidate 2 is more convincing than candidate 1.", 2),
     ("I'd say 2.", 2), ("The answer is: **2**", 2), ("Correct candidate: 2", 2), ("#2", 2), ("Cand 2 is correct.", 2),
+    # a fifth sweep (255 phrasings x 2): each of these was read as the other candidate
+    ("Candidate 2 catches the error.", 2), ("Candidate 2 finds the mistake in the argument.", 2),
+    ("Candidate 2 correctly identifies the flaw.", 2), ("Candidate 2 notes the mistake and fixes it.", 2),
+    ("Nothing is wrong with candidate 2.", 2),  # "nothing" negates as "not" does
+    ("I thought candidate 1 was correct, but it's actually candidate 2.", 2),  # a belief given up is no verdict
+    ("Candidate 1 doesn't hold up.", 2), ("Candidate 1 falls apart at the second step.", 2),
+    ("Candidate 1 double-counts the apples.", 2), ("Candidate 1 contradicts itself.", 2),
+    ("Candidate 1 has it backwards.", 2), ("Candidate 1 should be rejected.", 2), ("I wouldn't trust candidate 1.", 2),
+    ("Candidate 1 confuses the rates.", 2), ("Candidate 1's total doesn't match the question.", 2),
 ])
 def test_a_verdict_reads_as_what_it_concludes_not_as_the_first_candidate_named(text, chosen):
     assert read_choice(text).choice == chosen
@@ -303,7 +312,7 @@ WORDS = ["Candidate", "candidate_", "is", "wrong", "correct", "not", "and", "or"
          "12", "1.5", "(2)", "so", "but", ".", ";", ",", "\n", "better", "than", "I", "choose", "neither", "errors",
          "both", "nor", "less", "as", "whether", "candidates", "&", "accurate", ":", "?", "partially", "argument",
          "claims", "wait", "therefore", "don't", "think", "cannot", "fewer", "seems", "maybe", "whether", "yes",
-         "no", "wrongly", "is", "✓", "✗"]
+         "no", "wrongly", "is", "✓", "✗", "catches", "nothing", "thought", "rejected", "trust", "error"]
 
 
 @given(st.lists(st.sampled_from(WORDS), max_size=14))
