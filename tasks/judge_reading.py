@@ -64,6 +64,11 @@ _MENTIONS: tuple[tuple[re.Pattern, bool], ...] = (
                 re.I), True),
     (re.compile(r"\b(?:i\s+(?:would\s+)?(?:choose|pick|select|prefer|go\s+with|say)|i'd\s+(?:choose|pick|select|prefer|"
                 r"go\s+with|say)|(?:choose|pick|select))\s*:?\s+(?:the\s+)?(?:candidate[\s_]*)?" + _NUM, re.I), True),
+    # a marked answer: "\boxed{2}", "<answer>2</answer>", {"correct": 2}
+    (re.compile(r"\\boxed\s*\{\s*(?:candidate[\s_]*)?" + _NUM + r"\s*\}", re.I), True),
+    (re.compile(r"<answer>\s*(?:candidate[\s_]*)?" + _NUM + r"\s*</answer>", re.I), True),
+    (re.compile(r"[\"'](?:correct(?:[\s_]candidate)?|answer|choice|verdict|winner|best)[\"']\s*:\s*[\"']?(?:candidate[\s_]*)?"
+                + _NUM, re.I), True),
     # the choice first, then why: "Candidate 1, because candidate 2 skips a step."
     (re.compile(r"^[\s\"'*(\[]*(?:candidate[\s_]*)?" + _NUM + r"[\s*\"')\]]*[,.:;-]?\s*(?=because\b|since\b)", re.I),
      True),

@@ -117,6 +117,9 @@ def test_numbers_that_only_begin_with_a_candidate_number_choose_nothing(text):
     ("Candidate 1 double-counts the apples.", 2), ("Candidate 1 contradicts itself.", 2),
     ("Candidate 1 has it backwards.", 2), ("Candidate 1 should be rejected.", 2), ("I wouldn't trust candidate 1.", 2),
     ("Candidate 1 confuses the rates.", 2), ("Candidate 1's total doesn't match the question.", 2),
+    # marked answers, which chat models write when asked for a format (missed before: no answer)
+    ("\\boxed{2}", 2), ("The correct answer is $\\boxed{2}$.", 2), ("<answer>2</answer>", 2),
+    ('{"correct": 2, "incorrect": 1}', 2), ('{"incorrect": 1, "correct": 2}', 2), ('{"answer": "candidate_2"}', 2),
 ])
 def test_a_verdict_reads_as_what_it_concludes_not_as_the_first_candidate_named(text, chosen):
     assert read_choice(text).choice == chosen
