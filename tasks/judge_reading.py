@@ -155,6 +155,12 @@ _JOINED = re.compile(r"\s*\)?\s*(?:,\s*)?\(?\s*(and|or|nor|&|/|as\s+well\s+as|al
 _OR_BEFORE = re.compile(r"\bor\s+(?:else\s+)?(?:maybe\s+|possibly\s+|perhaps\s+)?(?:the\s+)?(?:candidate[\s_]*)?\(?\s*$", re.I)
 _JOINS = {"and": "and", "&": "and", "or": "or", "/": "or", "nor": "nor", "as well as": "and", "along with": "and"}
 _SAME = re.compile(r"\b(?:so|as|neither|nor)\s+(?:is|does|did|was)\s+(?:the\s+)?$", re.I)
+# "Candidate 1 is correct and the other is wrong": "the other" (one, candidate, ...) followed by what it does,
+# not "the other hand" or "the other step"; it names the candidate not named last before it (_NAMED).
+_OTHER = re.compile(r"\bthe\s+other(?:\s+(?:one|candidate|answer|explanation|response|solution))?"
+                    r"(?=\s*(?:$|[.,;:!?)]|(?:is|was|has|had|makes?|made|gets?|got|does|did|fails?|contains?|"
+                    r"misses|missed|errs|uses|used|arrives|comes|isn't|wasn't|doesn't|didn't)\b|['’]s\b))", re.I)
+_NAMED = re.compile(r"\b(?:candidate|cand\.?)[\s_]*\(?([12])\)?(?![\d.,]\d)", re.I)
 # Clauses: a verdict word speaks of a candidate named in the same clause only.
 # "1.5" stays whole; "anything but correct" is one clause
 _CLAUSE = re.compile(r"[.;!?](?!\d)|\n|\b(?:whereas|while|however|although)\b|(?<!anything )(?<!nothing )\bbut\b", re.I)
@@ -304,6 +310,11 @@ def _mentions(text: str, start: int, end: int) -> list[_Mention]:
             contrast = _CONTRAST.search(text[start:m.start()]) is not None
             found.append(_Mention(_WORDS[m.group(group).lower()], m.start(), m.end(), is_conclusion and not against,
                                   against, m.span(group), reported=reported, asked=asked, contrast=contrast))
+    for m in _OTHER.finditer(text, start, end):  # "the other": the candidate not named last before it
+        named = list(_NAMED.finditer(text, 0, m.start()))
+        if named and not any(f.start <= m.start() < f.end for f in found):
+            found.append(_Mention(3 - int(named[-1].group(1)), m.start(), m.end(), False,
+                                  _AGAINST.search(text[start:m.start()]) is not None, m.span()))
     found.sort(key=lambda m: m.at)
     return [dataclasses.replace(m, joined=_joined(text, before, m)) if before else m
             for before, m in zip([None, *found], found)]

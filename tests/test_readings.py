@@ -120,6 +120,9 @@ def test_numbers_that_only_begin_with_a_candidate_number_choose_nothing(text):
     # marked answers, which chat models write when asked for a format (missed before: no answer)
     ("\\boxed{2}", 2), ("The correct answer is $\\boxed{2}$.", 2), ("<answer>2</answer>", 2),
     ('{"correct": 2, "incorrect": 1}', 2), ('{"incorrect": 1, "correct": 2}', 2), ('{"answer": "candidate_2"}', 2),
+    # "the other": the candidate not named last before it (read as both right and wrong before)
+    ("Candidate 2 is correct and the other is wrong.", 2), ("Candidate 1 is wrong, and the other is right.", 2),
+    ("Candidate 2 is right; the other one miscounts.", 2), ("On the other hand, candidate 1 is wrong.", 2),
 ])
 def test_a_verdict_reads_as_what_it_concludes_not_as_the_first_candidate_named(text, chosen):
     assert read_choice(text).choice == chosen
@@ -315,7 +318,8 @@ WORDS = ["Candidate", "candidate_", "is", "wrong", "correct", "not", "and", "or"
          "12", "1.5", "(2)", "so", "but", ".", ";", ",", "\n", "better", "than", "I", "choose", "neither", "errors",
          "both", "nor", "less", "as", "whether", "candidates", "&", "accurate", ":", "?", "partially", "argument",
          "claims", "wait", "therefore", "don't", "think", "cannot", "fewer", "seems", "maybe", "whether", "yes",
-         "no", "wrongly", "is", "✓", "✗", "catches", "nothing", "thought", "rejected", "trust", "error"]
+         "no", "wrongly", "is", "✓", "✗", "catches", "nothing", "thought", "rejected", "trust", "error",
+         "the other", "other", "hand"]
 
 
 @given(st.lists(st.sampled_from(WORDS), max_size=14))
