@@ -527,8 +527,6 @@ def run_explore_item(request, bench, task: str) -> Record:
     """The plugin's ``--explore`` item for ``task``: search, attach the record to the run, return it."""
     import pytest
 
-    from oraclebench.records import RECORD_KEY
-
     opt = bench.config.getoption
     cache = bench.cache()
     try:
@@ -537,7 +535,7 @@ def run_explore_item(request, bench, task: str) -> Record:
                          heldout=bench.heldout, progress=bench.live_write())
     finally:
         cache.close()
-    request.node.user_properties.append((RECORD_KEY, result.record.to_json()))
+    bench.attach(request.node, result.record)
     tr = request.config.pluginmanager.get_plugin("terminalreporter")
     capture = request.config.pluginmanager.get_plugin("capturemanager")
     if tr is not None and capture is not None:

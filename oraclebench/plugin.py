@@ -9,7 +9,7 @@ Flow:
 - the first item of a task answers ALL collected items of that task in one batched, cached call;
   items only assert on the precomputed records (a failed request is a setup ERROR, a wrong answer a
   FAILED item);
-- each item attaches its record to its reports (``user_properties``; under xdist its setup and
+- each item attaches its record, one JSON line, to its reports (``user_properties``; under xdist its setup and
   teardown reports only, see ``oraclebench.workers``), so with pytest-xdist the controller collects them;
   only the controller writes ``results/``, prints the table and checks ``--gate`` (the exit status is
   then 0 iff every gate holds);
@@ -127,7 +127,8 @@ class Bench:
         self.selected: dict[str, list] = defaultdict(list)  # task -> instances of collected items
         self.records: dict[str, dict[str, Record]] = {}  # task -> instance id -> record
         self.timing: dict[str, dict] = {}  # task -> requests asked, answered from the cache, seconds in the model
-        self.collected: dict[str, dict] = {}  # nodeid -> record json, from reports (controller)
+        self.collected: dict[str, str] = {}  # nodeid -> record line (``record_line``), from the items' reports
+        self.attached: dict[str, Record] = {}  # record line -> the record this process scored and attached
         self.needs_model = False
         self.declared: list[str] | None = None  # tasks the model says it was trained on
         self.run_id = ""
@@ -291,11 +292,19 @@ class Bench:
                           f"scoring only that (choose others with --task or -m)")
         return self.declared or []
 
-    def own_record(self, data: dict) -> Record:
-        """The ``Record`` an item's report carried as ``data``: this process's own object where it
-        scored the instance (no second conversion), else read back (an xdist worker's)."""
-        record = self.records.get(data.get("task"), {}).get(data.get("instance_id"))
-        return record if record is not None and record.run_id == data.get("run_id") else Record.from_json(data)
+    def attach(self, node: pytest.Item, record: Record) -> None:
+        """Put ``record`` on ``node``'s reports (``user_properties``), whence every process collects it."""
+        from oraclebench.records import record_line
+
+        line = record_line(record)
+        self.attached[line] = record
+        node.user_properties.append((RECORD_KEY, line))
+
+    def own_record(self, line: str) -> Record:
+        """The ``Record`` an item's report carried as ``line``: this process's own object where it
+        attached it (no second conversion), else read back (an xdist worker's)."""
+        record = self.attached.get(line)
+        return record if record is not None else Record.from_json(json.loads(line))
 
     # -- the model ------------------------------------------------------------------------------
     def load_model(self) -> None:
@@ -853,7 +862,7 @@ def oraclebench_record(request, oraclebench_instance) -> Record:
         with model_logging(bench.warnings):
             return run_explore_item(request, bench, oraclebench_instance.split(":", 1)[1])
     record = bench.score_task(oraclebench_instance.task)[oraclebench_instance.id]
-    request.node.user_properties.append((RECORD_KEY, record.to_json()))
+    bench.attach(request.node, record)
     if record.error is not None:
         pytest.fail(f"model request failed (counted as an error, not a wrong answer): {printable(record.error, line=True)}",
                     pytrace=False)
@@ -970,6 +979,19 @@ def pytest_collection(session: pytest.Session) -> None:
         session.config.stash[BENCH].flush_lines(session.config.pluginmanager.get_plugin("terminalreporter"))
 
 
+def drop_idle_hypothesis(config: pytest.Config) -> None:
+    """Unregister Hypothesis's pytest plugin where nothing in the run imported Hypothesis.
+
+    Its terminal summary imports Hypothesis to look for what Hypothesis's tests wrote; a run that never
+    imported it (a benchmark run imports it only under ``--explore``)
+    has nothing there, and paid the import at its end: 0.2 s, and 1.1 s where bytecode is not cached
+    (``PYTHONDONTWRITEBYTECODE``), since pytest rewrites the asserts of every module of a package that
+    ships a pytest plugin. Called at the session's end, before the terminal summary.
+    """
+    if "hypothesis" not in sys.modules and (plugin := config.pluginmanager.get_plugin("hypothesispytest")):
+        config.pluginmanager.unregister(plugin)
+
+
 @pytest.hookimpl(optionalhook=True)
 def pytest_testnodedown(node, error) -> None:
     """xdist controller: add up what the workers asked the model (each answers its share of a task)."""
@@ -993,6 +1015,7 @@ def pytest_testnodedown(node, error) -> None:
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     bench = session.config.stash[BENCH]
+    drop_idle_hypothesis(session.config)
     if bench.is_worker:
         session.config.workeroutput["oraclebench_timing"] = bench.timing
         session.config.workeroutput["oraclebench_notices"] = bench.notices
@@ -1042,7 +1065,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         bench.summary["timing"] = bench.timing
     # Records and summary first: nothing that goes wrong with a gate can lose the run.
     run_dir = write_run(bench.results, bench.summary["run_id"], records, bench.summary,
-                        rows=bench.collected.values())
+                        lines=bench.collected.values())
     bench.summary["path"] = str(run_dir)
     if opt("--gate"):
         _check_gates(bench, session, records, run_dir)

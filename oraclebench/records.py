@@ -150,17 +150,26 @@ def new_run_id(model: str) -> str:
     return time.strftime("%Y%m%dT%H%M%S", time.gmtime(now)) + f"-{int(now * 1e6) % 1_000_000:06d}-{slug}"
 
 
+def record_line(record: Record) -> str:
+    """``record`` as one line of ``records.jsonl`` (no newline): what an item carries on its reports.
+
+    One string, not the record's dict: an xdist worker sends each report through execnet, whose
+    serializer walks a dict key by key in Python (0.9 ms a report for abcd's 2 KB records, 1.0 s of
+    a worker's 600 items); a string goes whole.
+    """
+    return json.dumps(record.to_json(), ensure_ascii=False, default=str)
+
+
 def write_run(results: Path, run_id: str, records: Iterable[Record], summary: dict,
-              rows: Iterable[dict] | None = None) -> Path:
+              lines: Iterable[str] | None = None) -> Path:
     """Write a run's records and summary; returns the run folder.
 
-    ``rows``: the records' ``to_json()`` where the caller has them already (the plugin does: each item
-    carried its record so), one per record in order, so no record is converted twice.
+    ``lines``: the records' ``record_line`` where the caller has them already (the plugin does: each
+    item carried its record so), one per record in order, so no record is converted twice.
     """
     run_dir = Path(results) / "runs" / run_id
-    rows = (r.to_json() for r in records) if rows is None else rows
-    lines = "".join(json.dumps(row, ensure_ascii=False, default=str) + "\n" for row in rows)
-    atomic_write(run_dir / "records.jsonl", lines)
+    lines = (record_line(r) for r in records) if lines is None else lines
+    atomic_write(run_dir / "records.jsonl", "".join(line + "\n" for line in lines))
     atomic_write(run_dir / "summary.json", json.dumps(summary, indent=2, ensure_ascii=False, default=str) + "\n")
     return run_dir
 

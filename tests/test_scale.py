@@ -85,6 +85,22 @@ def test_every_wrong_answer_stays_visible_in_rf_junitxml_and_the_records(bench, 
     assert len(records) == 50 and sum(r.status in ("wrong", "no_answer") for r in records) == failed
 
 
+def test_an_item_carries_its_record_as_the_very_line_written_to_records_jsonl(bench, pytester):
+    """One JSON line per record, made once: junitxml's property and the run's records.jsonl hold the same
+    text (a string travels whole through xdist's execnet; a dict was walked key by key)."""
+    import json
+
+    xml = pytester.path / "junit.xml"
+    result = bench("--model", "random", "--task", "multiplication", "--fresh", "12", f"--junitxml={xml}")
+    assert sum(result.parseoutcomes().get(k, 0) for k in ("passed", "failed")) == 12
+    carried = {json.loads(p.get("value"))["instance_id"]: p.get("value")
+               for p in ET.parse(xml).getroot().iter("property") if p.get("name") == "oraclebench.record"}
+    run = [s for s in list_runs(pytester.path / "results") if s["model"] == "random"][-1]
+    written = (Path(run["path"]) / "records.jsonl").read_text(encoding="utf-8").splitlines()
+    assert len(carried) == len(written) == 12
+    assert sorted(carried.values()) == sorted(written)
+
+
 def test_each_record_is_converted_to_json_once_and_never_read_back_in_the_same_process(bench, monkeypatch):
     from oraclebench.records import Record
 
