@@ -87,6 +87,15 @@ def draws(task_name: str, n: int, seed: int, path: Path | str | None = None):
     return task.fresh_draws(n, seed, exclude=exclude)
 
 
+def first_cut(text: str | None, stop) -> str | None:
+    """``text`` up to its first stop string, wherever it is (lm-eval's ``until``)."""
+    if text is None:
+        return None
+    at = min((i for s in stop if s and (i := text.find(s)) >= 0), default=len(text))
+    return text[:at]
+
+
+SHOWN = 5  # differing answers printed per way (the first ones)
 FEW = 0.5  # below this share of --n the header warns: the comparison runs over far fewer prompts than asked
 
 
@@ -348,7 +357,7 @@ def drive(args, env: dict) -> int:
         failures = n - runs["pytest"][0][1]["correct"]
         floors = [pytest_floor(tmp / f"floor{rep}", n, failures, env) for rep in range(args.repeat)]
     report(n, runs, floors, failures, matmul_limit(args.threads, args.device, args.dtype),
-           f"{limit_dtype(args.device, args.dtype)} matmul limit on {args.device}")
+           f"{limit_dtype(args.device, args.dtype)} matmul limit on {args.device}", [r.stop for r in requests])
     return 0
 
 
@@ -567,9 +576,10 @@ def plugin_own(overhead: list[float], floors: list[float]) -> str:
 
 
 def report(n: int, runs: dict[str, list[tuple[float, dict]]], floors: list[float], failures: int,
-           limit: float, limit_name: str = "float32 matmul limit on cpu") -> None:
+           limit: float, limit_name: str = "float32 matmul limit on cpu", stops: list | None = None) -> None:
     """Per way: the whole run's min and median; ratios per repeat (runs of one repeat ran side by side
-    in time), min and median; answers compared; decoding efficiency against the matmul limit."""
+    in time), min and median; answers compared (``stops``: each request's stop strings, for lm-eval's
+    cut); decoding efficiency against the matmul limit."""
     import statistics
 
     def med(xs):
@@ -591,7 +601,17 @@ def report(n: int, runs: dict[str, list[tuple[float, dict]]], floors: list[float
             # lm-eval cuts at a stop string even inside the leading whitespace (" \n" reads " "), oraclebench
             # does not (README, "How answers are read"): equal once that whitespace is stripped.
             alike = sum((a or "").strip() == (b or "").strip() for a, b in zip(ra["texts"], texts))
-            print(f"same answers, adapter vs {way}: {same}/{n} as cut; {alike}/{n} with whitespace stripped")
+            line = f"same answers, adapter vs {way}: {same}/{n} as cut; {alike}/{n} with whitespace stripped"
+            ours = ra["texts"]
+            if way == "lm-eval" and stops:
+                # The same continuation read by lm-eval's rule (cut at the first stop string, the leading
+                # whitespace included: "\n3" is ""): ours is cut later or at the same place, so cutting
+                # it again at its first stop string gives what lm-eval's cut of the same tokens gives.
+                ours = [first_cut(a, stop) for a, stop in zip(ours, stops)]
+                line += f"; {sum(a == b for a, b in zip(ours, texts))}/{n} cut by lm-eval's rule"
+            print(line)
+            for i in [i for i, (a, b) in enumerate(zip(ours, texts)) if (a or "").strip() != (b or "").strip()][:SHOWN]:
+                print(f"  differs at #{i}: adapter {ours[i]!r}, {way} {texts[i]!r}")
     print(f"correct: adapter {ra['correct']}, plain {runs['plain'][0][1]['correct']}, "
           f"pytest {runs['pytest'][0][1]['correct']}")
 

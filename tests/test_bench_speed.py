@@ -208,3 +208,13 @@ def test_the_xdist_ratio_line_says_which_way_it_goes(bench, capsys):
     last = capsys.readouterr().out.splitlines()[-1]
     assert last.startswith("-n 2 vs one process, whole run:") and "2.00x" in last  # 4.0 s / 2.0 s
     assert last.endswith("above 1: the workers are faster)")
+
+
+def test_lm_eval_s_cut_is_at_the_first_stop_string_even_inside_the_leading_whitespace(bench):
+    # lm-eval cuts "\n3" at its first "\n" (""); oraclebench reads past the opening line break ("\n3").
+    # The comparison re-cuts oraclebench's text by lm-eval's rule, so the same tokens compare equal.
+    assert bench.first_cut("\n3", ("\n",)) == ""
+    assert bench.first_cut(" 56\nQ: next", ("\n",)) == " 56"
+    assert bench.first_cut(" = 7\n\nmore", ("\n\n", "Q:")) == " = 7"
+    assert bench.first_cut(" no stop", ("\n",)) == " no stop"
+    assert bench.first_cut(None, ("\n",)) is None
