@@ -31,7 +31,10 @@ both. A verdict speaks of the candidate named last before it, unless the argumen
 ("Candidate 1 spots the argument's error") or that one was named as a contrast ("Candidate 2, unlike
 candidate 1, is wrong"); a clause after "but" that names no one speaks of the one named last ("Candidate
 2 seems right but is actually wrong"). Praise written with a verdict word ("error-free", "free of
-errors", "avoids the error") is praise.
+errors", "avoids the error") is praise. A candidate that takes the argument's side ("Candidate 2
+defends the argument", "Candidate 1 falls for the argument's mistake") takes the verdict said of the
+argument, in its own clause or a later one ("..., but the argument is wrong."); being taken in
+("falls for the trap", "is fooled by it") is a verdict against.
 
 Rule 4 stays: a text that names one candidate and says nothing about it chooses it ("Possibly
 candidate 1.", and also "Let me check candidate 1 first." cut short).
@@ -109,7 +112,7 @@ _NEGATIVE = re.compile(r"\b(?:wrong(?:ly)?|incorrect(?:ly)?|inaccurate(?:ly)?|wo
                        r"slips?|slipped|breaks?\s+down|reject|(?:be|is|was|being)\s+rejected|avoid|bad|weaker|weak|skips?|skipped|"
                        r"misappl\w*|is\s+off|falls?\s+apart|errs|confus(?:es|ed)|double[-\s]?count\w*|contradicts?|"
                        r"backwards?|(?:does|did)(?:n't|\s+not)\s+(?:hold(?:\s+up)?|work|match|add\s+up)|"
-                       r"is(?:n't|\s+not)\s+it)\b|[✗✘❌]", re.I)
+                       r"is(?:n't|\s+not)\s+it|falls?\s+for|fell\s+for|(?:fooled|misled|tricked|taken\s+in)\s+by)\b|[✗✘❌]", re.I)
 _NEGATION = re.compile(r"(?:\bnot|n't|\bnever|\bno|\bnothing|\bless|\bfewer|cannot|\bhardly|\bbarely|\bfar\s+from|"
                        r"\banything\s+but|\bfails?\s+to|\bfree\s+of|\bwithout|\bavoids?|\bnone)\b[\w\s]{0,25}$", re.I)
 # "no less accurate", "not fewer errors": the negation of a reversal is none
@@ -118,11 +121,24 @@ _NOT_LESS = re.compile(r"(?:\bnot|n't|\bno)\s+(?:less|fewer)\b[\w\s]{0,25}$", re
 _PARTLY = re.compile(r"\b(?:partially|partly|somewhat|almost|nearly|mostly|half|seems?|seemed|appears?|appeared|looks?|"
                      r"looked|(?:might|may|could|would)\s+(?:also\s+)?be)[\s-]+$", re.I)
 # "Candidate 1 catches the error": the candidate acts on an error (finds, corrects it), it does not make one.
-_ACTS_ON = re.compile(r"\b(?:catch(?:es|ed)?|caught|finds?|found|spots?|spotted|notes?|noted|notices?|noticed|"
-                      r"identif(?:y|ies|ied)|points?\s+out|pointed\s+out|flags?|flagged|recogni[sz](?:es|ed)?|"
-                      r"detects?|detected|corrects?|corrected|fix(?:es|ed)?|exposes?|exposed|highlights?|"
-                      r"highlighted|address(?:es|ed)?)\s+(?:\w+\s+){0,3}$", re.I)
+_ACT_VERBS = (r"\b(?:catch(?:es|ed)?|caught|finds?|found|spots?|spotted|notes?|noted|notices?|noticed|"
+              r"identif(?:y|ies|ied)|points?\s+out|pointed\s+out|flags?|flagged|recogni[sz](?:es|ed)?|"
+              r"detects?|detected|corrects?|corrected|fix(?:es|ed)?|exposes?|exposed|highlights?|"
+              r"highlighted|address(?:es|ed)?)")
+_ACTS_ON = re.compile(_ACT_VERBS + r"\s+(?:\w+\s+){0,3}$", re.I)
+# ... and on the argument's own error ("corrects the argument's error"), which a verdict on the argument names
+_ACTS_ON_ITS = re.compile(_ACT_VERBS + r"\s+(?:the\s+)?(?:argument|arguer|reasoning|claim)['’]s\s+(?:\w+\s+)?$", re.I)
 _FAULT_NOUN = re.compile(r"(?:mistakes?|errors?|flaws?|slips?)$", re.I)
+# "Candidate 2 defends the argument", "Candidate 1 falls for the argument's mistake": a candidate that takes the
+# argument's side, right after it is named (an adverb may stand between; "doesn't defend" does not), takes the
+# verdict said of the argument ("..., but the argument is wrong"). Its object is the argument itself: "accepts
+# that the argument is wrong" is no such thing.
+_ENDORSES = re.compile(r"\s*(?:\w+ly\s+)?(?:defend(?:s|ed)?|support(?:s|ed)?|accept(?:s|ed)?|endors(?:es|ed)|"
+                       r"adopt(?:s|ed)?|trust(?:s|ed)?|(?:agree(?:s|d)?|side(?:s|d)?|goes\s+along|went\s+along)\s+with|"
+                       r"(?:falls?|fell)\s+for|(?:buys?|bought)\s+(?:into\s+)?|is\s+(?:fooled|misled|taken\s+in)\s+by)"
+                       r"\s+(?:the\s+|this\s+|its\s+)?(?:flawed\s+|faulty\s+)?(?:argument|arguer|reasoning|claim)"
+                       r"(?:['’]s\s+(?:\w+\s+)?(?:mistakes?|errors?|flaws?|slips?|conclusion|claim|reasoning|logic|answer|trap)\b"
+                       r"|(?!['’])\b)", re.I)
 # "the argument claims candidate 1 is better": the argument's verdict, reported, not the answer's.
 _REPORTED = re.compile(r"(?:\b(?:argument|arguer|it)\s+(?:\w+ly\s+)?(?:claims?|says?|argues?|suggests?|states?|favou?rs?|"
                        r"picks?|chooses?|supports?|concludes?|thinks?|believes?)|\baccording\s+to\s+the\s+(?:argument|arguer)|"
@@ -204,6 +220,7 @@ def read_choice(text: str) -> Reading:
     reported: set[int] = set()  # named as what the argument claims
     clauses = _clauses(text)
     last: list[_Mention] = []  # the previous clause's mentions
+    endorsers: set[int] = set()  # the candidates that took the argument's side so far (_ENDORSES)
     for k, (start, end) in enumerate(clauses):
         flip = False
         if text[end:end + 1] == "?":  # a question asserts nothing, unless answered: "Is candidate 2 right? Yes."
@@ -220,6 +237,7 @@ def read_choice(text: str) -> Reading:
         # the candidate the clause before it named last.
         carried = last[-1:] if not found and _BUT_BEFORE.search(text, 0, start) else []
         last = [m for m in mentions if not m.against and not m.contrast] or last
+        endorsers |= {m.number for m in mentions if not m.against and _ENDORSES.match(text, m.end, end)}
         for m in mentions:
             named.add(m.number)
             group, joined = _group(mentions, m)
@@ -232,9 +250,22 @@ def read_choice(text: str) -> Reading:
             for word in pattern.finditer(text, start, end):
                 target = _nearest([m for m in mentions if not m.against and not m.contrast] or carried, word.start(),
                                   text, start)
-                if target is None:
+                on_argument = target is None and _SUBJECT_NOUN.search(text, start, word.start()) is not None
+                if target is None and not (on_argument and endorsers):
                     continue
-                group, joined = _group(mentions, target)
+                # A verdict on the argument is one on the candidates that took its side ("Candidate 2 defends the
+                # argument, but the argument is wrong"), whoever else acts on it ("candidate 1 spots its error").
+                if target is None:
+                    takers = endorsers
+                    acts = _ACTS_ON.search(text, start, word.start()) or _ACTS_ON_ITS.search(text, start, word.start())
+                    if sign == "-" and _FAULT_NOUN.match(word.group()) and acts:
+                        actor = [m.number for m in mentions or carried if m.end <= word.start()][-1:]  # it fixes the error, not makes it
+                        takers = endorsers - set(actor)
+                    if not takers:
+                        continue
+                    group, joined = [_Mention(c, 0, 0, False, False) for c in sorted(takers)], "and"
+                else:
+                    group, joined = _group(mentions, target)
                 if joined == "or":  # "whether candidate 1 or candidate 2 is right": no verdict on either
                     continue
                 before = text[start:word.start()]
@@ -242,7 +273,7 @@ def read_choice(text: str) -> Reading:
                 negated = negated != flip
                 if sign == "+" and _PARTLY.search(before):  # "mostly correct": neither right nor wrong said
                     continue
-                if sign == "-" and _FAULT_NOUN.match(word.group()) and _ACTS_ON.search(before):
+                if sign == "-" and target is not None and _FAULT_NOUN.match(word.group()) and _ACTS_ON.search(before):
                     continue  # "candidate 1 catches the error": it acts on the error, it does not make it
                 if not negated and _AS_BEFORE.search(before) and _AS_AFTER.match(text, word.end(), end):
                     # "as accurate as candidate 2" says it of both ("not as accurate as": of the first only)

@@ -123,6 +123,21 @@ def test_numbers_that_only_begin_with_a_candidate_number_choose_nothing(text):
     # "the other": the candidate not named last before it (read as both right and wrong before)
     ("Candidate 2 is correct and the other is wrong.", 2), ("Candidate 1 is wrong, and the other is right.", 2),
     ("Candidate 2 is right; the other one miscounts.", 2), ("On the other hand, candidate 1 is wrong.", 2),
+    # a candidate that takes the argument's side takes the verdict on the argument (read as that candidate before)
+    ("Candidate 1 defends the argument, but the argument is wrong.", 2),
+    ("Candidate 1 supports the argument. The argument is wrong.", 2),
+    ("Candidate 1 falls for the argument's mistake.", 2), ("Candidate 1 is fooled by the argument.", 2),
+    ("Candidate 1 falls for the trap.", 2), ("Candidate 2 doesn't fall for the trap.", 2),
+    ("Candidate 2 is not misled by the argument.", 2),
+    ("Candidate 1 supports the argument. Candidate 2 spots the argument's error.", 2),
+    ("Candidate 2 supports the argument's conclusion, but the argument's conclusion is wrong.", 1),
+    # ... but not what it acts on, nor what is said of the argument's other parts
+    ("Candidate 1 accepts the argument but then corrects the argument's error.", 1),
+    ("Candidate 2 accepts the argument's premise, but the argument's conclusion is wrong.", 2),
+    ("Candidate 2 repeats the argument's claim and then shows it is wrong.", 2),
+    ("Candidate 2 agrees with the argument, which is correct.", 2),
+    ("Candidate 2 accepts that the argument is wrong.", 2),  # its object is no argument: no side taken
+    ("Candidate 2 doesn't defend the argument, and the argument is wrong.", 2),  # negated: no side taken
 ])
 def test_a_verdict_reads_as_what_it_concludes_not_as_the_first_candidate_named(text, chosen):
     assert read_choice(text).choice == chosen
