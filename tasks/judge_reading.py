@@ -34,7 +34,8 @@ candidate 1, is wrong"); a clause after "but" that names no one speaks of the on
 errors", "avoids the error") is praise. A candidate that takes the argument's side ("Candidate 2
 defends the argument", "Candidate 1 falls for the argument's mistake") takes the verdict said of the
 argument, in its own clause or a later one ("..., but the argument is wrong."); being taken in
-("falls for the trap", "is fooled by it") is a verdict against.
+("falls for the trap", "is fooled by it") is a verdict against. A table of verdicts reads row by row
+(``| 2 | right |`` under ``| Candidate | Verdict |``).
 
 Rule 4 stays: a text that names one candidate and says nothing about it chooses it ("Possibly
 candidate 1.", and also "Let me check candidate 1 first." cut short).
@@ -177,6 +178,10 @@ _OTHER = re.compile(r"\bthe\s+other(?:\s+(?:one|candidate|answer|explanation|res
                     r"(?=\s*(?:$|[.,;:!?)]|(?:is|was|has|had|makes?|made|gets?|got|does|did|fails?|contains?|"
                     r"misses|missed|errs|uses|used|arrives|comes|isn't|wasn't|doesn't|didn't)\b|['’]s\b))", re.I)
 _NAMED = re.compile(r"\b(?:candidate|cand\.?)[\s_]*\(?([12])\)?(?![\d.,]\d)", re.I)
+# A table of verdicts: a row whose first cell is a bare 1 or 2 ("| 2 | right |") names that candidate, under a
+# header whose first cell says the column holds candidates ("| Candidate | Verdict |"); a table of steps does not.
+_TABLE_ROW = re.compile(r"(?<![^\n])[ \t]*\|?[ \t]*\(?([12])\)?[ \t]*\|")
+_TABLE_HEAD = re.compile(r"(?<![^\n])[ \t]*\|?[ \t]*(?:candidates?|cand\.?|#|no\.?|option|answer|response)[ \t]*\|", re.I)
 # Clauses: a verdict word speaks of a candidate named in the same clause only.
 # "1.5" stays whole; "anything but correct" is one clause
 _CLAUSE = re.compile(r"[.;!?](?!\d)|\n|\b(?:whereas|while|however|although)\b|(?<!anything )(?<!nothing )\bbut\b", re.I)
@@ -346,6 +351,9 @@ def _mentions(text: str, start: int, end: int) -> list[_Mention]:
         if named and not any(f.start <= m.start() < f.end for f in found):
             found.append(_Mention(3 - int(named[-1].group(1)), m.start(), m.end(), False,
                                   _AGAINST.search(text[start:m.start()]) is not None, m.span()))
+    for m in _TABLE_ROW.finditer(text, start, end):
+        if _TABLE_HEAD.search(text, 0, m.start()) and not any(f.start <= m.start(1) < f.end for f in found):
+            found.append(_Mention(int(m.group(1)), m.start(), m.end(), False, False, m.span(1)))
     found.sort(key=lambda m: m.at)
     return [dataclasses.replace(m, joined=_joined(text, before, m)) if before else m
             for before, m in zip([None, *found], found)]

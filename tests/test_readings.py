@@ -135,6 +135,10 @@ def test_numbers_that_only_begin_with_a_candidate_number_choose_nothing(text):
     ("Candidate 1 accepts the argument but then corrects the argument's error.", 1),
     ("Candidate 2 accepts the argument's premise, but the argument's conclusion is wrong.", 2),
     ("Candidate 2 repeats the argument's claim and then shows it is wrong.", 2),
+    # a table of verdicts reads row by row under a header that says its rows are candidates (no answer before)
+    ("| Candidate | Verdict |\n|---|---|\n| 1 | wrong |\n| 2 | right |", 2),
+    ("| # | correct? |\n|---|---|\n| 1 | ✓ |\n| 2 | ✗ |", 1),
+    ("| step | value |\n|---|---|\n| 1 | wrong carry |\n| 2 | 1081 |\nCandidate 2 is correct.", 2),  # steps, not candidates
     ("Candidate 2 agrees with the argument, which is correct.", 2),
     ("Candidate 2 accepts that the argument is wrong.", 2),  # its object is no argument: no side taken
     ("Candidate 2 doesn't defend the argument, and the argument is wrong.", 2),  # negated: no side taken
@@ -177,6 +181,12 @@ def test_a_text_without_a_conclusion_is_no_answer_and_the_record_says_why(text, 
     p = JUDGE.sample(0, 0)
     record = score_one(JUDGE.instance(p, "j"), JUDGE.render(p), Response(text=text), "r", "m", None, False)
     assert (record.status, record.parsed, record.reason) == ("no_answer", None, f"no answer: {why}")
+
+
+def test_a_table_of_steps_names_no_candidate():
+    # its first column counts steps: only a header that says the rows are candidates makes "| 1 |" one
+    reading = read_choice("| step | value |\n|---|---|\n| 1 | 47 |\n| 2 | 23 |")
+    assert reading.choice is None and reading.why.startswith("names no candidate")
 
 
 def test_a_choice_made_by_log_probabilities_is_taken_as_given():
