@@ -982,11 +982,11 @@ def pytest_collection(session: pytest.Session) -> None:
 def drop_idle_hypothesis(config: pytest.Config) -> None:
     """Unregister Hypothesis's pytest plugin where nothing in the run imported Hypothesis.
 
-    Its terminal summary imports Hypothesis to look for what Hypothesis's tests wrote; a run that never
-    imported it (a benchmark run imports it only under ``--explore``)
-    has nothing there, and paid the import at its end: 0.2 s, and 1.1 s where bytecode is not cached
-    (``PYTHONDONTWRITEBYTECODE``), since pytest rewrites the asserts of every module of a package that
-    ships a pytest plugin. Called at the session's end, before the terminal summary.
+    Its terminal summary imports Hypothesis to look for what Hypothesis's tests wrote. A run that never
+    imported it (a benchmark run imports it only under ``--explore``) has nothing there, and paid the
+    import at its end: 0.2 s, and 1.1 s where bytecode is not cached (``PYTHONDONTWRITEBYTECODE``),
+    since pytest rewrites the asserts of every module of a package that ships a pytest plugin. Called
+    at the session's end, before the terminal summary.
     """
     if "hypothesis" not in sys.modules and (plugin := config.pluginmanager.get_plugin("hypothesispytest")):
         config.pluginmanager.unregister(plugin)
