@@ -91,7 +91,7 @@ class SharedAnswers:
     def _share(self, fcntl, i: int, part: list, answer, wait: bool) -> list[Record] | None:
         """Share ``i``'s records: read where a worker wrote them, else answered here; None when another
         worker holds its lock and ``wait`` is false."""
-        from oraclebench.records import atomic_write
+        from oraclebench.records import atomic_write, record_line
 
         path = self.dir / f"{self.task}.{i}.jsonl"
         with open(path.with_suffix(".lock"), "w") as lock:
@@ -103,7 +103,7 @@ class SharedAnswers:
                 with path.open(encoding="utf-8") as fh:
                     return [Record.from_json(json.loads(line)) for line in fh if line.strip()]
             records = answer(part)
-            atomic_write(path, "".join(json.dumps(r.to_json(), default=str) + "\n" for r in records))
+            atomic_write(path, "".join(record_line(r) + "\n" for r in records))
             return records  # closing the file releases the lock
 
 

@@ -255,20 +255,10 @@ def read_choice(text: str) -> Reading:
             for word in pattern.finditer(text, start, end):
                 target = _nearest([m for m in mentions if not m.against and not m.contrast] or carried, word.start(),
                                   text, start)
-                on_argument = target is None and _SUBJECT_NOUN.search(text, start, word.start()) is not None
-                if target is None and not (on_argument and endorsers):
-                    continue
-                # A verdict on the argument is one on the candidates that took its side ("Candidate 2 defends the
-                # argument, but the argument is wrong"), whoever else acts on it ("candidate 1 spots its error").
                 if target is None:
-                    takers = endorsers
-                    acts = _ACTS_ON.search(text, start, word.start()) or _ACTS_ON_ITS.search(text, start, word.start())
-                    if sign == "-" and _FAULT_NOUN.match(word.group()) and acts:
-                        actor = [m.number for m in mentions or carried if m.end <= word.start()][-1:]  # it fixes the error, not makes it
-                        takers = endorsers - set(actor)
-                    if not takers:
+                    group, joined = _side_takers(text, start, word, sign, mentions or carried, endorsers), "and"
+                    if not group:
                         continue
-                    group, joined = [_Mention(c, 0, 0, False, False) for c in sorted(takers)], "and"
                 else:
                     group, joined = _group(mentions, target)
                 if joined == "or":  # "whether candidate 1 or candidate 2 is right": no verdict on either
@@ -291,6 +281,22 @@ def read_choice(text: str) -> Reading:
             if _SAME.search(text[start:m.start]):
                 verdicts[m.number] |= said
     return _conclude(text, explicit, verdicts, named, asked, reported)
+
+
+def _side_takers(text: str, start: int, word: re.Match, sign: str, mentions: list[_Mention],
+                 endorsers: set[int]) -> list[_Mention]:
+    """The candidates a verdict word on the argument speaks of: those that took its side ("Candidate 2 defends
+    the argument, but the argument is wrong"), but for one that acts on the argument's error in this clause
+    ("..., but candidate 1 corrects the argument's error": it fixes the error, it does not make it). Empty
+    where the word speaks of no argument."""
+    if not endorsers or _SUBJECT_NOUN.search(text, start, word.start()) is None:
+        return []
+    takers = endorsers
+    acts = _ACTS_ON.search(text, start, word.start()) or _ACTS_ON_ITS.search(text, start, word.start())
+    if sign == "-" and _FAULT_NOUN.match(word.group()) and acts:
+        actor = [m.number for m in mentions if m.end <= word.start()][-1:]  # the one named last before the word
+        takers = endorsers - set(actor)
+    return [_Mention(c, 0, 0, False, False) for c in sorted(takers)]
 
 
 def _conclude(text: str, explicit: set[int], verdicts: dict[int, set[str]], named: set[int],
