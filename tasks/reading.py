@@ -59,12 +59,20 @@ _MARKED = re.compile(r"\*\*(.+?)\*\*|\\(?:boxed|fbox)\s*\{([^{}]*)\}")
 ANSWER_IS = re.compile(r"\banswer\s*(?:is|:|=)\s*:?\s*", re.I)  # what introduces a final answer in prose
 # What, right after a number, makes it a term of a calculation that goes on rather than its result: an
 # operator (a sign or a word), then a number or a bracket ("12 × 34 = 408", "56 - 8 = 48", "940 plus 141");
-# a bracket right after it (an implicit product, "12(34)"), or after a space with an operator after the
-# bracket ("47 (20 + 3) = 1081"); a space, then a digit, on the same line. A word after the operator ("56 -
-# check: ..."), a bracket of words ("56 (since 56 / 8 = 7)") or a new line ends the number instead.
-GOES_ON = (r"(?:\(|[ \t]+\([^()\n]*\)\s*[×xX*·+\-−/^=]|\s*[×xX*·+\-−/^=]\s*[-−]?[\d(]"
+# a bracket, right after it or after a space, with an operator after the bracket (an implicit product,
+# "6(8) = 48", "47 (20 + 3) = 1081"); a space, then a digit, on the same line. A word after the operator
+# ("56 - check: ..."), a bracket nothing is done with ("1081(47×23)", "56 (since 56 / 8 = 7)": an aside) or a
+# new line ends the number instead.
+GOES_ON = (r"(?:[ \t]*\([^()\n]*\)\s*[×xX*·+\-−/^=]|\s*[×xX*·+\-−/^=]\s*[-−]?[\d(]"
            r"|\s+(?:plus|minus|times|multiplied\s+by|divided\s+by)\s+[-−]?[\d(]|[ \t]+\d)")
 _GOES_ON = re.compile(GOES_ON)
+# A bracket right after a number that holds a calculation ("1081 (47 × 23)", "1081 (i.e. 47 times 23)", "1081
+# (= 47 × 23)", "1081 (since 47 × 20 = 940)"): an aside on that number, which stays the last one written, unless
+# the number is itself a term of a calculation ("47 × 23 (40 × 23 + 7 × 23 = 1081)"). A bracket of a number
+# alone ("7 × 8 (56)") is no aside.
+_BRACKET_AFTER = re.compile(r"(?<=\d)[ \t]*\(([^()\n]*)\)")
+_OPERATION = re.compile(r"\d\s*(?:[×xX*·+\-−/^÷]|times|plus|minus|multiplied\s+by|divided\s+by)\s*[-−]?\d", re.I)
+_TERM_BEFORE = re.compile(r"(?:[\d)]\s*[×xX*·+\-−/^÷]|\b(?:times|plus|minus|by))\s*[-−]?[\d,.]*\d$", re.I)
 _STATED_THEN_DERIVED = re.compile(r"\s*=")  # "The answer is 56 = 7 × 8": the result first, then where it comes from
 # A correction that gives its number at once ("47 × 23 = 1071, wait, it's 1081"; "Correction: 1081"); one
 # that goes on in words ("Actually, let me check: ...") gives none.
@@ -130,8 +138,16 @@ def final_number(text: str, cues: Sequence[Cue] = ()) -> int | float | None:
         return fixed[1]
     if marked:  # the number the answer marks ("**54**, not 56": 54) before the last one written
         return _number(marked[-1])
-    numbers = _NUMBER.findall(text)
+    numbers = _NUMBER.findall(_without_asides(text))
     return _number(numbers[-1]) if numbers else None
+
+
+def _without_asides(text: str) -> str:
+    """``text`` without the brackets that are asides on the number before them (``_BRACKET_AFTER``)."""
+    def keep(m: re.Match) -> str:
+        aside = _OPERATION.search(m.group(1)) and not _TERM_BEFORE.search(text, 0, m.start())
+        return "" if aside else m.group()
+    return _BRACKET_AFTER.sub(keep, text)
 
 
 def _corrected(text: str) -> tuple[int, int | float] | None:

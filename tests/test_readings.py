@@ -474,6 +474,22 @@ def test_a_number_a_calculation_goes_on_from_is_no_answer_but_its_result_is(text
     assert MULT.read_lenient(text, MULT.Problem(a, b))[0] == read
 
 
+@pytest.mark.parametrize("text, read", [
+    # a bracket after the answer that restates the product, or works on it, is an aside on the answer
+    ("The answer is 1081(47×23)", 1081), ("1081 (47 × 23)", 1081), ("1081(47×23)", 1081),
+    ("1081 (that is 47 times 23)", 1081), ("So 47 times 23 is 1081 (i.e. 47 × 23).", 1081),
+    ("1081 (= 47 × 23)", 1081), ("1081 (since 47 × 20 = 940)", 1081), ("1,081 (47 × 23)", 1081),
+    ("1071 (47 × 23 - 10)", 1071),  # the number before the bracket is what is read, right or wrong
+    # a bracket after a term of a calculation is where the calculation goes on; a number alone in it is a result
+    ("47 × 23 (40 × 23 + 7 × 23 = 1081)", 1081), ("47 × 23 (= 1081)", 1081), ("47 × 23 (1081)", 1081),
+    ("47 × 23 = 47(23) = 1081", 1081), ("The answer is 47 (20 + 3) = 1081", 1081),
+])
+def test_a_bracket_that_restates_the_calculation_after_the_answer_is_an_aside(text, read):
+    """Before, a bracket right after the answer continued it as an implicit product and the last number
+    inside it was read: "1081(47×23)" read 23 (seen as a 2x2 answer scored wrong)."""
+    assert MULT.read_lenient(text, MULT.Problem(47, 23))[0] == read
+
+
 @pytest.mark.parametrize("text", [
     "I first thought 1,1,1,1 and 0 - 0, but it is 0,1,0,1, 3 - 2.",
     "The answer is 0,1,0,1 and 3 - 2. Earlier I had 1,1,1,1 and 0 - 0.",
