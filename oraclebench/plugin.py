@@ -47,9 +47,8 @@ from oraclebench.logcapture import WarningNotices, count_line, drop_item_capture
 from oraclebench.records import RECORD_KEY, Record
 from oraclebench.textsafe import printable, storable
 from oraclebench.workers import (OneRecordPerSend, SharedAnswers, adopt_drawn_facts, drawn_facts, drop_collection_diffs,
-                                 inflight_dir, read_model_facts, write_model_facts,
-                                 share_cores, stop_worker, stopped_at_maxfail, watch_controller, worker_share,
-                                 worker_writer)
+                                 inflight_dir, own_shares, read_model_facts, share_count, share_cores, stop_worker,
+                                 stopped_at_maxfail, watch_controller, worker_share, worker_writer, write_model_facts)
 
 
 # --------------------------------------------------------------------------------------- options
@@ -331,18 +330,35 @@ class Bench:
             insts = self.selected.get(task) or self.task_instances(task)
             stats = RunStats()  # summed over the shares this process answers
             if self.is_worker:
-                shares, first = worker_share(self.config)
-                records = SharedAnswers(self.results, self.run_id, task).records(
-                    insts, lambda part: self._evaluate(task, part, stats), shares, first)
+                records = self._answer_shares(task, insts, stats)
             else:
-                records = self._evaluate(task, insts, stats)
+                meter = self.progress(task, len(insts))
+                records = self._evaluate(task, insts, stats, meter)
+                if meter:
+                    meter.finish()
             self.records[task] = {r.instance_id: r for r in records}
         return self.records[task]
 
-    def _evaluate(self, task: str, insts: list, stats) -> list[Record]:
+    def _answer_shares(self, task: str, insts: list, stats) -> list[Record]:
+        """xdist worker: its shares of ``task`` answered (``SharedAnswers``), the others' read; one
+        progress meter over the shares it answers (its own, grown by any it takes over)."""
+        workers, first = worker_share(self.config)
+        n = share_count(len(insts), workers)
+        meter = self.progress(task, sum(len(insts[i::n]) for i in own_shares(n, workers, first)))
+
+        def answer(part: list) -> list[Record]:
+            if meter and meter.done + len(part) > meter.total:  # a share taken over from another worker
+                meter.total = meter.done + len(part)
+            return self._evaluate(task, part, stats, meter)
+
+        records = SharedAnswers(self.results, self.run_id, task).records(insts, answer, workers, first)
+        if meter:
+            meter.finish()
+        return records
+
+    def _evaluate(self, task: str, insts: list, stats, meter) -> list[Record]:
         from oraclebench.runner import evaluate
 
-        meter = self.progress(task, len(insts))
         cache = self.cache()
         try:
             with model_logging(self.warnings):
@@ -353,8 +369,6 @@ class Bench:
         finally:
             cache.close()
             self.notices += cache.notices
-        if meter:
-            meter.finish()
         self.timing[task] = dataclasses.asdict(stats) | {"seconds": round(stats.seconds, 3)}
         return records
 

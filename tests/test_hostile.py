@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pandas  # noqa: F401 - imported once here: pytester's in-process runs cannot re-import numpy
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from oraclebench.cache import ResponseCache
 from oraclebench.records import Record, list_runs, read_records, write_run
@@ -363,6 +365,17 @@ def test_error_messages_are_capped_and_abcd_traces_bounded():
 def test_printable_neutralises_control_characters(text):
     shown = printable(f"x{text}y")
     assert shown.isprintable() and shown.startswith("x") and shown.endswith("y")
+
+
+# How one terminal line shows each character: line breaks and tabs as their escapes, other controls
+# by code point (carriage return, vertical tab and form feed among them), the rest as is.
+SHOWN_IN_A_LINE = {"\n": "\\n", "\t": "\\t", "\u2028": "\\u2028", "\u2029": "\\u2029", "\r": "\\x0d",
+                   "\v": "\\x0b", "\f": "\\x0c", "\x85": "\\x85", "\x1b": "\\x1b", "\u202e": "\\u202e"}
+
+
+@given(st.text(alphabet=st.sampled_from([*SHOWN_IN_A_LINE, "a", " ", "\u00e9"]), max_size=60))
+def test_a_line_shows_each_line_break_and_control_character_as_its_escape(text):
+    assert printable(text, 10_000, line=True) == "".join(SHOWN_IN_A_LINE.get(c, c) for c in text)
 
 
 # --------------------------------------------------------------------------------------- 10. hostile inputs

@@ -547,7 +547,7 @@ def test_a_share_whose_worker_died_holding_it_is_answered_by_another(tmp_path):
                                str(shares.dir / "multiplication.1.lock")], stdout=subprocess.PIPE)
     holder.stdout.readline()  # it holds the lock now
     asked: list = []
-    records = shares.records(insts, _scorer(asked), shares=2, first=0)
+    records = shares.records(insts, _scorer(asked), workers=2, first=0)
     holder.wait(timeout=30)
     assert sorted(asked) == sorted(i.id for i in insts)  # its own half, then the dead worker's half
     assert [r.instance_id for r in records] == [i.id for i in insts] and all(r.correct for r in records)
@@ -565,9 +565,45 @@ def test_the_workers_shares_are_dealt_every_nth_instance_and_read_back_in_order(
         calls.append([i.id for i in part])
         return _scorer([])(part)
 
-    records = _shares(tmp_path).records(insts, answer, shares=3, first=1)  # a lone worker answers all three
+    records = _shares(tmp_path).records(insts, answer, workers=3, first=1)  # a lone worker answers all three
     ids = [i.id for i in insts]
-    assert calls == [ids[1::3], ids[2::3], ids[0::3]]  # its own share first
+    assert calls == [ids[1::3], ids[2::3], ids[0::3]]  # its own share first, then the others' from the last
+    assert [r.instance_id for r in records] == ids
+
+
+@pytest.mark.parametrize("items, workers, shares", [(10, 2, 2), (932, 2, 2), (1023, 2, 2), (1024, 2, 4),
+                                                    (4000, 2, 14), (100_000, 2, 16), (100_000, 16, 128), (3, 4, 3)])
+def test_a_task_is_dealt_into_a_few_shares_per_worker_each_at_least_a_first_batch(items, workers, shares):
+    """A whole number of shares per worker, each of at least 256 instances (the adapter's first batch),
+    at most 8 per worker, never more shares than instances."""
+    from oraclebench.workers import share_count
+
+    assert share_count(items, workers) == shares
+
+
+def test_a_worker_done_with_its_shares_takes_over_the_others_from_the_last(tmp_path):
+    """Shares dealt alike cost unlike: the worker done first answers the shares no one has begun,
+    from the far end (their owner goes in order), and waits only for a share another worker holds."""
+    from oraclebench.tasks import get_task
+
+    insts, _ = get_task("multiplication").fresh_draws(1100, seed=0)
+    shares = _shares(tmp_path)
+    shares.dir.mkdir(parents=True)
+    # The other worker (index 0) is answering its first share, 0, and dies before writing it.
+    holder = subprocess.Popen([sys.executable, "-c", "import fcntl, sys, time; fh = open(sys.argv[1], 'w'); "
+                               "fcntl.flock(fh, fcntl.LOCK_EX); print(flush=True); time.sleep(0.5)",
+                               str(shares.dir / "multiplication.0.lock")], stdout=subprocess.PIPE)
+    holder.stdout.readline()
+    calls: list[list[str]] = []
+
+    def answer(part):
+        calls.append([i.id for i in part])
+        return _scorer([])(part)
+
+    records = shares.records(insts, answer, workers=2, first=1)
+    holder.wait(timeout=30)
+    ids = [i.id for i in insts]
+    assert calls == [ids[1::4], ids[3::4], ids[2::4], ids[0::4]]  # its own two, the other's last, then the held one
     assert [r.instance_id for r in records] == ids
 
 
@@ -590,8 +626,8 @@ def test_a_share_another_worker_answered_is_read_not_asked_again(tmp_path):
 
     insts = load_set("multiplication")[:10]
     first: list = []
-    _shares(tmp_path).records(insts, _scorer(first), shares=2, first=1)  # a lone worker answers both
+    _shares(tmp_path).records(insts, _scorer(first), workers=2, first=1)  # a lone worker answers both
     again: list = []
-    records = _shares(tmp_path).records(insts, _scorer(again), shares=2, first=0)
+    records = _shares(tmp_path).records(insts, _scorer(again), workers=2, first=0)
     assert sorted(first) == sorted(i.id for i in insts) and again == []
     assert [r.instance_id for r in records] == [i.id for i in insts]
