@@ -61,9 +61,9 @@ class SharedAnswers:
     the long traces and the other waited. Each worker answers its own shares first, in order, then
     takes any share no one holds, starting from the far end of the others' (where their owners get to
     last), and reads the shares the others answered. Shares dealt alike still cost unlike: over 4,000
-    fresh abcd traces dealt in halves, one half took 16 to 22 CPU-seconds where the other took 14 to
-    17 (the decode attends over each batch's longest rows), and the worker that finished first waited
-    2 to 5 s. Each share has a lock (``flock``: released if its holder dies, so another worker answers
+    fresh abcd traces dealt in halves, one half took 19.3 to 20.3 CPU-seconds to answer alone where the
+    other took 17.2 to 17.3 (16% more attention work: a batch decodes until its longest rows end), and
+    under ``-n 2`` the worker that finished first waited 2 to 5 s. Each share has a lock (``flock``: released if its holder dies, so another worker answers
     that share) and a file ``results/.inflight/<run_id>/<task>.<i>.jsonl``, written whole and renamed:
     a reader finds all of a share's records or answers the share itself. The controller removes the
     folder at the end of the run.
