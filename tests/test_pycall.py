@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -396,12 +397,15 @@ def test_a_module_imported_while_answering_by_a_computed_name_is_warned_about_on
         sys.modules.pop(name, None)
 
 
-def test_a_version_attribute_is_part_of_the_identity(tmp_path):
+def test_a_version_attribute_is_part_of_the_identity(tmp_path, monkeypatch):
+    monkeypatch.setattr(sys, "dont_write_bytecode", False)  # as Python is by default: __pycache__ written
     body = 'def answer(prompts):\n    return [" 56" for _ in prompts]\nanswer.version = "%s"\n'
     path = tmp_path / "pipeline.py"
     path.write_text(body % "2026-11-01")
     first = PythonModel(f"{path}:answer").identity()
+    stat = path.stat()
     path.write_text(body % "2026-11-30")  # e.g. a remote model or a data file it reads changed
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))  # within the same second, as a quick edit is
     second = PythonModel(f"{path}:answer").identity()
     assert first != second and second.endswith("|version=2026-11-30")
 
@@ -473,12 +477,13 @@ def test_the_identity_is_the_same_whether_the_manifest_was_read_before_loading(t
     assert after_manifest.module.RUNS == [1]  # executed once
 
 
-def test_a_file_edited_within_its_timestamps_tick_is_imported_again(tmp_path):
+def test_a_file_edited_within_its_timestamps_tick_is_imported_again(tmp_path, monkeypatch):
     """A file module is imported once per process (its manifest may be read before the model loads);
-    an edit that keeps its size and modification time (a coarse clock, ``cp -p``) must still be seen."""
-    import os
-
+    an edit that keeps its size and modification time (a coarse clock, ``cp -p``) must still be seen,
+    also where Python keeps bytecode in ``__pycache__`` (its default), which trusts time and size."""
     from oraclebench.models.pycall import declared_manifest
+
+    monkeypatch.setattr(sys, "dont_write_bytecode", False)
 
     body = "def answer(prompts):\n    return [' {}' for _ in prompts]\nanswer.manifest = {{'task': 'causal'}}\n"
     path = write_module(tmp_path, body.format(1), name="edited")
