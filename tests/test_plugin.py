@@ -340,3 +340,15 @@ def test_an_xdist_worker_takes_its_share_of_the_cores_unless_the_user_chose_a_th
     share_cores(types.SimpleNamespace(config=config, options={}))
     assert calls == ([threads] if threads else [])
     assert torch.get_num_threads() == before
+
+
+def test_a_python_without_oraclebench_is_told_the_set_up_in_one_line():
+    # The checkout's conftest.py loads the plugin; a Python where oraclebench cannot be imported (no
+    # set-up yet, or another environment's pytest) gets the set-up command, not pytest's bare import error.
+    hide = "import sys; sys.modules['oraclebench'] = None; import pytest; sys.exit(pytest.main(sys.argv[1:]))"
+    done = subprocess.run([sys.executable, "-c", hide, "-p", "no:cacheprovider", "benchmark", "--model", "oracle"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 4
+    lines = (done.stdout + done.stderr).strip().splitlines()
+    assert lines == [f"ERROR: oraclebench is not installed in this Python ({sys.executable}): run the set-up "
+                     "first, from the checkout: pip install torch==2.13.0 && pip install -e \".[dev]\""]
