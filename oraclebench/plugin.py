@@ -46,9 +46,10 @@ from oraclebench.gcfreeze import freeze_long_lived, thaw
 from oraclebench.logcapture import WarningNotices, count_line, drop_item_capture, model_logging
 from oraclebench.records import RECORD_KEY, Record
 from oraclebench.textsafe import printable, storable
-from oraclebench.workers import (OneRecordPerSend, SharedAnswers, adopt_drawn_facts, drawn_facts, drop_collection_diffs,
-                                 inflight_dir, own_shares, read_model_facts, share_count, share_cores, stop_worker,
-                                 stopped_at_maxfail, watch_controller, worker_share, worker_writer, write_model_facts)
+from oraclebench.workers import (OneRecordPerSend, QuietPasses, SharedAnswers, adopt_drawn_facts, drawn_facts,
+                                 drop_collection_diffs, inflight_dir, own_shares, read_model_facts, share_count,
+                                 share_cores, stop_worker, stopped_at_maxfail, watch_controller,
+                                 worker_share, worker_writer, write_model_facts)
 
 
 # --------------------------------------------------------------------------------------- options
@@ -303,7 +304,7 @@ class Bench:
         """The ``Record`` an item's report carried as ``line``: this process's own object where it
         attached it (no second conversion), else read back (an xdist worker's)."""
         record = self.attached.get(line)
-        return record if record is not None else Record.from_json(json.loads(line))
+        return record if record is not None else Record.from_line(line)
 
     # -- the model ------------------------------------------------------------------------------
     def load_model(self) -> None:
@@ -562,7 +563,8 @@ def pytest_configure(config: pytest.Config) -> None:
             raise pytest.UsageError(str(exc)) from None
         config.pluginmanager.register(RecordCollector(bench), "oraclebench-records")
     else:
-        config.pluginmanager.register(OneRecordPerSend(), "oraclebench-one-record")
+        if QuietPasses.install(config) is None:
+            config.pluginmanager.register(OneRecordPerSend(), "oraclebench-one-record")
         config.pluginmanager.register(WorkerCollectionFinish(), "oraclebench-worker-collection")
         if "oraclebench_controller" in config.workerinput:
             watch_controller(config.workerinput["oraclebench_controller"])

@@ -75,3 +75,21 @@ def test_a_failed_requests_example_error_stays_on_the_runs_one_status_line():
     reason = errors_reason(13, example="RuntimeError: boom tep:\n\nC D\n\x1b[31m\u2028")
     assert "\n" not in reason and "\u2028" not in reason and "\x1b" not in reason
     assert reason.startswith("13 request errors (e.g. RuntimeError: boom tep:\\n\\nC D\\n\\x1b[31m\\u2028): not measured")
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(task_and_text())
+def test_a_record_line_read_back_unchecked_is_the_record_a_checked_reading_gives(case):
+    """``Record.from_line`` skips ``__post_init__``'s checks for lines this run wrote (an xdist
+    worker's, a share's file): whatever the model sent, the record read so is the one ``from_json``
+    builds with the checks, and it is storable."""
+    from oraclebench.records import Record, record_line
+
+    name, task, problem, text = case
+    inst = task.instance(problem, f"{name}-fuzz")
+    record = score_one(inst, task.request(inst), Response(text=text), "fuzz", "m\ud800", None, cached=False)
+    line = record_line(record)
+    fast = Record.from_line(line)
+    assert fast == Record.from_json(json.loads(line))
+    assert record_line(fast) == line
+    line.encode("utf-8")

@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas  # noqa: F401 - imported once here: pytester's in-process runs cannot re-import numpy
 import pytest
 
-from oraclebench.records import list_runs, read_records
+from oraclebench.records import RECORD_KEY, list_runs, read_records
 
 ROOT = Path(__file__).resolve().parent.parent
 pytest_plugins = ["pytester"]
@@ -619,6 +619,76 @@ def test_an_xdist_worker_sends_an_items_record_on_its_setup_and_teardown_reports
                                user_properties=[(RECORD_KEY, {"instance_id": "x"}), (OUTCOME_KEY, when)])
     OneRecordPerSend().pytest_runtest_logreport(report)
     assert report.user_properties == ([(RECORD_KEY, {"instance_id": "x"})] if keeps else []) + [(OUTCOME_KEY, when)]
+
+
+SEEN_REPORTS = """
+    import json, os
+
+    WHO = []
+
+    def pytest_configure(config):  # not PYTEST_XDIST_WORKER: under -n this test's own process has it
+        WHO.append(config.workerinput["workerid"] if hasattr(config, "workerinput") else "controller")
+
+    def pytest_runtest_logreport(report):
+        with open(os.path.join({folder!r}, WHO[-1] + ".jsonl"), "a") as fh:
+            fh.write(json.dumps([report.nodeid, report.when, report.outcome,
+                                 any(k == {key!r} for k, _ in report.user_properties)]) + "\\n")
+"""
+
+
+def seen_reports(folder: Path, who: str) -> list[tuple]:
+    path = folder / f"{who}.jsonl"
+    return [tuple(json.loads(line)) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+@pytest.mark.parametrize("model", ["oracle", "random"])
+def test_an_xdist_worker_sends_a_benchmark_items_call_report_only_with_its_record(bench, pytester, tmp_path, model):
+    """Each sent report is serialized and read back, and on 2 cores the controller competes with the
+    workers for that: a benchmark item's passing setup and teardown, with nothing on them, stay on the
+    worker (its own hooks see them); the call report, pass or wrong answer, carries the record."""
+    pytest.importorskip("xdist")
+    pytester.makeconftest(SEEN_REPORTS.format(folder=str(tmp_path), key=RECORD_KEY))
+    bench("--model", model, "--task", "multiplication", "--limit", "12", "-n", "2")
+    controller = seen_reports(tmp_path, "controller")
+    outcome = "passed" if model == "oracle" else "failed"
+    assert len(controller) == 12 and all(when == "call" and out == outcome and record
+                                         for _, when, out, record in controller)
+    worker = seen_reports(tmp_path, "gw0") + seen_reports(tmp_path, "gw1")
+    assert sorted(when for _, when, _, _ in worker) == ["call"] * 12 + ["setup"] * 12 + ["teardown"] * 12
+    summary = last_summary(pytester)
+    assert summary["tasks"]["multiplication"]["all"]["n"] == 12
+    records = read_records(pytester.path / "results" / "runs" / summary["run_id"])
+    assert sorted(r.instance_id.rsplit("-", 1)[1] for r in records) == sorted(
+        nodeid.rstrip("]").rsplit("|", 1)[1] for nodeid, *_ in controller)  # ...-v1-0280 and ...|3x3|0280]
+
+
+def test_an_xdist_worker_sends_a_setup_that_has_something_to_show(bench, pytester, tmp_path):
+    pytest.importorskip("xdist")
+    pytester.makeconftest(SEEN_REPORTS.format(folder=str(tmp_path), key=RECORD_KEY) + """
+    import pytest
+
+    @pytest.fixture(autouse=True)
+    def chatty():
+        print("said in setup")
+    """)
+    bench("--model", "oracle", "--task", "multiplication", "--limit", "5", "-n", "2")
+    # pytest puts an earlier phase's captured output on the later reports too: the teardown's is sent
+    whens = sorted(when for _, when, _, _ in seen_reports(tmp_path, "controller"))
+    assert whens == ["call"] * 5 + ["setup"] * 5 + ["teardown"] * 5
+
+
+@pytest.mark.parametrize("option", ["--junitxml=out.xml", "--durations=3", "--setup-only"])
+def test_an_xdist_worker_sends_every_phase_where_the_controller_writes_from_each(bench, pytester, tmp_path, option):
+    """junitxml writes a test case's properties from its teardown report, --durations lists the
+    setups (a task's first item answers it all in its setup), --setup-only makes no call report."""
+    pytest.importorskip("xdist")
+    pytester.makeconftest(SEEN_REPORTS.format(folder=str(tmp_path), key=RECORD_KEY))
+    bench("--model", "oracle", "--task", "multiplication", "--limit", "4", "-n", "2", option)
+    whens = sorted(when for _, when, _, _ in seen_reports(tmp_path, "controller"))
+    calls = [] if option == "--setup-only" else ["call"] * 4
+    assert whens == calls + ["setup"] * 4 + ["teardown"] * 4
+    if option.startswith("--junitxml"):
+        assert (pytester.path / "out.xml").read_text().count(f'name="{RECORD_KEY}"') == 4
 
 
 def test_a_share_another_worker_answered_is_read_not_asked_again(tmp_path):
