@@ -35,7 +35,7 @@ import json
 import random
 import re
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -284,8 +284,10 @@ def explore(model: Model, task: str | Task, *, config: Any = None, budget: int =
         record = score_one(t.instance(best.problem, f"{t.name}-explore-s{seed}"), best.request, best.response,
                            run_id, model.name, manifest, best.cached, task_trained(model, t.name))
         why = record.reason
-        record.reason = (f"{_how(stopped, proven)} ({_size_text(t.size_fields, size)}) after {asker.calls} calls: "
-                         f"{why}")
+        # replace, not assignment: the longer reason is capped as every record's is, so the record read back
+        # from the file is the one written
+        record = replace(record, reason=f"{_how(stopped, proven)} ({_size_text(t.size_fields, size)}) "
+                                        f"after {asker.calls} calls: {why}")
     else:
         why, record = "", _none_record(asker, t.name, seed, run_id, model.name, stopped, errors)
     result = ExploreResult(

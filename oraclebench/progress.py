@@ -105,6 +105,7 @@ class Progress:
         self.started = clock()
         self.last = self.started
         self.lines = 0  # periodic lines written (the end line is written only after one of them)
+        self.said: tuple[int, int] | None = None  # (done, total) of the last periodic line
         self._lock = threading.Lock()
 
     def start(self, line: str) -> "Progress":
@@ -124,6 +125,7 @@ class Progress:
                 return
             self.last = now
             self.lines += 1
+            self.said = (self.done, self.total)  # what this line says (at the total: "done in")
             line = self.line(now)
         self.write(line)
 
@@ -144,8 +146,10 @@ class Progress:
         return ", ".join(parts)
 
     def finish(self) -> None:
-        """Write the closing line when periodic lines were written (short work stays one line)."""
-        if self.lines:
+        """Write the closing line when periodic lines were written (short work stays one line), unless
+        the last of them was written at the total, and the total is still that (it said "done in"
+        already: the same line twice; an xdist worker's total grows when it takes over a share)."""
+        if self.lines and not (self.total and self.said == (self.total, self.total) == (self.done, self.total)):
             self.write(self.line(finished=True))
 
 

@@ -138,13 +138,18 @@ class Record:
 _FIELDS = tuple(f.name for f in dataclasses.fields(Record))
 
 
+_MARKER_ROOM = 64  # characters kept free for the last line's "...[N more lines cut]"
+
+
 def _cap_lines(lines) -> list:
     """A parsed list of lines (an abcd trace) cut to ``STORED_CHARS`` in all, each line capped, and a
-    last line saying how many were cut."""
+    last line saying how many were cut. The marker fits within ``STORED_CHARS``, so capping a capped
+    list changes nothing: a record read back from its file is the record written (the marker once
+    pushed the total over, and the reading cut it again to "...[1 more lines cut]")."""
     out, used = [], 0
     for i, line in enumerate(lines):
         text = cap(str(line), STORED_CHARS // 8)
-        if used + len(text) > STORED_CHARS:
+        if used + len(text) > STORED_CHARS - _MARKER_ROOM:
             return out + [f"...[{len(lines) - i:,} more lines cut]"]
         out.append(text)
         used += len(text)

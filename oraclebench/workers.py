@@ -283,6 +283,11 @@ class QuietPasses:
     ``pytest_runtest_logreport`` through its ``sendevent``; this wraps that ``sendevent`` to drop the
     ``testreport`` event of a report found quiet (every other event, from any thread, passes). A
     later xdist that sends otherwise sends every report again, as before: slower, never wrong.
+
+    The price: a worker killed or interrupted during an item's call loses that item's record, which its
+    setup report carried to the controller before (one process, and a run that ``sends_every_phase``,
+    keep it). The call only checks the record already made (``assert_correct``), microseconds, and a
+    killed worker loses the records of every item it had not run yet anyway.
     """
 
     def __init__(self, sender):

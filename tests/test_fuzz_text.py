@@ -12,6 +12,7 @@ import json
 import tempfile
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -93,3 +94,19 @@ def test_a_record_line_read_back_unchecked_is_the_record_a_checked_reading_gives
     assert fast == Record.from_json(json.loads(line))
     assert record_line(fast) == line
     line.encode("utf-8")
+
+
+@pytest.mark.parametrize("field, value", [("parsed", ["x"] * 70_000), ("parsed", ["y" * 9_000] * 9),
+                                          ("completion", "z" * 70_000), ("reason", "r" * 5_000)])
+def test_a_capped_record_reads_back_from_its_line_as_written(field, value):
+    """Capping a capped field changes nothing: a parsed list cut to its lines and a last "...[N more lines
+    cut]" line once read back as "...[1 more lines cut]" (the marker took the total past the cap)."""
+    from oraclebench.records import Record, record_line
+
+    fields = {"run_id": "r", "model": "m", "task": "abcd", "instance_id": "i", "label": "", "bucket": {},
+              "split": "all", "prompt": "p", "completion": "", "parsed": None, "expected": None, "correct": False}
+    record = Record(**fields | {field: value})
+    line = record_line(record)
+    assert Record.from_json(json.loads(line)) == record == Record.from_line(line)
+    if field == "parsed" and len(value) == 70_000:
+        assert record.parsed[-1].startswith("...[") and record.parsed[-1] != "...[1 more lines cut]"
