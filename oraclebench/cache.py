@@ -212,3 +212,31 @@ class CacheWriter:
 
     def close(self) -> None:
         self.flush()
+
+
+class DrawStore:
+    """The training draws behind split labels, kept across runs: one JSON file per key in ``folder``
+    (``tasks.base.keep_training_draws``; the plugin uses ``$ORACLEBENCH_HOME/cache/training-draws``).
+
+    Never stops a run: a file that cannot be read is a miss (``get`` answers None and the draws are made
+    again), a folder that cannot be written keeps nothing (``put`` does nothing). Files are written
+    whole and renamed (``atomic_write``), so xdist workers writing the same key at once leave one
+    of their identical files.
+    """
+
+    def __init__(self, folder: Path | str):
+        self.folder = Path(folder)
+
+    def get(self, key: str):
+        try:
+            return json.loads((self.folder / f"{key}.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+
+    def put(self, key: str, value: dict[str, list[str]]) -> None:
+        from oraclebench.files import atomic_write
+
+        try:
+            atomic_write(self.folder / f"{key}.json", json.dumps(value, ensure_ascii=False))
+        except OSError:
+            pass  # nothing kept: drawn again next run
