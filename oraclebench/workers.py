@@ -253,15 +253,22 @@ class OneRecordPerSend:
             report.user_properties = [(k, v) for k, v in report.user_properties if k != RECORD_KEY]
 
 
+# Options (their ``dest``) under which the controller writes something from every phase's report:
+# ``--junitxml`` (a test case's properties, from its teardown report), ``--durations`` (the slowest
+# setups: a benchmark's first item answers its whole task in its setup), ``--report-log`` (a line per
+# report), ``--setup-only``/``--setup-plan`` (no call report: the setup's carries the record), and
+# the report plugins that list phases: pytest-html (``--html``), pytest-json-report
+# (``--json-report``), allure-pytest (``--alluredir``).
+EVERY_PHASE_OPTIONS = ("xmlpath", "report_log", "setuponly", "setupplan", "htmlpath", "json_report",
+                       "allure_report_dir")
+
+
 def sends_every_phase(config: pytest.Config) -> bool:
-    """Whether the controller needs every phase's report of an item: ``--junitxml`` (each test case's
-    properties, from its teardown report), ``--durations`` (the slowest setups: a benchmark's first
-    item answers its whole task in its setup), ``--report-log`` (a line per report), ``--setup-only``
-    and ``--setup-plan`` (no call report, so the setup's carries the record)."""
+    """Whether the controller needs every phase's report of an item (``EVERY_PHASE_OPTIONS`` set, or
+    ``--durations`` given, even 0)."""
     option = config.option
-    return bool(getattr(option, "xmlpath", None) or getattr(option, "durations", None) is not None
-                or getattr(option, "report_log", None) or getattr(option, "setuponly", False)
-                or getattr(option, "setupplan", False))
+    return (getattr(option, "durations", None) is not None
+            or any(getattr(option, name, None) for name in EVERY_PHASE_OPTIONS))
 
 
 class QuietPasses:

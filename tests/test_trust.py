@@ -691,6 +691,20 @@ def test_an_xdist_worker_sends_every_phase_where_the_controller_writes_from_each
         assert (pytester.path / "out.xml").read_text().count(f'name="{RECORD_KEY}"') == 4
 
 
+@pytest.mark.parametrize("option, value, every", [
+    ("durations", 0, True), ("durations", None, False), ("xmlpath", "out.xml", True), ("report_log", "log.jsonl", True),
+    ("setupplan", True, True), ("htmlpath", "report.html", True), ("json_report", True, True),
+    ("allure_report_dir", "allure", True), ("xmlpath", None, False)])
+def test_the_options_whose_reports_list_every_phase_make_a_worker_send_every_phase(option, value, every):
+    """pytest-html, pytest-json-report and allure-pytest list each phase too (not installed here: read
+    from the options they add, by their ``dest``)."""
+    import types
+
+    from oraclebench.workers import sends_every_phase
+
+    assert sends_every_phase(types.SimpleNamespace(option=types.SimpleNamespace(**{option: value}))) is every
+
+
 def test_a_share_another_worker_answered_is_read_not_asked_again(tmp_path):
     from oraclebench.sets import load_set
 
