@@ -79,10 +79,29 @@ class ResponseCache:
         if self.path is not None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             try:
-                self._db = self._open()
+                self._db = self._open_waiting()
             except sqlite3.DatabaseError as exc:
+                if _busy(exc):  # held past BUSY_SECONDS: this run caches nothing, the file is left as it is
+                    self.notices.append(f"{self.path}: busy ({exc}) for {BUSY_SECONDS:g} s; this run caches nothing")
+                    return
                 self._set_aside(exc)
-                self._db = self._open()
+                self._db = self._open_waiting()
+
+    def _open_waiting(self) -> sqlite3.Connection:
+        """``_open``, tried again while another process holds the file (``_busy``), up to ``BUSY_SECONDS``.
+
+        SQLite's own wait (``timeout``) does not cover every case: of processes opening a new file at
+        once, one switching it to WAL answers the others "database is locked" at once, without waiting.
+        """
+        deadline, pause = time.monotonic() + BUSY_SECONDS, 0.01
+        while True:
+            try:
+                return self._open()
+            except sqlite3.DatabaseError as exc:
+                if not _busy(exc) or time.monotonic() + pause > deadline:
+                    raise
+                time.sleep(pause)
+                pause = min(0.5, pause * 2)
 
     def _open(self) -> sqlite3.Connection:
         # Answers arrive on an adapter's threads too (served requests, the commit timer): one
@@ -121,10 +140,9 @@ class ResponseCache:
             return {}
         try:
             return self._get_many(keys)
-        except sqlite3.DatabaseError as exc:  # damage deeper in the file than the first page
-            self._set_aside(exc)
-            self._db = self._open()
-            return {}
+        except sqlite3.DatabaseError as exc:  # damage deeper in the file than the first page, or held
+            self._recover(exc)
+            return {}  # a miss: asked again
 
     def _get_many(self, keys: Sequence[str]) -> dict[str, Response]:
         found: dict[str, Response] = {}
@@ -146,18 +164,44 @@ class ResponseCache:
         rows = [(k, identity, json.dumps(r.to_json())) for k, r in items if r.error is None and not r.truncated]
         if not rows:
             return
-        with self._lock:
-            if self._db is None:  # closed meanwhile (a late commit timer)
-                return
-            with self._db:  # one transaction: all of the group or none of it
-                self._db.execute("BEGIN")
-                self._db.executemany("INSERT OR REPLACE INTO responses VALUES (?, ?, ?)", rows)
+        try:
+            with self._lock:
+                if self._db is None:  # closed meanwhile (a late commit timer)
+                    return
+                with self._db:  # one transaction: all of the group or none of it
+                    self._db.execute("BEGIN")
+                    self._db.executemany("INSERT OR REPLACE INTO responses VALUES (?, ?, ?)", rows)
+        except sqlite3.DatabaseError as exc:  # the group is not cached (its answers are in the run's records)
+            self._recover(exc)
+
+    def _recover(self, exc: sqlite3.DatabaseError) -> None:
+        """After ``exc`` from a read or write: a damaged file is set aside and a fresh one opened; a file
+        another process holds is left as it is (named once in ``notices``)."""
+        if _busy(exc):
+            line = f"{self.path}: busy ({exc}); some answers were not read from or written to the cache"
+            if line not in self.notices:
+                self.notices.append(line)
+            return
+        self._set_aside(exc)
+        self._db = self._open_waiting()
 
     def close(self) -> None:
         with self._lock:
             if self._db is not None:
                 self._db.close()
                 self._db = None
+
+
+BUSY_SECONDS = 60.0  # how long a cache another process holds is waited for, as SQLite's own ``timeout``
+
+
+def _busy(exc: sqlite3.DatabaseError) -> bool:
+    """Whether ``exc`` says another connection holds the file (SQLITE_BUSY, SQLITE_LOCKED), not that the
+    file is damaged. Both are ``sqlite3.DatabaseError``; setting a held file aside as damaged broke a
+    sound cache: two xdist workers opening a new cache at once, one got "database is locked", renamed
+    the file under the other, which then read "database disk image is malformed" and failed its whole
+    task (found by CI; 9 of 20 trials of 4 processes opening one new file here)."""
+    return str(getattr(exc, "sqlite_errorname", "")).startswith(("SQLITE_BUSY", "SQLITE_LOCKED"))
 
 
 COMMIT_ROWS = 32  # answers per transaction at most ...
