@@ -149,7 +149,7 @@ class Progress:
         """Write the closing line when periodic lines were written (short work stays one line), unless
         the last of them was written at the total, and the total is still that (it said "done in"
         already: the same line twice; an xdist worker's total grows when it takes over a share)."""
-        if self.lines and not (self.total and self.said == (self.total, self.total) == (self.done, self.total)):
+        if self.lines and self.said != (self.total, self.total):
             self.write(self.line(finished=True))
 
 

@@ -992,7 +992,7 @@ def _store_key(task: "Task", key: str) -> str | None:
     import json
     import sys
 
-    if not type(task).__module__.startswith(__name__.rsplit(".", 1)[0] + "."):
+    if not type(task).__module__.startswith(f"{__package__}."):  # oraclebench.tasks.*, the built-ins
         return None
     parts = [task.name, task.variant_id(), key, list(sys.version_info[:2]), _core_digest()]
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
