@@ -15,6 +15,8 @@ import shutil
 from dataclasses import replace
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 torch = pytest.importorskip("torch")
 
@@ -470,14 +472,18 @@ def timed_batches(model, clock: Clock) -> tuple[list[int], list[float]]:
     return rows, starts
 
 
-def test_a_batch_too_large_for_the_deadline_sets_rows_aside_instead_of_failing_them(checkpoint, monkeypatch):
+@pytest.mark.parametrize("share", [0.0, 0.25], ids=["dropped-at-once", "riding-along"])
+def test_a_batch_too_large_for_the_deadline_sets_rows_aside_instead_of_failing_them(checkpoint, monkeypatch, share):
     """``timeout`` is each request's: a batch whose steps say it cannot finish in time runs half its
     unfinished rows later (with a deadline of their own) instead of making them errors."""
+    from oraclebench.models import hf
     from oraclebench.models.hf import HFModel
 
     path, problems, task = checkpoint
-    # A few rows finish after 2 tokens and ride along (fewer than COMPACT_FRACTION's quarter): the rows
-    # set aside and those that go on are then not a plain first and second half of the batch.
+    # A few rows finish after 2 tokens: dropped at once (their places taken by rows from the end), or
+    # riding along (fewer than a quarter finished). The rows set aside and those that go on are then
+    # not a plain first and second half of the batch.
+    monkeypatch.setattr(hf, "COMPACT_SHARE", share)
     reqs = [replace(r, max_tokens=2) if i % 8 == 0 else r for i, r in enumerate(requests(problems, task, (12, 12, 12)))]
     expected = texts(path, reqs)
     # The premise: 40 rows at 0.8 s a step need over 10 s for 12 tokens; kept together, rows miss the 6 s.
@@ -617,9 +623,9 @@ def test_dropping_finished_rows_in_place_keeps_every_other_rows_answer(checkpoin
 
     path, problems, task = checkpoint
     reqs = requests(problems, task, budgets=(2, 12, 5))  # rows finish at many different steps
-    monkeypatch.setattr(hf, "COMPACT_FRACTION", 0)  # 0 x finished >= rows never holds: never dropped
+    monkeypatch.setattr(hf, "COMPACT_SHARE", 2)  # more than every row: never dropped
     kept = texts(path, reqs, batch_size=64)
-    monkeypatch.setattr(hf, "COMPACT_FRACTION", 10 ** 6)  # dropped as soon as one has finished
+    monkeypatch.setattr(hf, "COMPACT_SHARE", 0.0)  # dropped as soon as one has finished
     dropped = []
     real = kv_slab.Slab.batch_select_indices
     monkeypatch.setattr(kv_slab.Slab, "batch_select_indices",
@@ -627,6 +633,37 @@ def test_dropping_finished_rows_in_place_keeps_every_other_rows_answer(checkpoin
     assert texts(path, reqs, batch_size=64) == kept
     assert len(set(dropped)) >= 2  # it did drop rows, more than once
     assert len(set(kept)) > 1
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.booleans(), min_size=1, max_size=40))
+def test_filling_the_gaps_keeps_every_running_row_once_and_moves_only_as_many_as_finished_before_the_end(finished):
+    from oraclebench.models.hf import _fill_gaps
+
+    order = _fill_gaps(finished)
+    running = [b for b, f in enumerate(finished) if not f]
+    assert sorted(order) == running
+    moved = [j for j, b in enumerate(order) if b != j]
+    assert len(moved) == sum(finished[:len(running)])  # a gap before the new end, filled from past it
+    assert all(order[j] >= len(running) for j in moved)
+
+
+def test_the_slab_keeps_rows_in_any_order():
+    """A compaction that moves rows from the end into gaps: the slab holds exactly the chosen rows, in
+    the chosen order, and appends after them."""
+    from oraclebench.models.kv_slab import Slab
+
+    layer = Slab(capacity=6)
+    keys, values = torch.randn(7, 2, 3, 4), torch.randn(7, 2, 3, 4)
+    layer.update(keys, values)
+    order = torch.tensor([0, 6, 2, 5, 4])  # rows 1 and 3 finished; 5 and 6 fill their places
+    layer.batch_select_indices(order)
+    assert torch.equal(layer.keys, keys[order]) and torch.equal(layer.values, values[order])
+    more_k, more_v = torch.randn(5, 2, 1, 4), torch.randn(5, 2, 1, 4)
+    k, _ = layer.update(more_k, more_v)
+    assert torch.equal(k, torch.cat([keys[order], more_k], dim=2))
+    layer.batch_select_indices(torch.tensor([3, 1]))  # a shift over rows that are also sources
+    assert torch.equal(layer.keys, torch.cat([keys[order], more_k], dim=2)[[3, 1]])
 
 
 def test_the_slab_keeps_exactly_the_selected_rows_and_appends_after_them():
