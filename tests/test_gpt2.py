@@ -163,8 +163,8 @@ def test_a_forward_hook_runs_on_every_step_the_lean_step_is_not_taken(trained_li
 
     model, _ = answers(path, reqs, hook_on)
     assert model.work.decode_tokens > 0
-    # Every decode step ran through the hooked block: as many rows as were fed, plus finished rows
-    # riding along in their batch until it drops them.
+    # Every decode step ran through the hooked block: as many rows as were fed, plus any finished row
+    # still in its batch (rows leave at the step they finish; a batch's last step ends them all).
     assert sum(decode_rows) >= model.work.decode_tokens
     assert len(decode_rows) >= max(r.max_tokens for r in reqs) - 1
 

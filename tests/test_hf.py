@@ -616,9 +616,38 @@ def test_a_model_whose_layers_keep_other_state_decodes_with_transformers_own_cac
         assert [cut_at_stop(r.text, q.stop) for r, q in zip(model.generate(reqs), reqs)] == reference(path, reqs)
 
 
+def test_a_linear_attention_hybrid_keeps_its_finished_rows_and_answers_as_plain_generate(tmp_path):
+    """A Qwen3-Next (linear attention and full attention layers: ``slab`` false) decodes a batch whose
+    rows finish at different steps: transformers' cache for it cannot drop rows (its
+    ``LinearAttentionLayer`` has no ``batch_select_indices``), so they ride along, and every answer is
+    plain ``generate``'s, one prompt at a time, and the adapter's one row at a time."""
+    from transformers import AutoModelForCausalLM, Qwen3NextConfig
+
+    from oraclebench.models.hf import HFModel
+
+    task = get_task("multiplication")
+    problems = [task.sample(0, i) for i in range(12)]
+    tok = build_tokenizer([task.render(p).prompt + task.render_answer(p, task.solve(p)) for p in problems])
+    torch.manual_seed(0)
+    config = Qwen3NextConfig(vocab_size=len(tok), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                             num_attention_heads=2, num_key_value_heads=1, head_dim=16, linear_num_value_heads=2,
+                             linear_num_key_heads=2, linear_key_head_dim=8, linear_value_head_dim=8,
+                             layer_types=["linear_attention", "full_attention"], mlp_only_layers=[0, 1],
+                             pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id)
+    path = save(sensitive(AutoModelForCausalLM.from_config(config).eval()), tok, tmp_path / "hybrid")
+    reqs = requests(problems, task, budgets=(2, 9, 5))  # rows finish at many different steps
+    model = HFModel(str(path), {"batch_size": "16", "impl": "transformers"})
+    assert not model.slab
+    answers = model.complete(reqs)  # one call, one batch: generate would isolate a failing batch's rows
+    assert [r.error for r in answers] == [None] * len(reqs)
+    got = [cut_at_stop(r.text, q.stop) for r, q in zip(answers, reqs)]
+    assert got == texts(path, reqs, batch_size=1, impl="transformers") == reference(path, reqs)
+    assert len(set(got)) > 1
+
+
 def test_dropping_finished_rows_in_place_keeps_every_other_rows_answer(checkpoint, monkeypatch):
-    """Finished rows leave the batch by moving the rest to the front of the same slab: decoding that
-    drops them at every finish gives what decoding that never drops them gives."""
+    """Finished rows leave the batch as rows from its end move into their places in the same slab:
+    decoding that drops them at every finish gives what decoding that never drops them gives."""
     from oraclebench.models import hf, kv_slab
 
     path, problems, task = checkpoint
@@ -662,8 +691,10 @@ def test_the_slab_keeps_rows_in_any_order():
     more_k, more_v = torch.randn(5, 2, 1, 4), torch.randn(5, 2, 1, 4)
     k, _ = layer.update(more_k, more_v)
     assert torch.equal(k, torch.cat([keys[order], more_k], dim=2))
-    layer.batch_select_indices(torch.tensor([3, 1]))  # a shift over rows that are also sources
-    assert torch.equal(layer.keys, torch.cat([keys[order], more_k], dim=2)[[3, 1]])
+    layer.batch_select_indices(torch.tensor([3, 1, 0]))  # row 0 is written and is row 2's source
+    assert torch.equal(layer.keys, torch.cat([keys[order], more_k], dim=2)[[3, 1, 0]])
+    layer.batch_select_indices(torch.tensor([1, 0]))  # a swap
+    assert torch.equal(layer.keys, torch.cat([keys[order], more_k], dim=2)[[1, 3]])
 
 
 def test_the_slab_keeps_exactly_the_selected_rows_and_appends_after_them():
