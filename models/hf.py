@@ -79,6 +79,7 @@ DEFAULT_IMPL = "auto"
 DEFAULT_TIMEOUT = 600.0  # seconds a request may decode (from the start of its batch: its rows run side by side)
 DTYPES = ("auto", "float32", "bfloat16", "float16")
 PREFIX_MIN = 16  # a shared prefix shorter than this is not worth a separate forward
+CHECK_ROWS = 8  # rows a lean decode step's first use is checked on against the forward (_lean_matches)
 # Rows per prefill forward: a tiny model's prefill over 1,000 rows at once is slower than over 64-row
 # chunks (its activations no longer fit the CPU's caches: gpt2-mult, 2,000 prompts, one thread, prefill
 # 30% of the matmul limit in batches of 1,024 against 38-48% in batches of 64); decoding keeps the
@@ -191,6 +192,52 @@ class Work:
     decode_tokens: int = 0
     decode_context: int = 0
     decode_seconds: float = 0.0
+
+
+@dataclass
+class _Batch:
+    """A decoding batch's state. Per request row: ``reqs``, ``budget`` (tokens), ``prompts`` (tokens),
+    and what decoding has found: ``tokens`` and ``texts`` (a row's once it has finished; a text
+    where finishing decoded it already), ``done``, ``aside``. Per batch row, in batch order:
+    ``alive`` (its request row), ``mask`` ``[rows, capacity]``, ``position`` ``[rows, 1]``, ``made``
+    ``[rows, max budget]`` (its tokens so far: every running row has made ``step_made``, one a
+    step), ``limit`` ``[rows]`` (its budget) and ``ended`` ``[rows]`` (finished, riding along)."""
+
+    reqs: list[Request]
+    budget: list[int]
+    prompts: list[int]
+    mask: object
+    position: object
+    step_made: int = 0
+
+    def __post_init__(self):
+        import torch
+
+        n, dev = len(self.reqs), self.mask.device
+        self.tokens: list[list[int]] = [[] for _ in range(n)]
+        self.texts: list[str | None] = [None] * n
+        self.done, self.aside, self.alive = [False] * n, [False] * n, list(range(n))
+        self.made = torch.empty(n, max(self.budget), dtype=torch.long, device=dev)
+        self.limit = torch.tensor(self.budget, device=dev)
+        self.ended = torch.zeros(n, dtype=torch.bool, device=dev)
+        self.keep = max((len(s) for r in self.reqs for s in r.stop), default=0) + 32  # characters _stop_hit reads
+        self.stop_chars = frozenset("".join(s for r in self.reqs for s in r.stop))
+
+    def running(self) -> list[int]:
+        """The request rows in the batch that have not finished."""
+        return [r for r in self.alive if not self.done[r]]
+
+    def select(self, kept: list[int], cache, *others) -> list:
+        """Keeps batch rows ``kept`` (row ``j`` becomes row ``kept[j]``) here, in ``cache`` and in each
+        of ``others`` (``[rows, ...]`` tensors); returns ``others`` so kept."""
+        import torch
+
+        index = torch.tensor(kept, device=self.mask.device)
+        cache.batch_select_indices(index)
+        self.alive = [self.alive[b] for b in kept]
+        self.mask, self.position, self.made, self.limit, self.ended = (
+            t[index] for t in (self.mask, self.position, self.made, self.limit, self.ended))
+        return [t[index] for t in others]
 
 
 class HFModel(Adapter):
@@ -503,17 +550,14 @@ class HFModel(Adapter):
         errors); ``prompts``: each row's prompt tokens (for ``Work``). Where the steps so far say the
         rows still running cannot all finish by then, the later half of them is set aside (answered
         ``None``: ``_batches`` runs them again in a later batch, with a deadline of their own) and the
-        rest runs on, faster; again if needed, down to one row."""
-        import torch
+        rest runs on, faster; again if needed, down to one row.
 
-        n = len(reqs)
-        tokens: list[list[int]] = [[] for _ in range(n)]
-        tails = [""] * n
-        keep = max((len(s) for r in reqs for s in r.stop), default=0) + 32
-        done = [False] * n
-        alive = list(range(n))  # batch row -> request row
+        The per-row bookkeeping is batched (``_Batch``): a step's tokens go into a tensor, and only
+        the rows that may have ended are read back (``_finish``).
+        """
+        batch = _Batch(reqs, budget, prompts, mask, position)
+        running, running_prompts = len(reqs), sum(prompts)  # rows not finished, and their prompt tokens
         deadline = started + self.timeout
-        aside = [False] * n
         since, steps = time.monotonic(), 0  # the step time is measured over the rows now running
         weights = gpt2.bind(self.model) if self.lean and not self.hooked else None
 
@@ -530,56 +574,79 @@ class HFModel(Adapter):
         while True:
             now = time.monotonic()
             if now > deadline:
-                return self._late(tokens, done, aside)
+                return self._late(batch)
             if droppable and now > check and steps >= 2:
                 check = now + every
-                kept = (self._set_aside(alive, done, aside)
-                        if self._late_at(now, (now - since) / steps, alive, done, budget, tokens) > deadline
-                        else alive)
-                if len(kept) < len(alive):
-                    index = torch.tensor(kept, device=logits.device)
-                    cache.batch_select_indices(index)
-                    logits, mask, position = logits[index], mask[index], position[index]
-                    bias = padding(mask)
-                    alive = [alive[b] for b in kept]
+                left = max(budget[r] for r in batch.running()) - batch.step_made
+                # An upper bound: rows stop early at EOS or a stop string.
+                kept = (self._set_aside(batch.alive, batch.done, batch.aside)
+                        if now + left * (now - since) / steps > deadline else batch.alive)
+                if len(kept) < len(batch.alive):
+                    logits, = batch.select(kept, cache, logits)
+                    bias = padding(batch.mask)
+                    running, running_prompts = len(batch.alive), sum(prompts[r] for r in batch.alive)
                     since, steps = now, 0
             steps += 1
+            self.work.generated_tokens += running
             nxt = logits.argmax(-1)
-            finished = fed = context = 0  # fed: rows whose new token goes back in (finished ones only ride along)
-            for b, tok in enumerate(nxt.tolist()):
-                r = alive[b]
-                if done[r]:
-                    finished += 1
-                    continue
-                self.work.generated_tokens += 1
-                if tok in self.eos:
-                    done[r] = True
-                else:
-                    tokens[r].append(tok)
-                    done[r] = len(tokens[r]) >= budget[r] or self._stopped(r, tok, tokens, tails, reqs[r].stop, keep)
-                    if not done[r]:  # its token goes in at position prompt + generated - 1
-                        fed, context = fed + 1, context + prompts[r] + len(tokens[r])
-                finished += done[r]
-            if finished == len(alive):
+            finished = self._finish(batch, nxt)
+            running -= len(finished)
+            running_prompts -= sum(prompts[batch.alive[b]] for b in finished)
+            if not running:
                 break
-            if droppable and finished and finished >= COMPACT_SHARE * len(alive):
-                kept = _fill_gaps([done[r] for r in alive])
-                index = torch.tensor(kept, device=nxt.device)
-                cache.batch_select_indices(index)
-                nxt, mask, position = nxt[index], mask[index], position[index]
-                bias = padding(mask)
-                alive = [alive[b] for b in kept]
-            position = position + 1
+            if droppable and finished and len(batch.alive) - running >= COMPACT_SHARE * len(batch.alive):
+                nxt, = batch.select(_fill_gaps([batch.done[r] for r in batch.alive]), cache, nxt)
+                bias = padding(batch.mask)
+            elif finished:
+                batch.ended[finished] = True
+            batch.position = batch.position + 1
             if self.context:  # a finished row riding along must not step past the position table; no other row reaches it
-                position.clamp_(max=self.context - 1)
+                batch.position.clamp_(max=self.context - 1)
             length += 1
-            logits = self._step(cache, nxt, position, mask[:, :length], weights,
+            logits = self._step(cache, nxt, batch.position, batch.mask[:, :length], weights,
                                 None if bias is None else bias[..., :length])
-            self.work.decode_tokens += fed
-            self.work.decode_context += context
+            # Each running row's new token goes in at position prompt + made - 1 (finished ones only ride along).
+            self.work.decode_tokens += running
+            self.work.decode_context += running_prompts + running * batch.step_made
         # The raw continuation, stop string included: scoring cuts it (Task.assess), the cache keeps it whole.
-        texts = self.tokenizer.batch_decode(tokens, skip_special_tokens=True)
-        return [None if a else Response(text=t) for t, a in zip(texts, aside)]
+        self._decode_texts(batch)
+        return [None if a else Response(text=t) for t, a in zip(batch.texts, batch.aside)]
+
+    def _finish(self, batch: _Batch, nxt) -> list[int]:
+        """Takes this step's tokens ``nxt`` (``[rows]``) into ``batch``; returns the batch rows that
+        finished with them, each given its ``tokens`` (its text too where a stop string was confirmed
+        on it) and ``done``. Only the rows that may end are read back: those at their budget, and
+        those whose token is end-of-sequence or shares a character with a stop string of the batch
+        (no other token can end one: ``_stop_hit``)."""
+        import torch
+
+        made, step_made = batch.made, batch.step_made
+        made[:, step_made] = nxt
+        batch.step_made += 1
+        may = batch.limit <= step_made + 1
+        marks = [t for t in torch.unique(nxt).tolist()
+                 if t in self.eos or not batch.stop_chars.isdisjoint(self._piece(t))]
+        if marks:
+            may |= torch.isin(nxt, torch.tensor(marks, device=nxt.device))
+        rows = (may & ~batch.ended).nonzero().flatten()
+        ended, hits = [], []
+        for b, row in zip(rows.tolist(), made[rows, :step_made + 1].tolist()):
+            r = batch.alive[b]
+            if row[-1] in self.eos:
+                row.pop()
+            elif len(row) < batch.budget[r]:
+                if self._stop_hit(row, batch.reqs[r].stop, batch.keep):
+                    hits.append((b, row))
+                continue
+            ended.append((b, row))
+        for b, row in hits:  # a hit is confirmed on the properly decoded row by the scoring cut's own rule
+            text = self.tokenizer.decode(row, skip_special_tokens=True)
+            if stop_index(text, batch.reqs[batch.alive[b]].stop) is not None:
+                batch.texts[batch.alive[b]] = text
+                ended.append((b, row))
+        for b, row in ended:
+            batch.tokens[batch.alive[b]], batch.done[batch.alive[b]] = row, True
+        return [b for b, _ in ended]
 
     def _forward(self, cache, ids, position, mask):
         return self.model(input_ids=ids[:, None], attention_mask=mask, position_ids=position,
@@ -589,30 +656,43 @@ class HFModel(Adapter):
         """``[rows, vocab]`` logits of one decode step: through ``gpt2.step`` where ``weights`` are given
         (a GPT-2 without hooks; ``bias``: ``gpt2.padding_bias``'s columns of ``mask``), else through the
         model's forward. The lean step's first use on this model is checked bit for bit against the
-        forward, once with padding and once without (SDPA gets a mask on one path and none on the
-        other; the same torch calls on the same shapes give the same floats, so once each suffices; the
+        forward (``_lean_matches``), once with padding and once without (SDPA gets a mask on one path
+        and none on the other; the same torch calls give the same floats, so once each suffices; the
         tests check many shapes); any difference: a warning, and the forward from then on."""
         if weights is None or not self.lean:
             return self._forward(cache, ids, position, mask)
         padded = bias is not None
-        if padded in self.lean_checked:
-            return gpt2.step(weights, self.gpt2_config, cache, ids, position, bias)
-        same, logits = gpt2.matches(weights, self.gpt2_config, cache, ids, position, bias,
-                                    lambda *args: self._forward(cache, *args, mask))
-        self.lean = same
-        self.lean_checked.add(padded)
-        if not same:
-            log.warning("hf: the lean GPT-2 decode step does not give the forward's logits%s under %s; decoding "
-                        "through the forward", " with padding" if padded else "",
-                        self.loaded_as if self.native else f"transformers {_transformers_version()}")
-        return logits
+        if padded not in self.lean_checked:
+            self.lean = self._lean_matches(cache, ids, position, mask, weights, bias)
+            self.lean_checked.add(padded)
+            if not self.lean:
+                log.warning("hf: the lean GPT-2 decode step does not give the forward's logits%s under %s; decoding "
+                            "through the forward", " with padding" if padded else "",
+                            self.loaded_as if self.native else f"transformers {_transformers_version()}")
+                return self._forward(cache, ids, position, mask)
+        return gpt2.step(weights, self.gpt2_config, cache, ids, position, bias)
 
-    @staticmethod
-    def _late_at(now: float, step: float, alive: list[int], done: list[bool], budget: list[int],
-                 tokens: list[list[int]]) -> float:
-        """When the running rows would all have finished at ``step`` seconds a step, each using its whole
-        token budget (an upper bound: rows stop early at EOS or a stop string)."""
-        return now + step * max((budget[r] - len(tokens[r]) for r in alive if not done[r]), default=0)
+    def _lean_matches(self, cache, ids, position, mask, weights, bias) -> bool:
+        """Whether the lean step gives the forward's logits bit for bit on ``CHECK_ROWS`` consecutive rows
+        of this step (a padded one first among them where ``bias`` says the batch has padding); the
+        cache is left as it was. A few rows, not the batch: the check runs the same calls as the
+        whole batch would, and a first batch of 256 gpt2-mult rows spent 45-65 ms on it (two checks),
+        about 7% of a cold run's decoding."""
+        padded = (bias[:, 0, 0] != 0).any(-1).nonzero().flatten() if bias is not None else ()
+        first = int(padded[0]) if len(padded) else 0
+        start = max(0, min(first, len(ids) - CHECK_ROWS))
+        rows = slice(start, start + CHECK_ROWS)
+        lengths = [layer.length for layer in cache.layers]
+        for layer, length in zip(cache.layers, lengths):
+            layer.chunk(rows, length)
+        try:
+            same, _ = gpt2.matches(weights, self.gpt2_config, cache, ids[rows], position[rows],
+                                   None if bias is None else bias[rows],
+                                   lambda ids_, position_: self._forward(cache, ids_, position_, mask[rows]))
+        finally:
+            for layer, length in zip(cache.layers, lengths):
+                layer.chunk(slice(None), length)
+        return same
 
     @staticmethod
     def _set_aside(alive: list[int], done: list[bool], aside: list[bool]) -> list[int]:
@@ -624,32 +704,43 @@ class HFModel(Adapter):
             aside[alive[b]] = True
         return waiting[:len(waiting) - len(waiting) // 2]
 
-    def _late(self, tokens: list[list[int]], done: list[bool], aside: list[bool]) -> list[Response | None]:
+    def _late(self, batch: _Batch) -> list[Response | None]:
         """The rows finished by the deadline keep their answers; the others are errors (those set aside
         are not: they run again later)."""
         late = (f"no complete answer within {self.timeout:g} s (--model-opt timeout={self.timeout:g}); "
                 "the decode was stopped")
-        texts = self.tokenizer.batch_decode(tokens, skip_special_tokens=True)
+        self._decode_texts(batch)
         return [None if a else Response(text=t) if ok else Response(error=late)
-                for t, ok, a in zip(texts, done, aside)]
+                for t, ok, a in zip(batch.texts, batch.done, batch.aside)]
 
-    def _stopped(self, r: int, tok: int, tokens: list[list[int]], tails: list[str], stop: Sequence[str],
-                 keep: int) -> bool:
-        """Whether row ``r`` has just produced a stop string.
+    def _decode_texts(self, batch: _Batch) -> None:
+        """Fills in the texts of ``batch`` not yet decoded (a stop string's check decodes its row
+        already). Row by row: a fast tokenizer's ``batch_decode`` starts its own thread pool, which
+        contends with torch's for the cores (measured: 5-10x slower a row inside the decode loop)."""
+        for r, text in enumerate(batch.texts):
+            if text is None:
+                batch.texts[r] = self.tokenizer.decode(batch.tokens[r], skip_special_tokens=True)
 
-        The cheap check concatenates per-token texts; a hit is confirmed on the properly decoded row
-        (tokenizers that merge bytes or strip spaces per token can differ) by the scoring cut's own
-        rule, ``stop_index``: a stop string inside the leading whitespace does not end the answer. A
-        missed hit only costs time: the text is cut at the first stop string when it is scored.
+    def _stop_hit(self, row: list[int], stop: Sequence[str], keep: int) -> bool:
+        """Whether a stop string overlaps the text of the last of the tokens ``row``, in the last ``keep``
+        characters of their per-token texts joined: the cheap check. Tokenizers that merge bytes or
+        strip spaces per token can decode a row otherwise, so a hit is confirmed on the properly
+        decoded row by the scoring cut's own rule, ``stop_index`` (a stop string inside the leading
+        whitespace does not end the answer; ``_finish``). A missed hit only costs time: the text is
+        cut at the first stop string when it is scored.
+
+        A stop string can only overlap the last text if the two share a character: ``_finish`` calls
+        this only for rows whose last token does.
         """
-        if not stop:
-            return False
-        piece = self._piece(tok)
-        tail = tails[r] = (tails[r] + piece)[-keep:]
-        for s in stop:
-            if s and tail.find(s, max(0, len(tail) - len(piece) - len(s) + 1)) >= 0:
-                return stop_index(self.tokenizer.decode(tokens[r], skip_special_tokens=True), stop) is not None
-        return False
+        piece = self._piece(row[-1])
+        parts, size = [], 0
+        for tok in reversed(row):  # enough trailing texts for the last ``keep`` characters
+            if size >= keep:
+                break
+            parts.append(self._piece(tok))
+            size += len(parts[-1])
+        tail = "".join(reversed(parts))[-keep:]
+        return any(s and tail.find(s, max(0, len(tail) - len(piece) - len(s) + 1)) >= 0 for s in stop)
 
     def _new_cache(self, capacity: int, rows: int | None = None, window: slice = slice(None)):
         if self.native:

@@ -186,6 +186,65 @@ def test_stop_strings_and_token_budgets_are_respected(checkpoint):
     assert stopped > 0
 
 
+# Rows of one batch with stop strings of one character, one whole token, across two tokens (and
+# across a token's end), two at once, or none. The test model writes the abcd instruction's words.
+MIXED_STOPS = [("7",), (), ("××",), ("es×", "9"), ("computes",), ("D", "4"), ("Keep×",)]
+
+
+def test_each_row_stops_at_its_own_stop_strings_in_a_batch_of_different_ones(checkpoint):
+    """A row's raw continuation ends within the token that completes one of its own stop strings
+    (past the leading whitespace: ``stop_index``); a row that wrote none of its own runs on exactly as
+    it would without any. Other rows' stop strings in the same batch change neither."""
+    from oraclebench.models.hf import HFModel
+
+    path, problems, task = checkpoint
+    model = HFModel(str(path), {})
+    reqs = [Request(task.render(p).prompt, stop=MIXED_STOPS[i % len(MIXED_STOPS)], max_tokens=12)
+            for i, p in enumerate(problems)]
+    free = [r.text for r in model.generate([Request(r.prompt, max_tokens=r.max_tokens) for r in reqs])]
+    stopped = set()
+    for req, whole, resp in zip(reqs, free, model.generate(reqs)):
+        assert resp.error is None and whole.startswith(resp.text)
+        at = stop_index(resp.text, req.stop)
+        if at is None:
+            assert resp.text == whole
+            continue
+        end = at + min(len(s) for s in req.stop if resp.text.startswith(s, at))
+        assert len(model.tokenizer(resp.text[end:], add_special_tokens=False)["input_ids"]) <= 1
+        assert len(resp.text) < len(whole)
+        stopped.add(req.stop)
+    assert len(stopped) >= 5  # rows of most stop sets did stop early
+
+
+@pytest.fixture(scope="module")
+def loaded(checkpoint):
+    from oraclebench.models.hf import HFModel
+
+    model = HFModel(str(checkpoint[0]), {})
+    return model, [model._piece(t) for t in range(len(model.tokenizer))]
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.data())
+def test_a_stop_string_is_found_where_it_ends_a_row_and_only_overlapping_a_last_token_it_shares_a_character_with(
+        loaded, data):
+    """What the decode loop relies on to read back only some rows (``HFModel._finish``): ``_stop_hit``
+    finds a stop string that the joined token texts end with, and finds none unless the last token's
+    text shares a character with one."""
+    model, texts_ = loaded
+    ids = [t for t, piece in enumerate(texts_) if piece]
+    row = data.draw(st.lists(st.sampled_from(ids), min_size=1, max_size=10))
+    joined = "".join(texts_[t] for t in row)
+    ending = data.draw(st.integers(1, min(5, len(joined))))
+    stop = (joined[-ending:],) if data.draw(st.booleans()) else ()
+    stop += tuple(data.draw(st.lists(st.text("0123456789×Keps", min_size=1, max_size=4), max_size=2)))
+    hit = model._stop_hit(row, stop, max(map(len, stop), default=0) + 32)
+    if any(joined.endswith(s) for s in stop):
+        assert hit
+    if hit:
+        assert not set(texts_[row[-1]]).isdisjoint("".join(stop))
+
+
 def test_choice_is_the_option_of_highest_log_likelihood(checkpoint):
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -656,9 +715,8 @@ def test_dropping_finished_rows_in_place_keeps_every_other_rows_answer(checkpoin
     kept = texts(path, reqs, batch_size=64)
     monkeypatch.setattr(hf, "COMPACT_SHARE", 0.0)  # dropped as soon as one has finished
     dropped = []
-    real = kv_slab.Slab.batch_select_indices
-    monkeypatch.setattr(kv_slab.Slab, "batch_select_indices",
-                        lambda self, indices: dropped.append(len(indices)) or real(self, indices))
+    real = kv_slab.Slab.move  # every layer's compaction, under transformers too
+    monkeypatch.setattr(kv_slab.Slab, "move", lambda self, kept, *change: dropped.append(kept) or real(self, kept, *change))
     assert texts(path, reqs, batch_size=64) == kept
     assert len(set(dropped)) >= 2  # it did drop rows, more than once
     assert len(set(kept)) > 1
