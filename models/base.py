@@ -15,6 +15,7 @@ mixed in one list; ``Adapter`` splits them and routes each kind to ``complete`` 
 from __future__ import annotations
 
 import dataclasses
+import logging
 import re
 import threading
 import time
@@ -25,6 +26,7 @@ from oraclebench.tasks.base import Request, Response
 __all__ = ["Model", "Adapter", "Request", "Response", "ModelError", "stops_past_blank", "strip_thinking",
            "Broken", "describe_exception", "exception_message", "half_precision_warning"]
 
+log = logging.getLogger("oraclebench.models")
 _THINK_BLOCK = re.compile(r"<think>.*?</think>", re.S | re.I)
 
 
@@ -245,10 +247,23 @@ class Adapter:
             why = self._ask(method, requests, self._open(requests, out, range(len(requests))), out)
             if why is not None and not self._dead(method, requests, out, why):
                 self._bisect(method, requests, out)
+                if not any(r is not None and r.error for r in out):
+                    self._warn_split(len(requests), why)
         except Broken as exc:
             return self._fill(out, requests, f"not asked alone: another call of its batch broke the contract ({exc})",
                               0.0)
         return self._fill(out, requests, "", 0.0)
+
+    def _warn_split(self, size: int, why: str) -> None:
+        """A warning, once per line, that a call failed although each of its requests was answered when
+        asked in smaller calls: the answers are right, but something fails on larger calls only (an
+        adapter's bug, a server's limit), and every such call now costs the search's extra calls."""
+        warned = self.__dict__.setdefault("_split_warned", set())
+        if why not in warned:
+            warned.add(why)
+            log.warning("%s: a call of %d requests failed (%s), yet each of them was answered in smaller calls: "
+                        "the answers are kept, but larger calls fail (an adapter bug, or a limit of the model or "
+                        "its server), and each costs extra calls", self.name, size, why)
 
     def _open(self, requests: list[Request], out: list, indices) -> list[int]:
         """The ``indices`` whose request has no answer or error yet (neither in ``out`` nor reported early)."""

@@ -93,6 +93,43 @@ def test_an_exception_in_the_callable_is_a_request_error_isolated_by_bisection(t
     assert model.module.CALLS[0] == 6 and max(model.module.CALLS[1:]) < 6  # the batch was split
 
 
+def test_a_call_that_fails_only_when_large_keeps_every_answer_and_warns_once(tmp_path, caplog):
+    """A model that fails every call of more than four prompts and answers any smaller one: every
+    answer is right, and one warning names the failure (it would otherwise only cost time, unseen)."""
+    path = write_module(tmp_path, """
+        def answer(prompts):
+            if len(prompts) > 4:
+                raise RuntimeError("payload too large")
+            return [" %d" % eval(p[11:p.index("?")].replace("×", "*")) for p in prompts]
+    """)
+    model = load_model(f"python:{path}:answer")
+    task = get_task("multiplication")
+    insts = [task.instance(task.Problem(a, a + 1), f"i{a}") for a in range(2, 12)]
+    with caplog.at_level("WARNING", logger="oraclebench.models"):
+        first = evaluate(model, insts, "t")
+        again = evaluate(model, insts[:6], "u")  # fails again: the same line, not warned again
+    assert all(r.error is None and r.correct for r in first + again)
+    warnings = [r.getMessage() for r in caplog.records if r.name == "oraclebench.models"]
+    assert len(warnings) == 1  # once, not per failing call
+    assert "a call of 10 requests failed (RuntimeError: payload too large)" in warnings[0]
+    assert "answered in smaller calls" in warnings[0]
+
+
+def test_prompts_that_fail_alone_are_their_own_errors_and_no_warning(tmp_path, caplog):
+    path = write_module(tmp_path, """
+        def answer(prompts):
+            if any("7" in p for p in prompts):
+                raise ValueError("cannot read sevens")
+            return [" 1" for p in prompts]
+    """)
+    task = get_task("multiplication")
+    insts = [task.instance(task.Problem(a, b), f"i{a}x{b}") for a, b in [(2, 3), (7, 4), (5, 5), (6, 8)]]
+    with caplog.at_level("WARNING", logger="oraclebench.models"):
+        records = evaluate(load_model(f"python:{path}:answer"), insts, "t")
+    assert [r.instance_id for r in records if r.error] == ["i7x4"]
+    assert not [r for r in caplog.records if r.name == "oraclebench.models"]
+
+
 # ------------------------------------------------------- a failure costs the answers of the prompts that raise, only
 
 
