@@ -247,7 +247,7 @@ class Adapter:
             why = self._ask(method, requests, self._open(requests, out, range(len(requests))), out)
             if why is not None and not self._dead(method, requests, out, why):
                 self._bisect(method, requests, out)
-                if not any(r is not None and r.error for r in out):
+                if why not in {r.error for r in out if r is not None}:  # no request failed alone this way
                     self._warn_split(len(requests), why)
         except Broken as exc:
             return self._fill(out, requests, f"not asked alone: another call of its batch broke the contract ({exc})",
@@ -255,15 +255,20 @@ class Adapter:
         return self._fill(out, requests, "", 0.0)
 
     def _warn_split(self, size: int, why: str) -> None:
-        """A warning, once per line, that a call failed although each of its requests was answered when
-        asked in smaller calls: the answers are right, but something fails on larger calls only (an
-        adapter's bug, a server's limit), and every such call now costs the search's extra calls."""
+        """A warning, once per kind of failure (the exception's type: a line that names a size or a
+        prompt varies from call to call), that a call failed with ``why`` although none of its requests
+        failed alone that way: each was answered in smaller calls (or failed alone for a reason of its
+        own). The answers are right, but unless the failure was a one-off, something fails on larger
+        calls only (an adapter's bug, a server's limit), and every such call costs the search's extra
+        calls."""
         warned = self.__dict__.setdefault("_split_warned", set())
-        if why not in warned:
-            warned.add(why)
-            log.warning("%s: a call of %d requests failed (%s), yet each of them was answered in smaller calls: "
-                        "the answers are kept, but larger calls fail (an adapter bug, or a limit of the model or "
-                        "its server), and each costs extra calls", self.name, size, why)
+        kind = why.split(":", 1)[0]
+        if kind not in warned:
+            warned.add(kind)
+            log.warning("%s: a call of %d requests failed (%s), yet asked in smaller calls none of them failed "
+                        "this way: the answers are kept; unless this was a one-off failure, larger calls fail "
+                        "(an adapter bug, or a limit of the model or its server) and each costs extra calls "
+                        "(not warned again for %s)", self.name, size, why, kind)
 
     def _open(self, requests: list[Request], out: list, indices) -> list[int]:
         """The ``indices`` whose request has no answer or error yet (neither in ``out`` nor reported early)."""

@@ -112,7 +112,33 @@ def test_a_call_that_fails_only_when_large_keeps_every_answer_and_warns_once(tmp
     warnings = [r.getMessage() for r in caplog.records if r.name == "oraclebench.models"]
     assert len(warnings) == 1  # once, not per failing call
     assert "a call of 10 requests failed (RuntimeError: payload too large)" in warnings[0]
-    assert "answered in smaller calls" in warnings[0]
+    assert "none of them failed this way" in warnings[0]
+
+
+def test_a_large_call_failure_is_warned_even_when_other_prompts_have_errors_of_their_own(tmp_path, caplog):
+    """Calls of more than four prompts raise, with a line naming the size; prompts with a 7 are answered
+    with None (an error of their own, not the call's). Every other answer is kept and right, the
+    sevens are errors saying what was returned, and the size failure is warned about once, though its
+    line differs from call to call."""
+    path = write_module(tmp_path, """
+        def answer(prompts):
+            if len(prompts) > 4:
+                raise RuntimeError(f"payload of {len(prompts)} prompts too large")
+            return [None if "7" in p else " %d" % eval(p[11:p.index("?")].replace("×", "*")) for p in prompts]
+    """)
+    model = load_model(f"python:{path}:answer")
+    task = get_task("multiplication")
+    insts = [task.instance(task.Problem(a, a + 1), f"i{a}") for a in range(2, 12)]
+    with caplog.at_level("WARNING", logger="oraclebench.models"):
+        first = evaluate(model, insts, "t")
+        again = evaluate(model, insts[:6], "u")  # "payload of 6 prompts": the same kind, not warned again
+    errors = {r.instance_id for r in first + again if r.error}
+    assert errors == {"i6", "i7"}  # 6 x 7 and 7 x 8
+    assert all("NoneType" in r.error for r in first + again if r.error)
+    assert all(r.correct for r in first + again if r.error is None)
+    warnings = [r.getMessage() for r in caplog.records if r.name == "oraclebench.models"]
+    assert len(warnings) == 1
+    assert "a call of 10 requests failed (RuntimeError: payload of 10 prompts too large)" in warnings[0]
 
 
 def test_prompts_that_fail_alone_are_their_own_errors_and_no_warning(tmp_path, caplog):
