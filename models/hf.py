@@ -220,7 +220,9 @@ class _Batch:
         self.made = torch.empty(n, max(self.budget), dtype=torch.long, device=dev)
         self.limit = torch.tensor(self.budget, device=dev)
         self.ended = torch.zeros(n, dtype=torch.bool, device=dev)
-        self.keep = max((len(s) for r in self.reqs for s in r.stop), default=0) + 32  # characters _stop_hit reads
+        # Tokens read back for a row's stop check (``_stop_hit``): a stop string's length, as a token's text
+        # is rarely empty; where they hold fewer characters, the row's other tokens are read too.
+        self.reach = max((len(s) for r in self.reqs for s in r.stop), default=0)
         self.stop_chars = frozenset("".join(s for r in self.reqs for s in r.stop))
 
     def running(self) -> list[int]:
@@ -628,18 +630,22 @@ class HFModel(Adapter):
                  if t in self.eos or not batch.stop_chars.isdisjoint(self._piece(t))]
         if marks:
             may |= torch.isin(nxt, torch.tensor(marks, device=nxt.device))
-        rows = (may & ~batch.ended).nonzero().flatten()
-        ended, hits = [], []
-        for b, row in zip(rows.tolist(), made[rows, :step_made + 1].tolist()):
-            r = batch.alive[b]
-            if row[-1] in self.eos:
-                row.pop()
-            elif len(row) < batch.budget[r]:
-                if self._stop_hit(row, batch.reqs[r].stop, batch.keep):
-                    hits.append((b, row))
-                continue
-            ended.append((b, row))
-        for b, row in hits:  # a hit is confirmed on the properly decoded row by the scoring cut's own rule
+        rows = (may & ~batch.ended).nonzero().flatten().tolist()
+        if not rows:
+            return []
+        n = step_made + 1
+        whole = lambda b: made[b, :n].tolist()  # noqa: E731
+        # Whole rows only for rows that end: a row's trailing window serves the cheap check (reading
+        # every candidate's whole row made a common stop character's steps quadratic in the budget).
+        ends = [b for b, t in zip(rows, nxt[rows].tolist()) if t in self.eos or n >= batch.budget[batch.alive[b]]]
+        ending = set(ends)
+        checks = [b for b in rows if b not in ending]
+        lo = max(0, n - batch.reach)
+        ended = [(b, row[:-1] if row[-1] in self.eos else row) for b, row in zip(ends, made[ends, :n].tolist())]
+        hits = [b for b, last in zip(checks, made[checks, lo:n].tolist())
+                if self._stop_hit(last, batch.reqs[batch.alive[b]].stop, functools.partial(whole, b) if lo else None)]
+        for b in hits:  # a hit is confirmed on the properly decoded row by the scoring cut's own rule
+            row = whole(b)
             text = self.tokenizer.decode(row, skip_special_tokens=True)
             if stop_index(text, batch.reqs[batch.alive[b]].stop) is not None:
                 batch.texts[batch.alive[b]] = text
@@ -674,7 +680,7 @@ class HFModel(Adapter):
 
     def _lean_matches(self, cache, ids, position, mask, weights, bias) -> bool:
         """Whether the lean step gives the forward's logits bit for bit on ``CHECK_ROWS`` consecutive rows
-        of this step (a padded one first among them where ``bias`` says the batch has padding); the
+        of this step (a padded one among them where ``bias`` says the batch has padding); the
         cache is left as it was. A few rows, not the batch: the check runs the same calls as the
         whole batch would, and a first batch of 256 gpt2-mult rows spent 45-65 ms on it (two checks),
         about 7% of a cold run's decoding."""
@@ -721,25 +727,33 @@ class HFModel(Adapter):
             if text is None:
                 batch.texts[r] = self.tokenizer.decode(batch.tokens[r], skip_special_tokens=True)
 
-    def _stop_hit(self, row: list[int], stop: Sequence[str], keep: int) -> bool:
-        """Whether a stop string overlaps the text of the last of the tokens ``row``, in the last ``keep``
-        characters of their per-token texts joined: the cheap check. Tokenizers that merge bytes or
-        strip spaces per token can decode a row otherwise, so a hit is confirmed on the properly
-        decoded row by the scoring cut's own rule, ``stop_index`` (a stop string inside the leading
-        whitespace does not end the answer; ``_finish``). A missed hit only costs time: the text is
-        cut at the first stop string when it is scored.
+    def _stop_hit(self, row: list[int], stop: Sequence[str], whole: Callable[[], list[int]] | None = None) -> bool:
+        """Whether a stop string overlaps the text of the last of the tokens ``row`` in their per-token
+        texts joined: the cheap check. It reads the fewest trailing tokens whose texts can hold a stop
+        string ending in the last one; ``row`` may be the last tokens of a longer row only, which
+        ``whole()`` reads where they are too few. Tokenizers that merge bytes or strip spaces per token
+        can decode a row otherwise, so a hit is confirmed on the properly decoded row by the scoring
+        cut's own rule, ``stop_index`` (a stop string inside the leading whitespace does not end the
+        answer; ``_finish``). A missed hit only costs time: the text is cut at the first stop string
+        when it is scored.
 
         A stop string can only overlap the last text if the two share a character: ``_finish`` calls
         this only for rows whose last token does.
         """
+        if not stop:
+            return False
         piece = self._piece(row[-1])
+        need = len(piece) + max(map(len, stop)) - 1  # characters: the last text and a stop string's reach before it
         parts, size = [], 0
-        for tok in reversed(row):  # enough trailing texts for the last ``keep`` characters
-            if size >= keep:
+        for tok in reversed(row):
+            if size >= need:
                 break
             parts.append(self._piece(tok))
             size += len(parts[-1])
-        tail = "".join(reversed(parts))[-keep:]
+        else:  # the tokens ran out first
+            if whole is not None and size < need:
+                return self._stop_hit(whole(), stop)
+        tail = "".join(reversed(parts))
         return any(s and tail.find(s, max(0, len(tail) - len(piece) - len(s) + 1)) >= 0 for s in stop)
 
     def _new_cache(self, capacity: int, rows: int | None = None, window: slice = slice(None)):

@@ -238,11 +238,14 @@ def test_a_stop_string_is_found_where_it_ends_a_row_and_only_overlapping_a_last_
     ending = data.draw(st.integers(1, min(5, len(joined))))
     stop = (joined[-ending:],) if data.draw(st.booleans()) else ()
     stop += tuple(data.draw(st.lists(st.text("0123456789×Keps", min_size=1, max_size=4), max_size=2)))
-    hit = model._stop_hit(row, stop, max(map(len, stop), default=0) + 32)
+    hit = model._stop_hit(row, stop)
     if any(joined.endswith(s) for s in stop):
         assert hit
     if hit:
         assert not set(texts_[row[-1]]).isdisjoint("".join(stop))
+    # The decode loop passes only a row's last tokens, and the whole row for when they are too few.
+    last = row[-data.draw(st.integers(1, len(row))):]
+    assert model._stop_hit(last, stop, lambda: row) == hit
 
 
 def test_choice_is_the_option_of_highest_log_likelihood(checkpoint):
