@@ -240,41 +240,43 @@ class Adapter:
         search did not ask alone (a dead model, or a broken contract) says "not asked alone".
         A broken contract (``Broken``: a wrong number of answers, an exit, a deadline) ends the search
         at once: the requests of that call carry its line. Answers already reported through
-        ``answered`` are kept and never asked again.
+        ``answered`` are kept and never asked again. A call of several requests that failed with a kind
+        of exception that no request asked alone failed with is warned about (``_warn_split``).
         """
         out: list[Response | None] = [None] * len(requests)
         try:
             why = self._ask(method, requests, self._open(requests, out, range(len(requests))), out)
             if why is not None and not self._dead(method, requests, out, why):
-                self._bisect(method, requests, out)
-                if why not in {r.error for r in out if r is not None}:  # no request failed alone this way
-                    self._warn_split(len(requests), why)
+                failed = [(len(requests), why)] + self._bisect(method, requests, out)
+                alone = {r.error.kind for r in out if r is not None and isinstance(r.error, _Line)}
+                for size, line in failed:
+                    if line.kind not in alone and size > 1:
+                        self._warn_split(size, line)
         except Broken as exc:
             return self._fill(out, requests, f"not asked alone: another call of its batch broke the contract ({exc})",
                               0.0)
         return self._fill(out, requests, "", 0.0)
 
-    def _warn_split(self, size: int, why: str) -> None:
-        """A warning, once per kind of failure (the exception's type: a line that names a size or a
-        prompt varies from call to call), that a call failed with ``why`` although none of its requests
-        failed alone that way: each was answered in smaller calls (or failed alone for a reason of its
-        own). The answers are right, but unless the failure was a one-off, something fails on larger
-        calls only (an adapter's bug, a server's limit), and every such call costs the search's extra
-        calls."""
+    def _warn_split(self, size: int, line: "_Line") -> None:
+        """A warning, once per kind of failure (``line.kind``: a line that names a size or a prompt varies
+        from call to call), that a call of ``size`` requests failed with ``line`` although no request
+        failed alone with that kind of failure: its requests were answered in smaller calls (or failed
+        alone in other ways, their own). The answers are right, but unless the failure was a one-off,
+        something fails on larger calls only (an adapter's bug, a server's limit), and every such call
+        costs the search's extra calls."""
         warned = self.__dict__.setdefault("_split_warned", set())
-        kind = why.split(":", 1)[0]
-        if kind not in warned:
-            warned.add(kind)
-            log.warning("%s: a call of %d requests failed (%s), yet asked in smaller calls none of them failed "
-                        "this way: the answers are kept; unless this was a one-off failure, larger calls fail "
-                        "(an adapter bug, or a limit of the model or its server) and each costs extra calls "
-                        "(not warned again for %s)", self.name, size, why, kind)
+        if line.kind not in warned:
+            warned.add(line.kind)
+            log.warning("%s: a call of %d requests failed (%s), yet no request asked alone failed with a %s: the "
+                        "answers are kept; unless this was a one-off failure, larger calls fail (an adapter bug, "
+                        "or a limit of the model or its server) and each costs extra calls (further %s failures "
+                        "are not warned)", self.name, size, line, line.kind, line.kind)
 
     def _open(self, requests: list[Request], out: list, indices) -> list[int]:
         """The ``indices`` whose request has no answer or error yet (neither in ``out`` nor reported early)."""
         return [i for i in indices if out[i] is None and self._early.known(requests[i]) is None]
 
-    def _ask(self, method, requests: list[Request], part: list[int], out: list) -> str | None:
+    def _ask(self, method, requests: list[Request], part: list[int], out: list) -> "_Line | None":
         """Asks ``method`` the requests ``part`` in one call; their answers go to ``out``.
 
         Returns: None when the call answered (an empty ``part`` too), else the line of its exception.
@@ -295,9 +297,9 @@ class Adapter:
         except ModelError:
             raise
         except Failure as exc:  # the adapter's own line (a missed deadline): as it is, no type name before it
-            return str(exc)
+            return _Line(exception_message(exc) or type(exc).__name__, type(exc).__name__)
         except Exception as exc:  # noqa: BLE001 - a model's failure is data, not a crash of the run
-            return describe_exception(exc)
+            return _Line(describe_exception(exc), type(exc).__name__)
         per_item = (time.perf_counter() - t0) / len(part)
         for i, r in zip(part, responses):
             r.latency = r.latency or per_item
@@ -329,9 +331,10 @@ class Adapter:
                                     "all failed with this error: a dead model, not a bad prompt)")
         return True
 
-    def _bisect(self, method, requests: list[Request], out: list) -> None:
-        """Asks the open requests in halves, level by level, until each failing request failed alone."""
-        parts = [self._open(requests, out, range(len(requests)))]
+    def _bisect(self, method, requests: list[Request], out: list) -> list[tuple[int, "_Line"]]:
+        """Asks the open requests in halves, level by level, until each failing request failed alone;
+        returns the calls of more than one request that failed: their sizes and lines."""
+        parts, calls = [self._open(requests, out, range(len(requests)))], []
         while parts:
             failed = []
             for part in parts:
@@ -339,19 +342,38 @@ class Adapter:
                 why = self._ask(method, requests, part, out)
                 if why is None:
                     continue
-                part = self._open(requests, out, part)  # answers reported during the failed call are kept
+                rest = self._open(requests, out, part)  # answers reported during the failed call are kept
                 if len(part) == 1:
-                    out[part[0]] = Response(error=why)
-                elif part:
-                    failed.append(part)
-            parts = [half for part in failed for half in (part[:len(part) // 2], part[len(part) // 2:])]
+                    if rest:
+                        out[part[0]] = Response(error=why)
+                else:
+                    calls.append((len(part), why))
+                    if rest:  # one left of several is asked alone next, as any other
+                        failed.append(rest)
+            parts = [half for part in failed for half in (part[:len(part) // 2], part[len(part) // 2:]) if half]
+        return calls
 
     def _fill(self, out: list, requests: list[Request], why: str, seconds: float) -> list[Response]:
-        """``out`` with reported answers filled in and every hole an error saying ``why``."""
+        """``out`` with reported answers filled in and every hole an error saying ``why``; errors as
+        plain strings."""
         for i, r in enumerate(requests):
             if out[i] is None:
                 out[i] = self._early.known(r) or Response(error=why, latency=seconds)
+            elif isinstance(out[i].error, _Line):
+                out[i].error = str(out[i].error)
         return out
+
+
+class _Line(str):
+    """A failed call's line (what its requests' errors say), with ``kind``, the type name of its
+    exception: what tells a failure of large calls from a bad prompt's (``Adapter._warn_split``)."""
+
+    kind: str
+
+    def __new__(cls, line: str, kind: str) -> "_Line":
+        self = super().__new__(cls, line)
+        self.kind = kind
+        return self
 
 
 class Broken(Exception):

@@ -635,8 +635,9 @@ class HFModel(Adapter):
             return []
         n = step_made + 1
         whole = lambda b: made[b, :n].tolist()  # noqa: E731
-        # Whole rows only for rows that end: a row's trailing window serves the cheap check (reading
-        # every candidate's whole row made a common stop character's steps quadratic in the budget).
+        # Whole rows only for rows that end, or whose cheap check needs confirming (or found their last
+        # tokens' texts too short): a row's last tokens serve that check (reading every candidate's whole
+        # row made a common stop character's steps quadratic in the budget).
         ends = [b for b, t in zip(rows, nxt[rows].tolist()) if t in self.eos or n >= batch.budget[batch.alive[b]]]
         ending = set(ends)
         checks = [b for b in rows if b not in ending]

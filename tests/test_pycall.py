@@ -112,7 +112,7 @@ def test_a_call_that_fails_only_when_large_keeps_every_answer_and_warns_once(tmp
     warnings = [r.getMessage() for r in caplog.records if r.name == "oraclebench.models"]
     assert len(warnings) == 1  # once, not per failing call
     assert "a call of 10 requests failed (RuntimeError: payload too large)" in warnings[0]
-    assert "none of them failed this way" in warnings[0]
+    assert "no request asked alone failed with a RuntimeError" in warnings[0]
 
 
 def test_a_large_call_failure_is_warned_even_when_other_prompts_have_errors_of_their_own(tmp_path, caplog):
@@ -139,6 +139,69 @@ def test_a_large_call_failure_is_warned_even_when_other_prompts_have_errors_of_t
     warnings = [r.getMessage() for r in caplog.records if r.name == "oraclebench.models"]
     assert len(warnings) == 1
     assert "a call of 10 requests failed (RuntimeError: payload of 10 prompts too large)" in warnings[0]
+
+
+def test_a_size_failure_met_only_inside_the_search_is_warned(tmp_path, caplog):
+    """The first call fails on a bad prompt (checked first), and calls of more than four prompts without
+    it fail for their size: the bad prompt is the only error, and the size failure is warned about."""
+    path = write_module(tmp_path, """
+        def answer(prompts):
+            if "p7" in prompts:
+                raise ValueError("cannot parse p7")
+            if len(prompts) > 4:
+                raise RuntimeError("payload too large")
+            return [p.upper() for p in prompts]
+    """)
+    with caplog.at_level("WARNING", logger="oraclebench.models"):
+        out = load_model(f"python:{path}:answer").generate([Request(f"p{i}") for i in range(20)])
+    assert [(i, r.error) for i, r in enumerate(out) if r.error] == [(7, "ValueError: cannot parse p7")]
+    assert all(r.text == f"P{i}" for i, r in enumerate(out) if i != 7)
+    warnings = [r.getMessage() for r in caplog.records if r.name == "oraclebench.models"]
+    assert len(warnings) == 1 and "(RuntimeError: payload too large)" in warnings[0]
+
+
+def test_a_bad_prompt_whose_line_names_its_place_in_the_call_is_no_size_failure(tmp_path, caplog):
+    """Its line differs alone ("prompt 0") from in the call ("prompt 7"), but it is the same kind of
+    failure: the prompt's own error, and no warning about larger calls."""
+    path = write_module(tmp_path, """
+        def answer(prompts):
+            for i, p in enumerate(prompts):
+                if p == "p7":
+                    raise ValueError(f"prompt {i} cannot be parsed")
+            return [p.upper() for p in prompts]
+    """)
+    with caplog.at_level("WARNING", logger="oraclebench.models"):
+        out = load_model(f"python:{path}:answer").generate([Request(f"p{i}") for i in range(10)])
+    assert [(i, r.error) for i, r in enumerate(out) if r.error] == [(7, "ValueError: prompt 0 cannot be parsed")]
+    assert not [r for r in caplog.records if r.name == "oraclebench.models"]
+
+
+def test_a_request_left_alone_by_a_failed_call_is_asked_alone_before_it_is_an_error():
+    """An adapter that fails calls of more than four requests, and in calls of two to four reports all but
+    the last request early, then raises: each request is answered (the last of such a call when asked
+    alone), none is an error that a call of it alone never raised."""
+    from oraclebench.models.base import Adapter
+
+    class ReportsEarly(Adapter):
+        name = "reports-early"
+
+        def __init__(self):
+            self.calls = []
+
+        def complete(self, requests):
+            self.calls.append(len(requests))
+            if len(requests) > 4:
+                raise RuntimeError("too large")
+            if len(requests) > 1:
+                for r in requests[:-1]:
+                    self.answered(r, Response(text=r.prompt.upper()))
+                raise RuntimeError("too large")
+            return [Response(text=requests[0].prompt.upper())]
+
+    model = ReportsEarly()
+    out = model.generate([Request(f"p{i}") for i in range(8)])
+    assert [(r.text, r.error) for r in out] == [(f"P{i}", None) for i in range(8)]
+    assert model.calls[0] == 8 and model.calls.count(1) >= 1
 
 
 def test_prompts_that_fail_alone_are_their_own_errors_and_no_warning(tmp_path, caplog):
