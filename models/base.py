@@ -237,46 +237,51 @@ class Adapter:
         the unanswered requests are split in halves, level by level, until each failing request has
         failed alone: one bad request costs its own answer only, whatever shares its call. An error is
         only ever the one raised by a call of that request alone, or one that says so: a request the
-        search did not ask alone (a dead model, or a broken contract) says "not asked alone".
-        A broken contract (``Broken``: a wrong number of answers, an exit, a deadline) ends the search
-        at once: the requests of that call carry its line. Answers already reported through
-        ``answered`` are kept and never asked again. A call of several requests that failed with a kind
-        of exception that no request asked alone failed with is warned about (``_warn_split``).
+        search did not ask alone (a dead model, or a broken contract) says "not asked alone"; a call of
+        one request is asked once (its failure is its own). A broken contract (``Broken``: a wrong
+        number of answers, an exit) ends the search at once: the requests of that call carry its line.
+        Answers already reported through ``answered`` are kept and never asked again. A call of several
+        requests that failed in a way no request asked alone failed (``_shape``) is warned about
+        (``_warn_split``).
         """
         out: list[Response | None] = [None] * len(requests)
         try:
-            why = self._ask(method, requests, self._open(requests, out, range(len(requests))), out)
-            if why is not None and not self._dead(method, requests, out, why):
-                failed = [(len(requests), why)] + self._bisect(method, requests, out)
-                alone = {r.error.kind for r in out if r is not None and isinstance(r.error, _Line)}
+            part = self._open(requests, out, range(len(requests)))
+            why = self._ask(method, requests, part, out)
+            if why is not None and len(part) == 1:
+                if self._open(requests, out, part):
+                    out[part[0]] = Response(error=why)
+            elif why is not None and not self._dead(method, requests, out, why):
+                failed = [(len(part), why)] + self._bisect(method, requests, out)
+                alone = {_shape(r.error) for r in out if r is not None and r.error}
                 for size, line in failed:
-                    if line.kind not in alone and size > 1:
+                    if _shape(line) not in alone:
                         self._warn_split(size, line)
         except Broken as exc:
             return self._fill(out, requests, f"not asked alone: another call of its batch broke the contract ({exc})",
                               0.0)
         return self._fill(out, requests, "", 0.0)
 
-    def _warn_split(self, size: int, line: "_Line") -> None:
-        """A warning, once per kind of failure (``line.kind``: a line that names a size or a prompt varies
-        from call to call), that a call of ``size`` requests failed with ``line`` although no request
-        failed alone with that kind of failure: its requests were answered in smaller calls (or failed
-        alone in other ways, their own). The answers are right, but unless the failure was a one-off,
+    def _warn_split(self, size: int, line: str) -> None:
+        """A warning, once per ``_shape`` of failure (a line that names a size or a place in the call
+        varies from call to call), that a call of ``size`` requests failed with ``line`` although no
+        request asked alone failed that way: its requests were answered in smaller calls (or failed
+        alone in ways of their own). The answers are right, but unless the failure was a one-off,
         something fails on larger calls only (an adapter's bug, a server's limit), and every such call
         costs the search's extra calls."""
         warned = self.__dict__.setdefault("_split_warned", set())
-        if line.kind not in warned:
-            warned.add(line.kind)
-            log.warning("%s: a call of %d requests failed (%s), yet no request asked alone failed with a %s: the "
+        if _shape(line) not in warned:
+            warned.add(_shape(line))
+            log.warning("%s: a call of %d requests failed (%s), yet no request asked alone failed that way: the "
                         "answers are kept; unless this was a one-off failure, larger calls fail (an adapter bug, "
-                        "or a limit of the model or its server) and each costs extra calls (further %s failures "
-                        "are not warned)", self.name, size, line, line.kind, line.kind)
+                        "or a limit of the model or its server) and each costs extra calls (not warned again for "
+                        "this failure)", self.name, size, line)
 
     def _open(self, requests: list[Request], out: list, indices) -> list[int]:
         """The ``indices`` whose request has no answer or error yet (neither in ``out`` nor reported early)."""
         return [i for i in indices if out[i] is None and self._early.known(requests[i]) is None]
 
-    def _ask(self, method, requests: list[Request], part: list[int], out: list) -> "_Line | None":
+    def _ask(self, method, requests: list[Request], part: list[int], out: list) -> str | None:
         """Asks ``method`` the requests ``part`` in one call; their answers go to ``out``.
 
         Returns: None when the call answered (an empty ``part`` too), else the line of its exception.
@@ -297,9 +302,9 @@ class Adapter:
         except ModelError:
             raise
         except Failure as exc:  # the adapter's own line (a missed deadline): as it is, no type name before it
-            return _Line(exception_message(exc) or type(exc).__name__, type(exc).__name__)
+            return str(exc)
         except Exception as exc:  # noqa: BLE001 - a model's failure is data, not a crash of the run
-            return _Line(describe_exception(exc), type(exc).__name__)
+            return describe_exception(exc)
         per_item = (time.perf_counter() - t0) / len(part)
         for i, r in zip(part, responses):
             r.latency = r.latency or per_item
@@ -316,12 +321,13 @@ class Adapter:
         own way ("cannot parse 4x4950" names its prompt), shows that the failure depends on the prompt,
         and the search goes on to find each failing request. Fewer bad prompts than probes can never
         look dead, wherever they stand in the call; a call no larger than the probes is asked item by
-        item, so its verdict is exact.
+        item, so its verdict is exact. A probe that reports its answer (``answered``) and then raises
+        keeps its answer.
         """
         probes = _spread(self._open(requests, out, range(len(requests))), DEAD_PROBES)
         for i in probes:
             failed = self._ask(method, requests, [i], out)
-            if failed is not None:
+            if failed is not None and self._open(requests, out, [i]):
                 out[i] = Response(error=failed)
             if failed != why:
                 return False
@@ -331,7 +337,7 @@ class Adapter:
                                     "all failed with this error: a dead model, not a bad prompt)")
         return True
 
-    def _bisect(self, method, requests: list[Request], out: list) -> list[tuple[int, "_Line"]]:
+    def _bisect(self, method, requests: list[Request], out: list) -> list[tuple[int, str]]:
         """Asks the open requests in halves, level by level, until each failing request failed alone;
         returns the calls of more than one request that failed: their sizes and lines."""
         parts, calls = [self._open(requests, out, range(len(requests)))], []
@@ -354,26 +360,11 @@ class Adapter:
         return calls
 
     def _fill(self, out: list, requests: list[Request], why: str, seconds: float) -> list[Response]:
-        """``out`` with reported answers filled in and every hole an error saying ``why``; errors as
-        plain strings."""
+        """``out`` with reported answers filled in and every hole an error saying ``why``."""
         for i, r in enumerate(requests):
             if out[i] is None:
                 out[i] = self._early.known(r) or Response(error=why, latency=seconds)
-            elif isinstance(out[i].error, _Line):
-                out[i].error = str(out[i].error)
         return out
-
-
-class _Line(str):
-    """A failed call's line (what its requests' errors say), with ``kind``, the type name of its
-    exception: what tells a failure of large calls from a bad prompt's (``Adapter._warn_split``)."""
-
-    kind: str
-
-    def __new__(cls, line: str, kind: str) -> "_Line":
-        self = super().__new__(cls, line)
-        self.kind = kind
-        return self
 
 
 class Broken(Exception):
@@ -391,6 +382,16 @@ class Failure(Exception):
 # With a share p of prompts failing with one same line, uncorrelated with their place, a call is taken
 # for dead with probability p**8 (30%: 7e-5); more probes would cost a dead model more calls.
 DEAD_PROBES = 8
+
+
+def _shape(line: str) -> str:
+    """A failure's line with its numbers masked: what a failed call and a request failing alone share
+    when the line names a size or a place in the call ("prompt 7" in a call, "prompt 0" alone).
+
+    >>> _shape("ValueError: prompt 7 of 10 cannot be parsed")
+    'ValueError: prompt # of # cannot be parsed'
+    """
+    return re.sub(r"\d+", "#", line)
 
 
 def _spread(items: list[int], k: int) -> list[int]:
