@@ -241,38 +241,37 @@ class Adapter:
         one request is asked once (its failure is its own). A broken contract (``Broken``: a wrong
         number of answers, an exit) ends the search at once: the requests of that call carry its line.
         Answers already reported through ``answered`` are kept and never asked again. A call of several
-        requests that failed in a way no request asked alone failed (``_shape``) is warned about
-        (``_warn_split``).
+        requests none of which raised when asked alone is warned about (``_warn_split``): its failure
+        was not a bad prompt's.
         """
         out: list[Response | None] = [None] * len(requests)
+        raised: set[int] = set()  # the requests that raised when asked alone
         try:
             part = self._open(requests, out, range(len(requests)))
             why = self._ask(method, requests, part, out)
             if why is not None and len(part) == 1:
                 if self._open(requests, out, part):
                     out[part[0]] = Response(error=why)
-            elif why is not None and not self._dead(method, requests, out, why):
-                failed = [(len(part), why)] + self._bisect(method, requests, out)
-                alone = {_shape(r.error) for r in out if r is not None and r.error}
-                for size, line in failed:
-                    if _shape(line) not in alone:
-                        self._warn_split(size, line)
+            elif why is not None and not self._dead(method, requests, out, why, raised):
+                failed = [(part, why)] + self._bisect(method, requests, out, raised)
+                for members, line in failed:
+                    if raised.isdisjoint(members):
+                        self._warn_split(len(members), line)
         except Broken as exc:
             return self._fill(out, requests, f"not asked alone: another call of its batch broke the contract ({exc})",
                               0.0)
         return self._fill(out, requests, "", 0.0)
 
     def _warn_split(self, size: int, line: str) -> None:
-        """A warning, once per ``_shape`` of failure (a line that names a size or a place in the call
-        varies from call to call), that a call of ``size`` requests failed with ``line`` although no
-        request asked alone failed that way: its requests were answered in smaller calls (or failed
-        alone in ways of their own). The answers are right, but unless the failure was a one-off,
-        something fails on larger calls only (an adapter's bug, a server's limit), and every such call
-        costs the search's extra calls."""
+        """A warning, once per ``_shape`` of failure (a line that names a size varies from call to call),
+        that a call of ``size`` requests failed with ``line`` although none of them raised when asked
+        alone: they were answered in smaller calls (or gave errors of their own without raising). The
+        answers are right, but unless the failure was a one-off, something fails on larger calls only
+        (an adapter's bug, a server's limit), and every such call costs the search's extra calls."""
         warned = self.__dict__.setdefault("_split_warned", set())
         if _shape(line) not in warned:
             warned.add(_shape(line))
-            log.warning("%s: a call of %d requests failed (%s), yet no request asked alone failed that way: the "
+            log.warning("%s: a call of %d requests failed (%s), yet none of them raised when asked alone: the "
                         "answers are kept; unless this was a one-off failure, larger calls fail (an adapter bug, "
                         "or a limit of the model or its server) and each costs extra calls (not warned again for "
                         "this failure)", self.name, size, line)
@@ -311,7 +310,7 @@ class Adapter:
             out[i] = r
         return None
 
-    def _dead(self, method, requests: list[Request], out: list, why: str) -> bool:
+    def _dead(self, method, requests: list[Request], out: list, why: str, raised: set[int]) -> bool:
         """Whether the model that failed a whole call with ``why`` fails every request (then each
         request not asked is an error saying so), after asking ``DEAD_PROBES`` requests alone.
 
@@ -322,14 +321,16 @@ class Adapter:
         and the search goes on to find each failing request. Fewer bad prompts than probes can never
         look dead, wherever they stand in the call; a call no larger than the probes is asked item by
         item, so its verdict is exact. A probe that reports its answer (``answered``) and then raises
-        keeps its answer.
+        keeps its answer, and counts as answered. Probes that raise are added to ``raised``.
         """
         probes = _spread(self._open(requests, out, range(len(requests))), DEAD_PROBES)
         for i in probes:
             failed = self._ask(method, requests, [i], out)
-            if failed is not None and self._open(requests, out, [i]):
+            answered = not self._open(requests, out, [i])
+            if failed is not None and not answered:
                 out[i] = Response(error=failed)
-            if failed != why:
+                raised.add(i)
+            if failed != why or answered:
                 return False
         rest = self._open(requests, out, range(len(requests)))
         for i in rest:
@@ -337,9 +338,9 @@ class Adapter:
                                     "all failed with this error: a dead model, not a bad prompt)")
         return True
 
-    def _bisect(self, method, requests: list[Request], out: list) -> list[tuple[int, str]]:
-        """Asks the open requests in halves, level by level, until each failing request failed alone;
-        returns the calls of more than one request that failed: their sizes and lines."""
+    def _bisect(self, method, requests: list[Request], out: list, raised: set[int]) -> list[tuple[list[int], str]]:
+        """Asks the open requests in halves, level by level, until each failing request failed alone (added
+        to ``raised``); returns the calls of more than one request that failed: their requests and lines."""
         parts, calls = [self._open(requests, out, range(len(requests)))], []
         while parts:
             failed = []
@@ -352,8 +353,9 @@ class Adapter:
                 if len(part) == 1:
                     if rest:
                         out[part[0]] = Response(error=why)
+                        raised.add(part[0])
                 else:
-                    calls.append((len(part), why))
+                    calls.append((part, why))
                     if rest:  # one left of several is asked alone next, as any other
                         failed.append(rest)
             parts = [half for part in failed for half in (part[:len(part) // 2], part[len(part) // 2:]) if half]
@@ -385,11 +387,11 @@ DEAD_PROBES = 8
 
 
 def _shape(line: str) -> str:
-    """A failure's line with its numbers masked: what a failed call and a request failing alone share
-    when the line names a size or a place in the call ("prompt 7" in a call, "prompt 0" alone).
+    """A failure's line with its numbers masked: one warning for a failure whose line names the size of
+    each call that fails ("payload of 10 prompts", "of 6 prompts").
 
-    >>> _shape("ValueError: prompt 7 of 10 cannot be parsed")
-    'ValueError: prompt # of # cannot be parsed'
+    >>> _shape("RuntimeError: payload of 10 prompts too large")
+    'RuntimeError: payload of # prompts too large'
     """
     return re.sub(r"\d+", "#", line)
 

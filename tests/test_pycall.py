@@ -112,7 +112,7 @@ def test_a_call_that_fails_only_when_large_keeps_every_answer_and_warns_once(tmp
     warnings = [r.getMessage() for r in caplog.records if r.name == "oraclebench.models"]
     assert len(warnings) == 1  # once, not per failing call
     assert "a call of 10 requests failed (RuntimeError: payload too large)" in warnings[0]
-    assert "no request asked alone failed that way" in warnings[0]
+    assert "none of them raised when asked alone" in warnings[0]
 
 
 def test_a_large_call_failure_is_warned_even_when_other_prompts_have_errors_of_their_own(tmp_path, caplog):
@@ -160,22 +160,6 @@ def test_a_size_failure_met_only_inside_the_search_is_warned(tmp_path, caplog):
     assert len(warnings) == 1 and "(RuntimeError: payload too large)" in warnings[0]
 
 
-def test_a_bad_prompt_whose_line_names_its_place_in_the_call_is_no_size_failure(tmp_path, caplog):
-    """Its line differs alone ("prompt 0") from in the call ("prompt 7"), but it is the same kind of
-    failure: the prompt's own error, and no warning about larger calls."""
-    path = write_module(tmp_path, """
-        def answer(prompts):
-            for i, p in enumerate(prompts):
-                if p == "p7":
-                    raise ValueError(f"prompt {i} cannot be parsed")
-            return [p.upper() for p in prompts]
-    """)
-    with caplog.at_level("WARNING", logger="oraclebench.models"):
-        out = load_model(f"python:{path}:answer").generate([Request(f"p{i}") for i in range(10)])
-    assert [(i, r.error) for i, r in enumerate(out) if r.error] == [(7, "ValueError: prompt 0 cannot be parsed")]
-    assert not [r for r in caplog.records if r.name == "oraclebench.models"]
-
-
 def test_a_request_left_alone_by_a_failed_call_is_asked_alone_before_it_is_an_error():
     """An adapter that fails calls of more than four requests, and in calls of two to four reports all but
     the last request early, then raises: each request is answered (the last of such a call when asked
@@ -205,6 +189,8 @@ def test_a_request_left_alone_by_a_failed_call_is_asked_alone_before_it_is_an_er
 
 
 def test_a_size_failure_is_warned_though_a_bad_prompt_raises_the_same_exception_type(tmp_path, caplog):
+    """Calls of more than four prompts fail, and so does any call holding p7, with the same exception
+    type: the calls of the search that fail without p7 show the size failure, which is warned about."""
     path = write_module(tmp_path, """
         def answer(prompts):
             if len(prompts) > 4:
@@ -214,10 +200,48 @@ def test_a_size_failure_is_warned_though_a_bad_prompt_raises_the_same_exception_
             return [p.upper() for p in prompts]
     """)
     with caplog.at_level("WARNING", logger="oraclebench.models"):
-        out = load_model(f"python:{path}:answer").generate([Request(f"p{i}") for i in range(10)])
+        out = load_model(f"python:{path}:answer").generate([Request(f"p{i}") for i in range(20)])
     assert [(i, r.error) for i, r in enumerate(out) if r.error] == [(7, "RuntimeError: cannot parse p7")]
     warnings = [r.getMessage() for r in caplog.records if r.name == "oraclebench.models"]
     assert len(warnings) == 1 and "(RuntimeError: payload too large)" in warnings[0]
+
+
+@pytest.mark.parametrize("raising, alone", [
+    ('raise ValueError(f"prompt {prompts.index(\'p7\')} cannot be parsed")', "ValueError: prompt 0 cannot be parsed"),
+    ('raise ValueError(f"cannot tokenize batch {prompts!r}")', "ValueError: cannot tokenize batch ['p7']"),
+])
+def test_a_bad_prompt_whose_line_varies_with_the_call_is_no_size_failure(tmp_path, caplog, raising, alone):
+    """Each call holding the bad prompt fails with a line of its own (naming the prompt's place, or the
+    call's prompts): every failed call held a prompt that raised alone, so nothing fails for its size:
+    the prompt's own error, and no warning about larger calls."""
+    path = write_module(tmp_path, f"""
+        def answer(prompts):
+            if "p7" in prompts:
+                {raising}
+            return [p.upper() for p in prompts]
+    """)
+    with caplog.at_level("WARNING", logger="oraclebench.models"):
+        out = load_model(f"python:{path}:answer").generate([Request(f"p{i}") for i in range(10)])
+    assert [(i, r.error) for i, r in enumerate(out) if r.error] == [(7, alone)]
+    assert not [r for r in caplog.records if r.name == "oraclebench.models"]
+
+
+def test_probes_that_answer_before_raising_do_not_make_a_model_look_dead():
+    """Calls of more than four requests fail; smaller ones report every answer, then raise the same line:
+    the dead-model probes were answered, so no request is called "not asked alone" of a dead model."""
+    from oraclebench.models.base import Adapter
+
+    class AnswersThenRaises(Adapter):
+        name = "answers-then-raises"
+
+        def complete(self, requests):
+            if len(requests) <= 4:
+                for r in requests:
+                    self.answered(r, Response(text=r.prompt.upper()))
+            raise RuntimeError("too large")
+
+    out = AnswersThenRaises().generate([Request(f"p{i}") for i in range(16)])
+    assert [(r.text, r.error) for r in out] == [(f"P{i}", None) for i in range(16)]
 
 
 def test_a_failing_call_of_one_request_is_its_error_asked_once(tmp_path):
