@@ -237,9 +237,10 @@ class Adapter:
         the unanswered requests are split in halves, level by level, until each failing request has
         failed alone: one bad request costs its own answer only, whatever shares its call. An error is
         only ever the one raised by a call of that request alone, or one that says so: a request the
-        search did not ask alone (a dead model, or a broken contract) says "not asked alone"; a call of
-        one request is asked once (its failure is its own). A broken contract (``Broken``: a wrong
-        number of answers, an exit) ends the search at once: the requests of that call carry its line.
+        search did not ask alone (a dead model, or another call's broken contract) says "not asked
+        alone"; a call of one request is asked once (its failure is its own). A broken contract
+        (``Broken``: a wrong number of answers, an exit) ends the search at once: the requests of that
+        call carry its line.
         Answers already reported through ``answered`` are kept and never asked again. A call of several
         requests none of which raised when asked alone is warned about (``_warn_split``): its failure
         was not a bad prompt's.
@@ -321,9 +322,12 @@ class Adapter:
         and the search goes on to find each failing request. Fewer bad prompts than probes can never
         look dead, wherever they stand in the call; a call no larger than the probes is asked item by
         item, so its verdict is exact. A probe that reports its answer (``answered``) and then raises
-        keeps its answer, and counts as answered. Probes that raise are added to ``raised``.
+        keeps its answer, and counts as answered; probes that raise without having reported one are
+        added to ``raised``. With every request reported during the call, nothing is probed: not dead.
         """
         probes = _spread(self._open(requests, out, range(len(requests))), DEAD_PROBES)
+        if not probes:
+            return False
         for i in probes:
             failed = self._ask(method, requests, [i], out)
             answered = not self._open(requests, out, [i])

@@ -188,7 +188,7 @@ def test_a_request_left_alone_by_a_failed_call_is_asked_alone_before_it_is_an_er
     assert model.calls[0] == 8
 
 
-def test_a_size_failure_is_warned_though_a_bad_prompt_raises_the_same_exception_type(tmp_path, caplog):
+def test_a_size_failure_is_warned_though_a_bad_prompt_raises_too(tmp_path, caplog):
     """Calls of more than four prompts fail, and so does any call holding p7, with the same exception
     type: the calls of the search that fail without p7 show the size failure, which is warned about."""
     path = write_module(tmp_path, """
@@ -242,6 +242,24 @@ def test_probes_that_answer_before_raising_do_not_make_a_model_look_dead():
 
     out = AnswersThenRaises().generate([Request(f"p{i}") for i in range(16)])
     assert [(r.text, r.error) for r in out] == [(f"P{i}", None) for i in range(16)]
+
+
+def test_a_call_that_raises_after_reporting_every_answer_keeps_them_and_is_warned_about(caplog):
+    from oraclebench.models.base import Adapter
+
+    class ReportsAllThenRaises(Adapter):
+        name = "reports-all-then-raises"
+
+        def complete(self, requests):
+            for r in requests:
+                self.answered(r, Response(text=r.prompt.upper()))
+            raise RuntimeError("cleanup failed")
+
+    with caplog.at_level("WARNING", logger="oraclebench.models"):
+        out = ReportsAllThenRaises().generate([Request(f"p{i}") for i in range(10)])
+    assert [(r.text, r.error) for r in out] == [(f"P{i}", None) for i in range(10)]
+    warnings = [r.getMessage() for r in caplog.records if r.name == "oraclebench.models"]
+    assert len(warnings) == 1 and "a call of 10 requests failed (RuntimeError: cleanup failed)" in warnings[0]
 
 
 def test_a_failing_call_of_one_request_is_its_error_asked_once(tmp_path):
