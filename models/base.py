@@ -269,9 +269,9 @@ class Adapter:
         alone: they were answered in smaller calls (or gave errors of their own without raising). The
         answers are right, but unless the failure was a one-off, something fails on larger calls only
         (an adapter's bug, a server's limit), and every such call costs the search's extra calls."""
-        warned = self.__dict__.setdefault("_split_warned", set())
-        if _shape(line) not in warned:
-            warned.add(_shape(line))
+        warned, shape = self.__dict__.setdefault("_split_warned", set()), _shape(line)
+        if shape not in warned:
+            warned.add(shape)
             log.warning("%s: a call of %d requests failed (%s), yet none of them raised when asked alone: the "
                         "answers are kept; unless this was a one-off failure, larger calls fail (an adapter bug, "
                         "or a limit of the model or its server) and each costs extra calls (not warned again for "

@@ -638,9 +638,9 @@ class HFModel(Adapter):
         # Whole rows only for rows that end, or whose cheap check needs confirming (or found their last
         # tokens' texts too short): a row's last tokens serve that check (reading every candidate's whole
         # row made a common stop character's steps quadratic in the budget).
-        ends = [b for b, t in zip(rows, nxt[rows].tolist()) if t in self.eos or n >= batch.budget[batch.alive[b]]]
-        ending = set(ends)
-        checks = [b for b in rows if b not in ending]
+        ends, checks = [], []
+        for b, t in zip(rows, nxt[rows].tolist()):
+            (ends if t in self.eos or n >= batch.budget[batch.alive[b]] else checks).append(b)
         lo = max(0, n - batch.reach)
         ended = [(b, row[:-1] if row[-1] in self.eos else row) for b, row in zip(ends, made[ends, :n].tolist())]
         hits = [b for b, last in zip(checks, made[checks, lo:n].tolist())
