@@ -241,12 +241,14 @@ class Adapter:
         alone"; a call of one request is asked once (its failure is its own). A broken contract
         (``Broken``: a wrong number of answers, an exit) ends the search at once: the requests of that
         call carry its line.
-        Answers already reported through ``answered`` are kept and never asked again. A call of several
-        requests none of which raised when asked alone is warned about (``_warn_split``): its failure
-        was not a bad prompt's.
+        Answers already reported through ``answered`` are kept (over what a call returns for them) and
+        never asked again. A call of several requests none of which raised when asked alone is warned
+        about (``_warn_split``): its failure was not a bad prompt's; after a ``Broken`` call, only such
+        calls whose requests were all answered (the others were not all asked alone).
         """
         out: list[Response | None] = [None] * len(requests)
         raised: set[int] = set()  # the requests that raised when asked alone
+        failed: list[tuple[list[int], str]] = []  # the calls of several requests that failed
         try:
             part = self._open(requests, out, range(len(requests)))
             why = self._ask(method, requests, part, out)
@@ -254,14 +256,22 @@ class Adapter:
                 if self._open(requests, out, part):
                     out[part[0]] = Response(error=why)
             elif why is not None and not self._dead(method, requests, out, why, raised):
-                failed = [(part, why)] + self._bisect(method, requests, out, raised)
-                for members, line in failed:
-                    if raised.isdisjoint(members):
-                        self._warn_split(len(members), line)
+                failed.append((part, why))
+                self._bisect(method, requests, out, raised, failed)
         except Broken as exc:
+            # The failed calls met before it still tell, where every request of theirs was answered.
+            got = [self._early.known(r) or out[i] for i, r in enumerate(requests)]
+            answered = {i for i, r in enumerate(got) if r is not None and r.error is None}
+            self._warn_splits([(m, line) for m, line in failed if answered.issuperset(m)], raised)
             return self._fill(out, requests, f"not asked alone: another call of its batch broke the contract ({exc})",
                               0.0)
+        self._warn_splits(failed, raised)
         return self._fill(out, requests, "", 0.0)
+
+    def _warn_splits(self, failed: list[tuple[list[int], str]], raised: set[int]) -> None:
+        for members, line in failed:
+            if raised.isdisjoint(members):
+                self._warn_split(len(members), line)
 
     def _warn_split(self, size: int, line: str) -> None:
         """A warning, once per ``_shape`` of failure (a line that names a size varies from call to call),
@@ -269,13 +279,18 @@ class Adapter:
         alone: they were answered in smaller calls (or gave errors of their own without raising). The
         answers are right, but unless the failure was a one-off, something fails on larger calls only
         (an adapter's bug, a server's limit), and every such call costs the search's extra calls."""
-        warned, shape = self.__dict__.setdefault("_split_warned", set()), _shape(line)
-        if shape not in warned:
-            warned.add(shape)
-            log.warning("%s: a call of %d requests failed (%s), yet none of them raised when asked alone: the "
-                        "answers are kept; unless this was a one-off failure, larger calls fail (an adapter bug, "
-                        "or a limit of the model or its server) and each costs extra calls (not warned again for "
-                        "this failure)", self.name, size, line)
+        self._warn_once(("split", _shape(line)),
+                        f"{self.name}: a call of {size} requests failed ({line}), yet none of them raised when asked "
+                        "alone: the answers are kept; unless this was a one-off failure, larger calls fail (an "
+                        "adapter bug, or a limit of the model or its server) and each costs extra calls (not warned "
+                        "again for this failure)")
+
+    def _warn_once(self, key, message: str) -> None:
+        """``message`` as a warning, the first time this adapter meets ``key``."""
+        warned = self.__dict__.setdefault("_warned", set())
+        if key not in warned:
+            warned.add(key)
+            log.warning("%s", message)
 
     def _open(self, requests: list[Request], out: list, indices) -> list[int]:
         """The ``indices`` whose request has no answer or error yet (neither in ``out`` nor reported early)."""
@@ -285,6 +300,8 @@ class Adapter:
         """Asks ``method`` the requests ``part`` in one call; their answers go to ``out``.
 
         Returns: None when the call answered (an empty ``part`` too), else the line of its exception.
+        A request whose answer was reported early (``answered``) keeps that answer, the one the caller
+        committed; a call that returns another for it is warned about once.
         Errors: ``Broken`` after the requests of ``part`` are given its line; ``ModelError`` as it is.
         """
         if not part:
@@ -307,6 +324,14 @@ class Adapter:
             return describe_exception(exc)
         per_item = (time.perf_counter() - t0) / len(part)
         for i, r in zip(part, responses):
+            kept = self._early.known(requests[i])
+            if kept is not None:  # committed as reported: the answer scored must be the answer stored
+                if (kept.text, kept.error) != (r.text, r.error):
+                    self._warn_once("changed", f"{self.name}: an answer reported early (answered) differs from "
+                                               "the one its call returned; the reported one is kept, as it was "
+                                               "committed (an adapter bug: report only final answers)")
+                out[i] = kept
+                continue
             r.latency = r.latency or per_item
             out[i] = r
         return None
@@ -342,10 +367,12 @@ class Adapter:
                                     "all failed with this error: a dead model, not a bad prompt)")
         return True
 
-    def _bisect(self, method, requests: list[Request], out: list, raised: set[int]) -> list[tuple[list[int], str]]:
+    def _bisect(self, method, requests: list[Request], out: list, raised: set[int],
+                calls: list[tuple[list[int], str]]) -> None:
         """Asks the open requests in halves, level by level, until each failing request failed alone (added
-        to ``raised``); returns the calls of more than one request that failed: their requests and lines."""
-        parts, calls = [self._open(requests, out, range(len(requests)))], []
+        to ``raised``); appends to ``calls`` each call of more than one request that failed, as it fails (a
+        ``Broken`` call ends the search, and those before it still count): its requests and line."""
+        parts = [self._open(requests, out, range(len(requests)))]
         while parts:
             failed = []
             for part in parts:
@@ -363,7 +390,6 @@ class Adapter:
                     if rest:  # one left of several is asked alone next, as any other
                         failed.append(rest)
             parts = [half for part in failed for half in (part[:len(part) // 2], part[len(part) // 2:]) if half]
-        return calls
 
     def _fill(self, out: list, requests: list[Request], why: str, seconds: float) -> list[Response]:
         """``out`` with reported answers filled in and every hole an error saying ``why``."""

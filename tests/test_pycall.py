@@ -262,6 +262,54 @@ def test_a_call_that_raises_after_reporting_every_answer_keeps_them_and_is_warne
     assert len(warnings) == 1 and "a call of 10 requests failed (RuntimeError: cleanup failed)" in warnings[0]
 
 
+def test_a_size_failure_met_before_a_broken_contract_is_still_warned(caplog):
+    """Calls of more than four requests raise; a call of two to four holding p15 answers nothing. By hand:
+    the call of 16 raises, the probe p0 answers (not dead); the 15 others raise, then p1-p7 and p8-p15;
+    p1-p3, p4-p7 and p8-p11 answer, and p12-p15 breaks the contract, ending the search. p1-p7 were all
+    answered in smaller calls: their call's failure is a size failure, warned although the search broke."""
+    from oraclebench.models.base import Adapter
+
+    class FailsLargeBreaksOnP15(Adapter):
+        name = "fails-large"
+
+        def complete(self, requests):
+            if len(requests) > 4:
+                raise RuntimeError("too large")
+            if len(requests) > 1 and any(r.prompt == "p15" for r in requests):
+                return []
+            return [Response(text=r.prompt.upper()) for r in requests]
+
+    with caplog.at_level("WARNING", logger="oraclebench.models"):
+        out = FailsLargeBreaksOnP15().generate([Request(f"p{i}") for i in range(16)])
+    broke = "fails-large returned 0 answers for 4 requests"
+    assert [(r.text, r.error) for r in out] == [(f"P{i}", None) for i in range(12)] + [("", broke)] * 4
+    warnings = [r.getMessage() for r in caplog.records if r.name == "oraclebench.models"]
+    assert len(warnings) == 1 and "a call of 7 requests failed (RuntimeError: too large)" in warnings[0]
+
+
+def test_an_answer_reported_early_is_the_answer_returned_even_if_the_call_returns_another(caplog):
+    """The runner commits a reported answer at once: the one scored at the end must be that one, or an
+    interrupted run and a whole one would store different answers for the same request."""
+    from oraclebench.models.base import Adapter
+
+    class ReportsThenReturnsOther(Adapter):
+        name = "reports-then-returns-other"
+
+        def complete(self, requests):
+            for r in requests:
+                self.answered(r, Response(text=r.prompt.upper()))
+            return [Response(text="changed") for _ in requests]
+
+    reported = {}
+    with caplog.at_level("WARNING", logger="oraclebench.models"):
+        out = ReportsThenReturnsOther().generate([Request(f"p{i}") for i in range(3)],
+                                                 on_answer=lambda i, r: reported.setdefault(i, r.text))
+    assert [r.text for r in out] == ["P0", "P1", "P2"]
+    assert reported == {0: "P0", 1: "P1", 2: "P2"}
+    warnings = [r.getMessage() for r in caplog.records if r.name == "oraclebench.models"]
+    assert len(warnings) == 1 and "the reported one is kept" in warnings[0]
+
+
 def test_a_failing_call_of_one_request_is_its_error_asked_once(tmp_path):
     path = write_module(tmp_path, """
         CALLS = []
