@@ -363,8 +363,11 @@ class Adapter:
                 return False
         rest = self._open(requests, out, range(len(requests)))
         for i in rest:
+            # Prompts that all fail alike (a rerun of only the failed ones) look the same as a dead model from
+            # here: the line says what was seen, not which it was.
             out[i] = Response(error=f"{why} (not asked alone: the whole call and {len(probes)} prompts asked alone "
-                                    "all failed with this error: a dead model, not a bad prompt)")
+                                    "all failed with this error, as they do when the model is down or every prompt "
+                                    "of the call fails alike; a rerun asks it again)")
         return True
 
     def _bisect(self, method, requests: list[Request], out: list, raised: set[int],

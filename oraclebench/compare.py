@@ -3,8 +3,13 @@
 Two runs of the same frozen set answer the same instances, so their difference is best judged pair
 by pair: per task and split, the 2x2 table (both right, only A, only B, both wrong), the exact
 McNemar p-value on the discordant pairs, and a paired bootstrap interval for ``acc(B) - acc(A)``.
-The instances that flipped are listed. Failed requests count as not correct, as in the summary, and
-their numbers are shown apart.
+The instances that flipped are listed. A pair where either run's request failed (an error, not an
+answer) measures nothing about the two models' answers: it is left out of the table, the p-value, the
+interval and the flips, and counted apart (``errors A/B``, ``left out``).
+
+Records pair by task and instance id, and only where both ask the same question (the same prompt and
+expected answer): fresh draws of models trained on different data number their unseen problems each
+in its own order, so one id can name two different problems there (``clashes``).
 
 A pair's split is the runs' common split (``trained``/``unseen``/``heldout``, ``seen`` where only the
 training distribution is known, or ``unknown`` for a model without a training manifest); where the two
@@ -33,25 +38,26 @@ class PairedCell:
 
     task: str
     split: str
-    n: int
+    n: int  # pairs measured: both runs answered
     both: int
     only_a: int
     only_b: int
     neither: int
-    errors_a: int
+    errors_a: int  # pairs where A's request failed (over all the pairs, measured or not)
     errors_b: int
     p_value: float  # exact McNemar, two-sided
     diff: float  # acc(B) - acc(A)
     lo: float  # paired bootstrap interval of diff
     hi: float
+    left_out: int = 0  # pairs not measured: a request error in A or B
 
     @property
     def acc_a(self) -> float:
-        return (self.both + self.only_a) / self.n
+        return (self.both + self.only_a) / self.n if self.n else float("nan")
 
     @property
     def acc_b(self) -> float:
-        return (self.both + self.only_b) / self.n
+        return (self.both + self.only_b) / self.n if self.n else float("nan")
 
 
 @dataclass(frozen=True)
@@ -79,9 +85,10 @@ class Comparison:
     model_b: str
     cells: list[PairedCell]
     flips: list[Flip]
-    unshared_a: int = 0  # instances scored by A only
+    unshared_a: int = 0  # instances scored by A only (a clash counts here too)
     unshared_b: int = 0
     notes: list[str] = field(default_factory=list)
+    clashes: int = 0  # ids both runs scored that ask different questions: not paired
 
     def to_json(self) -> dict:
         return {**asdict(self), "cells": [{**asdict(c), "acc_a": c.acc_a, "acc_b": c.acc_b} for c in self.cells]}
@@ -108,10 +115,50 @@ def bootstrap_counts(only_a: int, only_b: int, n: int, n_boot: int = 2000, seed:
     return (only_b - only_a) / n, float(lo), float(hi)
 
 
-def pair_records(a: Sequence[Record], b: Sequence[Record]) -> list[tuple[Record, Record]]:
-    """Pairs of records of the same (task, instance id), in A's order."""
+def pair_records(a: Sequence[Record], b: Sequence[Record]) -> tuple[list[tuple[Record, Record]], int]:
+    """(pairs of records of the same task and instance id that ask the same question, in A's order; how
+    many ids both hold ask different questions and are not paired).
+
+    An id alone is not the question: ``--fresh N --split unseen`` numbers the unseen problems of each
+    model's own training data (``multiplication-unseen-0000`` was 1x1 for one model, 1x6 for another),
+    and a pair of two problems would compare nothing. The prompt and the expected answer must agree.
+    """
     by_key = {(r.task, r.instance_id): r for r in b}
-    return [(r, by_key[(r.task, r.instance_id)]) for r in a if (r.task, r.instance_id) in by_key]
+    pairs, clashes = [], 0
+    for r in a:
+        other = by_key.get((r.task, r.instance_id))
+        if other is None:
+            continue
+        if r.prompt == other.prompt and _canonical(r.expected) == _canonical(other.expected):
+            pairs.append((r, other))
+        else:
+            clashes += 1
+    return pairs, clashes
+
+
+def _canonical(value) -> str:
+    """``value`` as its JSON text: a record read back from its file holds lists where this run's holds
+    tuples (an abcd trace), and must still be the same question."""
+    import dataclasses
+    import json
+
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        value = dataclasses.asdict(value)
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, default=repr)
+
+
+def clash_note(clashes: int) -> str:
+    """Why ``clashes`` shared ids were not paired, and what to compare instead."""
+    return (f"{clashes} instance id(s) name different questions in the two runs (another prompt or expected "
+            "answer: fresh draws of models trained on different data are numbered apart, or the oracle changed); "
+            "those are not paired. "
+            "Compare such models on a frozen set, or with --fresh N --seed S (without --split unseen) where both "
+            "draw the same problems")
+
+
+def measured(pair: tuple[Record, Record]) -> bool:
+    """Whether both runs answered (neither request failed): only then does the pair compare answers."""
+    return pair[0].error is None and pair[1].error is None
 
 
 def pair_split(ra: Record, rb: Record) -> str:
@@ -120,15 +167,17 @@ def pair_split(ra: Record, rb: Record) -> str:
 
 def paired_cell(task: str, split: str, pairs: Sequence[tuple[Record, Record]], n_boot: int = 2000,
                 seed: int = 0) -> PairedCell:
-    """The 2x2 table, McNemar p-value and bootstrap interval of a group of pairs."""
-    both = sum(a.correct and b.correct for a, b in pairs)
-    only_a = sum(a.correct and not b.correct for a, b in pairs)
-    only_b = sum(b.correct and not a.correct for a, b in pairs)
-    n = len(pairs)
+    """The 2x2 table, McNemar p-value and bootstrap interval of a group of pairs, over the pairs both runs
+    answered (``measured``); the others are counted in ``left_out`` and the error columns."""
+    kept = [p for p in pairs if measured(p)]
+    both = sum(a.correct and b.correct for a, b in kept)
+    only_a = sum(a.correct and not b.correct for a, b in kept)
+    only_b = sum(b.correct and not a.correct for a, b in kept)
+    n = len(kept)
     diff, lo, hi = bootstrap_counts(only_a, only_b, n, n_boot, seed)
     return PairedCell(task, split, n, both, only_a, only_b, n - both - only_a - only_b,
                       sum(a.error is not None for a, _ in pairs), sum(b.error is not None for _, b in pairs),
-                      mcnemar_exact(only_a, only_b), diff, lo, hi)
+                      mcnemar_exact(only_a, only_b), diff, lo, hi, left_out=len(pairs) - n)
 
 
 def _flip(a: Record, b: Record) -> Flip:
@@ -151,13 +200,14 @@ def _world_sets(records: Sequence[Record]) -> set[str]:
 
 def compare_records(a: Sequence[Record], b: Sequence[Record], n_boot: int = 2000, seed: int = 0) -> Comparison:
     """The paired comparison of two runs' records; a ``UsageError`` when they share no instance."""
-    pairs = pair_records(a, b)
+    pairs, clashes = pair_records(a, b)
     run_a = a[0].run_id if a else "A"
     run_b = b[0].run_id if b else "B"
     if not pairs:
         worlds = _world_sets(a) ^ _world_sets(b)
         why = (f"they scored different sets ({', '.join(sorted(worlds))}): runs on different worlds (--world) share no "
                "instance; " if worlds else "")
+        why += f"{clash_note(clashes)}; " if clashes else ""
         raise UsageError(f"runs {run_a} and {run_b} share no scored instance (A: {_describe(a)}; B: {_describe(b)}); "
                          f"{why}compare runs of the same set: both on the frozen sets of the same world (the same "
                          "--world FILE, or none), or both with the same --fresh N --seed S")
@@ -168,9 +218,13 @@ def compare_records(a: Sequence[Record], b: Sequence[Record], n_boot: int = 2000
     keys = sorted(groups, key=lambda k: (k[0], SPLIT_ORDER.get(k[1], len(SPLIT_ORDER)), k[1]))
     cells = [paired_cell(task, split, groups[(task, split)], n_boot, seed) for task, split in keys]
     # As in the summary: a task whose pairs all have one split shows "all" only, named after it.
-    cells = [c for c in cells if not (c.split != "all" and c.n == len(groups[(c.task, "all")]))]
-    flips = [_flip(ra, rb) for ra, rb in pairs if ra.correct != rb.correct]
-    notes = []
+    cells = [c for c in cells if not (c.split != "all" and c.n + c.left_out == len(groups[(c.task, "all")]))]
+    flips = [_flip(ra, rb) for ra, rb in pairs if measured((ra, rb)) and ra.correct != rb.correct]
+    notes = [clash_note(clashes)] if clashes else []
+    left_out = sum(not measured(p) for p in pairs)
+    if left_out:
+        notes.append(f"{left_out} shared instance(s) left out: a request failed in A or B (errors A/B), so the pair "
+                     "compares no answers; rerun the failed requests (they are not cached) to measure them")
     if any("unknown" in pair_split(ra, rb) for ra, rb in pairs):
         notes.append("split 'unknown': a model without a training manifest (or --heldout); nothing is known "
                      "about what it saw")
@@ -180,7 +234,7 @@ def compare_records(a: Sequence[Record], b: Sequence[Record], n_boot: int = 2000
                      "training distribution known, or a run from before the three-way split); the first word is "
                      "A's split, the second B's")
     return Comparison(run_a, run_b, a[0].model if a else "", b[0].model if b else "", cells, flips,
-                      unshared_a=len(a) - len(pairs), unshared_b=len(b) - len(pairs), notes=notes)
+                      unshared_a=len(a) - len(pairs), unshared_b=len(b) - len(pairs), notes=notes, clashes=clashes)
 
 
 def compare_runs(results: Path | str, name_a: str, name_b: str, n_boot: int = 2000, seed: int = 0,
@@ -226,13 +280,14 @@ def cell_rows(cmp: Comparison) -> list[list]:
     """Rows of the paired table (accuracies and differences in percentage points)."""
     rows = []
     for c in cmp.cells:
-        rows.append([c.task, c.split, c.n, c.both, c.only_a, c.only_b, c.neither, f"{100 * c.acc_a:.1f}",
-                     f"{100 * c.acc_b:.1f}", f"{_pct(c.diff)} [{_pct(c.lo)}, {_pct(c.hi)}]", f"{c.p_value:.4g}",
+        accs = [f"{100 * c.acc_a:.1f}", f"{100 * c.acc_b:.1f}"] if c.n else ["-", "-"]
+        rows.append([c.task, c.split, c.n, c.both, c.only_a, c.only_b, c.neither, *accs,
+                     f"{_pct(c.diff)} [{_pct(c.lo)}, {_pct(c.hi)}]" if c.n else "-", f"{c.p_value:.4g}",
                      f"{c.errors_a}/{c.errors_b}"])
     return rows
 
 
-HEADERS = ["task", "split", "n", "both right", "only A", "only B", "both wrong", "acc A %", "acc B %",
+HEADERS = ["task", "split", "n measured", "both right", "only A", "only B", "both wrong", "acc A %", "acc B %",
            "B - A pts [95% bootstrap]", "McNemar p", "errors A/B"]
 
 
@@ -247,8 +302,10 @@ def render_text(cmp: Comparison, max_flips: int = 40) -> str:
     from tabulate import tabulate
 
     lines = [f"A: {cmp.run_a} ({cmp.model_a})", f"B: {cmp.run_b} ({cmp.model_b})"]
-    shared = sum(c.n for c in cmp.cells if c.split == "all")
-    lines.append(f"shared instances: {shared} (only in A: {cmp.unshared_a}, only in B: {cmp.unshared_b})")
+    shared = sum(c.n + c.left_out for c in cmp.cells if c.split == "all")
+    left_out = sum(c.left_out for c in cmp.cells if c.split == "all")
+    lines.append(f"shared instances: {shared} (only in A: {cmp.unshared_a}, only in B: {cmp.unshared_b})"
+                 + (f"; measured in both: {shared - left_out}, left out: {left_out} (a request error)" if left_out else ""))
     lines += ["", tabulate(cell_rows(cmp), headers=HEADERS, tablefmt="github")]
     lines += [f"note: {n}" for n in cmp.notes]
     lines.append("")

@@ -52,14 +52,20 @@ GATED = ("all", "trained", "unseen", "heldout", "seen")  # "unknown" is what a r
 class GateResult:
     name: str
     measured: float | None
-    floor: float
+    floor: float | None  # None: the gate is a test, not a floor (a paired gate without a tolerance)
     ok: bool
     detail: str = ""
 
     def line(self) -> str:
         got = "n/a" if self.measured is None else f"{self.measured:.4f}"
         verdict = "PASS" if self.ok else "FAIL"
-        return f"{verdict} {self.name}: measured {got}, floor {self.floor:.4f}" + (f" ({self.detail})" if self.detail else "")
+        floor = "" if self.floor is None else f", floor {self.floor:.4f}"
+        return f"{verdict} {self.name}: measured {got}{floor}" + (f" ({self.detail})" if self.detail else "")
+
+
+# Accuracies are fractions k/n in floating point: 0.8 - 0.1 is 0.7000000000000001, above 7/10. A drop of
+# exactly the tolerance must pass, as the gate files say ("fail when more than T below").
+TIE = 1e-12
 
 
 class GateErrors(UsageError):
@@ -310,7 +316,8 @@ def _baseline_gates(spec, summary: dict, path: Path, name: str) -> list[GateResu
                 continue
             floor = max(0.0, c["accuracy"] - tolerance)
             results.append(GateResult(f"{summary['model']} {task}.{split} vs baseline", measured, floor,
-                                      measured >= floor, f"baseline {c['accuracy']:.4f} - tolerance {tolerance}{partial}"))
+                                      c["accuracy"] - measured <= tolerance + TIE,
+                                      f"baseline {c['accuracy']:.4f} - tolerance {tolerance}{partial}"))
     if not results:
         raise UsageError(f"gate file {path}: baseline {base_path} shares no task with this run")
     return results
@@ -351,7 +358,7 @@ def holm(pvalues: list[float], alpha: float) -> list[bool]:
 
 
 def _paired_gates(spec, summary: dict, records: list[Record] | None, path: Path, name: str) -> list[GateResult]:
-    from oraclebench.compare import pair_records, pair_split
+    from oraclebench.compare import clash_note, pair_records, pair_split
     from oraclebench.stats import mcnemar_exact
 
     base_path, alpha, tolerance, splits = _paired_spec(spec, path, name)
@@ -360,10 +367,12 @@ def _paired_gates(spec, summary: dict, records: list[Record] | None, path: Path,
                          "(check_gates(path, summary, records=...))")
     baseline = _read_paired(base_path, path, name)
     ran = set(summary.get("tasks", {})) or {r.task for r in records}
-    pairs = [(b, r) for b, r in pair_records(baseline, records) if r.task in ran]
+    paired, clashes = pair_records(baseline, records)
+    pairs = [(b, r) for b, r in paired if r.task in ran]
     if not pairs:
         raise UsageError(f"gate file {path}: baseline records {base_path} share no instance with this run; "
-                         "score the same set as the baseline (same frozen set, or the same --fresh N --seed S)")
+                         "score the same set as the baseline (same frozen set, or the same --fresh N --seed S)"
+                         + (f"; {clash_note(clashes)}" if clashes else ""))
     from oraclebench.tasks.base import INSIDE
 
     groups: dict[tuple[str, str], list] = {}
@@ -392,12 +401,15 @@ class PairedCounts:
     new_correct: int
     only_base: int  # the baseline right, the new run wrong
     only_new: int
+    errors_base: int = 0  # requests that failed: not right, as in a run's accuracy
+    errors_new: int = 0
 
 
 def _paired_counts(pairs: list) -> PairedCounts:
     return PairedCounts(len(pairs), sum(b.correct for b, _ in pairs), sum(r.correct for _, r in pairs),
                         sum(b.correct and not r.correct for b, r in pairs),
-                        sum(r.correct and not b.correct for b, r in pairs))
+                        sum(r.correct and not b.correct for b, r in pairs),
+                        sum(b.error is not None for b, _ in pairs), sum(r.error is not None for _, r in pairs))
 
 
 def _paired_result(name: str, c: PairedCounts, p: float, significant: bool, alpha: float, m: int,
@@ -405,7 +417,7 @@ def _paired_result(name: str, c: PairedCounts, p: float, significant: bool, alph
     """The gate line: measured = new accuracy on the shared instances, floor = baseline's minus tolerance."""
     base, new = c.base_correct / c.n, c.new_correct / c.n
     drop = base - new
-    too_far = tolerance is not None and drop > tolerance + 1e-12  # rounding must not fail an exact tie
+    too_far = tolerance is not None and drop > tolerance + TIE
     why = []
     if significant:
         why.append(f"significantly worse: one-sided exact McNemar p={p:.4g} at alpha {alpha} (Holm over {m} tests)")
@@ -416,5 +428,8 @@ def _paired_result(name: str, c: PairedCounts, p: float, significant: bool, alph
         why.append(f"no significant drop (one-sided McNemar p={p:.4g}, alpha {alpha}, Holm over {m} tests){within}")
     counts = (f"{c.n} shared instances: baseline {base:.4f}, new {new:.4f}, only baseline right {c.only_base}, "
               f"only new right {c.only_new}")
-    floor = max(0.0, base - (tolerance or 0.0))
+    if c.errors_new or c.errors_base:  # counted as not right, as in the run's accuracy: said, so a FAIL is not misread
+        counts += (f"; request errors (counted as not right): {c.errors_new} in the new run, {c.errors_base} in the "
+                   "baseline")
+    floor = None if tolerance is None else max(0.0, base - tolerance)  # without one the verdict is the test alone
     return GateResult(name, new, floor, not (significant or too_far), f"{'; '.join(why)}; {counts}")

@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Callable, Iterable, Sequence
 
+from oraclebench.compare import pair_records
 from oraclebench.records import Record
 from oraclebench.stats import mcnemar_exact, paired_bootstrap, wilson
 
@@ -109,10 +110,11 @@ def judge_analysis(records: Sequence[Record], control: Sequence[Record] | None =
     out["by_error"] = _groups(recs, "error")
     out["by_template"] = _groups(recs, "template")
     if control is not None:
-        ctrl = {r.instance_id: r for r in control if r.task == "judge"}
-        out["control"] = {"model": sorted({r.model for r in ctrl.values()}) or None, "splits": {}}
+        ctrl = [r for r in control if r.task == "judge"]
+        matched, _ = pair_records(recs, ctrl)  # the same instance asking the same question
+        out["control"] = {"model": sorted({r.model for r in ctrl}) or None, "splits": {}}
         for split in SPLITS:
-            pairs = [(r, ctrl[r.instance_id]) for r in recs if r.instance_id in ctrl and _in_split(r, split)]
+            pairs = [(r, c) for r, c in matched if _in_split(r, split)]
             if pairs:
                 cmp = _paired([a.correct for a, _ in pairs], [b.correct for _, b in pairs])
                 cmp["accuracy_model"] = _accuracy(a for a, _ in pairs)

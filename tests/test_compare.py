@@ -9,7 +9,7 @@ import shutil
 import pytest
 
 from oraclebench.cli import main
-from oraclebench.compare import compare_records, compare_runs, render_text
+from oraclebench.compare import cell_rows, compare_records, compare_runs, render_text
 from oraclebench.errors import UsageError
 from oraclebench.records import Record, resolve_run, write_run
 from oraclebench.stats import mcnemar_exact
@@ -138,3 +138,59 @@ def test_latest_means_the_latest_complete_run_and_a_named_partial_run_says_so(tm
     shutil.rmtree(tmp_path / "runs" / whole[0].run_id)
     assert main(["compare", "m@latest", "20270101T000000-000000-m", "--results", str(tmp_path)]) == 2
     assert "m has no complete run" in capsys.readouterr().err
+
+
+def test_an_id_that_names_another_question_in_each_run_is_not_paired():
+    """``--fresh N --split unseen`` numbers each model's own unseen problems: ``multiplication-unseen-0000``
+    was 1x1 for one model and 1x6 for the other, and compare paired 34 such two-problem "pairs" of 35
+    (found by review). Only ids asking the same prompt with the same expected answer pair."""
+    a = make_run("A", {"multiplication": [True, True, False]})
+    b = make_run("B", {"multiplication": [True, False, False]})
+    b = [dataclasses.replace(b[0], prompt="7 x 6 ="), b[1], dataclasses.replace(b[2], expected=7)]
+    cmp = compare_records(a, b)
+    [cell] = cmp.cells  # instance 1 alone asks the same question in both runs: A right, B wrong
+    assert (cell.n, cell.both, cell.only_a, cell.only_b, cell.neither) == (1, 0, 1, 0, 0)
+    assert (cmp.clashes, cmp.unshared_a, cmp.unshared_b) == (2, 2, 2)
+    assert any(n.startswith("2 instance id(s) name different questions") for n in cmp.notes)
+    assert [f.instance_id for f in cmp.flips] == ["multiplication-v1-0001"]
+    with pytest.raises(UsageError, match="share no scored instance.*1 instance id\\(s\\) name different questions"):
+        compare_records(a[:1], b[:1])
+
+
+def test_an_expected_answer_read_back_from_a_file_is_the_same_question():
+    """A run in memory holds an abcd trace as a tuple; the same record read from its file holds a list."""
+    a = [dataclasses.replace(r, expected=("AB", "A")) for r in make_run("A", {"abcd": [True]})]
+    b = [dataclasses.replace(r, expected=["AB", "A"]) for r in make_run("B", {"abcd": [False]})]
+    [cell] = compare_records(a, b).cells
+    assert (cell.n, cell.only_a) == (1, 1)
+
+
+def test_a_pair_with_a_request_error_compares_no_answers_and_is_left_out():
+    """A request that failed is not an answer: counted as A wrong, a trial's 10 errors of 60 made 5 "only B
+    right" flips and a McNemar p of 2e-8 out of pairs that compared nothing. By hand: of 14 pairs, A failed
+    on the 3 only-B and the 1 both-wrong instances, B on one both-right instance; 9 pairs remain, 7 both
+    right and 2 only A right."""
+    a_ok, b_ok = table(both=8, only_a=2, only_b=3, neither=1)
+    a = [dataclasses.replace(r, error="ValueError: boom", correct=False) if i >= 10 else r
+         for i, r in enumerate(make_run("A", {"multiplication": a_ok}))]
+    b = [dataclasses.replace(r, error="timed out", correct=False) if i == 0 else r
+         for i, r in enumerate(make_run("B", {"multiplication": b_ok}))]
+    cmp = compare_records(a, b)
+    [cell] = cmp.cells
+    assert (cell.n, cell.both, cell.only_a, cell.only_b, cell.neither) == (9, 7, 2, 0, 0)
+    assert (cell.errors_a, cell.errors_b, cell.left_out) == (4, 1, 5)
+    assert cell.p_value == pytest.approx(mcnemar_exact(2, 0))
+    assert (cell.acc_a, cell.acc_b) == (9 / 9, 7 / 9)
+    assert [f.right for f in cmp.flips] == ["A", "A"]
+    text = render_text(cmp)
+    assert "shared instances: 14 (only in A: 0, only in B: 0); measured in both: 9, left out: 5" in text
+    assert any(n.startswith("5 shared instance(s) left out: a request failed") for n in cmp.notes)
+
+
+def test_pairs_that_all_failed_show_no_accuracy():
+    a = [dataclasses.replace(r, error="boom", correct=False) for r in make_run("A", {"causal": [False, False]})]
+    cmp = compare_records(a, make_run("B", {"causal": [True, False]}))
+    [cell] = cmp.cells
+    assert (cell.n, cell.left_out, cell.errors_a) == (0, 2, 2)
+    [row] = cell_rows(cmp)
+    assert row[2] == 0 and row[7:10] == ["-", "-", "-"]  # no accuracy of nothing measured (was a ZeroDivisionError)

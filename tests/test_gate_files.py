@@ -198,3 +198,21 @@ def test_a_split_the_baseline_lacks_is_said_not_gated_on_the_baseline_lines(tmp_
     lines = [g.line() for g in check_gates(gates, run)]
     assert len(lines) == 1 and lines[0].startswith("PASS")  # only `all` is gated: the baseline has no other
     assert lines[0].endswith("; not gated, the baseline has no unseen split)")  # trained has no instance here
+
+
+@pytest.mark.parametrize("base, new, n, tolerance, ok", [
+    (8, 7, 10, 0.1, True),  # 0.8 - 0.1 = 0.7000000000000001 in floats: the exact tie failed (found by review)
+    (4, 3, 20, 0.05, True),
+    (4, 3, 10, 0.05, False),  # 10 points down, more than 5
+    (8, 6, 10, 0.1, False),
+])
+def test_a_baseline_gate_passes_a_drop_of_exactly_its_tolerance(tmp_path, base, new, n, tolerance, ok):
+    from oraclebench.gates import check_gates
+
+    write_baseline(tmp_path, {"model": MODEL, "tasks": {"multiplication": {"all": {"n": n, "correct": base,
+                                                                                    "accuracy": base / n}}}})
+    gates = tmp_path / "gates.toml"
+    gates.write_text(f'[{json.dumps(MODEL)}.baseline]\nsummary = "baseline.json"\ntolerance = {tolerance}\n')
+    run = {"model": MODEL, "tasks": {"multiplication": {"all": {"n": n, "correct": new, "accuracy": new / n}}}}
+    [gate] = check_gates(gates, run)
+    assert gate.ok is ok, gate.line()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from pathlib import Path
 
@@ -16,8 +17,9 @@ MODEL = "gpt2-causal"
 
 
 def records(oks: list[bool], splits: list[str] | None = None, task: str = "causal") -> list[Record]:
-    return [Record("run", MODEL, task, f"{task}-v1-{i:04d}", "x", {}, (splits or ["seen"] * len(oks))[i], "p",
-                   "a", "a", "a" if ok else "b", ok) for i, ok in enumerate(oks)]
+    # The expected answer is the oracle's, the same in every run; the model's answer is right or not.
+    return [Record("run", MODEL, task, f"{task}-v1-{i:04d}", "x", {}, (splits or ["seen"] * len(oks))[i], f"p{i}",
+                   "a" if ok else "b", "a" if ok else "b", "a", ok) for i, ok in enumerate(oks)]
 
 
 def baseline(n: int = 400, accuracy: float = 0.9, seed: int = 0) -> list[bool]:
@@ -123,3 +125,45 @@ def test_a_baseline_sharing_no_instance_is_a_usage_error(tmp_path):
     new = records(baseline(n=20), task="abcd")
     with pytest.raises(UsageError, match="share no instance"):
         check(path, new)
+
+
+def gate_file_body(tmp_path: Path, tolerance: float | None) -> str:
+    body = 'records = "baselines/runs/base/records.jsonl"\nalpha = 0.05\n'
+    return body + (f"tolerance = {tolerance}\n" if tolerance is not None else "")
+
+
+def test_without_a_tolerance_the_paired_gate_is_its_test_and_shows_no_floor(tmp_path):
+    """Found by review: 36/40 right, then 30/40 (10 only baseline right, 4 only new): one-sided exact
+    p = 1471/16384 = 0.0898 > 0.05 passes, but the line read "measured 0.7500, floor 0.9000", a pass
+    below its floor, and summary.json kept that floor for any tool to re-check."""
+    base = [True] * 36 + [False] * 4
+    new = [False] * 10 + [True] * 26 + [True] * 4
+    path = gate_file(tmp_path, records(base), body=gate_file_body(tmp_path, tolerance=None))
+    paired = check(path, records(new))[1]
+    assert paired.ok and paired.floor is None
+    assert paired.line().startswith(f"PASS {MODEL} causal.all paired vs baseline: measured 0.7500 (no significant")
+    assert "p=0.08978" in paired.detail
+
+
+def test_with_a_tolerance_the_floor_is_the_baseline_less_it_and_an_exact_tie_passes(tmp_path):
+    base = [True] * 8 + [False] * 2
+    path = gate_file(tmp_path, records(base), body=gate_file_body(tmp_path, tolerance=0.1))
+    tie = check(path, records([True] * 7 + [False] * 3))[1]  # 0.8 - 0.1 is 0.7000000000000001 in floats
+    assert tie.ok and tie.floor == pytest.approx(0.7)
+
+
+def test_ids_naming_other_questions_in_the_baseline_are_not_paired(tmp_path):
+    """Fresh unseen draws of a model trained on other data reuse the ids for other problems."""
+    base = [dataclasses.replace(r, prompt=f"other {r.prompt}") for r in records(baseline(n=20))]
+    path = gate_file(tmp_path, base, floors="")
+    with pytest.raises(UsageError, match="share no instance.*20 instance id\\(s\\) name different questions"):
+        check(path, records(baseline(n=20)))
+
+
+def test_request_errors_count_as_not_right_and_the_line_says_how_many(tmp_path):
+    base = baseline(n=40)
+    path = gate_file(tmp_path, records(base))
+    new = [dataclasses.replace(r, error="timed out", correct=False) if i < 3 else r
+           for i, r in enumerate(records(base))]
+    paired = check(path, new)[1]
+    assert "request errors (counted as not right): 3 in the new run, 0 in the baseline" in paired.detail

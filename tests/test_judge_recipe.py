@@ -230,6 +230,16 @@ def test_the_paired_control_comparison_and_errors():
     assert "Paired with the control c" in render_markdown(a)
 
 
+def test_the_control_pairs_only_instances_asking_the_same_question():
+    """An id alone is not the question (fresh unseen draws number each model's own problems): a control
+    record whose prompt differs under the same id is not paired (it was, by id alone)."""
+    model = [_record(i, True, True) for i in range(4)]
+    control = [_record(i, False, True, model="c") for i in range(4)]
+    control[3] = replace(control[3], prompt="another problem")
+    c = judge_analysis(model, control)["control"]["splits"]["all"]
+    assert c["n"] == 3 and c["only_first"] == 3
+
+
 def test_every_accuracy_of_the_analysis_says_how_many_requests_failed():
     """A failed request counts as not right (as in the summary), so each table shows the failures beside the
     accuracy: 3 of 10 'tickets' requests failed and 7 were right, which must not read as 70% judged."""
