@@ -906,10 +906,15 @@ def _short(value, limit: int = 400) -> str:
     return printable(text, limit, line=True)
 
 
+# A failed item is headed by what the summary's columns count it as (wrong, no answer, truncated, errors):
+# a prose reply read as a "wrong answer" would send its reader to the wrong fix (the format, not the maths).
+FAILED_AS = {"wrong": "wrong answer", "no_answer": "no answer", "truncated": "truncated answer", "error": "error"}
+
+
 def explain(record: Record) -> str:
-    """The few lines shown for a wrong answer."""
+    """The few lines shown for an answer that is not right, headed by what it is (``no answer on ...``)."""
     return "\n".join([
-        f"wrong answer on {record.instance_id} ({record.split}, {record.label})",
+        f"{FAILED_AS.get(record.status, record.status)} on {record.instance_id} ({record.split}, {record.label})",
         f"  prompt:    {_short(record.prompt)}",
         f"  expected:  {_short(record.expected)}",
         f"  answer:    {_short(record.completion)}",

@@ -593,11 +593,12 @@ def _heatmap(doc: plots.Doc, task: str, grid: tuple[str, str], part: pd.DataFram
 # --------------------------------------------------------------------------------------- details
 
 
-def _pct_table(frame: pd.DataFrame, values: pd.DataFrame, by: list[str]) -> pd.DataFrame:
-    """Mean of boolean ``values`` columns (in %) per group of ``frame``, with the group's n."""
+def _pct_table(frame: pd.DataFrame, values: pd.DataFrame, by: list[str], counts: bool = False) -> pd.DataFrame:
+    """Mean of boolean ``values`` columns (in %) per group of ``frame``, with the group's n; ``counts``: how
+    many values each column has per group instead (the base of each mean, where some are missing)."""
     data = pd.concat([frame[by].reset_index(drop=True), values.reset_index(drop=True).astype(float)], axis=1)
     grouped = data.groupby(by, observed=True, sort=True)
-    out = (100 * grouped.mean()).round(1)
+    out = grouped.count() if counts else (100 * grouped.mean()).round(1)
     out.insert(0, "n", grouped.size())
     out = out.reset_index()
     if "split" in by:  # all, seen, heldout: the reading order, not the alphabet's
@@ -612,15 +613,16 @@ def _split_rows(part: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([part.assign(split="all"), part[mask]], ignore_index=True)
 
 
-def field_table(part: pd.DataFrame) -> pd.DataFrame:
-    """Per-field accuracy (%) per model and split, over answered requests (errors left out)."""
+def field_table(part: pd.DataFrame, counts: bool = False) -> pd.DataFrame:
+    """Per-field accuracy (%) per model and split, each field over the answered requests that have it
+    (errors left out); ``counts``: how many those are, per field."""
     ok = _split_rows(part[~part["error"]])
     fields = pd.DataFrame(ok["fields"].tolist())
     if fields.empty:
         return fields
     fields = fields[sorted(fields.columns, key=_field_order)]
     # A field an answer does not have (a digit position past a short product) is left out, not wrong.
-    return _pct_table(ok, fields, ["model", "split"])
+    return _pct_table(ok, fields, ["model", "split"], counts=counts)
 
 
 def _field_order(name: str):
@@ -707,16 +709,22 @@ def _fields_detail(doc: plots.Doc, task: str, part: pd.DataFrame, colors: dict, 
     doc.h3("Per-field accuracy")
     if digits:
         columns = [c for c in table.columns if _field_order(c)[0] == 0]
-        doc.p("Per-digit accuracy by position (d0 = units digit), % of answered requests: errors in the middle digits point at a "
-              "learned-but-imperfect carry, errors everywhere at no algorithm at all.")
+        doc.p("Per-digit accuracy by position (d0 = units digit), % of the answered requests whose product has "
+              "that digit (n: all answered requests): errors in the middle digits point at a learned-but-imperfect "
+              "carry, errors everywhere at no algorithm at all.")
         lines = table[table["split"] == "all"].melt(id_vars=["model"], value_vars=columns, var_name="d", value_name="y")
         lines = lines.assign(x=lines["d"].map(lambda d: int(d[1:])), y=lines["y"] / 100).dropna(subset=["y"])
         doc.figure(plots.lines_figure(lines, colors, "digit position (0 = units)", "digit accuracy %",
                                       f"{task}: accuracy per digit position"), f"{task}-digits",
                    f"{task}: per-digit accuracy by position")
     else:
-        doc.p(f"{task}: accuracy per answer field, % of answered requests.")
+        doc.p(f"{task}: accuracy per answer field, % of the answered requests that have the field "
+              "(n: all answered requests).")
     doc.table(table)
+    counts = field_table(part, counts=True)
+    fields = [c for c in counts.columns if c not in ("model", "split", "n")]
+    if counts[fields].ne(counts["n"], axis=0).any(axis=None):  # some answers lack a field: each % has its own base
+        doc.table(counts, collapsed=f"{task}: answered requests per field (the base of each %)")
 
 
 def _digits_detail(doc: plots.Doc, task: str, part: pd.DataFrame, colors: dict) -> None:

@@ -30,6 +30,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from oraclebench.stats import TINY_N, tiny
+from oraclebench.textsafe import md_cell
 
 # Training-range shades, one per distinct range in a figure (most figures have one).
 SHADES = ("#7f7f7f", "#bcbd22", "#17becf", "#e377c2")
@@ -377,8 +378,11 @@ class Doc:
             body = f"<details><summary>{html.escape(collapsed)}</summary>{body}</details>"
             self.md.append(f"{collapsed}:\n")
         self.html.append(body)
+        # Column by column: DataFrame.map is pandas 2.1, the report extra takes 2.0.
+        shown = frame.apply(lambda column: column.map(md_cell)).rename(columns=md_cell)
         # An empty cell reads "-" in both renderings (tabulate's missingval takes None, not NaN).
-        self.md.append(frame.astype(object).where(frame.notna(), None).to_markdown(index=False, missingval="-") + "\n")
+        shown = shown.astype(object).where(shown.notna(), None)
+        self.md.append(shown.to_markdown(index=False, missingval="-") + "\n")
 
     def figure(self, fig, name: str, caption: str) -> None:
         name = slug(name)  # task names come from a results folder: never a path of their own

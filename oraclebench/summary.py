@@ -8,8 +8,9 @@ A summary is plain JSON::
                              "warnings": [...]}}}
 
 where a Cell is ``{"n", "correct", "accuracy", "ci": [lo, hi], "wrong", "noanswer", "truncated", "errors",
-"cached", "lenient": {"correct", "accuracy", "ci", "only"}, "fields": {name: acc}}`` (``fields`` over the
-records that are not errors: a failed request has no answer to compare field by field). Errors (failed
+"cached", "lenient": {"correct", "accuracy", "ci", "only"}, "fields": {name: acc}, "field_n": {name: n}}``
+(each field over the records that are not errors and have it, ``field_n`` of them: a failed request has no
+answer to compare field by field, and a product's d6 exists only where it has 7 digits). Errors (failed
 requests), no-answers and truncated answers (cut by the token budget) count in ``n`` as not correct,
 and are reported apart from wrong answers (``n = correct + wrong + noanswer + truncated + errors``);
 ``cached``: answers replayed from the cache. ``correct``/``accuracy`` are the strict reading (the
@@ -38,6 +39,7 @@ from typing import Callable, Iterable, Sequence
 from oraclebench.records import Record, atomic_write, measured_as, partial_reason, scored_runs
 from oraclebench.stats import wilson
 from oraclebench.tasks.base import INSIDE, MIN_UNSEEN, SPLIT_KINDS
+from oraclebench.textsafe import md_cell
 
 SPLITS = ("all", *SPLIT_KINDS)  # all, trained, unseen, seen, heldout, unknown: the reading order
 KINDS = SPLITS[1:]  # the splits a record can have
@@ -61,6 +63,7 @@ def cell(records: list[Record]) -> dict:
         "wrong": n - k - errors - noanswer - truncated, "errors": errors, "noanswer": noanswer,
         "truncated": truncated, "cached": sum(bool(r.cached) for r in records), "lenient": lenient_cell(records),
         "fields": {name: sum(v) / len(v) for name, v in sorted(fields.items()) if v},
+        "field_n": {name: len(v) for name, v in sorted(fields.items()) if v},
     }
 
 
@@ -250,11 +253,18 @@ def field_lines(summary: dict, width: int = 100, lenient: bool = False) -> list[
             lines.append(f"{task} lenient % (+only lenient): {lenient_text(splits['all'])}")
         fields = splits["all"].get("fields") or {}
         if fields:
-            # Over the answered requests, where the accuracy beside it counts failed ones as not correct.
+            # Each field has its own base, the answers that have it (7-digit products' d6), so no one count
+            # is the base of all; and a failed request has no answer, where the accuracy counts it as not right.
+            counts = splits["all"].get("field_n") or {}  # a summary from before field_n: no counts to show
             errors = splits["all"].get("errors", 0)
-            over = f" of the {splits['all']['n'] - errors} answered ({errors} failed left out)" if errors else ""
-            text = f"{task} per-field accuracy %{over}: " + " ".join(f"{k}={_pct(v)}" for k, v in fields.items())
-            lines += textwrap.wrap(text, width, subsequent_indent="    ", break_on_hyphens=False)
+            failed = f"; {errors} failed left out" if errors else ""
+            base = "n: answers with the field" if counts else "over the answers with the field"
+            # A no-break placeholder, swapped back after wrapping, keeps "d6=61.9 (n=21)" on one line.
+            shown = " ".join(f"{k}={_pct(v)}" + (f"\0(n={counts[k]})" if k in counts else "")
+                             for k, v in fields.items())
+            text = f"{task} per-field accuracy % ({base}{failed}): {shown}"
+            lines += [line.replace("\0", " ") for line in
+                      textwrap.wrap(text, width, subsequent_indent="    ", break_on_hyphens=False)]
     return lines
 
 
@@ -276,7 +286,7 @@ def render_table(summary: dict, width: int = 100) -> str:
 
 def markdown_table(headers: list[str], rows: list[list], right: set[int] = frozenset()) -> str:
     """A GitHub markdown table as narrow as its cells (tabulate pads every header by two more)."""
-    cells = [[str(h) for h in headers], *[[str(v) for v in row] for row in rows]]
+    cells = [[md_cell(str(h)) for h in headers], *[[md_cell(str(v)) for v in row] for row in rows]]
     widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
 
     def line(row):
@@ -334,8 +344,8 @@ def write_leaderboard(results: Path, warnings: list[str] | None = None) -> Path:
         warnings.extend(skipped)
     # tabulate, not pandas: this runs after every benchmark run and pandas alone took half a second to import.
     columns = ["model", *sorted({c for r in rows for c in r} - {"model", "run"}), "run"]
-    table = [[r.get(c, "") for c in columns] for r in rows]
-    body = tabulate(table, headers=columns, tablefmt="pipe") if rows else "No runs yet."
+    table = [[md_cell(r.get(c, "")) for c in columns] for r in rows]
+    body = tabulate(table, headers=[md_cell(c) for c in columns], tablefmt="pipe") if rows else "No runs yet."
     text = ("# oraclebench leaderboard\n\nAccuracy in % per model and task, from the latest complete run: every "
             "instance of the task's frozen set, uninterrupted, nothing deselected (`-k`, `--lf`, `--limit`, `-x`) and "
             "no `--fresh`. Partial runs are kept under runs/ and listed below, never shown as the score. "

@@ -2,18 +2,21 @@
 
 A model (a ``python:`` pipeline, a server) can return anything a ``str`` holds: lone surrogates
 (``"\\ud800"``, which no UTF-8 file, page or terminal can take), NULs, ANSI escape sequences,
-megabytes. Three functions cover every way such text leaves oraclebench:
+megabytes. Four functions cover every way such text leaves oraclebench:
 
 - ``storable(value)``: strings made UTF-8 encodable, recursively through lists and dicts. A lone
   surrogate becomes its escape text ``\\ud800`` (visible, and the exact original stays in
   ``cache.sqlite``, whose JSON keeps it as ``\\ud800``). Subclasses of ``str``, ``int``, ``float``,
   ``list`` and ``dict`` become the built-in types (pytest-xdist carries no others). Used by
   ``Record`` for every field.
-- ``cap(text, limit)``: a string cut to ``limit`` characters with a marker saying how much was cut.
-  Records keep completions up to ``STORED_CHARS`` and error texts up to ``ERROR_CHARS``.
+- ``cap(text, limit)``: a string cut to at most ``limit`` characters with a marker saying how many
+  of its characters were left out. Records keep completions up to ``STORED_CHARS`` and error texts up
+  to ``ERROR_CHARS``.
 - ``printable(text, limit)``: for the terminal: control characters (ANSI escapes, NUL, bidi
   overrides) written as visible escapes, so a model's answer can neither recolour, clear nor
   reorder the user's terminal, and the text capped to ``limit``.
+- ``md_cell(value)``: a cell of a markdown table (the report, the leaderboard, the terminal table):
+  a model name, label or answer can hold ``|`` or a line break, either of which shifts a row's columns.
 """
 
 from __future__ import annotations
@@ -62,13 +65,36 @@ def storable(value: Any) -> Any:
     return value
 
 
+def _marker(cut: int) -> str:
+    return f" ...[{cut:,} characters cut]... "
+
+
 def cap(text: str, limit: int) -> str:
-    """``text`` if it has at most ``limit`` characters, else its head and tail around a marker of the cut."""
-    if len(text) <= limit:
+    """``text`` if it has at most ``limit`` characters, else its head and tail around a marker saying how
+    many of its characters are left out: ``" ...[1,234 characters cut]... "``.
+
+    Never longer than ``limit``: records (``STORED_CHARS``, ``ERROR_CHARS``) and terminal lines rely on the
+    bound. The marker's own length comes out of the characters kept, so the count covers everything it
+    stands for, always more characters than the marker itself (101 characters capped to 100 lose 28 to a
+    27-character marker that says 28, not "1 characters cut"). A ``limit`` with no room for a marker and a
+    character of the text gets the plain head, ``text[:limit]``.
+    """
+    return _cap(text, limit)
+
+
+def _cap(text: str, limit: int, dropped: int = 0) -> str:
+    """``cap``, for a ``text`` already missing ``dropped`` characters at a point that this cut removes too."""
+    if len(text) <= limit and not dropped:
         return text
-    marker = f" ...[{len(text) - limit:,} characters cut]... "
-    keep = max(0, limit - len(marker))
-    return text[: keep - keep // 4] + marker + text[len(text) - keep // 4:] if keep else text[:limit]
+    total = len(text) + dropped
+    keep = limit - len(_marker(total - limit))
+    # The count rises as ``keep`` falls: a count a digit (or comma) longer takes a character more.
+    while keep > 0 and keep + len(_marker(total - keep)) > limit:
+        keep -= 1
+    if keep <= 0:
+        return text[:max(limit, 0)]
+    tail = keep // 4
+    return text[:keep - tail] + _marker(total - keep) + text[len(text) - tail:]
 
 
 _LINE_BREAK_TEXT = {"\n": "\\n", "\r": "\\r", "\t": "\\t", "\v": "\\v", "\f": "\\f",
@@ -91,8 +117,41 @@ def printable(text: str, limit: int = SHOWN_CHARS, line: bool = False) -> str:
     >>> printable("boom\\nC D", line=True)
     'boom\\\\nC D'
     """
-    text = storable_text(cap(text, 4 * limit))
+    if limit <= 0:
+        return ""
+    # Escaping megabytes to show 400 characters wastes time: escape only a head and a tail larger than any
+    # shown, and count what lies between them in the one marker (a second marker inside the first cut
+    # would leave the shown count short of what is missing).
+    dropped = max(0, len(text) - 4 * limit)
+    if dropped:
+        text = text[:3 * limit] + text[len(text) - limit:]
+    text = storable_text(text)
     text = _CONTROL.sub(_escape, text)
     if line:
         text = _LINE_BREAK.sub(lambda m: _LINE_BREAK_TEXT[m.group()], text)
-    return cap(text, limit)
+    return _cap(text, limit, dropped)
+
+
+_MD_BREAKS = "\n\r\v\f\x1c-\x1e\x85\u2028\u2029"  # what str.splitlines splits at
+_MD_BREAK = re.compile(f"\r\n|[{_MD_BREAKS}]")
+# GitHub reads a backslash as escaping the character after it: the text a\|b with its pipe escaped,
+# a\\|b, is an escaped backslash and then a split; with the backslash doubled too, a\\\|b, it is text.
+_MD_BACKSLASHES = re.compile(f"(\\\\+)(?=[|{_MD_BREAKS}]|\\Z)")
+
+
+def md_cell(value: Any) -> Any:
+    """``value`` for a cell of a markdown (GFM pipe) table: ``|`` escaped as ``\\|``, each line break
+    written ``<br>`` and a backslash before either or at the end doubled; anything but a string as it is
+    (tabulate aligns and formats numbers itself).
+
+    A GFM row splits at every unescaped ``|`` and ends at a line break; tabulate also splits a cell at
+    every break ``str.splitlines`` knows (``\\v``, ``\\x85``, ``\\u2028``...). Either way a row gets more
+    cells than its header, and a header row more cells than its divider is no table at all.
+
+    >>> md_cell("acc | argument right"), md_cell("two\\nlines"), md_cell(61.9)
+    ('acc \\\\| argument right', 'two<br>lines', 61.9)
+    """
+    if not isinstance(value, str):
+        return value
+    value = _MD_BACKSLASHES.sub(lambda m: 2 * m.group(1), value)
+    return _MD_BREAK.sub("<br>", value.replace("|", "\\|"))

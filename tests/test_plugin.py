@@ -63,6 +63,40 @@ def test_a_wrong_answer_is_reported_by_its_few_lines_without_a_traceback(bench):
     assert "assert_correct" not in result.stdout.str() and "Failed:" not in result.stdout.str()
 
 
+PROSE_MODEL = """
+def answer(prompts):
+    return ["Let me think about it." for _ in prompts]
+"""
+
+
+def test_a_failed_item_is_headed_no_answer_when_the_model_wrote_no_answer(bench, pytester, monkeypatch):
+    """Prose has no product in it: the summary counts it under "no answer", and so does the item's header."""
+    pytest.importorskip("oraclebench.models.pycall")
+    (pytester.path / "prose_model.py").write_text(PROSE_MODEL)
+    monkeypatch.syspath_prepend(str(pytester.path))
+    result = bench("--model", "python:prose_model:answer", "--task", "multiplication", "--limit", "3", "--tb=short")
+    result.assert_outcomes(failed=3)
+    cell = summary_of(pytester, "python:prose_model:answer")["tasks"]["multiplication"]["all"]
+    assert (cell["noanswer"], cell["wrong"]) == (3, 0)
+    result.stdout.fnmatch_lines(["no answer on multiplication-v1-* (unknown, *)",
+                                 "  answer:    Let me think about it."])
+    assert sum(line.startswith("no answer on ") for line in result.stdout.lines) == 3
+    assert "wrong answer on" not in result.stdout.str()
+
+
+@pytest.mark.parametrize("status, header", [("wrong", "wrong answer"), ("no_answer", "no answer"),
+                                            ("truncated", "truncated answer"), ("error", "error")])
+def test_a_failed_items_header_names_its_status_as_the_summary_columns_do(status, header):
+    """The summary's columns: wrong, no answer, truncated, errors."""
+    from oraclebench.plugin import explain
+    from oraclebench.records import Record
+
+    record = Record(run_id="r", model="m", task="multiplication", instance_id="multiplication-v1-0007", label="2x2",
+                    bucket={}, split="unknown", prompt="Q: What is 12 × 34? A:", completion="", parsed=None,
+                    expected=408, correct=False, reason="", status=status)
+    assert explain(record).splitlines()[0] == f"{header} on multiplication-v1-0007 (unknown, 2x2)"
+
+
 def test_the_summary_says_what_was_asked_and_how_long_the_model_took(bench, pytester):
     bench("--model", "oracle", "--task", "causal", "--limit", "5")
     first = summary_of(pytester, "oracle")["timing"]["causal"]

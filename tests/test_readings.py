@@ -404,8 +404,33 @@ def test_per_field_accuracy_says_it_leaves_failed_requests_out_where_the_accurac
     summary = summarize(records)
     cell = summary["tasks"]["multiplication"]["all"]
     assert (cell["correct"], cell["n"], cell["errors"], cell["fields"]["d0"]) == (4, 6, 2, 1.0)
-    assert field_lines(summary)[0].startswith("multiplication per-field accuracy % of the 4 answered (2 failed left out): d0=100.0")
-    assert field_lines(summarize(records[:4]))[0].startswith("multiplication per-field accuracy %: d0=100.0")
+    assert field_lines(summary)[0].startswith(
+        "multiplication per-field accuracy % (n: answers with the field; 2 failed left out): d0=100.0 (n=4)")
+    assert field_lines(summarize(records[:4]))[0].startswith(
+        "multiplication per-field accuracy % (n: answers with the field): d0=100.0 (n=4)")
+
+
+def test_each_per_field_accuracy_is_shown_over_its_own_base_not_one_count_for_all():
+    """7 x 8 = 56 has digits d0-d1, 1234 x 5678 = 7006652 has d0-d6: three right 56s, the 7-digit product
+    right once and once wrong in its leading digit (8006652), one failed request. d0 and d1 are in all 5
+    answers and right in all; d2-d6 in the 2 long ones, d6 right in 1; no one count is every field's base."""
+    from oraclebench.summary import field_lines
+
+    mult = get_task("multiplication")
+    records = []
+    for i, (a, b, text) in enumerate([(7, 8, " 56")] * 3 + [(1234, 5678, " 7006652"), (1234, 5678, " 8006652"),
+                                                            (1234, 5678, "ERR")]):
+        inst = mult.instance(mult.Problem(a, b), f"m{i}")
+        response = Response(text=text, error="boom" if text == "ERR" else None)
+        records.append(score_one(inst, mult.request(inst), response, "r", "m", None, False))
+    line = " ".join(field_lines(summarize(records), width=1000))
+    assert line.startswith("multiplication per-field accuracy % (n: answers with the field; 1 failed left out): ")
+    for shown in ("d0=100.0 (n=5)", "d1=100.0 (n=5)", "d2=100.0 (n=2)", "d5=100.0 (n=2)", "d6=50.0 (n=2)",
+                  "length=100.0 (n=5)"):
+        assert f" {shown}" in line, shown
+    assert "of the 5 answered" not in line
+    # Wrapped narrow, a field's accuracy and its n stay on one line.
+    assert not any(re.search(r"=[\d.]+$", line) for line in field_lines(summarize(records), width=30))
 
 
 @pytest.mark.parametrize("text", [

@@ -619,3 +619,27 @@ def test_an_empty_cell_reads_a_dash_in_the_markdown_as_in_the_html(tmp_path):
     md = doc.render_md("t", "m")
     assert "nan" not in md.lower() and "NaN" not in "".join(doc.html)
     assert len(re.findall(r"\| +- +\|", md)) == 1 and "33.3333" in md and "12.5" in md
+
+
+def test_the_per_digit_table_says_how_many_answers_have_each_digit_where_it_is_not_all(tmp_path):
+    """7 x 8 = 56 has digits d0-d1, 1234 x 5678 = 7006652 has d0-d6: with three of the first and two of the
+    second answered (one wrong in its leading digit), d6's 50% is of 2 answers, not of the table's n = 5."""
+    from oraclebench.report import detail_section, field_table
+    from oraclebench.report_plots import Doc
+    from oraclebench.runner import score_one
+    from oraclebench.tasks.base import Response
+
+    mult = get_task("multiplication")
+    records = []
+    for i, (a, b, text) in enumerate([(7, 8, " 56")] * 3 + [(1234, 5678, " 7006652"), (1234, 5678, " 8006652")]):
+        inst = mult.instance(mult.Problem(a, b), f"m{i}")
+        records.append(score_one(inst, mult.request(inst), Response(text=text), "r", "m", None, False))
+    frame = records_frame([Run("m", "r", {}, records)])
+    shown, counts = field_table(frame), field_table(frame, counts=True)
+    assert shown[["n", "d0", "d6"]].values.tolist() == [[5, 100.0, 50.0]]
+    assert counts[["n", "d0", "d1", "d2", "d6", "length"]].values.tolist() == [[5, 5, 5, 2, 2, 5]]
+    doc = Doc(tmp_path)
+    detail_section(doc, "multiplication", frame, {"m": "C0"})
+    md = doc.render_md("t", "m")
+    assert "% of the answered requests whose product has that digit" in md
+    assert "multiplication: answered requests per field (the base of each %):" in md
