@@ -30,7 +30,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from oraclebench.stats import TINY_N, tiny
-from oraclebench.textsafe import md_cell
+from oraclebench.textsafe import md_cell, md_fence, md_inline
 
 # Training-range shades, one per distinct range in a figure (most figures have one).
 SHADES = ("#7f7f7f", "#bcbd22", "#17becf", "#e377c2")
@@ -358,15 +358,15 @@ class Doc:
         anchor = slug(anchor)
         self.toc.append((anchor, title))
         self.html.append(f'<h2 id="{anchor}">{html.escape(title)}</h2>')
-        self.md.append(f"\n## {title}\n")
+        self.md.append(f"\n## {md_inline(title)}\n")
 
     def h3(self, title: str) -> None:
         self.html.append(f"<h3>{html.escape(title)}</h3>")
-        self.md.append(f"\n### {title}\n")
+        self.md.append(f"\n### {md_inline(title)}\n")
 
     def p(self, text: str) -> None:
         self.html.append(f"<p>{html.escape(text)}</p>")
-        self.md.append(text + "\n")
+        self.md.append(md_inline(text) + "\n")
 
     def table(self, frame, collapsed: str | None = None) -> None:
         """A table; ``collapsed`` puts it in a closed ``<details>`` with that summary (long tables)."""
@@ -376,7 +376,7 @@ class Doc:
         body = '<div class="scroll">' + frame.to_html(index=False, escape=True, border=0, classes="t", na_rep="-") + "</div>"
         if collapsed:
             body = f"<details><summary>{html.escape(collapsed)}</summary>{body}</details>"
-            self.md.append(f"{collapsed}:\n")
+            self.md.append(f"{md_inline(collapsed)}:\n")
         self.html.append(body)
         # Column by column: DataFrame.map is pandas 2.1, the report extra takes 2.0.
         shown = frame.apply(lambda column: column.map(md_cell)).rename(columns=md_cell)
@@ -392,7 +392,7 @@ class Doc:
         b64 = base64.b64encode(data).decode("ascii")
         self.html.append(f'<figure><img alt="{html.escape(caption)}" src="data:image/png;base64,{b64}">'
                          f"<figcaption>{html.escape(caption)}</figcaption></figure>")
-        self.md.append(f"![{caption}](figures/{name}.png)\n\n*{caption}*\n")
+        self.md.append(f"![{md_inline(caption)}](figures/{name}.png)\n\n*{md_inline(caption)}*\n")
 
     def failures(self, task: str, rows: list[dict], total: int | None = None, scope: str = "") -> None:
         """The failed instances shown, under a heading that says how many of how many failed (``rows`` is a
@@ -411,10 +411,10 @@ class Doc:
             cells = "".join(f'<div class="{k}"><div class="k">{k}</div><pre>{html.escape(r[k])}</pre></div>'
                             for k in ("prompt", "expected", "answer", "reason"))
             parts.append(f'<div class="fail"><div class="fhead">{html.escape(head)}</div>{cells}</div>')
-            md.append(f"**{head}**\n\n" + "".join(f"- {k}:\n\n```\n{r[k].replace('```', '` ` `')}\n```\n\n"
-                                                   for k in ("prompt", "expected", "answer", "reason")))
+            md.append(f"**{md_inline(head)}**\n\n" + "".join(f"- {k}:\n\n{md_fence(r[k])}\n\n"
+                                                            for k in ("prompt", "expected", "answer", "reason")))
         self.html.append(f"<details><summary>{html.escape(shown)}</summary>" + "".join(parts) + "</details>")
-        self.md.append(f"{shown}:\n\n" + "\n".join(md))
+        self.md.append(f"{md_inline(shown)}:\n\n" + "\n".join(md))
 
     def render_html(self, title: str, meta: str) -> str:
         toc = "".join(f'<li><a href="#{a}">{html.escape(t)}</a></li>' for a, t in self.toc)
@@ -423,7 +423,7 @@ class Doc:
                 f"<nav><ol>{toc}</ol></nav>" + "\n".join(self.html) + "</body></html>\n")
 
     def render_md(self, title: str, meta: str) -> str:
-        return f"# {title}\n\n{meta}\n" + "\n".join(self.md)
+        return f"# {md_inline(title)}\n\n{md_inline(meta)}\n" + "\n".join(self.md)
 
 
 CSS = """

@@ -39,7 +39,7 @@ from typing import Callable, Iterable, Sequence
 from oraclebench.records import Record, atomic_write, measured_as, partial_reason, scored_runs
 from oraclebench.stats import wilson
 from oraclebench.tasks.base import INSIDE, MIN_UNSEEN, SPLIT_KINDS
-from oraclebench.textsafe import md_cell
+from oraclebench.textsafe import md_cell, md_inline
 
 SPLITS = ("all", *SPLIT_KINDS)  # all, trained, unseen, seen, heldout, unknown: the reading order
 KINDS = SPLITS[1:]  # the splits a record can have
@@ -357,9 +357,10 @@ def write_leaderboard(results: Path, warnings: list[str] | None = None) -> Path:
             "where it was not the plain way (`[bfloat16]`, a reference model trained at `[training scale 0.05]`). "
             "A run with failed requests is partial: the model was not measured on them.\n\n" + body + "\n")
     if notes:
-        text += "\n" + "\n".join(f"- {n}" for n in notes) + "\n"
+        # Each a list item of one line, whatever a model name or a reason holds.
+        text += "\n" + "\n".join(f"- {md_inline(n)}" for n in notes) + "\n"
     if skipped:
-        text += "\nSkipped:\n\n" + "".join(f"- {line}\n" for line in skipped)
+        text += "\nSkipped:\n\n" + "".join(f"- {md_inline(line)}\n" for line in skipped)
     path = Path(results) / "leaderboard.md"
     atomic_write(path, text)
     return path

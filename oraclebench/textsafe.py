@@ -17,6 +17,8 @@ megabytes. Four functions cover every way such text leaves oraclebench:
   reorder the user's terminal, and the text capped to ``limit``.
 - ``md_cell(value)``: a cell of a markdown table (the report, the leaderboard, the terminal table):
   a model name, label or answer can hold ``|`` or a line break, either of which shifts a row's columns.
+  ``md_inline(text)`` and ``md_fence(text)`` do the same for the report's running text (headings,
+  paragraphs) and its code blocks.
 """
 
 from __future__ import annotations
@@ -155,3 +157,48 @@ def md_cell(value: Any) -> Any:
         return value
     value = _MD_BACKSLASHES.sub(lambda m: 2 * m.group(1), value)
     return _MD_BREAK.sub("<br>", value.replace("|", "\\|"))
+
+
+
+# CommonMark lets a backslash escape any ASCII punctuation; these are the ones that start or end markup
+# inside a line (emphasis, code, links, autolinks and HTML, entities, strikethrough, a table's pipe) or
+# at its start (a heading).
+_MD_INLINE = re.compile(r"([\\`*_\[\]<>&|~#!])")
+# Where the text starts, a list item ("- ", "+ ", "1. ") or a setext underline ("=") would be read as markup.
+_MD_LINE_START = re.compile(r"^([-+=]|\d+)(?=([.)]?))")
+
+
+def _line_start(m: re.Match) -> str:
+    mark, period = m.groups()
+    if mark[0].isdigit():  # a digit is no punctuation and takes no backslash: "1. a" is escaped at its period
+        return mark + ("\\" if period else "")
+    return "\\" + mark
+
+
+def md_inline(text: str) -> str:
+    r"""``text`` (a model name, a label, a task name: anything a run holds) as literal markdown within one
+    block: each line break becomes a space, so that a name cannot end a heading or bold text and start a
+    block of its own; markup characters are backslash-escaped, so that it renders as written. Space at
+    either end is dropped: a paragraph drops it anyway, four spaces first would start a code block
+    instead, and ``**`` next to a space neither opens nor closes bold text.
+
+    >>> md_inline("gpt2**x**\n# y")
+    'gpt2\\*\\*x\\*\\* \\# y'
+    """
+    text = _MD_INLINE.sub(r"\\\1", _MD_BREAK.sub(" ", text).strip())
+    return _MD_LINE_START.sub(_line_start, text, count=1)
+
+
+def md_fence(text: str) -> str:
+    r"""``text`` as a fenced markdown code block shown exactly as it is (its CR and CRLF line breaks as LF):
+    the fence is one backtick longer than the longest run of backticks in it (CommonMark: a fence closes
+    only on a run at least as long).
+
+    >>> md_fence("a ``` b")
+    '````\na ``` b\n````'
+    """
+    # Line breaks as LF: a CR at the end of ``text`` would join the fence's own LF into one CRLF break.
+    text = re.sub("\r\n?", "\n", text)
+    longest = max((len(run) for run in re.findall("`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}\n{text}\n{fence}"
