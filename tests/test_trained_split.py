@@ -383,12 +383,12 @@ def test_under_xdist_the_controller_takes_the_draws_from_its_workers_not_drawing
     done (0.6 s of 1,200 abcd traces). The workers send them: the summary is the one-process run's, and
     this process (the controller; the workers are subprocesses) draws nothing."""
     pytest.importorskip("xdist")
-    from oraclebench.tasks import base
+    from oraclebench.tasks import base, training_draws
 
     args = ["--model", f"hf:{tiny_mult}", "--task", "multiplication", "--fresh", "40", "--no-cache", *split]
     bench(*args)
     alone = list_runs(pytester.path / "results")[-1]
-    base._training_buckets.cache_clear()
+    training_draws._training_buckets.cache_clear()
     drawn: list = []
     for name in ("training_problems", "fresh_draws", "unseen_draws"):
         real = getattr(base.Task, name)
@@ -522,20 +522,20 @@ class MemoryStore:
 
 @pytest.fixture
 def store():
-    from oraclebench.tasks import base
+    from oraclebench.tasks import training_draws
 
     kept = MemoryStore()
-    base._training_buckets.cache_clear()
-    base.keep_training_draws(kept)
+    training_draws._training_buckets.cache_clear()
+    training_draws.keep_training_draws(kept)
     yield kept
-    base.keep_training_draws(None)
-    base._training_buckets.cache_clear()
+    training_draws.keep_training_draws(None)
+    training_draws._training_buckets.cache_clear()
 
 
 def _drawn_again(task, d):
-    from oraclebench.tasks import base
+    from oraclebench.tasks import training_draws
 
-    base._training_buckets.cache_clear()  # a new process: only the store remembers
+    training_draws._training_buckets.cache_clear()  # a new process: only the store remembers
     return task.training_identities(d), task.training_coverage(d)
 
 
@@ -546,28 +546,28 @@ def test_kept_training_draws_read_back_as_drawn(store, task, spec):
     assert store.writes == 1 and len(store.entries) == 1
     again = _drawn_again(task, d)
     assert again == first and store.writes == 1 and store.reads == 2
-    from oraclebench.tasks import base
+    from oraclebench.tasks import training_draws
 
-    base.keep_training_draws(None)
+    training_draws.keep_training_draws(None)
     assert _drawn_again(task, d) == first  # the same as drawn without a store
 
 
 def test_each_description_variant_and_code_is_kept_apart(store, monkeypatch):
     """Another seed, count or config is another entry; so is another version of the tasks' and oracles'
     code: an entry drawn before a change to them is never read after it."""
-    from oraclebench.tasks import base
+    from oraclebench.tasks import training_draws
 
     for d in (data(MULT, "digits=2x2", 500), data(MULT, "digits=2x2", 500, seed=1), data(MULT, "digits=2x2", 501),
               data(MULT, "digits=2x1", 500)):
         _drawn_again(MULT, d)
     assert store.writes == 4 and len(store.entries) == 4
-    monkeypatch.setattr(base, "_core_digest", lambda: "another version of the code")
+    monkeypatch.setattr(training_draws, "_core_digest", lambda: "another version of the code")
     _drawn_again(MULT, data(MULT, "digits=2x2", 500))
     assert store.writes == 5 and len(store.entries) == 5
 
 
 def test_the_code_digest_covers_every_task_and_oracle_file():
-    from oraclebench.tasks import base
+    from oraclebench.tasks import training_draws
 
     root = ROOT
     files = [p for d in ("tasks", "oracles") for p in (root / d).rglob("*")
@@ -580,19 +580,19 @@ def test_the_code_digest_covers_every_task_and_oracle_file():
     for folder in (root / "tasks", root / "oracles"):
         for path in sorted(p for p in files if folder in p.parents):
             sha.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes() + b"\0")
-    assert base._core_digest() == sha.hexdigest()
+    assert training_draws._core_digest() == sha.hexdigest()
 
 
 @pytest.mark.parametrize("damage", [None, "not json", '{"1x1": "not a list"}', '["a list"]'])
 def test_a_damaged_or_missing_entry_is_drawn_again(tmp_path, damage):
     from oraclebench.cache import DrawStore
-    from oraclebench.tasks import base
+    from oraclebench.tasks import training_draws
 
     d = data(MULT, "digits=2x2", 800)
-    base.keep_training_draws(None)
+    training_draws.keep_training_draws(None)
     truth = _drawn_again(MULT, d)
     kept = DrawStore(tmp_path / "draws")
-    base.keep_training_draws(kept)
+    training_draws.keep_training_draws(kept)
     try:
         _drawn_again(MULT, d)
         (entry,) = (tmp_path / "draws").glob("*.json")
@@ -601,24 +601,24 @@ def test_a_damaged_or_missing_entry_is_drawn_again(tmp_path, damage):
         else:
             entry.write_text(damage)
         assert _drawn_again(MULT, d) == truth
-        assert json.loads(entry.read_text()) == {k: sorted(v) for k, v in
-                                                 base._training_buckets(MULT, base._data_key(d)).items()}
+        drawn = training_draws._training_buckets(MULT, training_draws._data_key(d))
+        assert json.loads(entry.read_text()) == {k: sorted(v) for k, v in drawn.items()}
     finally:
-        base.keep_training_draws(None)
-        base._training_buckets.cache_clear()
+        training_draws.keep_training_draws(None)
+        training_draws._training_buckets.cache_clear()
 
 
 def test_an_unwritable_store_keeps_nothing_and_the_run_goes_on(tmp_path):
     from oraclebench.cache import DrawStore
-    from oraclebench.tasks import base
+    from oraclebench.tasks import training_draws
 
     (tmp_path / "file").write_text("")
-    base.keep_training_draws(DrawStore(tmp_path / "file" / "draws"))  # a folder under a file: never writable
+    training_draws.keep_training_draws(DrawStore(tmp_path / "file" / "draws"))  # a folder under a file: never writable
     try:
         assert _drawn_again(MULT, data(MULT, "digits=2x2", 300))[0]
     finally:
-        base.keep_training_draws(None)
-        base._training_buckets.cache_clear()
+        training_draws.keep_training_draws(None)
+        training_draws._training_buckets.cache_clear()
 
 
 def test_a_task_from_another_package_is_not_kept(store):
@@ -629,23 +629,23 @@ def test_a_task_from_another_package_is_not_kept(store):
         from toy_task import TASK
     finally:
         sys.path.remove(str(ROOT / "tests" / "plugin_task"))
-    from oraclebench.tasks import base
+    from oraclebench.tasks import training_draws
 
-    assert base._store_key(TASK, "{}") is None and base._store_key(MULT, "{}") is not None
+    assert training_draws._store_key(TASK, "{}") is None and training_draws._store_key(MULT, "{}") is not None
 
 
 def test_a_run_keeps_the_draws_in_the_home_and_the_next_run_reads_them(bench, pytester, tiny_mult, monkeypatch):
     home = pytester.path / "home"
     monkeypatch.setenv("ORACLEBENCH_HOME", str(home))
-    from oraclebench.tasks import base
+    from oraclebench.tasks import base, training_draws
 
     args = ["--model", f"hf:{tiny_mult}", "--task", "multiplication", "--no-cache"]
-    base._training_buckets.cache_clear()
+    training_draws._training_buckets.cache_clear()
     bench(*args)
     first = list_runs(pytester.path / "results")[-1]
     kept = list((home / "cache" / "training-draws").glob("*.json"))
     assert len(kept) == 1
-    base._training_buckets.cache_clear()
+    training_draws._training_buckets.cache_clear()
     drawn: list = []
     real = base.Task.training_problems
     monkeypatch.setattr(base.Task, "training_problems", lambda self, *a: (drawn.append(1), real(self, *a))[1])
