@@ -1,6 +1,6 @@
 """Loads the oraclebench pytest plugin for this checkout (`pytest benchmark --model NAME`).
 
-The plugin lives in ``oraclebench/plugin.py``; other projects can load it with ``-p oraclebench.plugin``.
+The plugin lives in ``oraclebench/plugin/``; other projects can load it with ``-p oraclebench.plugin``.
 """
 
 import importlib.util

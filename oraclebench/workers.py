@@ -34,7 +34,7 @@ import pytest
 
 from oraclebench.records import RECORD_KEY, Record
 
-Bench = Any  # the plugin's per-session state (``oraclebench.plugin.Bench``), which imports this module
+Bench = Any  # the plugin's per-session state (``oraclebench.plugin.state.Bench``), which imports this module
 
 
 def worker_writer(config: pytest.Config):
