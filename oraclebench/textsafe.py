@@ -161,11 +161,13 @@ def md_cell(value: Any) -> Any:
 
 
 # CommonMark lets a backslash escape any ASCII punctuation; these are the ones that start or end markup
-# inside a line (emphasis, code, links, autolinks and HTML, entities, strikethrough, a table's pipe) or
-# at its start (a heading).
-_MD_INLINE = re.compile(r"([\\`*_\[\]<>&|~#!])")
-# Where the text starts, a list item ("- ", "+ ", "1. ") or a setext underline ("=") would be read as markup.
-_MD_LINE_START = re.compile(r"^([-+=]|\d+)(?=([.)]?))")
+# inside a line (emphasis, code, autolinks and HTML, entities, strikethrough, a table's pipe, a heading's
+# hashes) and the link brackets' joins: a link or reference needs "](" or "][" (or a definition, which
+# only a line's start can hold), so "[1]" or "[95% CI]" stays as it is written.
+_MD_INLINE = re.compile(r"([\\`*_<>&|~#!]|(?<=\])[(\[])")
+# Where the text starts, a list item ("- ", "+ ", "1. "), a setext underline ("=") or a link reference
+# definition ("[x]: url") would be read as markup.
+_MD_LINE_START = re.compile(r"^([-+=]|\[(?=.*\]:)|\d+)(?=([.)]?))")
 
 
 def _line_start(m: re.Match) -> str:

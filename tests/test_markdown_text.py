@@ -82,6 +82,8 @@ def test_any_text_in_a_fence_is_one_code_block_holding_exactly_the_text(text):
     ("a_b_c *d*", "a_b_c *d*"),  # no emphasis
     ("<b>x</b> &amp;", "<b>x</b> &amp;"),  # no HTML, no entity
     ("    code", "code"),  # not an indented code block
+    ("[a](b) [c][d] ![e](f)", "[a](b) [c][d] ![e](f)"),  # no link, no image
+    ("[x]: http://a", "[x]: http://a"),  # no link reference definition (it would vanish)
 ])
 def test_the_seeds_of_markup_read_as_text(text, shown):
     assert [b.type for b in blocks(md_inline(text))] == ["paragraph_open"]
@@ -127,3 +129,9 @@ def test_the_leaderboards_notes_on_partial_runs_are_one_list_item_each_whatever_
     assert len(items) == 2
     shown = [shown_text(t.content) for t in MD.parse(notes) if t.type == "inline"]
     assert [s.split(" multiplication: ")[0] for s in shown] == ["[1] **bold** [x]: y", "[2] two - lines"]  # by name
+
+
+def test_brackets_that_make_no_link_are_written_as_they_are():
+    """The raw markdown stays readable where nothing needs escaping: "[95% CI]" and a note's "[1]"."""
+    assert md_inline("accuracy % [95% CI] by digits") == "accuracy % [95% CI] by digits"
+    assert md_inline("[1] oracle causal: partial") == "[1] oracle causal: partial"

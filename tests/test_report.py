@@ -514,8 +514,7 @@ def test_a_cell_with_failed_requests_says_how_many_wherever_the_report_shows_its
     run_id = _dead_server_run(tmp_path)
     build_report(tmp_path, runs=[run_id])
     md = (tmp_path / "report" / "report.md").read_text(encoding="utf-8")
-    # The caption as markdown writes it: its brackets escaped, so that they never read as a link.
-    heat = md.split("multiplication accuracy % \\[95% CI\\] by a digits and b digits", 1)[1].split("\n\n")[1]
+    heat = md.split("multiplication accuracy % [95% CI] by a digits and b digits", 1)[1].split("\n\n")[1]
     assert "| 2x2 " in heat and "0.0 [0.0, 16.1] n=20, 20 err" in heat and "100.0 [83.9, 100.0] n=20 " in heat
     curve = md.split("causal accuracy % (n) by inputs", 1)[1].split("\n\n")[1]
     assert curve.count("0/1, 1 err") == 16 and curve.count("1/1") == 16
