@@ -8,8 +8,9 @@
   or teardown has something to say; ``OneRecordPerSend``: where every report is sent
   (``sends_every_phase``), an item's record travels on its setup and teardown reports only;
 - ``share_cores``, ``watch_controller``, ``worker_writer``, ``stop_worker``: a worker's torch threads,
-  its end when the controller is gone, its terminal lines, its end when its model does not load
-  (``drop_collection_diffs``: the controller's side of it);
+  its end when the controller is gone or interrupted (``InterruptWorkers``: the controller's side),
+  its terminal lines, its end when its model does not load (``drop_collection_diffs``: the
+  controller's side of it);
 - ``write_model_facts`` / ``read_model_facts``: the loaded model's identity, manifest and code, as a
   worker knew them once it loaded (a worker that crashes later sends nothing at its end);
 - ``stopped_at_maxfail``: the controller's reading of how xdist stopped a run.
@@ -198,14 +199,71 @@ def read_model_facts(results: Path, run_id: str) -> dict:
         return {}
 
 
-def watch_controller(parent: int, interval: float = 0.2) -> threading.Thread:
+INTERRUPTED = "interrupted"  # the controller's mark, in the run's in-flight folder: the run was interrupted
+
+
+def mark_interrupted(results: Path, run_id: str) -> None:
+    """xdist controller, on KeyboardInterrupt: marks the run interrupted for its workers (``watch_controller``).
+
+    A SIGINT sent to the controller alone (``kill -INT``, ``timeout -s INT``) reaches no worker: xdist
+    then only asks each worker to exit after its item and kills it 10 s later, and a worker's item is a
+    batch of the model's requests, so the workers went on asking the model for seconds (157 requests
+    after the signal; found by review). A Ctrl-C in the terminal interrupts every process of the group.
+    """
+    folder = inflight_dir(results, run_id)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / INTERRUPTED).touch()
+
+
+class InterruptWorkers:
+    """xdist controller: at a KeyboardInterrupt, the workers are told (``mark_interrupted``)."""
+
+    def __init__(self, config: pytest.Config, bench: Bench):
+        self.config, self.bench = config, bench
+
+    def pytest_keyboard_interrupt(self, excinfo) -> None:
+        if self.bench.run_id and self.config.pluginmanager.get_plugin("dsession") is not None:
+            mark_interrupted(self.bench.results, self.bench.run_id)
+
+
+def watch_controller(parent: int, interrupted: Path | None = None, interval: float = 0.2) -> threading.Thread:
     """xdist worker: exit at once when the controller that started it is gone (killed, crashed), so a
-    killed run leaves no worker asking the model. The controller is the worker's parent process."""
+    killed run leaves no worker asking the model. The controller is the worker's parent process.
+
+    ``interrupted``: the run's ``INTERRUPTED`` mark; when it appears, the worker interrupts itself as a
+    Ctrl-C would (KeyboardInterrupt in its main thread: the answers given are kept, no request more is
+    sent). A worker takes one interrupt only: the terminal's Ctrl-C and the mark both come, and a
+    second KeyboardInterrupt would cut short the first one's orderly end. Call from the main thread.
+    """
+    import signal
+
+    first = threading.Event()
+    main = threading.main_thread().ident
+    if interrupted is not None:
+        def on_interrupt(signum, frame) -> None:
+            if not first.is_set():
+                first.set()
+                raise KeyboardInterrupt
+
+        signal.signal(signal.SIGINT, on_interrupt)
+
+    def interrupt_main() -> None:
+        if hasattr(signal, "pthread_kill"):
+            # A signal to the main thread itself: it wakes a main thread blocked in a wait (for a batch's
+            # answers), where _thread.interrupt_main only sets a flag read once that wait returns.
+            signal.pthread_kill(main, signal.SIGINT)
+        else:  # Windows
+            import _thread
+
+            _thread.interrupt_main()
+
     def watch() -> None:
         while True:
             time.sleep(interval)
             if os.getppid() != parent:
                 os._exit(70)
+            if interrupted is not None and not first.is_set() and interrupted.exists():
+                interrupt_main()
 
     thread = threading.Thread(target=watch, name="oraclebench-watchdog", daemon=True)
     thread.start()

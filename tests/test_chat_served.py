@@ -166,6 +166,34 @@ def test_a_truncated_answer_is_its_own_status_never_cached_and_retried_with_a_la
     assert sorted(b["max_tokens"] for b in server.requests) == [4] * 24 + [8] * 24  # doubled once
 
 
+def rambler(messages: list[dict]) -> Reply:
+    """A chat model that says the right candidate, then goes on explaining."""
+    return Reply(chat(messages).answer + " Here is why, step by step: the first candidate's third line")
+
+
+def test_a_right_answer_cut_by_the_budget_counts_right_but_is_not_cached_and_the_two_counts_say_which(
+        judge_instances, tmp_path):
+    """The timing line counts every answer the budget cut (none is cached); the table's truncated column
+    only those not right. Both said "truncated", 6 in the one and 4 in the other (found by review)."""
+    from oraclebench.plugin.finish import _timing_line
+    from oraclebench.runner import RunStats
+
+    budget = len(tokens(SENTENCE.format(n=1)))  # the sentence whole, the explanation cut
+    cache, stats = ResponseCache(tmp_path / "cache.sqlite"), RunStats()
+    try:
+        with ChatServer(rambler) as server:
+            records = evaluate(served(server, max_tokens=budget), judge_instances, "cut", cache, stats=stats)
+            again = evaluate(served(server, max_tokens=budget), judge_instances, "again", cache)
+    finally:
+        cache.close()
+    assert {r.status for r in records} == {"correct"} and all(r.detail.get("truncated") for r in records)
+    assert not any(r.cached for r in again)  # cut: not final, so asked again
+    assert stats.truncated == 24 and summarize(records)["tasks"]["judge"]["all"]["truncated"] == 0
+    line = _timing_line("judge", {"requested": 24, "cached": 0, "computed": 24, "errors": 0,
+                                  "truncated": stats.truncated, "seconds": 1.0}, 0)
+    assert "24 asked (0 failed, 24 cut by the token budget)" in line
+
+
 def test_budget_options_are_checked_and_named_in_the_identity():
     with ChatServer(chat) as server:
         assert served(server).identity() == "vllm:chat|api=auto|logprobs=auto"  # existing caches keep their keys
@@ -254,7 +282,7 @@ def test_pytest_benchmark_scores_the_chat_sentence_case_served_at_100(tmp_path):
     assert "24 passed" in proc.stdout
     assert "judge: 24 requests, 0 from the cache, 24 asked (0 failed) in" in proc.stdout
     assert small.returncode == 1 and "24 failed" in small.stdout
-    assert "judge: 24 requests, 0 from the cache, 24 asked (0 failed, 24 truncated)" in small.stdout
+    assert "judge: 24 requests, 0 from the cache, 24 asked (0 failed, 24 cut by the token budget)" in small.stdout
     # wrong, no answer, truncated, errors: all 24 truncated, none counted wrong (the split: no manifest)
     assert re.search(r"\| judge +\| all \(unknown\) +\| +24 \| 0\.0 .*\| +0 \| +0 \| +24 \| +0 \|", small.stdout), \
         small.stdout[-2000:]

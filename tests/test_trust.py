@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -447,6 +449,43 @@ def test_killing_the_controller_stops_the_workers_asking(counting, tmp_path, pyt
     finally:
         if controller.poll() is None:
             controller.kill()
+
+
+def test_an_interrupt_sent_to_the_controller_alone_stops_the_workers_asking(counting, tmp_path, pytester):
+    """``kill -INT`` or ``timeout -s INT`` interrupts the controller only: xdist asks each worker to exit
+    after its item, a whole share's batch of requests, and kills it 10 s later; the workers went on
+    asking the model meanwhile (found by review: 157 requests after the signal). They stop as at a Ctrl-C."""
+    pytest.importorskip("xdist")
+    results = tmp_path / "results"
+    cmd = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", str(ROOT / "benchmark"), "-n", "2",
+           "--model", "python:counting_model:answer", "--task", "multiplication", "--limit", "200",
+           "--results", str(results), "--rootdir", str(ROOT)]
+    env = {**os.environ, "PYTHONPATH": f"{pytester.path}{os.pathsep}{ROOT}", "OB_SLEEP": "0.2", "OB_BATCH": "1"}
+    controller = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while len(_asked(counting)) < 3 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert len(_asked(counting)) >= 3, "the workers never started asking"
+        controller.send_signal(signal.SIGINT)
+        time.sleep(1.5)  # the workers look for the mark every 0.2 s; a call in flight takes 0.2 s
+        settled = len(_asked(counting))
+        out, _ = controller.communicate(timeout=60)
+        assert len(_asked(counting)) == settled < 100, out[-3000:]  # nobody asked after the first second
+    finally:
+        if controller.poll() is None:
+            controller.kill()
+    # What was answered is kept, as at a Ctrl-C: every answer given is in the cache (each call is logged as it
+    # starts: the last call of each worker may have been cut short unanswered), and a rerun asks only the rest.
+    with sqlite3.connect(results / "cache.sqlite") as db:
+        cached = db.execute("SELECT COUNT(*) FROM responses").fetchone()[0]
+    assert settled - 2 <= cached <= settled
+    counting.unlink()
+    env["OB_SLEEP"] = "0"
+    rerun = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert rerun.returncode == 0, rerun.stdout[-3000:]
+    assert sum(n for _, n in _asked(counting)) == 200 - cached
+    assert list_runs(results)[-1]["tasks"]["multiplication"]["all"]["correct"] == 200
 
 
 # --------------------------------------------------------------------------------- mistakes and output

@@ -15,7 +15,9 @@ from oraclebench.plugin.items import RecordCollector
 from oraclebench.plugin.options import marker_words
 from oraclebench.plugin.state import BENCH, Bench
 from oraclebench.textsafe import printable
-from oraclebench.workers import OneRecordPerSend, QuietPasses, watch_controller
+from oraclebench.workers import (
+    INTERRUPTED, InterruptWorkers, OneRecordPerSend, QuietPasses, inflight_dir, watch_controller,
+)
 
 
 def configure(config: pytest.Config) -> None:
@@ -39,12 +41,14 @@ def configure(config: pytest.Config) -> None:
         except UsageError as exc:
             raise pytest.UsageError(str(exc)) from None
         config.pluginmanager.register(RecordCollector(bench), "oraclebench-records")
+        config.pluginmanager.register(InterruptWorkers(config, bench), "oraclebench-interrupt-workers")
     else:
         if QuietPasses.install(config) is None:
             config.pluginmanager.register(OneRecordPerSend(), "oraclebench-one-record")
         config.pluginmanager.register(WorkerCollectionFinish(), "oraclebench-worker-collection")
         if "oraclebench_controller" in config.workerinput:
-            watch_controller(config.workerinput["oraclebench_controller"])
+            watch_controller(config.workerinput["oraclebench_controller"],
+                             inflight_dir(bench.results, config.workerinput["oraclebench_run_id"]) / INTERRUPTED)
     if not bench.is_worker:  # a bad ORACLEBENCH_PROGRESS_SECONDS is one line now, not a traceback mid-run
         from oraclebench.progress import interval_for
 

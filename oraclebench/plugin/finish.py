@@ -153,7 +153,8 @@ def describe_variant(task: str, variant: dict) -> str:
 
 
 def _timing_line(task: str, t: dict, workers: int) -> str:
-    cut = f", {t['truncated']} truncated" if t.get("truncated") else ""  # cut by the budget: not final
+    # Every answer cut by the budget, right or not (none is cached); the table's "trunc." counts those not right.
+    cut = f", {t['truncated']} cut by the token budget" if t.get("truncated") else ""
     line = (f"{task}: {t['requested']} requests, {t['cached']} from the cache, {t['computed']} asked "
             f"({t['errors']} failed{cut})")
     if workers:
