@@ -25,9 +25,10 @@ clause names something else before it ("The argument is wrong: candidate 2." is 
 "Incorrect: candidate 1.", speaks of the candidate after it). A negation turns a verdict ("I don't
 think candidate 1 is correct", "cannot be", "far from", "fewer errors"), and a choice negated is a
 verdict against ("I wouldn't pick candidate 1", "isn't candidate 1"). A conclusion drawn ("..., so
-candidate 2 is correct", "Hence, 2.") is explicit, and "the wrong answer is candidate 1" none; a
-correction ("1, no wait, 2") and an "or" before a candidate ("candidate 2, or maybe candidate 1") name
-both. A verdict speaks of the candidate named last before it, unless the argument stands between them
+candidate 2 is correct", "Hence, 2.") is explicit, and "the wrong answer is candidate 1" none, as is one
+its own clause calls wrong ("Answer: candidate 2 is wrong" is a verdict against 2); a correction ("1, no
+wait, 2", "2 — no, 1") and an "or" before a candidate ("candidate 2, or maybe candidate 1") name both; a
+question answered "No." ("2? No.") is a verdict against what it asked. A verdict speaks of the candidate named last before it, unless the argument stands between them
 ("Candidate 1 spots the argument's error") or that one was named as a contrast ("Candidate 2, unlike
 candidate 1, is wrong"); a clause after "but" that names no one speaks of the one named last ("Candidate
 2 seems right but is actually wrong"). Praise written with a verdict word ("error-free", "free of
@@ -97,8 +98,8 @@ _MENTIONS: tuple[tuple[re.Pattern, bool], ...] = (
     (re.compile(r"^[\s\"'*(\[]*[12]\)?\s*(?:or|and|/|,)\s*(?:candidate[\s_]*)?" + _NUM, re.I), False),  # "1 or 2"
     (re.compile(r"(?<![\w(])\(([12])\)"), False),
     # a correction names the other one too ("1, no wait, 2"): which one the answer means is not said
-    (re.compile(r"\b(?:no\s+wait|wait|sorry|actually|i\s+mean|correction)\b[\s,!.:-]*(?:candidate[\s_]*)?" + _NUM, re.I),
-     False),
+    (re.compile(r"(?:\b(?:no\s+wait|wait|sorry|actually|i\s+mean|correction)\b|\bno\s*[,!:;\u2013\u2014-])"
+                r"[\s,!.:\u2013\u2014-]*(?:candidate[\s_]*)?" + _NUM, re.I), False),
 )
 # "not candidate 1", "rather than candidate 1": a verdict against the candidate named.
 _AGAINST = re.compile(r"(?:\b(?:not|never|rather\s+than|instead\s+of|over|none\s+of)|\bcannot(?:\s+be)?|"
@@ -177,6 +178,9 @@ _SAME = re.compile(r"\b(?:so|as|neither|nor)\s+(?:is|does|did|was)\s+(?:the\s+)?
 _OTHER = re.compile(r"\bthe\s+other(?:\s+(?:one|candidate|answer|explanation|response|solution))?"
                     r"(?=\s*(?:$|[.,;:!?)]|(?:is|was|has|had|makes?|made|gets?|got|does|did|fails?|contains?|"
                     r"misses|missed|errs|uses|used|arrives|comes|isn't|wasn't|doesn't|didn't)\b|['’]s\b))", re.I)
+# What joins a concluded candidate to a verdict said of it as its predicate ("Answer: candidate 2 is wrong", "...
+# made an error"); a label after it ('{"correct": 2, "incorrect": 1}') speaks of another.
+_PREDICATE = re.compile(r"[\s*]*(?:is|was|has|had|made|makes|contains?|gets?|got)\b[^\"':;,]{0,30}", re.I)
 _NAMED = re.compile(r"\b(?:candidate|cand\.?)[\s_]*\(?([12])\)?(?![\d.,]\d)", re.I)
 # A table of verdicts: a row whose first cell is a bare 1 or 2 ("| 2 | right |") names that candidate, under a
 # header whose first cell says the column holds candidates ("| Candidate | Verdict |"); a table of steps does not.
@@ -243,11 +247,13 @@ def read_choice(text: str) -> Reading:
         carried = last[-1:] if not found and _BUT_BEFORE.search(text, 0, start) else []
         last = [m for m in mentions if not m.against and not m.contrast] or last
         endorsers |= {m.number for m in mentions if not m.against and _ENDORSES.match(text, m.end, end)}
+        concluded: set[int] = set()  # this clause's explicit conclusions, kept unless it calls them wrong
+        overturned: set[int] = set()
         for m in mentions:
             named.add(m.number)
             group, joined = _group(mentions, m)
             if m.explicit and joined != "or":  # "the answer is candidate 1 or candidate 2" concludes nothing
-                explicit |= {g.number for g in group}
+                concluded |= {g.number for g in group}
             if m.against:
                 verdicts[m.number].add("-")
         said: set[str] = set()  # the verdicts of this clause
@@ -277,6 +283,14 @@ def read_choice(text: str) -> Reading:
                 said.add(verdict)
                 for g in group:
                     verdicts[g.number].add(verdict)
+                if verdict == "-" and target is not None and target.explicit and \
+                        _PREDICATE.fullmatch(text, target.end, word.start()):
+                    overturned.add(target.number)
+        # "Answer: candidate 2 is wrong" concludes against candidate 2, not for it.
+        explicit |= concluded - overturned
+        if flip and not said:  # "2? No." (no verdict word to turn around): the answer is not the one asked about
+            for m in mentions:
+                verdicts[m.number].add("-")
         for m in mentions:  # "candidate 1 is wrong, and so is candidate 2": the same verdict again
             if _SAME.search(text[start:m.start]):
                 verdicts[m.number] |= said

@@ -79,18 +79,36 @@ _STATED_THEN_DERIVED = re.compile(r"\s*=")  # "The answer is 56 = 7 × 8": the r
 _CORRECTION = re.compile(r"\b(?:no\s+wait|wait|actually|correction|sorry|i\s+mean|make\s+that)\b[\s,:;!.—–-]*"
                          r"(?:(?:it'?s|it\s+is|that'?s|the\s+answer\s+is|rather)\s*:?\s*)?(?=-?\d)", re.I)
 _ANY_DIGIT = re.compile(r"\d")  # a str pattern's \d: every Unicode decimal digit (category Nd)
+# A minus sign written as the Unicode minus (U+2212) or a dash right before a number's digits ("−1081", "= –56"):
+# read as ASCII "-", never dropped (dropped, "−1081" read as 1081).
+_MINUS = re.compile("\u2212|(?<![\\w.,])[\u2013\u2014](?=\\d)")
+# Thousands written with a no-break, narrow no-break or thin space ("1 081", SI style) or LaTeX's "{,}"
+# ("1{,}081"): one number, as the judge oracle reads it (read apart, "1 081" was 81).
+_SPACED_THOUSANDS = re.compile("(?<=\\d)(?:[\u00a0\u202f\u2009]|\\{,\\})(?=\\d{3}(?!\\d))")
+# A number the text rejects or only compares with: "not 1081", "rather than 1081", "less than 1081", "1081 is
+# wrong". The answer is another number ("The answer is not 1081 but 1071": 1071).
+_REJECTED_BEFORE = re.compile(r"(?:\b(?:not|never|isn'?t|rather\s+than|instead\s+of|than)|\bnot\s+(?:equal\s+to|be))"
+                              r"\s*[:=]?\s*$", re.I)
+_REJECTED_AFTER = re.compile(r"\s*(?:is|was|would\s+be)\s+(?:wrong|incorrect|not\s+(?:right|correct)|a\s+mistake|"
+                             r"an\s+error)\b", re.I)
+_ASKED = re.compile(r"\s*\?")  # "The answer is 1081? Let me check": a number asked about is not said
 
 
 def unmarked(text: str) -> str:
     r"""``text`` without the markup chat models put around answers: ``**56**``, ```56```, ``\boxed{56}``, ``$56$``,
-    and with every decimal digit written as ASCII (``５６`` and ``٥٦`` are 56): the strict readings take
-    ASCII digits only, the task's answer format, and every lenient reading takes any script's digits alike.
+    and with every decimal digit written as ASCII (``５６`` and ``٥٦`` are 56), a Unicode minus or a dash
+    before digits as ``-`` and thousands spaced SI style or as ``{,}`` joined by a comma (``1 081``,
+    ``1{,}081``): the strict readings take ASCII only, the task's answer format, and every lenient
+    reading takes these alike.
 
     >>> unmarked(r"**56** or $\boxed{56}$"), unmarked("５６")
     ('56 or 56', '56')
     """
     if not text.isascii():
         text = _ANY_DIGIT.sub(lambda m: str(unicodedata.decimal(m.group())), text)
+        text = _SPACED_THOUSANDS.sub(",", _MINUS.sub("-", text))
+    elif "{,}" in text:
+        text = _SPACED_THOUSANDS.sub(",", text)
     while True:
         plain = _BOXED.sub(r"\1", text)
         if plain == text:
@@ -127,7 +145,7 @@ def final_number(text: str, cues: Sequence[Cue] = ()) -> int | float | None:
     fixed = _corrected(text)
     for cue in (ANSWER_IS, *cues):
         said = list(cue.finditer(text))
-        if said and (first := _NUMBER.search(text, said[-1].end())) is not None:
+        if said and (first := _first_said(text, said[-1].end())) is not None:
             if fixed is not None and fixed[0] > said[-1].start():  # corrected after it
                 return fixed[1]
             if cue is ANSWER_IS and _GOES_ON.match(text, first.end()) and not _STATED_THEN_DERIVED.match(text, first.end()):
@@ -138,8 +156,26 @@ def final_number(text: str, cues: Sequence[Cue] = ()) -> int | float | None:
         return fixed[1]
     if marked:  # the number the answer marks ("**54**, not 56": 54) before the last one written
         return _number(marked[-1])
-    numbers = _NUMBER.findall(_without_asides(text))
+    plain = _without_asides(text)
+    numbers = [m.group() for m in _NUMBER.finditer(plain) if not _rejected(plain, m)]
     return _number(numbers[-1]) if numbers else None
+
+
+def _rejected(text: str, number: re.Match) -> bool:
+    """Whether the text rejects ``number`` or only compares with it ("not 1081", "1081 is wrong", "than 1081")."""
+    return (_REJECTED_BEFORE.search(text, max(0, number.start() - 40), number.start()) is not None
+            or _REJECTED_AFTER.match(text, number.end()) is not None)
+
+
+def _first_said(text: str, at: int) -> re.Match | None:
+    """The first number from ``at`` on that the text does not reject ("The answer is not 1081 but 1071": 1071);
+    None where the first is asked about ("The answer is 1081? Let me check: ...")."""
+    for m in _NUMBER.finditer(text, at):
+        if _ASKED.match(text, m.end()):
+            return None
+        if not _rejected(text, m):
+            return m
+    return None
 
 
 def _without_asides(text: str) -> str:

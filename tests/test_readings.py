@@ -563,3 +563,48 @@ def test_the_equation_cue_finds_what_a_pattern_written_for_the_problem_finds(tex
 ])
 def test_the_equation_cue_takes_thousands_separators_and_no_other_operands(text, right):
     assert MULT.read_lenient(text, MULT.Problem(1234, 5))[1] is right
+
+
+# ------------------------------------------------------------ a number or candidate the answer rejects (review)
+
+
+@pytest.mark.parametrize("text", [
+    " The answer is not 1081 but 1071.", " I think it is 1071, not 1081.", " It is 1071 rather than 1081.",
+    " 1071 (not 1081)", " It is 1071; 1081 is incorrect.", " The answer is 1081? Let me check: 47 × 23 = 1071.",
+])
+def test_the_lenient_product_is_never_the_number_the_answer_rejects(text):
+    """Each of these gives 1071 (wrong: 47 × 23 = 1081) and rejects or only asks about 1081; the lenient reading took
+    1081 and accepted every one of them (found by review)."""
+    assert MULT.read_lenient(text, MULT.Problem(47, 23)) == (1071, False)
+
+
+@pytest.mark.parametrize("text", [" −1081", " The answer is −1081.", " 47 × 23 = −1081", " –1081"])
+def test_a_unicode_minus_or_dash_before_the_digits_is_a_minus_sign(text):
+    """U+2212 and a dash before digits were dropped, so -1081 read as the right 1081 (found by review)."""
+    assert MULT.read_lenient(text, MULT.Problem(47, 23)) == (-1081, False)
+
+
+@pytest.mark.parametrize("text", [" 1\u202f081", " 1\u00a0081", " 47 × 23 = 1\u2009081", " \\boxed{1{,}081}",
+                                  " $$47 \\cdot 23 = 1{,}081$$"])
+def test_thousands_spaced_si_style_or_written_with_latex_braces_are_one_number(text):
+    assert MULT.read_lenient(text, MULT.Problem(47, 23)) == (1081, True)  # read apart, it was 81 or 1
+
+
+def test_a_causal_value_with_a_unicode_minus_keeps_its_sign():
+    p = CAUSAL.Problem((0, 1, 1, 1, 0))
+    want = CAUSAL.solve(p)
+    assert CAUSAL.read_lenient("1,0,0,0\n\u22123 - 1", p) == ({**want, "old_sum": -3}, False)
+
+
+@pytest.mark.parametrize("text, chosen", [
+    ("Answer: candidate 2 is wrong", 1), ("Answer: candidate 2 is incorrect.", 1), ("Answer: candidate 2 is not correct", 1),
+    ("The answer: candidate 2 made an error.", 1), ("The answer is candidate 2 is wrong.", 1),
+    ("Final answer: candidate 2 is the incorrect one.", 1),
+    ("2? No. 1.", 1), ("Candidate 2? No.", 1),  # a question about 2 answered no
+    ("2 — no, 1.", None), ("2 - no, 1", None),  # a correction names both
+    ('{"correct": 2, "incorrect": 1}', 2), ("The answer is candidate 2 because candidate 1 is wrong.", 2),
+])
+def test_an_answer_that_names_a_candidate_to_reject_it_does_not_choose_it(text, chosen):
+    """"Answer: candidate 2 is wrong" read as choosing 2, in the strict reading too (found by review: a model
+    naming the wrong candidate scored 100% on judge)."""
+    assert read_choice(text).choice == chosen
