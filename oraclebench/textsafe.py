@@ -163,8 +163,9 @@ def md_cell(value: Any) -> Any:
 # CommonMark lets a backslash escape any ASCII punctuation; these are the ones that start or end markup
 # inside a line (emphasis, code, autolinks and HTML, entities, strikethrough, a table's pipe, a heading's
 # hashes) and the link brackets' joins: a link or reference needs "](" or "][" (or a definition, which
-# only a line's start can hold), so "[1]" or "[95% CI]" stays as it is written.
-_MD_INLINE = re.compile(r"([\\`*_<>&|~#!]|(?<=\])[(\[])")
+# only a line's start can hold), so "[1]" or "[95% CI]" stays as it is written. An underscore between two
+# letters or digits can neither open nor close emphasis, so a path or a snake_case name stays as written.
+_MD_INLINE = re.compile(r"([\\`*<>&|~#!]|(?<![^\W_])_|_(?![^\W_])|(?<=\])[(\[])")
 # Where the text starts, a list item ("- ", "+ ", "1. "), a setext underline ("=") or a link reference
 # definition ("[x]: url") would be read as markup.
 _MD_LINE_START = re.compile(r"^([-+=]|\[(?=.*\]:)|\d+)(?=([.)]?))")

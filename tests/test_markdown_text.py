@@ -135,3 +135,6 @@ def test_brackets_that_make_no_link_are_written_as_they_are():
     """The raw markdown stays readable where nothing needs escaping: "[95% CI]" and a note's "[1]"."""
     assert md_inline("accuracy % [95% CI] by digits") == "accuracy % [95% CI] by digits"
     assert md_inline("[1] oracle causal: partial") == "[1] oracle causal: partial"
+    # An underscore inside a word opens no emphasis: a path or a snake_case name stays as written.
+    assert md_inline("/tmp/test_a_damaged0/summary.json") == "/tmp/test_a_damaged0/summary.json"
+    assert md_inline("_x_ __init__") == "\\_x\\_ \\_\\_init\\_\\_"
