@@ -13,7 +13,8 @@ the text correct iff the final answer matches ``truth`` and no claim is false.
 (read as ``7 × 5 = 35`` and ``35 + 12 = 47``). Each side is the arithmetic expression *adjacent* to the
 relation: ``Week 1 is 7 x 5 = 35``, ``In 2 hours she makes 2 * 18 = 36``, ``The 3 bags hold 3 x 4 = 12``
 claim ``7 x 5 = 35``, ``2 * 18 = 36``, ``3 x 4 = 12``: a number that introduces the sentence is no
-side. Relations: ``=``, ``≈``, and the words ``equals``, ``is``, ``are``, ``was``, ``makes``, ``gives``,
+side; a line that starts with its relation goes on from the line before (``Total = 12 + 5`` then
+``      = 17``). Relations: ``=``, ``≈``, and the words ``equals``, ``is``, ``are``, ``was``, ``makes``, ``gives``,
 ``yields``, ``totals``, ``results in``, ``comes to`` (a word relation only when its right side is a
 bare number, so ``Week 1 is 7 x 5`` is no claim); ``about``, ``approximately``, ``roughly``, ``~``,
 ``≈`` mark an approximation. Operators: ``+ - * / x × ÷ · ^``, ``2(3 + 4)``, LaTeX ``\\times \\cdot

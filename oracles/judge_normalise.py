@@ -58,6 +58,9 @@ _WORD_OPS = [  # (pattern, replacement, a word the text must contain for the pat
     (re.compile(r"(?<=\d)\s+cubed\b", re.I), "^3", "cubed"),
 ]
 _BULLET = re.compile(r"(?m)^[ \t]*(?:[-*+•]|\d+[.)])[ \t]+")  # list bullets are not minus signs
+# A line that starts with its relation goes on from the line before: "Total = 12 + 5\n      = 18" (and an
+# align's "&= 18") is the claim 12 + 5 = 18, which read line by line was none, so a false step passed.
+_CONTINUED = re.compile(r"[ \t]*\n[ \t]*(?=&?[ \t]*[=≈])")
 _BOLD = re.compile(r"\*\*|__")
 
 
@@ -136,6 +139,7 @@ def _normalise(text: str) -> tuple[str, list[tuple[int, int]]]:
     """Plain text with ASCII-ish operators, and the character spans that were **bold**."""
     text = text.replace("~=", "≈").replace("=~", "≈").replace("==", "=")
     text = _CALCULATOR.sub("", _SPACED_THOUSANDS.sub(",", text)).translate(_CHARS)
+    text = _CONTINUED.sub(" ", text)
     text = _DOLLAR_DELIMITER.sub(" ", _INLINE_MATH.sub(lambda m: f" {m.group(1) or ''} ", _latex(text)))
     low = text.lower()
     for pattern, repl, word in _WORD_OPS:

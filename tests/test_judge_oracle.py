@@ -187,3 +187,16 @@ def test_load_csv_keeps_the_sign_and_fraction_of_the_true_answer(tmp_path, cell,
     assert p.answer == answer and type(p.answer) is type(answer)
     assert judge(p.correct, p.answer).correct
     assert TASK.decode(TASK.encode(p)) == p
+
+
+@pytest.mark.parametrize("text, false", [
+    ("Total = 12 + 5\n      = 18\nThe answer is 17.", ["12 + 5 = 18"]),  # a false step split over two lines
+    ("$$\n12 + 5\n= 18\n$$\nSo she has 17.", ["12 + 5 = 18"]),
+    ("Total = 12 + 5\n      = 17\nThe answer is 17.", []),
+])
+def test_a_claim_that_goes_on_at_the_start_of_the_next_line_is_read(text, false):
+    """A line that starts with its relation continues the line before; read line by line it was no claim, so
+    "12 + 5 = 18" passed (found by review)."""
+    v = judge(text, 17)
+    assert [c.text for c in v.false_claims] == false
+    assert v.correct == (not false)
