@@ -6,7 +6,6 @@ the argument analysis (judge).
 
 from __future__ import annotations
 
-import json
 from typing import Callable
 
 import pandas as pd
@@ -14,6 +13,7 @@ import pandas as pd
 from oraclebench import report_plots as plots
 from oraclebench.report_leaderboard import _split_pairs
 from oraclebench.report_runs import _task
+from oraclebench.textsafe import shown_value
 
 SPLIT_ORDER = {s: i for i, s in enumerate(("all", "trained", "unseen", "seen", "heldout", "unknown"))}
 
@@ -171,14 +171,6 @@ def _clip(text: str, limit: int = 1200) -> str:
     return text if len(text) <= limit else f"{text[: limit // 4]}\n[... {len(text) - limit} characters ...]\n{text[-3 * limit // 4:]}"
 
 
-def _show(value) -> str:
-    if value is None:
-        return "(none)"
-    if isinstance(value, (list, tuple)):
-        return "\n".join(map(str, value))
-    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
-
-
 def failures(part: pd.DataFrame, per_bucket: int = 2, limit: int = 24) -> list[dict]:
     """A few failed instances per bucket label; with more labels than room, evenly spread labels."""
     wrong = part[~part["correct"]].sort_values(["label", "model", "instance_id"])
@@ -190,5 +182,5 @@ def failures(part: pd.DataFrame, per_bucket: int = 2, limit: int = 24) -> list[d
     picked = wrong[rank < per_bucket].assign(_rank=rank[rank < per_bucket])
     picked = picked.sort_values(["_rank", "label"]).head(limit).sort_values(["label", "model"])
     return [{"model": str(r.model), "label": r.label, "split": r.split, "instance_id": r.instance_id,
-             "prompt": _clip(r.prompt), "expected": _clip(_show(r.expected)), "answer": _clip(r.completion or "(empty)"),
+             "prompt": _clip(r.prompt), "expected": _clip(shown_value(r.expected)), "answer": _clip(r.completion or "(empty)"),
              "reason": r.reason or "(no reason given)"} for r in picked.itertuples()]

@@ -205,3 +205,19 @@ def md_fence(text: str) -> str:
     longest = max((len(run) for run in re.findall("`+", text)), default=0)
     fence = "`" * max(3, longest + 1)
     return f"{fence}\n{text}\n{fence}"
+
+
+def shown_value(value: Any) -> str:
+    """An answer, expected answer or bucket as a reader sees it (the report and the web page alike): a string as
+    it is, a list or tuple one item a line (an abcd trace), anything else as JSON; None as ``(none)``.
+
+    >>> shown_value(("A B", "C")), shown_value({"newA": 1}), shown_value(None)
+    ('A B\\nC', '{"newA": 1}', '(none)')
+    """
+    import json
+
+    if value is None:
+        return "(none)"
+    if isinstance(value, (list, tuple)):
+        return "\n".join(map(str, value))
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)

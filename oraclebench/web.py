@@ -32,6 +32,7 @@ from oraclebench.records import (DamagedFile, Record, list_runs, partial_reason,
                                  task_complete)
 from oraclebench.runner import score_one
 from oraclebench.stats import TINY_N, tiny, wilson
+from oraclebench.textsafe import shown_value
 
 PAGE = 100  # instances per page
 REMOTE_PREFIXES = ("vllm:", "openai:")  # served models: the try box would call a server, not a local model
@@ -192,16 +193,6 @@ def answer_lines(record: Record) -> list[dict]:
     return out
 
 
-def show(value) -> str:
-    import json
-
-    if value is None:
-        return "(none)"
-    if isinstance(value, (list, tuple)):
-        return "\n".join(map(str, value))
-    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
-
-
 # --------------------------------------------------------------------------------------- typed input
 
 
@@ -295,7 +286,7 @@ def create_app(results: Path | str, hosts: tuple[str, ...] = ()) -> Flask:
     store, pool = RunStore(Path(results)), ModelPool()
     allowed = {*LOOPBACK_NAMES, *(host_name(h) for h in hosts)}
     token = secrets.token_urlsafe(32)  # per process: a page on another site cannot read it
-    app.jinja_env.globals.update(show=show, pct=lambda x: f"{100 * x:.1f}", token=token, ci=interval_text,
+    app.jinja_env.globals.update(show=shown_value, pct=lambda x: f"{100 * x:.1f}", token=token, ci=interval_text,
                                  path=lambda value: quote(str(value), safe=""), failed=failed_text,
                                  complete=task_complete, why=partial_reason)
 
