@@ -162,11 +162,11 @@ _OPERAND = r"(?<![\d.,])([0-9]{1,3}(?:,?[0-9]{3})*)(?![0-9])"
 # The number after ``=`` taken whole (atomic: "2.5 × 40" must not end at "2"; a trailing comma is no part of
 # it: "= 56, 56 / 8 = 7"), and no calculation going on after it.
 ENDS = rf"(?=(?>-?(?:\d{{1,3}}(?:,\d{{3}})+|\d+)(?:\.\d+)?)(?!{GOES_ON}))"
-# "7 × 8 = 56", "(7 × 8) = 56", "7 × 8 equals 56". A bracket after an operator is a term of a larger product
-# ("2 × (47 × 23) = 2162"), and a closing bracket counts only after an opening one. Not "is": prose goes on
-# after it ("47 × 23 is 1071... no wait, 1081").
+# "7 × 8 = 56", "(7 × 8) = 56", "7 × 8 equals 56", "7 × 8 is 56", "7 × 8 → 56", "7 × 8 gives 56". A bracket after an
+# operator is a term of a larger product ("2 × (47 × 23) = 2162"), and a closing bracket counts only after an opening
+# one. A correction after it ("47 × 23 is 1071... no wait, 1081") is read by ``final_number`` as after any cue.
 OPEN = r"(?:(?<![×*·+\-−/^\d])(?<![×*·+\-−/^\d]\s)(?P<open>\(\s*))?"
-EQUALS = r"(?(open)\s*\))\s*(?:=|equals\b)\s*"
+EQUALS = r"(?(open)\s*\))\s*(?:=|equals\b|is(?:\s+equal\s+to)?\b|gives\b|→|->)\s*"
 _EQUATION = re.compile(rf"{OPEN}{_OPERAND}\s*(?:[×xX*·]|times)\s*{_OPERAND}{EQUALS}{ENDS}", re.I)
 
 
@@ -188,6 +188,24 @@ class _Equation:
     def finditer(self, text: str) -> Iterator[re.Match]:
         return (m for m in _EQUATION.finditer(text)
                 if tuple(sorted(m.group(i).replace(",", "") for i in (2, 3))) == self.operands)
+
+
+# The product restated as where it comes from or checked back ("1081 = 47 × 23", "1081 / 23 = 47", "1081 ÷ 47 = 23"):
+# a zero-width match right before the product, so ``final_number`` reads the number that follows.
+_PRODUCT = r"-?(?:\d{1,3}(?:,\d{3})+|\d+)"
+_RESTATED = re.compile(rf"(?<![\d.,×xX*·/÷=+\-−^])(?=(?:{_PRODUCT})\s*(?:=\s*{_OPERAND}\s*(?:[×xX*·]|times)\s*{_OPERAND}"
+                       rf"|[/÷]\s*{_OPERAND}\s*=\s*{_OPERAND})(?!\.?\d|\s*[×xX*·+\-−/^]))", re.I)
+
+
+@dataclass(frozen=True)
+class _Restated(_Equation):
+    """The problem's product stated, then written as the problem's own equation or checked by dividing it by
+    one operand to give the other: ``1081 = 47 × 23``, ``1081 / 23 = 47``. A cue of ``final_number`` after
+    ``_Equation``: "1081. Check: 1081 / 23 = 47." answers 1081, not 47."""
+
+    def finditer(self, text: str) -> Iterator[re.Match]:
+        return (m for m in _RESTATED.finditer(text)
+                if tuple(sorted(g.replace(",", "") for g in m.groups() if g is not None)) == self.operands)
 
 
 class MultiplicationTask(Task[Problem]):
@@ -309,7 +327,7 @@ class MultiplicationTask(Task[Problem]):
     def read_lenient(self, text: str, problem: Problem) -> tuple[int | float | None, bool]:
         """The final number of a prose answer ("The answer is 56.", "**56**", "\\boxed{56}", "56.0",
         "7 × 8 = 56"): ``tasks.reading.final_number``; right iff it equals the product."""
-        answer = final_number(text, cues=(_Equation.of(problem),))
+        answer = final_number(text, cues=(_Equation.of(problem), _Restated.of(problem)))
         return answer, answer is not None and answer == self.solve(problem)
 
     # ---- scoring ------------------------------------------------------------------------------

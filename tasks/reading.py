@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from decimal import Decimal
 from typing import Iterator, Protocol, Sequence
 
 
@@ -53,10 +54,15 @@ def cut_at_stop(text: str, stop: Sequence[str]) -> str:
 _BOXED = re.compile(r"\\(?:boxed|fbox|text|textbf|mathrm)\s*\{([^{}]*)\}")
 _MARKUP = re.compile(r"\*\*|__|`+|\$+|\\[()\[\]]")
 # At most 120 digits: a longer run of digits is no answer, and stays clear of int()'s 4,300-digit limit.
-_NUMBER = re.compile(r"(?<![\d.,])-?(?:\d{1,3}(?:,\d{3}){1,39}|\d{1,120})(?:\.\d{1,20})?(?![\d,]\d)")
+# A number may be written in E notation ("1.081e3"; "1.081 × 10^3" is read as that by ``unmarked``): read as
+# 1081, not as its exponent 3.
+_NUMBER = re.compile(r"(?<![\d.,])-?(?:\d{1,3}(?:,\d{3}){1,39}|\d{1,120})(?:\.\d{1,20})?(?:[eE][+-]?\d{1,2}(?!\w))?"
+                     r"(?![\d,]\d)")
 # Spans a chat answer marks as its answer: a bold or boxed number alone ("**Step 1**" is a heading, not one).
 _MARKED = re.compile(r"\*\*(.+?)\*\*|\\(?:boxed|fbox)\s*\{([^{}]*)\}")
-ANSWER_IS = re.compile(r"\banswer\s*(?:is|:|=)\s*:?\s*", re.I)  # what introduces a final answer in prose
+# What introduces a final answer in prose: "answer is/:/=", and "the product/result (of ...) is" right before a number.
+ANSWER_IS = re.compile(r"\banswer\s*(?:is|:|=)\s*:?\s*"
+                       r"|\b(?:product|result)\b(?:\s+of\b[^.\n=:]{0,40}?)?\s+(?:is|equals)\s*:?\s*(?=-?\d)", re.I)
 # What, right after a number, makes it a term of a calculation that goes on rather than its result: an
 # operator (a sign or a word), then a number or a bracket ("12 × 34 = 408", "56 - 8 = 48", "940 plus 141");
 # a bracket, right after it or after a space, with an operator after the bracket (an implicit product,
@@ -92,6 +98,24 @@ _REJECTED_BEFORE = re.compile(r"(?:\b(?:not|never|isn'?t|rather\s+than|instead\s
 _REJECTED_AFTER = re.compile(r"\s*(?:is|was|would\s+be)\s+(?:wrong|incorrect|not\s+(?:right|correct)|a\s+mistake|"
                              r"an\s+error)\b", re.I)
 _ASKED = re.compile(r"\s*\?")  # "The answer is 1081? Let me check": a number asked about is not said
+# "1.081 × 10^3", "1.081 x 10³": scientific notation, read as E notation ("1.081e3") so the number is 1081, not 3.
+_SCIENTIFIC = re.compile(r"(?<![\d.,])(-?\d+\.\d+)\s*[×xX*·]\s*10\s*(?:\^\s*\{?\s*([+-]?\d{1,2})\s*\}?|([⁺⁻]?[⁰¹²³⁴⁵⁶⁷⁸⁹]{1,2}))(?![\d.])")
+_SUPERSCRIPT = str.maketrans("⁺⁻⁰¹²³⁴⁵⁶⁷⁸⁹", "+-0123456789")
+# An answer stated first, then explained, checked or compared ("1081. Check: 1081 / 23 = 47.", "1081, because 47 × 20
+# = 940 ...", "1071, which is 10 less than 1081", "56. That is 7 times 8."): the first number, alone in its sentence
+# after at most a short lead-in, is the answer when what follows explains it (``_EXPLAINS``) or names it again.
+_STATED_FIRST = re.compile(
+    r"\s*(?:(?:sure|okay|ok|certainly|of\s+course)\b[!.,]?\s*)?"
+    r"(?:(?:so|thus|it'?s|it\s+is|that'?s|that\s+is|=)\b\s*:?\s*|=\s*)?"
+    r"(?=(?P<number>-?\d[\d,.eE+-]*))", re.I)
+_ENDS_STATEMENT = re.compile(r"[ \t]*(?:$|[.!;]|\n|\(|[—–]|--?\s|,\s*(?=[a-z])|\s(?=(?:is|because|since|as|which)\b))", re.I)
+_EXPLAINS = re.compile(r"[\s.!;,:()—–-]*(?:because|since|as|which|that|this|these|here|check|checking|verify|verifying|"
+                       r"verification|to\s+(?:check|verify|confirm|see)|proof|explanation|reason(?:ing)?|i\.e|e\.g|"
+                       r"note|we\s+(?:get|have|can)|how|it\s+is|it'?s|is\b)", re.I)
+# Words that take back or redo what came before ("1071\nHmm, let me recompute: ... = 1081"): the number stated
+# first is then no answer, and the last one is read.
+_RECONSIDERED = re.compile(r"\b(?:wait|hmm|actually|oops|sorry|mistake|error|wrong|incorrect|recalculat\w*|"
+                           r"recomput\w*|redo|re-?do|re-?check|let\s+me\s+(?:try|redo|reconsider|think))\b", re.I)
 
 
 def unmarked(text: str) -> str:
@@ -115,6 +139,7 @@ def unmarked(text: str) -> str:
             break
         text = plain
     text = re.sub(r"\\(?:times|cdot)\b", "×", text)
+    text = _SCIENTIFIC.sub(lambda m: f"{m.group(1)}e{(m.group(2) or m.group(3)).translate(_SUPERSCRIPT)}", text)
     return _MARKUP.sub("", text)
 
 
@@ -125,9 +150,11 @@ class Cue(Protocol):
 
 
 def final_number(text: str, cues: Sequence[Cue] = ()) -> int | float | None:
-    """The final number a prose answer gives: after the last "answer is"/"answer:", else after the last
-    of the first of ``cues`` that the text has, else the last one; a correction that gives its number
-    after that ("..., wait, it's 56") replaces it. Where a calculation goes on from the number after
+    """The final number a prose answer gives: after the last "answer is"/"answer:"/"the product is", else
+    after the last of the first of ``cues`` that the text has, else the number a bold or boxed span
+    marks, else the number stated first and then explained or checked (``_stated_first``: "56. That is
+    7 times 8."), else the last one; a correction that gives its number after that ("..., wait, it's
+    56") replaces it. Where a calculation goes on from the number after
     "answer is" (``GOES_ON``: "The answer is 7 × 8 = 56."), the answer is read from there on.
 
     For the lenient readings ("The answer is 56.", "7 × 8 = 56", "56.0", "1,081"); a whole number
@@ -138,6 +165,8 @@ def final_number(text: str, cues: Sequence[Cue] = ()) -> int | float | None:
     (56, 1081, None)
     >>> final_number("**54**, not 56"), final_number(r"It is \\boxed{56}; 7 × 8 checks it"), final_number("**Step 1**: 56")
     (54, 56, 56)
+    >>> final_number("56. That is 7 times 8."), final_number("1.081e3")
+    (56, 1081)
     """
     marked = [inner for m in _MARKED.finditer(text)
               if _NUMBER.fullmatch(inner := unmarked(m.group(1) or m.group(2) or "").strip().rstrip("."))]
@@ -156,6 +185,8 @@ def final_number(text: str, cues: Sequence[Cue] = ()) -> int | float | None:
         return fixed[1]
     if marked:  # the number the answer marks ("**54**, not 56": 54) before the last one written
         return _number(marked[-1])
+    if (stated := _stated_first(text)) is not None:
+        return stated
     plain = _without_asides(text)
     numbers = [m.group() for m in _NUMBER.finditer(plain) if not _rejected(plain, m)]
     return _number(numbers[-1]) if numbers else None
@@ -178,6 +209,26 @@ def _first_said(text: str, at: int) -> re.Match | None:
     return None
 
 
+def _stated_first(text: str) -> int | float | None:
+    """The number the text opens with as its answer (``_STATED_FIRST``), or None: where it is alone on the
+    first line, or ends its statement and what follows explains it or names it again; and nothing after it
+    is reconsidered. A
+    numbered list's "1." is no answer ("1. 47 × 20 = 940\n2. ...")."""
+    opening = _STATED_FIRST.match(text)
+    first = _NUMBER.match(text, opening.start("number")) if opening else None
+    if first is None or _GOES_ON.match(text, first.end()) or not _ENDS_STATEMENT.match(text, first.end()):
+        return None
+    value, rest = _number(first.group()), text[first.end():]
+    if _RECONSIDERED.search(rest):
+        return None
+    if isinstance(value, int) and re.search(rf"(?m)^\s*{value + 1}[.)]\s", rest):  # a numbered list
+        return None
+    alone = re.match(r"[ \t]*\.?[ \t]*(?:\n|$)", rest)  # the number alone on the first line
+    if alone or _EXPLAINS.match(rest) or any(_number(m.group()) == value for m in _NUMBER.finditer(rest)):
+        return value
+    return None
+
+
 def _without_asides(text: str) -> str:
     """``text`` without the brackets that are asides on the number before them (``_BRACKET_AFTER``)."""
     def keep(m: re.Match) -> str:
@@ -196,5 +247,9 @@ def _corrected(text: str) -> tuple[int, int | float] | None:
 
 
 def _number(text: str) -> int | float:
-    value = float(text.replace(",", "")) if "." in text else int(text.replace(",", ""))
-    return int(value) if isinstance(value, float) and value.is_integer() and abs(value) < 2**53 else value
+    """A number as read: whole ones (``"1,081"``, ``"1081.0"``, ``"1.081e3"``) as ``int``, exactly; others as ``float``."""
+    plain = text.replace(",", "")
+    if not any(c in plain for c in ".eE"):
+        return int(plain)
+    exact = Decimal(plain)
+    return int(exact) if exact == exact.to_integral_value() else float(exact)

@@ -590,6 +590,42 @@ def test_thousands_spaced_si_style_or_written_with_latex_braces_are_one_number(t
     assert MULT.read_lenient(text, MULT.Problem(47, 23)) == (1081, True)  # read apart, it was 81 or 1
 
 
+@pytest.mark.parametrize("text", [
+    # the product restated as the problem's own equation, or checked by dividing it back
+    "1081 = 47 × 23", "1081 = 23 × 47.", "1081. Check: 1081 / 23 = 47.", "1081\n\nTo check: 1081 ÷ 47 = 23",
+    "1081 is the product; 1081 / 23 = 47", "1081 (47 × 23). 1081 / 47 = 23", "Sure! 1081. Check: 1081 / 23 = 47.",
+    "It's 1081. Check: 1081 / 23 = 47.", "47 × 23 is 1081. Check: 1081 / 23 = 47.",
+    # stated first, then explained
+    "1081, because 47 × 20 = 940 and 47 × 3 = 141.", "1081. That is 47 times 23.",
+    "1081\n\n1. 47 × 20 = 940\n2. 47 × 3 = 141",
+    # the problem's own product said with "is", "gives" or an arrow; "the product (of ...) is"
+    "47 × 23 is 1081, because 47 × 20 = 940 and 47 × 3 = 141.", "47 × 23 → 1081, since 47 × 20 = 940 and 47 × 3 = 141",
+    "47 × 23 gives 1081; 47 × 3 = 141", "The product is 1081. Check: 1081 / 23 = 47.",
+    "The product of 47 and 23 is 1081, since 940 + 141 = 1081.",
+    # scientific notation
+    "1.081e3", "1.081E+3", "1.081 × 10^3", "1.081×10³", "$1.081 \\times 10^{3}$",
+])
+def test_a_right_product_followed_by_its_check_or_explanation_reads_right(text):
+    """Each gives 1081 for 47 × 23 and then explains or checks it; the lenient reading took the last number
+    written (23, 47, 141 or the exponent 3) and scored every one wrong (found by review)."""
+    assert MULT.read_lenient(text, MULT.Problem(47, 23)) == (1081, True)
+
+
+@pytest.mark.parametrize("text, read", [
+    ("1071, which is 10 less than 1081", 1071), ("The result is 1071, which is 10 less than 1081", 1071),
+    ("1071. Check: 1071 / 23 = 46.56", 1071),
+    # what comes first is no statement of the answer: a numbered list, a count, a term, a partial product
+    ("1. 47 × 20 = 940\n2. 47 × 3 = 141\n3. 940 + 141 = 1081", 1081),
+    ("1) 47 × 20 = 940\n2) 47 × 3 = 141\n3) total 1081", 1081),
+    ("2 steps: 47 × 20 = 940, 47 × 3 = 141, total 1081", 1081), ("940. Then 47 × 3 = 141. Sum: 1081.", 1081),
+    # stated first, then taken back or redone: the last number
+    ("1071\nHmm, let me recompute: 940 + 141 = 1081.", 1081), ("1071. Wait, actually 1081.", 1081),
+    ("1.0815e3", 1081.5),
+])
+def test_a_number_stated_first_is_the_answer_only_when_what_follows_explains_it(text, read):
+    assert MULT.read_lenient(text, MULT.Problem(47, 23))[0] == read
+
+
 def test_a_causal_value_with_a_unicode_minus_keeps_its_sign():
     p = CAUSAL.Problem((0, 1, 1, 1, 0))
     want = CAUSAL.solve(p)
