@@ -27,12 +27,15 @@ from dataclasses import dataclass
 from typing import Iterator
 
 from oraclebench.oracles.abcd import (
+    EMPTY,
     TOKENS,
+    Program,
     check_trace,
     format_program,
     normal_form,
     parse_program,
     step_count,
+    successors,
     trace,
 )
 from oraclebench.oracles.numbers import read_int
@@ -72,8 +75,41 @@ Now compute this program step by step:
 """
 
 
-# What may stand before a program on a line of prose: bullets, numbering, "Step 3:", "=", arrows.
-_LINE_MARKS = re.compile(r"^\s*(?:(?:[-*•>]|\d+[.):]|step\s*\d+\s*[:.)]?|=>|->|→|=)\s*)*", re.I)
+# What may stand before a program on a line of prose: bullets, numbering, "Step 3:", "=", arrows; and after it,
+# a sentence's end ("= C.").
+_LINE_MARKS = re.compile(r"^\s*(?:(?:[-*•>]|\d+[.):]|step\s*\d+\s*[:.)]?|=>|->|→|⇒|=)\s*)*", re.I)
+_LINE_END = re.compile(r"[\s.,;:!]+$")
+# Steps written on one line, joined by arrows or "=" ("C A D B C → C D A B C → A B C → C").
+_CHAINED = re.compile(r"\s*(?:→|->|=>|⇒|⟶|=)\s*")
+# The result said in prose after the trace ("The result is C.", "Final: C", "Normal form: (empty)").
+_RESULT = re.compile(r"\b(?i:result|answer|normal\s+form|final(?:\s+(?:program|form|answer))?)\b(?:\s+is)?\s*[:=]?\s*"
+                     r"(?P<program>(?:(?:A#|#A|B#|#B|[ABCD])\s+)*(?:A#|#A|B#|#B|[ABCD])|\(empty\)|(?i:empty))\W*$")
+# A line that takes back what came before and starts again ("Wait, actually:", "Let me redo this."): the
+# trace is the one written after it.
+_REDO = re.compile(r"\b(?:wait|actually|oops|sorry|mistake|correction|start(?:ing)?\s+over|"
+                   r"let\s+me\s+(?:redo|try\s+again|recompute|reconsider|fix))\b", re.I)
+
+
+def _programs_in(raw: str, state: Program) -> list[Program]:
+    """The programs a line of a lenient answer writes (``read_lenient``), given where the trace stands."""
+    line = _LINE_END.sub("", _LINE_MARKS.sub("", raw))
+    if (whole := _program_or_none(line)) is not None:
+        return [whole] if line else []
+    pieces = [_program_or_none(piece) for piece in _CHAINED.split(line)]
+    if len(pieces) > 1 and None not in pieces and (pieces[0] == state or pieces[0] in successors(state)):
+        return [p for p in pieces if p != state]
+    said = _RESULT.search(line)
+    if said is None:
+        return []
+    result = () if said.group("program").lower() in (EMPTY, "empty") else parse_program(said.group("program"))
+    return [] if result == state else [result]  # the last step said again adds no step
+
+
+def _program_or_none(text: str) -> Program | None:
+    try:
+        return parse_program(text)
+    except ValueError:
+        return None
 
 
 def _without_echo(lines: list[str], problem: AbcdProblem) -> tuple[str, ...]:
@@ -220,16 +256,28 @@ class AbcdTask(Task[AbcdProblem]):
         return _without_echo(lines, problem) or None
 
     def read_lenient(self, text: str, problem: AbcdProblem) -> tuple[tuple[str, ...] | None, bool]:
-        """The trace among prose: every line that holds a program (after markup, bullets, ``Step 3:``
-        or arrows), other lines skipped; right iff ``check_trace`` accepts it."""
-        lines: list[str] = []
+        """The trace among prose; right iff ``check_trace`` accepts it.
+
+        Read: every line that holds a program (after markup, bullets, ``Step 3:`` or arrows, before a
+        full stop), steps chained on one line from the program or the last step (``C A D B C → C D A
+        B C → A B C``), and the result said in prose (``The result is C.``, a restatement of the last
+        step adds nothing); other lines are skipped. A trace started again (after ``Wait, actually:``
+        or from the program once more) replaces the one before.
+
+        >>> TASK.read_lenient("= C D A B C\\n= A B C\\nThe result is C.", AbcdProblem(tuple("CADBC")))
+        (('C D A B C', 'A B C', 'C'), True)
+        """
+        lines: list[Program] = []
+        redo = False
         for raw in unmarked(text).splitlines():
-            line = _LINE_MARKS.sub("", raw).strip()
-            try:
-                lines.append(format_program(parse_program(line)) if line else "")
-            except ValueError:
+            found = _programs_in(raw, lines[-1] if lines else problem.tokens)
+            if not found:
+                redo = redo or bool(_REDO.search(raw))
                 continue
-        answer = _without_echo([line for line in lines if line], problem)
+            if redo or (lines and found[0] == problem.tokens):  # no rewrite leads back to the program
+                lines, redo = [], False
+            lines += found
+        answer = _without_echo([format_program(line) for line in lines], problem)
         return answer or None, bool(answer) and check_trace(problem.tokens, answer).ok
 
     def score(self, problem: AbcdProblem, response: Response) -> Score:

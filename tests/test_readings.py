@@ -626,6 +626,43 @@ def test_a_number_stated_first_is_the_answer_only_when_what_follows_explains_it(
     assert MULT.read_lenient(text, MULT.Problem(47, 23))[0] == read
 
 
+_EXAMPLE = ABCD.Problem(tuple("C A D B C".split()))  # the prompt's example: = C D A B C / = A B C / = C
+
+
+@pytest.mark.parametrize("text", [
+    # the last step said in prose, or with a full stop
+    "= C D A B C\n= A B C\nThe result is C.", "= C D A B C\n= A B C\n= C.", "= C D A B C.\n= A B C.\n= C.",
+    "= C D A B C\n= A B C\nFinal: C", "= C D A B C\n= A B C\n\nNormal form: C",
+    "= C D A B C\n= A B C\n= C\n\nThe result is C.",  # said again after the trace: no extra step
+    # a trace started again replaces the one before
+    "= C D A C\nWait, actually:\n= C D A B C\n= A B C\n= C", "= C D A C\nHmm, let me redo this.\n= C D A B C\n= A B C\n= C",
+    "= C D A C\n= C\nSorry, let me start over.\nC A D B C\n= C D A B C\n= A B C\n= C",
+    "= C D A C\n= C\n\nC A D B C\n= C D A B C\n= A B C\n= C",  # from the program once more: no rewrite leads back to it
+    # steps chained on one line, from the program or from the first step
+    "C A D B C → C D A B C → A B C → C", "C D A B C → A B C → C", "= C D A B C\n= A B C = C",
+])
+def test_a_right_abcd_trace_among_prose_reads_right(text):
+    """Each holds the example's right trace; the lenient reading dropped a last step written as prose or with a
+    full stop, and joined a trace started again to the one before, and scored them wrong (found by review)."""
+    assert ABCD.read_lenient(text, _EXAMPLE) == (("C D A B C", "A B C", "C"), True)
+
+
+@pytest.mark.parametrize("text", [
+    "= C D A B C\n= A B C\nThe result is A B C.", "= C D A B C\nThe result is C.",  # stopped early; a skipped step
+    "= C D A B C\n= A B C\n= C\nWait, actually:\n= C D A B C\n= A B",  # the trace started again is wrong
+    "Rules: C D becomes nothing.\nC B → B C\n= C D A B C",  # a rule written out is no step
+])
+def test_a_wrong_or_unfinished_abcd_trace_among_prose_stays_wrong(text):
+    assert ABCD.read_lenient(text, _EXAMPLE)[1] is False
+
+
+def test_an_abcd_result_said_in_prose_may_be_the_empty_program():
+    problem = ABCD.Problem(("A", "B"))
+    assert ABCD.solve(problem) == ("(empty)",)  # A B becomes nothing
+    assert ABCD.read_lenient("A B\nThe result is (empty).", problem) == (("(empty)",), True)
+    assert ABCD.read_lenient("The final program is empty.", problem) == (("(empty)",), True)
+
+
 def test_a_causal_value_with_a_unicode_minus_keeps_its_sign():
     p = CAUSAL.Problem((0, 1, 1, 1, 0))
     want = CAUSAL.solve(p)
