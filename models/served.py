@@ -413,18 +413,16 @@ class OpenAICompatible(Adapter):
                     raise
                 self._api = "chat"  # the server has no completions endpoint: a chat-only server
             else:
-                if not out.choices:
-                    raise ValueError(f"{self.base_url} returned no choices")
-                return _answer(out.choices[0].text, out.choices[0].finish_reason, req.stop)
+                choice = _only_choice(out.choices, self.base_url, lambda c: c.text)
+                return _answer(choice.text, choice.finish_reason, req.stop)
         chat_form = self._chat_form(req)
         stop = req.chat.stop if chat_form else req.stop
         params = self._params(stop if send_stop is None else send_stop, self._budget(req, chat_form) * scale,
                               self._chat_budget_field())
         out = await client.chat.completions.create(messages=self._messages(req), **params)
-        if not out.choices:
-            raise ValueError(f"{self.base_url} returned no choices")
+        choice = _only_choice(out.choices, self.base_url, lambda c: c.message.content)
         # Only ``content`` is the answer: ``reasoning_content``/``reasoning`` (vLLM, DeepSeek) are not read.
-        return _answer(out.choices[0].message.content, out.choices[0].finish_reason, stop)
+        return _answer(choice.message.content, choice.finish_reason, stop)
 
     def _params(self, stop: Sequence[str], budget: int, budget_field: str) -> dict[str, Any]:
         params: dict[str, Any] = {"model": self.model, "temperature": 0, budget_field: budget}
@@ -471,6 +469,21 @@ class OpenAICompatible(Adapter):
         lp = out.choices[0].logprobs if out.choices else None
         return continuation_logprob(len(prompt), len(text), getattr(lp, "text_offset", None) or [],
                                     getattr(lp, "token_logprobs", None) or [])
+
+
+def _only_choice(choices: Sequence[Any] | None, url: str, text: Callable[[Any], Any]) -> Any:
+    """The one choice of a response to a request for one (``n`` is never sent: the API's default, 1).
+
+    Raises ValueError (the request is an error, counted apart from a wrong answer) when there is none,
+    or when a server that ignores ``n`` returns several that differ: which one is the answer cannot
+    be told, and taking the first would score an answer the server may not have meant. Several
+    identical ones are that one answer."""
+    if not choices:
+        raise ValueError(f"{url} returned no choices")
+    if len({repr(text(c)) for c in choices}) > 1:
+        raise ValueError(f"{url} returned {len(choices)} different choices for a request of one; "
+                         f"cannot tell which is the answer (does the server ignore n=1?)")
+    return choices[0]
 
 
 def _answer(text: str | None, finish_reason: str | None,

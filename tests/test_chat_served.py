@@ -207,6 +207,24 @@ def test_budget_options_are_checked_and_named_in_the_identity():
 # --------------------------------------------------------------------------------------- kind 5: reasoning
 
 
+def test_a_server_returning_several_different_choices_for_one_request_is_an_error_not_an_answer(judge_instances):
+    """n=1 is what every request asks; a server that returns two different choices leaves the answer unknown.
+    Before, the first was read without a word: here it is the right one, so every item scored correct."""
+    def two(messages: list[dict]) -> Reply:
+        right = chat(messages).answer
+        return Reply(right, others=(SENTENCE.format(n=3 - int(right[-2])),))
+
+    def same(messages: list[dict]) -> Reply:
+        return Reply(chat(messages).answer, others=(chat(messages).answer,))
+
+    with ChatServer(two) as server:
+        records = evaluate(served(server, retries=0), judge_instances, "two")
+    assert {r.status for r in records} == {"error"}
+    assert all("2 different choices for a request of one" in r.error for r in records)
+    with ChatServer(same) as server:  # the same answer twice is that answer
+        assert {r.status for r in evaluate(served(server), judge_instances, "same")} == {"correct"}
+
+
 @pytest.mark.parametrize("where", ["reasoning_content", "reasoning", "content"])
 def test_reasoning_is_never_read_as_the_answer(where, judge_instances):
     with ChatServer(reasoner(where)) as server:

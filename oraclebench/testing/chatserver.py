@@ -40,6 +40,7 @@ class Reply:
     answer: str
     thinking: str = ""
     thinking_in: str = ""  # "" | "reasoning_content" | "reasoning" | "content"
+    others: tuple[str, ...] = ()  # more choices after the first, as a server that ignores n=1 returns
 
 
 Script = Callable[[list[dict]], Reply]
@@ -113,10 +114,13 @@ class ChatServer:
         """The chat completion for one request body."""
         budget = body.get("max_completion_tokens") or body.get("max_tokens") or DEFAULT_BUDGET
         stop = body.get("stop") or []
-        message, finish = respond(self.script(body.get("messages") or []), int(budget),
-                                  [stop] if isinstance(stop, str) else list(stop))
+        reply = self.script(body.get("messages") or [])
+        message, finish = respond(reply, int(budget), [stop] if isinstance(stop, str) else list(stop))
+        choices = [{"index": 0, "message": message, "finish_reason": finish}]
+        choices += [{"index": i, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}
+                    for i, text in enumerate(reply.others, 1)]
         return {"id": f"chatcmpl-{time.monotonic_ns()}", "object": "chat.completion", "created": int(time.time()),
-                "model": self.model, "choices": [{"index": 0, "message": message, "finish_reason": finish}],
+                "model": self.model, "choices": choices,
                 "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}}
 
     def _handler_class(self):
