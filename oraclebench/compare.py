@@ -7,9 +7,10 @@ The instances that flipped are listed. A pair where either run's request failed 
 answer) measures nothing about the two models' answers: it is left out of the table, the p-value, the
 interval and the flips, and counted apart (``errors A/B``, ``left out``).
 
-Records pair by task and instance id, and only where both ask the same question (the same prompt and
-expected answer): fresh draws of models trained on different data number their unseen problems each
-in its own order, so one id can name two different problems there (``clashes``).
+Records pair by task and instance id where both ask the same question (the same prompt and expected
+answer), else by that question under another id: fresh draws of models trained on different data
+number their unseen problems each in its own order, so one id can name two different problems there
+(``clashes``, not paired) and one problem can have two ids (paired).
 
 A pair's split is the runs' common split (``trained``/``unseen``/``heldout``, ``seen`` where only the
 training distribution is known, or ``unknown`` for a model without a training manifest); where the two
@@ -116,24 +117,51 @@ def bootstrap_counts(only_a: int, only_b: int, n: int, n_boot: int = 2000, seed:
 
 
 def pair_records(a: Sequence[Record], b: Sequence[Record]) -> tuple[list[tuple[Record, Record]], int]:
-    """(pairs of records of the same task and instance id that ask the same question, in A's order; how
-    many ids both hold ask different questions and are not paired).
+    """(pairs of records of the same task that ask the same question, in A's order; how many ids both
+    hold ask different questions and stay unpaired).
 
-    An id alone is not the question: ``--fresh N --split unseen`` numbers the unseen problems of each
-    model's own training data (``multiplication-unseen-0000`` was 1x1 for one model, 1x6 for another),
-    and a pair of two problems would compare nothing. The prompt and the expected answer must agree.
+    A record pairs with B's record of the same id where both ask the same question (the prompt and the
+    expected answer agree), else with a record of B that asks that question under another id, one to
+    one. An id alone is not the question: ``--fresh N --split unseen`` numbers the unseen problems of
+    each model's own training data (``multiplication-unseen-0000`` was 1x1 for one model, 1x6 for
+    another), and a pair of two problems would compare nothing; the same problem drawn by both is
+    numbered apart there, and is still one pair.
     """
-    by_key = {(r.task, r.instance_id): r for r in b}
-    pairs, clashes = [], 0
+    by_id = {(r.task, r.instance_id): r for r in b}
+    pairs: list[tuple[Record, Record] | None] = []
+    taken: set[int] = set()
+    unmatched: list[tuple[int, Record]] = []  # A's records whose id B lacks or uses for another question
     for r in a:
-        other = by_key.get((r.task, r.instance_id))
-        if other is None:
-            continue
-        if r.prompt == other.prompt and _canonical(r.expected) == _canonical(other.expected):
+        other = by_id.get((r.task, r.instance_id))
+        if other is not None and _question(r) == _question(other):
             pairs.append((r, other))
+            taken.add(id(other))
         else:
+            unmatched.append((len(pairs), r))
+            pairs.append(None)
+    by_question: dict[tuple, list[Record]] = defaultdict(list)
+    for r in b:
+        if id(r) not in taken:
+            by_question[_question(r)].append(r)
+    clashes = 0
+    for at, r in unmatched:
+        left = by_question.get(_question(r))
+        if left:
+            pairs[at] = (r, left.pop(0))
+        elif (r.task, r.instance_id) in by_id:
             clashes += 1
-    return pairs, clashes
+    return [p for p in pairs if p is not None], clashes
+
+
+def _question(r: Record) -> tuple[str, str, str, str]:
+    """What a record asks: its task, world (``_world``), prompt and expected answer."""
+    return r.task, _world(r.instance_id), r.prompt, _canonical(r.expected)
+
+
+def _world(instance_id: str) -> str:
+    """The world of one's own an instance id names (``causal-v05_d2_s0.49ceef1d-0007``: ``v05_d2_s0.49ceef1d``), or
+    "" for the task's own: two worlds may share a prompt and an answer, but never a question."""
+    return next((part for part in instance_id.split("-")[1:-1] if "." in part), "")
 
 
 def _canonical(value) -> str:
@@ -195,7 +223,7 @@ def _describe(records: Sequence[Record]) -> str:
 def _world_sets(records: Sequence[Record]) -> set[str]:
     """The frozen sets of worlds of one's own that ``records`` come from, by instance id
     (``causal-v05_d2_s0.49ceef1d-0000``: world v05_d2_s0, hash 49ceef1d; the default world's read ``causal-v1``)."""
-    return {r.instance_id.rsplit("-", 1)[0] for r in records if "." in r.instance_id.rsplit("-", 1)[0]}
+    return {r.instance_id.rsplit("-", 1)[0] for r in records if _world(r.instance_id)}
 
 
 def compare_records(a: Sequence[Record], b: Sequence[Record], n_boot: int = 2000, seed: int = 0) -> Comparison:

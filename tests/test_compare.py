@@ -72,7 +72,8 @@ def test_models_trained_on_different_ranges_get_a_mixed_split():
 
 def test_runs_sharing_nothing_say_so():
     with pytest.raises(UsageError, match="share no scored instance.*same --fresh N --seed S"):
-        compare_records(make_run("A", {"causal": [True]}), make_run("B", {"causal": [True]}, prefix="fresh"))
+        compare_records(make_run("A", {"causal": [True]}),
+                        [dataclasses.replace(r, prompt="another") for r in make_run("B", {"causal": [True]}, prefix="fresh")])
 
 
 def test_runs_on_different_worlds_are_told_worlds_share_no_instance():
@@ -155,6 +156,24 @@ def test_an_id_that_names_another_question_in_each_run_is_not_paired():
     assert [f.instance_id for f in cmp.flips] == ["multiplication-v1-0001"]
     with pytest.raises(UsageError, match="share no scored instance.*1 instance id\\(s\\) name different questions"):
         compare_records(a[:1], b[:1])
+
+
+def test_the_same_question_under_another_id_is_one_pair():
+    """Two fresh unseen draws number each model's problems in its own order: the same problem drawn by both
+    has two ids. It was never paired (review); it is one pair, and ids swapped between two questions clash
+    no more. By hand: A asks q0, q1, q2 (right, right, wrong); B asks q1, q0 under A's ids 0 and 1 (wrong,
+    right) and q2 under a new id (right): pairs (q0: both right), (q1: only A), (q2: only B)."""
+    a = make_run("A", {"multiplication": [True, True, False]})
+    b = make_run("B", {"multiplication": [False, True, True]})
+    b = [dataclasses.replace(b[0], prompt=a[1].prompt, expected=a[1].expected),
+         dataclasses.replace(b[1], prompt=a[0].prompt, expected=a[0].expected),
+         dataclasses.replace(b[2], instance_id="multiplication-unseen-0007", prompt=a[2].prompt, expected=a[2].expected)]
+    cmp = compare_records(a, b)
+    [cell] = cmp.cells
+    assert (cell.n, cell.both, cell.only_a, cell.only_b, cell.neither) == (3, 1, 1, 1, 0)
+    assert (cmp.clashes, cmp.unshared_a, cmp.unshared_b) == (0, 0, 0)
+    assert sorted((f.instance_id, f.right) for f in cmp.flips) == [
+        ("multiplication-v1-0001", "A"), ("multiplication-v1-0002", "B")]
 
 
 def test_an_expected_answer_read_back_from_a_file_is_the_same_question():
