@@ -23,8 +23,10 @@ megabytes. Four functions cover every way such text leaves oraclebench:
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import re
-from typing import Any
+from typing import Any, Callable
 
 STORED_CHARS = 65_536  # a completion kept in a record: generous for any task's answer (abcd traces ~10 KB)
 ERROR_CHARS = 2_000  # an error message kept in a record
@@ -88,15 +90,34 @@ def _cap(text: str, limit: int, dropped: int = 0) -> str:
     """``cap``, for a ``text`` already missing ``dropped`` characters at a point that this cut removes too."""
     if len(text) <= limit and not dropped:
         return text
-    total = len(text) + dropped
-    keep = limit - len(_marker(total - limit))
-    # The count rises as ``keep`` falls: a count a digit (or comma) longer takes a character more.
-    while keep > 0 and keep + len(_marker(total - keep)) > limit:
-        keep -= 1
-    if keep <= 0:
-        return text[:max(limit, 0)]
-    tail = keep // 4
-    return text[:keep - tail] + _marker(total - keep) + text[len(text) - tail:]
+    return _cut(*_plain_ends(text), len(text) + dropped, limit) or text[:max(limit, 0)]
+
+
+def _cut(head: Callable[[int], tuple[str, int]], tail: Callable[[int], tuple[str, int]], total: int,
+         limit: int) -> str | None:
+    """A head of the text, the marker and a tail, at most ``limit`` characters shown, the marker counting the
+    characters of the text (``total`` of them) left out; None where no marker and a character fit.
+    ``head(room)``/``tail(room)``: (the longest head/tail shown in at most ``room`` characters, how many
+    characters of the text it shows); a character may be shown longer than itself (an escape).
+
+    The marker's own length comes out of the room: the largest room whose marker still fits is taken (the
+    count rises as the room falls, and a count a digit or comma longer takes a character more). What is
+    taken of the head and the tail never overlaps in the text, as together it shows less than the whole."""
+    room = limit - len(_marker(max(total - limit, 1)))
+    while room > 0:
+        front, k = head(room - room // 4)
+        back, j = tail(room - len(front))
+        marker = _marker(total - k - j)
+        if len(front) + len(marker) + len(back) <= limit:
+            return front + marker + back
+        room -= 1
+    return None
+
+
+def _plain_ends(text: str) -> tuple[Callable[[int], tuple[str, int]], Callable[[int], tuple[str, int]]]:
+    """``_cut``'s head and tail of a text shown as it is."""
+    return (lambda room: (text[:room], min(room, len(text))),
+            lambda room: (text[len(text) - min(room, len(text)):], min(room, len(text))))
 
 
 _LINE_BREAK_TEXT = {"\n": "\\n", "\r": "\\r", "\t": "\\t", "\v": "\\v", "\f": "\\f",
@@ -104,6 +125,11 @@ _LINE_BREAK_TEXT = {"\n": "\\n", "\r": "\\r", "\t": "\\t", "\v": "\\v", "\f": "\
 # A pattern, not str.translate: translate looks every character up in a dict, 56 us for an abcd prompt
 # (700 characters, 25 line breaks) in every wrong answer's lines; the pattern takes 5.
 _LINE_BREAK = re.compile("[" + "".join(_LINE_BREAK_TEXT) + "]")
+
+
+# What ``_shown`` writes otherwise: one character at a time.
+_ESCAPED = re.compile(f"{_CONTROL.pattern}|{_SURROGATE.pattern}")
+_ESCAPED_LINE = re.compile(f"{_ESCAPED.pattern}|{_LINE_BREAK.pattern}")
 
 
 def _escape(m: re.Match) -> str:
@@ -127,11 +153,48 @@ def printable(text: str, limit: int = SHOWN_CHARS, line: bool = False) -> str:
     dropped = max(0, len(text) - 4 * limit)
     if dropped:
         text = text[:3 * limit] + text[len(text) - limit:]
-    text = storable_text(text)
-    text = _CONTROL.sub(_escape, text)
-    if line:
-        text = _LINE_BREAK.sub(lambda m: _LINE_BREAK_TEXT[m.group()], text)
-    return _cap(text, limit, dropped)
+    if len(text) <= limit:  # shown whole if its escapes fit
+        shown = _shown(text, line)
+        if len(shown) <= limit:
+            return shown
+    elif not (_ESCAPED_LINE if line else _ESCAPED).search(text):  # nothing escaped: one piece per character
+        return _cap(text, limit, dropped)
+    # Cut by the characters of ``text``, each shown as itself or its escape: the marker counts characters left
+    # out of ``text``, never the escapes' extra backslashes and digits.
+    pattern = _ESCAPED_LINE if line else _ESCAPED
+    return (_cut(lambda room: _shown_end(text, room, pattern, line), lambda room: _shown_end(text, room, pattern, line, True),
+                 len(text) + dropped, limit)
+            or _shown(text[:limit], line)[:limit])
+
+
+def _shown_end(text: str, room: int, pattern: re.Pattern, line: bool, tail: bool = False) -> tuple[str, int]:
+    """(the longest head, or ``tail``, of ``text`` shown in at most ``room`` characters, how many characters of
+    ``text`` it shows): a step per escaped character, not per character (the terminal lines of every wrong
+    answer are on this path)."""
+    walked = text[::-1] if tail else text  # each escape stands for one character: a tail is the reversed head
+    extra, n = 0, None  # ``extra``: what the escapes so far add to the shown length
+    known = _PIECES[line]
+    for m in pattern.finditer(walked):
+        i, c = m.start(), m.group()
+        if i + extra >= room:
+            break
+        if (piece := known.get(c)) is None:  # at most the few thousand characters the pattern matches
+            piece = known[c] = _shown(c, line)
+        if i + extra + len(piece) > room:
+            n = i
+            break
+        extra += len(piece) - 1
+    n = min(len(text), room - extra) if n is None else n
+    return _shown(text[len(text) - n:] if tail else text[:n], line), n
+
+
+_PIECES: dict[bool, dict[str, str]] = {False: {}, True: {}}
+
+
+def _shown(text: str, line: bool) -> str:
+    """``text`` storable, its control characters (and, for a ``line``, its line breaks) as visible escapes."""
+    text = _CONTROL.sub(_escape, storable_text(text))
+    return _LINE_BREAK.sub(lambda m: _LINE_BREAK_TEXT[m.group()], text) if line else text
 
 
 _MD_BREAKS = "\n\r\v\f\x1c-\x1e\x85\u2028\u2029"  # what str.splitlines splits at

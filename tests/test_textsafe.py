@@ -80,3 +80,33 @@ def test_a_text_shown_in_a_terminal_line_counts_every_character_it_leaves_out(ca
     (Printable ASCII: no escape changes a length.)"""
     text, limit = case
     assert_cut_as_promised(text, printable(text, limit), limit)
+
+
+def _escaped(text: str) -> str:
+    """Each control character as ``\\xNN`` or ``\\uNNNN``, as the definition in ``printable`` says."""
+    return "".join(f"\\x{ord(c):02x}" if ord(c) < 256 else f"\\u{ord(c):04x}" for c in text)
+
+
+@given(st.text(st.sampled_from("ab\x1b\x00\u202e"), max_size=600), st.integers(40, 200))
+def test_a_terminal_line_with_escapes_counts_the_characters_it_leaves_out_not_their_escapes(text, limit):
+    """The marker counted the escaped text's characters (a cut ESC counted 4) beside the original ones cut
+    before escaping (review): it counts characters of the text, whatever their escapes' length."""
+    shown = "".join(c if c in "ab" else _escaped(c) for c in text)
+    out = printable(text, limit)
+    if len(shown) <= limit:
+        assert out == shown
+        return
+    assert len(out) <= limit
+    m = MARKER.search(out)
+    assert m is not None
+    head, tail = out[:m.start()], out[m.end():]
+    shown_of = lambda part: "".join(c if c in "ab" else _escaped(c) for c in part)  # noqa: E731
+    k = next(k for k in range(len(text) + 1) if shown_of(text[:k]) == head)
+    j = next(j for j in range(len(text) + 1) if shown_of(text[len(text) - j:]) == tail)
+    assert int(m.group(1).replace(",", "")) == len(text) - k - j
+
+
+def test_thirty_escape_characters_cut_to_forty_say_how_many_of_them_are_missing():
+    # By hand: 30 ESC show as 120 characters; 40 leave room for 2 escapes (8) before the 27-character marker
+    # " ...[27 characters cut]... " and 1 after it: 30 - 3 = 27 characters cut, not the 108 escaped ones.
+    assert printable("\x1b" * 30, 40) == "\\x1b\\x1b ...[27 characters cut]... \\x1b"
