@@ -112,6 +112,7 @@ _ENDS_STATEMENT = re.compile(r"[ \t]*(?:$|[.!;]|\n|\(|[—–]|--?\s|,\s*(?=[a-z
 _EXPLAINS = re.compile(r"[\s.!;,:()—–-]*(?:because|since|as|which|that|this|these|here|check|checking|verify|verifying|"
                        r"verification|to\s+(?:check|verify|confirm|see)|proof|explanation|reason(?:ing)?|i\.e|e\.g|"
                        r"note|we\s+(?:get|have|can)|how|it\s+is|it'?s|is\b)", re.I)
+_LIST_MARK = re.compile(r"(?m)^\s*(\d{1,9})[.)]\s")  # "2. ", "2) " opening a line: a numbered list's item
 # Words that take back or redo what came before ("1071\nHmm, let me recompute: ... = 1081"): the number stated
 # first is then no answer, and the last one is read.
 _RECONSIDERED = re.compile(r"\b(?:wait|hmm|actually|oops|sorry|mistake|error|wrong|incorrect|recalculat\w*|"
@@ -221,7 +222,7 @@ def _stated_first(text: str) -> int | float | None:
     value, rest = _number(first.group()), text[first.end():]
     if _RECONSIDERED.search(rest):
         return None
-    if isinstance(value, int) and re.search(rf"(?m)^\s*{value + 1}[.)]\s", rest):  # a numbered list
+    if rest[:1] in (".", ")") and any(int(n) == value + 1 for n in _LIST_MARK.findall(rest)):  # a numbered list
         return None
     alone = re.match(r"[ \t]*\.?[ \t]*(?:\n|$)", rest)  # the number alone on the first line
     if alone or _EXPLAINS.match(rest) or any(_number(m.group()) == value for m in _NUMBER.finditer(rest)):
