@@ -239,14 +239,18 @@ class AbcdTask(Task[AbcdProblem]):
         Tolerates blank lines before the trace, missing or doubled ``=`` marks, a trailing ``=``
         (CleverGPT's style), extra spaces and ``\\r``, and the program repeated first, as the
         prompt's own example writes it (no rewrite gives the program back, so that line is never a
-        step). The trace ends at the first blank line after it. A line that is not a program is kept
-        as written, for ``check_trace`` to call garbage.
+        step). The trace ends at the first blank line after it; text after that (a chat answer's: "the
+        trace only ... and no other text") is kept as one more line. A line that is not a program is
+        kept as written, for ``check_trace`` to call garbage.
         """
         lines: list[str] = []
-        for raw in text.splitlines():
+        raws = text.splitlines()
+        for k, raw in enumerate(raws):
             line = re.sub(r"^[=\s]*|[=\s]*$", "", raw)
             if not line:
-                if lines:
+                if lines:  # the trace is over; what a chat answer writes after it is no step of it, but kept
+                    after = next((r.strip() for r in raws[k:] if r.strip()), None)  # (the completion form's
+                    lines += [after] if after is not None else []  # stop string cut it off already)
                     break
                 continue
             try:

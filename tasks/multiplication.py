@@ -315,13 +315,16 @@ class MultiplicationTask(Task[Problem]):
         return "\n" + "\n".join(lines) + "\n\n"
 
     def parse(self, text: str, problem: Problem) -> int | None:
-        """The answer as an int, or None (NOANSWER). Plain: the first line; worked: the final ``= N`` line."""
+        """The answer as an int, or None (NOANSWER). Plain: the whole text, a number alone; worked: the final
+        ``= N`` line."""
         bound = digit_bound(len(str(problem.a)) + len(str(problem.b)))  # a far longer number is TooLong
         if problem.scratchpad:
             lines = work_lines(text)
             return read_final(lines[-1], bound) if lines else None
-        first = text.lstrip().split("\n", 1)[0].strip()  # "\n" is the stop string: nothing after it counts
-        m = _NUMBER.match(first)
+        # The answer is the whole text: the completion form was cut at its stop string "\n" already, and the chat
+        # form asks for "the product alone ... and nothing else" ("1081\n\nWait, actually, it is 1071." is no
+        # product alone: read first line only, the answer it withdrew was scored right).
+        m = _NUMBER.match(text.strip())
         return read_int(m.group(1), bound) if m else None
 
     def read_lenient(self, text: str, problem: Problem) -> tuple[int | float | None, bool]:

@@ -245,9 +245,22 @@ def test_prompt_ends_with_the_program_and_stops_at_an_empty_line():
 
 def test_parse_tolerates_formatting_but_not_content():
     p = AbcdProblem(P("C A D B C"))
-    assert TASK.parse("\n=  C D A B C =\r\n= A#  #A B#\n=C\n\nC A D B C\n= junk", p) == ("C D A B C", "A B C", "C")
+    assert TASK.parse("\n=  C D A B C =\r\n= A#  #A B#\n=C\n", p) == ("C D A B C", "A B C", "C")
     assert TASK.parse("= C D a B C\n= C\n", p) == ("C D a B C", "C")
     assert TASK.parse("  \n\n", p) is None
+
+
+def test_the_trace_ends_at_its_stop_string_and_a_chat_answer_has_no_other_text():
+    """The completion form is cut at its stop string (a blank line) before it is read; the chat form has none and
+    asks for "the trace only ... and no other text": what it writes after a blank line is one more line, not a
+    step (read as the first trace only, a trace withdrawn after "Wait, actually:" scored right; found by review)."""
+    p = AbcdProblem(P("C A D B C"))
+    run_on = "= C D A B C\n= A B C\n= C\n\nC A D B C\n= junk"
+    assert TASK.assess(p, TASK.render(p), Response(text=run_on)).correct  # a base model running on: cut
+    withdrawn = TASK.assess(p, TASK.render(p), Response(text="= C D A B C\n= A B C\n= C\n\nWait, actually:\n= C", stop=()))
+    assert withdrawn.answer == ("C D A B C", "A B C", "C", "Wait, actually:") and not withdrawn.correct
+    assert withdrawn.reason == "trace line 3 'Wait, actually:': garbage"
+    assert TASK.assess(p, TASK.render(p), Response(text="= C D A B C\n= A B C\n= C\n\n", stop=())).correct
 
 
 def test_scores_say_which_line_is_wrong_and_why():

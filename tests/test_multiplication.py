@@ -180,7 +180,7 @@ def test_answers_round_trip_and_fit_the_budget_before_the_stop(p):
         ("56.", 56),
         ("  56 \t", 56),
         ("\n56", 56),
-        (" 56\nQ: What is 2 × 3? A: 6", 56),  # after the stop string nothing counts
+        (" 56\nQ: What is 2 × 3? A: 6", None),  # the whole text: the stop string is cut before (assess)
         ("560", 560),  # a number, just the wrong one: scored wrong
         ("5 6", None),
         ("56 or 57", None),
@@ -197,6 +197,19 @@ def test_answers_round_trip_and_fit_the_budget_before_the_stop(p):
 )
 def test_plain_parse_is_strict_about_content(text, parsed):
     assert TASK.parse(text, Problem(7, 8)) == parsed
+
+
+def test_after_the_stop_string_nothing_counts_and_a_chat_answer_is_read_whole():
+    """The completion form is cut at its stop string "\\n" before it is read (one cut, ``Task.assess``); the chat
+    form has none and asks for the product alone, so what follows the first line is part of the answer. Read as
+    its first line, "56\\n\\nWait, actually, it is 57." scored the withdrawn 56 right (found by review)."""
+    p = Problem(7, 8)
+    run_on = TASK.assess(p, TASK.render(p), Response(text=" 56\nQ: What is 2 × 3? A: 6"))
+    assert (run_on.answer, run_on.correct) == (56, True)
+    withdrawn = TASK.assess(p, TASK.render(p), Response(text="56\n\nWait, actually, it is 57.", stop=()))
+    assert (withdrawn.answer, withdrawn.correct, withdrawn.lenient_answer, withdrawn.lenient) == (None, False, 57, False)
+    said_alone = TASK.assess(p, TASK.render(p), Response(text="56\n", stop=()))
+    assert (said_alone.answer, said_alone.correct) == (56, True)
 
 
 @pytest.mark.parametrize(
