@@ -56,7 +56,7 @@ class RandomModel(Adapter):
         options = options or {}
         check_options(name, options, ("seed",))
         self.seed = int(options.get("seed", 0))
-        self.name = name if self.seed == 0 else f"{name}@{self.seed}"
+        self.name = name  # the run's model name, as every adapter's; the seed is in the identity
 
     def identity(self) -> str:
         return f"random@{self.seed}"

@@ -29,6 +29,7 @@ from oraclebench.errors import UsageError
 from oraclebench.records import Record, read_records, resolve_run
 from oraclebench.textsafe import printable
 from oraclebench.stats import mcnemar_exact
+from oraclebench.tasks.exchange import shown_share
 
 SPLIT_ORDER = {s: i for i, s in enumerate(("all", "trained", "unseen", "seen", "heldout", "unknown"))}
 
@@ -308,7 +309,7 @@ def cell_rows(cmp: Comparison) -> list[list]:
     """Rows of the paired table (accuracies and differences in percentage points)."""
     rows = []
     for c in cmp.cells:
-        accs = [f"{100 * c.acc_a:.1f}", f"{100 * c.acc_b:.1f}"] if c.n else ["-", "-"]
+        accs = [shown_share(c.acc_a), shown_share(c.acc_b)] if c.n else ["-", "-"]
         rows.append([c.task, c.split, c.n, c.both, c.only_a, c.only_b, c.neither, *accs,
                      f"{_pct(c.diff)} [{_pct(c.lo)}, {_pct(c.hi)}]" if c.n else "-", f"{c.p_value:.4g}",
                      f"{c.errors_a}/{c.errors_b}"])

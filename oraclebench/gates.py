@@ -43,6 +43,7 @@ from pathlib import Path
 
 from oraclebench.errors import UsageError
 from oraclebench.records import Record, summary_problem
+from oraclebench.tasks.exchange import shown_share
 
 SPLITS = ("all", "trained", "unseen", "seen", "heldout", "unknown")
 GATED = ("all", "trained", "unseen", "heldout", "seen")  # "unknown" is what a run can say, not a split to gate on
@@ -57,9 +58,9 @@ class GateResult:
     detail: str = ""
 
     def line(self) -> str:
-        got = "n/a" if self.measured is None else f"{self.measured:.4f}"
+        got = "n/a" if self.measured is None else shown_share(self.measured, 4, percent=False)
         verdict = "PASS" if self.ok else "FAIL"
-        floor = "" if self.floor is None else f", floor {self.floor:.4f}"
+        floor = "" if self.floor is None else f", floor {shown_share(self.floor, 4, percent=False)}"
         return f"{verdict} {self.name}: measured {got}{floor}" + (f" ({self.detail})" if self.detail else "")
 
 
@@ -317,7 +318,7 @@ def _baseline_gates(spec, summary: dict, path: Path, name: str) -> list[GateResu
             floor = max(0.0, c["accuracy"] - tolerance)
             results.append(GateResult(f"{summary['model']} {task}.{split} vs baseline", measured, floor,
                                       c["accuracy"] - measured <= tolerance + TIE,
-                                      f"baseline {c['accuracy']:.4f} - tolerance {tolerance}{partial}"))
+                                      f"baseline {shown_share(c['accuracy'], 4, percent=False)} - tolerance {tolerance}{partial}"))
     if not results:
         raise UsageError(f"gate file {path}: baseline {base_path} shares no task with this run")
     return results
@@ -426,7 +427,7 @@ def _paired_result(name: str, c: PairedCounts, p: float, significant: bool, alph
     if not why:
         within = "" if tolerance is None else f"; change {-100 * drop:+.1f} points, within tolerance {100 * tolerance:.1f}"
         why.append(f"no significant drop (one-sided McNemar p={p:.4g}, alpha {alpha}, Holm over {m} tests){within}")
-    counts = (f"{c.n} shared instances: baseline {base:.4f}, new {new:.4f}, only baseline right {c.only_base}, "
+    counts = (f"{c.n} shared instances: baseline {shown_share(base, 4, percent=False)}, new {shown_share(new, 4, percent=False)}, only baseline right {c.only_base}, "
               f"only new right {c.only_new}")
     if c.errors_new or c.errors_base:  # counted as not right, as in the run's accuracy: said, so a FAIL is not misread
         counts += (f"; request errors (counted as not right): {c.errors_new} in the new run, {c.errors_base} in the "

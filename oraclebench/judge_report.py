@@ -25,6 +25,7 @@ from typing import Callable, Iterable, Sequence
 from oraclebench.compare import pair_records
 from oraclebench.records import Record
 from oraclebench.stats import mcnemar_exact, paired_bootstrap, wilson
+from oraclebench.tasks.exchange import shown_share
 
 SPLITS = ("all", "seen", "heldout")  # seen: the seen templates and error kinds (records trained, unseen or seen)
 INSIDE = ("trained", "unseen", "seen")
@@ -132,7 +133,7 @@ def _pct(c: dict) -> str:
     if not c["n"]:
         return "-"
     errors = f", {c['errors']} failed" if c.get("errors") else ""
-    return f"{100 * c['p']:.1f} [{100 * c['ci'][0]:.1f}, {100 * c['ci'][1]:.1f}] (n={c['n']}{errors})"
+    return f"{shown_share(c['p'])} [{shown_share(c['ci'][0])}, {shown_share(c['ci'][1])}] (n={c['n']}{errors})"
 
 
 def _pvalue(p: float) -> str:

@@ -17,6 +17,7 @@ import time
 from typing import Callable, TextIO
 
 from oraclebench.errors import UsageError
+from oraclebench.tasks.exchange import shown_share
 
 INTERVAL_TTY = 10.0  # seconds between lines on a terminal
 INTERVAL_PIPED = 30.0  # piped or in CI: fewer lines, each whole
@@ -135,7 +136,7 @@ class Progress:
         now = self.clock() if now is None else now
         elapsed = max(now - self.started, 1e-9)
         rate = self.done / elapsed
-        pct = f" ({100 * self.done / self.total:.0f}%)" if self.total else ""
+        pct = f" ({shown_share(self.done / self.total, 0)}%)" if self.total else ""
         parts = [f"{self.what}: {self.done}/{self.total} {self.unit}{pct}", f"{_rate(rate)} {self.unit}/s"]
         if self.done < self.total and not finished:
             parts.append(f"about {duration((self.total - self.done) / rate)} left" if rate > 0 else "time left unknown")

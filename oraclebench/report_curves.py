@@ -14,6 +14,7 @@ from oraclebench.report_leaderboard import _cell, _pivot, accuracy, errors_text
 from oraclebench.report_runs import Run, _task, training_range
 from oraclebench.stats import TINY_N, tiny
 from oraclebench.tasks.base import percent
+from oraclebench.tasks.exchange import shown_share
 
 
 def coverage_table(runs: Sequence[Run], task: str) -> pd.DataFrame:
@@ -86,7 +87,7 @@ def curves_section(doc: plots.Doc, task: str, part: pd.DataFrame, knobs, runs_by
                if any(tiny(n) for n in acc["n"]) else "")
         doc.figure(fig, f"curve-{task}-{knob}", f"{task}: accuracy (95% Wilson CI) by {knob}; shaded: training "
                    f"range{few}")
-        wide = acc.assign(cell=[(count_cell(k, n) if tiny(n) else f"{100 * a:.0f} ({n})") + errors_text(e)
+        wide = acc.assign(cell=[(count_cell(k, n) if tiny(n) else f"{shown_share(a, 0)} ({n})") + errors_text(e)
                                 for a, k, n, e in zip(acc["accuracy"], acc["correct"], acc["n"], acc["errors"])])
         few = f"; right/n where n < {TINY_N}" if any(tiny(n) for n in acc["n"]) else ""
         doc.table(_pivot(wide, "x", "model", "cell").rename(columns={"x": knob}),

@@ -11,6 +11,7 @@ import pandas as pd
 from oraclebench.records import task_complete
 from oraclebench.report_runs import Run
 from oraclebench.stats import wilson
+from oraclebench.tasks.exchange import shown_share
 
 
 def accuracy(frame: pd.DataFrame, by: list[str]) -> pd.DataFrame:
@@ -28,7 +29,7 @@ def accuracy(frame: pd.DataFrame, by: list[str]) -> pd.DataFrame:
 
 
 def _cell(row) -> str:
-    text = f"{100 * row.accuracy:.1f} [{100 * row.lo:.1f}, {100 * row.hi:.1f}] n={row.n}"
+    text = f"{shown_share(row.accuracy)} [{shown_share(row.lo)}, {shown_share(row.hi)}] n={row.n}"
     return text + errors_text(row.errors)
 
 
@@ -67,7 +68,7 @@ def leaderboard(frame: pd.DataFrame) -> pd.DataFrame:
         cells = {(t, str(m)): _cell(r) for r in by_split[by_split["split"] == split].itertuples()
                  for t, m in [(r.task, r.model)]}
         table[column] = [cells.get((t, str(m)), "-") for t, m in zip(table["task"], table["model"])]
-    table["lenient (+only lenient)"] = [f"{100 * r.lenient / r.n:.1f} (+{r.lenient - r.correct})"
+    table["lenient (+only lenient)"] = [f"{shown_share(r.lenient / r.n)} (+{r.lenient - r.correct})"
                                         for r in table.itertuples()]
     kinds = frame.groupby(["task", "model"], observed=True)["split"].agg(lambda v: ", ".join(sorted(set(v))))
     table["split"] = [kinds.get((t, m), "-") for t, m in zip(table["task"], table["model"])]

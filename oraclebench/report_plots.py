@@ -30,6 +30,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from oraclebench.stats import TINY_N, tiny
+from oraclebench.tasks.exchange import shown_share
 from oraclebench.textsafe import md_cell, md_fence, md_inline
 
 # Training-range shades, one per distinct range in a figure (most figures have one).
@@ -205,7 +206,7 @@ def heatmap_figure(frame, models: Sequence[str], seen: dict[str, Callable[[int, 
             i, j = a_vals.index(row.a), b_vals.index(row.b)
             grid[i, j] = 100 * row.accuracy
             # Too few instances for a percentage to mean much: the count, right of all (1/1, 2/3).
-            cells[i, j] = f"{int(row.correct)}/{int(row.n)}" if tiny(int(row.n)) else f"{grid[i, j]:.0f}"
+            cells[i, j] = f"{int(row.correct)}/{int(row.n)}" if tiny(int(row.n)) else shown_share(row.accuracy, 0)
             if getattr(row, "errors", 0):  # failed requests: not measured, so the cell says how many
                 cells[i, j] += f"\n{int(row.errors)} err"
         image = ax.imshow(grid, vmin=0, vmax=100, cmap="viridis", origin="lower", aspect="auto")

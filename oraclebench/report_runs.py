@@ -114,7 +114,9 @@ def _named_runs(results: Path, names: Sequence[str]) -> list[Run]:
 
 def records_frame(runs: Sequence[Run]) -> pd.DataFrame:
     """One row per record; dict columns (bucket, fields, detail) are kept whole for per-task use."""
-    rows = [(r.model, r.run_id, r.task, r.instance_id, r.label, r.split, bool(r.correct), r.error is not None,
+    # A record is its run's: the run's model name, never the adapter's own (``random`` with a seed wrote
+    # ``random@3`` in its records, which no run was named, and its rows fell out of the leaderboard).
+    rows = [(run.model, r.run_id, r.task, r.instance_id, r.label, r.split, bool(r.correct), r.error is not None,
              r.status == "no_answer", r.status == "truncated", bool(r.correct or r.correct_lenient), r.bucket or {}, r.fields or {},
              r.detail or {}, r.prompt, r.completion, r.expected, r.parsed, r.reason)
             for run in runs for r in run.records]

@@ -12,6 +12,7 @@ from oraclebench import report_plots as plots
 from oraclebench.records import request_errors, scan_runs
 from oraclebench.report_runs import INSIDE_SPLITS
 from oraclebench.stats import wilson
+from oraclebench.tasks.exchange import shown_share
 
 
 WORLD_SPLITS = ("trained", "unseen", "seen", "heldout", "unknown")  # the summary's splits, "all" aside
@@ -53,7 +54,7 @@ def world_runs(results: Path) -> list[dict]:
 
 def worlds_table(rows: list[dict]) -> pd.DataFrame:
     def cell(c: dict | None) -> str:
-        return "-" if not c else f"{100 * c['acc']:.1f} [{100 * c['lo']:.1f}, {100 * c['hi']:.1f}] n={c['n']}"
+        return "-" if not c else f"{shown_share(c['acc'])} [{shown_share(c['lo'])}, {shown_share(c['hi'])}] n={c['n']}"
 
     names = {"seen": "seen %", "heldout": "held out %", "unknown": "unknown %"}
     return pd.DataFrame([{"model": r["model"], "world": r["world"], "variables": r.get("variables"),

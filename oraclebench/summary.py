@@ -39,6 +39,7 @@ from typing import Callable, Iterable, Sequence
 from oraclebench.records import Record, atomic_write, measured_as, partial_reason, scored_runs
 from oraclebench.stats import wilson
 from oraclebench.tasks.base import INSIDE, MIN_UNSEEN, SPLIT_KINDS
+from oraclebench.tasks.exchange import shown_share
 from oraclebench.textsafe import md_cell, md_inline
 
 SPLITS = ("all", *SPLIT_KINDS)  # all, trained, unseen, seen, heldout, unknown: the reading order
@@ -182,7 +183,7 @@ def split_name(splits: dict, split: str) -> str:
 
 
 def _pct(x: float | None) -> str:
-    return "-" if x is None else f"{100 * x:.1f}"
+    return "-" if x is None else shown_share(x)
 
 
 def lenient_text(c: dict) -> str:

@@ -32,6 +32,7 @@ from oraclebench.records import (DamagedFile, Record, list_runs, partial_reason,
                                  task_complete)
 from oraclebench.runner import score_one
 from oraclebench.stats import TINY_N, tiny, wilson
+from oraclebench.tasks.exchange import shown_share
 from oraclebench.textsafe import shown_value
 
 PAGE = 100  # instances per page
@@ -122,7 +123,7 @@ def interval_text(row: Row) -> str:
     if tiny(row.n):
         return f"{row.correct}/{row.n} right (n < {TINY_N}: no interval)"
     lo, hi = row.ci
-    return f"{100 * lo:.1f} – {100 * hi:.1f}"
+    return f"{shown_share(lo)} – {shown_share(hi)}"
 
 
 def failed_text(cell: dict) -> str:

@@ -201,6 +201,25 @@ def percent(part: int, whole: int) -> str:
     return f"{share:.0f}%"
 
 
+def shown_share(share: float, decimals: int = 1, percent: bool = True) -> str:
+    """``share`` (a fraction, 0 to 1) as a percentage with ``decimals`` places (or, not ``percent``, as the
+    fraction itself), never rounded to a bound it did not reach, as ``percent`` does: 1,999 of 2,000 is
+    ``">99.9"``, not ``"100.0"`` (a claim that every answer was right), 1 of 2,500 ``"<0.1"``, not ``"0.0"``.
+
+    >>> shown_share(1999 / 2000), shown_share(1 / 2500), shown_share(1.0), shown_share(0.5, 0), shown_share(29999 / 30000, 4, False)
+    ('>99.9', '<0.1', '100.0', '50', '>0.9999')
+    """
+    top = 100.0 if percent else 1.0
+    value = share * top
+    text = f"{value:.{decimals}f}"
+    step = 10.0 ** -decimals
+    if value < top and float(text) >= top:
+        return f">{top - step:.{decimals}f}"
+    if value > 0 and float(text) <= 0:
+        return f"<{step:.{decimals}f}"
+    return text
+
+
 @dataclass(frozen=True)
 class BucketCoverage:
     """How much of one stratum of the training distribution the training data covered.

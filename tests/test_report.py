@@ -643,3 +643,40 @@ def test_the_per_digit_table_says_how_many_answers_have_each_digit_where_it_is_n
     md = doc.render_md("t", "m")
     assert "% of the answered requests whose product has that digit" in md
     assert "multiplication: answered requests per field (the base of each %):" in md
+
+
+# --------------------------------------------------------------------------- numbers that must not look right (review)
+
+
+def _mult_records(model: str, right: int, n: int) -> list[Record]:
+    return [Record(run_id="r", model=model, task="multiplication", instance_id=f"multiplication-fresh0-{i:04d}",
+                   label="1x1", bucket={}, split="seen", prompt=f"p{i}", completion="x", parsed=None, expected=56,
+                   correct=i < right, status="correct" if i < right else "wrong") for i in range(n)]
+
+
+def test_a_run_whose_records_name_the_model_otherwise_keeps_its_row():
+    """``random`` with a seed wrote ``random@3`` into its records and ``random`` into its summary; the report's model
+    axis took the summaries' names, so every record fell out of the leaderboard (found by review). A record is its
+    run's, and the adapter names itself as it was asked for."""
+    from oraclebench.models.baselines import RandomModel
+    from oraclebench.report import leaderboard
+
+    seeded = RandomModel("random", {"seed": "3"})
+    assert (seeded.name, seeded.identity()) == ("random", "random@3")
+    row = leaderboard(records_frame([Run("random", "r", {}, _mult_records("random@3", 1, 32))])).iloc[0]
+    assert (row["model"], row["all"]) == ("random", "3.1 [0.6, 15.7] n=32")  # 1 of 32: Wilson by hand
+
+
+def test_a_share_is_never_rounded_to_a_bound_it_did_not_reach():
+    """1,999 right of 2,000 printed as 100.0 in the terminal table, leaderboard.md and the report (no wrong count
+    beside it there), and a gate printed "measured 1.0000, floor 1.0000" for the 29,999 of 30,000 it failed on."""
+    from oraclebench.gates import GateResult
+    from oraclebench.report import leaderboard
+    from oraclebench.summary import render_table
+
+    records = _mult_records("m", 1999, 2000)
+    assert summarize(records, model="m")["tasks"]["multiplication"]["all"]["accuracy"] == 0.9995
+    assert " >99.9 [99.7, >99.9] " in render_table(summarize(records, model="m"))
+    assert leaderboard(records_frame([Run("m", "r", {}, records)])).iloc[0]["all"].startswith(">99.9 [99.7, >99.9] ")
+    assert GateResult("m judge", 29999 / 30000, 1.0, False).line() == "FAIL m judge: measured >0.9999, floor 1.0000"
+    assert " <0.1 " in render_table(summarize(_mult_records("m", 1, 2500), model="m"))
