@@ -134,7 +134,8 @@ def pair_records(a: Sequence[Record], b: Sequence[Record]) -> tuple[list[tuple[R
     unmatched: list[tuple[int, Record]] = []  # A's records whose id B lacks or uses for another question
     for r in a:
         other = by_id.get((r.task, r.instance_id))
-        if other is not None and _question(r) == _question(other):
+        # (``taken``: a records file merged by hand may hold one id twice; B's record pairs once, never twice.)
+        if other is not None and id(other) not in taken and _question(r) == _question(other):
             pairs.append((r, other))
             taken.add(id(other))
         else:

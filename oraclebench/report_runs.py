@@ -6,6 +6,7 @@ section's tables and lines.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
@@ -97,8 +98,10 @@ def _no_complete_run(results: Path, model: str | None, scores) -> str:
 
 
 def _named_runs(results: Path, names: Sequence[str]) -> list[Run]:
-    """The runs named, one ``Run`` per model (a later name wins for a task two runs share)."""
-    by_model: dict[str, dict[str, dict]] = {}
+    """The runs named, one ``Run`` per model; where two runs named of one model share a task (before and after,
+    side by side), one per run instead, each named ``MODEL@RUN_ID`` (a later name replaced the earlier one
+    without a word)."""
+    summaries = []
     for name in names:
         run_dir = resolve_run(results, name)
         try:
@@ -107,8 +110,14 @@ def _named_runs(results: Path, names: Sequence[str]) -> list[Run]:
             raise UsageError(f"run {name}: cannot read {run_dir / 'summary.json'}: {exc}") from None
         summary.setdefault("run_id", run_dir.name)
         summary["path"] = str(run_dir)
+        summaries.append(summary)
+    covered = Counter((s["model"], task) for s in {s["path"]: s for s in summaries}.values() for task in s.get("tasks") or {})
+    apart = {model for (model, _), runs in covered.items() if runs > 1}
+    by_model: dict[str, dict[str, dict]] = {}
+    for summary in summaries:
+        key = f"{summary['model']}@{summary['run_id']}" if summary["model"] in apart else summary["model"]
         for task in summary.get("tasks") or {}:
-            by_model.setdefault(summary["model"], {})[task] = summary
+            by_model.setdefault(key, {})[task] = summary
     return [_run_of(m, tasks) for m, tasks in by_model.items()]
 
 

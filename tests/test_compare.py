@@ -213,3 +213,14 @@ def test_pairs_that_all_failed_show_no_accuracy():
     assert (cell.n, cell.left_out, cell.errors_a) == (0, 2, 2)
     [row] = cell_rows(cmp)
     assert row[2] == 0 and row[7:10] == ["-", "-", "-"]  # no accuracy of nothing measured (was a ZeroDivisionError)
+
+
+def test_a_record_of_b_pairs_once_even_where_a_holds_its_id_twice():
+    """A records file merged by hand may hold one instance twice; B's record was paired with both, counting one
+    answer twice (n 12 of 11 instances; found by review). By hand: A's two copies of id 0 (right), B's id 0
+    (right): one pair both right; the second copy is A's alone."""
+    a = make_run("A", {"multiplication": [True]})
+    b = make_run("B", {"multiplication": [True]})
+    cmp = compare_records(a + a, b)
+    [cell] = cmp.cells
+    assert (cell.n, cell.both) == (1, 1) and (cmp.unshared_a, cmp.unshared_b) == (1, 0)

@@ -680,3 +680,18 @@ def test_a_share_is_never_rounded_to_a_bound_it_did_not_reach():
     assert leaderboard(records_frame([Run("m", "r", {}, records)])).iloc[0]["all"].startswith(">99.9 [99.7, >99.9] ")
     assert GateResult("m judge", 29999 / 30000, 1.0, False).line() == "FAIL m judge: measured >0.9999, floor 1.0000"
     assert " <0.1 " in render_table(summarize(_mult_records("m", 1, 2500), model="m"))
+
+
+def test_two_runs_of_one_model_named_to_the_report_are_shown_side_by_side(tmp_path):
+    """``report --run r1 --run r2`` of one model kept r2 alone and said nothing (found by review): each is its own
+    row, ``MODEL@RUN``. By hand: r1 1 of 4 right, r2 3 of 4."""
+    from oraclebench.report import leaderboard
+
+    for run_id, right in (("r1", 1), ("r2", 3)):
+        records = [dataclasses.replace(r, run_id=run_id) for r in _mult_records("m", right, 4)]
+        write_run(tmp_path, run_id, records, summarize(records, run_id=run_id, model="m"))
+    runs = load_runs(tmp_path, runs=["r1", "r2"])
+    assert [run.model for run in runs] == ["m@r1", "m@r2"]
+    cells = leaderboard(records_frame(runs)).set_index("model")["all"]
+    assert cells["m@r1"].startswith("25.0 ") and cells["m@r2"].startswith("75.0 ")
+    assert [run.model for run in load_runs(tmp_path, runs=["r2", "r2"])] == ["m"]  # one run named twice is one
