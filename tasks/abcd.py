@@ -332,9 +332,9 @@ class AbcdTask(Task[AbcdProblem]):
     def split(self, problem: AbcdProblem, manifest: dict | None) -> Split:
         if manifest is None:
             return "unknown"
-        if manifest.get("lengths") is None:
-            return "seen"
-        lo, hi = manifest["lengths"]
+        # The range training draws from (``train_config``): without ``lengths``, the default config's, so a
+        # longer program is outside it (it was called inside).
+        lo, hi = manifest.get("lengths") or (AbcdConfig.min_length, AbcdConfig.max_length)
         return "seen" if lo <= len(problem.tokens) <= hi else "heldout"
 
     def manifest_from_spec(self, spec: str) -> dict:

@@ -385,6 +385,12 @@ class CausalTask(Task[CausalProblem]):
     def world(self, problem: CausalProblem) -> World:
         return _world(problem.world)
 
+    def identity(self, problem: CausalProblem) -> str:
+        """The problem's encoding with its world by content (``_world_key``), not by the path it was read from: a
+        model trained on ``w.toml`` and scored on a copy elsewhere, or on ``tasks/worlds/default.toml``, asks the
+        same questions (as ``check_variant`` lets it); by path, every trained problem was called unseen."""
+        return repr({**self.encode(problem), "world": _world_key(problem.world)})
+
     def outcome(self, problem: CausalProblem) -> Outcome:
         """The oracle's full evaluation of the problem's input."""
         try:
@@ -551,8 +557,14 @@ class CausalTask(Task[CausalProblem]):
         return CausalConfig(self.world_ref)
 
     def train_config(self, manifest: dict | None) -> CausalConfig:
+        """The training distribution a manifest names: its world (the bound world where the manifest's file has
+        the same content, wherever the file now lies: a model moved with its world) and omitted inputs."""
         manifest = manifest or {}
-        return CausalConfig(world=manifest.get("world", "default"), omitted=tuple(manifest.get("omitted", ())))
+        world = manifest.get("world", "default")
+        if world != "default" and self.world_ref != "default" and \
+                manifest.get("world_sha256") == self.bound_world().sha256:
+            world = self.world_ref
+        return CausalConfig(world=world, omitted=tuple(manifest.get("omitted", ())))
 
     def manifest_from_spec(self, spec: str) -> dict:
         """``"omitted=1,0,1,0,1;1,1,1,1,1"`` (or the bare sequences), optionally ``world=PATH``.
@@ -590,6 +602,23 @@ def world_fields(world: str) -> dict:
         return {}
     w = _world(world)
     return {"world_name": w.name, "world_sha256": w.sha256}
+
+
+@functools.lru_cache(maxsize=64)
+def _content_key(path: str, mtime_ns: int, size: int) -> str:
+    sha = _world(path).sha256
+    return "default" if sha == DEFAULT_WORLD.sha256 else f"sha256:{sha}"
+
+
+def _world_key(ref: str) -> str:
+    """A world as its identity holds it: "default" for the default world's content, else ``sha256:<hex>``."""
+    if ref == "default":
+        return ref
+    try:
+        stat = Path(ref).stat()
+    except OSError:  # no file: ``_world`` says so, as a TaskError
+        return _world(ref).sha256
+    return _content_key(ref, stat.st_mtime_ns, stat.st_size)
 
 
 def _trained_world(manifest: dict) -> tuple[str, str | None]:

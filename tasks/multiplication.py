@@ -371,7 +371,9 @@ class MultiplicationTask(Task[Problem]):
     def split(self, problem: Problem, manifest: dict | None) -> Split:
         if manifest is None:
             return "unknown"
-        max_a, max_b = manifest.get("max_digits", (MAX_DIGITS, MAX_DIGITS))
+        # The range training draws from (``train_config``): without ``max_digits``, 1 to 5 digits, so a 6-digit
+        # operand is outside it (it was called inside: "seen", "unseen" against the training data).
+        max_a, max_b = manifest.get("max_digits", (Config.a_digits[1], Config.b_digits[1]))
         if len(str(problem.a)) > max_a or len(str(problem.b)) > max_b:
             return "heldout"
         pairs = _manifest_pairs(manifest)

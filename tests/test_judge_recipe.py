@@ -191,7 +191,7 @@ def _record(i: int, correct: bool, argument_correct: bool, split: str = "seen", 
                                "masked": masked, "template": "tickets", "error": "slip"}
     return Record(run_id="r", model=model, task="judge", instance_id=f"judge-v2-{i:04d}", label="x",
                   bucket={"template": "tickets", "error": "slip", "argument_correct": argument_correct, "masked": masked},
-                  split=split, prompt="p", completion=str(chosen), parsed=chosen, expected=expected,
+                  split=split, prompt=f"p{i}", completion=str(chosen), parsed=chosen, expected=expected,
                   correct=bool(correct and not error), detail=detail, error=error)
 
 

@@ -257,14 +257,15 @@ def test_coverage_warns_where_unseen_is_too_small_to_read():
 
 @pytest.fixture(scope="module")
 def tiny_mult(tmp_path_factory) -> Path:
-    """A gpt2-mult checkpoint trained 2 steps on 2,000 examples (the scale fixed, whatever the
-    environment's: at the full 40,000 nearly every in-range frozen instance is trained on, none unseen),
-    with the manifest (and training_data) beside it."""
+    """A gpt2-mult checkpoint trained one epoch over 2,000 examples (the scale fixed, whatever the
+    environment's: at the full 40,000 nearly every in-range frozen instance is trained on, none unseen;
+    a run cut short by --steps draws only what it shows, 2 steps 64), with the manifest (and
+    training_data) beside it."""
     from oraclebench.training.recipes import train
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("ORACLEBENCH_TRAIN_SCALE", "0.05")
-        return Path(train("gpt2-mult", tmp_path_factory.mktemp("mult") / "m", steps=2, progress=False))
+        return Path(train("gpt2-mult", tmp_path_factory.mktemp("mult") / "m", epochs=1.0, progress=False))
 
 
 def test_fresh_split_unseen_scores_only_unseen_problems(bench, pytester, tiny_mult):
@@ -286,12 +287,13 @@ def _operands(record: dict) -> dict:
 
 @pytest.fixture(scope="module")
 def used_up_causal(tmp_path_factory) -> Path:
-    """A gpt2-causal checkpoint whose training data drew every input of its distribution (hundreds of
-    draws of 29 inputs): no problem there is unseen. Module-scoped, so torch is imported before any
-    pytester run (one that imports it first removes it again, and torch cannot be imported twice)."""
+    """A gpt2-causal checkpoint whose training data drew every input of its distribution: 8 steps of 16 show
+    128 draws, which hold all 29 inputs (a run cut short draws only what it shows: 2 steps held 20). No
+    problem there is unseen. Module-scoped, so torch is imported before any pytester run (one that imports
+    it first removes it again, and torch cannot be imported twice)."""
     from oraclebench.training.recipes import train
 
-    return Path(train("gpt2-causal", tmp_path_factory.mktemp("causal") / "c", steps=2, progress=False))
+    return Path(train("gpt2-causal", tmp_path_factory.mktemp("causal") / "c", steps=8, progress=False))
 
 
 def test_fresh_split_unseen_says_when_the_space_is_used_up(bench, pytester, used_up_causal):
@@ -654,3 +656,53 @@ def test_a_run_keeps_the_draws_in_the_home_and_the_next_run_reads_them(bench, py
     assert drawn == []  # read, not drawn
     for key in ("coverage", "training", "tasks"):
         assert again[key] == first[key], key
+
+
+# --------------------------------------------------------------------------- found by review
+
+
+def test_a_causal_problem_is_the_same_question_on_a_copy_of_its_world(tmp_path):
+    """The identity held the world's path: a model trained on ``a/w.toml`` and scored on a copy ``b/w.toml`` (or on
+    ``tasks/worlds/default.toml``, the default world's file), as ``check_variant`` lets it, had every trained
+    problem called unseen. By hand: 32 inputs, one omitted; all 31 others trained, the omitted one held out."""
+    world = (Path(__file__).resolve().parent.parent / "tasks" / "worlds" / "default.toml").read_text(encoding="utf-8")
+    for where in ("a", "b"):
+        (tmp_path / where).mkdir()
+        (tmp_path / where / "w.toml").write_text(world.replace('name = "default"', 'name = "mine"'), encoding="utf-8")
+    on_a, on_b = (CAUSAL.variant(str(tmp_path / w / "w.toml")) for w in ("a", "b"))
+    split = on_a.manifest_from_spec("omitted=1,0,1,0,1")
+    data = {"stream": "train", "seed": 0, "count": 200, "split": split, "config": {}}
+    on_b.check_variant(split, "m")  # the same world: allowed
+    trained = on_b.training_identities(data)
+    labels = [on_b.training_split(on_b.decode(i.problem), split, trained) for i in on_b.frozen_variant()]
+    assert (labels.count("trained"), labels.count("heldout"), len(labels)) == (31, 1, 32)
+    default_file = CAUSAL.variant(str(Path(__file__).resolve().parent.parent / "tasks" / "worlds" / "default.toml"))
+    p = CAUSAL.sample(0, 0)
+    assert default_file.identity(default_file.decode({**CAUSAL.encode(p), "world": default_file.world_ref})) == CAUSAL.identity(p)
+    (tmp_path / "a" / "w.toml").unlink()  # the model moved without its world's file: the bound copy is that world
+    assert len(on_b.training_identities({**data, "seed": 1})) == 31  # it raised "no such world file"
+
+
+def test_training_cut_short_draws_only_what_the_model_is_shown():
+    """``--steps 100`` trained on 3,200 of the 40,000 problems drawn, and the manifest called all 40,000 trained
+    (found by review). A run cut short draws as many problems as it shows, one epoch over them."""
+    from oraclebench.training import judge as judge_training
+    from oraclebench.training.recipes import get_recipe, settings, training_data
+
+    recipe = get_recipe("gpt2-mult")
+    cut = settings(recipe, scale=1.0, steps=100)
+    assert (cut["examples"], cut["epochs"], training_data(cut)["count"]) == (100 * recipe.batch_size, 1.0, 100 * recipe.batch_size)
+    half = settings(recipe, scale=1.0, epochs=0.5)
+    assert half["examples"] == -(-recipe.examples // 2 // recipe.batch_size) * recipe.batch_size and half["epochs"] == 1.0
+    assert settings(recipe, scale=1.0)["examples"] == recipe.examples  # the full recipe: unchanged
+    chooser = judge_training.Recipe(steps=100)
+    assert judge_training.training_data(chooser, {})["count"] == 100 * chooser.batch < chooser.train_n
+
+
+def test_with_no_range_in_the_manifest_a_problem_outside_the_training_distribution_is_held_out():
+    """Without ``max_digits`` (or ``lengths``) training draws the default range, 1 to 5 digits (lengths 1 to 21),
+    but a 6-digit operand (a 30-token program) was called inside it (found by review)."""
+    assert MULT.train_config({}).a_digits == (1, 5)
+    assert MULT.split(MULT.Problem(123456, 7), {}) == "heldout" and MULT.split(MULT.Problem(12345, 7), {}) == "seen"
+    assert ABCD.train_config({}).max_length == 21
+    assert ABCD.split(ABCD.Problem(("A",) * 30), {}) == "heldout" and ABCD.split(ABCD.Problem(("A",) * 21), {}) == "seen"

@@ -165,8 +165,10 @@ class Data:
 
 def training_data(recipe: Recipe, manifest: dict) -> dict:
     """The chooser's training problems, as manifests say it (``Task.training_problems`` reads it back)."""
-    return {"stream": "train", "seed": recipe.seed, "count": recipe.train_n, "split": manifest,
-            "config": {"masked": recipe.masked}}
+    # Only the problems the chooser is shown are trained on: --steps 100 of 8 shows 800 of 3,000 (each epoch
+    # is a permutation of all of them, so steps x batch >= count shows every one).
+    return {"stream": "train", "seed": recipe.seed, "count": min(recipe.train_n, recipe.steps * recipe.batch),
+            "split": manifest, "config": {"masked": recipe.masked}}
 
 
 def make_data(recipe: Recipe) -> Data:

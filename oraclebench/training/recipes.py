@@ -28,6 +28,7 @@ import contextlib
 import dataclasses
 import hashlib
 import json
+import math
 import os
 import shutil
 import sys
@@ -129,9 +130,16 @@ def settings(recipe: Recipe, *, seed: int = 0, heldout: str | None = None, scale
     out.pop("minutes")
     # stream: the training problems come from the "train" stream (before it, from Random(seed + i),
     # the stream of the frozen sets): a checkpoint trained on the old stream is trained again.
-    out.update(heldout=spec, split=split, seed=seed, scale=scale, stream="train",
-               examples=max(recipe.batch_size, round(recipe.examples * scale)),
-               epochs=recipe.epochs if epochs is None else epochs, steps=steps)
+    examples = max(recipe.batch_size, round(recipe.examples * scale))
+    epochs = recipe.epochs if epochs is None else epochs
+    # Training cut short (--steps N, --epochs below 1) shows the model only some of the examples drawn: draw only
+    # as many as it is shown, so the manifest's training data (every problem drawn is "trained") is what it saw.
+    # (It drew them all: with --steps 100, 40,000 problems were called trained and 3,200 were shown.)
+    shown = steps * recipe.batch_size if steps else math.ceil(examples * epochs / recipe.batch_size) * recipe.batch_size
+    if shown < examples:
+        examples, epochs = shown, 1.0
+    out.update(heldout=spec, split=split, seed=seed, scale=scale, stream="train", examples=examples, epochs=epochs,
+               steps=steps)
     return out
 
 
