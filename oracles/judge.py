@@ -14,14 +14,17 @@ the text correct iff the final answer matches ``truth`` and no claim is false.
 relation: ``Week 1 is 7 x 5 = 35``, ``In 2 hours she makes 2 * 18 = 36``, ``The 3 bags hold 3 x 4 = 12``
 claim ``7 x 5 = 35``, ``2 * 18 = 36``, ``3 x 4 = 12``: a number that introduces the sentence is no
 side; a line that starts with its relation goes on from the line before (``Total = 12 + 5`` then
-``      = 17``). Relations: ``=``, ``≈``, and the words ``equals``, ``is``, ``are``, ``was``, ``makes``, ``gives``,
+``      = 17``; in LaTeX an ``align``, ``aligned`` or ``eqnarray`` row ``&= 17`` or ``&\\approx 17`` after the
+line break ``\\\\``), and an alignment mark ``&`` beside a relation is layout (``x &= 3 \\times 4 = 12``,
+``a &=& b``). Relations: ``=``, ``≈``, and the words ``equals``, ``is``, ``are``, ``was``, ``makes``, ``gives``,
 ``yields``, ``totals``, ``results in``, ``comes to`` (a word relation only when its right side is a
 bare number, so ``Week 1 is 7 x 5`` is no claim); ``about``, ``approximately``, ``roughly``, ``~``,
 ``≈`` mark an approximation. Operators: ``+ - * / x × ÷ · ^``, ``2(3 + 4)``, LaTeX ``\\times \\cdot
 \\div \\frac \\dfrac``, the words ``plus``, ``minus``, ``times``, ``multiplied by``, ``divided by``,
 ``twice``/``double``/``triple N``, ``half of``/``a third of``/``a quarter of N``, ``N squared``, and
 ``of`` after a percentage or a fraction (``20% of $80``). Numbers: ``1,200``, ``$12.50``, ``€4``,
-``25%``, ``25 percent``, ``-5``, ``3/4``, mixed ``2 1/2`` and ``2½``, ``1.5e3``, ``5²``, each
+``25%``, ``25 percent``, ``-5``, ``3/4``, mixed ``2 1/2`` and ``2½``, ``1.5e3``, ``5²``, repeating
+decimals ``3.(3)`` (10/3, exact), ``0.\\overline{3}``, ``0.1\\dot{6}``, ``0.3̅``, each
 optionally followed by up to four unit words (``5 tickets × 7 rides``, ``$12/hour``); a number
 written in pieces (``1 000``, ``1,00,000``) is never split into two. Claim texts are quoted from
 the normalised text (``times`` shows as ``×``, ``\\frac{3}{4}`` as ``3/4``).
@@ -32,7 +35,9 @@ stated number has decimals and is the exact value correctly rounded to that many
 value (``100 / 3 = 33`` is false) unless marked approximate, and then it is held to the same rule
 with no decimals (``10/3 is about 3`` is true, ``about 4`` false). An exact half may round away from
 zero or to even (``1.5 x 1.5 = 2.3`` and ``= 2.2``; ``45 / 60 = 0.8``, not ``0.7``). A percentage matches either reading
-(``15/60 = 25%`` and ``15/60 × 100 = 25%``). The final answer is held to the same rule against the
+(``15/60 = 25%`` and ``15/60 × 100 = 25%``). Decimals followed by an ellipsis say the digits go on:
+the stated number may also be the exact value cut off there (``2/3 = 0.666...`` and ``0.667...`` are
+true, ``3.334...`` for 10/3 is false). The final answer is held to the same rule against the
 truth; a float truth also matches any number that rounds to the same float.
 
 **The final answer** (``Verdict.final``, the number as written: ``25%`` is 25), first rule that applies:
@@ -41,11 +46,24 @@ truth; a float truth also matches any number that rounds to the same float.
   2. else a sentence is chosen: the last with an answer marker (``the answer is``, ``answer:``), else
      the last with a conclusion marker (``therefore``, ``thus``, ``hence``, ``in total``, ``total``,
      ``altogether``, ``overall``, ``finally``, a leading ``So``) after which no claim follows, else
-     the last sentence with a number;
+     the last sentence with a number. A correction after its marker that gives a number replaces
+     it: a sentence or clause opening with ``wait``, ``actually``, ``correction``, ``I mean``, ``no,``,
+     ``oops``, ``sorry``, ``hold on``, ``on second thought``, ``scratch that``, ``let me correct`` ...
+     (``The answer is 47. Actually, it's 58.``, ``The answer is 47, wait, no, 58.``: 58). The answer
+     is then read from the last sentence with a number after the correction: its last **bold**
+     number, else its last number that is no operand (``47 + 11``) and not led by a preposition, else
+     its last number (``Wait, no: 35 + 12 = 47 is right but I forgot the 11 extra, so it is 58``: 58);
+     a correction with no number (``Actually, that is right.``) keeps the answer;
   3. within it (numbers in parentheses only if it has no others): the number after the answer
      marker, or the result of a claim starting there; else its last **bold** number; else the
      result of its last claim; else the number it restates that the latest claim computed; else
-     the first number after its conclusion marker; else its last number.
+     the first number after its conclusion marker that is not led by a preposition; else its last
+     number not led by a preposition; else its last number. A number led by a preposition states a
+     circumstance, not the answer: ``for 11 rides``, ``in 3 weeks``, ``after 2 days``, ``per 5
+     minutes``, ``each of the 4 boxes`` (also ``on``, ``at``, ``over``, ``during``, ``within``,
+     ``from``, ``between``, ``since``, ``until``, ``every``, ``out of``), and so is one corrected away
+     (``not 47``, ``instead of 47``, ``rather than 47``); so ``So for 11 rides she needs 47 tickets``
+     and ``So she needs 47 tickets for 11 rides`` both end on 47.
 A number keeps its sign (``-5``, ``\\boxed{-5}``), a fraction is one number (``3/4``, ``\\frac{3}{4}``),
 so is a mixed number (``1 3/4``).
 
@@ -57,7 +75,15 @@ every pass over the text is linear or near-linear in its length.
 Not read (no claim, so never a false one): numbers in words (``forty-seven``), ``the sum of 35 and
 12``, ``5 more than``, ``, which is 35``, functions (``\\sqrt{16}``), ``1 + 2 + ... + 10``,
 equations with unknowns (``2x + 3 = 7``), division by zero, a percentage added to a plain number
-(``$80 + 10%``).
+(``$80 + 10%``). A range is no subtraction: a hyphen between two numbers after ``from`` or ``between``
+(``From 2020-2023 = 3 years``, ``between 9 - 12``, ``from 9-5``), or glued between a number and a
+larger one outside arithmetic (``ages 5-7``, ``pages 10-20 = 11 pages``; so also ``3-5 = -2``, never
+false); ``2023-2020`` and ``2 × 3-5`` stay subtractions. Ambiguous numbers, which have no value (no
+claim with them; as a final answer, unreadable): a comma between digits that is no thousands
+separator, i.e. not followed by exactly three digits (``2,5``, ``3,75``, ``1,2345``), may be a decimal
+comma (2.5) or a list (2, 5), and a text that writes decimal commas writes 1.25 as ``1,250`` too, so
+reading ``2,5`` as 2.5 would call ``2,5 + 1,250 = 3,75`` false; ``0.1(6)`` may be 0.1666... or the
+product 0.1 × 6 (``0.(6)``, with the point before the parenthesis, is the repeating decimal 2/3).
 """
 
 from __future__ import annotations
@@ -214,7 +240,7 @@ def judge(answer_text: str, truth: int | float | Fraction) -> Verdict:
     if not has_final:
         why.append("no final answer found")
     elif written is None:
-        why.append(f"final answer unreadable (over {MAX_DIGITS} digits or {MAX_BITS} bits)")
+        why.append(f"final answer unreadable (over {MAX_DIGITS} digits or {MAX_BITS} bits, or ambiguous: 2,5)")
     elif not final_ok:
         expected = _truth(truth)
         shown = repr(truth) if expected is None else _show(expected)

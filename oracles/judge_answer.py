@@ -14,7 +14,7 @@ from fractions import Fraction
 
 from oraclebench.oracles.judge_claims import Claim, _Chain, _Written, _in_pieces, _written
 from oraclebench.oracles.judge_normalise import BOX_CLOSE, BOX_OPEN
-from oraclebench.oracles.judge_parse import MAX_BITS, _Tok, _Tokens, _parse, _starts
+from oraclebench.oracles.judge_parse import MAX_BITS, _Tok, _Tokens, _parse, _starts, _units
 
 # --------------------------------------------------------------------------- the final answer
 
@@ -23,23 +23,38 @@ _CONCLUSION = re.compile(
     r"\b(?:therefore|thus|hence|in\s+total|in\s+all|altogether|all\s+together|total|overall|finally)\b|^\W*so\b", re.I
 )
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
+# A number led by a preposition states a circumstance ("for 11 rides", "in 3 weeks", "each of the 4 boxes"),
+# or one corrected away ("58, not 47"): not the answer. Searched in the few characters before a number.
+_LED = re.compile(
+    r"\b(?:for|in|after|before|per|within|over|during|on|at|from|between|until|till|since|across|among|under|"
+    r"every|each\s+of|out\s+of|not|instead\s+of|rather\s+than)\s+(?:(?:the|a|an|her|his|their|its|our|my|your|all|"
+    r"these|those|next|first|last|another|other|each|every|about|only|just)\s+){0,2}$", re.I)
+_LED_WINDOW = 48
+# A correction after the answer: it opens a sentence or a clause ("The answer is 47. Actually, it's 58.",
+# "The answer is 47, wait, no, 58.").
+_CORRECTION = re.compile(
+    r"(?:(?<=[.!?,;:(\n—–-])|(?<=\.\.\.))[ \t]*(?:(?:but|hmm+|oh|ah|oops|um+|uh|so)\W{1,3})?"
+    r"(?:wait|actually|correction|i\s+mean|no(?=\s*[,:;!—–-])|oops|sorry|hold\s+on|on\s+second\s+thought|"
+    r"scratch\s+that|i\s+made\s+a\s+mistake|that'?s\s+(?:wrong|incorrect|not\s+right)|"
+    r"let\s+me\s+(?:correct|fix|redo|recompute|recalculate|re-?check))\b", re.I)
 
 
 class _Num:
     """A number as a final answer may be read: its character span, its value (sign applied; None:
     unreadable) and the parentheses around it. ``written`` is made only for the one number chosen."""
 
-    __slots__ = ("start", "end", "value", "tok", "approx", "exact", "depth")
+    __slots__ = ("start", "end", "value", "tok", "approx", "exact", "depth", "first", "last")
 
-    def __init__(self, start, end, value, tok, approx, exact, depth):
+    def __init__(self, start, end, value, tok, approx, exact, depth, first, last):
         self.start, self.end, self.value, self.tok = start, end, value, tok
         self.approx, self.exact, self.depth = approx, exact, depth
+        self.first, self.last = first, last  # its first and last token (a sign, a denominator, pieces)
 
     @property
     def written(self) -> _Written | None:
         if self.value is None:
             return None
-        return _Written(self.value, self.tok.decimals, self.tok.pct, self.approx, self.exact)
+        return _Written(self.value, self.tok.decimals, self.tok.pct, self.approx, self.exact, self.tok.trunc)
 
 
 def _alone(toks: list[_Tok], first: int, last: int) -> bool:
@@ -92,7 +107,7 @@ def _numerals(tk: _Tokens, text: str) -> list[_Num]:
                 value, start = (None if value is None else -value), sign.start
         approx = k > 0 and (toks[k - 1].kind == "approx" or
                             (sign is not None and k > 1 and toks[k - 2].kind == "approx"))
-        out.append(_Num(start, end, value, t, approx, exact, t.depth))
+        out.append(_Num(start, end, value, t, approx, exact, t.depth, k - (start < t.start), max(k, after)))
     return out
 
 
@@ -165,10 +180,12 @@ def _final(r: _Read) -> tuple[bool, _Written | None]:
             return True, r.nums[k].written
     last_claim = max((at for _, at in r.claims), default=-1)
     marked = concluded = plain = None
+    spans = []  # the sentences with a number
     for a, b in _sentences(r.text):
         lo, hi = bisect.bisect_left(starts, a), bisect.bisect_left(starts, b)
         if lo == hi:
             continue
+        spans.append((a, b))
         plain = (a, b, None, lo, hi)
         sentence = r.text[a:b]
         if m := _last(_ANSWER, sentence):
@@ -178,6 +195,8 @@ def _final(r: _Read) -> tuple[bool, _Written | None]:
     if plain is None:
         return False, None
     a, b, marker, lo, hi = marked or concluded or plain
+    if marker is not None and (corrected := _corrected(r, marker, starts, spans)) is not None:
+        return True, corrected.written
     nums = r.nums[lo:hi]
     outside = [x for x in nums if x.depth == 0] or nums
     chains = [c for c in r.chains if a <= c.first_char < b]
@@ -194,9 +213,41 @@ def _final(r: _Read) -> tuple[bool, _Written | None]:
     computed = [x for x in outside if x.value is not None and x.value in latest]
     if computed:  # "47 tickets, 35 for the coaster and 12 for the slide": 47 comes from the latest claim
         return True, max(computed, key=lambda x: (latest[x.value], x.start)).written
-    if marker is not None:
-        return True, next((x for x in outside if x.start >= marker), outside[-1]).written
-    return True, outside[-1].written
+    if marker is not None:  # "So for 11 rides she needs 47 tickets": 47
+        after = [x for x in outside if x.start >= marker] or outside[-1:]
+        return True, next((x for x in after if not _led(r.text, x)), after[0]).written
+    return True, next((x for x in reversed(outside) if not _led(r.text, x)), outside[-1]).written
+
+
+def _led(text: str, x: _Num) -> bool:
+    """Whether a preposition leads number ``x`` ("for 11 rides"): a circumstance, not the answer."""
+    return _LED.search(text, max(0, x.start - _LED_WINDOW), x.start) is not None
+
+
+def _operand(toks: list[_Tok], x: _Num) -> bool:
+    """Whether number ``x`` is an operand of arithmetic ("47 + 11"), not a value stated."""
+    before = toks[x.first - 1] if x.first else None
+    k = _units(toks, x.last + 1)
+    return (before is not None and before.kind == "op") or (k < len(toks) and toks[k].kind in ("op", "of"))
+
+
+def _corrected(r: _Read, marker: int, starts: list[int], spans: list[tuple[int, int]]) -> _Num | None:
+    """The number a correction after the answer gives ("The answer is 47. Actually, it's 58."), or None
+    when there is no correction or it gives no number: in the last sentence with a number after the
+    correction, its last bold number, else its last number that is no operand and not led by a
+    preposition, else its last number."""
+    m = _CORRECTION.search(r.text, marker)
+    if m is None:
+        return None
+    tail = r.nums[bisect.bisect_left(starts, m.end()):]
+    if not tail:
+        return None
+    a = spans[bisect.bisect_right(spans, (tail[-1].start, float("inf"))) - 1][0]
+    said = [x for x in tail if x.start >= a]
+    said = [x for x in said if x.depth == 0] or said
+    bold = next((x for x in reversed(said) if _in_spans(r.bold, x.start)), None) if r.bold else None
+    stated = (x for x in reversed(said) if not _operand(r.toks, x) and not _led(r.text, x))
+    return bold or next(stated, said[-1])
 
 
 def _in_spans(spans: list[tuple[int, int]], at: int) -> bool:

@@ -47,13 +47,14 @@ def _roundings(value: Fraction, decimals: int) -> tuple[Fraction, ...]:
 
 class _Written:
     """A number as the text writes it: value (sign applied), decimals shown, percent, approximate;
-    ``exact``: a fraction a/b, which states an exact value."""
+    ``exact``: a fraction a/b, which states an exact value; ``trunc``: decimals cut off by an ellipsis."""
 
-    __slots__ = ("value", "decimals", "pct", "approx", "exact")
+    __slots__ = ("value", "decimals", "pct", "approx", "exact", "trunc")
 
-    def __init__(self, value, decimals: int, pct: bool, approx: bool = False, exact: bool = False):
+    def __init__(self, value, decimals: int, pct: bool, approx: bool = False, exact: bool = False,
+                 trunc: bool = False):
         self.value = _exact(value)
-        self.decimals, self.pct, self.approx, self.exact = decimals, pct, approx, exact
+        self.decimals, self.pct, self.approx, self.exact, self.trunc = decimals, pct, approx, exact, trunc
 
     @property
     def shown(self) -> Fraction:
@@ -71,14 +72,23 @@ def _states(value: Fraction, w: _Written, value_is_pct: bool = False) -> bool:
             return True
         if not w.exact and (w.decimals or w.approx) and written in _roundings(value, decimals):
             return True
+        if w.trunc and written == _truncated(value, decimals):  # "2/3 = 0.666...": the digits go on
+            return True
     return False
+
+
+def _truncated(value: Fraction, decimals: int) -> Fraction:
+    scale = 10 ** decimals
+    scaled = abs(value) * scale
+    cut = Fraction(scaled.numerator // scaled.denominator, scale)
+    return cut if value >= 0 else -cut
 
 
 def _written(e: _Expr, approx: bool) -> _Written | None:
     if e.value[0] is None:
         return None
     if e.numeral is not None:
-        return _Written(Fraction(e.value[0]), e.numeral.decimals, e.numeral.pct, approx)
+        return _Written(Fraction(e.value[0]), e.numeral.decimals, e.numeral.pct, approx, trunc=e.numeral.trunc)
     if e.fraction:
         return _Written(Fraction(e.value[0]), 0, False, approx, exact=True)
     return None
@@ -116,7 +126,8 @@ def _claim(toks, text, left: _Expr, rel: _Tok, approx: bool, right: _Expr,
         value, claimed, ok = left.value[0], right.value[0], left.value[0] == right.value[0]
         if not ok and right.lead_tok is not None and right.lead is not None and right.lead[0] is not None:
             # running total "7 × 5 = 35 + 12 = 47": here only the leading 35 is claimed
-            lead = _Written(Fraction(right.lead[0]), right.lead_tok.decimals, right.lead_tok.pct, approx)
+            lead = _Written(Fraction(right.lead[0]), right.lead_tok.decimals, right.lead_tok.pct, approx,
+                            trunc=right.lead_tok.trunc)
             claimed, ok, end = lead.value, _states(left.value[0], lead, left.value[1]), right.lead_tok.end
             places = _places(lead)
     elif right.has_op and left.numeral is not None and not (before is not None and before.kind == "word"):
@@ -126,7 +137,10 @@ def _claim(toks, text, left: _Expr, rel: _Tok, approx: bool, right: _Expr,
     else:
         return None
     begin = toks[left.first].start
-    return Claim(" ".join(text[begin:end].split()), _exact(value), _exact(claimed), ok, side, places), begin
+    quoted = " ".join(text[begin:end].split())
+    if "⦅" in quoted:  # a period written with a bar (0.1\overline{6}) is quoted in the plain notation 0.1(6)
+        quoted = quoted.replace("⦅", "(").replace("⦆", ")")
+    return Claim(quoted, _exact(value), _exact(claimed), ok, side, places), begin
 
 
 def _exact(x: int | Fraction) -> Fraction:

@@ -28,7 +28,8 @@ MAX_UNITS = 4
 _TOKEN = re.compile(
     r"([ \t]*)(?:([A-Za-z]+(?:'[A-Za-z]+)?)"
     r"|((?<![\d.,/])\d{1,9}[ \t]+\d{1,9}/\d{1,9}(?![\d/]|\.\d))"
-    r"|((?:[$£€¥₹][ \t]?)?(\d{1,3}(?:,\d{3})+(?!\d)(?:\.\d+)?|\d+(?:\.\d+)?(?:[eE][+-]?\d{1,4}(?![\d.]))?|\.\d+)"
+    r"|((?:[$£€¥₹][ \t]?)?(\d{1,3}(?:,\d{3})+(?!\d)(?:\.\d+)?"
+    r"|\d+(?:\.(?:\(\d{1,60}\)|\d*⦅\d{1,60}⦆|\d+(?:\(\d{1,60}\))?))?(?:[eE][+-]?\d{1,4}(?![\d.]))?|\.\d+)"
     r"([ \t]?%|[ \t]+percent\b|[ \t]+per[ \t]+cent\b|[€£¢])?)"
     r"|([-=≈~()+*/×÷^])"
     r"|([\s\S]))"
@@ -46,6 +47,9 @@ _FILLER = {"equal", "to", "exactly", "us", "just"}  # "is equal to", "gives us":
 _UNIT_STOP = {"and", "or", "but", "so", "then", "than", "that", "which", "who", "if", "when", "while", "because",
               "since", "to", "from", "for", "in", "on", "at", "by", "with", "after", "before", "into"}
 _NOT_VARIABLES = {"a", "i"}  # one-letter words that are English, not unknowns
+_ELLIPSES = ("...", "…")
+# The digits after a comma that is no thousands separator ("2,5", "3,75", "1,2345"): not three, and no list goes on.
+_DECIMAL_COMMA = re.compile(r"(?!\d{3}(?!\d))\d{1,60}(?![\d,]|\.\d)")
 
 
 class _Tok:
@@ -53,17 +57,27 @@ class _Tok:
     around a number."""
 
     __slots__ = ("kind", "text", "start", "end", "value", "decimals", "pct", "depth")
+    trunc = False  # a class default, so the hot loop sets nothing more per token
 
     def __init__(self, kind, text, start, end, value=None, decimals=0, pct=False, depth=0):
         self.kind, self.text, self.start, self.end = kind, text, start, end
         self.value, self.decimals, self.pct, self.depth = value, decimals, pct, depth
 
 
+class _CutTok(_Tok):
+    """A number whose decimals an ellipsis follows ("3.333..."): cut off there, not necessarily rounded."""
+
+    __slots__ = ()
+    trunc = True
+
+
 def _number(digits: str) -> tuple[int | Fraction | None, int]:
-    """The exact value of ``1,250.5`` (or ``1.5e3``) and its number of decimals; None past
+    """The exact value of ``1,250.5`` (or ``1.5e3``, ``3.(3)``) and its number of decimals; None past
     ``MAX_DIGITS`` digits."""
     if digits.isdigit():
         return (int(digits) if len(digits) <= MAX_DIGITS else None), 0
+    if digits[-1] in ")⦆":
+        return _repeating(digits), 0
     if "e" in digits or "E" in digits:
         mantissa, _, exponent = digits.lower().partition("e")
         value, decimals = _number(mantissa)
@@ -79,6 +93,17 @@ def _number(digits: str) -> tuple[int | Fraction | None, int]:
     return (Fraction(n, 10 ** len(frac)) if frac else n), len(frac)
 
 
+def _repeating(digits: str) -> Fraction | None:
+    """The exact value of a repeating decimal: ``3.(3)`` is 10/3, ``0.1⦅6⦆`` (from ``0.1\\overline{6}``) is 1/6.
+    ``0.1(6)`` is None: it may as well be the product 0.1 × 6, and an ambiguous number makes no claim."""
+    head, _, period = digits[:-1].replace("⦅", "(").partition("(")
+    whole, _, frac = head.partition(".")
+    if (frac and digits[-1] == ")") or len(digits) > MAX_DIGITS:
+        return None
+    shown = int(whole + frac)
+    return Fraction(int(whole + frac + period) - shown, 10 ** len(frac) * (10 ** len(period) - 1))
+
+
 @dataclass
 class _Tokens:
     toks: list[_Tok]
@@ -89,7 +114,7 @@ class _Tokens:
 def _tokens(text: str) -> _Tokens:
     out: list[_Tok] = []
     starts, nums = [], []
-    depth, skip, pos = 0, False, 0
+    depth, skip, pos, absorbed = 0, False, 0, -1
     append, words, symbols = out.append, _WORDS, _SYMBOLS
     for space, word, mixed, num, digits, post, sym, bar in _TOKEN.findall(text):
         start = pos + len(space)
@@ -107,13 +132,16 @@ def _tokens(text: str) -> _Tokens:
         skip = False
         if num:
             pos = start + len(num)
+            if start < absorbed:
+                continue  # the decimals of "2,5", already part of the number before
             value, decimals = _number(digits)
             pct = bool(post) and post.strip()[:1] in ("%", "p", "P")
             if value is not None and pct:
                 value = Fraction(value) / 100
             starts.append(len(out))
             nums.append(len(out))
-            append(_Tok("num", num, start, pos, value, decimals, pct, depth))
+            cut = decimals > 0 and text.startswith(_ELLIPSES, pos)
+            append((_CutTok if cut else _Tok)("num", num, start, pos, value, decimals, pct, depth))
         elif sym:
             pos = start + 1
             kind = symbols.get(sym, "op")
@@ -142,8 +170,28 @@ def _tokens(text: str) -> _Tokens:
                 append(t)
         else:
             pos = start + len(bar)
+            if bar == "," and out and out[-1].end == start and out[-1].kind == "num" and "," not in out[-1].text:
+                absorbed = _decimal_comma(text, out, pos)
+                if absorbed > pos:
+                    continue
             append(_Tok("bar", bar, start, pos))
     return _Tokens(out, starts, nums)
+
+
+def _decimal_comma(text: str, out: list[_Tok], at: int) -> int:
+    """Where the number ``out[-1]`` ends if the comma before ``at`` is no thousands separator ("2,5"): then
+    it is one number that is 2.5 with a decimal comma or the list 2, 5; that is ambiguous, so it has no
+    value and makes no claim. -1 when the comma separates (a list "3,4,5", thousands, a space after it)."""
+    t = out[-1]
+    if t.decimals or t.pct or "," in t.text or not t.text[-1:].isdigit():
+        return -1
+    if len(out) > 1 and out[-2].kind == "bar" and out[-2].text == "," and out[-2].end == t.start:
+        return -1  # "3,4,5": a list
+    m = _DECIMAL_COMMA.match(text, at)
+    if m is None:
+        return -1
+    t.text, t.end, t.value = text[t.start:m.end()], m.end(), None
+    return m.end()
 
 
 def _tokens_at(text: str, start: int, end: int, depth: int) -> list[_Tok]:
