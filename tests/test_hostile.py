@@ -431,8 +431,8 @@ def test_heldout_over_a_models_manifest_says_so_and_the_summary_keeps_it(bench, 
     ret, out, _ = bench("--model", f"python:{module}:answer", "--heldout", "multiplication:digits=3x3", "--limit", "8",
                         "--tb=no")
     said = (f"WARNING: oraclebench: --heldout multiplication:digits=3x3 replaces what python:{module}:answer's manifest "
-            "says it trained on for multiplication: its trained, unseen and held-out splits follow the flag, not the "
-            "model's training distribution")
+            "says it trained on for multiplication: what is inside or held out follows the flag, not the model's "
+            "training distribution (trained still means in its training data)")
     assert ret == 1 and said in out.splitlines()
     summary = json.loads(next((pytester.path / "results" / "runs").glob("*/summary.json")).read_text())
     assert summary["warnings"] == [said]

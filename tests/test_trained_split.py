@@ -302,6 +302,15 @@ def test_fresh_split_unseen_says_when_the_space_is_used_up(bench, pytester, used
                                  "holds no problem it was not trained on*"])
 
 
+def test_split_unseen_under_a_heldout_flag_that_moves_the_distribution_is_a_usage_error(bench, tiny_mult):
+    """Unseen draws come from the model's own distribution; a --heldout flag that moves what is inside labelled
+    them "heldout" while the run said it scored unseen problems (found by review)."""
+    result = bench("--model", f"hf:{tiny_mult}", "--fresh", "10", "--split", "unseen", "--heldout", "multiplication:digits=1x1")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--split unseen draws from hf:*'s training distribution for multiplication, and "
+                                 "--heldout replaces it there; drop --heldout for multiplication, or drop --split unseen*"])
+
+
 @pytest.mark.parametrize("args, message", [
     (["--model", "oracle", "--split", "unseen"], "*--split unseen draws fresh problems: give --fresh N too*"),
     (["--model", "oracle", "--fresh", "5", "--split", "unseen", "-m", "causal"],

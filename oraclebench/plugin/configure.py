@@ -12,7 +12,7 @@ from oraclebench.files import results_problem
 from oraclebench.gcfreeze import thaw
 from oraclebench.plugin.collection import WorkerCollectionFinish
 from oraclebench.plugin.items import RecordCollector
-from oraclebench.plugin.options import marker_words
+from oraclebench.plugin.options import marker_words, parse_heldout
 from oraclebench.plugin.state import BENCH, Bench
 from oraclebench.textsafe import printable
 from oraclebench.workers import (
@@ -120,6 +120,12 @@ def check_split(bench: Bench, split: str, fresh: int | None) -> None:
         raise UsageError(f"--split {split}: {bench.model_name} records no training data{what} (no training_data in its "
                          "manifest), so nothing is known to be unseen; drop --split, or score a model trained by a "
                          "recipe or on `oraclebench generate` data")
+    # Unseen is inside the model's own training distribution and not trained on; a --heldout flag that moves what is
+    # inside labelled the problems drawn as unseen "heldout" (found by review): one of the two must go.
+    flags = parse_heldout(bench.config.getoption("--heldout"))
+    for task in sorted(t for t in flags if t in declared and flags[t] != (declared[t].get("split") or {})):
+        raise UsageError(f"--split {split} draws from {bench.model_name}'s training distribution for {task}, and "
+                         f"--heldout replaces it there; drop --heldout for {task}, or drop --split {split}")
 
 
 VARIANTS = pytest.StashKey[list]()  # the tasks bound to a variant for this session (unbound at unconfigure)

@@ -159,8 +159,8 @@ class Bench:
             if flags[task] != declared[task] and (not self.tasks_filter or task in self.tasks_filter):
                 spec = next((f for f in self.config.getoption("--heldout") if f.startswith(f"{task}:")), "FILE")
                 self.say_warning(f"--heldout {spec} replaces what {self.model_name}'s manifest says it trained "
-                                 f"on for {task}: its trained, unseen and held-out splits follow the flag, not the "
-                                 "model's training distribution")
+                                 f"on for {task}: what is inside or held out follows the flag, not the model's "
+                                 "training distribution (trained still means in its training data)")
 
     def say_warning(self, message: str) -> None:
         """A warning of the run itself, shown at its end and kept in ``summary.json`` with the warnings logged
