@@ -523,7 +523,9 @@ class CausalTask(Task[CausalProblem]):
     def split(self, problem: CausalProblem, manifest: dict | None) -> Split:
         if manifest is None:
             return "unknown"
-        omitted = {s.replace(" ", "") for s in manifest.get("omitted", ())}
+        # Read as ``train_config`` reads them (``parse_omit``): "01,0,1,0,1" is omitted from training as 1,0,1,0,1, and
+        # compared with its spaces removed only, it was called inside (found by review).
+        omitted = set(parse_omit(";".join(manifest.get("omitted", ())), problem.world))
         return "heldout" if format_inputs(problem.inputs) in omitted else "seen"
 
     # ---- the search's measure ------------------------------------------------------------------

@@ -715,3 +715,13 @@ def test_with_no_range_in_the_manifest_a_problem_outside_the_training_distributi
     assert MULT.split(MULT.Problem(123456, 7), {}) == "heldout" and MULT.split(MULT.Problem(12345, 7), {}) == "seen"
     assert ABCD.train_config({}).max_length == 21
     assert ABCD.split(ABCD.Problem(("A",) * 30), {}) == "heldout" and ABCD.split(ABCD.Problem(("A",) * 21), {}) == "seen"
+
+
+def test_a_causal_omitted_input_is_held_out_however_the_manifest_writes_it():
+    """train_config reads omitted inputs with parse_omit ("01,0,1,0,1" is 1,0,1,0,1, never drawn in training); the
+    split compared them with spaces removed only and called that input inside (found by review)."""
+    manifest = {"omitted": ["01,0,1,0,1", " 1, 1,1,1,1 "]}
+    assert CAUSAL.train_config(manifest).omitted == ("1,0,1,0,1", "1,1,1,1,1")
+    assert CAUSAL.split(CAUSAL.Problem((1, 0, 1, 0, 1)), manifest) == "heldout"
+    assert CAUSAL.split(CAUSAL.Problem((1, 1, 1, 1, 1)), manifest) == "heldout"
+    assert CAUSAL.split(CAUSAL.Problem((0, 0, 0, 0, 0)), manifest) == "seen"
