@@ -40,7 +40,7 @@ from oraclebench.oracles.abcd import (
 )
 from oraclebench.oracles.numbers import read_int
 from oraclebench.tasks.base import CHAT_PROSE_TOKENS, ChatPrompt, Draw, Request, Response, Score, Split, Stratum, Task, TaskError
-from oraclebench.tasks.reading import unmarked
+from oraclebench.tasks.reading import RECONSIDERED, unmarked
 
 NAME = "abcd"
 MAX_LENGTH = 64  # traces grow as length squared; past this the budget is no longer a test of reasoning
@@ -84,10 +84,8 @@ _CHAINED = re.compile(r"\s*(?:→|->|=>|⇒|⟶|=)\s*")
 # The result said in prose after the trace ("The result is C.", "Final: C", "Normal form: (empty)").
 _RESULT = re.compile(r"\b(?i:result|answer|normal\s+form|final(?:\s+(?:program|form|answer))?)\b(?:\s+is)?\s*[:=]?\s*"
                      r"(?P<program>(?:(?:A#|#A|B#|#B|[ABCD])\s+)*(?:A#|#A|B#|#B|[ABCD])|\(empty\)|(?i:empty))\W*$")
-# A line that takes back what came before and starts again ("Wait, actually:", "Let me redo this."): the
+# A line that takes back what came before ("Wait, actually:", "Let me redo this.", ``reading.RECONSIDERED``): the
 # trace is the one written after it.
-_REDO = re.compile(r"\b(?:wait|actually|oops|sorry|mistake|correction|start(?:ing)?\s+over|"
-                   r"let\s+me\s+(?:redo|try\s+again|recompute|reconsider|fix))\b", re.I)
 
 
 def _programs_in(raw: str, state: Program) -> list[Program]:
@@ -276,7 +274,7 @@ class AbcdTask(Task[AbcdProblem]):
         for raw in unmarked(text).splitlines():
             found = _programs_in(raw, lines[-1] if lines else problem.tokens)
             if not found:
-                redo = redo or bool(_REDO.search(raw))
+                redo = redo or bool(RECONSIDERED.search(raw))
                 continue
             if redo or (lines and found[0] == problem.tokens):  # no rewrite leads back to the program
                 lines, redo = [], False

@@ -606,21 +606,13 @@ def world_fields(world: str) -> dict:
     return {"world_name": w.name, "world_sha256": w.sha256}
 
 
-@functools.lru_cache(maxsize=64)
-def _content_key(path: str, mtime_ns: int, size: int) -> str:
-    sha = _world(path).sha256
-    return "default" if sha == DEFAULT_WORLD.sha256 else f"sha256:{sha}"
-
-
 def _world_key(ref: str) -> str:
-    """A world as its identity holds it: "default" for the default world's content, else ``sha256:<hex>``."""
+    """A world as its identity holds it: "default" for the default world's content, else ``sha256:<hex>``
+    (``load_world`` keeps each file read once, by its modification time and size)."""
     if ref == "default":
         return ref
-    try:
-        stat = Path(ref).stat()
-    except OSError:  # no file: ``_world`` says so, as a TaskError
-        return _world(ref).sha256
-    return _content_key(ref, stat.st_mtime_ns, stat.st_size)
+    sha = _world(ref).sha256
+    return "default" if sha == DEFAULT_WORLD.sha256 else f"sha256:{sha}"
 
 
 def _trained_world(manifest: dict) -> tuple[str, str | None]:

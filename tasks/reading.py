@@ -114,9 +114,10 @@ _EXPLAINS = re.compile(r"[\s.!;,:()—–-]*(?:because|since|as|which|that|this|
                        r"note|we\s+(?:get|have|can)|how|it\s+is|it'?s|is\b)", re.I)
 _LIST_MARK = re.compile(r"(?m)^\s*(\d{1,9})[.)]\s")  # "2. ", "2) " opening a line: a numbered list's item
 # Words that take back or redo what came before ("1071\nHmm, let me recompute: ... = 1081"): the number stated
-# first is then no answer, and the last one is read.
-_RECONSIDERED = re.compile(r"\b(?:wait|hmm|actually|oops|sorry|mistake|error|wrong|incorrect|recalculat\w*|"
-                           r"recomput\w*|redo|re-?do|re-?check|let\s+me\s+(?:try|redo|reconsider|think))\b", re.I)
+# first is then no answer, and the last one is read; an abcd trace started again after them replaces the first.
+RECONSIDERED = re.compile(r"\b(?:wait|hmm|actually|oops|sorry|mistake|error|wrong|incorrect|correction|recalculat\w*|"
+                          r"recomput\w*|redo|re-?do|re-?check|start(?:ing)?\s+over|"
+                          r"let\s+me\s+(?:try|redo|reconsider|think|fix))\b", re.I)
 
 
 def unmarked(text: str) -> str:
@@ -220,7 +221,7 @@ def _stated_first(text: str) -> int | float | None:
     if first is None or _GOES_ON.match(text, first.end()) or not _ENDS_STATEMENT.match(text, first.end()):
         return None
     value, rest = _number(first.group()), text[first.end():]
-    if _RECONSIDERED.search(rest):
+    if RECONSIDERED.search(rest):
         return None
     if rest[:1] in (".", ")") and any(int(n) == value + 1 for n in _LIST_MARK.findall(rest)):  # a numbered list
         return None
