@@ -566,7 +566,9 @@ class _OddServer:
 
     def __init__(self, body_text: bytes):
         import threading
-        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        from http.server import BaseHTTPRequestHandler
+
+        from oraclebench.testing.loopback import LoopbackServer
 
         outer = self
 
@@ -591,7 +593,7 @@ class _OddServer:
                            b'"logprobs": null}]}')
 
         self.body_text = body_text
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = LoopbackServer(("127.0.0.1", 0), Handler)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     def __enter__(self) -> str:

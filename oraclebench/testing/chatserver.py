@@ -27,8 +27,10 @@ import re
 import threading
 import time
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Callable
+
+from oraclebench.testing.loopback import LoopbackServer
 
 DEFAULT_BUDGET = 100_000  # tokens when a request sets none, as the OpenAI API's "up to the context"
 
@@ -78,8 +80,7 @@ def _stopped(text: str, stop: list[str]) -> str:
     return text[:min(ends)] if ends else text
 
 
-class _Quiet(ThreadingHTTPServer):
-    daemon_threads = True
+class _Quiet(LoopbackServer):
 
     def handle_error(self, request, client_address) -> None:  # a client closing its keep-alive socket
         pass

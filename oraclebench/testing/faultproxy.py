@@ -31,9 +31,11 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Callable
 from urllib.parse import urlsplit
+
+from oraclebench.testing.loopback import LoopbackServer
 
 
 @dataclass(frozen=True)
@@ -89,8 +91,7 @@ class FaultProxy:
         self.in_flight = 0
         self.dead = False
         self.max_in_flight = 0
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler_class())
-        self._server.daemon_threads = True
+        self._server = LoopbackServer(("127.0.0.1", port), self._handler_class())
         self.port = self._server.server_address[1]
         self.url = f"http://127.0.0.1:{self.port}"
         self._thread = threading.Thread(target=self._server.serve_forever, name=f"faultproxy:{self.port}", daemon=True)

@@ -29,10 +29,11 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Callable
 
 from oraclebench.testing.faultproxy import _prompt_of
+from oraclebench.testing.loopback import LoopbackServer
 
 
 @dataclass(frozen=True)
@@ -43,11 +44,6 @@ class Batching:
     size: int = 8
     window: float = 0.02
     seconds: float = 0.1
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 128  # a burst of concurrent connections must not overflow the listen backlog
 
 
 class ScriptedServer:
@@ -79,7 +75,7 @@ class ScriptedServer:
         self._queue: queue.Queue[threading.Event] = queue.Queue()
         self._released = threading.Event()
         self._stopping = threading.Event()
-        self._server = _Server(("127.0.0.1", 0), self._handler_class())
+        self._server = LoopbackServer(("127.0.0.1", 0), self._handler_class())
         self.port = self._server.server_address[1]
         self.url = f"http://127.0.0.1:{self.port}"
         self._threads = [threading.Thread(target=self._server.serve_forever, name=f"scripted:{self.port}", daemon=True)]
