@@ -364,10 +364,11 @@ class OpenAICompatible(Adapter):
         t0 = time.perf_counter()
         try:
             for attempt in range(self.opts.retry_truncated + 1):  # each retry doubles the budget
-                text, stop, truncated, written = await self._retrying(lambda k=attempt: self._generate(client, req, 2**k))
+                text, stop, truncated, written, chat = await self._retrying(
+                    lambda k=attempt: self._generate(client, req, 2**k))
                 again = stops_past_blank(text, stop)
                 if again is not None and not truncated:  # a stop string matched inside the opening whitespace
-                    text, _, truncated, written = await self._retrying(
+                    text, _, truncated, written, chat = await self._retrying(
                         lambda k=attempt: self._generate(client, req, 2**k, again))
                 if not truncated:
                     break
@@ -375,7 +376,7 @@ class OpenAICompatible(Adapter):
             return Response(error=str(exc), latency=time.perf_counter() - t0)
         # Kept whole; the scoring cut uses ``stop`` where it is not the request's own (the chat form's).
         response = Response(text=text, truncated=truncated, stop=None if tuple(stop) == tuple(req.stop) else tuple(stop),
-                            latency=time.perf_counter() - t0, written=written)
+                            latency=time.perf_counter() - t0, written=written, chat=chat)
         self.answered(req, response)  # committed now, not when the whole batch is done
         return response
 
@@ -396,9 +397,9 @@ class OpenAICompatible(Adapter):
         return [{"role": "system", "content": req.chat.instruction}, {"role": "user", "content": req.chat.user}]
 
     async def _generate(self, client, req: Request, scale: int = 1,
-                        send_stop: Sequence[str] | None = None) -> tuple[str, tuple[str, ...], bool]:
-        """(answer text, the stop strings it is to be cut at, truncated) for one generation request,
-        with ``scale`` times the budget; ``send_stop``: other stop strings to send the server (the
+                        send_stop: Sequence[str] | None = None) -> tuple[str, tuple[str, ...], bool, str | None, bool]:
+        """``_answer``'s (answer text, the stop strings it is to be cut at, truncated, whole text, chat form) for
+        one generation request, with ``scale`` times the budget; ``send_stop``: other stop strings to send the server (the
         second request of ``stops_past_blank``). Thinking is taken out of the text here, before any
         stop string is looked for: a stop string inside the thinking must not end the answer."""
         if self._api == "completions":
@@ -422,7 +423,7 @@ class OpenAICompatible(Adapter):
         out = await client.chat.completions.create(messages=self._messages(req), **params)
         choice = _only_choice(out.choices, self.base_url, lambda c: c.message.content)
         # Only ``content`` is the answer: ``reasoning_content``/``reasoning`` (vLLM, DeepSeek) are not read.
-        return _answer(choice.message.content, choice.finish_reason, stop)
+        return _answer(choice.message.content, choice.finish_reason, stop, chat_form)
 
     def _params(self, stop: Sequence[str], budget: int, budget_field: str) -> dict[str, Any]:
         params: dict[str, Any] = {"model": self.model, "temperature": 0, budget_field: budget}
@@ -486,12 +487,13 @@ def _only_choice(choices: Sequence[Any] | None, url: str, text: Callable[[Any], 
     return choices[0]
 
 
-def _answer(text: str | None, finish_reason: str | None,
-            stop: Sequence[str]) -> tuple[str, tuple[str, ...], bool, str | None]:
+def _answer(text: str | None, finish_reason: str | None, stop: Sequence[str],
+            chat: bool = False) -> tuple[str, tuple[str, ...], bool, str | None, bool]:
     """(the answer without its thinking, stop strings, truncated, the whole text where thinking was taken
-    out of it, else None) from one generated text."""
+    out of it, else None, ``chat``: whether it answers the task's chat form) from one generated text."""
     answer, unfinished = strip_thinking(text or "")
-    return answer, tuple(stop), finish_reason == "length" or unfinished, (text if answer != (text or "") else None)
+    return (answer, tuple(stop), finish_reason == "length" or unfinished, (text if answer != (text or "") else None),
+            chat)
 
 
 def continuation_logprob(prompt_chars: int, text_chars: int, offsets: Sequence[int],

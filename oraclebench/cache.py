@@ -23,9 +23,10 @@ from typing import Iterable, Sequence
 from oraclebench.tasks.base import Request, Response
 
 
-# What a cached answer is. 2: the raw completion, cut only when scored (1 held texts already cut by
-# the adapter, where a stop string in the opening whitespace could leave nothing): old entries are not replayed.
-FORMAT = 2
+# What a cached answer is: old entries are not replayed. 2: the raw completion, cut only when scored (1 held
+# texts already cut by the adapter, where a stop string in the opening whitespace could leave nothing). 3: with
+# ``chat``, whether it answers the chat form (2 did not say, and a chat answer is read whole: causal).
+FORMAT = 3
 
 
 def request_key(identity: str, request: Request) -> str:

@@ -192,7 +192,8 @@ def score_one(instance: Instance, request: Request, response: Response, run_id: 
                 **({"truncated": True} if response.truncated else {}),
                 # What the model wrote besides its answer (thinking), kept: a record shows all it wrote.
                 **({"written": cap(response.written, STORED_CHARS)} if response.written else {}),
-                **({"asked": cap(response.asked, STORED_CHARS)} if response.asked else {})},
+                **({"asked": cap(response.asked, STORED_CHARS)} if response.asked else {}),
+                **({"chat": True} if response.chat else {})},  # answered the chat form: read whole
         error=response.error, latency=round(response.latency or 0.0, 6), cached=cached,
         correct_lenient=bool(score.lenient and response.error is None), parsed_lenient=score.lenient_answer,
         status=status,

@@ -433,16 +433,20 @@ class CausalTask(Task[CausalProblem]):
         summary = " - ".join(str(answer[k]) for k in world.summary_names)
         return f"\n{format_inputs(answer[k] for k in world.new_names)}\n" + (f"{summary}\n" if summary else "")
 
-    def parse(self, text: str, problem: CausalProblem) -> dict[str, int] | None:
+    def parse(self, text: str, problem: CausalProblem, whole: bool = False) -> dict[str, int] | None:
         """The first non-empty lines as values and summary; None unless each has the right shape.
+
+        ``whole``: ``text`` is all of the answer (a chat answer, whose format sentence asks for these lines
+        only), so a further non-empty line makes it no answer. A completion has no stop string to end it (a
+        base model runs on into the next prompt), so what follows its first lines is not read.
 
         >>> TASK.parse(" 1, 0,0,0 \\n\\n3 - 1\\n0,1", CausalProblem((0, 1, 1, 1, 0)))
         {'newA': 1, 'newB': 0, 'newC': 0, 'newD': 0, 'old_sum': 3, 'new_sum': 1}
         """
         world = self.world(problem)
         names, sums = world.new_names, world.summary_names
-        lines = [line for line in text.splitlines() if line.strip()][:1 + bool(sums)]
-        if len(lines) < 1 + bool(sums) or not _VALUES.fullmatch(lines[0]):
+        lines = [line for line in text.splitlines() if line.strip()]
+        if len(lines) < 1 + bool(sums) or (whole and len(lines) > 1 + bool(sums)) or not _VALUES.fullmatch(lines[0]):
             return None
         values = _read_values(lines[0], world)
         if values is None:
@@ -500,7 +504,8 @@ class CausalTask(Task[CausalProblem]):
         expected = self.solve(problem)
         if response.error:
             return Score(False, None, expected, reason=f"error: {response.error}")
-        answer = self.parse(response.text, problem)
+        # A chat answer "1,0,0,0\n3 - 1\n\nWait, actually: 1,1,0,0\n3 - 2" withdrew its first lines: it is no answer.
+        answer = self.parse(response.text, problem, whole=response.chat)
         if answer is None:
             world = self.world(problem)
             n = len(world.equations)

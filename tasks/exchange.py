@@ -103,7 +103,9 @@ class Response:
     ``text`` is only its answer (``<think>`` blocks taken out: ``models.base.strip_thinking``; the
     scratchpad model's answer put first), so a record keeps it (``detail["written"]``); None where
     ``text`` is all of it. ``asked``: the prompt the adapter sent where it is not the request's
-    (``detail["asked"]``).
+    (``detail["asked"]``). ``chat``: the adapter sent the task's chat form (``Task.chat``), whose
+    answer is read whole, as its format sentence asks; a completion runs on past its answer where
+    the task has no stop string to end it (causal).
     """
 
     text: str = ""
@@ -116,6 +118,7 @@ class Response:
     written: str | None = None  # the model's whole text where the adapter read ``text`` out of it (thinking)
     asked: str | None = None  # the prompt the adapter sent, where it is not the request's (a worked form)
     truncated_why: str | None = None  # why ``truncated``, where it is not the token budget (an adapter without one)
+    chat: bool = False  # answered the chat form (``Task.chat``), not the completion prompt
 
     def to_json(self) -> dict:
         return dataclasses.asdict(self)

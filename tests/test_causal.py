@@ -278,6 +278,24 @@ def test_parse_tolerates_spacing_and_ignores_what_follows(text):
 
 
 @pytest.mark.parametrize("text", [
+    "1,0,0,0\n3 - 1\n\nWait, actually:\n1,1,0,0\n3 - 2",  # the right lines, taken back
+    "1,0,0,0\n3 - 1\n\nWait, actually:\n1,0,0,0\n3 - 1",  # taken back and said again: still more than asked
+    "1,0,0,0\n3 - 1\nLet me know if you need anything else.",
+])
+def test_a_chat_answer_is_read_whole_and_lines_past_the_answer_make_it_no_strict_answer(text):
+    """The chat form asks for the answer's lines only, and a chat model ends its own turn: its whole text is the
+    answer. Before, the strict reading took its first two lines as of a completion (which runs on past its answer
+    with no stop string to end it): the withdrawn right lines of the first text scored right (review)."""
+    p = CausalProblem((0, 1, 1, 1, 0))
+    assert TASK.assess(p, TASK.render(p), Response(text=text)).correct  # a completion: its first lines
+    chat = TASK.assess(p, TASK.render(p), Response(text=text, chat=True))
+    assert not chat.correct and chat.answer is None and chat.reason.startswith("no answer")
+    # The lenient reading reads on: the correction decides (wrong in the first text, right in the second).
+    assert chat.lenient == ("1,1,0,0" not in text)
+    assert TASK.assess(p, TASK.render(p), Response(text="1,0,0,0\n3 - 1\n", chat=True)).correct
+
+
+@pytest.mark.parametrize("text", [
     "", "\n1,0,0,0\n", "\n1,0,0\n3 - 1\n", "\n1,0,0,0,1\n3 - 1\n", "\n1,0,2,0\n3 - 1\n",
     "\n1 0 0 0\n3 - 1\n", "\n1,0,0,0 3 - 1\n", "\n1,0,0,0\n3 + 1\n", "\n1,0,0,0\nthree - 1\n",
 ])

@@ -220,7 +220,7 @@ def test_a_server_returning_several_different_choices_for_one_request_is_an_erro
     with ChatServer(two) as server:
         records = evaluate(served(server, retries=0), judge_instances, "two")
     assert {r.status for r in records} == {"error"}
-    assert all("2 different choices for a request of one" in r.error for r in records)
+    assert all("2 different choices for a request of one" in r.error for r in records), {r.error for r in records}
     with ChatServer(same) as server:  # the same answer twice is that answer
         assert {r.status for r in evaluate(served(server), judge_instances, "same")} == {"correct"}
 
@@ -282,6 +282,27 @@ def test_the_format_sentence_reaches_a_chat_model_and_its_product_scores(tmp_pat
                                          for f in forms)
     assert sorted(sent[24:]) == sorted(json.dumps([{"role": "user", "content": f"{f.instruction}\n\n{f.user}"}],
                                                   ensure_ascii=False) for f in forms)
+
+
+def test_a_causal_chat_answer_that_takes_its_lines_back_is_no_strict_answer():
+    """The causal completion form has no stop string, so its strict reading takes the first lines; a chat
+    answer is read whole. Before, the chat model's right lines, then "Wait, actually" and wrong ones, scored
+    right: the adapter now says which form it answered (``Response.chat``) and the record keeps it."""
+    task = get_task("causal")
+    insts = task.frozen()[:8]
+
+    def withdrawn(messages: list[dict]) -> Reply:
+        _, problem, right = solve(messages)
+        flipped = {k: 1 - v for k, v in task.solve(problem).items() if k.startswith("new") and k != "new_sum"}
+        return Reply(f"{right.strip()}\n\nWait, actually:\n{task.chat_answer(problem, {**task.solve(problem), **flipped})}")
+
+    with ChatServer(withdrawn) as server:
+        records = evaluate(served(server), insts, "withdrawn")
+    with ChatServer(chat) as server:
+        plain = evaluate(served(server), insts, "plain")
+    assert [r.status for r in records] == ["no_answer"] * 8 and not any(r.correct_lenient for r in records)
+    assert all(r.detail.get("chat") is True for r in records)
+    assert [r.status for r in plain] == ["correct"] * 8  # the answer's lines alone
 
 
 # --------------------------------------------------------------------------------------- the real entry point
