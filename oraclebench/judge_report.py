@@ -9,7 +9,8 @@ can tell the right one *better than the argument does*. From a judge run's recor
 - accuracy when the argument is right and when it is wrong, and how often the model follows it;
 - masked versus unmasked arguments; accuracy per error kind and per template;
 - with ``control`` records (the no-transplant run on the same instances), the paired comparison:
-  both right, only one right, exact McNemar p-values and a bootstrap interval of the difference.
+  both right, only one right, exact McNemar p-values and a bootstrap interval of the difference, over the
+  pairs both runs answered (``compare.measured``, as ``oraclebench compare``); the others are counted apart.
 
 ``judge_analysis(records, control=None) -> dict`` is plain JSON; ``render_markdown(analysis)`` writes
 it as tables; ``plot_curves(history, path)`` draws the training curves of ``oraclebench train
@@ -22,7 +23,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Callable, Iterable, Sequence
 
-from oraclebench.compare import pair_records
+from oraclebench.compare import measured, pair_records
 from oraclebench.records import Record
 from oraclebench.stats import mcnemar_exact, paired_bootstrap, wilson
 from oraclebench.tasks.exchange import shown_share
@@ -116,10 +117,19 @@ def judge_analysis(records: Sequence[Record], control: Sequence[Record] | None =
         out["control"] = {"model": sorted({r.model for r in ctrl}) or None, "splits": {}}
         for split in SPLITS:
             pairs = [(r, c) for r, c in matched if _in_split(r, split)]
+            # As ``oraclebench compare``: a pair where either request failed measures nothing about the two
+            # answers and is left out of the table, the p-value and the interval (counted apart). Counted as
+            # not right, 18 + 17 failed requests made 16 more discordant pairs and another p-value than compare's.
+            kept = [p for p in pairs if measured(p)]
             if pairs:
-                cmp = _paired([a.correct for a, _ in pairs], [b.correct for _, b in pairs])
-                cmp["accuracy_model"] = _accuracy(a for a, _ in pairs)
-                cmp["accuracy_control"] = _accuracy(b for _, b in pairs)
+                cmp = _paired([a.correct for a, _ in kept], [b.correct for _, b in kept])
+                if not kept:
+                    cmp["difference"] = None  # no pair measured: no difference, not +0.0 [+0.0, +0.0]
+                cmp["accuracy_model"] = _accuracy(a for a, _ in kept)
+                cmp["accuracy_control"] = _accuracy(b for _, b in kept)
+                cmp["left_out"] = len(pairs) - len(kept)
+                cmp["errors_model"] = sum(a.error is not None for a, _ in pairs)
+                cmp["errors_control"] = sum(b.error is not None for _, b in pairs)
                 out["control"]["splits"][split] = cmp
         if len(out["control"]["model"] or []) == 1:
             out["control"]["model"] = out["control"]["model"][0]
@@ -184,13 +194,17 @@ def render_markdown(analysis: dict) -> str:
     control = analysis.get("control")
     if control and control["splits"]:
         lines += [f"#### Paired with the control {control['model']} (same instances)", "",
+                  "Over the pairs both runs answered; a pair where either request failed is left out (failed: "
+                  "model / control), as `oraclebench compare` counts them.", "",
                   "| split | model | control | both right | only model | only control | difference [95% bootstrap] "
-                  "| McNemar p (two-sided) | p (model better) |", "|---|---|---|---|---|---|---|---|---|"]
+                  "| McNemar p (two-sided) | p (model better) | left out (failed: model / control) |",
+                  "|---|---|---|---|---|---|---|---|---|---|"]
         for s, c in control["splits"].items():
-            d, lo, hi = (100 * x for x in c["difference"])
+            diff = "-" if c["difference"] is None else "{:+.1f} [{:+.1f}, {:+.1f}]".format(*(100 * x for x in c["difference"]))
             lines.append(f"| {s} | {_pct(c['accuracy_model'])} | {_pct(c['accuracy_control'])} | {c['both']} | "
-                         f"{c['only_first']} | {c['only_second']} | {d:+.1f} [{lo:+.1f}, {hi:+.1f}] | "
-                         f"{_pvalue(c['p_two_sided'])} | {_pvalue(c['p_first_better'])} |")
+                         f"{c['only_first']} | {c['only_second']} | {diff} | "
+                         f"{_pvalue(c['p_two_sided'])} | {_pvalue(c['p_first_better'])} | "
+                         f"{c['left_out']} ({c['errors_model']} / {c['errors_control']}) |")
         lines.append("")
     return "\n".join(lines)
 

@@ -88,11 +88,17 @@ JUDGE_KEYS = ("argument_correct", "followed_argument", "masked")
 
 
 def judge_table(part: pd.DataFrame) -> pd.DataFrame:
-    """The argument analysis per model and split (seen vs held-out templates): all figures in %."""
-    ok = _split_rows(part[~part["error"]])
-    # The keys live in Record.detail (or, for a task that buckets by them, in Record.bucket).
+    """The argument analysis per model and split (seen vs held-out templates): all figures in %, over every
+    instance as ``judge_report`` and the leaderboard count them (a failed request is not right; ``failed``
+    counts them), except "follows argument", over the answered requests. It left failed requests out
+    before, and one report printed two accuracies of one run (32.5 on the leaderboard, 38.2 here) and an
+    argument base rate that moved with which requests failed."""
+    ok = _split_rows(part)
+    # The keys live in Record.detail (or, for a task that buckets by them, in Record.bucket: a failed
+    # request has no detail).
     arg, follow, masked = (pd.Series([d.get(k, b.get(k)) for d, b in zip(ok["detail"], ok["bucket"])], index=ok.index,
                                      dtype=object) for k in JUDGE_KEYS)
+    follow = follow.where(~ok["error"].astype(bool))
     correct = ok["correct"].astype(float)
     def cond(mask):
         return correct.where(mask.fillna(False).astype(bool))
@@ -105,7 +111,10 @@ def judge_table(part: pd.DataFrame) -> pd.DataFrame:
         "acc masked": cond(masked == True),  # noqa: E712
         "acc unmasked": cond(masked == False),  # noqa: E712
     })
-    return _pct_table(ok, values, ["model", "split"])
+    table = _pct_table(ok, values, ["model", "split"])
+    failed = ok.groupby(["model", "split"], observed=True)["error"].sum().astype(int).rename("failed")
+    return table.merge(failed.reset_index(), on=["model", "split"]).pipe(
+        lambda t: t[["model", "split", "n", "failed", *values.columns]])
 
 
 def _trace_detail(doc: plots.Doc, task: str, part: pd.DataFrame, colors: dict) -> None:
@@ -122,7 +131,8 @@ def _judge_detail(doc: plots.Doc, task: str, part: pd.DataFrame, colors: dict) -
     doc.h3("Argument analysis")
     doc.p("How often the choice argument favours the correct candidate (its base rate), accuracy when the "
           "argument is right and when it is wrong, how often the model follows the argument, and masked versus "
-          "unmasked arguments; 'seen'/'heldout' split the templates by training.")
+          "unmasked arguments; 'seen'/'heldout' split the templates by training. A failed request counts as not "
+          "right, as on the leaderboard (failed: how many); 'follows argument' is over the answered requests.")
     doc.table(judge_table(part))
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any, Callable, Iterable, Literal
 
 
@@ -211,10 +212,14 @@ def shown_share(share: float, decimals: int = 1, percent: bool = True) -> str:
 
     >>> shown_share(1999 / 2000), shown_share(1 / 2500), shown_share(1.0), shown_share(0.5, 0), shown_share(29999 / 30000, 4, False)
     ('>99.9', '<0.1', '100.0', '50', '>0.9999')
+    >>> shown_share(23 / 80), shown_share(0.0)
+    ('28.8', '0.0')
     """
     top = 100.0 if percent else 1.0
     value = share * top
-    text = f"{value:.{decimals}f}"
+    # Rounded from the value without its float noise, half to even: 23 of 80 is 28.749999999999996 as a float
+    # and printed 28.7; it is 28.75, and 28.8.
+    text = str(Decimal(repr(round(value, 9))).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_EVEN))
     step = 10.0 ** -decimals
     if value < top and float(text) >= top:
         return f">{top - step:.{decimals}f}"

@@ -10,6 +10,7 @@ import pytest
 
 from oraclebench.judge_report import judge_analysis, render_markdown
 from oraclebench.records import Record
+from oraclebench.stats import mcnemar_exact
 
 pytestmark = pytest.mark.judge
 
@@ -247,14 +248,34 @@ def test_every_accuracy_of_the_analysis_says_how_many_requests_failed():
     control = [_record(i, True, True, model="c") for i in range(10)]
     a = judge_analysis(recs, control)
     assert a["by_template"]["tickets"]["seen"] == {**a["by_template"]["tickets"]["seen"], "k": 7, "n": 10, "errors": 3}
-    assert a["control"]["splits"]["all"]["accuracy_model"]["errors"] == 3
-    assert a["control"]["splits"]["all"]["accuracy_control"]["errors"] == 0
+    # The paired comparison measures the pairs both runs answered, as compare does; the 3 failed are counted apart.
+    paired = a["control"]["splits"]["all"]
+    assert (paired["n"], paired["left_out"], paired["errors_model"], paired["errors_control"]) == (7, 3, 3, 0)
+    assert paired["accuracy_model"]["n"] == paired["accuracy_control"]["n"] == 7
     text = render_markdown(a)
     tickets = next(line for line in text.splitlines() if line.startswith("| tickets |"))
     assert "70.0 [" in tickets and "(n=10, 3 failed)" in tickets
     assert "| accuracy | 70.0 [" in text and "(n=10, 3 failed)" in text.split("| accuracy |")[1].splitlines()[0]
-    paired = next(line for line in text.splitlines() if line.startswith("| all |"))
-    assert "(n=10, 3 failed)" in paired and paired.count("failed") == 1
+    row = next(line for line in text.splitlines() if line.startswith("| all |"))
+    assert "(n=7)" in row and row.endswith("| 3 (3 / 0) |")
+
+
+def test_the_control_comparison_is_compares_own_and_leaves_failed_pairs_out():
+    """judge_report and ``oraclebench compare`` test the same pairs alike (review: counting failed requests as
+    not right, judge_report made failed pairs discordant: 29 vs 29, p = 1, where compare read 21 vs 26 over 88
+    measured pairs). Here: 12 pairs; the model fails 8-9, the control fails 10-11 and is right on 8-11; the
+    model is right on 0-5, the control on 0-1 and 6-7. Measured 0-7: both 0-1, only model 2-5, only control 6-7."""
+    from oraclebench.compare import paired_cell
+
+    model = [_record(i, i < 6, True, error="HTTP 500" if i in (8, 9) else None) for i in range(12)]
+    control = [_record(i, i < 2 or 6 <= i, True, model="c", error="timeout" if i >= 10 else None) for i in range(12)]
+    c = judge_analysis(model, control)["control"]["splits"]["all"]
+    assert (c["n"], c["both"], c["only_first"], c["only_second"], c["neither"], c["left_out"]) == (8, 2, 4, 2, 0, 4)
+    assert c["p_two_sided"] == pytest.approx(mcnemar_exact(4, 2))
+    same = paired_cell("judge", "all", list(zip(model, control)))
+    assert (same.both, same.only_a, same.only_b, same.left_out) == (2, 4, 2, 4)
+    assert c["p_two_sided"] == pytest.approx(same.p_value)
+    assert c["difference"][0] == pytest.approx(2 / 8)
 
 
 def test_arguer_grad_lets_the_loss_reach_the_arguer_pass(trained):

@@ -103,8 +103,8 @@ def test_every_table_of_the_markdown_report_has_as_many_cells_in_each_row_as_its
     text = (results / "report" / "report.md").read_text(encoding="utf-8")
     assert assert_tables_keep_their_columns(text) >= 8
     argument = next(t for t in tables(text) if "argument right" in t[0])
-    # model, split, n, accuracy, base rate, acc | right, acc | wrong, follows, acc masked, acc unmasked
-    assert len(cells(argument[0])) == 10
+    # model, split, n, failed, accuracy, base rate, acc | right, acc | wrong, follows, acc masked, acc unmasked
+    assert len(cells(argument[0])) == 11
     assert any(c.strip() == "acc \\| argument right" for c in cells(argument[0]))
     rows = {cells(row)[0].strip() for t in tables(text) for row in t[2:]}
     assert "python:/models/a\\|b.py:answer" in rows and "two<br>lines" in rows

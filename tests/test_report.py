@@ -695,3 +695,27 @@ def test_two_runs_of_one_model_named_to_the_report_are_shown_side_by_side(tmp_pa
     cells = leaderboard(records_frame(runs)).set_index("model")["all"]
     assert cells["m@r1"].startswith("25.0 ") and cells["m@r2"].startswith("75.0 ")
     assert [run.model for run in load_runs(tmp_path, runs=["r2", "r2"])] == ["m"]  # one run named twice is one
+
+
+def test_the_argument_analysis_counts_failed_requests_as_the_leaderboard_does():
+    """Ten judge instances, the argument right on the first six; the model right on instances 0, 1, 6; requests
+    7, 8, 9 failed (their bucket still says whether the argument was right). By hand: accuracy 3/10 = 30.0 (the
+    leaderboard's), base rate 6/10 = 60.0, accuracy when the argument is right 2/6 = 33.3, when wrong 1/4 =
+    25.0; follows the argument over the 7 answered: right on 0, 1 (argument right), wrong on 2-5 (argument
+    right) and right on 6 (argument wrong): 2 of 7 = 28.6. Before, failed requests were left out: 3/7 = 42.9,
+    base rate 6/7 = 85.7 (review: the report printed 32.5 on its leaderboard and 38.2 here for one run)."""
+    from oraclebench.report_detail import judge_table
+
+    records = []
+    for i in range(10):
+        arg, ok, failed = i < 6, i in (0, 1, 6), i >= 7
+        bucket = {"template": "t0", "error": "arithmetic", "argument_correct": arg, "masked": False}
+        detail = {} if failed else {"argument_correct": arg, "followed_argument": ok == arg, "masked": False}
+        records.append(Record(run_id="r", model="m", task="judge", instance_id=f"judge-v2-{i:04d}", label="t0",
+                              bucket=bucket, split="seen", prompt="?", completion="" if failed else "1", parsed=None,
+                              expected=1, correct=ok, reason="", error="timeout" if failed else None, detail=detail))
+    table = judge_table(records_frame([Run("m", "r", {}, records)]))
+    row = table[table["split"] == "all"].iloc[0]
+    assert (row["n"], row["failed"]) == (10, 3)
+    assert [row[c] for c in ("accuracy", "argument right (base rate)", "acc | argument right", "acc | argument wrong",
+                             "follows argument")] == [30.0, 60.0, 33.3, 25.0, 28.6]

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import math
 import random
+from fractions import Fraction
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from oraclebench.compare import bootstrap_counts
 from oraclebench.gates import holm
 from oraclebench.stats import difference_interval, mcnemar_exact, paired_bootstrap, wilson
+from oraclebench.tasks.exchange import shown_share
 
 # Wilson score interval without continuity correction, 95%. The first four rows are Newcombe (1998),
 # "Two-sided confidence intervals for the single proportion: comparison of seven methods", Statistics
@@ -48,6 +50,34 @@ def test_wilson_matches_published_values(k, n, lo, hi):
 
 def test_wilson_of_nothing_is_the_whole_range():
     assert wilson(0, 0) == (0.0, 1.0)
+
+
+def test_wilson_reaches_its_bound_exactly_when_every_or_no_answer_is_right():
+    """At k = 0 the lower bound is centre - half = 0, at k = n the upper is 1, exactly (Wilson's formula).
+    Before, floating point left 613 of n = 1..2000 short of 1 (n = 10, 576, 2000) and 358 above 0, and an
+    all-right run printed "100.0 [99.3, >99.9]" (review)."""
+    for n in range(1, 3001):
+        assert wilson(0, n)[0] == 0.0 and wilson(n, n)[1] == 1.0, n
+
+
+@given(st.integers(1, 10**6).flatmap(lambda n: st.tuples(st.integers(0, n), st.just(n))))
+@example((23, 80))
+def test_a_share_is_shown_rounded_from_its_exact_value_and_never_to_a_bound_it_did_not_reach(kn):
+    """``shown_share`` against exact rational arithmetic (round half to even, as Python rounds a Fraction):
+    23 of 80 is 28.75% and shows 28.8 (it showed 28.7: 23 / 80 * 100 is 28.749999999999996 as a float)."""
+    k, n = kn
+    exact = round(Fraction(100 * k, n), 1)
+    want = f"{float(exact):.1f}"
+    if 0 < k < n and exact == 100:
+        want = ">99.9"
+    elif k > 0 and exact == 0:
+        want = "<0.1"
+    assert shown_share(k / n) == want
+
+
+def test_the_seeds_of_the_rounding_review_read_by_hand():
+    assert [shown_share(k / n) for k, n in ((23, 80), (1, 8), (7, 8), (1999, 2000), (576, 576), (0, 576))] == \
+        ["28.8", "12.5", "87.5", ">99.9", "100.0", "0.0"]
 
 
 @pytest.mark.parametrize("k1, n1, k2, n2, lo, hi", NEWCOMBE)
