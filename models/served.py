@@ -415,6 +415,7 @@ class OpenAICompatible(Adapter):
                 self._api = "chat"  # the server has no completions endpoint: a chat-only server
             else:
                 choice = _only_choice(out.choices, self.base_url, lambda c: c.text)
+                _some_text(choice.text, choice.finish_reason, self.base_url)
                 return _answer(choice.text, choice.finish_reason, req.stop)
         chat_form = self._chat_form(req)
         stop = req.chat.stop if chat_form else req.stop
@@ -422,6 +423,8 @@ class OpenAICompatible(Adapter):
                               self._chat_budget_field())
         out = await client.chat.completions.create(messages=self._messages(req), **params)
         choice = _only_choice(out.choices, self.base_url, lambda c: c.message.content)
+        if not getattr(choice.message, "refusal", None):  # a refusal (content null) is the model's answer: none
+            _some_text(choice.message.content, choice.finish_reason, self.base_url)
         # Only ``content`` is the answer: ``reasoning_content``/``reasoning`` (vLLM, DeepSeek) are not read.
         return _answer(choice.message.content, choice.finish_reason, stop, chat_form)
 
@@ -470,6 +473,15 @@ class OpenAICompatible(Adapter):
         lp = out.choices[0].logprobs if out.choices else None
         return continuation_logprob(len(prompt), len(text), getattr(lp, "text_offset", None) or [],
                                     getattr(lp, "token_logprobs", None) or [])
+
+
+def _some_text(text: str | None, finish_reason: str | None, url: str) -> None:
+    """Raises ValueError (the request is an error, counted apart and never cached) where a finished answer has
+    no text at all (``null``, not ``""``): a broken response, as one with no choices is. It was read as an
+    empty answer, scored no answer and cached. A budget spent before any text (``length``: a reasoning
+    model's thinking) stays a truncated answer."""
+    if text is None and finish_reason != "length":
+        raise ValueError(f"{url} returned a choice with no text (null, finish reason {finish_reason!r})")
 
 
 def _only_choice(choices: Sequence[Any] | None, url: str, text: Callable[[Any], Any]) -> Any:

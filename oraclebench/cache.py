@@ -40,6 +40,10 @@ def _response(value) -> Response | None:
     """The cached answer in a row, or None when the row cannot be read as one (a miss, asked again)."""
     try:
         data = json.loads(value)
+        # A row without its text ([] or {}: damaged) is no answer of the model's; read as Response() it was
+        # served as an empty answer, a no answer that was never asked.
+        if not isinstance(data, dict) or not isinstance(data.get("text"), str):
+            return None
         response = Response.from_json(data)
     except (TypeError, ValueError, AttributeError):
         return None

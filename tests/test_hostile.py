@@ -145,6 +145,22 @@ def test_a_poisoned_cache_row_is_asked_again_not_a_failure_of_every_later_run(tm
     cache.close()
 
 
+@pytest.mark.parametrize("value", ["[]", "{}", '{"text": null}', '{"text": 5}', '"hi"', "null"])
+def test_a_cache_row_without_its_text_is_a_miss_not_an_empty_answer(tmp_path, value):
+    """A damaged row holding no text was served as ``Response()``: an empty answer, scored no answer, that
+    the model never gave (review: ``[]`` and ``{}``)."""
+    cache = ResponseCache(tmp_path / "cache.sqlite")
+    cache.put_many("m", [("good", Response(text="ok")), ("bad", Response(text="x"))])
+    cache.close()
+    db = sqlite3.connect(tmp_path / "cache.sqlite")
+    db.execute("UPDATE responses SET value = ? WHERE key = 'bad'", (value,))
+    db.commit()
+    db.close()
+    cache = ResponseCache(tmp_path / "cache.sqlite")
+    assert set(cache.get_many(["good", "bad"])) == {"good"}
+    cache.close()
+
+
 # --------------------------------------------------------------------------------------- 2. huge numbers
 
 

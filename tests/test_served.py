@@ -335,6 +335,28 @@ def test_answers_replayed_from_another_server_of_the_same_name_are_said_once(tmp
         cache.close()
 
 
+@pytest.mark.parametrize("api", ["completions", "chat"])
+def test_a_choice_with_no_text_is_an_error_and_never_cached(tmp_path, api):
+    """``"text": null`` (or a chat message's ``"content": null``) is a broken response, as ``"choices": []`` is
+    (an error): it was read as an empty answer, scored no answer and cached, so a rerun replayed it (review)."""
+    from oraclebench.testing.scripted import ScriptedServer
+
+    insts = multiplication_instances(6, seed=5)
+    nulls = {get_task("multiplication").request(i).prompt for i in insts[:3]}
+    cache = ResponseCache(tmp_path / "cache.sqlite")
+    try:
+        with ScriptedServer(answer=lambda prompt: None if prompt in nulls else " 1\n") as server:
+            model = load_model(f"vllm:m@{server.url}/v1", {"api": api, "retries": "0", "chat_prompt": "raw"})
+            first = evaluate(model, insts, "first", cache)
+            second = evaluate(model, insts, "second", cache)
+            asked = server.answered
+        assert [r.status for r in first[:3]] == ["error"] * 3 and "no text (null" in first[0].error
+        assert all(r.status != "error" for r in first[3:])
+        assert [r.cached for r in second] == [False] * 3 + [True] * 3 and asked == 9  # the broken three asked again
+    finally:
+        cache.close()
+
+
 # --------------------------------------------------------------------------------------- openai:
 
 
