@@ -58,10 +58,21 @@ class GateResult:
     detail: str = ""
 
     def line(self) -> str:
-        got = "n/a" if self.measured is None else shown_share(self.measured, 4, percent=False)
+        got, floor = _shown_apart(self.measured, self.floor)
         verdict = "PASS" if self.ok else "FAIL"
-        floor = "" if self.floor is None else f", floor {shown_share(self.floor, 4, percent=False)}"
+        floor = "" if floor is None else f", floor {floor}"
         return f"{verdict} {self.name}: measured {got}{floor}" + (f" ({self.detail})" if self.detail else "")
+
+
+def _shown_apart(measured: float | None, floor: float | None) -> tuple[str, str | None]:
+    """``measured`` and ``floor`` to 4 places, or to as many more as tell them apart where they differ: 17,999 of
+    20,000 (0.89995) against a floor of 0.9 printed "measured 0.9000, floor 0.9000" beside FAIL (review)."""
+    for places in range(4, 13):
+        got = "n/a" if measured is None else shown_share(measured, places, percent=False)
+        bound = None if floor is None else shown_share(floor, places, percent=False)
+        if got != bound or measured is None or floor is None or abs(measured - floor) <= TIE:
+            return got, bound
+    return got, bound
 
 
 # Accuracies are fractions k/n in floating point: 0.8 - 0.1 is 0.7000000000000001, above 7/10. A drop of
@@ -230,11 +241,26 @@ def _accuracy(summary: dict, task: str, split: str) -> float | None:
     splits = summary.get("tasks", {}).get(task, {})
     if split != "seen":
         return splits.get(split, {}).get("accuracy")
-    from oraclebench.tasks.base import INSIDE
-
-    cells = [splits[s] for s in INSIDE if isinstance(splits.get(s), dict) and splits[s].get("n")]
+    cells = _cells(summary, task, split)
     n = sum(c["n"] for c in cells)
     return sum(c["correct"] for c in cells) / n if n else None
+
+
+def _cells(summary: dict, task: str, split: str) -> list[dict]:
+    """The summary cells ``split`` of ``task`` adds up: its own, or for ``seen`` every cell inside the distribution."""
+    from oraclebench.tasks.base import INSIDE
+
+    splits = summary.get("tasks", {}).get(task, {})
+    names = INSIDE if split == "seen" else (split,)
+    return [splits[s] for s in names if isinstance(splits.get(s), dict) and splits[s].get("n")]
+
+
+def _counted(summary: dict, task: str, split: str) -> str:
+    """"K of N right", and the failed requests among the N where there are any: they count as not right, as in
+    the run's accuracy, and a line that did not say so read a FAIL of failed requests as a model's wrong answers."""
+    cells = _cells(summary, task, split)
+    n, k, errors = (sum(c.get(key) or 0 for c in cells) for key in ("n", "correct", "errors"))
+    return f"{k} of {n} right" + (f"; request errors (counted as not right): {errors}" if errors else "")
 
 
 def check_gates(path: Path | str, summary: dict, records: list[Record] | None = None) -> list[GateResult]:
@@ -284,7 +310,7 @@ def _gate_results(name: str, key: str, value, summary: dict, records: list[Recor
         fix = (f"this run scored {scored}; gate one of those, or drop the gate" if scored else
                "give the model a manifest or --heldout, or drop the gate")
         raise UsageError(f"gate [{name}] {key}: no {split} instances of {task} in this run; {fix}")
-    return [GateResult(f"{model} {key}", measured, floor, measured >= floor)]
+    return [GateResult(f"{model} {key}", measured, floor, measured >= floor, _counted(summary, task, split))]
 
 
 def _scored_splits(summary: dict, task: str) -> str:
@@ -318,7 +344,8 @@ def _baseline_gates(spec, summary: dict, path: Path, name: str) -> list[GateResu
             floor = max(0.0, c["accuracy"] - tolerance)
             results.append(GateResult(f"{summary['model']} {task}.{split} vs baseline", measured, floor,
                                       c["accuracy"] - measured <= tolerance + TIE,
-                                      f"baseline {shown_share(c['accuracy'], 4, percent=False)} - tolerance {tolerance}{partial}"))
+                                      f"baseline {shown_share(c['accuracy'], 4, percent=False)} - tolerance {tolerance}; "
+                                      f"{_counted(summary, task, split)}{partial}"))
     if not results:
         raise UsageError(f"gate file {path}: baseline {base_path} shares no task with this run")
     return results

@@ -216,3 +216,28 @@ def test_a_baseline_gate_passes_a_drop_of_exactly_its_tolerance(tmp_path, base, 
     run = {"model": MODEL, "tasks": {"multiplication": {"all": {"n": n, "correct": new, "accuracy": new / n}}}}
     [gate] = check_gates(gates, run)
     assert gate.ok is ok, gate.line()
+
+
+def test_a_floor_gate_line_counts_what_it_measured_and_the_failed_requests_in_it(tmp_path):
+    """21 of 71 right, 16 of the 71 failed requests: the line said "measured 0.2958, floor 0.2000" alone, so a FAIL
+    of failed requests read as a model's wrong answers (review); a paired gate's line already said so."""
+    from oraclebench.gates import check_gates
+
+    gates = tmp_path / "gates.toml"
+    gates.write_text(f'[{json.dumps(MODEL)}]\n"multiplication.unseen" = 0.2\n"multiplication.seen" = 0.5\n')
+    run = {"model": MODEL, "tasks": {"multiplication": {
+        "unseen": {"n": 71, "correct": 21, "accuracy": 21 / 71, "errors": 16},
+        "trained": {"n": 29, "correct": 29, "accuracy": 1.0, "errors": 0}}}}
+    unseen, seen = (g.line() for g in check_gates(gates, run))
+    assert unseen == (f"PASS {MODEL} multiplication.unseen: measured 0.2958, floor 0.2000 "
+                      "(21 of 71 right; request errors (counted as not right): 16)")
+    assert seen.startswith(f"PASS {MODEL} multiplication.seen: measured 0.5000, floor 0.5000 (50 of 100 right;")
+
+
+def test_a_failed_gate_never_prints_its_measure_equal_to_its_floor():
+    """17,999 of 20,000 is 0.89995, below a floor of 0.9: it printed "FAIL ... measured 0.9000, floor 0.9000"."""
+    from oraclebench.gates import GateResult
+
+    line = GateResult("m multiplication", 17999 / 20000, 0.9, False).line()
+    assert line == "FAIL m multiplication: measured 0.89995, floor 0.90000"  # as many places as tell them apart
+    assert GateResult("m x", 0.9, 0.9, True).line() == "PASS m x: measured 0.9000, floor 0.9000"
