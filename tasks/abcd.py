@@ -85,17 +85,23 @@ _CHAINED = re.compile(r"\s*(?:→|->|=>|⇒|⟶|=)\s*")
 _RESULT = re.compile(r"\b(?i:result|answer|normal\s+form|final(?:\s+(?:program|form|answer))?)\b(?:\s+is)?\s*[:=]?\s*"
                      r"(?P<program>(?:(?:A#|#A|B#|#B|[ABCD])\s+)*(?:A#|#A|B#|#B|[ABCD])|\(empty\)|(?i:empty))\W*$")
 # A line that takes back what came before ("Wait, actually:", "Let me redo this.", ``reading.RECONSIDERED``): the
-# trace is the one written after it.
+# trace is the one written after it, on that line after the words ("Wait, actually: C A D B C → C D A B C → C") or on
+# the lines that follow, and starts from the program again.
+_RECONSIDERED_LEAD = re.compile(r"[^:\n]*:")  # "Wait, actually:", "Sorry, let me redo it:" before the trace
 
 
-def _programs_in(raw: str, state: Program) -> list[Program]:
-    """The programs a line of a lenient answer writes (``read_lenient``), given where the trace stands."""
+def _programs_in(raw: str, state: Program, program: Program) -> list[Program]:
+    """The programs a line of a lenient answer writes (``read_lenient``), given where the trace stands and the
+    program: steps chained from the program once more start the trace again (the program first, so the caller
+    sees it)."""
     line = _LINE_END.sub("", _LINE_MARKS.sub("", raw))
     if (whole := _program_or_none(line)) is not None:
         return [whole] if line else []
     pieces = [_program_or_none(piece) for piece in _CHAINED.split(line)]
     if len(pieces) > 1 and None not in pieces and (pieces[0] == state or pieces[0] in successors(state)):
         return [p for p in pieces if p != state]
+    if len(pieces) > 1 and None not in pieces and pieces[0] == program:
+        return pieces
     said = _RESULT.search(line)
     if said is None:
         return []
@@ -272,9 +278,14 @@ class AbcdTask(Task[AbcdProblem]):
         lines: list[Program] = []
         redo = False
         for raw in unmarked(text).splitlines():
-            found = _programs_in(raw, lines[-1] if lines else problem.tokens)
+            state = problem.tokens if redo or not lines else lines[-1]  # a trace started again: from the program
+            found = _programs_in(raw, state, problem.tokens)
+            if not found and (taken_back := RECONSIDERED.search(raw)):
+                redo = True
+                rest = raw[taken_back.end():]  # the trace written on the same line, after the words
+                lead = _RECONSIDERED_LEAD.match(rest)
+                found = _programs_in(rest[lead.end():] if lead else rest, problem.tokens, problem.tokens)
             if not found:
-                redo = redo or bool(RECONSIDERED.search(raw))
                 continue
             if redo or (lines and found[0] == problem.tokens):  # no rewrite leads back to the program
                 lines, redo = [], False

@@ -82,7 +82,8 @@ _TERM_BEFORE = re.compile(r"(?:[\d)]\s*[×xX*·+\-−/^÷]|\b(?:times|plus|minus
 _STATED_THEN_DERIVED = re.compile(r"\s*=")  # "The answer is 56 = 7 × 8": the result first, then where it comes from
 # A correction that gives its number at once ("47 × 23 = 1071, wait, it's 1081"; "Correction: 1081"); one
 # that goes on in words ("Actually, let me check: ...") gives none.
-_CORRECTION = re.compile(r"\b(?:no\s+wait|wait|actually|correction|sorry|i\s+mean|make\s+that)\b[\s,:;!.—–-]*"
+_CORRECTION = re.compile(r"\b(?:no\s+wait|wait|actually|correction|sorry|i\s+mean|make\s+that|nope|or\s+rather|scratch\s+that|"
+                         r"no(?=\s*[,;:!.…—–-]))\b[\s,:;!.…—–-]*"
                          r"(?:(?:it'?s|it\s+is|that'?s|the\s+answer\s+is|rather)\s*:?\s*)?(?=-?\d)", re.I)
 _ANY_DIGIT = re.compile(r"\d")  # a str pattern's \d: every Unicode decimal digit (category Nd)
 # A minus sign written as the Unicode minus (U+2212) or a dash right before a number's digits ("−1081", "= –56"):
@@ -115,9 +116,36 @@ _EXPLAINS = re.compile(r"[\s.!;,:()—–-]*(?:because|since|as|which|that|this|
 _LIST_MARK = re.compile(r"(?m)^\s*(\d{1,9})[.)]\s")  # "2. ", "2) " opening a line: a numbered list's item
 # Words that take back or redo what came before ("1071\nHmm, let me recompute: ... = 1081"): the number stated
 # first is then no answer, and the last one is read; an abcd trace started again after them replaces the first.
+# A "no" counts where it takes back the number before ("1081... no, 1071", "no, it's 1071"), not in "no rule applies".
 RECONSIDERED = re.compile(r"\b(?:wait|hmm|actually|oops|sorry|mistake|error|wrong|incorrect|correction|recalculat\w*|"
-                          r"recomput\w*|redo|re-?do|re-?check|start(?:ing)?\s+over|"
-                          r"let\s+me\s+(?:try|redo|reconsider|think|fix))\b", re.I)
+                          r"recomput\w*|redo|re-?do|re-?check|start(?:ing)?\s+over|miscalculat\w*|nope|"
+                          r"scratch\s+that|on\s+second\s+thoughts?|or\s+rather|"
+                          r"no(?=[ \t]*[,;:!.…—–-]+[ \t]*(?:-?\d|it'?s\b|it\s+is\b|that'?s\b|wait\b|actually\b|"
+                          r"the\s+(?:answer|product|result)\b|let\s+me\b))|"
+                          r"let\s+me\s+(?:try|redo|reconsider|think|fix|correct|recalculate|recompute))\b", re.I)
+# Of those, the ones after which the work is done again: the last number that new work comes to is the answer
+# ("The answer is 1081.\n\nWait, let me recompute. ... = 940 + 131 = 1071": 1071).
+_REDONE = re.compile(r"recalculat\w*|recomput\w*|re-?do|start(?:ing)?\s+over|let\s+me\s+(?:try|redo|recalculate|recompute)",
+                     re.I)
+# What may stand between a word that takes back the answer and the number it gives instead ("Actually, I made a
+# mistake: it is 1071", "... no, it's 1071", "Wait, the answer is 1071").
+_RETRACTED_LEAD = re.compile(r"[\s,:;!.…—–-]*(?:(?:no|nope)\b[\s,:;!.…—–-]*)?"
+                             r"(?:(?:so\s+)?(?:it'?s|it\s+is|that'?s|that\s+is|should\s+be|rather|make\s+that|"
+                             r"(?:the\s+)?(?:correct\s+|right\s+)?(?:answer|product|result)\s+(?:is|should\s+be))\b\s*:?\s*)?",
+                             re.I)
+# Two answers offered ("1071 or 1081", "either 1071 or maybe 1081"): neither is the answer. "1081, or 1,081" (one
+# value twice) and "1081, or one thousand eighty-one" (no second number) are one answer; "1081, or rather 1071" a
+# correction.
+_OR_AFTER = re.compile(r"[ \t]*,?[ \t]*(?:or|and/or)\s+(?:(?:maybe|perhaps|possibly|else|even)\s+)?(?=-?\d)", re.I)
+_OR_BEFORE = re.compile(r"(?<![\d.,])(-?\d+(?:,\d{3})*(?:\.\d+)?)[ \t]*,?[ \t]*(?:or|and/or)\s+"
+                        r"(?:(?:maybe|perhaps|possibly|else|even)\s+)?$", re.I)
+# An approximation is no exact answer ("47 × 23 ≈ 1100", "about 1100"), and one written right after a number is an
+# aside on it ("1081 total, or roughly 1.1 thousand", "1081 (approximately 1.1k)").
+_APPROX_BEFORE = re.compile(r"(?:[≈~∼]|\b(?:approximately|approx\.?|roughly|about|around|nearly|almost|circa|"
+                            r"close\s+to|on\s+the\s+order\s+of)\b)\s*$", re.I)
+_APPROX_AFTER = re.compile(r"\s*(?:-?ish\b|or\s+so\b|k\b|thousand\b|million\b|billion\b)", re.I)
+_ASIDE_LEAD = re.compile(r"\d([^\d\n]{0,40})$")  # what stands between a number and an approximation after it
+_ASIDE_SEP = re.compile(r",|\(|[—–]|\bor\b|\bi\.e\b", re.I)
 
 
 def unmarked(text: str) -> str:
@@ -177,21 +205,103 @@ def final_number(text: str, cues: Sequence[Cue] = ()) -> int | float | None:
     for cue in (ANSWER_IS, *cues):
         said = list(cue.finditer(text))
         if said and (first := _first_said(text, said[-1].end())) is not None:
-            if fixed is not None and fixed[0] > said[-1].start():  # corrected after it
-                return fixed[1]
+            if fixed is not None and fixed.start() > said[-1].start():  # corrected after it
+                return _settled(text, fixed, cues)
             if cue is ANSWER_IS and _GOES_ON.match(text, first.end()) and not _STATED_THEN_DERIVED.match(text, first.end()):
                 # "The answer is 12 × 34 = 408.": the answer is what the calculation comes to, read from there on.
                 return final_number(text[said[-1].end():], cues)
-            return _number(first.group())
+            return _settled(text, first, cues)
     if fixed is not None:
-        return fixed[1]
+        return _settled(text, fixed, cues)
     if marked:  # the number the answer marks ("**54**, not 56": 54) before the last one written
         return _number(marked[-1])
     if (stated := _stated_first(text)) is not None:
         return stated
     plain = _without_asides(text)
-    numbers = [m.group() for m in _NUMBER.finditer(plain) if not _rejected(plain, m)]
-    return _number(numbers[-1]) if numbers else None
+    numbers = [m for m in _NUMBER.finditer(plain) if not _rejected(plain, m) and not _approximate_aside(plain, m)]
+    if not numbers or _ASKED.match(plain, numbers[-1].end()):  # "Is it 1081? No.": asked about, never said
+        return None
+    return None if _offered_beside(plain, numbers[-1]) else _number(numbers[-1].group())
+
+
+def _settled(text: str, said: re.Match, cues: Sequence[Cue]) -> int | float | None:
+    """The number ``said`` as the answer, unless the text takes it back after it: each word of ``RECONSIDERED``
+    after it that gives a number instead (``_given_after``) replaces it ("The answer is 1081... no, 1071": 1071;
+    "47 × 23 = 1071. Hmm, actually let me double-check... no, it's 1081": 1081). None where the answer is one of
+    two numbers offered or an approximation (``_offered_beside``). One pass: each stretch between two such words is
+    read once."""
+    marks = list(RECONSIDERED.finditer(text, said.end()))
+    for i, mark in enumerate(marks):
+        end = marks[i + 1].start() if i + 1 < len(marks) else len(text)
+        given = _given_after(text, mark, end, cues)
+        if given is not None:
+            said = given
+    return None if _offered_beside(text, said) else _number(said.group())
+
+
+def _given_after(text: str, mark: re.Match, end: int, cues: Sequence[Cue]) -> re.Match | _Shifted | None:
+    """The number a word that takes back the answer (``mark``) gives instead, from it up to ``end``: written right
+    after it ("no, 1071", "I made a mistake: it is 1071"), or after a cue ("let me redo it: 47 × 23 = 1071"), or,
+    after a word that does the work again (``_REDONE``), the last number that work comes to; else None ("Actually,
+    let me check: 47 × 20 = 940" gives none: the answer stands)."""
+    lead = _RETRACTED_LEAD.match(text, mark.end(), end)
+    direct = _NUMBER.match(text, lead.end(), end)
+    if direct is not None and not _GOES_ON.match(text, direct.end()) and not _ASKED.match(text, direct.end()):
+        return direct
+    part = text[mark.end():end]
+    for cue in (ANSWER_IS, *cues):
+        said = list(cue.finditer(part))
+        if said and (first := _first_said(part, said[-1].end())) is not None:
+            if not (cue is ANSWER_IS and _GOES_ON.match(part, first.end())):
+                return _Shifted(first, mark.end())
+            break
+    if _REDONE.search(mark.group()):
+        numbers = [m for m in _NUMBER.finditer(text, mark.end(), end)
+                   if not _rejected(text, m) and not _approximate_aside(text, m)]
+        if numbers and not _ASKED.match(text, numbers[-1].end()):
+            return numbers[-1]
+    return None
+
+
+class _Shifted:
+    """A match in a part of the text, read where it stands in the whole text (``start``, ``end``, ``group``)."""
+
+    def __init__(self, match: re.Match, offset: int):
+        self._match, self._offset = match, offset
+
+    def start(self) -> int:
+        return self._match.start() + self._offset
+
+    def end(self) -> int:
+        return self._match.end() + self._offset
+
+    def group(self) -> str:
+        return self._match.group()
+
+
+def _offered_beside(text: str, number) -> bool:
+    """Whether ``number`` is no exact answer: one of two different numbers offered ("either 1071 or 1081"), or an
+    approximation ("≈ 1100", "about 1100")."""
+    value = _number(number.group())
+    if _APPROX_BEFORE.search(text, max(0, number.start() - 24), number.start()) or _APPROX_AFTER.match(text, number.end()):
+        return True
+    after = _OR_AFTER.match(text, number.end())
+    other = _NUMBER.match(text, after.end()) if after else None
+    if other is not None and _number(other.group()) != value:
+        return True
+    before = _OR_BEFORE.search(text, max(0, number.start() - 60), number.start())
+    return before is not None and _NUMBER.fullmatch(before.group(1)) is not None and _number(before.group(1)) != value
+
+
+def _approximate_aside(text: str, number: re.Match) -> bool:
+    """Whether ``number`` is an approximation written right after another number, as an aside on it ("1081 total,
+    or roughly 1.1 thousand", "1081 (approximately 1.1k)")."""
+    at = max(0, number.start() - 24)
+    approx = _APPROX_BEFORE.search(text, at, number.start())
+    if approx is None:
+        return False
+    lead = _ASIDE_LEAD.search(text, max(0, approx.start() - 41), approx.start())
+    return lead is not None and _ASIDE_SEP.search(lead.group(1)) is not None
 
 
 def _rejected(text: str, number: re.Match) -> bool:
@@ -239,13 +349,13 @@ def _without_asides(text: str) -> str:
     return _BRACKET_AFTER.sub(keep, text)
 
 
-def _corrected(text: str) -> tuple[int, int | float] | None:
-    """(where, the number) of the last correction that gives a number no calculation goes on from."""
+def _corrected(text: str) -> re.Match | None:
+    """The number the last correction gives, where no calculation goes on from it."""
     fixes = list(_CORRECTION.finditer(text))
     first = _NUMBER.match(text, fixes[-1].end()) if fixes else None
     if first is None or _GOES_ON.match(text, first.end()):
         return None
-    return fixes[-1].start(), _number(first.group())
+    return first
 
 
 def _number(text: str) -> int | float:

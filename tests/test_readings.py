@@ -681,3 +681,93 @@ def test_an_answer_that_names_a_candidate_to_reject_it_does_not_choose_it(text, 
     """"Answer: candidate 2 is wrong" read as choosing 2, in the strict reading too (found by review: a model
     naming the wrong candidate scored 100% on judge)."""
     assert read_choice(text).choice == chosen
+
+
+# ------------------------------------------- an answer taken back, two answers offered, an approximation (review)
+
+
+@pytest.mark.parametrize("text, read", [
+    # the answer after a cue, then taken back: what the text gives instead
+    ("The answer is 1081. Actually, I made a mistake: it is 1071.", 1071),
+    ("The answer is 1081.\n\nWait, let me recompute. 47 × 23 = 47 × 20 + 47 × 3 = 940 + 131 = 1071.", 1071),
+    ("The answer is 1081... no, 1071.", 1071), ("Answer: 1081 — no, 1071.", 1071),
+    ("I believe the answer is 1081. Actually no, let me redo it: 47 × 23 = 1071.", 1071),
+    ("47 × 23 = 1081. Hmm, actually let me double-check... no, it's 1071.", 1071),
+    ("The answer is 1081. Scratch that, 1071.", 1071), ("The answer is 1081. On second thought, it's 1071.", 1071),
+    ("The answer is 1081. Oops, I miscalculated: 47 × 23 = 1071.", 1071),
+    ("The answer is 1081. Sorry, I was wrong; the correct answer is 1071.", 1071),
+    ("The answer is 1081, or rather 1071.", 1071), ("**1081** — no, 1071", 1071),
+    # the mirror images: a wrong answer taken back for the right one
+    ("47 × 23 = 1071. Hmm, actually let me double-check... no, it's 1081.", 1081), ("The result is 1071... no, 1081.", 1081),
+    ("The answer is 1071. Wait, let me recompute: 47 × 20 = 940, 47 × 3 = 141, so 940 + 141 = 1081.", 1081),
+])
+def test_an_answer_the_text_takes_back_is_replaced_by_the_one_it_gives_instead(text, read):
+    """Each read the first answer, after "the answer is" or the problem's own equation, whatever the text said after
+    it (found by review: the README says a correction replaces what came before)."""
+    assert MULT.read_lenient(text, MULT.Problem(47, 23))[0] == read
+
+
+@pytest.mark.parametrize("text", [
+    # guards: readings that must not change (what follows checks the answer, or names a mistake it does not make)
+    "The answer is 1081. A common mistake is to get 1071.",
+    "47 × 23 = 1081. Let me double-check: 47 × 20 = 940, 47 × 3 = 141, 940 + 141 = 1081. Yes.",
+    "The answer is 1081. Actually, let me check: 47 × 20 = 940, 47 × 3 = 141.",
+    "1081, or one thousand eighty-one", "The answer is 1081, or 1,081.",  # one answer, said twice
+    "What is 47 × 23? 1081", "So 1081, i.e. about 1.1 thousand",
+])
+def test_an_answer_checked_or_said_again_after_it_stands(text):
+    assert MULT.read_lenient(text, MULT.Problem(47, 23)) == (1081, True)
+
+
+@pytest.mark.parametrize("text", [
+    "It's either 1071 or 1081.", "It's 1071 or 1081; I can't tell which.", " 1071 or 1081\n", "1081, or maybe 1071",
+    "The answer is 1071 or 1081.", "47 × 23 = 1081 or 1071", "Either 1071 or perhaps 1081.",
+    "Is it 1081? No.",  # a number asked about is never the answer
+    "47 × 23 ≈ 1081", "47 × 23 ≈ 1100", "The answer is about 1081.", "The answer is approximately 1081.",  # approximations
+])
+def test_two_answers_offered_a_question_or_an_approximation_is_no_answer(text):
+    """Each read 1081 (or 1100) as the answer: two answers offered, a number asked about, an approximation are no
+    exact answer (found by review)."""
+    assert MULT.read_lenient(text, MULT.Problem(47, 23)) == (None, False)
+
+
+@pytest.mark.parametrize("text", ["That's 1081 total, or roughly 1.1 thousand.", "Result: 1081 (approximately 1.1k)"])
+def test_an_approximation_after_the_answer_is_an_aside_on_it(text):
+    """Each read 1.1, the approximation, as the answer (found by review)."""
+    assert MULT.read_lenient(text, MULT.Problem(47, 23)) == (1081, True)
+
+
+@pytest.mark.parametrize("text", [
+    # a trace started again on the line of "Wait, actually:" or after it, from the program or its first step: the
+    # restart skips a step and is wrong, whatever the trace it took back
+    "C A D B C → C D A B C → A B C → C\nWait, actually: C A D B C → C D A B C → C",
+    "C A D B C → C D A B C → A B C → C\nWait, actually:\nC A D B C → C D A B C → C",
+    "= C D A B C\n= A B C\n= C\nWait, actually: C D A B C → C",
+    "C A D B C → C D A B C → A B C → C\nC A D B C → C D A B C → C",  # from the program once more
+])
+def test_an_abcd_trace_started_again_replaces_the_one_before_even_chained_on_one_line(text):
+    assert ABCD.read_lenient(text, _EXAMPLE)[1] is False
+
+
+@pytest.mark.parametrize("text", [
+    "= C D A B C\n= C\nWait, actually: C D A B C → A B C → C",
+    "= C D A B C\n= C\nWait, actually: C A D B C → C D A B C → A B C → C",
+    "C A D B C → C D A B C → C\nC A D B C → C D A B C → A B C → C",
+])
+def test_a_right_abcd_trace_started_again_on_one_line_reads_right(text):
+    assert ABCD.read_lenient(text, _EXAMPLE) == (("C D A B C", "A B C", "C"), True)
+
+
+@pytest.mark.parametrize("text", [
+    "Either 1,0,0,0 or 1,1,0,1.\n3 - 1", "1,0,0,0 or maybe 1,1,0,1\n3 - 1", "1,1,0,1 or 1,0,0,0\n3 - 1",
+    "1,0,0,0\n3 - 1 or 3 - 2",
+])
+def test_two_causal_answers_offered_are_no_answer(text):
+    """The first read right: two runs or two sums offered are no answer (found by review)."""
+    assert CAUSAL.read_lenient(text, CAUSAL.Problem((0, 1, 1, 1, 0))) == (None, False)
+
+
+@pytest.mark.parametrize("text", ["1,0,0,0, or in words one zero zero zero\n3 - 1", "Answer:\n1,0,0,0\n3 - 1\nor, written out, ..."])
+def test_a_causal_answer_said_again_in_words_stands(text):  # guard: readings that must not change
+    p = CAUSAL.Problem((0, 1, 1, 1, 0))
+    assert CAUSAL.read_lenient(text, p) == (CAUSAL.solve(p), True)
