@@ -204,6 +204,8 @@ _ACTS_ON = re.compile(_ACT_VERBS + r"\s+(?:\w+\s+){0,3}$", re.I)
 # ... and on the argument's own error ("corrects the argument's error"), which a verdict on the argument names
 _ACTS_ON_ITS = re.compile(_ACT_VERBS + r"\s+(?:the\s+)?(?:argument|arguer|reasoning|claim)['’]s\s+(?:\w+\s+)?$", re.I)
 _FAULT_NOUN = re.compile(r"(?:mistakes?|errors?|flaws?|slips?)$", re.I)
+# "I found an error in candidate 1", "Candidate 1: we spotted a slip": the answer acts, the candidate made the error.
+_SELF_ACTS = re.compile(r"\b(?:i|we)(?:['’]ve|\s+(?:\w+ly|also|have|had|just|then|did|can|could|quickly))*\s+$", re.I)
 # "Candidate 2 defends the argument", "Candidate 1 falls for the argument's mistake": a candidate that takes the
 # argument's side, right after it is named (an adverb may stand between; "doesn't defend" does not), takes the
 # verdict said of the argument ("..., but the argument is wrong"). Its object is the argument itself: "accepts
@@ -458,7 +460,8 @@ def _read(text: str) -> tuple[set[int], dict[int, set[str]], set[int], set[int],
                 negated = negated != flip
                 if sign == "+" and _PARTLY.search(before):  # "mostly correct": neither right nor wrong said
                     continue
-                if sign == "-" and target is not None and _FAULT_NOUN.match(word.group()) and _ACTS_ON.search(before):
+                if sign == "-" and target is not None and _FAULT_NOUN.match(word.group()) and \
+                        _candidate_acts(text, start, target, _ACTS_ON.search(before)):
                     continue  # "candidate 1 catches the error": it acts on the error, it does not make it
                 if not negated and _AS_BEFORE.search(before) and _AS_AFTER.match(text, word.end(), end):
                     # "as accurate as candidate 2" says it of both ("not as accurate as": of the first only)
@@ -484,6 +487,16 @@ def _read(text: str) -> tuple[set[int], dict[int, set[str]], set[int], set[int],
     vague = any(_order(text, f.start()) is None for f in _FORMER.finditer(text))
     state, withdrawn = _fold(text, clauses, kinds, parts)
     return state.explicit, state.verdicts, state.named, state.asked, state.reported, vague, withdrawn
+
+
+def _candidate_acts(text: str, start: int, target: _Mention, act: re.Match | None) -> bool:
+    """Whether the fault noun a verb of ``_ACTS_ON`` (``act``, in the clause from ``start``) leads to is one the
+    ``target`` candidate acts on ("Candidate 2 catches the error": it does not make it): the candidate is named
+    before the verb and the verb is not the answer's own ("I found an error in candidate 1" read 1: it is 2)."""
+    if act is None:
+        return False
+    verb = start + act.start()
+    return target.end <= verb and _SELF_ACTS.search(text, target.end, verb) is None
 
 
 def _agreement(text: str, clauses: list[tuple[int, int]], k: int, found: list[_Mention]) -> str | None:

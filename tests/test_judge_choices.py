@@ -280,3 +280,19 @@ def test_take_back_words_that_take_nothing_back_leave_the_reading(text, chosen):
 def test_take_backs_again_and_again_read_in_one_pass(text, chosen):
     """Each take-back is read once, in order (no stretch read again, no recursion): 100 KB in about a second."""
     assert read_choice(text).choice == chosen
+
+
+@pytest.mark.parametrize("text, chosen", [
+    ("I found an error in candidate 1.", 2),
+    ("We spotted a slip in candidate 2's second step.", 1),
+    ("I've found a mistake in candidate 2.", 1),
+    ("Candidate 1: I found an error in step 2.", 2),
+    ("I noticed a mistake in candidate 1, so candidate 2 is correct.", 2),  # guard: read 2 before too
+    ("Candidate 2 catches the error.", 2),  # guard: the candidate acts on the error, it does not make it
+    ("Candidate 1 catches the error, so it is correct.", 1),  # guard
+])
+def test_an_error_the_answer_finds_in_a_candidate_is_the_candidates(text, chosen):
+    """"An error a candidate finds is not one it makes" (``Candidate 2 catches the error.`` is 2) also caught the
+    answer's own finding: "I found an error in candidate 1." read 1 (review). The candidate acts only where it is
+    named before the verb and the verb is not the answer's (I, we)."""
+    assert read_choice(text).choice == chosen
