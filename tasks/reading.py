@@ -92,6 +92,17 @@ _MINUS = re.compile("\u2212|(?<![\\w.,])[\u2013\u2014](?=\\d)")
 # Thousands written with a no-break, narrow no-break or thin space ("1 081", SI style) or LaTeX's "{,}"
 # ("1{,}081"): one number, as the judge oracle reads it (read apart, "1 081" was 81).
 _SPACED_THOUSANDS = re.compile("(?<=\\d)(?:[\u00a0\u202f\u2009]|\\{,\\})(?=\\d{3}(?!\\d))")
+# Thousands spaced with an ASCII space, as SI style is often typed ("1 081"): read apart, "1 081" was 81. Only in a
+# number's reading (``final_number``), where a lone group of three digits after a short number is its thousands;
+# values in a row (causal's "1 0 0 0", an integer world's "12 345") are read by their own rules.
+_ASCII_THOUSANDS = re.compile(r"(?<![\d,.])(\d{1,3})((?: \d{3})+)(?![\w])(?![.,]\d)")
+
+
+def _grouped(text: str) -> str:
+    """``text`` with ASCII-spaced thousands joined by commas ("1 081" -> "1,081")."""
+    return _ASCII_THOUSANDS.sub(lambda m: m.group(1) + m.group(2).replace(" ", ","), text) if " " in text else text
+
+
 # A number the text rejects or only compares with: "not 1081", "rather than 1081", "less than 1081", "1081 is
 # wrong". The answer is another number ("The answer is not 1081 but 1071": 1071).
 _REJECTED_BEFORE = re.compile(r"(?:\b(?:not|never|isn'?t|rather\s+than|instead\s+of|than)|\bnot\s+(?:equal\s+to|be))"
@@ -199,8 +210,8 @@ def final_number(text: str, cues: Sequence[Cue] = ()) -> int | float | None:
     (56, 1081)
     """
     marked = [inner for m in _MARKED.finditer(text)
-              if _NUMBER.fullmatch(inner := unmarked(m.group(1) or m.group(2) or "").strip().rstrip("."))]
-    text = unmarked(text)
+              if _NUMBER.fullmatch(inner := _grouped(unmarked(m.group(1) or m.group(2) or "")).strip().rstrip("."))]
+    text = _grouped(unmarked(text))
     fixed = _corrected(text)
     for cue in (ANSWER_IS, *cues):
         said = list(cue.finditer(text))

@@ -590,6 +590,19 @@ def test_thousands_spaced_si_style_or_written_with_latex_braces_are_one_number(t
     assert MULT.read_lenient(text, MULT.Problem(47, 23)) == (1081, True)  # read apart, it was 81 or 1
 
 
+@pytest.mark.parametrize("text", [" 1 081", "The answer is 1 081.", "47 × 23 = 1 081", "**1 081**",
+                                  "47 × 23 = 940 + 141 = 1 081"])
+def test_thousands_spaced_with_an_ascii_space_are_one_number(text):
+    """SI-style thousands are often typed with a plain space: "1 081" read 81 (a wrong product the model never
+    wrote) where the thin space's "1 081" read 1081."""
+    assert MULT.read_lenient(text, MULT.Problem(47, 23)) == (1081, True)
+
+
+@pytest.mark.parametrize("text, read", [("47 23", 23), ("There are 2 100s", 100), ("1 0810", 810)])
+def test_numbers_a_space_apart_that_are_no_thousands_stay_apart(text, read):  # guards: as before
+    assert MULT.read_lenient(text, MULT.Problem(47, 23))[0] == read
+
+
 @pytest.mark.parametrize("text", [
     # the product restated as the problem's own equation, or checked by dividing it back
     "1081 = 47 × 23", "1081 = 23 × 47.", "1081. Check: 1081 / 23 = 47.", "1081\n\nTo check: 1081 ÷ 47 = 23",
