@@ -225,7 +225,9 @@ def final_number(text: str, cues: Sequence[Cue] = ()) -> int | float | None:
     if fixed is not None:
         return _settled(text, fixed, cues)
     if marked:  # the number the answer marks ("**54**, not 56": 54) before the last one written
-        return _number(marked[-1])
+        spots = [m for m in _NUMBER.finditer(text) if m.group() == marked[-1]]
+        # ... unless it is one of two offered ("**1071** or **1081**": neither)
+        return None if spots and _offered_beside(text, spots[-1]) else _number(marked[-1])
     if (stated := _stated_first(text)) is not None:
         return stated
     plain = _without_asides(text)

@@ -598,6 +598,13 @@ def test_thousands_spaced_with_an_ascii_space_are_one_number(text):
     assert MULT.read_lenient(text, MULT.Problem(47, 23)) == (1081, True)
 
 
+@pytest.mark.parametrize("text, read", [("**1071** or **1081**", None), ("It is **1071** or maybe **1081**.", None),
+                                        ("**1081** (or 1,081)", 1081), ("**54**, not 56", 54)])
+def test_a_marked_number_offered_beside_another_is_no_answer(text, read):
+    """Two answers offered read no answer, marked or not; "**1071** or **1081**" read the last bold one."""
+    assert MULT.read_lenient(text, MULT.Problem(47, 23))[0] == read
+
+
 @pytest.mark.parametrize("text, read", [("47 23", 23), ("There are 2 100s", 100), ("1 0810", 810)])
 def test_numbers_a_space_apart_that_are_no_thousands_stay_apart(text, read):  # guards: as before
     assert MULT.read_lenient(text, MULT.Problem(47, 23))[0] == read
