@@ -90,7 +90,7 @@ JUDGE_KEYS = ("argument_correct", "followed_argument", "masked")
 def judge_table(part: pd.DataFrame) -> pd.DataFrame:
     """The argument analysis per model and split (seen vs held-out templates): all figures in %, over every
     instance as ``judge_report`` and the leaderboard count them (a failed request is not right; ``failed``
-    counts them), except "follows argument", over the answered requests. It left failed requests out
+    counts them), except "follows argument", over the answers that name a candidate. It left failed requests out
     before, and one report printed two accuracies of one run (32.5 on the leaderboard, 38.2 here) and an
     argument base rate that moved with which requests failed."""
     ok = _split_rows(part)
@@ -121,7 +121,8 @@ def _trace_detail(doc: plots.Doc, task: str, part: pd.DataFrame, colors: dict) -
     """A trace answer (abcd): where traces go wrong, and final form against trace validity."""
     doc.h3("Where traces go wrong")
     _first_bad(part, colors, doc, task)
-    doc.p("Final form versus trace validity (% of answered requests): a right final form with a bad trace "
+    doc.p("Final form versus trace validity (% of the requests that did not fail; no answer and cut-short answers "
+          "count, as neither right): a right final form with a bad trace "
           "suggests a memorised result rather than a learned procedure.")
     doc.table(_final_vs_trace(part))
 
@@ -132,7 +133,7 @@ def _judge_detail(doc: plots.Doc, task: str, part: pd.DataFrame, colors: dict) -
     doc.p("How often the choice argument favours the correct candidate (its base rate), accuracy when the "
           "argument is right and when it is wrong, how often the model follows the argument, and masked versus "
           "unmasked arguments; 'seen'/'heldout' split the templates by training. A failed request counts as not "
-          "right, as on the leaderboard (failed: how many); 'follows argument' is over the answered requests.")
+          "right, as on the leaderboard (failed: how many); 'follows argument' is over the answers that name a candidate.")
     doc.table(judge_table(part))
 
 
@@ -144,8 +145,8 @@ def _fields_detail(doc: plots.Doc, task: str, part: pd.DataFrame, colors: dict, 
     doc.h3("Per-field accuracy")
     if digits:
         columns = [c for c in table.columns if _field_order(c)[0] == 0]
-        doc.p("Per-digit accuracy by position (d0 = units digit), % of the answered requests whose product has "
-              "that digit (n: all answered requests): errors in the middle digits point at a learned-but-imperfect "
+        doc.p("Per-digit accuracy by position (d0 = units digit), % of the requests that did not fail (no answer "
+              "included, as not right) whose product has that digit (n: all requests that did not fail): errors in the middle digits point at a learned-but-imperfect "
               "carry, errors everywhere at no algorithm at all.")
         lines = table[table["split"] == "all"].melt(id_vars=["model"], value_vars=columns, var_name="d", value_name="y")
         lines = lines.assign(x=lines["d"].map(lambda d: int(d[1:])), y=lines["y"] / 100).dropna(subset=["y"])
@@ -153,13 +154,13 @@ def _fields_detail(doc: plots.Doc, task: str, part: pd.DataFrame, colors: dict, 
                                       f"{task}: accuracy per digit position"), f"{task}-digits",
                    f"{task}: per-digit accuracy by position")
     else:
-        doc.p(f"{task}: accuracy per answer field, % of the answered requests that have the field "
-              "(n: all answered requests).")
+        doc.p(f"{task}: accuracy per answer field, % of the requests that did not fail (no answer included, as not "
+              "right) and have the field (n: all requests that did not fail).")
     doc.table(table)
     counts = field_table(part, counts=True)
     fields = [c for c in counts.columns if c not in ("model", "split", "n")]
     if counts[fields].ne(counts["n"], axis=0).any(axis=None):  # some answers lack a field: each % has its own base
-        doc.table(counts, collapsed=f"{task}: answered requests per field (the base of each %)")
+        doc.table(counts, collapsed=f"{task}: requests that did not fail, per field (the base of each %)")
 
 
 def _digits_detail(doc: plots.Doc, task: str, part: pd.DataFrame, colors: dict) -> None:

@@ -317,11 +317,12 @@ def create_app(results: Path | str, hosts: tuple[str, ...] = ()) -> Flask:
         summary = store.run(run_id)
         records = store.records(summary)
         chosen = select(records, request.args)
-        page = max(0, request.args.get("page", 0, type=int))
+        pages = -(-len(chosen) // PAGE)
+        page = min(max(0, request.args.get("page", 0, type=int)), max(0, pages - 1))  # "page 4 of 3" was shown
         labels = sorted({r.label for r in records if not request.args.get("task") or r.task == request.args["task"]})
         return render_template("run.html", run=summary, tables=task_tables(records), shown=chosen[page * PAGE:(page + 1) * PAGE],
                                runs=store.runs(), a=summary["run_id"], b="",
-                               total=len(chosen), page=page, pages=-(-len(chosen) // PAGE), args=request.args,
+                               total=len(chosen), page=page, pages=pages, args=request.args,
                                tasks=sorted({r.task for r in records}), labels=labels, local=_local(summary["model"]),
                                page_url=lambda n: "?" + urlencode({**request.args.to_dict(), "page": n}))
 

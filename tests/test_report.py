@@ -641,8 +641,8 @@ def test_the_per_digit_table_says_how_many_answers_have_each_digit_where_it_is_n
     doc = Doc(tmp_path)
     detail_section(doc, "multiplication", frame, {"m": "C0"})
     md = doc.render_md("t", "m")
-    assert "% of the answered requests whose product has that digit" in md
-    assert "multiplication: answered requests per field (the base of each %):" in md
+    assert "% of the requests that did not fail (no answer included, as not right) whose product has that digit" in md
+    assert "multiplication: requests that did not fail, per field (the base of each %):" in md
 
 
 # --------------------------------------------------------------------------- numbers that must not look right (review)

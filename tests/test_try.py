@@ -67,3 +67,12 @@ def test_bad_input_is_one_line_and_exit_2(args, words, tmp_path):
                             timeout=120, cwd=tmp_path)
     assert result.returncode == 2
     assert words in result.stderr and result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+
+
+def test_an_answer_cut_short_is_said_truncated_as_the_run_says_it(tmp_path, capsys):
+    """A thinking block never closed is a truncated answer in a run's record; try printed "wrong: no answer"."""
+    model = tmp_path / "thinker.py"
+    model.write_text("def answer(prompts):\n    return ['<think>47 times 20 is 940, and' for _ in prompts]\n")
+    assert main(["try", "multiplication", "47x23", "--model", f"python:{model}:answer"]) == 1
+    last = capsys.readouterr().out.rstrip().splitlines()[-1]
+    assert last.startswith("truncated: the answer ends inside a <think> block") and "wrong" not in last

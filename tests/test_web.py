@@ -85,6 +85,13 @@ def test_run_page_filters_wrong_and_heldout(client):
     assert "<td>seen</td>" not in rows and "<td>heldout</td>" in rows and "<td>causal</td>" not in rows
 
 
+def test_a_page_past_the_last_shows_the_last(client):
+    """"?page=3" of 210 instances (3 pages, counted from 0) showed "page 4 of 3" and no instance (review)."""
+    base = "/run/20260101T000000-000000-oracle"
+    text = client.get(base + "?page=99").get_data(as_text=True)
+    assert "page 100" not in text and text.split('id="instances"')[1].count("<tr class=") == 24
+
+
 def test_instance_page_colours_fields_and_escapes_the_answer(client):
     base = "/run/20260101T000000-000000-oracle"
     page = client.get(base + "/instance/causal/causal-fresh7-0004").get_data(as_text=True)

@@ -75,7 +75,7 @@ def paint_view(view, paint: Painter) -> list[str]:
 def run(args) -> int:
     from oraclebench.models import ModelError, declared_splits, load_model
     from oraclebench.errors import UsageError
-    from oraclebench.runner import task_manifest, task_trained, training_note
+    from oraclebench.runner import TRUNCATED, task_manifest, task_trained, training_note
     from oraclebench.commands.generate import bind_variants
     from oraclebench.tasks import get_task
 
@@ -112,5 +112,8 @@ def run(args) -> int:
     print(f"model:   {response.text!r}")
     for line in paint_view(task.field_view(score), paint):
         print(line)
+    if response.truncated and not score.correct:  # as a run's record says it: cut short, not wrong
+        print(paint(False, f"truncated: {response.truncated_why or TRUNCATED}; {score.reason}"))
+        return 1
     print(paint(score.correct, "correct" if score.correct else f"wrong: {score.reason}"))
     return 0 if score.correct else 1
