@@ -29,7 +29,7 @@ NAMES: dict[str, str] = {
 
 # ``prefix:spec`` patterns -> factory.
 PATTERNS: dict[str, str] = {
-    "hf": "oraclebench.models.hf:HFModel",
+    "hf": "oraclebench.models.reference:load_hf",
     "vllm": "oraclebench.models.served:ServedModel",
     "openai": "oraclebench.models.served:OpenAIModel",
     "vllm-local": "oraclebench.models.served:VLLMLocalModel",

@@ -73,7 +73,29 @@ class WorkedMultiplication(HFModel):
                 lines = work_lines(resp.text)
                 final = read_final(lines[-1]) if lines else None
                 resp.text = resp.text if final is None else f" {final}\n{resp.text}"
+                if final is None:  # no final line: cut as the worked answer was (its stop), never at the plain "\n",
+                    resp.stop = tuple(q.stop)  # which left the lenient reading the first line of work only
         return out
+
+
+def load_hf(spec: str, options: dict) -> HFModel:
+    """``hf:PATH``: the adapter over a local checkpoint. A checkpoint whose manifest says it trained on worked
+    multiplication answers (``training_data.config.scratchpad``: ``oraclebench train gpt2-mult-scratchpad
+    --steps N``) is asked a plain question in that worked form and answers its final line, as
+    ``gpt2-mult-scratchpad`` is (``WorkedMultiplication``): asked plainly it wrote its work, and every answer
+    read no answer (0.0%, with the score command ``train`` printed). ``--model-opt worked=off`` asks it plainly.
+
+    Raises ``ModelError`` on a ``worked`` other than auto, on or off (and as ``HFModel`` does)."""
+    from oraclebench.models import declared_training
+    from oraclebench.models.base import ModelError
+
+    options = dict(options)
+    mode = str(options.pop("worked", "auto")).strip().lower()
+    if mode not in ("auto", "on", "off"):
+        raise ModelError(f"hf:{spec}: worked={mode!r} must be one of auto|on|off")
+    trained = (declared_training(f"hf:{spec}") or {}).get("multiplication") or {}
+    scratchpad = bool(isinstance(trained, dict) and (trained.get("config") or {}).get("scratchpad"))
+    return (WorkedMultiplication if mode == "on" or (mode == "auto" and scratchpad) else HFModel)(spec, options)
 
 
 def load_checkpoint(name: str, path: Path, options: dict, worked: bool = False) -> HFModel:

@@ -145,6 +145,43 @@ def test_the_scratchpad_model_answers_a_plain_question_from_its_worked_answer(ho
     assert model.identity().endswith("+worked")
 
 
+def test_a_scratchpad_checkpoint_of_ones_own_is_asked_its_worked_form_and_never_trained_over(home, tmp_path, capsys,
+                                                                                             monkeypatch):
+    """``train gpt2-mult-scratchpad --steps N`` printed "score it: ... --model hf:DIR": hf: asked the plain question,
+    the model wrote its work, and every answer read no answer (0.0%). And ``--model gpt2-mult-scratchpad
+    --model-opt path=DIR`` would have trained the recipe over DIR (review)."""
+    from oraclebench.models import load_model
+    from oraclebench.models.base import ModelError
+    from oraclebench.models.reference import WorkedMultiplication
+    from oraclebench.tasks import get_task
+
+    out = tmp_path / "sp"
+    assert main(["train", "gpt2-mult-scratchpad", "--steps", "3", "--out", str(out)]) == 0
+    assert f"--model hf:{out}" in capsys.readouterr().out  # the score command train prints
+    model = load_model(f"hf:{out}")
+    assert isinstance(model, WorkedMultiplication) and model.identity().endswith("+worked")
+    task = get_task("multiplication")
+    [answer] = model.generate([task.request(task.fresh(1, 0, task.config(a_digits=(1, 1), b_digits=(1, 1)))[0])])
+    assert answer.asked.endswith("Show your work. A:")  # the worked form was asked
+    assert type(load_model(f"hf:{out}", {"worked": "off"})) is not WorkedMultiplication
+    with pytest.raises(ModelError, match="worked='maybe' must be one of auto|on|off"):
+        load_model(f"hf:{out}", {"worked": "maybe"})
+    # Worked text with no final "= N" line is no answer strictly, and leniently read whole (its last number): cut at
+    # the plain "\n" it read 141, the first line of work.
+    from oraclebench.models.hf import HFModel
+    from oraclebench.runner import evaluate
+    from oraclebench.tasks.base import Response
+
+    work = " 47 × 3 = 141 (carries 1,2)\n47 × 20 = 940\n141 + 940 = 1081\n1081\n\n"
+    monkeypatch.setattr(HFModel, "complete", lambda self, requests: [Response(text=work) for _ in requests])
+    [record] = evaluate(model, [task.instance(task.Problem(47, 23), "m-0")], "r")
+    assert (record.status, record.parsed_lenient, record.correct_lenient) == ("no_answer", 1081, True)
+    stamp = (out / "model.safetensors").stat().st_mtime_ns
+    with pytest.raises(ModelError, match=f"is never trained over: score it as hf:{out}"):
+        load_model("gpt2-mult-scratchpad", {"path": str(out)})
+    assert (out / "model.safetensors").stat().st_mtime_ns == stamp
+
+
 def test_a_shared_prompt_prefix_run_once_gives_the_same_training_loss():
     torch = pytest.importorskip("torch")
     from oraclebench.models.charlm import build_tokenizer, tiny_gpt2

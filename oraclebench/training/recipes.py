@@ -381,7 +381,13 @@ def load_reference(name: str, options: dict | None = None) -> HFModel:
     options = dict(options or {})
     recipe = get_recipe(name)
     s, heldout, seed = reference_settings(name, options)
-    path = Path(options.pop("path", None) or checkpoint_path(name, heldout, seed, s["scale"])).expanduser()
+    given = options.pop("path", None)
+    path = Path(given or checkpoint_path(name, heldout, seed, s["scale"])).expanduser()
+    if given and (path / "config.json").is_file() and (problem := checkpoint_problem(path, s)) is not None:
+        # A folder of one's own is never trained over: a checkpoint of another recipe (``train --steps 250``)
+        # would have been replaced by this one, hours of work lost.
+        raise ModelError(f"{name}: {problem}; it is not the recipe's, and is never trained over: score it as "
+                         f"hf:{path}, or give path= a new folder to train the recipe into")
     ensure_checkpoint(s, path)
     return load_checkpoint(name, path, options, worked=recipe.scratchpad)
 
