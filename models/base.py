@@ -495,3 +495,146 @@ class _Early:
 
 
 Adapter._early = _Early((), None)
+
+
+# ---- a model's manifest, checked before any model work ---------------------------------------------
+
+PROBES = 24  # problems each task's split reader is tried on (fresh draws; a run's own instances where given)
+
+
+class ManifestProblem(ValueError):
+    """A model manifest the tasks cannot read: ``key`` (``split``, ``tasks.abcd.training_data``), ``why``,
+    and the ``fix``."""
+
+    def __init__(self, key: str, why: str, fix: str):
+        super().__init__(f"{key}: {why}")
+        self.key, self.why, self.fix = key, why, fix
+
+
+_TABLE_FIX = ('a manifest is a table: {"task": NAME, "split": {...}, "training_data": {...}} or '
+              '{"tasks": {NAME: {...}}}, as `oraclebench generate` writes it in manifest.json')
+
+
+def _kind(value) -> str:
+    """``a str, 'digits=2x2'``: what a value of a manifest is, in a few words."""
+    name, text = type(value).__name__, repr(value)
+    return f"{'an' if name[0] in 'aeiou' else 'a'} {name}, {text[:60] + '...' if len(text) > 60 else text}"
+
+
+def manifest_parts(manifest) -> dict:
+    """Per task a model manifest names: ``{task: ((the split's key, the split), (the training data's key,
+    it))}``, read as the runner reads them (``runner.task_manifest``, ``models.manifest_training``); a
+    ``ManifestProblem`` for a shape no reader takes (a split that is a string, not a table: every item
+    of the task failed, found by review). ``{}`` for no manifest, or one that names no task."""
+    if manifest is None:
+        return {}
+    if not isinstance(manifest, dict):
+        raise ManifestProblem("manifest", f"is {_kind(manifest)}, not a table", _TABLE_FIX)
+    if "tasks" in manifest:
+        tables = manifest["tasks"]
+        if not isinstance(tables, dict):
+            raise ManifestProblem("tasks", f"is {_kind(tables)}, not a table of tasks", _TABLE_FIX)
+        out = {}
+        for task, table in tables.items():
+            if table is not None and not isinstance(table, dict):
+                raise ManifestProblem(f"tasks.{task}", f"is {_kind(table)}, not a table", _split_fix(task))
+            data = (table or {}).get("training_data")
+            out[task] = ((f"tasks.{task}", table), (f"tasks.{task}.training_data", data))
+        return out
+    task = manifest.get("task")
+    if task is None:
+        return {}
+    if not isinstance(task, str):
+        raise ManifestProblem("task", f"is {_kind(task)}, not a task's name", _TABLE_FIX)
+    split = manifest.get("split", {})
+    if split is not None and not isinstance(split, dict):
+        raise ManifestProblem("split", f"is {_kind(split)}, not a table", _split_fix(task))
+    return {task: (("split", split), ("training_data", manifest.get("training_data")))}
+
+
+def _split_fix(task: str) -> str:
+    return (f"write what {task} was trained on as a table, as `oraclebench generate {task} --heldout SPEC` "
+            f"writes it in manifest.json (SPEC as for --heldout {task}:SPEC)")
+
+
+_DATA_FIX = ("write it as `oraclebench generate` does in manifest.json (stream, seed, count, split, config), "
+             "or remove it (then no record is labelled trained or unseen)")
+
+
+def check_manifest(manifest, problems: dict | None = None) -> None:
+    """Raise ``ManifestProblem`` where a task the manifest names (and this installation has) cannot read
+    its part of it: the split, by the task's own reader over a few problems (fresh draws, and
+    ``problems``: ``{task: [problem, ...]}``, one of each frozen stratum where the runner gives them), and the training data, by drawing its first problem. What a run
+    reads of a manifest for every record, tried once before any model work: a manifest the task could
+    not read failed the whole task, item after item. A variant the manifest names that is not the one
+    bound (another world) is left to the run's own check, which names both."""
+    from oraclebench.tasks import TASKS, get_task
+
+    for name, ((split_key, split), (data_key, data)) in manifest_parts(manifest).items():
+        if name not in TASKS:
+            continue  # named by ``declared_tasks``' own check where the run would score it
+        task = get_task(name)
+        if data is not None and not isinstance(data, dict):
+            raise ManifestProblem(data_key, f"is {_kind(data)}, not a table", _DATA_FIX)
+        if split is not None and not _same_variant(task, split_key, split):
+            continue  # another world: its split and data read there, not here; the run's check names both
+        if split is not None:
+            _try_split(task, split_key, split, (problems or {}).get(name))
+        if data is not None:
+            _try_training_data(task, data_key, data)
+
+
+def _probes(task) -> list:
+    out = []
+    for i in range(PROBES):
+        try:
+            out.append(task.sample(0, i, None, "fresh"))
+        except Exception:  # noqa: BLE001 - a task that cannot draw says so when the run draws; no manifest fault
+            break
+    return out
+
+
+def _same_variant(task, key: str, split: dict) -> bool:
+    """Whether the manifest's variant (a causal world) is the one bound: False for another (``TaskError``, which
+    the run's own check reports naming both worlds: probing the bound world's problems against the other's split
+    called it unreadable instead, found by review); a ``ManifestProblem`` where the task cannot read it at all."""
+    from oraclebench.tasks.base import TaskError
+
+    try:
+        task.check_variant(split, "the model")
+    except TaskError:
+        return False
+    except Exception as exc:  # noqa: BLE001 - a reader that cannot take it
+        raise ManifestProblem(key, f"cannot be read by the {task.name} task ({describe_exception(exc)})",
+                              _split_fix(task.name)) from None
+    return True
+
+
+def _try_split(task, key: str, split: dict, problems: list | None) -> None:
+    for problem in [*(problems or ()), *_probes(task)]:
+        try:
+            task.training_split(problem, split, None)
+        except Exception as exc:  # noqa: BLE001
+            raise ManifestProblem(key, f"cannot be read by the {task.name} task ({describe_exception(exc)})",
+                                  _split_fix(task.name)) from None
+
+
+def _try_training_data(task, key: str, data: dict) -> None:
+    """The training data's first problem, read as ``Task.training_problems`` reads them (its config and
+    split, seed, count and stream), without drawing the rest (nor counting as a draw: a run reads the
+    draws from the store, and an xdist controller takes them from its workers)."""
+    try:
+        config = task.training_config(data)
+        stream, seed, count = data.get("stream", "train"), int(data["seed"]), int(data["count"])
+        problem = task.sample(seed, 0, config, stream)
+        task.training_split(problem, data.get("split") or {}, frozenset({task.identity(problem)} if count > 0 else ()))
+        task.coverage_bucket(problem)
+    except Exception as exc:  # noqa: BLE001 - TaskError, or any reader's error
+        raise ManifestProblem(key, f"cannot be read by the {task.name} task ({describe_exception(exc)})",
+                              _DATA_FIX) from None
+
+
+def manifest_error(model: str, where: str, problem: ManifestProblem) -> str:
+    """The one line for a manifest the tasks cannot read: the model, the key (in ``where``), why and the fix."""
+    what = "its manifest" if problem.key == "manifest" else f"its manifest's {problem.key!r}"
+    return f"{model}: {what} (in {where}) {problem.why}; {problem.fix}"

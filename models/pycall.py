@@ -29,7 +29,9 @@ installed package; a local module imported while answering by a computed name is
 as editing the function does. What no source shows (a data file it reads, a remote model behind
 it) is named by an optional ``FUNCTION.version = "..."``, which is part of the identity too. An
 optional ``FUNCTION.manifest`` dict says what the callable saw in training (``--heldout`` wins); it is
-read before the run draws its instances (``declared_manifest``), as a checkpoint's ``manifest.json``.
+read before the run draws its instances (``declared_manifest``), as a checkpoint's ``manifest.json``,
+and one the tasks cannot read (a split that is a string) is a ``ModelError`` naming the key
+(``base.check_manifest``).
 
 A completion with ``<think>...</think>`` blocks is read without them; one whose thinking never
 closes is truncated (see ``models.base.strip_thinking``).
@@ -52,8 +54,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, Callable, Sequence
 
-from oraclebench.models.base import (Adapter, Broken, Failure, ModelError, check_options, describe_exception, exception_message,
-                                     strip_thinking)
+from oraclebench.models.base import (Adapter, Broken, Failure, ManifestProblem, ModelError, check_manifest, check_options,
+                                     describe_exception, exception_message, manifest_error, strip_thinking)
 from oraclebench.tasks.base import Request, Response
 
 log = logging.getLogger("oraclebench.pycall")
@@ -312,6 +314,10 @@ class PythonModel(Adapter):
         if manifest is not None and not isinstance(manifest, dict):
             raise ModelError(f"{self.name}: {self.fn.__name__}.manifest must be a dict (what a checkpoint's "
                              f"manifest.json holds), not {type(manifest).__name__}")
+        try:  # a manifest the tasks cannot read, one line now: it failed every item of the task (found by review)
+            check_manifest(manifest)
+        except ManifestProblem as exc:
+            raise ModelError(manifest_error(self.name, f"{self.fn.__name__}.manifest", exc)) from None
         self.manifest = manifest
         self.sources = local_sources(self.module, loaded)
         self.unkeyed: set[str] = set()  # local modules imported while answering that the identity misses

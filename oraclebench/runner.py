@@ -203,21 +203,91 @@ def score_one(instance: Instance, request: Request, response: Response, run_id: 
 def evaluate(model: Model, instances: Sequence[Instance], run_id: str, cache: ResponseCache | None = None,
              heldout: dict | None = None, progress: Callable[[int], None] | None = None,
              stats: RunStats | None = None) -> list[Record]:
-    """Score ``model`` on ``instances`` (any mix of tasks) in one batched pass."""
+    """Score ``model`` on ``instances`` (any mix of tasks) in one batched pass.
+
+    What the model trained on is read first: a manifest that cannot be read fails the call before the
+    model is asked anything (``check_model_manifest`` says so before a run; this is the last guard)."""
     requests = [get_task(i.task).request(i) for i in instances]
-    responses, cached = answer(model, requests, cache, progress=progress, stats=stats)
     tasks = {i.task for i in instances}
     manifests = {t: task_manifest(model, t, heldout) for t in tasks}
     trained = {t: task_trained(model, t) for t in tasks}
+    responses, cached = answer(model, requests, cache, progress=progress, stats=stats)
     return [score_one(i, q, r, run_id, model.name, manifests[i.task], c, trained[i.task])
             for i, q, r, c in zip(instances, requests, responses, cached)]
 
 
 def failed_records(model: Model, instances: Sequence[Instance], run_id: str, why: str,
                    heldout: dict | None = None) -> list[Record]:
-    """A record per instance, each an error saying ``why`` (a model that failed the whole call)."""
-    tasks = {i.task for i in instances}
-    manifests = {t: task_manifest(model, t, heldout) for t in tasks}
-    trained = {t: task_trained(model, t) for t in tasks}
-    return [score_one(i, get_task(i.task).request(i), Response(error=why), run_id, model.name, manifests[i.task],
-                      False, trained[i.task]) for i in instances]
+    """A record per instance, each an error saying ``why`` (a model that failed the whole call).
+
+    Never raises for the model's manifest: where the call failed because the manifest could not be
+    read, reading it here raised again, no record was made, and every item asked the model for the
+    whole task again (found by review). A split that cannot be read is ``unknown``."""
+    manifests: dict[str, dict | None] = {}
+    trained: dict[str, frozenset[str] | None] = {}
+    for t in {i.task for i in instances}:
+        try:
+            manifests[t], trained[t] = task_manifest(model, t, heldout), task_trained(model, t)
+        except Exception:  # noqa: BLE001 - the records say why the task failed; their split is unknown
+            manifests[t], trained[t] = None, None
+    out = []
+    for i in instances:
+        request, response = get_task(i.task).request(i), Response(error=why)
+        try:
+            out.append(score_one(i, request, response, run_id, model.name, manifests[i.task], False, trained[i.task]))
+        except Exception:  # noqa: BLE001 - as above
+            out.append(score_one(i, request, response, run_id, model.name, None, False, None))
+    return out
+
+
+def manifest_source(name: str) -> str:
+    """Where a model's manifest is written, as a fix names it: ``answer.manifest``, ``PATH/manifest.json``."""
+    prefix, _, spec = name.partition(":")
+    if prefix == "python":
+        return f"{spec.rsplit(':', 1)[-1]}.manifest"
+    if prefix in ("hf", "transplant", "vllm-local"):
+        return f"{spec.split('?')[0].rstrip('/')}/manifest.json"
+    return "its manifest.json"
+
+
+def check_model_manifest(name: str, manifest) -> None:
+    """A ``ModelError``, one line naming the model, the manifest's key and the fix, where a task the
+    manifest names cannot read its part of it (``models.base.check_manifest``). Checked before any
+    model work, for whatever adapter carries the manifest (``python:``'s ``FUNCTION.manifest``, a
+    checkpoint's ``manifest.json``): a manifest the task could not read failed it whole."""
+    from oraclebench.models.base import ManifestProblem, ModelError, check_manifest, manifest_error
+
+    try:
+        check_manifest(manifest, _strata_problems(manifest))
+    except ManifestProblem as exc:
+        raise ModelError(manifest_error(name, manifest_source(name), exc)) from None
+
+
+def _strata_problems(manifest) -> dict[str, list]:
+    """Per task the manifest names, a problem of each label of its frozen set: a split reader may read a
+    key only for some problems (multiplication's omitted pairs, within the training digits)."""
+    from oraclebench.models.base import ManifestProblem, manifest_parts
+    from oraclebench.sets import load_set
+    from oraclebench.tasks import TASKS
+
+    try:
+        named = [t for t in manifest_parts(manifest) if t in TASKS]
+    except ManifestProblem:
+        return {}  # said by check_manifest
+    out = {}
+    for name in named:
+        task = get_task(name)
+        try:
+            firsts = {i.label: i for i in reversed(load_set(name))}
+            out[name] = [task.decode(i.problem) for i in firsts.values()]
+        except Exception:  # noqa: BLE001 - a set that cannot be read is said where the run reads it
+            continue
+    return out
+
+
+def declared_manifest(name: str):
+    """The manifest a model name declares without loading the model (a checkpoint's ``manifest.json``, a
+    ``python:`` callable's ``manifest``; the reference recipes' are checked once loaded): ``None`` where none."""
+    from oraclebench.models import _local_manifest
+
+    return _local_manifest(name)

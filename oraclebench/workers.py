@@ -233,7 +233,9 @@ def watch_controller(parent: int, interrupted: Path | None = None, interval: flo
     ``interrupted``: the run's ``INTERRUPTED`` mark; when it appears, the worker interrupts itself as a
     Ctrl-C would (KeyboardInterrupt in its main thread: the answers given are kept, no request more is
     sent). A worker takes one interrupt only: the terminal's Ctrl-C and the mark both come, and a
-    second KeyboardInterrupt would cut short the first one's orderly end. Call from the main thread.
+    second KeyboardInterrupt would cut short the first one's orderly end. A SIGTERM (sent to the whole
+    group: Slurm, CI cancellation) is taken as that interrupt too: by default it ended the worker at
+    once, losing the records it had not sent. Call from the main thread.
     """
     import signal
 
@@ -246,6 +248,8 @@ def watch_controller(parent: int, interrupted: Path | None = None, interval: flo
                 raise KeyboardInterrupt
 
         signal.signal(signal.SIGINT, on_interrupt)
+        if hasattr(signal, "SIGTERM"):  # kill, timeout, CI cancellation, Slurm, docker stop: ended as at a Ctrl-C
+            signal.signal(signal.SIGTERM, on_interrupt)
 
     def interrupt_main() -> None:
         if hasattr(signal, "pthread_kill"):

@@ -415,3 +415,93 @@ def test_a_cache_another_process_holds_past_the_wait_is_left_alone_and_the_run_c
         holder.rollback()
         holder.close()
     assert path.exists() and not list(tmp_path.glob("*.corrupt-*"))
+
+
+# --------------------------------------------------------------------------------------- a model's manifest
+
+
+UNREADABLE_MANIFESTS = {  # kind: (the manifest, the key the error names)
+    "split a string": ({"task": "multiplication", "split": "digits=2x2"}, "'split'"),
+    "training data on no stream": ({"task": "multiplication", "split": {"max_digits": [2, 2]},
+                                    "training_data": {"stream": "bogus", "seed": 0, "count": 5}}, "'training_data'"),
+    "a task's table a string": ({"tasks": {"multiplication": "digits=2x2"}}, "'tasks.multiplication'"),
+    "omitted pairs not pairs": ({"task": "multiplication", "split": {"max_digits": [1, 1], "omitted_pairs": "junk"}},
+                                "'split'"),
+}
+
+
+@pytest.mark.parametrize("kind,workers", [(k, []) for k in UNREADABLE_MANIFESTS] + [("split a string", ["-n", "2"])])
+def test_a_manifest_the_tasks_cannot_read_is_one_usage_error_before_any_model_work(tmp_path, kind, workers):
+    # A python: callable whose manifest's split was a string failed the whole task at every item (400 model
+    # calls for 20 instances, 800 under -n 2) and wrote no results (found by review).
+    manifest, key = UNREADABLE_MANIFESTS[kind]
+    write_module(tmp_path, f"""
+        import os
+        def answer(prompts):
+            with open(os.environ["OB_CALLS"], "a") as fh:
+                fh.write(f"{{len(prompts)}}\\n")
+            return [" 1" for _ in prompts]
+        answer.manifest = {manifest!r}
+    """, name="manifest_model")
+    calls = tmp_path / "calls.log"
+    env = {**os.environ, "PYTHONPATH": f"{tmp_path}{os.pathsep}{ROOT}", "OB_CALLS": str(calls)}
+    results = tmp_path / "results"
+    proc = subprocess.run(bench_cmd("python:manifest_model:answer", results, "--no-cache", *workers), cwd=ROOT,
+                          env=env, capture_output=True, text=True, timeout=120)
+    out = proc.stdout + proc.stderr
+    errors = [line for line in out.splitlines() if line.startswith("ERROR:")]
+    assert proc.returncode == 4 and len(errors) == 1, (proc.returncode, out[-3000:])
+    assert "python:manifest_model:answer" in errors[0] and key in errors[0] and "answer.manifest" in errors[0]
+    assert "oraclebench generate" in errors[0]  # the fix
+    assert "Traceback" not in out and not calls.exists()  # no model work
+    assert not (results / "runs").exists()
+
+
+def test_a_checkpoint_manifest_the_tasks_cannot_read_is_one_usage_error_naming_the_file(tmp_path):
+    ckpt = tmp_path / "ckpt"
+    ckpt.mkdir()
+    (ckpt / "manifest.json").write_text('{"task": "abcd", "split": {"lengths": "1-12"}}', encoding="utf-8")
+    proc = subprocess.run([*bench_cmd(f"hf:{ckpt}", tmp_path / "results"), "--task", "abcd"], cwd=ROOT,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True, timeout=120)
+    out = proc.stdout + proc.stderr
+    errors = [line for line in out.splitlines() if line.startswith("ERROR:")]
+    assert proc.returncode == 4 and len(errors) == 1, (proc.returncode, out[-3000:])
+    assert f"hf:{ckpt}" in errors[0] and "'split'" in errors[0] and f"{ckpt}/manifest.json" in errors[0], errors[0]
+    assert "abcd" in errors[0] and "Traceback" not in out
+
+
+def test_a_task_failed_whole_is_failed_once_and_its_records_written(tmp_path):
+    # Where the task failed because its manifest could not be read, the failed records read it again, raised
+    # again, and the next item started the whole task over: no record was ever made, none written. Here
+    # the manifest reads until the model is asked, then fails (a file it was read from gone).
+    write_module(tmp_path, """
+        import os
+
+        ASKED = []
+
+        class Split(dict):
+            def get(self, key, default=None):
+                if ASKED:
+                    raise RuntimeError("the manifest went away")
+                return super().get(key, default)
+
+        def answer(prompts):
+            ASKED.append(1)
+            with open(os.environ["OB_CALLS"], "a") as fh:
+                fh.write(f"{len(prompts)}\\n")
+            return [" 1" for _ in prompts]
+
+        answer.manifest = {"task": "multiplication", "split": Split(max_digits=[2, 2])}
+    """, name="vanishing_manifest")
+    calls = tmp_path / "calls.log"
+    env = {**os.environ, "PYTHONPATH": f"{tmp_path}{os.pathsep}{ROOT}", "OB_CALLS": str(calls)}
+    results = tmp_path / "results"
+    proc = subprocess.run(bench_cmd("python:vanishing_manifest:answer", results, "--no-cache"), cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120)
+    out = proc.stdout + proc.stderr
+    assert calls.read_text().split() == ["40"], out[-3000:]  # asked once for the task, not once per item
+    assert proc.returncode == 1 and "Traceback" not in out, out[-3000:]
+    records = read_records(Path(list_runs(results)[-1]["path"]))
+    assert len(records) == 40 and all(r.status == "error" for r in records)
+    assert {r.error for r in records} == {"python:vanishing_manifest:answer failed on the whole multiplication task: "
+                                          "RuntimeError: the manifest went away"}

@@ -22,8 +22,9 @@ Flow:
   available through ``-rf``, ``--tb`` and ``--junitxml``).
 
 This module holds what pytest finds on the plugin: its hooks and fixtures. Each concern is a module
-beside it: ``options``, ``state`` (``Bench``), ``items``, ``collection``, ``configure``, ``completeness``,
-``finish``; each imports only those listed before it, and none imports this module (no import cycle).
+beside it: ``signals`` (SIGINT and SIGTERM end a run as one Ctrl-C), ``options``, ``state`` (``Bench``),
+``items``, ``collection``, ``configure``, ``completeness``, ``finish``; each imports only those listed before
+it, and none imports this module (no import cycle).
 """
 
 from __future__ import annotations

@@ -143,6 +143,7 @@ def quiet_wrong_answers(config: pytest.Config) -> None:
 def _start(bench: Bench, config: pytest.Config) -> None:
     from oraclebench.models import ModelError
     from oraclebench.records import new_run_id
+    from oraclebench.runner import check_model_manifest
 
     if bench.model is not None:
         return
@@ -152,6 +153,9 @@ def _start(bench: Bench, config: pytest.Config) -> None:
             tr.write_line(f"oraclebench: loading model {bench.model_name} ...")
         with model_logging(bench.warnings):
             bench.load_model()
+        # What the loaded model's manifest says (a worker's first check; an adapter's own manifest file):
+        # one the tasks cannot read is this usage error, before it is asked anything.
+        check_model_manifest(bench.model_name, getattr(bench.model, "manifest", None))
         if tr is not None and not bench.is_worker and getattr(bench.model, "loaded_as", None):
             tr.write_line(f"oraclebench: {bench.model_name} runs as {bench.model.loaded_as}")
         freeze_long_lived()

@@ -34,7 +34,10 @@ def completeness(bench: Bench, session: pytest.Session, exitstatus: int, records
 
     sel = selection(session.config)
     maxfail = stopped_at_maxfail(session)
-    interrupted = exitstatus == pytest.ExitCode.INTERRUPTED and not maxfail
+    # A SIGINT or SIGTERM before the run's end interrupted it, whatever the exit status says: a second
+    # Ctrl-C that landed in pytest's handling of the first left the status unset (found by review).
+    signalled = bool(getattr(bench.signals, "cut", False))
+    interrupted = exitstatus == pytest.ExitCode.INTERRUPTED and not maxfail or signalled
     stopped = bool(session.shouldfail or session.shouldstop) and not interrupted or maxfail
     by_task: dict[str, list[Record]] = {}
     for r in records:

@@ -13,6 +13,7 @@ from oraclebench.gcfreeze import thaw
 from oraclebench.plugin.collection import WorkerCollectionFinish
 from oraclebench.plugin.items import RecordCollector
 from oraclebench.plugin.options import marker_words, parse_heldout
+from oraclebench.plugin.signals import EndOnSignal
 from oraclebench.plugin.state import BENCH, Bench
 from oraclebench.textsafe import printable
 from oraclebench.workers import (
@@ -34,6 +35,10 @@ def configure(config: pytest.Config) -> None:
         check_task_names(bench, config)
         if bench.model_name and (why := results_problem(config.getoption("--results"), config.getoption("--report"))):
             raise pytest.UsageError(why)
+        try:  # a manifest the tasks cannot read: one line now, not the whole task failed item after item
+            bench.check_manifest()
+        except UsageError as exc:
+            raise pytest.UsageError(str(exc)) from None
         if bench.model_name and not bench.chooses_tasks:
             bench.declared_tasks()  # a manifest naming no task here: one line now, not an error per module
         try:
@@ -75,6 +80,8 @@ def configure(config: pytest.Config) -> None:
             validate_gates(config.getoption("--gate"), bench.model_name)
         except UsageError as exc:
             raise pytest.UsageError(str(exc)) from None
+    if bench.model_name and not bench.is_worker:  # last: a usage error above leaves no handler behind
+        bench.signals = EndOnSignal().install(config)
 
 
 def check_task_names(bench: Bench, config: pytest.Config) -> None:

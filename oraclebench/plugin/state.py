@@ -68,6 +68,7 @@ class Bench:
         self.other_failures: list = []  # failed reports that are not a wrong answer or a failed request
         self.start_error = ""  # xdist worker: why its model did not load (``stop_worker``)
         self.worker_errors: list[str] = []  # controller: the workers' such lines
+        self.signals = None  # ``EndOnSignal`` of the process that writes the run (``signals``)
 
     # -- instances ------------------------------------------------------------------------------
     def task_instances(self, task: str) -> list:
@@ -125,6 +126,21 @@ class Bench:
             self.load_model()
         except ModelError as exc:
             raise UsageError(str(exc)) from None
+
+    def check_manifest(self) -> None:
+        """A ``UsageError``, one line naming the model, the manifest's key and the fix, where a task the
+        model's manifest names cannot read it (``runner.check_model_manifest``): before any model work,
+        from what the name declares (a ``python:`` callable's ``manifest``, a checkpoint's ``manifest.json``).
+        Such a manifest failed the whole task at every item, and no result was written (found by review)."""
+        from oraclebench.models import ModelError
+        from oraclebench.runner import check_model_manifest, declared_manifest
+
+        if not self.model_name:
+            return
+        try:
+            check_model_manifest(self.model_name, declared_manifest(self.model_name))
+        except ModelError as exc:
+            raise UsageError(printable(str(exc), 1000, line=True)) from None
 
     def _say(self, line: str, **markup) -> None:
         """A line for the terminal, written when output is no longer captured (collection captures it):
