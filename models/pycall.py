@@ -370,7 +370,8 @@ class PythonModel(Adapter):
 
         def work() -> None:
             try:
-                box["value"] = self._completions(self.fn(list(prompts)), len(prompts))
+                with _exit_refused():
+                    box["value"] = self._completions(self.fn(list(prompts)), len(prompts))
             except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread below
                 box["error"] = exc
 
@@ -384,6 +385,8 @@ class PythonModel(Adapter):
         error = box.get("error")
         if isinstance(error, SystemExit):
             raise Broken(f"{self.name} called sys.exit({error.code!r})")
+        if isinstance(error, _Exited):
+            raise Broken(f"{self.name} called os._exit({error.args[0]!r})")
         if isinstance(error, Broken):
             raise Broken(f"{self.name} {error}")
         if error is not None and (not isinstance(error, Exception) or exception_message(error) is None):
@@ -409,6 +412,44 @@ class PythonModel(Adapter):
             raise Broken(f"returned {len(got)} completion(s) for {n} prompts; it must return one string per "
                          "prompt, in order")
         return got
+
+
+class _Exited(BaseException):
+    """``os._exit`` called by a ``python:`` callable, raised in its thread instead (``_exit_refused``)."""
+
+
+_EXIT_LOCK = threading.Lock()
+_EXIT_THREADS: set[int] = set()  # the threads answering now, in which os._exit is refused
+_REAL_EXIT = os._exit
+
+
+def _refuse_exit(code: int) -> None:
+    if threading.get_ident() in _EXIT_THREADS and os.getpid() == _EXIT_PID:
+        raise _Exited(code)
+    _REAL_EXIT(code)  # any other thread (pytest's, xdist's), or a forked child (multiprocessing): as it would
+
+
+_EXIT_PID = os.getpid()
+
+
+class _exit_refused:
+    """While a callable answers, ``os._exit`` called in its thread raises ``_Exited`` there: the process ended at
+    once, with exit status 0 and no results (a ``--gate`` run "passed", found by review). Any other thread, and a
+    forked child (multiprocessing), still ends as it would."""
+
+    def __enter__(self) -> None:
+        global _EXIT_PID
+        with _EXIT_LOCK:
+            if not _EXIT_THREADS:
+                _EXIT_PID = os.getpid()
+                os._exit = _refuse_exit
+            _EXIT_THREADS.add(threading.get_ident())
+
+    def __exit__(self, *exc) -> None:
+        with _EXIT_LOCK:
+            _EXIT_THREADS.discard(threading.get_ident())
+            if not _EXIT_THREADS:
+                os._exit = _REAL_EXIT
 
 
 class Hung(Failure):

@@ -795,3 +795,21 @@ def test_a_record_keeps_all_a_model_wrote_around_its_answer(tmp_path):
     # A callable has no token budget: the reason must not send the user to an option python: refuses (a trial).
     assert records[1].reason.startswith("truncated: the answer ends inside a <think> block that never closed")
     assert "max_tokens" not in records[1].reason
+
+
+def test_a_model_that_calls_os_exit_is_a_failed_request_not_a_run_that_ends_with_status_0(tmp_path):
+    """os._exit in a python: model ended the process at once with exit status 0 and no results: a --gate run
+    "passed" (review). It is refused in the model's thread: every prompt of the call is an error, the run goes on."""
+    model = tmp_path / "exits.py"
+    model.write_text("import os\n\ndef answer(prompts):\n    os._exit(0)\n")
+    gates = tmp_path / "gates.toml"
+    gates.write_text(f'["python:{model}:answer"]\nmultiplication = 0.9\n')
+    proc = subprocess.run([sys.executable, "-m", "pytest", "benchmark", "-q", "-p", "no:cacheprovider", "-m",
+                           "multiplication", "--limit", "5", "--model", f"python:{model}:answer", "--gate", str(gates),
+                           "--results", str(tmp_path / "results"), "--no-cache"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1, proc.stdout[-2000:] + proc.stderr[-2000:]
+    records = [json.loads(line) for run in (tmp_path / "results" / "runs").iterdir()
+               for line in (run / "records.jsonl").read_text().splitlines()]
+    assert len(records) == 5 and all("called os._exit(0)" in r["error"] for r in records)
+    assert os._exit.__name__ == "_exit"  # this process's own is untouched
