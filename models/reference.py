@@ -34,15 +34,20 @@ def checkpoint_dir(name: str) -> Path:
     return home() / "models" / name
 
 
-def checkpoint_path(name: str, heldout: str | None = None, seed: int = 0, scale: float = 1.0) -> Path:
+def checkpoint_path(name: str, heldout: str | None = None, seed: int = 0, scale: float = 1.0,
+                    steps: int | None = None, epochs: float | None = None) -> Path:
     """Where ``name`` lives: ``models/NAME`` for the recipe as published, ``models/NAME-<hash>`` for
-    another held-out spec or seed, and ``-scale<S>`` after either for a reduced training scale
-    (``ORACLEBENCH_TRAIN_SCALE``), so that trying a variant, or forgetting the variable, never
-    overwrites a checkpoint that earlier runs measured."""
+    another held-out spec or seed, ``-scale<S>`` after either for a reduced training scale
+    (``ORACLEBENCH_TRAIN_SCALE``), and ``-steps<N>``/``-epochs<E>`` for training cut short (``train --steps
+    30`` saved over the published recipe's folder, and the next ``--model NAME`` trained the recipe over it),
+    so that trying a variant, or forgetting the variable, never overwrites a checkpoint that earlier runs
+    measured."""
     base = name
     if heldout is not None or seed != 0:
         base += "-" + hashlib.sha256(json.dumps([heldout, seed]).encode()).hexdigest()[:8]
-    return checkpoint_dir(base if scale == 1 else f"{base}-scale{scale:g}")
+    base = base if scale == 1 else f"{base}-scale{scale:g}"
+    base += "" if steps is None else f"-steps{steps}"
+    return checkpoint_dir(base + ("" if epochs is None else f"-epochs{epochs:g}"))
 
 
 class WorkedMultiplication(HFModel):

@@ -92,6 +92,22 @@ def test_another_training_scale_trains_beside_the_checkpoint_earlier_runs_measur
     assert checkpoint_path("gpt2-causal", seed=1, scale=0.5).name.endswith("-scale0.5")
 
 
+def test_training_cut_short_has_a_folder_of_its_own_and_the_published_one_is_left_alone(home, capsys):
+    """``train gpt2-causal --steps 3`` saved into the recipe's own folder: the next --steps replaced it without a
+    word, and ``--model gpt2-causal`` trained the recipe over it (a new user)."""
+    from oraclebench.training.recipes import load_reference
+
+    assert main(["train", "gpt2-causal", "--steps", "3"]) == 0
+    assert main(["train", "gpt2-causal", "--epochs", "0.5"]) == 0
+    short, half = home / "models" / "gpt2-causal-scale0.002-steps3", home / "models" / "gpt2-causal-scale0.002-epochs0.5"
+    assert f"saved to {short}" in capsys.readouterr().out or (short / "model.safetensors").is_file()
+    assert (half / "model.safetensors").is_file()
+    stamp = (short / "model.safetensors").stat().st_mtime_ns
+    load_reference("gpt2-causal")  # the recipe's own checkpoint, trained beside them
+    assert (home / "models" / "gpt2-causal-scale0.002" / "model.safetensors").is_file()
+    assert (short / "model.safetensors").stat().st_mtime_ns == stamp
+
+
 def test_a_reference_model_answers_every_request_and_splits_seen_from_heldout(home):
     from oraclebench.training.recipes import load_reference
     from oraclebench.runner import evaluate

@@ -565,6 +565,18 @@ def test_the_try_command_refuses_a_model_of_another_world(tmp_path, capsys):
     assert "trained on world 'default'" in err and "scores world 'counter'" in err and err.count("\n") == 1
 
 
+def test_try_of_a_world_models_input_without_its_world_names_both_worlds(tmp_path, capsys):
+    """The input, in the model's world ("1,0,3"), was read in the default world first: "bad sequence '1,0,3'" named
+    neither world (a new user)."""
+    from oraclebench.cli import main
+
+    world = counter(tmp_path)
+    model = fake_checkpoint(tmp_path, TASK.manifest_from_spec(f"world={world} omitted=1,1,3"))
+    assert main(["try", "causal", "1,0,3", "--model", model]) == 2
+    err = capsys.readouterr().err
+    assert "trained on world 'counter'" in err and "scores world 'default'" in err and err.count("\n") == 1
+
+
 def test_the_reference_model_of_the_default_world_is_refused_on_another_naming_both(bench, tmp_path, capsys):
     """Its recipe's held-out inputs (5 values each) were parsed on the bound world first: "bad sequence
     '1,0,1,0,1'" named neither world, and `try` exited 1 (found by a trial). Nothing is trained to say it."""

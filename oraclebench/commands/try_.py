@@ -81,7 +81,6 @@ def run(args) -> int:
 
     bind_variants(args)
     task = get_task(args.task)
-    problem = parse_input(args.task, args.input)
     options = {}
     for item in args.model_opt:
         key, sep, value = item.partition("=")
@@ -91,7 +90,13 @@ def run(args) -> int:
     override = {task.name: task.manifest_from_spec(args.heldout)} if args.heldout else None
     try:
         declared = (override or declared_splits(args.model, options) or {}).get(task.name)
-        task.check_variant(declared, args.model)  # a model of another world: a usage error naming both, before loading it
+        # A model of another world: a usage error naming both, before its input is read in this world ("1,0,3"
+        # of the model's own world read "bad sequence" in the default one) and before the model is loaded.
+        task.check_variant(declared, args.model)
+    except ModelError as exc:
+        raise UsageError(str(exc)) from None
+    problem = parse_input(args.task, args.input)
+    try:
         model = load_model(args.model, options)
     except ModelError as exc:
         raise UsageError(str(exc)) from None

@@ -333,7 +333,7 @@ def train(name: str, out: Path | str | None = None, heldout: str | None = None, 
           steps: int | None = None, epochs: float | None = None, device: str = "cpu", progress: bool = True) -> Path:
     """``oraclebench train``: train ``name`` (at ``ORACLEBENCH_TRAIN_SCALE``) into ``out``; returns the folder."""
     s = settings(get_recipe(name), seed=seed, heldout=heldout, steps=steps, epochs=epochs)
-    path = Path(out).expanduser() if out else checkpoint_path(name, heldout, seed, s["scale"])
+    path = Path(out).expanduser() if out else checkpoint_path(name, heldout, seed, s["scale"], steps, epochs)
     with _locked(path):
         build(s, path, device=device, progress=progress)
     return path
