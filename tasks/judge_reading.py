@@ -73,17 +73,6 @@ less than an explicit conclusion: ``\\boxed{2}`` (and "the answer is 2") still w
 in the strict reading; the lenient reading, which reads the text with the markup gone, sees a last
 ``\\boxed{2}`` as a bare 2.
 
-A take-back gives way to what follows (``_fold``). The answer's words about itself ("I was mistaken", "my
-mistake", "I made an error") are no verdict on a candidate and take back what it said before ("Candidate 1 is
-correct. Actually, I was mistaken: candidate 2 is correct." is 2; "I was wrong: candidate 2 is correct." is 2),
-or where no verdict follows them, their own sentence and what came before ("Candidate 1 is correct. I was
-wrong." is no answer); so do "Scratch that", "On second thought", "I take that back", "Correction:", "Never
-mind", whatever follows, a marked answer before them included. After a word of ``reading.RECONSIDERED``
-("Wait,", "Actually,", "Hmm,", "Sorry,", "No wait,") what follows replaces what it contradicts ("Candidate 1 is
-incorrect because... no wait, candidate 1 is correct." is 1) and adds to what it does not ("Candidate 1 is
-wrong. Wait, candidate 2 is wrong too." calls both wrong); a bare candidate after it against what came before
-names both ("1, no wait, 2", "Candidate 1 is correct. Wait, 2.").
-
 Rule 4 stays: a text that names one candidate and says nothing about it chooses it ("Possibly
 candidate 1.", and also "Let me check candidate 1 first." cut short).
 
@@ -104,8 +93,6 @@ import functools
 import re
 from dataclasses import dataclass
 from typing import Iterator
-
-from oraclebench.tasks.reading import RECONSIDERED
 
 # A number ends where no digit, decimal part or exponent follows: "12", "1.5" and "1e-12" are other numbers.
 _END = r"(?!\d|[.,]\d|[eE][-+]?\d)"
@@ -204,6 +191,11 @@ _ACTS_ON = re.compile(_ACT_VERBS + r"\s+(?:\w+\s+){0,3}$", re.I)
 # ... and on the argument's own error ("corrects the argument's error"), which a verdict on the argument names
 _ACTS_ON_ITS = re.compile(_ACT_VERBS + r"\s+(?:the\s+)?(?:argument|arguer|reasoning|claim)['’]s\s+(?:\w+\s+)?$", re.I)
 _FAULT_NOUN = re.compile(r"(?:mistakes?|errors?|flaws?|slips?)$", re.I)
+# "Actually, I was mistaken: candidate 2 is correct.": the answer's words about itself are no verdict on a candidate
+# ("mistaken" was one against candidate 2, and the text above read 1). What they take back is not read: the text
+# then calls both right, no answer.
+_SELF_SAYS = re.compile(r"\b(?:i(?:\s+was|\s+am|['’]m|\s+have\s+been|['’]ve\s+been|\s+made)|my(?:\s+own)?)"
+                        r"(?:\s+(?:\w+ly|a|an|so|too|very|earlier|first|previous|initial|small|big))*\s+$", re.I)
 # "I found an error in candidate 1", "Candidate 1: we spotted a slip": the answer acts, the candidate made the error.
 _SELF_ACTS = re.compile(r"\b(?:i|we)(?:['’]ve|\s+(?:\w+ly|also|have|had|just|then|did|can|could|quickly))*\s+$", re.I)
 # "Candidate 2 defends the argument", "Candidate 1 falls for the argument's mistake": a candidate that takes the
@@ -298,44 +290,6 @@ _FINAL = re.compile(r"(?:(?<=[.!?])(?<!\bi\.e\.)(?<!\be\.g\.)(?<!\bvs\.)(?<!\bcf
 _CLAUSE = re.compile(r"(?<!\bvs)(?<!\bcf)(?<!\bi\.e)(?<!\be\.g)(?!(?<=\bi)\.e\.)(?!(?<=\be)\.g\.)[.;!?](?!\d)|"
                      r"\n|\b(?:whereas|while|however|although)\b|(?<!anything )(?<!nothing )\bbut\b", re.I)
 
-# Taking back what came before. The answer may speak of itself ("I was mistaken", "my mistake", "I made an error"):
-# that is no verdict on a candidate, and it takes back what the answer said before (``_fold``).
-_SELF_WRONG = re.compile(
-    r"\bi(?:\s+was|\s+am|['’]m|\s+have\s+been|['’]ve\s+been|\s+had\s+been)\s+(?:(?:\w+ly|so|too)\s+)?"
-    r"(?:wrong|mistaken|incorrect|in\s+error)\b|"
-    r"\bi\s+(?:(?:\w+ly|also|must\s+have|may\s+have|might\s+have|have|had|['’]ve)\s+)?(?:made|make)\s+"
-    r"(?:(?:a|an|one|some|the|that|this)\s+)?(?:\w+\s+)?(?:mistake|error|slip|blunder)s?\b|"
-    r"\bi\s+(?:(?:\w+ly|must\s+have|may\s+have|have|had)\s+)?(?:erred|misspoke|misread|miscalculated|miscounted|"
-    r"misjudged|got\s+(?:it|that|this)\s+(?:wrong|backwards)|had\s+(?:it|that|this)\s+(?:wrong|backwards))\b|"
-    r"\bmy\s+(?:(?:own|earlier|previous|initial|first|original|last|\w+)\s+)?(?:mistake|error|bad|slip|blunder)\b|"
-    r"\bmy\s+(?:(?:earlier|previous|initial|first|original|last|prior|above)\s+)?(?:answer|verdict|choice|pick|"
-    r"conclusion|reasoning|analysis|assessment|claim|statement|response|judge?ment)\s+(?:was|is)\s+(?:\w+\s+)?"
-    r"(?:wrong|incorrect|mistaken|in\s+error|a\s+mistake)\b|"
-    r"\bi\s+stand\s+corrected\b", re.I)
-# A clause that opens with words that take back everything said before it ("Scratch that, ...", "On second thought,
-# ...", "I take that back", "Correction: ..."). Not in ``reading.RECONSIDERED`` (kept here, and reported to its
-# keeper, so as not to edit the shared list): those phrases, and "no wait"/"oops"/"sorry", which it has as words.
-_TAKES_BACK = (r"(?:scratch|strike)\s+that|i\s+take\s+(?:that|it|this|it\s+all|everything)\s+back|"
-               r"on\s+(?:second|further)\s+thoughts?|never\s*mind|i\s+misspoke|correction\s*:|"
-               r"disregard\s+(?:that|this|the\s+above|what\s+i\s+(?:said|wrote)|my\s+(?:\w+\s+)?(?:answer|verdict))|"
-               r"let\s+me\s+correct\s+(?:myself|that|this)")
-_OPENS = r"[\s*_\"'>#.,\u2013\u2014-]*(?:(?:oh|ah|um+|uh+|no|hmm+|wait)\s*[,!.]?\s*)*"  # "No wait,", "Hmm, wait, ..."
-_TAKE_BACK_STRONG = re.compile(_OPENS + r"(?:" + _TAKES_BACK + r")\b", re.I)
-# A clause that opens with one of the shared words that reconsider (``reading.RECONSIDERED``: "Wait,", "Actually,",
-# "Hmm,", "Sorry,", "Let me recheck"): what follows replaces what it contradicts ("Candidate 1 is correct. Wait,
-# candidate 2 is correct." is 2), and adds to the rest. Its verdict words ("wrong", "error") open labels
-# ("Wrong: 1") and verdicts ("Error in candidate 1"), never a take-back.
-_TAKE_BACK_WEAK = re.compile(r"[\s*_\"'>#.,\u2013\u2014-]*(?:(?:oh|ah|um+|uh+|no)\s*[,!.]?\s*)*"
-                             r"(?!(?:mistake|error|wrong|incorrect)\b)(?:" + RECONSIDERED.pattern + r")", re.I)
-# Where one stands inside a clause, after a comma, colon or dash ("Candidate 1 is correct, no wait, candidate 2
-# ..."): "actually" is left out there ("Candidate 1, actually, is wrong" is an aside).
-_TAKE_BACK_INSIDE = re.compile(r"(?<=[,:\u2013\u2014])\s*(?=(?:(?:no|oh)\s*,?\s*)?(?:wait|hmm+|oops|sorry)\b|"
-                               + _TAKES_BACK + r")", re.I)
-# A take-back right before a bare candidate ("1, no wait, 2", "Candidate 1 is correct. Wait, 2."): a correction
-# that names both where it goes against what came before.
-_TAKEN_BACK_TO = re.compile(r"[\s\S]{0,40}?\b(?:wait|hmm+|actually|oops|sorry|no|correction)\b[\s,!.:\u2013\u2014-]*"
-                            r"(?:candidate[\s_]*)?" + _NUM + r"(?=[\s*.!]*$)", re.I)
-
 
 @dataclass(frozen=True)
 class Reading:
@@ -393,21 +347,19 @@ def _restated(before: str, chosen: int) -> Reading:
     return Reading(None, f"ends with candidate {chosen} against what it said before: names both candidates")
 
 
-def _read(text: str) -> tuple[set[int], dict[int, set[str]], set[int], set[int], set[int], bool, bool]:
+def _read(text: str) -> tuple[set[int], dict[int, set[str]], set[int], set[int], set[int], bool]:
     """What ``text`` says, clause by clause, for ``_conclude``: its explicit conclusions, the verdicts on each
-    candidate, and the candidates named, asked about and reported (of what it did not take back: ``_fold``);
-    whether it speaks of "the former" or "the latter" where the order is not given; and whether it took back
-    what it said and said nothing after."""
-    clauses = _cut_at_take_backs(text, _clauses(text))
-    kinds = [_take_back(text, start, end) for start, end in clauses]
-    parts: list[_Part] = []  # what each clause says, folded at the end (_fold: a take-back drops what came before)
+    candidate, and the candidates named, asked about and reported; and whether it speaks of "the former" or
+    "the latter" where the order is not given."""
+    verdicts: dict[int, set[str]] = {1: set(), 2: set()}
+    explicit: set[int] = set()
+    named: set[int] = set()
+    asked: set[int] = set()  # named in a question only
+    reported: set[int] = set()  # named as what the argument claims
+    clauses = _clauses(text)
     last: list[_Mention] = []  # the previous clause's mentions
     endorsers: set[int] = set()  # the candidates that took the argument's side so far (_ENDORSES)
     for k, (start, end) in enumerate(clauses):
-        parts.append(part := _Part())
-        verdicts, explicit, named, asked, reported = part.verdicts, part.explicit, part.named, part.asked, part.reported
-        if kinds[k] == "self":  # "I was mistaken": the answer speaks of itself, no verdict on a candidate
-            continue
         flip = False
         if text[end:end + 1] == "?":  # a question asserts nothing, unless answered: "Is candidate 2 right? Yes."
             reply = _REPLY.fullmatch(text, *clauses[k + 1]) if k + 1 < len(clauses) else None
@@ -445,6 +397,8 @@ def _read(text: str) -> tuple[set[int], dict[int, set[str]], set[int], set[int],
             for word in pattern.finditer(text, start, end):
                 if any(0 <= m.cue <= word.start() < m.start for m in mentions):
                     continue  # "I disagree with candidate 1": the words that made the mention a verdict against
+                if _SELF_SAYS.search(text, max(start, word.start() - 40), word.start()):
+                    continue  # "I was mistaken", "my mistake": the answer speaks of itself, of no candidate
                 target = _nearest([m for m in mentions if not m.against and not m.contrast] or carried, word.start(),
                                   text, start, word.end())
                 if target is None:
@@ -485,8 +439,7 @@ def _read(text: str) -> tuple[set[int], dict[int, set[str]], set[int], set[int],
             if _SAME.search(text[start:m.start]):
                 verdicts[m.number] |= said
     vague = any(_order(text, f.start()) is None for f in _FORMER.finditer(text))
-    state, withdrawn = _fold(text, clauses, kinds, parts)
-    return state.explicit, state.verdicts, state.named, state.asked, state.reported, vague, withdrawn
+    return explicit, verdicts, named, asked, reported, vague
 
 
 def _candidate_acts(text: str, start: int, target: _Mention, act: re.Match | None) -> bool:
@@ -532,8 +485,7 @@ def _side_takers(text: str, start: int, word: re.Match, sign: str, mentions: lis
 
 
 def _conclude(text: str, explicit: set[int], verdicts: dict[int, set[str]], named: set[int],
-              asked: set[int] = frozenset(), reported: set[int] = frozenset(), vague: bool = False,
-              withdrawn: bool = False) -> Reading:
+              asked: set[int] = frozenset(), reported: set[int] = frozenset(), vague: bool = False) -> Reading:
     if len(explicit) == 1:
         return Reading(explicit.pop())
     if explicit:
@@ -563,8 +515,6 @@ def _conclude(text: str, explicit: set[int], verdicts: dict[int, set[str]], name
         return Reading(None, "asks about a candidate without a conclusion")
     if reported:
         return Reading(None, "names a candidate only as what the argument claims")
-    if withdrawn:  # "Candidate 1 is correct. I was wrong."
-        return Reading(None, "takes back what it said and gives no other verdict")
     return Reading(None, f"names no candidate: expected 1 or 2 after 'candidate_', got {text.strip()[:40]!r}")
 
 
@@ -584,148 +534,6 @@ def _clauses(text: str) -> list[tuple[int, int]]:
     return [piece for k in range(0, len(bounds) - 1, 2) if bounds[k] < bounds[k + 1]
             for piece in _pieces(text, bounds[k], bounds[k + 1])]
 
-
-
-@dataclass
-class _Part:
-    """What one clause says (``_read``): its conclusions, verdicts and the candidates it names, asks and reports."""
-
-    verdicts: dict[int, set[str]] = dataclasses.field(default_factory=lambda: {1: set(), 2: set()})
-    explicit: set[int] = dataclasses.field(default_factory=set)
-    named: set[int] = dataclasses.field(default_factory=set)
-    asked: set[int] = dataclasses.field(default_factory=set)
-    reported: set[int] = dataclasses.field(default_factory=set)
-
-    def add(self, other: _Part) -> None:
-        for c in (1, 2):
-            self.verdicts[c] |= other.verdicts[c]
-        self.explicit |= other.explicit
-        self.named |= other.named
-        self.asked |= other.asked
-        self.reported |= other.reported
-
-    def concludes(self) -> bool:
-        return bool(self.explicit or self.verdicts[1] or self.verdicts[2])
-
-
-def _cut_at_take_backs(text: str, clauses: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """``clauses`` cut where a take-back stands inside one: before a take-back word after a comma, colon or dash
-    (``_TAKE_BACK_INSIDE``), and around the answer's words about itself (``_SELF_WRONG``: "Candidate 1 is correct, I
-    was wrong, candidate 2 is." is three), so that each take-back opens a clause."""
-    cut: list[tuple[int, int]] = []
-    for start, end in clauses:
-        marks = sorted({m.start() for m in _TAKE_BACK_INSIDE.finditer(text, start, end)}
-                       | {i for m in _SELF_WRONG.finditer(text, start, end) for i in m.span()})
-        bounds = [start, *(i for i in marks if start < i < end), end]
-        cut.extend((a, b) for a, b in zip(bounds, bounds[1:]) if a < b)
-    return cut
-
-
-def _take_back(text: str, start: int, end: int) -> str:
-    """How the clause from ``start`` to ``end`` takes back what came before: "self" (it is the answer's words about
-    itself: "I was mistaken"), "strong" (it opens with "Scratch that", "On second thought", ...), "weak" (it opens
-    with a word of ``reading.RECONSIDERED``: "Wait,", "Actually,"), or "" (it does not)."""
-    if _SELF_WRONG.fullmatch(text, start, end) or _SELF_WRONG.fullmatch(text, start, end - 1) or \
-            _SELF_WRONG.fullmatch(text, start + (len(text[start:end]) - len(text[start:end].lstrip(" \t,;:.!"))), end):
-        return "self"
-    if _TAKE_BACK_STRONG.match(text, start, end):
-        return "strong"
-    if _TAKE_BACK_WEAK.match(text, start, end):
-        return "weak"
-    return ""
-
-
-def _contradicts(part: _Part) -> bool:
-    """Whether what ``part`` says cannot all hold: a candidate called right (or concluded) and wrong, or both right."""
-    right = {c for c in (1, 2) if "+" in part.verdicts[c] or c in part.explicit}
-    return len(right) == 2 or any("-" in part.verdicts[c] for c in right)
-
-
-def _fold(text: str, clauses: list[tuple[int, int]], kinds: list[str], parts: list[_Part]) -> tuple[_Part, bool]:
-    """What the text says once its take-backs are read, and whether the last one left nothing said. Each take-back
-    opens a stretch that runs to the next one:
-
-    - after the answer's words about itself ("I was mistaken", ``_SELF_WRONG``), what it said before is taken
-      back: "Candidate 1 is correct. Actually, I was mistaken: candidate 2 is correct." is 2; where nothing after
-      them (up to the next take-back) gives a verdict, they take back their own sentence and what came before it
-      ("Candidate 2 is correct; I was mistaken earlier." is 2, "Candidate 1 is correct. I was wrong." is none);
-    - after "Scratch that", "On second thought", "I take that back", "Correction:" (``_TAKE_BACK_STRONG``), what
-      came before is taken back, whatever follows;
-    - after a word of ``reading.RECONSIDERED`` ("Wait,", "Actually,", "Hmm,", "Sorry,", "No wait,"), what follows
-      replaces what came before where the two contradict ("Candidate 1 is incorrect because... no wait,
-      candidate 1 is correct." is 1) and adds to it where they do not ("Candidate 1 is wrong. Wait, candidate 2
-      is wrong too." calls both wrong); a bare candidate right after it that goes against what came before is a
-      correction that names both ("1, no wait, 2", "Candidate 1 is correct. Wait, 2.").
-
-    One pass over the clauses: no stretch is read twice."""
-    stretches: list[list] = [[0, ""]]  # [first clause, kind], in order
-    for k, kind in enumerate(kinds):
-        if not kind:
-            continue
-        if k == 0:
-            stretches[0][1] = kind
-        else:
-            stretches.append([k, kind])
-    bounds = [s[0] for s in stretches] + [len(clauses)]
-    merged = []
-    for i, (first, kind) in enumerate(stretches):
-        part = _Part()
-        for j in range(first, bounds[i + 1]):
-            part.add(parts[j])
-        merged.append([first, kind, part])
-    # words about itself with no verdict after them take back from their sentence's start (or their stretch's)
-    resolved: list[list] = []
-    for first, kind, part in merged:
-        if kind == "self" and not part.concludes() and resolved:
-            opening = first
-            while opening > 0 and not _sentence_starts(text, clauses, opening):
-                opening -= 1
-            previous = resolved[-1]
-            if opening <= previous[0]:
-                previous[1] = "strong"
-                previous[2].add(part)
-                continue
-            moved = _Part()
-            for j in range(opening, first):
-                moved.add(parts[j])
-            if moved.named or moved.concludes():  # the sentence's own words before them: taken back with it
-                kept = _Part()
-                for j in range(previous[0], opening):
-                    kept.add(parts[j])
-                previous[2] = kept
-                moved.add(part)
-                resolved.append([opening, "strong", moved])
-                continue
-        resolved.append([first, kind, part])
-    state = resolved[0][2]
-    withdrawn = False
-    for first, kind, part in resolved[1:]:
-        if kind in ("self", "strong"):
-            state, withdrawn = part, not part.concludes() and not part.named
-            continue
-        withdrawn = withdrawn and not part.concludes() and not part.named
-        together = _Part()
-        together.add(state)
-        together.add(part)
-        if part.concludes() and _contradicts(together) and not _contradicts(part):
-            state.explicit, state.verdicts = set(part.explicit), part.verdicts
-            state.named |= part.named
-            state.asked |= part.asked
-            state.reported |= part.reported
-            continue
-        fix = None if part.concludes() else _TAKEN_BACK_TO.match(text, clauses[first][0], clauses[first][1])
-        if fix is not None and _conclude(text, set(state.explicit), state.verdicts, set(state.named)).choice \
-                not in (None, _WORDS[fix.group(1)]):  # "Candidate 1 is correct. Wait, 2.": names both, concludes none
-            together.explicit, together.verdicts = set(), {1: set(), 2: set()}
-        state = together
-    return state, withdrawn
-
-
-def _sentence_starts(text: str, clauses: list[tuple[int, int]], k: int) -> bool:
-    """Whether clause ``k`` opens a sentence: the text between it and the clause before has a full stop, "!",
-    "?" or a line break, or the clause before ends at one."""
-    gap = text[clauses[k - 1][1]:clauses[k][0] + 1]
-    return any(c in ".!?\n" for c in gap)
 
 CLAUSE_CHARS = 1000  # far longer than any sentence a judge answer needs
 
