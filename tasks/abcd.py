@@ -287,6 +287,11 @@ class AbcdTask(Task[AbcdProblem]):
                 found = _programs_in(rest[lead.end():] if lead else rest, problem.tokens, problem.tokens)
             if not found:
                 continue
+            if lines and found == [lines[-1]] and _program_or_none(_LINE_END.sub("", _LINE_MARKS.sub("", raw))) is None:
+                # the result said again in words ("Hmm, so the normal form is C."), no step (a line repeated is one,
+                # and a wrong one): it restarted the trace from that line, and a right trace read wrong (a review)
+                redo = False
+                continue
             if redo or (lines and found[0] == problem.tokens):  # no rewrite leads back to the program
                 lines, redo = [], False
             lines += found

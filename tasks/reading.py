@@ -82,8 +82,9 @@ _TERM_BEFORE = re.compile(r"(?:[\d)]\s*[×xX*·+\-−/^÷]|\b(?:times|plus|minus
 _STATED_THEN_DERIVED = re.compile(r"\s*=")  # "The answer is 56 = 7 × 8": the result first, then where it comes from
 # A correction that gives its number at once ("47 × 23 = 1071, wait, it's 1081"; "Correction: 1081"); one
 # that goes on in words ("Actually, let me check: ...") gives none.
-_CORRECTION = re.compile(r"\b(?:no\s+wait|wait|actually|correction|sorry|i\s+mean|make\s+that|nope|or\s+rather|scratch\s+that|"
-                         r"no(?=\s*[,;:!.…—–-]))\b[\s,:;!.…—–-]*"
+_CORRECTION = re.compile(r"(?:\b(?:no\s+wait|wait|actually|correction|sorry|i\s+mean|make\s+that|nope|or\s+rather|"
+                         r"scratch\s+that)\b|(?:(?<=\d)|(?<=\.\.\.)|(?<=…))[ \t]*[.…,;:!—–-]*[ \t]*no\b(?=\s*[,;:!.…—–-]))"
+                         r"[\s,:;!.…—–-]*"
                          r"(?:(?:it'?s|it\s+is|that'?s|the\s+answer\s+is|rather)\s*:?\s*)?(?=-?\d)", re.I)
 _ANY_DIGIT = re.compile(r"\d")  # a str pattern's \d: every Unicode decimal digit (category Nd)
 # A minus sign written as the Unicode minus (U+2212) or a dash right before a number's digits ("−1081", "= –56"):
@@ -127,17 +128,15 @@ _EXPLAINS = re.compile(r"[\s.!;,:()—–-]*(?:because|since|as|which|that|this|
 _LIST_MARK = re.compile(r"(?m)^\s*(\d{1,9})[.)]\s")  # "2. ", "2) " opening a line: a numbered list's item
 # Words that take back or redo what came before ("1071\nHmm, let me recompute: ... = 1081"): the number stated
 # first is then no answer, and the last one is read; an abcd trace started again after them replaces the first.
-# A "no" counts where it takes back the number before ("1081... no, 1071", "no, it's 1071"), not in "no rule applies".
-RECONSIDERED = re.compile(r"\b(?:wait|hmm|actually|oops|sorry|mistake|error|wrong|incorrect|correction|recalculat\w*|"
+# A "no" counts where it takes back the number right before it ("1081... no, 1071", "1081 — no, it's 1071"), not in "no
+# rule applies" nor after a question ("Any remainder? No, 0." read 0: a review).
+RECONSIDERED = re.compile(r"(?:(?<=\d)|(?<=\.\.\.)|(?<=…))[ \t]*[.…,;:!—–-]*[ \t]*no(?=[ \t]*[,;:!.…—–-]+[ \t]*"
+                          r"(?:-?\d|it'?s\b|it\s+is\b|that'?s\b|wait\b|actually\b|the\s+(?:answer|product|result)\b|"
+                          r"let\s+me\b))|"
+                          r"\b(?:wait|hmm|actually|oops|sorry|mistake|error|wrong|incorrect|correction|recalculat\w*|"
                           r"recomput\w*|redo|re-?do|re-?check|start(?:ing)?\s+over|miscalculat\w*|nope|"
                           r"scratch\s+that|on\s+second\s+thoughts?|or\s+rather|"
-                          r"no(?=[ \t]*[,;:!.…—–-]+[ \t]*(?:-?\d|it'?s\b|it\s+is\b|that'?s\b|wait\b|actually\b|"
-                          r"the\s+(?:answer|product|result)\b|let\s+me\b))|"
                           r"let\s+me\s+(?:try|redo|reconsider|think|fix|correct|recalculate|recompute))\b", re.I)
-# Of those, the ones after which the work is done again: the last number that new work comes to is the answer
-# ("The answer is 1081.\n\nWait, let me recompute. ... = 940 + 131 = 1071": 1071).
-_REDONE = re.compile(r"recalculat\w*|recomput\w*|re-?do|start(?:ing)?\s+over|let\s+me\s+(?:try|redo|recalculate|recompute)",
-                     re.I)
 # What may stand between a word that takes back the answer and the number it gives instead ("Actually, I made a
 # mistake: it is 1071", "... no, it's 1071", "Wait, the answer is 1071").
 _RETRACTED_LEAD = re.compile(r"[\s,:;!.…—–-]*(?:(?:no|nope)\b[\s,:;!.…—–-]*)?"
@@ -254,12 +253,13 @@ def _settled(text: str, said: re.Match, cues: Sequence[Cue]) -> int | float | No
 
 def _given_after(text: str, mark: re.Match, end: int, cues: Sequence[Cue]) -> re.Match | _Shifted | None:
     """The number a word that takes back the answer (``mark``) gives instead, from it up to ``end``: written right
-    after it ("no, 1071", "I made a mistake: it is 1071"), or after a cue ("let me redo it: 47 × 23 = 1071"), or,
-    after a word that does the work again (``_REDONE``), the last number that work comes to; else None ("Actually,
-    let me check: 47 × 20 = 940" gives none: the answer stands)."""
+    after it ("no, 1071", "I made a mistake: it is 1071"), or after a cue ("let me redo it: 47 × 23 = 1071"); else
+    None ("Actually, let me check: 47 × 20 = 940" gives none: the answer stands; nor does the last number of work
+    done again, "Let me redo it by columns: 7 × 3 = 21, write 1 carry 2", which read 2: a review)."""
     lead = _RETRACTED_LEAD.match(text, mark.end(), end)
     direct = _NUMBER.match(text, lead.end(), end)
-    if direct is not None and not _GOES_ON.match(text, direct.end()) and not _ASKED.match(text, direct.end()):
+    if direct is not None and _GIVEN_END.match(text, direct.end()) and not _GOES_ON.match(text, direct.end()) \
+            and not _ASKED.match(text, direct.end()):
         return direct
     part = text[mark.end():end]
     for cue in (ANSWER_IS, *cues):
@@ -268,11 +268,6 @@ def _given_after(text: str, mark: re.Match, end: int, cues: Sequence[Cue]) -> re
             if not (cue is ANSWER_IS and _GOES_ON.match(part, first.end())):
                 return _Shifted(first, mark.end())
             break
-    if _REDONE.search(mark.group()):
-        numbers = [m for m in _NUMBER.finditer(text, mark.end(), end)
-                   if not _rejected(text, m) and not _approximate_aside(text, m)]
-        if numbers and not _ASKED.match(text, numbers[-1].end()):
-            return numbers[-1]
     return None
 
 
@@ -363,12 +358,18 @@ def _without_asides(text: str) -> str:
 
 
 def _corrected(text: str) -> re.Match | None:
-    """The number the last correction gives, where no calculation goes on from it."""
+    """The number the last correction gives, where no calculation goes on from it and it ends its clause."""
     fixes = list(_CORRECTION.finditer(text))
     first = _NUMBER.match(text, fixes[-1].end()) if fixes else None
-    if first is None or _GOES_ON.match(text, first.end()):
+    if first is None or _GOES_ON.match(text, first.end()) or not _GIVEN_END.match(text, first.end()):
         return None
     return first
+
+
+# Where a number given as the answer instead ends: its clause ("no, 1071.", "it's 1071, so"), or "is the answer";
+# "1081; no, 23 is not a factor of 47" gives no answer 23 (a review).
+_GIVEN_END = re.compile(r"[ \t]*(?:$|[\n.!,;:)\]*_]|(?:is|would\s+be)\s+(?:the\s+)?(?:answer|product|result|right|"
+                        r"correct)\b)", re.I)
 
 
 def _number(text: str) -> int | float:

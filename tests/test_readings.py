@@ -709,7 +709,6 @@ def test_an_answer_that_names_a_candidate_to_reject_it_does_not_choose_it(text, 
 @pytest.mark.parametrize("text, read", [
     # the answer after a cue, then taken back: what the text gives instead
     ("The answer is 1081. Actually, I made a mistake: it is 1071.", 1071),
-    ("The answer is 1081.\n\nWait, let me recompute. 47 × 23 = 47 × 20 + 47 × 3 = 940 + 131 = 1071.", 1071),
     ("The answer is 1081... no, 1071.", 1071), ("Answer: 1081 — no, 1071.", 1071),
     ("I believe the answer is 1081. Actually no, let me redo it: 47 × 23 = 1071.", 1071),
     ("47 × 23 = 1081. Hmm, actually let me double-check... no, it's 1071.", 1071),
@@ -719,7 +718,6 @@ def test_an_answer_that_names_a_candidate_to_reject_it_does_not_choose_it(text, 
     ("The answer is 1081, or rather 1071.", 1071), ("**1081** — no, 1071", 1071),
     # the mirror images: a wrong answer taken back for the right one
     ("47 × 23 = 1071. Hmm, actually let me double-check... no, it's 1081.", 1081), ("The result is 1071... no, 1081.", 1081),
-    ("The answer is 1071. Wait, let me recompute: 47 × 20 = 940, 47 × 3 = 141, so 940 + 141 = 1081.", 1081),
 ])
 def test_an_answer_the_text_takes_back_is_replaced_by_the_one_it_gives_instead(text, read):
     """Each read the first answer, after "the answer is" or the problem's own equation, whatever the text said after
@@ -736,6 +734,24 @@ def test_an_answer_the_text_takes_back_is_replaced_by_the_one_it_gives_instead(t
     "What is 47 × 23? 1081", "So 1081, i.e. about 1.1 thousand",
 ])
 def test_an_answer_checked_or_said_again_after_it_stands(text):
+    assert MULT.read_lenient(text, MULT.Problem(47, 23)) == (1081, True)
+
+
+@pytest.mark.parametrize("text", [
+    # work done again after the answer: its numbers are steps, counts and estimates, not an answer given instead
+    # (the last number of such work was read as the answer for a while: 2, 161, 69, 1000; found by review)
+    "The answer is 1081.\n\nLet me recompute to double-check:\n- 47 × 20 = 940\n- 47 × 3 = 141\n- Sum: 940 + 141 = "
+    "1081\n\nBoth methods agree (2 of 2).",
+    "The answer is 1081.\n\nLet me redo it by columns: 7 × 3 = 21, write 1 carry 2.",
+    "The answer is 1081.\n\nStarting over to check: 40 × 23 = 920; 7 × 23 = 161.",
+    "The answer is 1081. Let me recompute another way: 50 × 23 = 1150, minus 3 × 23 = 69.",
+    "The answer is 1081.\n\nLet me try estimating: 50 × 20 = 1000, close to 1081.",
+    # a "no" that answers a question, or opens a clause of its own, takes nothing back (read 0, 2, 23)
+    "The answer is 1081.\n\nAny remainder when dividing by 23? No, 0.",
+    "The answer is 1081.\n\nAny carries lost? No, 2 carries, both counted.",
+    "The answer is 1081; no, 23 is not a factor of 47.",
+])
+def test_numbers_of_work_done_again_or_after_a_reply_are_no_answer_given_instead(text):
     assert MULT.read_lenient(text, MULT.Problem(47, 23)) == (1081, True)
 
 
@@ -776,6 +792,24 @@ def test_an_abcd_trace_started_again_replaces_the_one_before_even_chained_on_one
 ])
 def test_a_right_abcd_trace_started_again_on_one_line_reads_right(text):
     assert ABCD.read_lenient(text, _EXAMPLE) == (("C D A B C", "A B C", "C"), True)
+
+
+@pytest.mark.parametrize("text", [
+    # the result said again in words after a word that reconsiders: no restart (each read the trace as "C" alone,
+    # wrong, for a while: a review); each read right before this session's restarts
+    "C D A B C\nA B C\nC\nHmm, that looks right. Final: C",
+    "C A D B C → C D A B C → A B C → C\nLet me think: no rule applies to C, so the result is C.",
+    "= C D A B C\n= A B C\n= C\nActually, the final answer is C.",
+    "**Trace**\n1. C D A B C\n2. A B C\n3. C\n\nHmm, so the normal form is C.",
+    "C D A B C\nA B C\nC\nHmm, that looks right.\nFinal: C",
+])
+def test_an_abcd_result_said_again_after_a_second_look_keeps_the_trace(text):
+    assert ABCD.read_lenient(text, _EXAMPLE) == (("C D A B C", "A B C", "C"), True)
+
+
+@pytest.mark.parametrize("text", ["C D A B C\nC D A B C\nA B C\nC", "C D A B C\nA B C\nC\nC"])
+def test_an_abcd_step_written_twice_is_still_a_wrong_step(text):  # guard: a repeated line is no rewrite
+    assert ABCD.read_lenient(text, _EXAMPLE)[1] is False
 
 
 @pytest.mark.parametrize("text", [
