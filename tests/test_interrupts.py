@@ -121,3 +121,34 @@ def test_sigterm_ends_the_run_as_an_interrupt_and_keeps_its_records(tmp_path, wo
     else:  # kill, timeout, docker stop: the process started
         os.kill(proc.pid, signal.SIGTERM)
     _assert_kept_and_interrupted(proc, _end(proc), results, calls, 1 if workers else 32)
+
+
+def test_a_process_the_model_forks_ends_on_sigterm_as_by_default(tmp_path):
+    """A run's SIGTERM handler was inherited by the processes a python: model forks: ``Process.terminate()`` (and
+    ``Pool.terminate()``) no longer ended them (exit code 1 instead of -15, found by review)."""
+    model = tmp_path / "forks.py"
+    model.write_text(textwrap.dedent("""
+        import multiprocessing
+        import os
+        import time
+
+        def _sleep():
+            time.sleep(30)
+
+        def answer(prompts):
+            child = multiprocessing.get_context("fork").Process(target=_sleep)
+            child.start()
+            time.sleep(0.2)
+            child.terminate()
+            child.join(10)
+            with open(os.environ["OB_EXIT"], "a") as fh:
+                fh.write(f"{child.exitcode}\\n")
+            return [" 12" for _ in prompts]
+    """))
+    log = tmp_path / "exit.log"
+    proc = subprocess.run([sys.executable, "-m", "pytest", "benchmark", "-q", "-p", "no:cacheprovider", "-m",
+                           "multiplication", "--limit", "2", "--no-cache", "--model", f"python:{model}:answer",
+                           "--results", str(tmp_path / "results")], cwd=ROOT, capture_output=True, text=True,
+                          timeout=120, env={**os.environ, "OB_EXIT": str(log)})
+    assert proc.returncode in (0, 1), proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert log.read_text().split() == [str(-signal.SIGTERM)]

@@ -51,7 +51,19 @@ class EndOnSignal:
             signal.signal(sig, self.handle)
         if self.previous:
             config.pluginmanager.register(self, "oraclebench-signals")
+            if hasattr(os, "register_at_fork"):  # once per handler object; it does nothing once uninstalled
+                os.register_at_fork(after_in_child=self._in_child)
         return self
+
+    def _in_child(self) -> None:
+        """A process forked while installed (a ``python:`` model's multiprocessing workers) gets the defaults back:
+        it inherited this handler, so ``Process.terminate()`` and ``Pool.terminate()`` no longer ended it (a
+        review: exit code 1 where SIGTERM's default gives -15)."""
+        for sig, handler in self.previous.items():
+            try:
+                signal.signal(sig, handler)
+            except (ValueError, OSError):
+                pass
 
     def handle(self, signum: int, frame) -> None:
         self.received.append(signal.Signals(signum).name)
