@@ -812,4 +812,3 @@ def test_a_model_that_calls_os_exit_is_a_failed_request_not_a_run_that_ends_with
     records = [json.loads(line) for run in (tmp_path / "results" / "runs").iterdir()
                for line in (run / "records.jsonl").read_text().splitlines()]
     assert len(records) == 5 and all("called os._exit(0)" in r["error"] for r in records)
-    assert os._exit.__name__ == "_exit"  # this process's own is untouched
