@@ -85,11 +85,11 @@ DESCRIPTIONS: dict[str, Usage] = {
 def declared_tasks(name: str) -> list[str] | None:
     """The tasks a model was trained on, known without loading it: a reference recipe's task, or the
     ``manifest.json`` beside a local checkpoint (a ``python:`` callable's ``manifest``: see
-    ``_local_manifest``). ``None`` when nothing is declared.
+    ``local_manifest``). ``None`` when nothing is declared.
     """
     if (declared := _declared_hook(name, "declared_tasks")) is not None:
         return declared(name)
-    manifest = _local_manifest(name)
+    manifest = local_manifest(name)
     if manifest is None:
         return None
     if isinstance(manifest.get("tasks"), dict):
@@ -112,7 +112,7 @@ def _check_declared(name: str, declared: list[str] | None) -> None:
                          f"that provides it")
 
 
-def _local_manifest(name: str) -> dict | None:
+def local_manifest(name: str) -> dict | None:
     """The ``manifest.json`` beside a local checkpoint named ``hf:``/``transplant:``/``vllm-local:PATH``
     (options after ``?`` ignored), or a ``python:MODULE:FUNCTION``'s ``FUNCTION.manifest``; None when
     there is none. The one place that reads it without loading the model (a ``python:`` callable's
@@ -134,6 +134,17 @@ def _local_manifest(name: str) -> dict | None:
     return manifest if isinstance(manifest, dict) else None
 
 
+def manifest_source(name: str) -> str:
+    """Where a model's manifest is written, as a fix names it: ``answer.manifest``, ``PATH/manifest.json``
+    (the places ``local_manifest`` reads)."""
+    prefix, _, spec = name.partition(":")
+    if prefix == "python":
+        return f"{spec.rsplit(':', 1)[-1]}.manifest"
+    if prefix in ("hf", "transplant", "vllm-local"):
+        return f"{spec.split('?')[0].rstrip('/')}/manifest.json"
+    return "its manifest.json"
+
+
 def declared_training(name: str, options: dict[str, Any] | None = None) -> dict[str, dict] | None:
     """What a model trained on, known without loading it: ``{task: training_data}`` (see
     ``Task.training_problems``), from a reference recipe's settings or the ``manifest.json`` beside a
@@ -142,7 +153,7 @@ def declared_training(name: str, options: dict[str, Any] | None = None) -> dict[
     """
     if (declared := _declared_hook(name, "declared_training")) is not None:
         return declared(name, options)
-    return manifest_training(_local_manifest(name))
+    return manifest_training(local_manifest(name))
 
 
 def manifest_training(manifest: dict | None) -> dict[str, dict] | None:
@@ -168,7 +179,7 @@ def declared_splits(name: str, options: dict[str, Any] | None = None) -> dict[st
     if name in NAMES:
         training = declared_training(name, options)
         return {t: d["split"] for t, d in (training or {}).items() if isinstance(d, dict) and d.get("split")} or None
-    manifest = _local_manifest(name)
+    manifest = local_manifest(name)
     if manifest is None:
         return None
     if isinstance(manifest.get("tasks"), dict):
@@ -237,4 +248,4 @@ def load_model(name: str, options: dict[str, Any] | None = None) -> Model:
     return _factory(target, what)(spec, dict(options or {}))
 
 
-__all__ = ["load_model", "resolve", "known_names", "DESCRIPTIONS", "declared_tasks", "declared_training", "manifest_training", "declared_splits", "NAMES", "PATTERNS", "Adapter", "Model", "ModelError", "Request", "Response"]
+__all__ = ["load_model", "local_manifest", "manifest_source", "resolve", "known_names", "DESCRIPTIONS", "declared_tasks", "declared_training", "manifest_training", "declared_splits", "NAMES", "PATTERNS", "Adapter", "Model", "ModelError", "Request", "Response"]

@@ -45,14 +45,12 @@ def task_manifest(model: Model, task: str, override: dict | None = None) -> dict
 
     A model manifest is ``{"task": NAME, "split": {...}}`` (one task) or ``{"tasks": {NAME: {...}}}``.
     """
+    from oraclebench.models.base import manifest_parts
+
     if override and task in override:
         return override[task]
-    manifest = getattr(model, "manifest", None) or {}
-    if "tasks" in manifest:
-        return manifest["tasks"].get(task)
-    if manifest.get("task") == task:
-        return manifest.get("split", {})
-    return None
+    parts = manifest_parts(getattr(model, "manifest", None) or {})  # the one reader of a manifest's shape
+    return parts[task][0][1] if task in parts else None
 
 
 # What ``try`` (command line and web page) says of an input, by its split (``Task.training_split``).
@@ -240,21 +238,12 @@ def failed_records(model: Model, instances: Sequence[Instance], run_id: str, why
     return out
 
 
-def manifest_source(name: str) -> str:
-    """Where a model's manifest is written, as a fix names it: ``answer.manifest``, ``PATH/manifest.json``."""
-    prefix, _, spec = name.partition(":")
-    if prefix == "python":
-        return f"{spec.rsplit(':', 1)[-1]}.manifest"
-    if prefix in ("hf", "transplant", "vllm-local"):
-        return f"{spec.split('?')[0].rstrip('/')}/manifest.json"
-    return "its manifest.json"
-
-
 def check_model_manifest(name: str, manifest) -> None:
     """A ``ModelError``, one line naming the model, the manifest's key and the fix, where a task the
     manifest names cannot read its part of it (``models.base.check_manifest``). Checked before any
     model work, for whatever adapter carries the manifest (``python:``'s ``FUNCTION.manifest``, a
     checkpoint's ``manifest.json``): a manifest the task could not read failed it whole."""
+    from oraclebench.models import manifest_source
     from oraclebench.models.base import ManifestProblem, ModelError, check_manifest, manifest_error
 
     try:
@@ -283,11 +272,3 @@ def _strata_problems(manifest) -> dict[str, list]:
         except Exception:  # noqa: BLE001 - a set that cannot be read is said where the run reads it
             continue
     return out
-
-
-def declared_manifest(name: str):
-    """The manifest a model name declares without loading the model (a checkpoint's ``manifest.json``, a
-    ``python:`` callable's ``manifest``; the reference recipes' are checked once loaded): ``None`` where none."""
-    from oraclebench.models import _local_manifest
-
-    return _local_manifest(name)

@@ -82,8 +82,11 @@ _TERM_BEFORE = re.compile(r"(?:[\d)]\s*[×xX*·+\-−/^÷]|\b(?:times|plus|minus
 _STATED_THEN_DERIVED = re.compile(r"\s*=")  # "The answer is 56 = 7 × 8": the result first, then where it comes from
 # A correction that gives its number at once ("47 × 23 = 1071, wait, it's 1081"; "Correction: 1081"); one
 # that goes on in words ("Actually, let me check: ...") gives none.
+# A "no" that takes back the number right before it ("1081... no, 1071", "1081 — no, it's 1071"), not "no rule applies"
+# nor a reply to a question ("Any remainder? No, 0." read 0: a review). Shared by ``_CORRECTION`` and ``RECONSIDERED``.
+_NO_AFTER_NUMBER = r"(?:(?<=\d)|(?<=\.\.\.)|(?<=…))[ \t]*[.…,;:!—–-]*[ \t]*no\b"
 _CORRECTION = re.compile(r"(?:\b(?:no\s+wait|wait|actually|correction|sorry|i\s+mean|make\s+that|nope|or\s+rather|"
-                         r"scratch\s+that)\b|(?:(?<=\d)|(?<=\.\.\.)|(?<=…))[ \t]*[.…,;:!—–-]*[ \t]*no\b(?=\s*[,;:!.…—–-]))"
+                         r"scratch\s+that)\b|" + _NO_AFTER_NUMBER + r"(?=\s*[,;:!.…—–-]))"
                          r"[\s,:;!.…—–-]*"
                          r"(?:(?:it'?s|it\s+is|that'?s|the\s+answer\s+is|rather)\s*:?\s*)?(?=-?\d)", re.I)
 _ANY_DIGIT = re.compile(r"\d")  # a str pattern's \d: every Unicode decimal digit (category Nd)
@@ -128,9 +131,8 @@ _EXPLAINS = re.compile(r"[\s.!;,:()—–-]*(?:because|since|as|which|that|this|
 _LIST_MARK = re.compile(r"(?m)^\s*(\d{1,9})[.)]\s")  # "2. ", "2) " opening a line: a numbered list's item
 # Words that take back or redo what came before ("1071\nHmm, let me recompute: ... = 1081"): the number stated
 # first is then no answer, and the last one is read; an abcd trace started again after them replaces the first.
-# A "no" counts where it takes back the number right before it ("1081... no, 1071", "1081 — no, it's 1071"), not in "no
-# rule applies" nor after a question ("Any remainder? No, 0." read 0: a review).
-RECONSIDERED = re.compile(r"(?:(?<=\d)|(?<=\.\.\.)|(?<=…))[ \t]*[.…,;:!—–-]*[ \t]*no(?=[ \t]*[,;:!.…—–-]+[ \t]*"
+# A "no" counts where it takes back the number right before it (``_NO_AFTER_NUMBER``).
+RECONSIDERED = re.compile(_NO_AFTER_NUMBER + r"(?=[ \t]*[,;:!.…—–-]+[ \t]*"
                           r"(?:-?\d|it'?s\b|it\s+is\b|that'?s\b|wait\b|actually\b|the\s+(?:answer|product|result)\b|"
                           r"let\s+me\b))|"
                           r"\b(?:wait|hmm|actually|oops|sorry|mistake|error|wrong|incorrect|correction|recalculat\w*|"
@@ -272,7 +274,9 @@ def _given_after(text: str, mark: re.Match, end: int, cues: Sequence[Cue]) -> re
 
 
 class _Shifted:
-    """A match in a part of the text, read where it stands in the whole text (``start``, ``end``, ``group``)."""
+    """A match in a part of the text, read where it stands in the whole text (``start``, ``end``, ``group``): a cue
+    (``Cue``) reads a whole text, so a stretch is cut out for it (filtering the whole text's matches per stretch
+    would read it once per take-back)."""
 
     def __init__(self, match: re.Match, offset: int):
         self._match, self._offset = match, offset

@@ -76,3 +76,13 @@ def test_an_answer_cut_short_is_said_truncated_as_the_run_says_it(tmp_path, caps
     assert main(["try", "multiplication", "47x23", "--model", f"python:{model}:answer"]) == 1
     last = capsys.readouterr().out.rstrip().splitlines()[-1]
     assert last.startswith("truncated: the answer ends inside a <think> block") and "wrong" not in last
+
+
+def test_a_manifest_the_task_cannot_read_is_one_line_before_the_model_loads(tmp_path, capsys):
+    """As a run says it (exit 4 there): a split written as a string was read as it stood, and failed inside."""
+    folder = tmp_path / "model"
+    folder.mkdir()
+    (folder / "manifest.json").write_text('{"task": "multiplication", "split": "digits=2x2"}', encoding="utf-8")
+    assert main(["try", "multiplication", "47x23", "--model", f"hf:{folder}"]) == 2
+    err = capsys.readouterr().err
+    assert "its manifest's 'split'" in err and "is a str, 'digits=2x2', not a table" in err and err.count("\n") == 1

@@ -73,9 +73,9 @@ def paint_view(view, paint: Painter) -> list[str]:
 
 
 def run(args) -> int:
-    from oraclebench.models import ModelError, declared_splits, load_model
+    from oraclebench.models import ModelError, declared_splits, load_model, local_manifest
     from oraclebench.errors import UsageError
-    from oraclebench.runner import TRUNCATED, task_manifest, task_trained, training_note
+    from oraclebench.runner import TRUNCATED, check_model_manifest, task_manifest, task_trained, training_note
     from oraclebench.commands.generate import bind_variants
     from oraclebench.tasks import get_task
 
@@ -93,6 +93,7 @@ def run(args) -> int:
         # A model of another world: a usage error naming both, before its input is read in this world ("1,0,3"
         # of the model's own world read "bad sequence" in the default one) and before the model is loaded.
         task.check_variant(declared, args.model)
+        check_model_manifest(args.model, local_manifest(args.model))  # as a run checks it, before loading: one line
     except ModelError as exc:
         raise UsageError(str(exc)) from None
     problem = parse_input(args.task, args.input)

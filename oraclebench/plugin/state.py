@@ -132,13 +132,13 @@ class Bench:
         model's manifest names cannot read it (``runner.check_model_manifest``): before any model work,
         from what the name declares (a ``python:`` callable's ``manifest``, a checkpoint's ``manifest.json``).
         Such a manifest failed the whole task at every item, and no result was written (found by review)."""
-        from oraclebench.models import ModelError
-        from oraclebench.runner import check_model_manifest, declared_manifest
+        from oraclebench.models import ModelError, local_manifest
+        from oraclebench.runner import check_model_manifest
 
         if not self.model_name:
             return
         try:
-            check_model_manifest(self.model_name, declared_manifest(self.model_name))
+            check_model_manifest(self.model_name, local_manifest(self.model_name))
         except ModelError as exc:
             raise UsageError(printable(str(exc), 1000, line=True)) from None
 
